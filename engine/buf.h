@@ -1,0 +1,76 @@
+/*
+ * engine/buf.h
+ *   Base layer: a growable byte buffer (after git's strbuf) and the
+ *   checked allocation helpers every module uses. Depends on nothing.
+ *
+ * Invariants of struct buf:
+ *   - len < cap whenever cap > 0, and data[len] == '\0', so data can be
+ *     used as a C string when the content holds no NUL;
+ *   - a buffer after buf_init() (or BUF_INIT) owns no memory; data points
+ *     at a shared empty string, so it is always safe to read;
+ *   - buf_reset() keeps the memory, buf_release() frees it.
+ *
+ * Memory exhaustion is not a recoverable error in tally: the x*alloc
+ * helpers print a message and exit with status 2.
+ */
+#ifndef TALLY_BUF_H
+#define TALLY_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+extern char buf_empty[1];
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT { buf_empty, 0, 0 }
+
+void buf_init(struct buf *b);
+void buf_release(struct buf *b);
+
+/* Makes room for at least `extra` more bytes (plus the terminating NUL). */
+void buf_grow(struct buf *b, size_t extra);
+
+static inline void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->cap)
+		b->data[0] = '\0';
+}
+
+/* Sets the length, which must be < cap; keeps the NUL terminator. */
+static inline void buf_setlen(struct buf *b, size_t len)
+{
+	b->len = len;
+	b->data[len] = '\0';
+}
+
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_addstr(struct buf *b, const char *s);
+void buf_addch(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...) TALLY_PRINTF(2, 3);
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap) TALLY_PRINTF(2, 0);
+
+/* Appends len bytes as lowercase hex digits. */
+void buf_addhex(struct buf *b, const void *data, size_t len);
+
+/* Returns the content, now owned by the caller, and leaves b empty. */
+char *buf_detach(struct buf *b, size_t *len);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* Grows an array to hold at least `need` elements of `size` bytes. */
+void *xgrow(void *p, size_t *cap, size_t need, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) TALLY_PRINTF(1, 2);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * engine/err.c
+ *   Base layer: filling and printing struct tally_err. Performs no I/O but
+ *   for err_print() and warn_msg().
+ */
+#include "err.h"
+
+#include <string.h>
+
+int warn_quiet;
+
+void err_clear(struct tally_err *err)
+{
+	err->kind = ERR_NONE;
+	err->sqlstate[0] = '\0';
+	err->msg[0] = '\0';
+	err->detail[0] = '\0';
+	err->hint[0] = '\0';
+}
+
+int err_setv(struct tally_err *err, enum err_kind kind, const char *fmt, va_list ap)
+{
+	err_clear(err);
+	err->kind = kind;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return -1;
+}
+
+int err_set(struct tally_err *err, enum err_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_setv(err, kind, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_detail(struct tally_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_hint(struct tally_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_context(struct tally_err *err, const char *fmt, ...)
+{
+	char prefix[ERR_MSG_MAX];
+	char old[ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	return -1;
+}
+
+void err_print(const struct tally_err *err, FILE *fp)
+{
+	fprintf(fp, "tally: error: %s\n", err->msg[0] ? err->msg : "unknown error");
+	if (err->detail[0])
+		fprintf(fp, "detail: %s\n", err->detail);
+	if (err->hint[0])
+		fprintf(fp, "hint: %s\n", err->hint);
+	fflush(fp);
+}
+
+void warn_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (warn_quiet)
+		return;
+	fputs("tally: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

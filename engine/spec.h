@@ -1,0 +1,147 @@
+/*
+ * engine/spec.h
+ *   SPEC -> plan: loads and validates a spec file (YAML, via libfyaml) into
+ *   plain structs. Knows nothing of servers: checks that need a catalog
+ *   (does the column exist, does the option fit its type) happen in the
+ *   plan, which reports them at the positions recorded here.
+ *
+ * Strictness: unknown keys, wrong types, bad names, dangling system
+ * references and duplicate names are errors whose message starts with
+ * "FILE:LINE:COLUMN: " (1-based) and names the offending key or value.
+ *
+ * Secrets: spec_system.dsn holds the dsn after ${VAR} expansion and may
+ * contain a password. It is given only to connectors. Everything printed
+ * uses dsn_shown, where the password is replaced by "***".
+ */
+#ifndef TALLY_SPEC_H
+#define TALLY_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* A place in the spec file, 1-based; line 0 means "not in the file". */
+struct spec_pos {
+	int line;
+	int col;
+};
+
+struct spec_system {
+	char *name;
+	char *driver;       /* "postgres" | "mariadb" */
+	char *dsn;          /* SECRET: expanded, may hold a password */
+	char *dsn_shown;    /* redacted: safe to print */
+	struct spec_pos pos;
+};
+
+/* One side of a check: exactly one of table and query is set. */
+struct spec_side {
+	char *system;               /* name as written */
+	struct spec_system *sys;    /* borrowed: resolved by the loader */
+	char *table;
+	char *where;                /* only with table */
+	char *query;
+	struct spec_pos pos;
+};
+
+enum spec_trim { TRIM_NONE = 0, TRIM_RIGHT, TRIM_BOTH };
+enum spec_as { AS_NONE = 0, AS_TEXT, AS_JSON, AS_UUID };
+
+struct spec_map_entry {
+	char *from;     /* the value as the source holds it, in text */
+	char *to;       /* the value the target holds instead */
+};
+
+/*
+ * One entry of `columns:`. Written either as a plain name ("status"), as
+ * { source: a, target: b } for a renamed column, or as { name: x, ...options }.
+ * Options left out hold their "unset" value: scale and precision -1,
+ * has_tolerance false, trim TRIM_NONE, nmap 0.
+ */
+struct spec_column {
+	char *source;           /* column name on the source side */
+	char *target;           /* column name on the target side */
+	int scale;              /* round decimals to N places, -1 unset */
+	int precision;          /* truncate fractional seconds to N digits, -1 unset */
+	char *timezone;         /* interpret a naive timestamp in this zone, NULL unset */
+	enum spec_trim trim;
+	bool case_insensitive;
+	bool has_tolerance;
+	double tolerance;       /* absolute, >= 0 */
+	enum spec_as as;
+	struct spec_map_entry *map;
+	size_t nmap;
+	struct spec_pos pos;    /* of the entry */
+	struct spec_pos opt_pos; /* of the first normalization option, for plan errors */
+};
+
+enum spec_expect { EXPECT_EQUAL = 0, EXPECT_SUBSET, EXPECT_ABSENT };
+enum spec_repair { REPAIR_TARGET = 0, REPAIR_SOURCE, REPAIR_NONE };
+
+struct spec_check {
+	char *name;                 /* [a-z0-9_-]+, unique within the spec */
+	struct spec_side source;
+	struct spec_side target;
+	char **key;                 /* column names; nkey == 0: the target's primary key */
+	size_t nkey;
+	struct spec_pos key_pos;
+	struct spec_column *columns;
+	size_t ncolumns;
+	bool columns_given;         /* false: every non-key column present on both sides */
+	char **ignore;
+	size_t nignore;
+	struct spec_pos *ignore_pos;
+	enum spec_expect expect;
+	enum spec_repair repair;
+	long chunk_rows;            /* 0: the default */
+	struct spec_pos pos;
+};
+
+struct spec {
+	char *file;                 /* path as given, used in messages */
+	int version;                /* 1 */
+	char *name;                 /* [a-z0-9_-]+ */
+	char *reason;               /* may be NULL */
+	struct spec_system *systems;
+	size_t nsystems;
+	struct spec_check *checks;
+	size_t nchecks;
+};
+
+/*
+ * Loads and validates path into *out. On failure fills err (kind ERR_SPEC,
+ * message "path:line:col: …") and leaves *out empty; *out needs
+ * spec_release() only after success.
+ */
+int spec_load(const char *path, struct spec *out, struct tally_err *err);
+
+/* Same, from a string already in memory; name is used in messages. */
+int spec_load_string(const char *name, const char *text, size_t len,
+                     struct spec *out, struct tally_err *err);
+
+void spec_release(struct spec *s);
+
+/* The system named name, or NULL. */
+struct spec_system *spec_find_system(const struct spec *s, const char *name);
+/* The check named name, or NULL. */
+struct spec_check *spec_find_check(const struct spec *s, const char *name);
+
+/*
+ * Replaces every ${VAR} in in with the environment's value. An unset
+ * variable is an error naming it (the caller adds the position). "$$" is
+ * a literal "$". Returns a new string in *out.
+ */
+int spec_expand_env(const char *in, char **out, struct tally_err *err);
+
+/*
+ * Returns a copy of dsn with any password removed: the password in
+ * "scheme://user:PASSWORD@host", a "password=" URI parameter, and
+ * "password=" in a libpq key=value string all become "***".
+ */
+char *spec_redact_dsn(const char *dsn);
+
+const char *spec_expect_name(enum spec_expect e);
+const char *spec_repair_name(enum spec_repair r);
+
+#endif
