@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# scripts/deps.sh
+#   Installs the Debian packages tally needs to build, test and run the
+#   demo, when any is missing. Safe to run again: it does nothing when all
+#   are present. Needs root (or sudo) only when something must be installed.
+set -euo pipefail
+
+packages=(
+	gcc libc6-dev pkg-config meson ninja-build
+	libpq-dev libmariadb-dev libxxhash-dev libzstd-dev libfyaml-dev
+	libjansson-dev libcmocka-dev
+	postgresql postgresql-client mariadb-server mariadb-client
+	zstd python3 util-linux procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || { echo "deps.sh: need root to install ${missing[*]}" >&2; exit 2; }
+	sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Installing the server packages must not start the distribution's own
+# servers: tally starts throwaway ones of its own (scripts/servers.sh).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+	"${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+	trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
