@@ -8,6 +8,7 @@
 #include <string.h>
 
 int warn_quiet;
+volatile sig_atomic_t tally_interrupted;
 
 void err_clear(struct tally_err *err)
 {
@@ -58,15 +59,25 @@ int err_hint(struct tally_err *err, const char *fmt, ...)
 
 int err_context(struct tally_err *err, const char *fmt, ...)
 {
-	char prefix[ERR_MSG_MAX];
-	char old[ERR_MSG_MAX];
+	char msg[ERR_MSG_MAX];
+	size_t n, rest;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	n = strlen(msg);
+	if (n + 2 < sizeof(msg)) {
+		memcpy(msg + n, ": ", 2);
+		n += 2;
+		rest = strlen(err->msg);
+		if (rest > sizeof(msg) - 1 - n)
+			rest = sizeof(msg) - 1 - n;
+		memcpy(msg + n, err->msg, rest);
+		n += rest;
+	}
+	msg[n] = '\0';
+	memcpy(err->msg, msg, n + 1);
 	return -1;
 }
 

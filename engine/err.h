@@ -74,6 +74,13 @@ int err_context(struct tally_err *err, const char *fmt, ...) TALLY_PRINTF(2, 3);
 /* Prints "tally: error: msg", then "detail: …" and "hint: …" lines. */
 void err_print(const struct tally_err *err, FILE *fp);
 
+/*
+ * Set by the SIGINT/SIGTERM handler; long loops check it and stop with
+ * ERR_INTERRUPTED.
+ */
+#include <signal.h>
+extern volatile sig_atomic_t tally_interrupted;
+
 /* Prints "tally: warning: …" to stderr unless warnings are silenced. */
 void warn_msg(const char *fmt, ...) TALLY_PRINTF(1, 2);
 extern int warn_quiet;
