@@ -1,7 +1,1450 @@
 /*
  * connectors/mariadb.c
- *   SOURCE: placeholder until the driver lands.
+ *   SOURCE -> canon: the MariaDB driver (libmariadb). Opens a read-only
+ *   REPEATABLE READ snapshot, describes tables from information_schema and
+ *   queries from result metadata, and streams rows as the server sends them
+ *   in the text protocol, one row in memory at a time (mysql_use_result).
+ *
+ * A session is one MYSQL handle with one transaction, started at open and
+ * rolled back at close: every describe and scan reads the same snapshot.
+ * Names from the spec never enter SQL as quoted strings: catalog lookups
+ * write them as hex literals (_utf8mb4 X'...'), safe whatever the sql_mode,
+ * and identifiers are quoted with quote_ident. The session never enables
+ * CLIENT_MULTI_STATEMENTS, so a where clause cannot add a statement.
  */
 #include "connector.h"
 
-const struct conn_ops mariadb_ops = { .driver = "mariadb" };
+#include <ctype.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#define MDB_DEFAULT_PORT 3306
+#define MDB_DEFAULT_CONNECT_TIMEOUT 10
+#define MDB_MAX_CONNECT_TIMEOUT 3600
+#define MDB_BINARY_CHARSET 63
+#define MDB_DSN_FORMAT \
+	"mariadb://user[:password]@host[:port]/database[?socket=/path&connect_timeout=N]"
+
+/* What a dsn holds; every string is owned, the password wiped on release. */
+struct mdb_dsn {
+	char *user;
+	char *password;     /* NULL when the dsn has none */
+	char *host;         /* "" only with socket */
+	char *db;
+	char *socket;       /* NULL unless ?socket= */
+	unsigned int port;
+	int connect_timeout; /* 0 unless ?connect_timeout= */
+};
+
+struct mdb_conn {
+	struct conn base;             /* first: the engine sees a struct conn */
+	MYSQL *my;
+	char *db;                     /* the dsn's database: default for unqualified names */
+	bool no_backslash_escapes;    /* sql_mode: '\' is not an escape in literals */
+	enum err_kind failed_kind;    /* what the first fatal error was */
+
+	/* The open scan, if any; val/len grow once and are reused. */
+	MYSQL_RES *res;
+	bool res_done;                /* the scan has read its last row */
+	struct buf what;              /* "legacy.orders" or "the query", for messages */
+	const char **val;
+	size_t *len;
+	size_t cap;
+	struct rawrow row;
+};
+
+extern const struct conn_ops mariadb_ops;
+
+static pthread_once_t mdb_lib_once = PTHREAD_ONCE_INIT;
+static int mdb_lib_status;
+
+/* mysql_init() initializes the library on first use, which is not thread-safe. */
+static void mdb_lib_init(void)
+{
+	mdb_lib_status = mysql_library_init(0, NULL, NULL);
+}
+
+static inline struct mdb_conn *mdb(struct conn *c)
+{
+	return (struct mdb_conn *)c;
+}
+
+/* ---- dsn ---------------------------------------------------------------- */
+
+static void mdb_dsn_release(struct mdb_dsn *d)
+{
+	if (d->password) {
+		explicit_bzero(d->password, strlen(d->password));
+		free(d->password);
+	}
+	free(d->user);
+	free(d->host);
+	free(d->db);
+	free(d->socket);
+	memset(d, 0, sizeof(*d));
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decodes s[0..n) into a new string; NULL on a bad escape or an encoded NUL. */
+static char *pct_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			out[o++] = s[i];
+			continue;
+		}
+		int a = i + 2 < n ? hexval(s[i + 1]) : -1;
+		int b = i + 2 < n ? hexval(s[i + 2]) : -1;
+
+		if (a < 0 || b < 0 || (a == 0 && b == 0)) {
+			explicit_bzero(out, n + 1);
+			free(out);
+			return NULL;
+		}
+		out[o++] = (char)(a * 16 + b);
+		i += 2;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Parses a decimal number in [lo, hi] from s[0..n); digits only. */
+static bool parse_uint(const char *s, size_t n, unsigned long lo, unsigned long hi,
+                       unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool host_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '-' || ch == '.' || ch == '_';
+}
+
+/*
+ * The failure of a dsn: the message quotes dsn_shown only, the detail says
+ * what is wrong without quoting any part of the secret dsn (a misplaced
+ * password character can make any part of it look like a host or a port).
+ */
+static int dsn_error(const struct conn_cfg *cfg, struct tally_err *err, const char *why)
+{
+	err_set(err, ERR_CONNECT, "invalid dsn for %s system '%s' (%s)",
+	        cfg->side ? cfg->side : "?", cfg->system ? cfg->system : "?",
+	        cfg->dsn_shown ? cfg->dsn_shown : "?");
+	err_detail(err, "%s", why);
+	return err_hint(err, "expected " MDB_DSN_FORMAT);
+}
+
+static int dsn_params(struct mdb_dsn *d, const char *p, const struct conn_cfg *cfg,
+                      struct tally_err *err)
+{
+	bool seen_socket = false, seen_timeout = false;
+
+	if (*p == '\0')
+		return dsn_error(cfg, err, "the dsn ends with an empty parameter list after '?'");
+	while (*p) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+
+		if (!eq)
+			return dsn_error(cfg, err, "a parameter has no '=': expected name=value");
+		size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+		char *v = pct_decode(eq + 1, vn);
+
+		if (!v)
+			return dsn_error(cfg, err, "a parameter value holds an invalid percent-escape");
+		if (kn == 6 && memcmp(p, "socket", 6) == 0) {
+			if (seen_socket) {
+				free(v);
+				return dsn_error(cfg, err, "the parameter socket is given twice");
+			}
+			seen_socket = true;
+			if (v[0] != '/') {
+				free(v);
+				return dsn_error(cfg, err, "the parameter socket must be an absolute path");
+			}
+			d->socket = v;
+		} else if (kn == 15 && memcmp(p, "connect_timeout", 15) == 0) {
+			unsigned long t;
+
+			if (seen_timeout) {
+				free(v);
+				return dsn_error(cfg, err, "the parameter connect_timeout is given twice");
+			}
+			seen_timeout = true;
+			bool ok = parse_uint(v, strlen(v), 1, MDB_MAX_CONNECT_TIMEOUT, &t);
+
+			free(v);
+			if (!ok)
+				return dsn_error(cfg, err, "the parameter connect_timeout must be a number "
+				                 "of seconds from 1 to 3600");
+			d->connect_timeout = (int)t;
+		} else {
+			free(v);
+			return dsn_error(cfg, err, "unknown parameter: the parameters are socket and "
+			                 "connect_timeout");
+		}
+		if (!amp)
+			break;
+		p = amp + 1;
+		if (*p == '\0')
+			return dsn_error(cfg, err, "the dsn ends with '&'");
+	}
+	return 0;
+}
+
+/*
+ * mariadb://user[:password]@host[:port]/database[?socket=/path&connect_timeout=N]
+ * (or mysql://). user, password, database and parameter values are
+ * percent-decoded.
+ */
+static int dsn_parse(struct mdb_dsn *d, const struct conn_cfg *cfg, struct tally_err *err)
+{
+	const char *s = cfg->dsn ? cfg->dsn : "";
+	const char *p, *auth, *auth_end, *at, *hp, *hp_end, *path, *q;
+
+	memset(d, 0, sizeof(*d));
+	d->port = MDB_DEFAULT_PORT;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return dsn_error(cfg, err, "the dsn holds a space or a control character "
+			                 "(write it percent-encoded)");
+	if (strncmp(s, "mariadb://", 10) == 0)
+		auth = s + 10;
+	else if (strncmp(s, "mysql://", 8) == 0)
+		auth = s + 8;
+	else
+		return dsn_error(cfg, err, "the dsn must start with mariadb:// or mysql://");
+	if (strchr(auth, '#'))
+		return dsn_error(cfg, err, "the dsn holds a '#' (write it %23)");
+
+	auth_end = auth + strcspn(auth, "/?");
+	at = NULL;
+	for (p = auth; p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return dsn_error(cfg, err, "the dsn has no user: expected user[:password]@ before "
+		                 "the host");
+	if (memchr(auth, '@', (size_t)(at - auth)))
+		return dsn_error(cfg, err, "the user or password holds a '@' (write it %40)");
+	{
+		const char *colon = memchr(auth, ':', (size_t)(at - auth));
+		const char *uend = colon ? colon : at;
+
+		if (uend == auth)
+			return dsn_error(cfg, err, "the dsn has an empty user name");
+		d->user = pct_decode(auth, (size_t)(uend - auth));
+		if (!d->user)
+			goto bad_userinfo;
+		if (colon) {
+			d->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
+			if (!d->password)
+				goto bad_userinfo;
+		}
+	}
+
+	hp = at + 1;
+	hp_end = auth_end;
+	if (*hp == '[') {
+		const char *close = memchr(hp, ']', (size_t)(hp_end - hp));
+
+		if (!close)
+			return dsn_error(cfg, err, "the IPv6 address is not closed by ']'");
+		if (close == hp + 1)
+			return dsn_error(cfg, err, "the IPv6 address between '[' and ']' is empty");
+		for (p = hp + 1; p < close; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+				return dsn_error(cfg, err, "the IPv6 address holds a character other "
+				                 "than hex digits, ':' and '.'");
+		d->host = xstrndup(hp + 1, (size_t)(close - hp - 1));
+		p = close + 1;
+		if (p < hp_end && *p != ':')
+			return dsn_error(cfg, err, "unexpected characters after the IPv6 address");
+	} else {
+		for (p = hp; p < hp_end && *p != ':'; p++)
+			if (!host_char(*p))
+				return dsn_error(cfg, err, "the host holds a character not allowed in a "
+				                 "host name or address");
+		d->host = xstrndup(hp, (size_t)(p - hp));
+	}
+	if (p < hp_end) {     /* at ':' */
+		unsigned long port;
+
+		if (!parse_uint(p + 1, (size_t)(hp_end - p - 1), 1, 65535, &port))
+			return dsn_error(cfg, err, "the port is not a number from 1 to 65535");
+		d->port = (unsigned int)port;
+	}
+
+	if (*auth_end != '/')
+		return dsn_error(cfg, err, "the dsn has no database: expected /database after "
+		                 "the host");
+	path = auth_end + 1;
+	q = strchr(path, '?');
+	{
+		size_t n = q ? (size_t)(q - path) : strlen(path);
+
+		if (n == 0)
+			return dsn_error(cfg, err, "the dsn has an empty database name");
+		if (memchr(path, '/', n))
+			return dsn_error(cfg, err, "the database name holds a '/' (write it %2F)");
+		d->db = pct_decode(path, n);
+		if (!d->db)
+			return dsn_error(cfg, err, "the database name holds an invalid percent-escape");
+	}
+	if (q && dsn_params(d, q + 1, cfg, err) < 0)
+		return -1;
+	if (d->host[0] == '\0' && !d->socket)
+		return dsn_error(cfg, err, "the dsn has no host (an empty host needs ?socket=)");
+	return 0;
+
+bad_userinfo:
+	return dsn_error(cfg, err, "the user or password holds an invalid percent-escape "
+	                 "(write '%' as %25)");
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+/* Errors after which the session is gone: the socket or the server thread. */
+static bool mdb_errno_lost(unsigned int e)
+{
+	switch (e) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_NET_PACKET_TOO_LARGE:
+	case CR_MALFORMED_PACKET:
+	case CR_SSL_CONNECTION_ERROR:
+	case CR_ERR_NET_READ:
+	case CR_ERR_NET_WRITE:
+	case CR_ERR_NET_UNCOMPRESS:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+	case ER_ABORTING_CONNECTION:
+	case ER_NEW_ABORTING_CONNECTION:
+	case ER_NET_PACKETS_OUT_OF_ORDER:
+	case ER_NET_READ_ERROR:
+	case ER_NET_READ_INTERRUPTED:
+	case ER_NET_ERROR_ON_WRITE:
+	case ER_NET_WRITE_INTERRUPTED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Errors that roll the transaction back: the snapshot is gone. */
+static bool mdb_errno_ends_trx(unsigned int e)
+{
+	return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
+}
+
+static void mdb_set_failed(struct mdb_conn *c, enum err_kind kind)
+{
+	if (!c->base.failed) {
+		c->base.failed = true;
+		c->failed_kind = kind;
+	}
+}
+
+/*
+ * Fills err from the session's last error, `doing` e.g. "reading" and
+ * `what` e.g. "legacy.orders": ERR_LOST (and a failed session) when the
+ * connection is gone, `kind` otherwise. The server's text goes to detail,
+ * its SQLSTATE to err->sqlstate. Returns -1.
+ */
+static int mdb_fail(struct mdb_conn *c, enum err_kind kind, const char *doing, const char *what,
+                     struct tally_err *err)
+{
+	unsigned int e = mysql_errno(c->my);
+	const char *side = c->base.side, *sys = c->base.system;
+
+	if (mdb_errno_lost(e)) {
+		err_set(err, ERR_LOST, "[%s pid %ld] lost connection to %s system '%s' while %s %s",
+		        side, c->base.backend_pid, side, sys, doing, what);
+		mdb_set_failed(c, ERR_LOST);
+	} else {
+		err_set(err, kind, "[%s pid %ld] query failed on %s system '%s' while %s %s",
+		        side, c->base.backend_pid, side, sys, doing, what);
+		if (mdb_errno_ends_trx(e))
+			mdb_set_failed(c, kind);
+	}
+	err_detail(err, "%s", e ? mysql_error(c->my) : "the server returned no result set");
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", e ? mysql_sqlstate(c->my) : "");
+	return -1;
+}
+
+/* Sticky failure: after a fatal error every call fails at once. */
+static int mdb_usable(struct mdb_conn *c, struct tally_err *err)
+{
+	if (!c->base.failed)
+		return 0;
+	return err_set(err, c->failed_kind,
+	               "[%s pid %ld] session to %s system '%s' is unusable after an earlier error",
+	               c->base.side, c->base.backend_pid, c->base.side, c->base.system);
+}
+
+/* ---- small SQL helpers ----------------------------------------------------- */
+
+static void mdb_quote_ident(struct buf *out, const char *name)
+{
+	buf_addch(out, '`');
+	for (const char *p = name; *p; p++) {
+		if (*p == '`')
+			buf_addch(out, '`');
+		buf_addch(out, *p);
+	}
+	buf_addch(out, '`');
+}
+
+/* A string constant that no sql_mode can misread: _utf8mb4 X'6f72...' */
+static void add_hexstr(struct buf *out, const char *s)
+{
+	buf_addstr(out, "_utf8mb4 X'");
+	buf_addhex(out, s, strlen(s));
+	buf_addch(out, '\'');
+}
+
+/* `col` = the name, exactly; the plain comparison lets the server look the table up. */
+static void add_name_match(struct buf *out, const char *col, const char *name)
+{
+	buf_addf(out, "%s = ", col);
+	add_hexstr(out, name);
+	buf_addf(out, " AND BINARY %s = ", col);
+	add_hexstr(out, name);
+}
+
+/* Runs a statement that returns no rows (or whose rows are ignored). */
+static int mdb_exec(struct mdb_conn *c, const char *sql, const char *doing, const char *what,
+                    struct tally_err *err)
+{
+	if (mysql_real_query(c->my, sql, strlen(sql)) != 0)
+		return mdb_fail(c, ERR_QUERY, doing, what, err);
+	if (mysql_field_count(c->my) > 0) {
+		MYSQL_RES *r = mysql_store_result(c->my);
+
+		if (!r)
+			return mdb_fail(c, ERR_QUERY, doing, what, err);
+		mysql_free_result(r);
+	}
+	return 0;
+}
+
+/* Runs a small catalog query and keeps its result (never for data). */
+static int mdb_catalog(struct mdb_conn *c, const struct buf *sql, MYSQL_RES **res,
+                       const char *doing, const char *what, struct tally_err *err)
+{
+	*res = NULL;
+	if (mysql_real_query(c->my, sql->data, sql->len) != 0)
+		return mdb_fail(c, ERR_QUERY, doing, what, err);
+	*res = mysql_store_result(c->my);
+	if (!*res)
+		return mdb_fail(c, ERR_QUERY, doing, what, err);
+	return 0;
+}
+
+/* Is `word` one of the comma-separated tokens of list? */
+static bool has_token(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && memcmp(p, word, n) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* "10.11.6-MariaDB-0+deb12u1" -> "MariaDB 10.11.6" */
+static char *server_version(const char *info)
+{
+	size_t n;
+
+	if (!info)
+		return xstrdup("MariaDB ?");
+	if (strncmp(info, "5.5.5-", 6) == 0)
+		info += 6;
+	n = strspn(info, "0123456789.");
+	return xasprintf("%s %.*s", strstr(info, "MariaDB") ? "MariaDB" : "MySQL", (int)n, info);
+}
+
+/* ---- open / close ------------------------------------------------------------ */
+
+/* The session settings; the transaction starts last, once they are in place. */
+static const char *const mdb_session_sql[] = {
+	"SET time_zone='+00:00'",
+	"SET SESSION net_write_timeout=3600, net_read_timeout=3600, max_statement_time=0",
+	"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+};
+
+static int mdb_session(struct mdb_conn *c, struct tally_err *err)
+{
+	static const char *const doing = "starting", *const what = "the read-only snapshot";
+	static const char get_mode[] = "SELECT @@SESSION.sql_mode";
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	bool pad_char = false;
+
+	for (size_t i = 0; i < sizeof(mdb_session_sql) / sizeof(mdb_session_sql[0]); i++)
+		if (mdb_exec(c, mdb_session_sql[i], doing, what, err) < 0)
+			return -1;
+
+	if (mysql_real_query(c->my, get_mode, sizeof(get_mode) - 1) != 0 ||
+	    !(r = mysql_store_result(c->my)))
+		return mdb_fail(c, ERR_CONNECT, doing, what, err);
+	row = mysql_fetch_row(r);
+	if (row && row[0]) {
+		c->no_backslash_escapes = has_token(row[0], "NO_BACKSLASH_ESCAPES");
+		pad_char = has_token(row[0], "PAD_CHAR_TO_FULL_LENGTH");
+	}
+	mysql_free_result(r);
+	/* char(n) must come back stripped, as connector.h promises. */
+	if (pad_char && mdb_exec(c, "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE("
+	                         "CONCAT(',', @@SESSION.sql_mode, ','), "
+	                         "',PAD_CHAR_TO_FULL_LENGTH,', ','))", doing, what, err) < 0)
+		return -1;
+
+	return mdb_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", doing, what, err);
+}
+
+static void mdb_close(struct conn *base);
+
+static int mdb_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err)
+{
+	struct mdb_dsn d;
+	struct mdb_conn *c;
+	MYSQL *my;
+	unsigned int timeout, local_infile = 0, protocol = MYSQL_PROTOCOL_SOCKET;
+	unsigned long max_packet = 1024UL * 1024 * 1024;
+	my_bool reconnect = 0;
+	const char *host;
+
+	*out = NULL;
+	if (dsn_parse(&d, cfg, err) < 0) {
+		mdb_dsn_release(&d);
+		return -1;
+	}
+	pthread_once(&mdb_lib_once, mdb_lib_init);
+	if (mdb_lib_status != 0) {
+		mdb_dsn_release(&d);
+		return err_set(err, ERR_INTERNAL, "cannot initialize the MariaDB client library");
+	}
+	my = mysql_init(NULL);
+	if (!my) {
+		mdb_dsn_release(&d);
+		return err_set(err, ERR_INTERNAL, "cannot allocate a MariaDB connection handle");
+	}
+
+	timeout = (unsigned int)(d.connect_timeout > 0 ? d.connect_timeout
+	                         : cfg->connect_timeout > 0 ? cfg->connect_timeout
+	                         : MDB_DEFAULT_CONNECT_TIMEOUT);
+	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	/* A silent reconnect would leave the snapshot behind. */
+	mysql_options(my, MYSQL_OPT_RECONNECT, &reconnect);
+	mysql_options(my, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+	mysql_options(my, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+	host = d.host;
+	if (d.socket) {
+		/* libmariadb takes the socket only for host "localhost". */
+		host = "localhost";
+		mysql_options(my, MYSQL_OPT_PROTOCOL, &protocol);
+	}
+
+	if (!mysql_real_connect(my, host, d.user, d.password, d.db, d.port, d.socket, 0)) {
+		err_set(err, ERR_CONNECT, "cannot connect to %s system '%s' (%s)",
+		        cfg->side ? cfg->side : "?", cfg->system ? cfg->system : "?",
+		        cfg->dsn_shown ? cfg->dsn_shown : "?");
+		err_detail(err, "%s", mysql_error(my));
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_sqlstate(my));
+		mysql_close(my);
+		mdb_dsn_release(&d);
+		return -1;
+	}
+
+	c = xcalloc(1, sizeof(*c));
+	conn_base_init(&c->base, &mariadb_ops, cfg);
+	c->my = my;
+	c->db = d.db;
+	d.db = NULL;
+	mdb_dsn_release(&d);
+	buf_init(&c->what);
+	c->base.backend_pid = (long)mysql_thread_id(my);
+	c->base.server_version = server_version(mysql_get_server_info(my));
+
+	if (mdb_session(c, err) < 0) {
+		err->kind = ERR_CONNECT;
+		c->base.failed = true;    /* no ROLLBACK on a session that never started */
+		mdb_close(&c->base);
+		return -1;
+	}
+	*out = &c->base;
+	return 0;
+}
+
+static void mdb_scan_close(struct conn *base);
+
+static void mdb_close(struct conn *base)
+{
+	struct mdb_conn *c = mdb(base);
+
+	if (!c)
+		return;
+	if (c->res && !c->res_done) {
+		/*
+		 * Freeing an unfinished result would read the rest of it (half a
+		 * second per million rows). The session ends anyway: shut the
+		 * socket so the read fails at once; the server rolls back when the
+		 * connection goes.
+		 */
+		my_socket fd = mysql_get_socket(c->my);
+
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		base->failed = true;
+	}
+	mdb_scan_close(base);
+	if (c->my) {
+		if (!base->failed)
+			(void)mysql_real_query(c->my, "ROLLBACK", 8);
+		mysql_close(c->my);
+	}
+	free(c->db);
+	free(c->val);
+	free(c->len);
+	buf_release(&c->what);
+	conn_base_release(base);
+	free(c);
+}
+
+/* ---- describe ------------------------------------------------------------------ */
+
+/* Parses a catalog number; `dflt` when NULL or not a number. */
+static long num_or(const char *s, long dflt)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtol(s, &end, 10);
+	return *end == '\0' ? v : dflt;
+}
+
+static int clamp_int(long v)
+{
+	return v < 0 ? 0 : v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/*
+ * Labels of enum('a','it''s') or set(...): the body between the parentheses,
+ * each label single-quoted with '' and backslash escapes, as information_schema
+ * prints them.
+ */
+static void parse_labels(struct coldesc *cd, const char *column_type)
+{
+	const char *p = strchr(column_type, '(');
+	struct buf lab = BUF_INIT;
+	size_t cap = 0;
+
+	if (!p)
+		return;
+	p++;
+	while (*p == '\'') {
+		buf_reset(&lab);
+		for (p++; *p; p++) {
+			if (*p == '\'' && p[1] == '\'') {
+				buf_addch(&lab, '\'');
+				p++;
+			} else if (*p == '\'') {
+				break;
+			} else if (*p == '\\' && p[1]) {
+				p++;
+				switch (*p) {
+				case '0': buf_addch(&lab, '\0'); break;
+				case 'n': buf_addch(&lab, '\n'); break;
+				case 'r': buf_addch(&lab, '\r'); break;
+				case 't': buf_addch(&lab, '\t'); break;
+				case 'b': buf_addch(&lab, '\b'); break;
+				case 'Z': buf_addch(&lab, '\032'); break;
+				default: buf_addch(&lab, *p); break;
+				}
+			} else {
+				buf_addch(&lab, *p);
+			}
+		}
+		if (*p != '\'')
+			break;
+		cd->labels = xgrow(cd->labels, &cap, cd->nlabels + 1, sizeof(*cd->labels));
+		cd->labels[cd->nlabels++] = xstrndup(lab.data, lab.len);
+		p++;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	buf_release(&lab);
+}
+
+struct mdb_typemap {
+	const char *name;
+	enum ltype type;
+	int bits;
+	bool sized;     /* CHARACTER_MAXIMUM_LENGTH is its length */
+	bool fixed;
+};
+
+static const struct mdb_typemap mdb_types[] = {
+	{ "tinyint", LT_INT, 8, false, false },
+	{ "smallint", LT_INT, 16, false, false },
+	{ "mediumint", LT_INT, 24, false, false },
+	{ "int", LT_INT, 32, false, false },
+	{ "integer", LT_INT, 32, false, false },
+	{ "bigint", LT_INT, 64, false, false },
+	{ "decimal", LT_DECIMAL, 0, false, false },
+	{ "numeric", LT_DECIMAL, 0, false, false },
+	{ "float", LT_FLOAT, 32, false, false },
+	{ "double", LT_FLOAT, 64, false, false },
+	{ "double precision", LT_FLOAT, 64, false, false },
+	{ "real", LT_FLOAT, 64, false, false },
+	{ "char", LT_CHAR, 0, true, true },
+	{ "varchar", LT_TEXT, 0, true, false },
+	{ "tinytext", LT_TEXT, 0, true, false },
+	{ "text", LT_TEXT, 0, true, false },
+	{ "mediumtext", LT_TEXT, 0, true, false },
+	{ "longtext", LT_TEXT, 0, true, false },
+	{ "binary", LT_BYTES, 0, true, true },
+	{ "varbinary", LT_BYTES, 0, true, false },
+	{ "tinyblob", LT_BYTES, 0, true, false },
+	{ "blob", LT_BYTES, 0, true, false },
+	{ "mediumblob", LT_BYTES, 0, true, false },
+	{ "longblob", LT_BYTES, 0, true, false },
+	{ "date", LT_DATE, 0, false, false },
+	{ "time", LT_TIME, 0, false, false },
+	{ "datetime", LT_TIMESTAMP, 0, false, false },
+	{ "timestamp", LT_TIMESTAMPTZ, 0, false, false },
+	{ "year", LT_YEAR, 0, false, false },
+	{ "enum", LT_ENUM, 0, false, false },
+	{ "set", LT_SET, 0, false, false },
+	{ "bit", LT_BIT, 0, false, false },
+	{ "uuid", LT_UUID, 0, false, false },
+	{ "inet4", LT_INET, 0, false, false },
+	{ "inet6", LT_INET, 0, false, false },
+	{ "json", LT_JSON, 0, false, false },
+};
+
+/* EXTRA says the server computes the column ("VIRTUAL GENERATED", "PERSISTENT"...). */
+static bool extra_generated(const char *extra)
+{
+	return extra && (strstr(extra, "VIRTUAL") || strstr(extra, "STORED GENERATED") ||
+	                 strstr(extra, "PERSISTENT"));
+}
+
+/* Column of information_schema.COLUMNS, in the order the query selects them. */
+enum {
+	IC_NAME, IC_DATA_TYPE, IC_COLUMN_TYPE, IC_NULLABLE, IC_PRECISION, IC_SCALE,
+	IC_DT_PRECISION, IC_MAXLEN, IC_CHARSET, IC_COLLATION, IC_EXTRA, IC_COUNT
+};
+
+static void coldesc_from_catalog(struct coldesc *cd, MYSQL_ROW r)
+{
+	const char *dt = r[IC_DATA_TYPE] ? r[IC_DATA_TYPE] : "";
+	const char *ct = r[IC_COLUMN_TYPE] ? r[IC_COLUMN_TYPE] : dt;
+	const struct mdb_typemap *m = NULL;
+
+	memset(cd, 0, sizeof(*cd));
+	cd->name = xstrdup(r[IC_NAME] ? r[IC_NAME] : "");
+	cd->native = xstrdup(ct);
+	cd->type = LT_OTHER;
+	for (size_t i = 0; i < sizeof(mdb_types) / sizeof(mdb_types[0]); i++)
+		if (strcmp(dt, mdb_types[i].name) == 0)
+			m = &mdb_types[i];
+	if (m) {
+		cd->type = m->type;
+		cd->bits = m->bits;
+		cd->fixed = m->fixed;
+		if (m->sized)
+			cd->length = num_or(r[IC_MAXLEN], -1);
+	}
+	cd->nullable = r[IC_NULLABLE] && strcmp(r[IC_NULLABLE], "YES") == 0;
+	cd->generated = extra_generated(r[IC_EXTRA]);
+	switch (cd->type) {
+	case LT_INT:
+		cd->bool_hint = strcmp(ct, "tinyint(1)") == 0 || strcmp(ct, "tinyint(1) unsigned") == 0;
+		/* fall through */
+	case LT_DECIMAL:
+	case LT_FLOAT:
+		cd->is_unsigned = strstr(ct, " unsigned") != NULL;
+		if (cd->type == LT_DECIMAL) {
+			cd->precision = clamp_int(num_or(r[IC_PRECISION], -1));
+			cd->scale = clamp_int(num_or(r[IC_SCALE], -1));
+		}
+		break;
+	case LT_TIME:
+	case LT_TIMESTAMP:
+	case LT_TIMESTAMPTZ:
+		cd->fsp = clamp_int(num_or(r[IC_DT_PRECISION], 0));
+		break;
+	case LT_BIT:
+		cd->bits = clamp_int(num_or(r[IC_PRECISION], 1));
+		break;
+	case LT_ENUM:
+	case LT_SET:
+		parse_labels(cd, ct);
+		break;
+	default:
+		break;
+	}
+	if (r[IC_CHARSET])
+		cd->charset = xstrdup(r[IC_CHARSET]);
+	if (r[IC_COLLATION])
+		cd->collation = xstrdup(r[IC_COLLATION]);
+}
+
+/* Levenshtein distance of two short strings, ASCII case folded; SIZE_MAX when too long. */
+static size_t name_distance(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), prev[257], cur[257];
+
+	if (na > 256 || nb > 256)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= nb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t sub = prev[j - 1] +
+			             (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (nb + 1) * sizeof(size_t));
+	}
+	return prev[nb];
+}
+
+/*
+ * The table is missing: suggest the closest existing name (same letters in
+ * another case, or at most two edits) from databases named like db.
+ */
+static int missing_table(struct mdb_conn *c, const char *db, const char *display,
+                         struct tally_err *err)
+{
+	struct buf sql = BUF_INIT, best = BUF_INIT;
+	size_t best_dist = 3;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	buf_addstr(&sql, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+	           "WHERE LOWER(TABLE_SCHEMA) = LOWER(");
+	add_hexstr(&sql, db);
+	buf_addstr(&sql, ") ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME");
+	if (mdb_catalog(c, &sql, &r, "describing", display, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	while ((row = mysql_fetch_row(r))) {
+		char *cand;
+		size_t dist;
+
+		if (!row[0] || !row[1])
+			continue;
+		cand = xasprintf("%s.%s", row[0], row[1]);
+		dist = name_distance(cand, display);
+		if (dist < best_dist && strcmp(cand, display) != 0) {
+			best_dist = dist;
+			buf_reset(&best);
+			buf_addstr(&best, cand);
+		}
+		free(cand);
+	}
+	mysql_free_result(r);
+	buf_release(&sql);
+
+	err_set(err, ERR_SCHEMA, "table '%s' does not exist in %s system '%s'",
+	        display, c->base.side, c->base.system);
+	if (best.len)
+		err_hint(err, "did you mean '%s'?", best.data);
+	buf_release(&best);
+	return -1;
+}
+
+/* Marks the longtext columns that a json_valid(`col`) check constrains as LT_JSON. */
+static int mark_json(struct mdb_conn *c, const char *db, const char *name, struct tabdesc *t,
+                     struct tally_err *err)
+{
+	struct buf sql = BUF_INIT, want = BUF_INIT;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	bool any = false;
+
+	for (size_t i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].native, "longtext") == 0)
+			any = true;
+	if (!any)
+		return 0;
+	buf_addstr(&sql, "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE ");
+	add_name_match(&sql, "CONSTRAINT_SCHEMA", db);
+	buf_addstr(&sql, " AND ");
+	add_name_match(&sql, "TABLE_NAME", name);
+	if (mdb_catalog(c, &sql, &r, "describing", t->display, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	while ((row = mysql_fetch_row(r))) {
+		for (size_t i = 0; row[0] && i < t->ncols; i++) {
+			struct coldesc *cd = &t->cols[i];
+
+			if (cd->type != LT_TEXT || strcmp(cd->native, "longtext") != 0)
+				continue;
+			/* the server prints the clause in the session's quoting: `` or ANSI "" */
+			for (const char *q = "`\""; *q; q++) {
+				buf_reset(&want);
+				buf_addf(&want, "json_valid(%c", *q);
+				for (const char *p = cd->name; *p; p++) {
+					if (*p == *q)
+						buf_addch(&want, *q);
+					buf_addch(&want, *p);
+				}
+				buf_addf(&want, "%c)", *q);
+				if (strcmp(row[0], want.data) == 0)
+					cd->type = LT_JSON;
+			}
+		}
+	}
+	mysql_free_result(r);
+	buf_release(&sql);
+	buf_release(&want);
+	return 0;
+}
+
+static int read_pk(struct mdb_conn *c, const char *db, const char *name, struct tabdesc *t,
+                   struct tally_err *err)
+{
+	struct buf sql = BUF_INIT;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	size_t cap = 0;
+
+	buf_addstr(&sql, "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE ");
+	add_name_match(&sql, "TABLE_SCHEMA", db);
+	buf_addstr(&sql, " AND ");
+	add_name_match(&sql, "TABLE_NAME", name);
+	buf_addstr(&sql, " AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX");
+	if (mdb_catalog(c, &sql, &r, "describing", t->display, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	while ((row = mysql_fetch_row(r))) {
+		long i = row[0] ? tabdesc_find(t, row[0]) : -1;
+
+		if (i < 0)
+			continue;
+		t->pk = xgrow(t->pk, &cap, t->npk + 1, sizeof(*t->pk));
+		t->pk[t->npk++] = (size_t)i;
+	}
+	mysql_free_result(r);
+	buf_release(&sql);
+	return 0;
+}
+
+static int mdb_describe_table(struct conn *base, const char *table, struct tabdesc *out,
+                              struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+	struct tabdesc t = { 0 };
+	struct buf sql = BUF_INIT;
+	const char *dot = strchr(table, '.');
+	char *db, *name;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	size_t cap = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	db = dot ? xstrndup(table, (size_t)(dot - table)) : xstrdup(c->db);
+	name = xstrdup(dot ? dot + 1 : table);
+	t.display = xasprintf("%s.%s", db, name);
+	{
+		struct buf q = BUF_INIT;
+
+		mdb_quote_ident(&q, db);
+		buf_addch(&q, '.');
+		mdb_quote_ident(&q, name);
+		t.sqlname = buf_detach(&q, NULL);
+	}
+
+	buf_addstr(&sql, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+	           "NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, "
+	           "CHARACTER_MAXIMUM_LENGTH, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA "
+	           "FROM information_schema.COLUMNS WHERE ");
+	add_name_match(&sql, "TABLE_SCHEMA", db);
+	buf_addstr(&sql, " AND ");
+	add_name_match(&sql, "TABLE_NAME", name);
+	buf_addstr(&sql, " ORDER BY ORDINAL_POSITION");
+	if (mdb_catalog(c, &sql, &r, "describing", t.display, err) < 0)
+		goto out;
+	if (mysql_num_fields(r) != IC_COUNT) {
+		mysql_free_result(r);
+		err_set(err, ERR_INTERNAL, "unexpected information_schema.COLUMNS layout on %s "
+		        "system '%s'", c->base.side, c->base.system);
+		goto out;
+	}
+	while ((row = mysql_fetch_row(r))) {
+		t.cols = xgrow(t.cols, &cap, t.ncols + 1, sizeof(*t.cols));
+		coldesc_from_catalog(&t.cols[t.ncols++], row);
+	}
+	mysql_free_result(r);
+	if (t.ncols == 0) {
+		missing_table(c, db, t.display, err);
+		goto out;
+	}
+	if (mark_json(c, db, name, &t, err) < 0 || read_pk(c, db, name, &t, err) < 0)
+		goto out;
+	*out = t;
+	memset(&t, 0, sizeof(t));
+	rc = 0;
+out:
+	tabdesc_release(&t);
+	buf_release(&sql);
+	free(db);
+	free(name);
+	return rc;
+}
+
+/* The query without trailing white space and semicolons, which a subquery refuses. */
+static size_t query_len(const char *q)
+{
+	size_t n = strlen(q);
+
+	while (n > 0 && (isspace((unsigned char)q[n - 1]) || q[n - 1] == ';'))
+		n--;
+	return n;
+}
+
+/* FROM (query) AS tally_q; the newlines keep a trailing -- comment inside. */
+static void add_subquery(struct buf *sql, const char *q)
+{
+	buf_addstr(sql, "(\n");
+	buf_add(sql, q, query_len(q));
+	buf_addstr(sql, "\n) AS tally_q");
+}
+
+static const char *field_type_name(enum enum_field_types t)
+{
+	switch (t) {
+	case MYSQL_TYPE_TINY: return "tinyint";
+	case MYSQL_TYPE_SHORT: return "smallint";
+	case MYSQL_TYPE_INT24: return "mediumint";
+	case MYSQL_TYPE_LONG: return "int";
+	case MYSQL_TYPE_LONGLONG: return "bigint";
+	case MYSQL_TYPE_DECIMAL:
+	case MYSQL_TYPE_NEWDECIMAL: return "decimal";
+	case MYSQL_TYPE_FLOAT: return "float";
+	case MYSQL_TYPE_DOUBLE: return "double";
+	case MYSQL_TYPE_DATE:
+	case MYSQL_TYPE_NEWDATE: return "date";
+	case MYSQL_TYPE_TIME: return "time";
+	case MYSQL_TYPE_DATETIME: return "datetime";
+	case MYSQL_TYPE_TIMESTAMP: return "timestamp";
+	case MYSQL_TYPE_YEAR: return "year";
+	case MYSQL_TYPE_BIT: return "bit";
+	case MYSQL_TYPE_JSON: return "json";
+	case MYSQL_TYPE_GEOMETRY: return "geometry";
+	case MYSQL_TYPE_VARCHAR:
+	case MYSQL_TYPE_VAR_STRING: return "varchar";
+	case MYSQL_TYPE_STRING: return "char";
+	case MYSQL_TYPE_TINY_BLOB:
+	case MYSQL_TYPE_MEDIUM_BLOB:
+	case MYSQL_TYPE_LONG_BLOB:
+	case MYSQL_TYPE_BLOB: return "text";
+	case MYSQL_TYPE_ENUM: return "enum";
+	case MYSQL_TYPE_SET: return "set";
+	case MYSQL_TYPE_NULL: return "null";
+	default: return "unknown";
+	}
+}
+
+/* Copies a length-counted attribute, or NULL when absent. */
+static bool field_attr(const MYSQL_FIELD *f, enum mariadb_field_attr_t a, char *out, size_t n)
+{
+	MARIADB_CONST_STRING s = { NULL, 0 };
+
+	out[0] = '\0';
+	if (mariadb_field_attr(&s, f, a) != 0 || !s.str || s.length == 0 || s.length >= n)
+		return false;
+	memcpy(out, s.str, s.length);
+	out[s.length] = '\0';
+	return true;
+}
+
+/* Maps result metadata to a coldesc, the same ltypes describe_table gives. */
+static void coldesc_from_field(struct coldesc *cd, const MYSQL_FIELD *f)
+{
+	const MARIADB_CHARSET_INFO *cs = f->charsetnr == MDB_BINARY_CHARSET ? NULL
+	                                 : mariadb_get_charset_by_nr(f->charsetnr);
+	bool binary = f->charsetnr == MDB_BINARY_CHARSET;
+	bool uns = (f->flags & UNSIGNED_FLAG) != 0;
+	unsigned int maxlen = cs && cs->char_maxlen ? cs->char_maxlen : 1;
+	char tname[64], fmt[64];
+	struct buf native = BUF_INIT;
+	long chars = (long)(f->length / maxlen);
+
+	memset(cd, 0, sizeof(*cd));
+	cd->name = xstrdup(f->name ? f->name : "");
+	cd->nullable = (f->flags & NOT_NULL_FLAG) == 0;
+	cd->type = LT_OTHER;
+	if (!field_attr(f, MARIADB_FIELD_ATTR_DATA_TYPE_NAME, tname, sizeof(tname)))
+		snprintf(tname, sizeof(tname), "%s", field_type_name(f->type));
+	field_attr(f, MARIADB_FIELD_ATTR_FORMAT_NAME, fmt, sizeof(fmt));
+	buf_addstr(&native, tname);
+
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_LONGLONG:
+		cd->type = LT_INT;
+		cd->bits = f->type == MYSQL_TYPE_TINY ? 8 : f->type == MYSQL_TYPE_SHORT ? 16
+		           : f->type == MYSQL_TYPE_INT24 ? 24 : f->type == MYSQL_TYPE_LONG ? 32 : 64;
+		cd->is_unsigned = uns;
+		cd->bool_hint = f->type == MYSQL_TYPE_TINY && f->length == 1;
+		buf_addf(&native, "(%lu)", f->length);
+		break;
+	case MYSQL_TYPE_DECIMAL:
+	case MYSQL_TYPE_NEWDECIMAL: {
+		/* length counts the digits, a point when scaled and a sign when signed */
+		long p = (long)f->length - (f->decimals > 0) - (uns ? 0 : 1);
+
+		cd->type = LT_DECIMAL;
+		cd->is_unsigned = uns;
+		cd->precision = clamp_int(p);
+		cd->scale = (int)f->decimals;
+		buf_addf(&native, "(%d,%d)", cd->precision, cd->scale);
+		break;
+	}
+	case MYSQL_TYPE_FLOAT:
+	case MYSQL_TYPE_DOUBLE:
+		cd->type = LT_FLOAT;
+		cd->bits = f->type == MYSQL_TYPE_FLOAT ? 32 : 64;
+		cd->is_unsigned = uns;
+		break;
+	case MYSQL_TYPE_DATE:
+	case MYSQL_TYPE_NEWDATE:
+		cd->type = LT_DATE;
+		break;
+	case MYSQL_TYPE_TIME:
+	case MYSQL_TYPE_DATETIME:
+	case MYSQL_TYPE_TIMESTAMP:
+		cd->type = f->type == MYSQL_TYPE_TIME ? LT_TIME
+		           : f->type == MYSQL_TYPE_DATETIME ? LT_TIMESTAMP : LT_TIMESTAMPTZ;
+		cd->fsp = f->decimals <= 6 ? (int)f->decimals : 0;
+		if (cd->fsp)
+			buf_addf(&native, "(%d)", cd->fsp);
+		break;
+	case MYSQL_TYPE_YEAR:
+		cd->type = LT_YEAR;
+		break;
+	case MYSQL_TYPE_BIT:
+		cd->type = LT_BIT;
+		cd->bits = (int)f->length;
+		buf_addf(&native, "(%lu)", f->length);
+		break;
+	case MYSQL_TYPE_JSON:
+		cd->type = LT_JSON;
+		break;
+	case MYSQL_TYPE_ENUM:
+	case MYSQL_TYPE_SET:
+	case MYSQL_TYPE_STRING:
+	case MYSQL_TYPE_VAR_STRING:
+	case MYSQL_TYPE_VARCHAR:
+	case MYSQL_TYPE_TINY_BLOB:
+	case MYSQL_TYPE_MEDIUM_BLOB:
+	case MYSQL_TYPE_LONG_BLOB:
+	case MYSQL_TYPE_BLOB:
+		if (strcmp(tname, "uuid") == 0) {
+			cd->type = LT_UUID;
+		} else if (strcmp(tname, "inet4") == 0 || strcmp(tname, "inet6") == 0) {
+			cd->type = LT_INET;
+		} else if ((f->flags & ENUM_FLAG) || f->type == MYSQL_TYPE_ENUM) {
+			cd->type = LT_ENUM;
+			buf_reset(&native);
+			buf_addstr(&native, "enum");
+		} else if ((f->flags & SET_FLAG) || f->type == MYSQL_TYPE_SET) {
+			cd->type = LT_SET;
+			buf_reset(&native);
+			buf_addstr(&native, "set");
+		} else if (strcmp(fmt, "json") == 0) {
+			cd->type = LT_JSON;
+			buf_reset(&native);
+			buf_addstr(&native, "json");
+		} else if (binary) {
+			cd->type = LT_BYTES;
+			cd->fixed = f->type == MYSQL_TYPE_STRING;
+			cd->length = (long)f->length;
+			buf_reset(&native);
+			buf_addf(&native, "%s(%lu)", f->type == MYSQL_TYPE_STRING ? "binary"
+			         : f->type == MYSQL_TYPE_VAR_STRING || f->type == MYSQL_TYPE_VARCHAR
+			         ? "varbinary" : "blob", f->length);
+		} else {
+			cd->type = f->type == MYSQL_TYPE_STRING ? LT_CHAR : LT_TEXT;
+			cd->fixed = f->type == MYSQL_TYPE_STRING;
+			cd->length = chars;
+			buf_addf(&native, "(%ld)", chars);
+		}
+		break;
+	default:
+		break;
+	}
+	/* as in information_schema: only the string types have a character set */
+	if (!binary && cs && (cd->type == LT_TEXT || cd->type == LT_CHAR || cd->type == LT_JSON ||
+	                      cd->type == LT_ENUM || cd->type == LT_SET)) {
+		cd->charset = xstrdup(cs->csname);
+		cd->collation = xstrdup(cs->name);
+	}
+	if (uns && (cd->type == LT_INT || cd->type == LT_DECIMAL || cd->type == LT_FLOAT))
+		buf_addstr(&native, " unsigned");
+	if ((f->flags & ZEROFILL_FLAG) && cd->type == LT_INT)
+		buf_addstr(&native, " zerofill");
+	cd->native = buf_detach(&native, NULL);
+}
+
+static int mdb_describe_query(struct conn *base, const char *sql_in, struct tabdesc *out,
+                              struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+	struct buf sql = BUF_INIT;
+	struct tabdesc t = { 0 };
+	MYSQL_RES *r;
+	MYSQL_FIELD *f;
+
+	memset(out, 0, sizeof(*out));
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	buf_addstr(&sql, "SELECT * FROM ");
+	add_subquery(&sql, sql_in);
+	buf_addstr(&sql, " LIMIT 0");
+	if (mdb_catalog(c, &sql, &r, "describing", "the query", err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	buf_release(&sql);
+	t.display = xstrdup("query");
+	t.is_query = true;
+	t.ncols = mysql_num_fields(r);
+	t.cols = xcalloc(t.ncols, sizeof(*t.cols));
+	f = mysql_fetch_fields(r);
+	for (size_t i = 0; i < t.ncols; i++)
+		coldesc_from_field(&t.cols[i], &f[i]);
+	mysql_free_result(r);
+	*out = t;
+	return 0;
+}
+
+/* ---- scan ------------------------------------------------------------------------ */
+
+/* ORDER BY term giving the bytewise order of the key's UTF-8 text, or its native order. */
+static void add_order_key(struct buf *sql, const struct tabdesc *d, const struct coldesc *cd)
+{
+	switch (cd->type) {
+	case LT_TEXT:
+	case LT_CHAR:
+	case LT_JSON:
+		if (!d->is_query && cd->charset && strcmp(cd->charset, "utf8mb4") == 0) {
+			mdb_quote_ident(sql, cd->name);
+		} else {
+			/* any other charset, or a query column whose source charset is unknown */
+			buf_addstr(sql, "CONVERT(");
+			mdb_quote_ident(sql, cd->name);
+			buf_addstr(sql, " USING utf8mb4)");
+		}
+		buf_addstr(sql, " COLLATE utf8mb4_nopad_bin");
+		break;
+	case LT_ENUM:
+	case LT_SET:
+	case LT_UUID:     /* MariaDB orders uuid by swapped segments */
+	case LT_INET:     /* and inet by address bytes, not by their text */
+		buf_addstr(sql, "CAST(");
+		mdb_quote_ident(sql, cd->name);
+		buf_addstr(sql, " AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin");
+		break;
+	default:
+		mdb_quote_ident(sql, cd->name);
+		break;
+	}
+}
+
+static int mdb_scan_open(struct conn *base, const struct scan_req *req, struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT;
+	unsigned int nf;
+
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	if (c->res)
+		return err_set(err, ERR_INTERNAL, "a scan is already open on %s system '%s'",
+		               c->base.side, c->base.system);
+	buf_reset(&c->what);
+	if (d->is_query)
+		buf_addstr(&c->what, "the query");
+	else
+		buf_addstr(&c->what, d->display);
+	bool bad = req->ncols == 0 || (!d->is_query && !d->sqlname) || (d->is_query && !req->query);
+
+	for (size_t i = 0; i < req->ncols; i++)
+		bad |= req->cols[i] >= d->ncols;
+	for (size_t i = 0; i < req->nkey; i++)
+		bad |= req->key[i] >= d->ncols;
+	if (bad)
+		return err_set(err, ERR_INTERNAL, "invalid scan request for %s on %s system '%s'",
+		               c->what.data, c->base.side, c->base.system);
+
+	buf_addstr(&sql, "SELECT ");
+	for (size_t i = 0; i < req->ncols; i++) {
+		if (i)
+			buf_addstr(&sql, ", ");
+		mdb_quote_ident(&sql, d->cols[req->cols[i]].name);
+	}
+	buf_addstr(&sql, " FROM ");
+	if (d->is_query)
+		add_subquery(&sql, req->query);
+	else
+		buf_addstr(&sql, d->sqlname);
+	if (req->where && *req->where) {
+		buf_addstr(&sql, " WHERE (\n");
+		buf_addstr(&sql, req->where);
+		buf_addstr(&sql, "\n)");
+	}
+	for (size_t i = 0; i < req->nkey; i++) {
+		buf_addstr(&sql, i ? ", " : " ORDER BY ");
+		add_order_key(&sql, d, &d->cols[req->key[i]]);
+	}
+
+	if (mysql_real_query(c->my, sql.data, sql.len) != 0) {
+		buf_release(&sql);
+		return mdb_fail(c, ERR_QUERY, "reading", c->what.data, err);
+	}
+	buf_release(&sql);
+	c->res = mysql_use_result(c->my);
+	c->res_done = false;
+	if (!c->res)
+		return mdb_fail(c, ERR_QUERY, "reading", c->what.data, err);
+	nf = mysql_num_fields(c->res);
+	if (nf != req->ncols) {
+		mdb_scan_close(base);
+		return err_set(err, ERR_DATA, "[%s pid %ld] %s system '%s' returned %u columns for "
+		               "%s, expected %zu", c->base.side, c->base.backend_pid, c->base.side,
+		               c->base.system, nf, c->what.data, req->ncols);
+	}
+	if (req->ncols > c->cap) {
+		size_t cap = c->cap;
+
+		c->val = xgrow(c->val, &cap, req->ncols, sizeof(*c->val));
+		cap = c->cap;
+		c->len = xgrow(c->len, &cap, req->ncols, sizeof(*c->len));
+		c->cap = cap;
+	}
+	c->row.ncols = req->ncols;
+	c->row.val = c->val;
+	c->row.len = c->len;
+	return 0;
+}
+
+static int mdb_scan_next(struct conn *base, struct rawrow **row, struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+	MYSQL_ROW r;
+	unsigned long *l;
+
+	*row = NULL;
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	if (!c->res)
+		return err_set(err, ERR_INTERNAL, "no scan is open on %s system '%s'",
+		               c->base.side, c->base.system);
+	r = mysql_fetch_row(c->res);
+	if (!r) {
+		c->res_done = true;
+		if (mysql_errno(c->my) == 0)
+			return 0;
+		mdb_fail(c, ERR_QUERY, "reading", c->what.data, err);
+		mdb_set_failed(c, err->kind);
+		return -1;
+	}
+	l = mysql_fetch_lengths(c->res);
+	for (size_t i = 0; i < c->row.ncols; i++) {
+		c->val[i] = r[i];
+		c->len[i] = l[i];
+	}
+	*row = &c->row;
+	return 1;
+}
+
+static void mdb_scan_close(struct conn *base)
+{
+	struct mdb_conn *c = mdb(base);
+
+	if (!c || !c->res)
+		return;
+	/* On an unfinished scan this reads and discards the rest of the result. */
+	mysql_free_result(c->res);
+	c->res = NULL;
+	c->row.ncols = 0;
+}
+
+const struct conn_ops mariadb_ops = {
+	.driver = "mariadb",
+	.dialect = "mariadb",
+	.open = mdb_open,
+	.close = mdb_close,
+	.describe_table = mdb_describe_table,
+	.describe_query = mdb_describe_query,
+	.scan_open = mdb_scan_open,
+	.scan_next = mdb_scan_next,
+	.scan_close = mdb_scan_close,
+	.quote_ident = mdb_quote_ident,
+};

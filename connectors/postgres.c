@@ -1,7 +1,1394 @@
 /*
  * connectors/postgres.c
- *   SOURCE: placeholder until the driver lands.
+ *   SOURCE: the PostgreSQL driver (libpq). Opens a read-only REPEATABLE READ
+ *   session, describes tables and queries from the catalog, and streams
+ *   rows with COPY ... TO STDOUT in bytewise key order, parsing the COPY
+ *   text format in place in libpq's row buffer.
+ *
+ * One snapshot per session: open() runs BEGIN ISOLATION LEVEL REPEATABLE
+ * READ READ ONLY and a first SELECT, so the snapshot is taken at open time
+ * and every describe and scan of the session sees it. Statements that may
+ * fail on user input (describe_query's PREPARE, scan_open's COPY) run
+ * inside SAVEPOINT tally_sp: a failure, or a COPY abandoned by scan_close,
+ * is undone with ROLLBACK TO SAVEPOINT, which keeps the transaction and its
+ * snapshot. Only a broken connection or an error in the middle of a stream
+ * makes the session fail for good (conn.failed, sticky).
+ *
+ * Hot path: scan_next() yields one COPY row per call. The row buffer comes
+ * from PQgetCopyData() (one malloc per row inside libpq, freed on the next
+ * call); fields are split with memchr() on tabs and unescaped in place only
+ * when the row holds a backslash at all; bytea hex is decoded in place.
+ * The val/len arrays live in the session and are sized in scan_open().
  */
 #include "connector.h"
 
-const struct conn_ops postgres_ops = { .driver = "postgres" };
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#define PGC_SAVEPOINT "tally_sp"
+#define PGC_MIN_VERSION 120000  /* attgenerated, indnkeyatts, to_regclass(text) */
+
+struct pgsess {
+	struct conn base;          /* first: the engine holds a struct conn * */
+	PGconn *pg;
+	struct tally_err fail;     /* the error that set base.failed, repeated */
+
+	/* The scan, between scan_open() and scan_close(). */
+	bool scanning;
+	bool copying;              /* the COPY has not ended yet */
+	bool in_savepoint;         /* SAVEPOINT tally_sp is still open */
+	char *what;                /* owned: "public.orders" or "the query" */
+	char *copybuf;             /* libpq's buffer for the current row */
+	size_t ncols;
+	size_t cap;                /* allocated length of val, len, hexcol */
+	const char **val;
+	size_t *len;
+	bool *hexcol;              /* bytea column: decode \x hex in place */
+	struct rawrow row;
+};
+
+extern const struct conn_ops postgres_ops;
+
+/* Value of each hex digit plus one; 0 marks a byte that is not a digit. */
+static const unsigned char pgc_hex[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* ---- errors -------------------------------------------------------- */
+
+/* libpq's own notices (NOTICE, WARNING) would go to stderr: drop them. */
+static void pgc_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Copies s into dst without its trailing newlines and blanks. */
+static void pgc_trimmed(char *dst, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	snprintf(dst, cap, "%.*s", (int)(n < INT_MAX ? n : INT_MAX), s);
+}
+
+/* Replaces every occurrence of secret in s (cap bytes) by "***". */
+static void pgc_scrub(char *s, size_t cap, const char *secret)
+{
+	struct buf b = BUF_INIT;
+	size_t n = secret ? strlen(secret) : 0;
+	const char *p = s, *hit;
+
+	if (n == 0 || !strstr(s, secret))
+		return;
+	while ((hit = strstr(p, secret)) != NULL) {
+		buf_add(&b, p, (size_t)(hit - p));
+		buf_addstr(&b, "***");
+		p = hit + n;
+	}
+	buf_addstr(&b, p);
+	snprintf(s, cap, "%s", b.data);
+	buf_release(&b);
+}
+
+/*
+ * libpq's messages about a malformed connection string quote the token
+ * they choke on, which may be the password: keep the text, hide what is
+ * quoted.
+ */
+static void pgc_redact_quoted(char *dst, size_t cap, const char *s)
+{
+	struct buf b = BUF_INIT;
+	bool inside = false;
+
+	for (; *s; s++) {
+		if (*s == '"') {
+			if (!inside)
+				buf_addstr(&b, "\"***\"");
+			inside = !inside;
+		} else if (!inside) {
+			buf_addch(&b, *s);
+		}
+	}
+	pgc_trimmed(dst, cap, b.data);
+	buf_release(&b);
+}
+
+/* The session broke: the socket is gone or the server is going away. */
+static bool pgc_is_lost(const struct pgsess *s, const char *sqlstate)
+{
+	if (PQstatus(s->pg) == CONNECTION_BAD)
+		return true;
+	return sqlstate && (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P", 3) == 0);
+}
+
+static const char *pgc_sqlstate(const PGresult *res)
+{
+	return res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+}
+
+/* Marks the session failed for good; err is repeated by every later call. */
+static int pgc_set_failed(struct pgsess *s, const struct tally_err *err)
+{
+	s->base.failed = true;
+	s->fail = *err;
+	return -1;
+}
+
+static int pgc_sticky(const struct pgsess *s, struct tally_err *err)
+{
+	*err = s->fail;
+	return -1;
+}
+
+/*
+ * Reports a failed statement: ERR_LOST "lost connection ... while <doing>"
+ * when the session broke, else ERR_QUERY with the message fmt. Both are
+ * prefixed "[side pid N] "; detail is the server's primary message (or
+ * libpq's), hint the server's hint, sqlstate the server's. A lost session,
+ * or sticky, fails the session for good.
+ */
+static int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, const char *doing,
+                        struct tally_err *err, const char *fmt, ...) TALLY_PRINTF(6, 7);
+
+static int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, const char *doing,
+                        struct tally_err *err, const char *fmt, ...)
+{
+	const char *state = pgc_sqlstate(res);
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char text[ERR_MSG_MAX];
+	va_list ap;
+
+	if (pgc_is_lost(s, state)) {
+		err_set(err, ERR_LOST, "[%s pid %ld] lost connection to %s system '%s' while %s",
+		        s->base.side, s->base.backend_pid, s->base.side, s->base.system, doing);
+		sticky = true;
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+		err_set(err, ERR_QUERY, "[%s pid %ld] %s", s->base.side, s->base.backend_pid, text);
+	}
+	if (primary)
+		pgc_trimmed(err->detail, sizeof(err->detail), primary);
+	else
+		pgc_trimmed(err->detail, sizeof(err->detail), PQerrorMessage(s->pg));
+	if (hint)
+		pgc_trimmed(err->hint, sizeof(err->hint), hint);
+	if (state)
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	if (sticky)
+		pgc_set_failed(s, err);
+	return -1;
+}
+
+/* ---- small helpers ------------------------------------------------- */
+
+static void pgc_quote_ident(struct buf *out, const char *name)
+{
+	const char *q;
+
+	buf_addch(out, '"');
+	while ((q = strchr(name, '"')) != NULL) {
+		buf_add(out, name, (size_t)(q - name) + 1);
+		buf_addch(out, '"');
+		name = q + 1;
+	}
+	buf_addstr(out, name);
+	buf_addch(out, '"');
+}
+
+static bool pgc_parse_long(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool pgc_parse_int(const char *s, int *out)
+{
+	long v;
+
+	if (!pgc_parse_long(s, &v) || v < INT_MIN || v > INT_MAX)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* Length of sql without trailing blanks and semicolons. */
+static size_t pgc_stripped_len(const char *sql)
+{
+	size_t n = strlen(sql);
+
+	while (n > 0 && (sql[n - 1] == ';' || sql[n - 1] == ' ' || sql[n - 1] == '\t' ||
+	                 sql[n - 1] == '\n' || sql[n - 1] == '\r' || sql[n - 1] == '\f' ||
+	                 sql[n - 1] == '\v'))
+		n--;
+	return n;
+}
+
+/* Runs a statement that returns no rows; *resp holds the result on failure. */
+static int pgc_command(struct pgsess *s, const char *sql, PGresult **resp)
+{
+	PGresult *res = PQexec(s->pg, sql);
+
+	if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+		PQclear(res);
+		*resp = NULL;
+		return 0;
+	}
+	*resp = res;
+	return -1;
+}
+
+/* Runs a parameterized catalog query; ok when it returns rows. */
+static PGresult *pgc_query(struct pgsess *s, const char *sql, int nparams,
+                           const char *const *params)
+{
+	return PQexecParams(s->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
+static bool pgc_rows_ok(const PGresult *res)
+{
+	return res && PQresultStatus(res) == PGRES_TUPLES_OK;
+}
+
+/* Consumes the results left after a COPY; stops at a new COPY state. */
+static void pgc_drain(struct pgsess *s)
+{
+	PGresult *res;
+
+	while ((res = PQgetResult(s->pg)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		PQclear(res);
+		if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
+			break;
+	}
+}
+
+static int pgc_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+{
+	PGresult *res;
+
+	if (pgc_command(s, "SAVEPOINT " PGC_SAVEPOINT, &res) < 0) {
+		pgc_stmt_err(s, res, true, doing, err, "cannot set a savepoint on %s system '%s'",
+		             s->base.side, s->base.system);
+		PQclear(res);
+		return -1;
+	}
+	s->in_savepoint = true;
+	return 0;
+}
+
+/*
+ * Undoes everything since the savepoint and keeps the snapshot. A cancel
+ * request that reached the server after its COPY ended hits the next
+ * statement instead (SQLSTATE 57014): that one is simply run again.
+ */
+static int pgc_rollback_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+{
+	static const char sql[] = "ROLLBACK TO SAVEPOINT " PGC_SAVEPOINT "; RELEASE SAVEPOINT " PGC_SAVEPOINT;
+	PGresult *res;
+	int rc;
+
+	rc = pgc_command(s, sql, &res);
+	if (rc < 0 && !pgc_is_lost(s, pgc_sqlstate(res))) {
+		const char *state = pgc_sqlstate(res);
+
+		if (state && strcmp(state, "57014") == 0) {
+			PQclear(res);
+			rc = pgc_command(s, sql, &res);
+		}
+	}
+	if (rc < 0) {
+		pgc_stmt_err(s, res, true, doing, err, "cannot roll back to a savepoint on %s system '%s'",
+		             s->base.side, s->base.system);
+		PQclear(res);
+		return -1;
+	}
+	s->in_savepoint = false;
+	return 0;
+}
+
+static int pgc_release_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+{
+	PGresult *res;
+
+	if (pgc_command(s, "RELEASE SAVEPOINT " PGC_SAVEPOINT, &res) < 0) {
+		pgc_stmt_err(s, res, true, doing, err, "cannot release a savepoint on %s system '%s'",
+		             s->base.side, s->base.system);
+		PQclear(res);
+		return -1;
+	}
+	s->in_savepoint = false;
+	return 0;
+}
+
+/* ---- open / close -------------------------------------------------- */
+
+static bool pgc_is_conninfo(const char *dsn)
+{
+	return strncmp(dsn, "postgresql://", 13) == 0 || strncmp(dsn, "postgres://", 11) == 0 ||
+	       strchr(dsn, '=') != NULL;
+}
+
+/* "PostgreSQL 15.18" from PQserverVersion(). */
+static char *pgc_version_string(int v)
+{
+	if (v >= 100000)
+		return xasprintf("PostgreSQL %d.%d", v / 10000, v % 10000);
+	return xasprintf("PostgreSQL %d.%d.%d", v / 10000, (v / 100) % 100, v % 100);
+}
+
+static void pgc_close(struct conn *c);
+
+static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err)
+{
+	static const char session_sql[] =
+		"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'; "
+		"SET bytea_output = 'hex'; SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
+		"SET standard_conforming_strings = on; SET default_transaction_read_only = on; "
+		"SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0";
+	const char *side = cfg->side ? cfg->side : "?";
+	const char *system = cfg->system ? cfg->system : "?";
+	const char *shown = cfg->dsn_shown ? cfg->dsn_shown : "connection string hidden";
+	const char *keywords[4], *values[4];
+	const char *password = NULL;
+	PQconninfoOption *opts = NULL;
+	char timeout[24];
+	char *perr = NULL;
+	struct pgsess *s;
+	PGresult *res;
+	PGconn *pg;
+	int n = 0, version;
+
+	*out = NULL;
+	if (!cfg->dsn || !*cfg->dsn)
+		return err_set(err, ERR_CONNECT, "cannot connect to %s system '%s': no dsn", side, system);
+
+	/* Learn the password only to keep it out of libpq's messages. */
+	if (pgc_is_conninfo(cfg->dsn)) {
+		opts = PQconninfoParse(cfg->dsn, &perr);
+		if (!opts) {
+			err_set(err, ERR_CONNECT, "cannot connect to %s system '%s' (%s)", side, system, shown);
+			pgc_redact_quoted(err->detail, sizeof(err->detail),
+			                  perr ? perr : "invalid connection string");
+			PQfreemem(perr);
+			return -1;
+		}
+		for (PQconninfoOption *o = opts; o->keyword; o++)
+			if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+				password = o->val;
+	}
+
+	/* dbname comes last: what the dsn says overrides these defaults. */
+	if (cfg->connect_timeout > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", cfg->connect_timeout);
+		keywords[n] = "connect_timeout";
+		values[n++] = timeout;
+	}
+	keywords[n] = "fallback_application_name";
+	values[n++] = "tally";
+	keywords[n] = "dbname";
+	values[n++] = cfg->dsn;
+	keywords[n] = NULL;
+	values[n] = NULL;
+
+	pg = PQconnectdbParams(keywords, values, 1);
+	if (!pg || PQstatus(pg) != CONNECTION_OK) {
+		err_set(err, ERR_CONNECT, "cannot connect to %s system '%s' (%s)", side, system, shown);
+		pgc_trimmed(err->detail, sizeof(err->detail),
+		            pg ? PQerrorMessage(pg) : "out of memory");
+		pgc_scrub(err->detail, sizeof(err->detail), password);
+		PQfinish(pg);
+		PQconninfoFree(opts);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	PQsetNoticeProcessor(pg, pgc_notice, NULL);
+
+	s = xcalloc(1, sizeof(*s));
+	conn_base_init(&s->base, &postgres_ops, cfg);
+	s->pg = pg;
+	s->base.backend_pid = PQbackendPID(pg);
+	version = PQserverVersion(pg);
+	s->base.server_version = pgc_version_string(version);
+
+	if (version < PGC_MIN_VERSION) {
+		err_set(err, ERR_CONNECT, "%s system '%s' runs %s; tally needs PostgreSQL 12 or later",
+		        side, system, s->base.server_version);
+		pgc_close(&s->base);
+		return -1;
+	}
+	if (pgc_command(s, session_sql, &res) < 0 ||
+	    pgc_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &res) < 0) {
+		pgc_stmt_err(s, res, false, "starting the session", err,
+		             "cannot start a read-only session on %s system '%s'", side, system);
+		err->kind = ERR_CONNECT;
+		PQclear(res);
+		pgc_close(&s->base);
+		return -1;
+	}
+	/* The snapshot is taken by the first query, here rather than later. */
+	res = PQexec(pg, "SELECT 1");
+	if (!pgc_rows_ok(res)) {
+		pgc_stmt_err(s, res, false, "starting the session", err,
+		             "cannot take a snapshot on %s system '%s'", side, system);
+		err->kind = ERR_CONNECT;
+		PQclear(res);
+		pgc_close(&s->base);
+		return -1;
+	}
+	PQclear(res);
+	*out = &s->base;
+	return 0;
+}
+
+static void pgc_close(struct conn *c)
+{
+	struct pgsess *s = (struct pgsess *)c;
+
+	if (!s)
+		return;
+	if (s->copybuf)
+		PQfreemem(s->copybuf);
+	if (s->pg) {
+		PGTransactionStatusType ts = PQtransactionStatus(s->pg);
+
+		/* Read-only: nothing to commit. An unfinished COPY dies with the session. */
+		if (PQstatus(s->pg) == CONNECTION_OK &&
+		    (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR))
+			PQclear(PQexec(s->pg, "ROLLBACK"));
+		PQfinish(s->pg);
+	}
+	free(s->what);
+	free(s->val);
+	free(s->len);
+	free(s->hexcol);
+	conn_base_release(&s->base);
+	free(s);
+}
+
+/* ---- types --------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	enum ltype type;
+	int bits;
+} pgc_types[] = {
+	{ "int2", LT_INT, 16 },
+	{ "int4", LT_INT, 32 },
+	{ "int8", LT_INT, 64 },
+	{ "numeric", LT_DECIMAL, 0 },
+	{ "float4", LT_FLOAT, 32 },
+	{ "float8", LT_FLOAT, 64 },
+	{ "bool", LT_BOOL, 0 },
+	{ "text", LT_TEXT, 0 },
+	{ "varchar", LT_TEXT, 0 },
+	{ "name", LT_TEXT, 0 },
+	{ "bpchar", LT_CHAR, 0 },
+	{ "bytea", LT_BYTES, 0 },
+	{ "date", LT_DATE, 0 },
+	{ "time", LT_TIME, 0 },
+	{ "timestamp", LT_TIMESTAMP, 0 },
+	{ "timestamptz", LT_TIMESTAMPTZ, 0 },
+	{ "uuid", LT_UUID, 0 },
+	{ "json", LT_JSON, 0 },
+	{ "jsonb", LT_JSON, 0 },
+	{ "interval", LT_INTERVAL, 0 },
+	{ "inet", LT_INET, 0 },
+	{ "cidr", LT_INET, 0 },
+	{ "bit", LT_BIT, 0 },
+	{ "varbit", LT_BIT, 0 },
+};
+
+/*
+ * Sets type and its attributes from the base type (domains resolved).
+ * Attributes that do not apply stay 0; -1 means "applies, unconstrained".
+ */
+static void pgc_map_type(struct coldesc *c, const char *typname, bool in_catalog,
+                         char typtype, char typcategory, int typmod)
+{
+	c->type = LT_OTHER;
+	c->bits = 0;
+	c->precision = c->scale = c->fsp = 0;
+	c->length = 0;
+	c->fixed = false;
+	if (typtype == 'e') {
+		c->type = LT_ENUM;
+		return;
+	}
+	if (typcategory == 'A') {
+		c->type = LT_ARRAY;
+		return;
+	}
+	if (!in_catalog || typtype != 'b')
+		return;
+	for (size_t i = 0; i < sizeof(pgc_types) / sizeof(pgc_types[0]); i++) {
+		if (strcmp(pgc_types[i].name, typname) != 0)
+			continue;
+		c->type = pgc_types[i].type;
+		c->bits = pgc_types[i].bits;
+		break;
+	}
+	switch (c->type) {
+	case LT_DECIMAL:
+		if (typmod < 4) {
+			c->precision = c->scale = -1;
+		} else {
+			/* PostgreSQL 15 packs an 11-bit signed scale (scale may be < 0). */
+			c->precision = ((typmod - 4) >> 16) & 0xffff;
+			c->scale = (((typmod - 4) & 0x7ff) ^ 1024) - 1024;
+		}
+		break;
+	case LT_TEXT:
+	case LT_CHAR:
+		c->length = typmod >= 4 && strcmp(typname, "name") != 0 ? typmod - 4 : -1;
+		c->fixed = c->type == LT_CHAR;
+		break;
+	case LT_BYTES:
+		c->length = -1;
+		break;
+	case LT_TIME:
+	case LT_TIMESTAMP:
+	case LT_TIMESTAMPTZ:
+		c->fsp = typmod >= 0 && typmod <= 6 ? typmod : 6;
+		break;
+	case LT_BIT:
+		c->bits = typmod >= 0 ? typmod : -1;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Resolves types for cols[0..n): oids[i] and typmods[i] as the server
+ * gave them. Fills native (format_type), type and attributes from the
+ * base type of a domain, and enum labels.
+ */
+static int pgc_resolve_types(struct pgsess *s, struct coldesc *cols, size_t n,
+                             const unsigned *oids, const int *typmods, const char *doing,
+                             struct tally_err *err)
+{
+	static const char sql[] =
+		"WITH RECURSIVE inp AS ("
+		"  SELECT u.ord, u.typid, u.typmod"
+		"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]),"
+		"                  pg_catalog.unnest($2::pg_catalog.int4[]))"
+		"       WITH ORDINALITY AS u(typid, typmod, ord)"
+		"), chain AS ("
+		"  SELECT ord, typid, typmod FROM inp"
+		"  UNION ALL"
+		"  SELECT c.ord, t.typbasetype, t.typtypmod"
+		"  FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.typid"
+		"  WHERE t.typtype = 'd'"
+		") "
+		"SELECT pg_catalog.format_type(i.typid, i.typmod), t.oid, t.typname,"
+		"       t.typnamespace = 'pg_catalog'::pg_catalog.regnamespace,"
+		"       t.typtype, t.typcategory, c.typmod "
+		"FROM inp i"
+		" JOIN chain c ON c.ord = i.ord"
+		" JOIN pg_catalog.pg_type t ON t.oid = c.typid AND t.typtype <> 'd' "
+		"ORDER BY i.ord";
+	static const char enum_sql[] =
+		"SELECT enumtypid, enumlabel FROM pg_catalog.pg_enum"
+		" WHERE enumtypid = ANY ($1::pg_catalog.oid[])"
+		" ORDER BY enumtypid, enumsortorder";
+	struct buf oidarr = BUF_INIT, modarr = BUF_INIT, enums = BUF_INIT;
+	unsigned *base = xcalloc(n ? n : 1, sizeof(*base));
+	const char *params[2];
+	PGresult *res;
+	int rc = -1;
+
+	buf_addch(&oidarr, '{');
+	buf_addch(&modarr, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(&oidarr, "%s%u", i ? "," : "", oids[i]);
+		buf_addf(&modarr, "%s%d", i ? "," : "", typmods[i]);
+	}
+	buf_addch(&oidarr, '}');
+	buf_addch(&modarr, '}');
+	params[0] = oidarr.data;
+	params[1] = modarr.data;
+
+	res = pgc_query(s, sql, 2, params);
+	if (!pgc_rows_ok(res)) {
+		pgc_stmt_err(s, res, true, doing, err, "cannot read column types from %s system '%s'",
+		             s->base.side, s->base.system);
+		goto out;
+	}
+	if ((size_t)PQntuples(res) != n) {
+		err_set(err, ERR_INTERNAL, "[%s pid %ld] %s system '%s' described %d types for %zu columns",
+		        s->base.side, s->base.backend_pid, s->base.side, s->base.system,
+		        PQntuples(res), n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int r = (int)i, typmod;
+		long oid;
+
+		if (!pgc_parse_long(PQgetvalue(res, r, 1), &oid) || oid < 0 ||
+		    !pgc_parse_int(PQgetvalue(res, r, 6), &typmod)) {
+			err_set(err, ERR_INTERNAL, "[%s pid %ld] unexpected type catalog row from %s system '%s'",
+			        s->base.side, s->base.backend_pid, s->base.side, s->base.system);
+			goto out;
+		}
+		base[i] = (unsigned)oid;
+		cols[i].native = xstrdup(PQgetvalue(res, r, 0));
+		pgc_map_type(&cols[i], PQgetvalue(res, r, 2), PQgetvalue(res, r, 3)[0] == 't',
+		             PQgetvalue(res, r, 4)[0], PQgetvalue(res, r, 5)[0], typmod);
+		if (cols[i].type == LT_ENUM)
+			buf_addf(&enums, "%s%u", enums.len ? "," : "{", base[i]);
+	}
+	PQclear(res);
+	res = NULL;
+
+	if (enums.len) {
+		buf_addch(&enums, '}');
+		params[0] = enums.data;
+		res = pgc_query(s, enum_sql, 1, params);
+		if (!pgc_rows_ok(res)) {
+			pgc_stmt_err(s, res, true, doing, err, "cannot read enum labels from %s system '%s'",
+			             s->base.side, s->base.system);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			size_t cap = 0;
+
+			if (cols[i].type != LT_ENUM)
+				continue;
+			for (int r = 0; r < PQntuples(res); r++) {
+				long oid;
+
+				if (!pgc_parse_long(PQgetvalue(res, r, 0), &oid) || (unsigned long)oid != base[i])
+					continue;
+				cols[i].labels = xgrow(cols[i].labels, &cap, cols[i].nlabels + 1,
+				                       sizeof(*cols[i].labels));
+				cols[i].labels[cols[i].nlabels++] = xstrdup(PQgetvalue(res, r, 1));
+			}
+		}
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	free(base);
+	buf_release(&oidarr);
+	buf_release(&modarr);
+	buf_release(&enums);
+	return rc;
+}
+
+/* ---- describe_table ------------------------------------------------ */
+
+/* Levenshtein distance over ASCII-lowercased bytes; SIZE_MAX when too long. */
+static size_t pgc_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[256];
+
+	if (lb >= sizeof(row) / sizeof(row[0]) || la >= 256)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned char ca = (unsigned char)a[i - 1], cb = (unsigned char)b[j - 1];
+			size_t up = row[j], best;
+
+			if (ca >= 'A' && ca <= 'Z')
+				ca = (unsigned char)(ca + 32);
+			if (cb >= 'A' && cb <= 'Z')
+				cb = (unsigned char)(cb + 32);
+			best = diag + (ca != cb);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * The closest table name to what the spec wrote: equal but for case, or
+ * within two edits. Written as the user wrote it: qualified if they
+ * qualified it or if the table is not on the search_path. NULL if none.
+ */
+static char *pgc_suggest(struct pgsess *s, const char *spec, bool qualified)
+{
+	static const char sql[] =
+		"SELECT n.nspname, c.relname, pg_catalog.pg_table_is_visible(c.oid)"
+		" FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+		"   AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
+		" ORDER BY 3 DESC, 1, 2 LIMIT 20000";
+	PGresult *res = pgc_query(s, sql, 0, NULL);
+	size_t best = SIZE_MAX, limit = strlen(spec) > 4 ? 2 : 1;
+	char *found = NULL;
+
+	if (!pgc_rows_ok(res)) {
+		PQclear(res);
+		return NULL;
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *nsp = PQgetvalue(res, r, 0), *rel = PQgetvalue(res, r, 1);
+		bool visible = PQgetvalue(res, r, 2)[0] == 't';
+		char *full = xasprintf("%s.%s", nsp, rel);
+		size_t d = pgc_distance(qualified ? full : rel, spec);
+
+		if (d <= limit && d < best && strcmp(qualified ? full : rel, spec) != 0) {
+			best = d;
+			free(found);
+			found = xstrdup(qualified || !visible ? full : rel);
+		}
+		free(full);
+	}
+	PQclear(res);
+	return found;
+}
+
+static const char *pgc_relkind_name(char kind)
+{
+	switch (kind) {
+	case 'i': case 'I': return "an index";
+	case 'S': return "a sequence";
+	case 'c': return "a composite type";
+	case 't': return "a TOAST table";
+	default: return "not a table";
+	}
+}
+
+static int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
+                              struct tally_err *err)
+{
+	static const char find_qualified[] =
+		"SELECT c.oid, n.nspname, c.relname, c.relkind"
+		" FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident($1)"
+		"               OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)"
+		"               pg_catalog.quote_ident($2))";
+	static const char find_visible[] =
+		"SELECT c.oid, n.nspname, c.relname, c.relkind"
+		" FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident($1))";
+	static const char columns_sql[] =
+		"SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, NOT a.attnotnull,"
+		"       a.attgenerated <> '',"
+		"       CASE WHEN co.collname <> 'default' THEN co.collname END"
+		" FROM pg_catalog.pg_attribute a"
+		" LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation"
+		" WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
+		" ORDER BY a.attnum";
+	static const char pk_sql[] =
+		"SELECT k.attnum"
+		" FROM pg_catalog.pg_index i,"
+		"      pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
+		" WHERE i.indrelid = $1 AND i.indisprimary AND k.ord <= i.indnkeyatts"
+		" ORDER BY k.ord";
+	struct pgsess *s = (struct pgsess *)c;
+	struct tabdesc t = { 0 };
+	struct buf doing = BUF_INIT, name = BUF_INIT;
+	const char *dot = strchr(table, '.');
+	const char *params[2];
+	PGresult *res = NULL;
+	unsigned *oids = NULL;
+	int *typmods = NULL;
+	long *attnums = NULL;
+	char relkind, *relid = NULL;
+	int rc = -1;
+
+	if (s->base.failed)
+		return pgc_sticky(s, err);
+	buf_addf(&doing, "describing table '%s'", table);
+
+	/* "schema.name" splits at the first dot; names are used as stored. */
+	if (dot) {
+		buf_add(&name, table, (size_t)(dot - table));
+		params[0] = name.data;
+		params[1] = dot + 1;
+		res = pgc_query(s, find_qualified, 2, params);
+	} else {
+		params[0] = table;
+		res = pgc_query(s, find_visible, 1, params);
+	}
+	if (!pgc_rows_ok(res)) {
+		pgc_stmt_err(s, res, true, doing.data, err, "cannot look up table '%s' in %s system '%s'",
+		             table, s->base.side, s->base.system);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		char *hint = pgc_suggest(s, table, dot != NULL);
+
+		err_set(err, ERR_SCHEMA, "table '%s' does not exist in %s system '%s'",
+		        table, s->base.side, s->base.system);
+		if (hint)
+			err_hint(err, "did you mean '%s'?", hint);
+		free(hint);
+		goto out;
+	}
+	relkind = PQgetvalue(res, 0, 3)[0];
+	if (!strchr("rpvmf", relkind)) {
+		err_set(err, ERR_SCHEMA, "'%s' in %s system '%s' is %s, not a table or view",
+		        table, s->base.side, s->base.system, pgc_relkind_name(relkind));
+		goto out;
+	}
+	relid = xstrdup(PQgetvalue(res, 0, 0));
+	t.display = xasprintf("%s.%s", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	{
+		struct buf q = BUF_INIT;
+
+		pgc_quote_ident(&q, PQgetvalue(res, 0, 1));
+		buf_addch(&q, '.');
+		pgc_quote_ident(&q, PQgetvalue(res, 0, 2));
+		t.sqlname = buf_detach(&q, NULL);
+	}
+	PQclear(res);
+
+	params[0] = relid;
+	res = pgc_query(s, columns_sql, 1, params);
+	if (!pgc_rows_ok(res)) {
+		pgc_stmt_err(s, res, true, doing.data, err, "cannot read the columns of %s from %s system '%s'",
+		             t.display, s->base.side, s->base.system);
+		goto out;
+	}
+	t.ncols = (size_t)PQntuples(res);
+	t.cols = xcalloc(t.ncols ? t.ncols : 1, sizeof(*t.cols));
+	oids = xcalloc(t.ncols ? t.ncols : 1, sizeof(*oids));
+	typmods = xcalloc(t.ncols ? t.ncols : 1, sizeof(*typmods));
+	attnums = xcalloc(t.ncols ? t.ncols : 1, sizeof(*attnums));
+	for (size_t i = 0; i < t.ncols; i++) {
+		int r = (int)i;
+		long oid;
+
+		if (!pgc_parse_long(PQgetvalue(res, r, 0), &attnums[i]) ||
+		    !pgc_parse_long(PQgetvalue(res, r, 2), &oid) || oid < 0 ||
+		    !pgc_parse_int(PQgetvalue(res, r, 3), &typmods[i])) {
+			err_set(err, ERR_INTERNAL, "[%s pid %ld] unexpected catalog row for %s from %s system '%s'",
+			        s->base.side, s->base.backend_pid, t.display, s->base.side, s->base.system);
+			goto out;
+		}
+		oids[i] = (unsigned)oid;
+		t.cols[i].name = xstrdup(PQgetvalue(res, r, 1));
+		t.cols[i].nullable = PQgetvalue(res, r, 4)[0] == 't';
+		t.cols[i].generated = PQgetvalue(res, r, 5)[0] == 't';
+		if (!PQgetisnull(res, r, 6))
+			t.cols[i].collation = xstrdup(PQgetvalue(res, r, 6));
+	}
+	PQclear(res);
+	res = NULL;
+	if (pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, doing.data, err) < 0)
+		goto out;
+
+	res = pgc_query(s, pk_sql, 1, params);
+	if (!pgc_rows_ok(res)) {
+		pgc_stmt_err(s, res, true, doing.data, err, "cannot read the primary key of %s from %s system '%s'",
+		             t.display, s->base.side, s->base.system);
+		goto out;
+	}
+	t.pk = xcalloc((size_t)PQntuples(res) + 1, sizeof(*t.pk));
+	for (int r = 0; r < PQntuples(res); r++) {
+		long attnum;
+		size_t i = 0;
+
+		if (!pgc_parse_long(PQgetvalue(res, r, 0), &attnum))
+			attnum = 0;
+		while (i < t.ncols && attnums[i] != attnum)
+			i++;
+		if (i == t.ncols) {
+			err_set(err, ERR_INTERNAL, "[%s pid %ld] primary key of %s in %s system '%s' names no column",
+			        s->base.side, s->base.backend_pid, t.display, s->base.side, s->base.system);
+			goto out;
+		}
+		t.pk[t.npk++] = i;
+	}
+	*out = t;
+	memset(&t, 0, sizeof(t));
+	rc = 0;
+out:
+	PQclear(res);
+	tabdesc_release(&t);
+	free(relid);
+	free(oids);
+	free(typmods);
+	free(attnums);
+	buf_release(&doing);
+	buf_release(&name);
+	return rc;
+}
+
+/* ---- describe_query ------------------------------------------------ */
+
+static int pgc_describe_query(struct conn *c, const char *sql, struct tabdesc *out,
+                              struct tally_err *err)
+{
+	static const char doing[] = "describing the query";
+	struct pgsess *s = (struct pgsess *)c;
+	struct tabdesc t = { 0 };
+	PGresult *res;
+	unsigned *oids = NULL;
+	int *typmods = NULL;
+	char *text;
+	int rc = -1;
+
+	if (s->base.failed)
+		return pgc_sticky(s, err);
+	text = xstrndup(sql, pgc_stripped_len(sql));
+
+	if (pgc_savepoint(s, doing, err) < 0) {
+		free(text);
+		return -1;
+	}
+	/* The unnamed statement: prepared and described, never executed. */
+	res = PQprepare(s->pg, "", text, 0, NULL);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pgc_stmt_err(s, res, false, doing, err, "cannot describe the query on %s system '%s'",
+		             s->base.side, s->base.system);
+		PQclear(res);
+		if (!s->base.failed) {
+			struct tally_err e2;
+
+			if (pgc_rollback_savepoint(s, doing, &e2) < 0)
+				*err = e2;
+		}
+		free(text);
+		return -1;
+	}
+	PQclear(res);
+	res = PQdescribePrepared(s->pg, "");
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pgc_stmt_err(s, res, true, doing, err, "cannot describe the query on %s system '%s'",
+		             s->base.side, s->base.system);
+		goto out;
+	}
+	t.ncols = (size_t)PQnfields(res);
+	t.cols = xcalloc(t.ncols ? t.ncols : 1, sizeof(*t.cols));
+	oids = xcalloc(t.ncols ? t.ncols : 1, sizeof(*oids));
+	typmods = xcalloc(t.ncols ? t.ncols : 1, sizeof(*typmods));
+	for (size_t i = 0; i < t.ncols; i++) {
+		t.cols[i].name = xstrdup(PQfname(res, (int)i));
+		t.cols[i].nullable = true;
+		oids[i] = PQftype(res, (int)i);
+		typmods[i] = PQfmod(res, (int)i);
+	}
+	PQclear(res);
+	res = NULL;
+	if (pgc_release_savepoint(s, doing, err) < 0)
+		goto out;
+	if (t.ncols == 0) {
+		err_set(err, ERR_SCHEMA, "the query on %s system '%s' returns no columns",
+		        s->base.side, s->base.system);
+		goto out;
+	}
+	if (pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, doing, err) < 0)
+		goto out;
+	t.display = xstrdup("query");
+	t.is_query = true;
+	*out = t;
+	memset(&t, 0, sizeof(t));
+	rc = 0;
+out:
+	PQclear(res);
+	tabdesc_release(&t);
+	free(oids);
+	free(typmods);
+	free(text);
+	return rc;
+}
+
+/* ---- scans --------------------------------------------------------- */
+
+/* Appends one ORDER BY item: bytewise order of the key's text, NULLs first. */
+static void pgc_add_order(struct buf *b, const struct coldesc *col)
+{
+	switch (col->type) {
+	case LT_TEXT:
+	case LT_CHAR:
+		pgc_quote_ident(b, col->name);
+		buf_addstr(b, " COLLATE \"C\"");
+		break;
+	case LT_INT:
+	case LT_DECIMAL:
+	case LT_FLOAT:
+	case LT_BOOL:
+	case LT_BYTES:
+	case LT_DATE:
+	case LT_TIME:
+	case LT_TIMESTAMP:
+	case LT_TIMESTAMPTZ:
+	case LT_UUID:
+	case LT_YEAR:
+		/* Native order: numeric, chronological, or already bytewise. */
+		pgc_quote_ident(b, col->name);
+		break;
+	default:
+		/* Enums, json, inet, arrays...: their text, byte by byte. */
+		buf_addch(b, '(');
+		pgc_quote_ident(b, col->name);
+		buf_addstr(b, "::pg_catalog.text) COLLATE \"C\"");
+		break;
+	}
+	buf_addstr(b, " ASC NULLS FIRST");
+}
+
+static int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *err)
+{
+	struct pgsess *s = (struct pgsess *)c;
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT, doing = BUF_INIT;
+	PGresult *res;
+
+	if (s->base.failed)
+		return pgc_sticky(s, err);
+	if (s->scanning)
+		return err_set(err, ERR_INTERNAL, "a scan is already open on %s system '%s'",
+		               s->base.side, s->base.system);
+	if (d->is_query ? !req->query : !d->sqlname)
+		return err_set(err, ERR_INTERNAL, "scan of %s on %s system '%s' names no %s",
+		               d->display, s->base.side, s->base.system, d->is_query ? "query" : "table");
+	for (size_t i = 0; i < req->ncols + req->nkey; i++) {
+		size_t k = i < req->ncols ? req->cols[i] : req->key[i - req->ncols];
+
+		if (k >= d->ncols)
+			return err_set(err, ERR_INTERNAL, "scan of %s on %s system '%s' names column %zu of %zu",
+			               d->display, s->base.side, s->base.system, k, d->ncols);
+	}
+
+	/* Newlines end a trailing "-- comment" in the user's SQL. */
+	buf_addstr(&sql, "COPY (SELECT ");
+	for (size_t i = 0; i < req->ncols; i++) {
+		if (i)
+			buf_addstr(&sql, ", ");
+		pgc_quote_ident(&sql, d->cols[req->cols[i]].name);
+	}
+	if (d->is_query) {
+		buf_addstr(&sql, " FROM (\n");
+		buf_add(&sql, req->query, pgc_stripped_len(req->query));
+		buf_addstr(&sql, "\n) AS tally_q");
+	} else {
+		buf_addstr(&sql, " FROM ");
+		buf_addstr(&sql, d->sqlname);
+	}
+	if (req->where && *req->where) {
+		buf_addstr(&sql, " WHERE (");
+		buf_addstr(&sql, req->where);
+		buf_addstr(&sql, "\n)");
+	}
+	for (size_t i = 0; i < req->nkey; i++) {
+		buf_addstr(&sql, i ? ", " : " ORDER BY ");
+		pgc_add_order(&sql, &d->cols[req->key[i]]);
+	}
+	buf_addstr(&sql, ") TO STDOUT");
+
+	free(s->what);
+	s->what = xstrdup(d->is_query ? "the query" : d->display);
+	buf_addf(&doing, "reading %s", s->what);
+
+	if (pgc_savepoint(s, doing.data, err) < 0)
+		goto fail;
+	res = PQexec(s->pg, sql.data);
+	if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
+		pgc_stmt_err(s, res, false, doing.data, err, "cannot read %s from %s system '%s'",
+		             s->what, s->base.side, s->base.system);
+		PQclear(res);
+		pgc_drain(s);
+		if (!s->base.failed) {
+			struct tally_err e2;
+
+			if (pgc_rollback_savepoint(s, doing.data, &e2) < 0)
+				*err = e2;
+		}
+		goto fail;
+	}
+	PQclear(res);
+
+	if (req->ncols > s->cap) {
+		s->val = xrealloc(s->val, req->ncols * sizeof(*s->val));
+		s->len = xrealloc(s->len, req->ncols * sizeof(*s->len));
+		s->hexcol = xrealloc(s->hexcol, req->ncols * sizeof(*s->hexcol));
+		s->cap = req->ncols;
+	}
+	for (size_t i = 0; i < req->ncols; i++)
+		s->hexcol[i] = d->cols[req->cols[i]].type == LT_BYTES;
+	s->ncols = req->ncols;
+	s->row.ncols = req->ncols;
+	s->row.val = s->val;
+	s->row.len = s->len;
+	s->scanning = true;
+	s->copying = true;
+	buf_release(&sql);
+	buf_release(&doing);
+	return 0;
+fail:
+	buf_release(&sql);
+	buf_release(&doing);
+	return -1;
+}
+
+/*
+ * Undoes COPY text escaping of f[0..n) in place: \b \f \n \r \t \v \\,
+ * \ and 1-3 octal digits, \x and 1-2 hex digits; any other escaped byte
+ * is itself. Returns the new length.
+ */
+static size_t pgc_unescape(char *f, size_t n)
+{
+	char *w = f, *r = f, *end = f + n;
+
+	while (r < end) {
+		char *bs = memchr(r, '\\', (size_t)(end - r));
+		unsigned v;
+
+		if (!bs) {
+			memmove(w, r, (size_t)(end - r));
+			w += end - r;
+			break;
+		}
+		if (w != r)
+			memmove(w, r, (size_t)(bs - r));
+		w += bs - r;
+		r = bs + 1;
+		if (r == end) {
+			*w++ = '\\';
+			break;
+		}
+		switch (*r) {
+		case 'b': *w++ = '\b'; r++; break;
+		case 'f': *w++ = '\f'; r++; break;
+		case 'n': *w++ = '\n'; r++; break;
+		case 'r': *w++ = '\r'; r++; break;
+		case 't': *w++ = '\t'; r++; break;
+		case 'v': *w++ = '\v'; r++; break;
+		case 'x':
+			r++;
+			if (r < end && pgc_hex[(unsigned char)*r]) {
+				v = pgc_hex[(unsigned char)*r++] - 1u;
+				if (r < end && pgc_hex[(unsigned char)*r])
+					v = v * 16 + pgc_hex[(unsigned char)*r++] - 1u;
+				*w++ = (char)v;
+			} else {
+				*w++ = 'x';
+			}
+			break;
+		case '0': case '1': case '2': case '3':
+		case '4': case '5': case '6': case '7':
+			v = (unsigned)(*r++ - '0');
+			for (int k = 0; k < 2 && r < end && *r >= '0' && *r <= '7'; k++)
+				v = v * 8 + (unsigned)(*r++ - '0');
+			*w++ = (char)(v & 0xff);
+			break;
+		default:
+			*w++ = *r++;
+			break;
+		}
+	}
+	return (size_t)(w - f);
+}
+
+/* Decodes bytea hex (after its "\x") from src into dst; -1 if malformed. */
+static long pgc_unhex(char *dst, const char *src, size_t n)
+{
+	if (n % 2)
+		return -1;
+	for (size_t k = 0; k < n / 2; k++) {
+		unsigned hi = pgc_hex[(unsigned char)src[2 * k]];
+		unsigned lo = pgc_hex[(unsigned char)src[2 * k + 1]];
+
+		if (!hi || !lo)
+			return -1;
+		dst[k] = (char)(((hi - 1) << 4) | (lo - 1));
+	}
+	return (long)(n / 2);
+}
+
+static int pgc_data_err(struct pgsess *s, struct tally_err *err, const char *fmt, ...)
+	TALLY_PRINTF(3, 4);
+
+static int pgc_data_err(struct pgsess *s, struct tally_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	err_set(err, ERR_DATA, "[%s pid %ld] malformed row from %s system '%s' while reading %s",
+	        s->base.side, s->base.backend_pid, s->base.side, s->base.system, s->what);
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+	return pgc_set_failed(s, err);
+}
+
+/*
+ * Splits one COPY text row (p[0..n), ending in '\n', NUL at p[n]) into
+ * s->val/s->len in place. A raw tab always separates fields (tabs in data
+ * arrive escaped), so fields are found with memchr and only unescaped
+ * when the row holds a backslash. Every value is NUL-terminated.
+ */
+static int pgc_split_row(struct pgsess *s, char *p, size_t n, struct tally_err *err)
+{
+	char *end = p + n;
+	bool escaped;
+	size_t i = 0;
+
+	if (n && end[-1] == '\n')
+		*--end = '\0';
+	if (s->ncols == 0) {
+		if (end != p)
+			return pgc_data_err(s, err, "expected 0 fields, got 1 or more");
+		return 0;
+	}
+	escaped = memchr(p, '\\', (size_t)(end - p)) != NULL;
+	for (;;) {
+		char *tab = memchr(p, '\t', (size_t)(end - p));
+		char *fe = tab ? tab : end;
+		size_t flen = (size_t)(fe - p);
+
+		if (i == s->ncols)
+			return pgc_data_err(s, err, "expected %zu fields, got more", s->ncols);
+		if (escaped && flen == 2 && p[0] == '\\' && p[1] == 'N') {
+			s->val[i] = NULL;
+			s->len[i] = 0;
+		} else {
+			if (s->hexcol[i]) {
+				/* bytea_output 'hex' arrives as \\x then hex digits. */
+				long bytes = -1;
+
+				if (flen >= 3 && p[0] == '\\' && p[1] == '\\' && p[2] == 'x')
+					bytes = pgc_unhex(p, p + 3, flen - 3);
+				if (bytes < 0)
+					return pgc_data_err(s, err, "column %zu: invalid bytea hex value", i + 1);
+				flen = (size_t)bytes;
+			} else if (escaped && memchr(p, '\\', flen)) {
+				flen = pgc_unescape(p, flen);
+			}
+			p[flen] = '\0';
+			s->val[i] = p;
+			s->len[i] = flen;
+		}
+		i++;
+		if (!tab)
+			break;
+		p = tab + 1;
+	}
+	if (i != s->ncols)
+		return pgc_data_err(s, err, "expected %zu fields, got %zu", s->ncols, i);
+	return 0;
+}
+
+static int pgc_scan_next(struct conn *c, struct rawrow **row, struct tally_err *err)
+{
+	struct pgsess *s = (struct pgsess *)c;
+	char doing[ERR_MSG_MAX];
+	PGresult *res;
+	int n;
+
+	if (s->base.failed)
+		return pgc_sticky(s, err);
+	if (!s->scanning)
+		return err_set(err, ERR_INTERNAL, "no scan is open on %s system '%s'",
+		               s->base.side, s->base.system);
+	if (!s->copying)
+		return 0;
+	if (s->copybuf) {
+		PQfreemem(s->copybuf);
+		s->copybuf = NULL;
+	}
+	n = PQgetCopyData(s->pg, &s->copybuf, 0);
+	if (n > 0) {
+		if (pgc_split_row(s, s->copybuf, (size_t)n, err) < 0)
+			return -1;
+		*row = &s->row;
+		return 1;
+	}
+
+	/* -1: the COPY ended, well or not; -2: libpq failed to read. */
+	snprintf(doing, sizeof(doing), "reading %s", s->what);
+	res = PQgetResult(s->pg);
+	if (n == -1 && res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+		PQclear(res);
+		pgc_drain(s);
+		s->copying = false;
+		if (pgc_release_savepoint(s, doing, err) < 0)
+			return -1;
+		return 0;
+	}
+	pgc_stmt_err(s, res, true, doing, err, "cannot read %s from %s system '%s'",
+	             s->what, s->base.side, s->base.system);
+	PQclear(res);
+	if (PQstatus(s->pg) == CONNECTION_OK)
+		pgc_drain(s);
+	s->copying = false;
+	return -1;
+}
+
+static void pgc_scan_close(struct conn *c)
+{
+	struct pgsess *s = (struct pgsess *)c;
+
+	if (!s || !s->scanning)
+		return;
+	if (s->copybuf) {
+		PQfreemem(s->copybuf);
+		s->copybuf = NULL;
+	}
+	if (s->copying && PQstatus(s->pg) == CONNECTION_OK) {
+		/* Stop the server, then read what it sent before it stopped. */
+		PGcancel *cancel = PQgetCancel(s->pg);
+		char errbuf[256];
+		char *b;
+
+		if (cancel) {
+			PQcancel(cancel, errbuf, (int)sizeof(errbuf));
+			PQfreeCancel(cancel);
+		}
+		while (PQgetCopyData(s->pg, &b, 0) > 0)
+			PQfreemem(b);
+		pgc_drain(s);
+	}
+	s->copying = false;
+	s->scanning = false;
+	/* The COPY ran in a savepoint: roll back to it and keep the snapshot. */
+	if (s->in_savepoint && !s->base.failed) {
+		struct tally_err e;
+		char doing[ERR_MSG_MAX];
+
+		snprintf(doing, sizeof(doing), "ending the scan of %s", s->what);
+		pgc_rollback_savepoint(s, doing, &e);
+	}
+}
+
+const struct conn_ops postgres_ops = {
+	.driver = "postgres",
+	.dialect = "postgresql",
+	.open = pgc_open,
+	.close = pgc_close,
+	.describe_table = pgc_describe_table,
+	.describe_query = pgc_describe_query,
+	.scan_open = pgc_scan_open,
+	.scan_next = pgc_scan_next,
+	.scan_close = pgc_scan_close,
+	.quote_ident = pgc_quote_ident,
+};

@@ -1,0 +1,1402 @@
+/*
+ * tests/integration/test_conn_mariadb.c
+ *   Integration tests of connectors/mariadb.c against the MariaDB server of
+ *   scripts/servers.sh. The TALLY_MY_* variables of DIR/env must be exported;
+ *   without them every test that needs the server fails (none skips).
+ *
+ *   The group setup seeds the database tally_test_conn_my as the admin user
+ *   through libmariadb directly; the tests connect through mariadb_ops as the
+ *   SELECT-only user and assert exact descriptions, exact streamed bytes, key
+ *   order and messages.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "connectors/connector.h"
+
+#define DB "tally_test_conn_my"
+#define BIG_ROWS 200000
+#define SOCK_USER "tally_sock_test"
+#define SOCK_PASSWORD "p@ss:w/rd%"          /* percent-encoded in its dsn */
+#define SOCK_PASSWORD_ENC "p%40ss%3Aw%2Frd%25"
+
+extern const struct conn_ops mariadb_ops;
+
+static struct {
+	const char *host, *port, *socket, *admin_user, *admin_password, *user, *password;
+	char problem[512];      /* why the environment is unusable, "" when fine */
+} env;
+
+static MYSQL *admin;
+
+/*
+ * Sessions a test opened and has not closed: a failing assertion jumps out
+ * of the test, and the teardown closes them so that their snapshots do not
+ * hold metadata locks against DROP DATABASE.
+ */
+static struct conn *live[16];
+
+static void live_add(struct conn *c)
+{
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (!live[i]) {
+			live[i] = c;
+			return;
+		}
+}
+
+static void close_conn(struct conn *c)
+{
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i] == c)
+			live[i] = NULL;
+	mariadb_ops.close(c);
+}
+
+static void close_all(void)
+{
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i]) {
+			mariadb_ops.close(live[i]);
+			live[i] = NULL;
+		}
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void require_env(void)
+{
+	if (env.problem[0])
+		fail_msg("%s", env.problem);
+}
+
+static void admin_sql(const char *sql)
+{
+	if (mysql_query(admin, sql) != 0)
+		fail_msg("admin query failed: %s\n  %s", mysql_error(admin), sql);
+	if (mysql_field_count(admin) > 0) {
+		MYSQL_RES *r = mysql_store_result(admin);
+
+		if (r)
+			mysql_free_result(r);
+	}
+}
+
+/* The first column of the first row of an admin query, in a static buffer. */
+static const char *admin_value(const char *sql)
+{
+	static char out[256];
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	if (mysql_query(admin, sql) != 0 || !(r = mysql_store_result(admin)))
+		fail_msg("admin query failed: %s\n  %s", mysql_error(admin), sql);
+	row = mysql_fetch_row(r);
+	snprintf(out, sizeof(out), "%s", row && row[0] ? row[0] : "(null)");
+	mysql_free_result(r);
+	return out;
+}
+
+struct dsnpair {
+	char dsn[1024];
+	char shown[1024];
+};
+
+static void make_dsn(struct dsnpair *p, const char *user, const char *password,
+                     const char *hostport, const char *tail)
+{
+	snprintf(p->dsn, sizeof(p->dsn), "mariadb://%s:%s@%s/%s", user, password, hostport, tail);
+	snprintf(p->shown, sizeof(p->shown), "mariadb://%s:***@%s/%s", user, hostport, tail);
+}
+
+static int try_open(struct conn **c, const char *dsn, const char *shown, const char *side,
+                    struct tally_err *err)
+{
+	struct conn_cfg cfg = {
+		.system = "legacy", .side = side, .dsn = dsn, .dsn_shown = shown,
+		.connect_timeout = 5,
+	};
+
+	int rc;
+
+	err_clear(err);
+	rc = mariadb_ops.open(c, &cfg, err);
+	if (rc == 0)
+		live_add(*c);
+	return rc;
+}
+
+static struct conn *open_tally(void)
+{
+	struct dsnpair p;
+	char hostport[128];
+	struct conn *c = NULL;
+	struct tally_err err;
+
+	require_env();
+	snprintf(hostport, sizeof(hostport), "%s:%s", env.host, env.port);
+	make_dsn(&p, env.user, env.password, hostport, DB);
+	if (try_open(&c, p.dsn, p.shown, "source", &err) < 0)
+		fail_msg("open: %s / %s", err.msg, err.detail);
+	return c;
+}
+
+static void describe(struct conn *c, const char *table, struct tabdesc *t)
+{
+	struct tally_err err;
+
+	if (mariadb_ops.describe_table(c, table, t, &err) < 0)
+		fail_msg("describe_table(%s): %s / %s", table, err.msg, err.detail);
+}
+
+static void describe_q(struct conn *c, const char *query, struct tabdesc *t)
+{
+	struct tally_err err;
+
+	if (mariadb_ops.describe_query(c, query, t, &err) < 0)
+		fail_msg("describe_query(%s): %s / %s", query, err.msg, err.detail);
+}
+
+/* Invariants every description holds (git's assert_sane_strbuf). */
+static void assert_sane_tabdesc(const struct tabdesc *t)
+{
+	assert_non_null(t->display);
+	assert_true(t->is_query == (t->sqlname == NULL));
+	assert_true(t->ncols > 0);
+	assert_non_null(t->cols);
+	if (t->is_query)
+		assert_int_equal(t->npk, 0);
+	assert_true(t->npk <= t->ncols);
+	for (size_t i = 0; i < t->npk; i++) {
+		assert_true(t->pk[i] < t->ncols);
+		for (size_t j = 0; j < i; j++)
+			assert_true(t->pk[i] != t->pk[j]);
+	}
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct coldesc *c = &t->cols[i];
+
+		assert_non_null(c->name);
+		assert_non_null(c->native);
+		assert_true(c->fsp >= 0 && c->fsp <= 6);
+		assert_true((c->labels == NULL) == (c->nlabels == 0));
+		if (c->nlabels)
+			assert_true(c->type == LT_ENUM || c->type == LT_SET);
+		if (c->type == LT_INT || c->type == LT_FLOAT || c->type == LT_BIT)
+			assert_true(c->bits > 0);
+		assert_int_equal(tabdesc_find(t, c->name), (long)i);
+	}
+}
+
+struct expcol {
+	const char *name, *native;
+	enum ltype type;
+	int bits;
+	bool uns, boolh, fixed, nullable, generated;
+	int precision, scale, fsp;
+	long length;
+	const char *charset, *collation;
+	const char *labels[6];  /* NULL-terminated */
+};
+
+static void assert_str_or_null(const char *got, const char *want, const char *what,
+                               const char *col)
+{
+	if (!want && !got)
+		return;
+	if (!want || !got || strcmp(want, got) != 0)
+		fail_msg("column %s: %s is '%s', expected '%s'", col, what, got ? got : "(null)",
+		         want ? want : "(null)");
+}
+
+static void assert_cols(const struct tabdesc *t, const struct expcol *exp, size_t n)
+{
+	assert_sane_tabdesc(t);
+	assert_int_equal(t->ncols, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct coldesc *c = &t->cols[i];
+		const struct expcol *e = &exp[i];
+		size_t nl = 0;
+
+		assert_string_equal(c->name, e->name);
+		assert_str_or_null(c->native, e->native, "native", e->name);
+		if (c->type != e->type)
+			fail_msg("column %s: type %s, expected %s", e->name, ltype_name(c->type),
+			         ltype_name(e->type));
+		if (c->bits != e->bits || c->is_unsigned != e->uns || c->bool_hint != e->boolh ||
+		    c->fixed != e->fixed || c->nullable != e->nullable ||
+		    c->generated != e->generated || c->precision != e->precision ||
+		    c->scale != e->scale || c->fsp != e->fsp || c->length != e->length)
+			fail_msg("column %s: bits %d uns %d bool %d fixed %d null %d gen %d p %d s %d "
+			         "fsp %d len %ld; expected %d %d %d %d %d %d %d %d %d %ld", e->name,
+			         c->bits, c->is_unsigned, c->bool_hint, c->fixed, c->nullable,
+			         c->generated, c->precision, c->scale, c->fsp, c->length, e->bits,
+			         e->uns, e->boolh, e->fixed, e->nullable, e->generated, e->precision,
+			         e->scale, e->fsp, e->length);
+		assert_str_or_null(c->charset, e->charset, "charset", e->name);
+		assert_str_or_null(c->collation, e->collation, "collation", e->name);
+		while (e->labels[nl])
+			nl++;
+		if (c->nlabels != nl)
+			fail_msg("column %s: %zu labels, expected %zu", e->name, c->nlabels, nl);
+		for (size_t j = 0; j < nl; j++)
+			assert_string_equal(c->labels[j], e->labels[j]);
+	}
+}
+
+/* An expected value: bytes and length, or SQL NULL. */
+struct val {
+	const char *s;
+	size_t n;
+};
+#define V(lit) { (lit), sizeof(lit) - 1 }
+#define VNULL { NULL, 0 }
+
+static void render(char *out, size_t cap, const char *v, size_t n)
+{
+	size_t o = 0;
+
+	if (!v) {
+		snprintf(out, cap, "NULL");
+		return;
+	}
+	o += (size_t)snprintf(out, cap, "\"");
+	for (size_t i = 0; i < n && o + 8 < cap; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	snprintf(out + o, cap - o, "\" (%zu bytes)", n);
+}
+
+/* A scan request built from column names ("*" for all) and key names. */
+struct scan {
+	size_t cols[64], ncols, key[8], nkey;
+	struct scan_req req;
+};
+
+static void names_to_idx(const struct tabdesc *d, const char *names, size_t *idx, size_t *n,
+                         size_t max)
+{
+	char copy[512], *save = NULL;
+
+	*n = 0;
+	if (!names || !*names)
+		return;
+	if (strcmp(names, "*") == 0) {
+		for (size_t i = 0; i < d->ncols && i < max; i++)
+			idx[(*n)++] = i;
+		return;
+	}
+	snprintf(copy, sizeof(copy), "%s", names);
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long i = tabdesc_find(d, tok);
+
+		if (i < 0)
+			fail_msg("no column '%s' in %s", tok, d->display);
+		assert_true(*n < max);
+		idx[(*n)++] = (size_t)i;
+	}
+}
+
+static void scan_init(struct scan *s, const struct tabdesc *d, const char *table,
+                      const char *query, const char *where, const char *cols, const char *keys)
+{
+	memset(s, 0, sizeof(*s));
+	names_to_idx(d, cols, s->cols, &s->ncols, 64);
+	names_to_idx(d, keys, s->key, &s->nkey, 8);
+	s->req = (struct scan_req){
+		.desc = d, .table = table, .query = query, .where = where,
+		.ncols = s->ncols, .cols = s->cols, .nkey = s->nkey, .key = s->key,
+	};
+}
+
+/* Streams the whole scan and compares every value byte for byte. */
+static void expect_scan(struct conn *c, const struct scan *s, const struct val *exp,
+                        size_t nrows)
+{
+	struct tally_err err;
+	struct rawrow *row;
+	size_t i = 0;
+	int rc;
+
+	if (mariadb_ops.scan_open(c, &s->req, &err) < 0)
+		fail_msg("scan_open: %s / %s", err.msg, err.detail);
+	while ((rc = mariadb_ops.scan_next(c, &row, &err)) == 1) {
+		if (i >= nrows)
+			fail_msg("more than the %zu expected rows", nrows);
+		assert_int_equal(row->ncols, s->ncols);
+		for (size_t j = 0; j < s->ncols; j++) {
+			const struct val *e = &exp[i * s->ncols + j];
+			const char *name = s->req.desc->cols[s->cols[j]].name;
+			char got[512], want[512];
+
+			if ((e->s == NULL) != (row->val[j] == NULL) ||
+			    (e->s && (row->len[j] != e->n || memcmp(row->val[j], e->s, e->n) != 0))) {
+				render(got, sizeof(got), row->val[j], row->len[j]);
+				render(want, sizeof(want), e->s, e->n);
+				fail_msg("row %zu column %s: got %s, expected %s", i, name, got, want);
+			}
+		}
+		i++;
+	}
+	if (rc < 0)
+		fail_msg("scan_next: %s / %s", err.msg, err.detail);
+	assert_int_equal(i, nrows);
+	/* the end is sticky too: another call still says "end" */
+	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), 0);
+	mariadb_ops.scan_close(c);
+}
+
+static void assert_no_secret(const struct tally_err *err, const char *secret)
+{
+	if (strstr(err->msg, secret) || strstr(err->detail, secret) || strstr(err->hint, secret))
+		fail_msg("a password appears in the error: %s / %s / %s", err->msg, err->detail,
+		         err->hint);
+}
+
+/* A TCP port on 127.0.0.1 where nothing listens (bound, then released). */
+static int closed_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* ---- seed ------------------------------------------------------------------- */
+
+static const char *const seed_sql[] = {
+	"SET SESSION sql_mode = ''",         /* zero dates, '' enum */
+	"SET SESSION lock_wait_timeout = 30",
+	"SET time_zone = '+00:00'",
+	"DROP DATABASE IF EXISTS " DB,
+	"CREATE DATABASE " DB " CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
+	"USE " DB,
+	"CREATE TABLE types ("
+	" id INT NOT NULL PRIMARY KEY,"
+	" i8 TINYINT, b1 TINYINT(1), b1u TINYINT(1) UNSIGNED, i16 SMALLINT,"
+	" u24 MEDIUMINT UNSIGNED, i32 INT, i64 BIGINT, u64 BIGINT UNSIGNED,"
+	" d10 DECIMAL(10,2), du DECIMAL(5,0) UNSIGNED, f FLOAT, d DOUBLE,"
+	" c5 CHAR(5), vc VARCHAR(20), l1 VARCHAR(10) CHARACTER SET latin1,"
+	" tt TINYTEXT, tx TEXT, mt MEDIUMTEXT, lt LONGTEXT,"
+	" bn BINARY(4), vb VARBINARY(10), bl BLOB,"
+	" dt DATE, tm TIME, tm6 TIME(6), dtm DATETIME, dtm6 DATETIME(6),"
+	" ts TIMESTAMP NULL, ts3 TIMESTAMP(3) NULL, y YEAR,"
+	" e ENUM('small','it''s','back\\\\slash',''), st SET('x','y','z'),"
+	" bt BIT(1), bt10 BIT(10), u UUID, i4 INET4, i6 INET6, j JSON, g POINT,"
+	" gv INT AS (i16 + 1) VIRTUAL, gs VARCHAR(30) AS (CONCAT(vc, '!')) STORED)",
+	"INSERT INTO types (id, i8, b1, b1u, i16, u24, i32, i64, u64, d10, du, f, d,"
+	" c5, vc, l1, tt, tx, mt, lt, bn, vb, bl, dt, tm, tm6, dtm, dtm6, ts, ts3, y,"
+	" e, st, bt, bt10, u, i4, i6, j, g) VALUES"
+	" (1, -128, 1, 0, -32768, 16777215, -2147483648, -9223372036854775808,"
+	"  18446744073709551615, 1.50, 99999, 0.1, 0.1e0 + 0.2e0,"
+	"  'ab  ', CONVERT(X'6109620a635c642765226620' USING utf8mb4), 'Äß',"
+	"  'x', 'trailing  ', 'mid\\r\\n', 'long', X'0100', X'00ff0000', X'000102',"
+	"  '2024-02-29', '-838:59:59', '-00:00:01.25', '2024-01-02 03:04:05',"
+	"  '2024-01-02 03:04:05.123456', '2038-01-19 03:14:07', '1970-01-01 00:00:01.5',"
+	"  2024, 'it''s', 'z,x', b'1', b'1000000001', '123E4567-E89B-12D3-A456-426614174000',"
+	"  '192.168.0.1', '2001:DB8::1', '{\"a\": [1, 2.50, \"x\"]}', POINT(1, 2)),"
+	" (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+	" (3, 127, 0, 1, 32767, 0, 2147483647, 9223372036854775807, 0, -0.01, 0,"
+	"  3.4e38, -1e300, '', '', '', '', '', '', '', X'', X'', X'', '0000-00-00',"
+	"  '00:00:00', '838:59:59.999999', '0000-00-00 00:00:00',"
+	"  '9999-12-31 23:59:59.999999', '0000-00-00 00:00:00', NULL, 0, '', '', b'0',"
+	"  b'0000000000', '00000000-0000-0000-0000-000000000000', '0.0.0.0', '::', '[]', NULL)",
+
+	/* no primary key; a utf8mb4_general_ci and a latin1 key that can hold 'a' and 'a ' */
+	"CREATE TABLE words (id INT NOT NULL,"
+	" w VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci,"
+	" wl VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci, KEY (w))",
+	"INSERT INTO words VALUES (1, 'Äpfel', 'Äpfel'), (2, 'apple', 'apple'),"
+	" (3, 'Zebra', 'Zebra'), (4, 'éclair', 'éclair'), (5, 'ß', 'ß'), (6, 'a', 'a'),"
+	" (7, 'a ', 'a '), (8, 'a\\t', 'a\\t'), (9, NULL, NULL)",
+
+	/* a utf8mb4_general_ci primary key */
+	"CREATE TABLE ci_pk (k VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY,"
+	" v INT)",
+	"INSERT INTO ci_pk VALUES ('Äpfel', 1), ('apple', 2), ('Zebra', 3), ('éclair', 4),"
+	" ('ß', 5), ('a', 6), ('a\\t', 7), ('B', 8)",
+
+	/* a composite primary key in another order than the columns */
+	"CREATE TABLE comp (a INT NOT NULL, b VARCHAR(10) COLLATE utf8mb4_bin NOT NULL, c INT,"
+	" PRIMARY KEY (b, a))",
+	"INSERT INTO comp VALUES (2, 'x', 20), (1, 'x', 10), (3, 'a', 30), (1, 'B', 40),"
+	" (1, 'b', 50)",
+
+	/* an enum key: index order zeta, alpha, Mid; label order Mid, alpha, zeta */
+	"CREATE TABLE ek (e ENUM('zeta','alpha','Mid') NOT NULL PRIMARY KEY, n INT)",
+	"INSERT INTO ek VALUES ('alpha', 2), ('Mid', 3), ('zeta', 1)",
+
+	"CREATE TABLE Orders (id INT NOT NULL PRIMARY KEY, note VARCHAR(10))",
+	"INSERT INTO Orders VALUES (1, 'one')",
+
+	"CREATE TABLE snap (id INT NOT NULL PRIMARY KEY)",
+	"INSERT INTO snap VALUES (1)",
+
+	"CREATE TABLE big (id INT NOT NULL PRIMARY KEY, pad VARCHAR(255) NOT NULL)",
+	"INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_200000",
+
+	/* a function that writes, run with its definer's rights */
+	"CREATE TABLE ro_probe (n INT)",
+	"CREATE FUNCTION ro_write() RETURNS INT MODIFIES SQL DATA"
+	" BEGIN INSERT INTO " DB ".ro_probe VALUES (1); RETURN 1; END",
+};
+
+static int group_setup(void **state)
+{
+	static const char *const names[] = {
+		"TALLY_MY_HOST", "TALLY_MY_PORT", "TALLY_MY_SOCKET", "TALLY_MY_ADMIN_USER",
+		"TALLY_MY_ADMIN_PASSWORD", "TALLY_MY_USER", "TALLY_MY_PASSWORD",
+	};
+	const char **slots[] = {
+		&env.host, &env.port, &env.socket, &env.admin_user, &env.admin_password,
+		&env.user, &env.password,
+	};
+	char sql[512], host[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		*slots[i] = getenv(names[i]);
+		if (!*slots[i] || !**slots[i]) {
+			snprintf(env.problem, sizeof(env.problem),
+			         "%s is not set: start the servers with scripts/servers.sh start DIR "
+			         "and export DIR/env (set -a; . DIR/env; set +a)", names[i]);
+			return 0;  /* every test then fails with this message */
+		}
+	}
+	admin = mysql_init(NULL);
+	mysql_options(admin, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (!mysql_real_connect(admin, env.host, env.admin_user, env.admin_password, NULL,
+	                        (unsigned int)strtoul(env.port, NULL, 10), NULL, 0)) {
+		snprintf(env.problem, sizeof(env.problem), "cannot connect as %s to %s:%s: %s",
+		         env.admin_user, env.host, env.port, mysql_error(admin));
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(seed_sql) / sizeof(seed_sql[0]); i++) {
+		if (mysql_query(admin, seed_sql[i]) != 0) {
+			snprintf(env.problem, sizeof(env.problem), "seeding failed: %s (statement %zu)",
+			         mysql_error(admin), i);
+			return 0;
+		}
+	}
+	/* the SELECT-only user may run the writing function: only READ ONLY can stop it */
+	snprintf(sql, sizeof(sql), "SELECT Host FROM mysql.user WHERE User = '%s'", env.user);
+	snprintf(host, sizeof(host), "%s", admin_value(sql));
+	snprintf(sql, sizeof(sql), "GRANT EXECUTE ON FUNCTION " DB ".ro_write TO '%s'@'%s'",
+	         env.user, host);
+	admin_sql(sql);
+	admin_sql("DROP USER IF EXISTS '" SOCK_USER "'@'localhost'");
+	admin_sql("CREATE USER '" SOCK_USER "'@'localhost' IDENTIFIED BY '" SOCK_PASSWORD "'");
+	admin_sql("GRANT SELECT ON " DB ".* TO '" SOCK_USER "'@'localhost'");
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	close_all();
+	if (admin) {
+		/* TALLY_TEST_KEEP_DB=1 keeps the seeded database for a look after a failure */
+		if (!env.problem[0] && !getenv("TALLY_TEST_KEEP_DB")) {
+			(void)mysql_query(admin, "DROP USER IF EXISTS '" SOCK_USER "'@'localhost'");
+			(void)mysql_query(admin, "DROP DATABASE IF EXISTS " DB);
+		}
+		mysql_close(admin);
+	}
+	mysql_library_end();
+	return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_registry_and_quote_ident(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_ptr_equal(conn_driver("mariadb"), &mariadb_ops);
+	assert_string_equal(mariadb_ops.driver, "mariadb");
+	assert_string_equal(mariadb_ops.dialect, "mariadb");
+	mariadb_ops.quote_ident(&b, "plain");
+	buf_addch(&b, ' ');
+	mariadb_ops.quote_ident(&b, "we`ird``");
+	buf_addch(&b, ' ');
+	mariadb_ops.quote_ident(&b, "Äpfel \"x\"");
+	assert_string_equal(b.data, "`plain` `we``ird````` `Äpfel \"x\"`");
+	buf_release(&b);
+	mariadb_ops.close(NULL);   /* accepts NULL */
+}
+
+/* The session: snapshot open, UTC, long net timeouts, utf8mb4, REPEATABLE READ. */
+static void test_session(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct scan s;
+	const char *q = "SELECT @@in_transaction AS t, @@time_zone AS tz,"
+	                " @@net_write_timeout AS nw, @@net_read_timeout AS nr,"
+	                " @@tx_isolation AS iso, @@character_set_client AS cs,"
+	                " @@character_set_results AS cr, @@max_statement_time AS mst,"
+	                " CONNECTION_ID() = @@pseudo_thread_id AS same ;  \n";
+	const struct val exp[] = {
+		V("1"), V("+00:00"), V("3600"), V("3600"), V("REPEATABLE-READ"), V("utf8mb4"),
+		V("utf8mb4"), V("0.000000"), V("1"),
+	};
+	char pid[32];
+
+	(void)state;
+	assert_ptr_equal(c->ops, &mariadb_ops);
+	assert_string_equal(c->system, "legacy");
+	assert_string_equal(c->side, "source");
+	assert_non_null(c->server_version);
+	assert_true(strncmp(c->server_version, "MariaDB 10.", 11) == 0);
+	assert_null(strchr(c->server_version, '-'));
+	assert_true(c->backend_pid > 0);
+	assert_false(c->failed);
+
+	describe_q(c, q, &t);
+	scan_init(&s, &t, NULL, q, NULL, "*", NULL);
+	expect_scan(c, &s, exp, 1);
+	tabdesc_release(&t);
+
+	/* backend_pid is the server's connection id */
+	snprintf(pid, sizeof(pid), "%ld", c->backend_pid);
+	describe_q(c, "SELECT CONNECTION_ID() AS id", &t);
+	scan_init(&s, &t, NULL, "SELECT CONNECTION_ID() AS id", NULL, "*", NULL);
+	{
+		const struct val e[] = { { pid, strlen(pid) } };
+
+		expect_scan(c, &s, e, 1);
+	}
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+/* Writes are refused by the server: the transaction is READ ONLY. */
+static void test_read_only(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct tally_err err;
+
+	(void)state;
+	/* the function does write outside a read-only transaction */
+	admin_sql("SELECT " DB ".ro_write()");
+	assert_string_equal(admin_value("SELECT COUNT(*) FROM " DB ".ro_probe"), "1");
+	admin_sql("DELETE FROM " DB ".ro_probe");
+
+	/* a table-less derived table is evaluated while describing: the write fails there */
+	assert_int_equal(mariadb_ops.describe_query(c, "SELECT " DB ".ro_write() AS w", &t,
+	                                            &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	assert_string_equal(err.sqlstate, "25006");
+	assert_string_equal(err.detail, "Cannot execute statement in a READ ONLY transaction");
+	assert_false(c->failed);
+
+	/* in a where clause: the server locks its tables for writing before any row */
+	describe(c, "types", &t);
+	{
+		struct scan s;
+		char want[256];
+
+		snprintf(want, sizeof(want), "[source pid %ld] query failed on source system "
+		         "'legacy' while reading " DB ".types", c->backend_pid);
+		scan_init(&s, &t, "types", NULL, "IF(id = 3, " DB ".ro_write(), 1) = 1", "id", "id");
+		assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), -1);
+		assert_int_equal(err.kind, ERR_QUERY);
+		assert_string_equal(err.sqlstate, "25006");
+		assert_string_equal(err.msg, want);
+		assert_string_equal(err.detail, "Cannot execute statement in a READ ONLY transaction");
+		assert_false(c->failed);
+	}
+	tabdesc_release(&t);
+	assert_string_equal(admin_value("SELECT COUNT(*) FROM " DB ".ro_probe"), "0");
+	close_conn(c);
+}
+
+/* A statement that fails mid-stream: ERR_QUERY, and the session fails for good. */
+static void test_error_mid_stream(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct tally_err err;
+	struct rawrow *row;
+	struct scan s;
+	char want[256];
+
+	(void)state;
+	/*
+	 * The sum overflows BIGINT (an error, not a warning) for id 100000 only.
+	 * big is read in primary key order (no filesort), so rows 1 to 99999
+	 * arrive first. (An error before the server's first 16 kB flush replaces
+	 * the whole result: scan_open would see it.)
+	 */
+	describe(c, "big", &t);
+	scan_init(&s, &t, "big", NULL, "id + IF(id = 100000, 9223372036854775807, 0) > 0", "id",
+	          "id");
+	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), 0);
+	for (int i = 1; i < 100000; i++)
+		assert_int_equal(mariadb_ops.scan_next(c, &row, &err), 1);
+	assert_int_equal(row->len[0], 5);
+	assert_memory_equal(row->val[0], "99999", 5);
+	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), -1);
+	assert_null(row);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(want, sizeof(want), "[source pid %ld] query failed on source system 'legacy' "
+	         "while reading " DB ".big", c->backend_pid);
+	assert_string_equal(err.msg, want);
+	/* the server's text may quote the where clause: it goes to detail only */
+	assert_string_equal(err.detail, "BIGINT value is out of range in '`" DB "`.`big`.`id` + "
+	                    "if(`" DB "`.`big`.`id` = 100000,9223372036854775807,0)'");
+	assert_string_equal(err.sqlstate, "22003");
+	assert_true(c->failed);
+
+	err_clear(&err);
+	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(want, sizeof(want), "[source pid %ld] session to source system 'legacy' is "
+	         "unusable after an earlier error", c->backend_pid);
+	assert_string_equal(err.msg, want);
+	mariadb_ops.scan_close(c);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+/* Every describe and scan reads the snapshot taken at open. */
+static void test_snapshot(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct scan s;
+	const struct val one[] = { V("1") };
+
+	(void)state;
+	describe(c, "snap", &t);
+	scan_init(&s, &t, "snap", NULL, NULL, "id", "id");
+	expect_scan(c, &s, one, 1);
+	admin_sql("INSERT INTO " DB ".snap VALUES (2)");
+	expect_scan(c, &s, one, 1);     /* the new row is not in the snapshot */
+	tabdesc_release(&t);
+	close_conn(c);
+
+	c = open_tally();
+	describe(c, "snap", &t);
+	scan_init(&s, &t, "snap", NULL, NULL, "id", "id");
+	{
+		const struct val both[] = { V("1"), V("2") };
+
+		expect_scan(c, &s, both, 2);
+	}
+	tabdesc_release(&t);
+	close_conn(c);
+	admin_sql("DELETE FROM " DB ".snap WHERE id = 2");
+}
+
+static const struct expcol types_cols[] = {
+	{ "id", "int(11)", LT_INT, 32, .nullable = false },
+	{ "i8", "tinyint(4)", LT_INT, 8, .nullable = true },
+	{ "b1", "tinyint(1)", LT_INT, 8, .boolh = true, .nullable = true },
+	{ "b1u", "tinyint(1) unsigned", LT_INT, 8, .uns = true, .boolh = true, .nullable = true },
+	{ "i16", "smallint(6)", LT_INT, 16, .nullable = true },
+	{ "u24", "mediumint(8) unsigned", LT_INT, 24, .uns = true, .nullable = true },
+	{ "i32", "int(11)", LT_INT, 32, .nullable = true },
+	{ "i64", "bigint(20)", LT_INT, 64, .nullable = true },
+	{ "u64", "bigint(20) unsigned", LT_INT, 64, .uns = true, .nullable = true },
+	{ "d10", "decimal(10,2)", LT_DECIMAL, .nullable = true, .precision = 10, .scale = 2 },
+	{ "du", "decimal(5,0) unsigned", LT_DECIMAL, .uns = true, .nullable = true,
+	  .precision = 5, .scale = 0 },
+	{ "f", "float", LT_FLOAT, 32, .nullable = true },
+	{ "d", "double", LT_FLOAT, 64, .nullable = true },
+	{ "c5", "char(5)", LT_CHAR, .fixed = true, .nullable = true, .length = 5,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "vc", "varchar(20)", LT_TEXT, .nullable = true, .length = 20,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "l1", "varchar(10)", LT_TEXT, .nullable = true, .length = 10,
+	  .charset = "latin1", .collation = "latin1_swedish_ci" },
+	{ "tt", "tinytext", LT_TEXT, .nullable = true, .length = 255,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "tx", "text", LT_TEXT, .nullable = true, .length = 65535,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "mt", "mediumtext", LT_TEXT, .nullable = true, .length = 16777215,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "lt", "longtext", LT_TEXT, .nullable = true, .length = 4294967295L,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "bn", "binary(4)", LT_BYTES, .fixed = true, .nullable = true, .length = 4 },
+	{ "vb", "varbinary(10)", LT_BYTES, .nullable = true, .length = 10 },
+	{ "bl", "blob", LT_BYTES, .nullable = true, .length = 65535 },
+	{ "dt", "date", LT_DATE, .nullable = true },
+	{ "tm", "time", LT_TIME, .nullable = true },
+	{ "tm6", "time(6)", LT_TIME, .nullable = true, .fsp = 6 },
+	{ "dtm", "datetime", LT_TIMESTAMP, .nullable = true },
+	{ "dtm6", "datetime(6)", LT_TIMESTAMP, .nullable = true, .fsp = 6 },
+	{ "ts", "timestamp", LT_TIMESTAMPTZ, .nullable = true },
+	{ "ts3", "timestamp(3)", LT_TIMESTAMPTZ, .nullable = true, .fsp = 3 },
+	{ "y", "year(4)", LT_YEAR, .nullable = true },
+	{ "e", "enum('small','it''s','back\\\\slash','')", LT_ENUM, .nullable = true,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci",
+	  .labels = { "small", "it's", "back\\slash", "", NULL } },
+	{ "st", "set('x','y','z')", LT_SET, .nullable = true,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci",
+	  .labels = { "x", "y", "z", NULL } },
+	{ "bt", "bit(1)", LT_BIT, 1, .nullable = true },
+	{ "bt10", "bit(10)", LT_BIT, 10, .nullable = true },
+	{ "u", "uuid", LT_UUID, .nullable = true },
+	{ "i4", "inet4", LT_INET, .nullable = true },
+	{ "i6", "inet6", LT_INET, .nullable = true },
+	{ "j", "longtext", LT_JSON, .nullable = true, .length = 4294967295L,
+	  .charset = "utf8mb4", .collation = "utf8mb4_bin" },
+	{ "g", "point", LT_OTHER, .nullable = true },
+	{ "gv", "int(11)", LT_INT, 32, .nullable = true, .generated = true },
+	{ "gs", "varchar(30)", LT_TEXT, .nullable = true, .generated = true, .length = 30,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+};
+
+static void test_describe_types(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+
+	(void)state;
+	describe(c, "types", &t);
+	assert_string_equal(t.display, DB ".types");
+	assert_string_equal(t.sqlname, "`" DB "`.`types`");
+	assert_false(t.is_query);
+	assert_cols(&t, types_cols, sizeof(types_cols) / sizeof(types_cols[0]));
+	assert_int_equal(t.npk, 1);
+	assert_int_equal(t.pk[0], 0);
+	tabdesc_release(&t);
+
+	/* qualified names work the same */
+	describe(c, DB ".types", &t);
+	assert_string_equal(t.display, DB ".types");
+	assert_int_equal(t.ncols, sizeof(types_cols) / sizeof(types_cols[0]));
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+/* The text the server sends for every type, byte for byte. */
+static void test_scan_types(void **state)
+{
+	static const char point[] =
+		"\x00\x00\x00\x00" "\x01" "\x01\x00\x00\x00"
+		"\x00\x00\x00\x00\x00\x00\xf0\x3f" "\x00\x00\x00\x00\x00\x00\x00\x40";
+	const struct val exp[] = {
+		/* row 1 */
+		V("1"), V("-128"), V("1"), V("0"), V("-32768"), V("16777215"), V("-2147483648"),
+		V("-9223372036854775808"), V("18446744073709551615"), V("1.50"), V("99999"),
+		V("0.1"), V("0.30000000000000004"), V("ab"), V("a\tb\nc\\d'e\"f "),
+		V("\xc3\x84\xc3\x9f"), V("x"), V("trailing  "), V("mid\r\n"), V("long"),
+		V("\x01\x00\x00\x00"), V("\x00\xff\x00\x00"), V("\x00\x01\x02"), V("2024-02-29"),
+		V("-838:59:59"), V("-00:00:01.250000"), V("2024-01-02 03:04:05"),
+		V("2024-01-02 03:04:05.123456"), V("2038-01-19 03:14:07"),
+		V("1970-01-01 00:00:01.500"), V("2024"), V("it's"), V("x,z"), V("\x01"),
+		V("\x02\x01"), V("123e4567-e89b-12d3-a456-426614174000"), V("192.168.0.1"),
+		V("2001:db8::1"), V("{\"a\": [1, 2.50, \"x\"]}"), { point, sizeof(point) - 1 },
+		V("-32767"), V("a\tb\nc\\d'e\"f !"),
+		/* row 2: every nullable column NULL */
+		V("2"), VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL,
+		VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL,
+		VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL,
+		VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL, VNULL,
+		/* row 3: limits, empty values and zero dates */
+		V("3"), V("127"), V("0"), V("1"), V("32767"), V("0"), V("2147483647"),
+		V("9223372036854775807"), V("0"), V("-0.01"), V("0"), V("3.4e38"), V("-1e300"),
+		V(""), V(""), V(""), V(""), V(""), V(""), V(""), V("\x00\x00\x00\x00"), V(""),
+		V(""), V("0000-00-00"), V("00:00:00"), V("838:59:59.999999"),
+		V("0000-00-00 00:00:00"), V("9999-12-31 23:59:59.999999"),
+		V("0000-00-00 00:00:00"), VNULL, V("0000"), V(""), V(""), V("\x00"),
+		V("\x00\x00"), V("00000000-0000-0000-0000-000000000000"), V("0.0.0.0"), V("::"),
+		V("[]"), VNULL, V("32768"), V("!"),
+	};
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct scan s;
+
+	(void)state;
+	describe(c, "types", &t);
+	scan_init(&s, &t, "types", NULL, NULL, "*", "id");
+	assert_int_equal(s.ncols * 3, sizeof(exp) / sizeof(exp[0]));
+	expect_scan(c, &s, exp, 3);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+/* The window function makes the server materialize the query: NOT NULL is lost. */
+static const struct expcol query_cols[] = {
+	{ "id", "int(11)", LT_INT, 32, .nullable = true },
+	{ "b1", "tinyint(1)", LT_INT, 8, .boolh = true, .nullable = true },
+	{ "i8", "tinyint(4)", LT_INT, 8, .nullable = true },
+	{ "u64", "bigint(20) unsigned", LT_INT, 64, .uns = true, .nullable = true },
+	{ "d10", "decimal(10,2)", LT_DECIMAL, .nullable = true, .precision = 10, .scale = 2 },
+	{ "du", "decimal(5,0) unsigned", LT_DECIMAL, .uns = true, .nullable = true,
+	  .precision = 5 },
+	{ "f", "float", LT_FLOAT, 32, .nullable = true },
+	{ "d", "double", LT_FLOAT, 64, .nullable = true },
+	{ "c5", "char(5)", LT_CHAR, .fixed = true, .nullable = true, .length = 5,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "vc", "varchar(20)", LT_TEXT, .nullable = true, .length = 20,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	/* results arrive in utf8mb4: a latin1 column is described as sent */
+	{ "l1", "varchar(10)", LT_TEXT, .nullable = true, .length = 10,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "bn", "binary(4)", LT_BYTES, .fixed = true, .nullable = true, .length = 4 },
+	{ "vb", "varbinary(10)", LT_BYTES, .nullable = true, .length = 10 },
+	{ "bl", "blob(65535)", LT_BYTES, .nullable = true, .length = 65535 },
+	{ "dt", "date", LT_DATE, .nullable = true },
+	{ "tm6", "time(6)", LT_TIME, .nullable = true, .fsp = 6 },
+	{ "dtm6", "datetime(6)", LT_TIMESTAMP, .nullable = true, .fsp = 6 },
+	{ "ts", "timestamp", LT_TIMESTAMPTZ, .nullable = true },
+	{ "y", "year", LT_YEAR, .nullable = true },
+	{ "e", "enum", LT_ENUM, .nullable = true,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "st", "set", LT_SET, .nullable = true,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "bt10", "bit(10)", LT_BIT, 10, .nullable = true },
+	{ "u", "uuid", LT_UUID, .nullable = true },
+	{ "i6", "inet6", LT_INET, .nullable = true },
+	/* the connection's collation, as the server reports results */
+	{ "j", "json", LT_JSON, .nullable = true,
+	  .charset = "utf8mb4", .collation = "utf8mb4_general_ci" },
+	{ "g", "point", LT_OTHER, .nullable = true },
+	{ "n", "bigint(21)", LT_INT, 64, .nullable = false },
+};
+
+static void test_describe_query(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+
+	(void)state;
+	describe_q(c, "SELECT id, b1, i8, u64, d10, du, f, d, c5, vc, l1, bn, vb, bl, dt, tm6,"
+	           " dtm6, ts, y, e, st, bt10, u, i6, j, g, COUNT(*) OVER () AS n FROM types"
+	           " -- a trailing comment\n ; ;\n", &t);
+	assert_string_equal(t.display, "query");
+	assert_null(t.sqlname);
+	assert_true(t.is_query);
+	assert_int_equal(t.npk, 0);
+	assert_cols(&t, query_cols, sizeof(query_cols) / sizeof(query_cols[0]));
+	tabdesc_release(&t);
+
+	/* a query the server merges keeps NOT NULL */
+	describe_q(c, "SELECT id AS k, y FROM types", &t);
+	assert_int_equal(t.ncols, 2);
+	assert_string_equal(t.cols[0].name, "k");
+	assert_false(t.cols[0].nullable);
+	assert_true(t.cols[1].nullable);
+	assert_string_equal(t.cols[1].native, "year");
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+/*
+ * Keys stream in the bytewise order of their UTF-8 text whatever the
+ * column's collation: 'Zebra' < 'a' < 'a\t' < 'a ' < 'apple' < 'Äpfel'
+ * < 'ß' < 'éclair', NULL first.
+ */
+static void test_key_order(void **state)
+{
+	const struct val by_w[] = {
+		V("9"), VNULL, V("3"), V("Zebra"), V("6"), V("a"), V("8"), V("a\t"),
+		V("7"), V("a "), V("2"), V("apple"), V("1"), V("Äpfel"), V("5"), V("ß"),
+		V("4"), V("éclair"),
+	};
+	const struct val by_pk[] = {
+		V("B"), V("Zebra"), V("a"), V("a\t"), V("apple"), V("Äpfel"), V("ß"), V("éclair"),
+	};
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct scan s;
+
+	(void)state;
+	/* utf8mb4_general_ci column of a table without a primary key */
+	describe(c, "words", &t);
+	assert_int_equal(t.npk, 0);
+	scan_init(&s, &t, "words", NULL, NULL, "id,w", "w");
+	expect_scan(c, &s, by_w, 9);
+	/* latin1: the text is sent as UTF-8 and ordered as UTF-8 */
+	scan_init(&s, &t, "words", NULL, NULL, "id,wl", "wl");
+	expect_scan(c, &s, by_w, 9);
+	tabdesc_release(&t);
+
+	/* a utf8mb4_general_ci primary key */
+	describe(c, "ci_pk", &t);
+	assert_int_equal(t.npk, 1);
+	assert_int_equal(t.pk[0], 0);
+	scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
+	expect_scan(c, &s, by_pk, 8);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+static void test_composite_and_where(void **state)
+{
+	const struct val all[] = {
+		V("B"), V("1"), V("40"), V("a"), V("3"), V("30"), V("b"), V("1"), V("50"),
+		V("x"), V("1"), V("10"), V("x"), V("2"), V("20"),
+	};
+	const struct val filtered[] = { V("a"), V("3"), V("x"), V("2") };
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct scan s;
+
+	(void)state;
+	describe(c, "comp", &t);
+	assert_int_equal(t.npk, 2);
+	assert_int_equal(t.pk[0], 1);   /* b */
+	assert_int_equal(t.pk[1], 0);   /* a */
+	scan_init(&s, &t, "comp", NULL, NULL, "b,a,c", "b,a");
+	expect_scan(c, &s, all, 5);
+	scan_init(&s, &t, "comp", NULL, "a >= 2 -- a comment", "b,a", "b,a");
+	expect_scan(c, &s, filtered, 2);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+static void test_query_source(void **state)
+{
+	static const char q[] = "SELECT wl AS word, id FROM words WHERE id <> 9;\n";
+	const struct val exp[] = {
+		V("Zebra"), V("3"), V("a"), V("6"), V("a\t"), V("8"), V("a "), V("7"),
+		V("apple"), V("2"), V("Äpfel"), V("1"), V("ß"), V("5"), V("éclair"), V("4"),
+	};
+	const struct val filtered[] = { V("ß"), V("5"), V("éclair"), V("4") };
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct scan s;
+
+	(void)state;
+	describe_q(c, q, &t);
+	scan_init(&s, &t, NULL, q, NULL, "word,id", "word");
+	expect_scan(c, &s, exp, 8);
+	scan_init(&s, &t, NULL, q, "id IN (4, 5)", "word,id", "word");
+	expect_scan(c, &s, filtered, 2);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+/* Enums sort by index natively; the scan orders them by label text. */
+static void test_enum_key(void **state)
+{
+	const struct val exp[] = { V("Mid"), V("3"), V("alpha"), V("2"), V("zeta"), V("1") };
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct scan s;
+
+	(void)state;
+	describe(c, "ek", &t);
+	assert_int_equal(t.cols[0].type, LT_ENUM);
+	scan_init(&s, &t, "ek", NULL, NULL, "e,n", "e");
+	expect_scan(c, &s, exp, 3);
+	tabdesc_release(&t);
+	describe_q(c, "SELECT e, n FROM ek", &t);
+	assert_int_equal(t.cols[0].type, LT_ENUM);
+	scan_init(&s, &t, NULL, "SELECT e, n FROM ek", NULL, "e,n", "e");
+	expect_scan(c, &s, exp, 3);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+static void test_names_and_missing(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct tally_err err;
+	const struct val exp[] = { V("1"), V("one") };
+	struct scan s;
+
+	(void)state;
+	describe(c, "Orders", &t);
+	assert_string_equal(t.display, DB ".Orders");
+	assert_string_equal(t.sqlname, "`" DB "`.`Orders`");
+	scan_init(&s, &t, "Orders", NULL, NULL, "id,note", "id");
+	expect_scan(c, &s, exp, 1);
+	tabdesc_release(&t);
+
+	/* names match exactly: another case is missing, with a hint */
+	assert_int_equal(mariadb_ops.describe_table(c, "orders", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.msg, "table '" DB ".orders' does not exist in source system "
+	                    "'legacy'");
+	assert_string_equal(err.hint, "did you mean '" DB ".Orders'?");
+	assert_null(t.cols);
+
+	assert_int_equal(mariadb_ops.describe_table(c, DB ".ordrs", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.msg, "table '" DB ".ordrs' does not exist in source system "
+	                    "'legacy'");
+	assert_string_equal(err.hint, "did you mean '" DB ".Orders'?");
+
+	assert_int_equal(mariadb_ops.describe_table(c, "TALLY_TEST_CONN_MY.types", &t, &err), -1);
+	assert_string_equal(err.msg, "table 'TALLY_TEST_CONN_MY.types' does not exist in source "
+	                    "system 'legacy'");
+	assert_string_equal(err.hint, "did you mean '" DB ".types'?");
+
+	assert_int_equal(mariadb_ops.describe_table(c, "no_such_thing_at_all", &t, &err), -1);
+	assert_string_equal(err.msg, "table '" DB ".no_such_thing_at_all' does not exist in "
+	                    "source system 'legacy'");
+	assert_string_equal(err.hint, "");
+
+	/* a name with quotes and backslashes is data, never SQL */
+	assert_int_equal(mariadb_ops.describe_table(c, "x' OR '1'='1\\", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.msg, "table '" DB ".x' OR '1'='1\\' does not exist in source "
+	                    "system 'legacy'");
+	assert_false(c->failed);
+	close_conn(c);
+}
+
+static void test_bad_query(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t, d;
+	struct tally_err err;
+	struct scan s;
+	char want[256];
+
+	(void)state;
+	assert_int_equal(mariadb_ops.describe_query(c, "SELECT * FROM no_such_table", &t, &err),
+	                 -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(want, sizeof(want), "[source pid %ld] query failed on source system 'legacy' "
+	         "while describing the query", c->backend_pid);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(err.detail, "Table '" DB ".no_such_table' doesn't exist");
+	assert_string_equal(err.sqlstate, "42S02");
+
+	/* not a SELECT */
+	assert_int_equal(mariadb_ops.describe_query(c, "DELETE FROM types", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	assert_string_equal(err.sqlstate, "42000");
+
+	/* a bad where clause: the message names the table, never the SQL */
+	describe(c, "comp", &d);
+	scan_init(&s, &d, "comp", NULL, "secret_literal = 'x'", "a", "a");
+	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(want, sizeof(want), "[source pid %ld] query failed on source system 'legacy' "
+	         "while reading " DB ".comp", c->backend_pid);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(err.detail, "Unknown column 'secret_literal' in 'WHERE'");
+	assert_string_equal(err.sqlstate, "42S22");
+
+	/* the session survives a rejected statement */
+	assert_false(c->failed);
+	{
+		const struct val exp[] = { V("1"), V("1"), V("1"), V("2"), V("3") };
+
+		scan_init(&s, &d, "comp", NULL, NULL, "a", "a");
+		expect_scan(c, &s, exp, 5);
+	}
+	tabdesc_release(&d);
+	close_conn(c);
+}
+
+static void test_connect_errors(void **state)
+{
+	struct dsnpair p;
+	struct conn *c = NULL;
+	struct tally_err err;
+	char hostport[128], want[1200];
+
+	(void)state;
+	require_env();
+
+	/* nothing listens */
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", closed_port());
+	make_dsn(&p, env.user, env.password, hostport, DB);
+	assert_int_equal(try_open(&c, p.dsn, p.shown, "target", &err), -1);
+	assert_null(c);
+	assert_int_equal(err.kind, ERR_CONNECT);
+	snprintf(want, sizeof(want), "cannot connect to target system 'legacy' (%s)", p.shown);
+	assert_string_equal(err.msg, want);
+	/* libmariadb connects non-blocking: the errno is 111 or 115 */
+	assert_true(strncmp(err.detail, "Can't connect to server on '127.0.0.1' (", 40) == 0);
+	assert_string_equal(err.sqlstate, "HY000");
+	assert_no_secret(&err, env.password);
+
+	/* wrong password: neither password appears anywhere */
+	snprintf(hostport, sizeof(hostport), "%s:%s", env.host, env.port);
+	make_dsn(&p, env.user, "Wr0ng%40Secret", hostport, DB);
+	assert_int_equal(try_open(&c, p.dsn, p.shown, "target", &err), -1);
+	assert_int_equal(err.kind, ERR_CONNECT);
+	snprintf(want, sizeof(want), "cannot connect to target system 'legacy' (%s)", p.shown);
+	assert_string_equal(err.msg, want);
+	snprintf(want, sizeof(want), "Access denied for user '%s'@'127.0.0.1' (using password: "
+	         "YES)", env.user);
+	assert_string_equal(err.detail, want);
+	assert_string_equal(err.sqlstate, "28000");
+	assert_no_secret(&err, "Wr0ng");
+	assert_no_secret(&err, env.password);
+
+	/* unknown database */
+	make_dsn(&p, env.user, env.password, hostport, "no_such_db");
+	assert_int_equal(try_open(&c, p.dsn, p.shown, "source", &err), -1);
+	assert_int_equal(err.kind, ERR_CONNECT);
+	assert_string_equal(err.sqlstate, "42000");
+	assert_no_secret(&err, env.password);
+
+	/* [ipv6] parses and reaches the network (the server listens on 127.0.0.1 only) */
+	snprintf(hostport, sizeof(hostport), "[::1]:%s", env.port);
+	make_dsn(&p, env.user, env.password, hostport, DB);
+	assert_int_equal(try_open(&c, p.dsn, p.shown, "source", &err), -1);
+	assert_int_equal(err.kind, ERR_CONNECT);
+	snprintf(want, sizeof(want), "cannot connect to source system 'legacy' (%s)", p.shown);
+	assert_string_equal(err.msg, want);
+	assert_no_secret(&err, env.password);
+}
+
+static void test_malformed_dsn(void **state)
+{
+	static const struct {
+		const char *dsn, *detail;
+	} bad[] = {
+		{ "postgresql://u:Sekr1t@h/db", "the dsn must start with mariadb:// or mysql://" },
+		{ "mariadb:/u:Sekr1t@h/db", "the dsn must start with mariadb:// or mysql://" },
+		{ "mariadb://h:3306/db", "the dsn has no user: expected user[:password]@ before the host" },
+		{ "mariadb://:Sekr1t@h/db", "the dsn has an empty user name" },
+		{ "mariadb://u:Sek@r1t@h/db", "the user or password holds a '@' (write it %40)" },
+		{ "mariadb://u:Sekr1t%zz@h/db", "the user or password holds an invalid percent-escape (write '%' as %25)" },
+		{ "mariadb://u:Sekr1t%4@h/db", "the user or password holds an invalid percent-escape (write '%' as %25)" },
+		{ "mariadb://u:Sekr1t%00@h/db", "the user or password holds an invalid percent-escape (write '%' as %25)" },
+		{ "mariadb://u:Sekr1t@h:0/db", "the port is not a number from 1 to 65535" },
+		{ "mariadb://u:Sekr1t@h:65536/db", "the port is not a number from 1 to 65535" },
+		{ "mariadb://u:Sekr1t@h:33o6/db", "the port is not a number from 1 to 65535" },
+		{ "mariadb://u:Sekr1t@h:/db", "the port is not a number from 1 to 65535" },
+		{ "mariadb://u:Sekr1t@h:-1/db", "the port is not a number from 1 to 65535" },
+		{ "mariadb://u:Sekr1t@ho$t/db", "the host holds a character not allowed in a host name or address" },
+		{ "mariadb://u:Sekr1t@[::1/db", "the IPv6 address is not closed by ']'" },
+		{ "mariadb://u:Sekr1t@[]/db", "the IPv6 address between '[' and ']' is empty" },
+		{ "mariadb://u:Sekr1t@[::g]/db", "the IPv6 address holds a character other than hex digits, ':' and '.'" },
+		{ "mariadb://u:Sekr1t@[::1]x/db", "unexpected characters after the IPv6 address" },
+		{ "mariadb://u:Sekr1t@/db", "the dsn has no host (an empty host needs ?socket=)" },
+		{ "mariadb://u:Sekr1t@h", "the dsn has no database: expected /database after the host" },
+		{ "mariadb://u:Sekr1t@h/", "the dsn has an empty database name" },
+		{ "mariadb://u:Sekr1t@h/?socket=/s", "the dsn has an empty database name" },
+		{ "mariadb://u:Sekr1t@h/db/x", "the database name holds a '/' (write it %2F)" },
+		{ "mariadb://u:Sekr1t@h/db?", "the dsn ends with an empty parameter list after '?'" },
+		{ "mariadb://u:Sekr1t@h/db?sslmode=on", "unknown parameter: the parameters are socket and connect_timeout" },
+		{ "mariadb://u:Sekr1t@h/db?socket", "a parameter has no '=': expected name=value" },
+		{ "mariadb://u:Sekr1t@h/db?socket=rel/path", "the parameter socket must be an absolute path" },
+		{ "mariadb://u:Sekr1t@h/db?socket=/a%zz", "a parameter value holds an invalid percent-escape" },
+		{ "mariadb://u:Sekr1t@h/d%g1", "the database name holds an invalid percent-escape" },
+		{ "mariadb://u:Sekr1t@h/db?socket=/a&socket=/b", "the parameter socket is given twice" },
+		{ "mariadb://u:Sekr1t@h/db?connect_timeout=0", "the parameter connect_timeout must be a number of seconds from 1 to 3600" },
+		{ "mariadb://u:Sekr1t@h/db?connect_timeout=5s", "the parameter connect_timeout must be a number of seconds from 1 to 3600" },
+		{ "mariadb://u:Sekr1t@h/db?connect_timeout=5&", "the dsn ends with '&'" },
+		{ "mariadb://u:Sekr1t@h/db#frag", "the dsn holds a '#' (write it %23)" },
+		{ "mariadb://u:Sekr 1t@h/db", "the dsn holds a space or a control character (write it percent-encoded)" },
+		{ "", "the dsn must start with mariadb:// or mysql://" },
+	};
+	const char *shown = "mariadb://u:***@h/db";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct conn *c = NULL;
+		struct tally_err err;
+
+		if (try_open(&c, bad[i].dsn, shown, "source", &err) != -1)
+			fail_msg("dsn %zu was accepted", i);
+		assert_null(c);
+		assert_int_equal(err.kind, ERR_CONNECT);
+		assert_string_equal(err.msg, "invalid dsn for source system 'legacy' "
+		                    "(mariadb://u:***@h/db)");
+		if (strcmp(err.detail, bad[i].detail) != 0)
+			fail_msg("dsn %zu: detail '%s', expected '%s'", i, err.detail, bad[i].detail);
+		assert_string_equal(err.hint, "expected mariadb://user[:password]@host[:port]/"
+		                    "database[?socket=/path&connect_timeout=N]");
+		assert_no_secret(&err, "Sekr");
+		assert_no_secret(&err, "r1t");
+	}
+}
+
+/* socket=, percent-decoded user and password, empty host, mysql:// */
+static void test_dsn_forms(void **state)
+{
+	char dsn[1024], sock[600];
+	struct conn *c = NULL;
+	struct tally_err err;
+	struct tabdesc t;
+	size_t o = 0;
+
+	(void)state;
+	require_env();
+	/* the socket path, percent-encoded for good measure */
+	for (const char *p = env.socket; *p && o + 4 < sizeof(sock); p++)
+		o += (size_t)snprintf(sock + o, sizeof(sock) - o, *p == '/' ? "%%2F" : "%c", *p);
+
+	snprintf(dsn, sizeof(dsn), "mariadb://%s:%s@/%s?socket=%s&connect_timeout=5",
+	         SOCK_USER, SOCK_PASSWORD_ENC, DB, sock);
+	if (try_open(&c, dsn, "shown", "source", &err) < 0)
+		fail_msg("socket open: %s / %s", err.msg, err.detail);
+	describe(c, "comp", &t);
+	tabdesc_release(&t);
+	close_conn(c);
+
+	snprintf(dsn, sizeof(dsn), "mysql://%s:%s@localhost/%s?connect_timeout=5&socket=%s",
+	         SOCK_USER, SOCK_PASSWORD_ENC, DB, env.socket);
+	if (try_open(&c, dsn, "shown", "source", &err) < 0)
+		fail_msg("mysql:// open: %s / %s", err.msg, err.detail);
+	close_conn(c);
+
+	/* the socket wins over a TCP host */
+	snprintf(dsn, sizeof(dsn), "mariadb://%s:%s@127.0.0.1:1/%s?socket=%s",
+	         SOCK_USER, SOCK_PASSWORD_ENC, DB, env.socket);
+	if (try_open(&c, dsn, "shown", "source", &err) < 0)
+		fail_msg("socket over host: %s / %s", err.msg, err.detail);
+	close_conn(c);
+
+	/* the raw password does not decode to the right one */
+	snprintf(dsn, sizeof(dsn), "mariadb://" SOCK_USER ":p%%2540ss@/" DB "?socket=%s",
+	         env.socket);
+	assert_int_equal(try_open(&c, dsn, "mariadb://" SOCK_USER ":***@/" DB, "source", &err),
+	                 -1);
+	assert_int_equal(err.kind, ERR_CONNECT);
+	assert_string_equal(err.sqlstate, "28000");
+	assert_no_secret(&err, "p%40ss");
+	assert_no_secret(&err, "p@ss");
+}
+
+/* A session killed mid-stream: ERR_LOST, then every call fails at once. */
+static void test_lost_connection(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t, t2;
+	struct tally_err err;
+	struct rawrow *row;
+	struct scan s;
+	char sql[64], want[256];
+	size_t n = 0;
+	int rc;
+
+	(void)state;
+	describe(c, "big", &t);
+	scan_init(&s, &t, "big", NULL, NULL, "id,pad", "id");
+	if (mariadb_ops.scan_open(c, &s.req, &err) < 0)
+		fail_msg("scan_open: %s / %s", err.msg, err.detail);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(mariadb_ops.scan_next(c, &row, &err), 1);
+		n++;
+	}
+	assert_int_equal(row->len[0], 1);
+	assert_memory_equal(row->val[0], "5", 1);
+
+	snprintf(sql, sizeof(sql), "KILL %ld", c->backend_pid);
+	admin_sql(sql);
+	while ((rc = mariadb_ops.scan_next(c, &row, &err)) == 1)
+		n++;
+	assert_int_equal(rc, -1);
+	assert_true(n < BIG_ROWS);
+	assert_int_equal(err.kind, ERR_LOST);
+	snprintf(want, sizeof(want), "[source pid %ld] lost connection to source system "
+	         "'legacy' while reading " DB ".big", c->backend_pid);
+	assert_string_equal(err.msg, want);
+	/* the server closes the socket (2013); it may also send 1927 first */
+	if (strcmp(err.detail, "Lost connection to server during query") != 0 &&
+	    strcmp(err.detail, "Connection was killed") != 0)
+		fail_msg("unexpected detail '%s'", err.detail);
+	assert_true(c->failed);
+
+	/* sticky: every later call fails at once */
+	snprintf(want, sizeof(want), "[source pid %ld] session to source system 'legacy' is "
+	         "unusable after an earlier error", c->backend_pid);
+	err_clear(&err);
+	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), -1);
+	assert_int_equal(err.kind, ERR_LOST);
+	assert_string_equal(err.msg, want);
+	mariadb_ops.scan_close(c);
+	err_clear(&err);
+	assert_int_equal(mariadb_ops.describe_table(c, "big", &t2, &err), -1);
+	assert_int_equal(err.kind, ERR_LOST);
+	assert_string_equal(err.msg, want);
+	err_clear(&err);
+	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), -1);
+	assert_int_equal(err.kind, ERR_LOST);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+/* Closing a scan early leaves the session usable. */
+static void test_scan_close_early(void **state)
+{
+	struct conn *c = open_tally();
+	struct tabdesc t;
+	struct tally_err err;
+	struct rawrow *row;
+	struct scan s;
+
+	(void)state;
+	describe(c, "big", &t);
+	scan_init(&s, &t, "big", NULL, NULL, "id", "id");
+	if (mariadb_ops.scan_open(c, &s.req, &err) < 0)
+		fail_msg("scan_open: %s / %s", err.msg, err.detail);
+	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), 1);
+	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), -1);   /* one scan at a time */
+	assert_int_equal(err.kind, ERR_INTERNAL);
+	mariadb_ops.scan_close(c);
+	mariadb_ops.scan_close(c);
+
+	scan_init(&s, &t, "big", NULL, "id > 199998", "id", "id");
+	{
+		const struct val exp[] = { V("199999"), V("200000") };
+
+		expect_scan(c, &s, exp, 2);
+	}
+	/* and close() with a scan still open */
+	scan_init(&s, &t, "big", NULL, NULL, "id", "id");
+	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), 0);
+	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), 1);
+	tabdesc_release(&t);
+	close_conn(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry_and_quote_ident),
+		cmocka_unit_test(test_session),
+		cmocka_unit_test(test_read_only),
+		cmocka_unit_test(test_error_mid_stream),
+		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_describe_types),
+		cmocka_unit_test(test_scan_types),
+		cmocka_unit_test(test_describe_query),
+		cmocka_unit_test(test_key_order),
+		cmocka_unit_test(test_composite_and_where),
+		cmocka_unit_test(test_query_source),
+		cmocka_unit_test(test_enum_key),
+		cmocka_unit_test(test_names_and_missing),
+		cmocka_unit_test(test_bad_query),
+		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_malformed_dsn),
+		cmocka_unit_test(test_dsn_forms),
+		cmocka_unit_test(test_lost_connection),
+		cmocka_unit_test(test_scan_close_early),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

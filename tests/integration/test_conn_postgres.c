@@ -1,0 +1,1275 @@
+/*
+ * tests/integration/test_conn_postgres.c
+ *   SOURCE: connectors/postgres.c against a real PostgreSQL started by
+ *   scripts/servers.sh (export DIR/env first; without it the test fails).
+ *
+ * The group setup connects as the admin user with libpq, recreates the
+ * database tally_test_conn_pg and seeds it; every test then opens sessions
+ * through postgres_ops as the read-only user `tally` and asserts exact
+ * descriptions, values, order and error messages. The admin connection
+ * stays open to change data behind a session's back and to terminate its
+ * backend.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "../../connectors/connector.h"
+
+extern const struct conn_ops postgres_ops;
+
+#define TEST_DB "tally_test_conn_pg"
+#define SYSTEM "pgtest"
+
+static const char *env_host, *env_port, *env_admin_user, *env_admin_pw, *env_user, *env_pw;
+static PGconn *admin;               /* superuser, connected to TEST_DB */
+static char collation[64];          /* a collation whose order is not bytewise */
+static char dsn[1024], dsn_shown[1024];
+
+/* An expected value: p == NULL is SQL NULL; len counts embedded NULs. */
+struct val {
+	const char *p;
+	size_t len;
+};
+#define V(s) { (s), sizeof(s) - 1 }
+#define NUL { NULL, 0 }
+
+/* ---- setup --------------------------------------------------------- */
+
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static PGconn *admin_connect(const char *db)
+{
+	const char *kw[] = { "host", "port", "user", "password", "dbname", NULL };
+	const char *vals[] = { env_host, env_port, env_admin_user, env_admin_pw, db, NULL };
+	PGconn *pg = PQconnectdbParams(kw, vals, 0);
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect as admin to %s: %s", db, PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	PQsetNoticeProcessor(pg, quiet, NULL);
+	return pg;
+}
+
+static int exec_on(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		fprintf(stderr, "admin statement failed: %s\n%s\n", PQerrorMessage(pg), sql);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static void admin_exec(const char *sql)
+{
+	assert_int_equal(exec_on(admin, sql), 0);
+}
+
+/* One value from the admin connection, copied to out. */
+static void admin_value(const char *sql, char *out, size_t cap)
+{
+	PGresult *res = PQexec(admin, sql);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		PQclear(res);
+		fail_msg("admin query failed: %s: %s", sql, PQerrorMessage(admin));
+	}
+	snprintf(out, cap, "%s", PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+/* Appends s percent-encoded for the userinfo part of a URI. */
+static void uri_encode(char *out, size_t cap, const char *s)
+{
+	size_t n = strlen(out);
+
+	for (; *s && n + 4 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_' || ch == '.')
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "%%%02X", ch);
+	}
+	out[n] = '\0';
+}
+
+#define SCHEMA_SQL \
+	"CREATE EXTENSION citext;" \
+	"CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'Zany');" \
+	"CREATE DOMAIN posint AS integer CHECK (VALUE > 0);" \
+	"CREATE DOMAIN money2 AS numeric(10,2);" \
+	"CREATE TABLE alltypes (" \
+	"  id integer PRIMARY KEY," \
+	"  c_dropme integer," \
+	"  c_int2 smallint," \
+	"  c_int8 bigint NOT NULL DEFAULT 0," \
+	"  c_num numeric(12,2)," \
+	"  c_numu numeric," \
+	"  c_f4 real," \
+	"  c_f8 double precision," \
+	"  c_bool boolean," \
+	"  c_text text," \
+	"  c_vc varchar(20) COLLATE \"%s\"," \
+	"  c_vcu varchar," \
+	"  c_name name," \
+	"  c_char char(5)," \
+	"  c_bytea bytea," \
+	"  c_date date," \
+	"  c_time time(3)," \
+	"  c_timeu time," \
+	"  c_ts timestamp," \
+	"  c_ts0 timestamp(0)," \
+	"  c_tstz timestamptz(3)," \
+	"  c_uuid uuid," \
+	"  c_json json," \
+	"  c_jsonb jsonb," \
+	"  c_interval interval," \
+	"  c_inet inet," \
+	"  c_cidr cidr," \
+	"  c_bit bit(4)," \
+	"  c_varbit varbit(8)," \
+	"  c_arr integer[]," \
+	"  c_tarr text[]," \
+	"  c_mood mood," \
+	"  c_timetz timetz," \
+	"  c_money money," \
+	"  c_point point," \
+	"  c_range int4range," \
+	"  c_xml xml," \
+	"  c_citext citext," \
+	"  c_dom posint," \
+	"  c_dom2 money2," \
+	"  c_gen integer GENERATED ALWAYS AS (id * 2) STORED," \
+	"  c_ctext text COLLATE \"C\"" \
+	");" \
+	"ALTER TABLE alltypes DROP COLUMN c_dropme;" \
+	"INSERT INTO alltypes (id, c_int2, c_int8, c_num, c_numu, c_f4, c_f8, c_bool, c_text, c_vc," \
+	"  c_vcu, c_name, c_char, c_bytea, c_date, c_time, c_timeu, c_ts, c_ts0, c_tstz, c_uuid," \
+	"  c_json, c_jsonb, c_interval, c_inet, c_cidr, c_bit, c_varbit, c_arr, c_tarr, c_mood," \
+	"  c_timetz, c_money, c_point, c_range, c_xml, c_citext, c_dom, c_dom2, c_ctext) VALUES" \
+	" (1, -32768, 9223372036854775807, 1.50, 12345678901234567890.123456789, 0.1, 0.1, true," \
+	"  E'a\\tb\\nc\\\\d\\re\\bf\\fg' || chr(11) || E'h\\x01i', 'Äpfel', '', 'name_1', 'ab'," \
+	"  '\\x00015c410a09ff', 'infinity', '12:34:56.789', '23:59:59.999999'," \
+	"  '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.6', '2024-01-02 03:04:05.123+02'," \
+	"  'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"b\": 1, \"a\": [1, 2]}'," \
+	"  '{\"b\": 1, \"a\": [1, 2]}', '1 day 02:03:04.5', '192.168.0.1/24', '10.0.0.0/8'," \
+	"  B'1010', B'101', '{1,2,NULL}', '{\"a b\",\"c\\\"d\",\"\"}', 'happy', '12:00:00+02'," \
+	"  12.34, '(1,2)', '[1,5)', '<a>x</a>', 'MiXed', 7, 3.1, 'Ω')," \
+	" (2, NULL, DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)," \
+	" (3, 32767, 0, -0.5, 'NaN', 'NaN', '-Infinity', false, '\\N', E'\\t', '\\', NULL, NULL," \
+	"  '', '0044-03-15 BC', NULL, NULL, 'infinity', NULL, '-infinity', NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL);" \
+	"CREATE TABLE words (w varchar(20) COLLATE \"%s\" PRIMARY KEY, n integer);" \
+	"INSERT INTO words VALUES ('Äpfel', 1), ('apple', 2), ('Zebra', 3), ('éclair', 4), ('ß', 5);" \
+	"CREATE VIEW v_words AS SELECT w, n FROM words;" \
+	"CREATE TABLE nopk (k text, v integer);" \
+	"INSERT INTO nopk VALUES ('b', 1), (NULL, 2), ('a', 3), ('', 4), ('B', 5);" \
+	"CREATE TABLE comp (region text, dropme integer, n integer, val text, PRIMARY KEY (n, region));" \
+	"ALTER TABLE comp DROP COLUMN dropme;" \
+	"INSERT INTO comp VALUES ('b', 1, 'x'), ('a', 1, 'y'), ('z', 0, NULL), ('a', 2, 'w');" \
+	"CREATE TABLE moods (m mood PRIMARY KEY);" \
+	"INSERT INTO moods VALUES ('sad'), ('ok'), ('happy'), ('Zany');" \
+	"CREATE TABLE \"Orders\" (id integer PRIMARY KEY, \"Amount\" numeric(10,2));" \
+	"INSERT INTO \"Orders\" VALUES (1, 9.99);" \
+	"CREATE SCHEMA s2;" \
+	"CREATE TABLE s2.\"we\"\"ird\" (\"a\"\"b\" integer PRIMARY KEY, \"x y\" text);" \
+	"INSERT INTO s2.\"we\"\"ird\" VALUES (2, 'two'), (1, 'one');" \
+	"CREATE SEQUENCE some_seq;" \
+	"GRANT USAGE ON SEQUENCE some_seq TO %s;" \
+	"CREATE TABLE snap (id integer PRIMARY KEY);" \
+	"INSERT INTO snap VALUES (1);" \
+	"CREATE TABLE big (id integer PRIMARY KEY, h text, pad text);" \
+	"INSERT INTO big SELECT g, md5(g::text), repeat('x', 150) FROM generate_series(1, 200000) g;" \
+	"ANALYZE;"
+
+static int group_setup(void **state)
+{
+	static const char *const candidates[] = { "und-x-icu", "en-x-icu", "en_US.utf8" };
+	char *ddl, *user_q;
+	PGconn *pg;
+	PGresult *res;
+	size_t cap;
+
+	(void)state;
+	env_host = getenv("TALLY_PG_HOST");
+	env_port = getenv("TALLY_PG_PORT");
+	env_admin_user = getenv("TALLY_PG_ADMIN_USER");
+	env_admin_pw = getenv("TALLY_PG_ADMIN_PASSWORD");
+	env_user = getenv("TALLY_PG_USER");
+	env_pw = getenv("TALLY_PG_PASSWORD");
+	if (!env_host || !env_port || !env_admin_user || !env_admin_pw || !env_user || !env_pw) {
+		fprintf(stderr,
+		        "test_conn_postgres: TALLY_PG_HOST, TALLY_PG_PORT, TALLY_PG_ADMIN_USER, "
+		        "TALLY_PG_ADMIN_PASSWORD, TALLY_PG_USER and TALLY_PG_PASSWORD must be set: "
+		        "run scripts/servers.sh start DIR, then `set -a; . DIR/env; set +a`\n");
+		return -1;
+	}
+
+	pg = admin_connect("postgres");
+	if (!pg)
+		return -1;
+	if (exec_on(pg, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)") < 0 ||
+	    exec_on(pg, "CREATE DATABASE " TEST_DB) < 0) {
+		PQfinish(pg);
+		return -1;
+	}
+	PQfinish(pg);
+	admin = admin_connect(TEST_DB);
+	if (!admin)
+		return -1;
+
+	/* A collation that sorts 'apple' before 'Zebra', unlike bytes do. */
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) && !collation[0]; i++) {
+		const char *p[1] = { candidates[i] };
+
+		res = PQexecParams(admin, "SELECT 1 FROM pg_collation WHERE collname = $1",
+		                   1, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+			snprintf(collation, sizeof(collation), "%s", candidates[i]);
+		PQclear(res);
+	}
+	if (!collation[0]) {
+		fprintf(stderr, "test_conn_postgres: no ICU or linguistic collation on the server\n");
+		return -1;
+	}
+
+	{
+		const char *p[1] = { env_user };
+
+		res = PQexecParams(admin, "SELECT quote_ident($1)", 1, NULL, p, NULL, NULL, 0);
+		user_q = strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	cap = sizeof(SCHEMA_SQL) + 3 * sizeof(collation) + strlen(user_q) + 1;
+	ddl = malloc(cap);
+	snprintf(ddl, cap, SCHEMA_SQL, collation, collation, user_q);
+	free(user_q);
+	if (exec_on(admin, ddl) < 0) {
+		free(ddl);
+		return -1;
+	}
+	free(ddl);
+
+	snprintf(dsn, sizeof(dsn), "postgresql://");
+	uri_encode(dsn, sizeof(dsn), env_user);
+	snprintf(dsn + strlen(dsn), sizeof(dsn) - strlen(dsn), ":");
+	uri_encode(dsn, sizeof(dsn), env_pw);
+	snprintf(dsn + strlen(dsn), sizeof(dsn) - strlen(dsn), "@%s:%s/" TEST_DB, env_host, env_port);
+	snprintf(dsn_shown, sizeof(dsn_shown), "postgresql://");
+	uri_encode(dsn_shown, sizeof(dsn_shown), env_user);
+	snprintf(dsn_shown + strlen(dsn_shown), sizeof(dsn_shown) - strlen(dsn_shown),
+	         ":***@%s:%s/" TEST_DB, env_host, env_port);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	PGconn *pg;
+
+	(void)state;
+	if (admin)
+		PQfinish(admin);
+	admin = NULL;
+	if (env_host && (pg = admin_connect("postgres")) != NULL) {
+		exec_on(pg, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
+		PQfinish(pg);
+	}
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------- */
+
+static void print_err(const struct tally_err *err)
+{
+	fprintf(stderr, "kind %d sqlstate '%s'\n", err->kind, err->sqlstate);
+	err_print(err, stderr);
+}
+
+static struct conn *open_as(const char *the_dsn, const char *shown, struct tally_err *err)
+{
+	struct conn_cfg cfg = {
+		.system = SYSTEM, .side = "source", .dsn = the_dsn, .dsn_shown = shown,
+		.connect_timeout = 10,
+	};
+	struct conn *c = (struct conn *)&cfg;   /* a sentinel: open() must set *out */
+
+	err_clear(err);
+	if (postgres_ops.open(&c, &cfg, err) < 0) {
+		assert_null(c);
+		return NULL;
+	}
+	return c;
+}
+
+static struct conn *open_ok(void)
+{
+	struct tally_err err;
+	struct conn *c = open_as(dsn, dsn_shown, &err);
+
+	if (!c)
+		print_err(&err);
+	assert_non_null(c);
+	return c;
+}
+
+static void describe_ok(struct conn *c, const char *table, struct tabdesc *t)
+{
+	struct tally_err err;
+
+	err_clear(&err);
+	if (c->ops->describe_table(c, table, t, &err) < 0) {
+		print_err(&err);
+		fail_msg("describe_table('%s') failed", table);
+	}
+}
+
+static void describe_query_ok(struct conn *c, const char *sql, struct tabdesc *t)
+{
+	struct tally_err err;
+
+	err_clear(&err);
+	if (c->ops->describe_query(c, sql, t, &err) < 0) {
+		print_err(&err);
+		fail_msg("describe_query('%s') failed", sql);
+	}
+}
+
+static void assert_sane_tabdesc(const struct tabdesc *t)
+{
+	assert_non_null(t->display);
+	assert_true(t->ncols > 0);
+	assert_non_null(t->cols);
+	if (t->is_query) {
+		assert_string_equal(t->display, "query");
+		assert_null(t->sqlname);
+		assert_int_equal(t->npk, 0);
+	} else {
+		assert_non_null(t->sqlname);
+		assert_int_equal(t->sqlname[0], '"');
+	}
+	for (size_t i = 0; i < t->npk; i++)
+		assert_true(t->pk[i] < t->ncols);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct coldesc *c = &t->cols[i];
+
+		assert_non_null(c->name);
+		assert_non_null(c->native);
+		assert_null(c->charset);
+		assert_false(c->is_unsigned);
+		assert_false(c->bool_hint);
+		assert_true((c->nlabels > 0) == (c->type == LT_ENUM));
+		if (c->type == LT_TIME || c->type == LT_TIMESTAMP || c->type == LT_TIMESTAMPTZ)
+			assert_true(c->fsp >= 0 && c->fsp <= 6);
+		else
+			assert_int_equal(c->fsp, 0);
+		if (c->type != LT_DECIMAL) {
+			assert_int_equal(c->precision, 0);
+			assert_int_equal(c->scale, 0);
+		}
+		if (c->type != LT_TEXT && c->type != LT_CHAR && c->type != LT_BYTES)
+			assert_int_equal(c->length, 0);
+		if (c->type != LT_INT && c->type != LT_FLOAT && c->type != LT_BIT)
+			assert_int_equal(c->bits, 0);
+		assert_true(c->fixed == (c->type == LT_CHAR));
+	}
+}
+
+/* What a column must look like; labels only for enums. */
+struct colexp {
+	const char *name;
+	const char *native;
+	enum ltype type;
+	int bits;
+	bool nullable;
+	bool generated;
+	int precision, scale, fsp;
+	long length;
+	const char *collation;
+};
+
+#define COL_INT(field)                                                                \
+	do {                                                                          \
+		if ((long)c->field != (long)e->field)                                 \
+			fail_msg("column %s: " #field " is %ld, expected %ld", e->name, \
+			         (long)c->field, (long)e->field);                      \
+	} while (0)
+
+static void assert_col(const struct coldesc *c, const struct colexp *e)
+{
+	assert_string_equal(c->name, e->name);
+	if (strcmp(c->native, e->native) != 0)
+		fail_msg("column %s: native is '%s', expected '%s'", e->name, c->native, e->native);
+	COL_INT(type);
+	COL_INT(bits);
+	COL_INT(nullable);
+	COL_INT(generated);
+	COL_INT(precision);
+	COL_INT(scale);
+	COL_INT(fsp);
+	COL_INT(length);
+	if (!e->collation != !c->collation ||
+	    (e->collation && strcmp(c->collation, e->collation) != 0))
+		fail_msg("column %s: collation is '%s', expected '%s'", e->name,
+		         c->collation ? c->collation : "(none)", e->collation ? e->collation : "(none)");
+}
+
+/* Starts a scan of cols (by name) ordered by keys (by name). */
+static int scan_open_names(struct conn *c, const struct tabdesc *t, const char *query,
+                           const char *where, const char *cols, const char *keys,
+                           struct tally_err *err)
+{
+	size_t ci[64], ki[8], nc = 0, nk = 0;
+	char list[512], *tok, *save;
+
+	snprintf(list, sizeof(list), "%s", cols);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long i = tabdesc_find(t, tok);
+
+		if (i < 0)
+			fail_msg("no column '%s'", tok);
+		ci[nc++] = (size_t)i;
+	}
+	snprintf(list, sizeof(list), "%s", keys);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long i = tabdesc_find(t, tok);
+
+		if (i < 0)
+			fail_msg("no key column '%s'", tok);
+		ki[nk++] = (size_t)i;
+	}
+	{
+		struct scan_req req = {
+			.desc = t, .table = t->is_query ? NULL : t->display, .query = query,
+			.where = where, .ncols = nc, .cols = ci, .nkey = nk, .key = ki,
+		};
+
+		err_clear(err);
+		return c->ops->scan_open(c, &req, err);
+	}
+}
+
+static void assert_value(const struct rawrow *r, size_t i, const struct val *e)
+{
+	if (!e->p) {
+		if (r->val[i])
+			fail_msg("column %zu: expected NULL, got '%.*s'", i, (int)r->len[i], r->val[i]);
+		return;
+	}
+	if (!r->val[i])
+		fail_msg("column %zu: expected '%.*s', got NULL", i, (int)e->len, e->p);
+	if (r->len[i] != e->len || memcmp(r->val[i], e->p, e->len) != 0)
+		fail_msg("column %zu: expected '%.*s' (%zu bytes), got '%.*s' (%zu bytes)", i,
+		         (int)e->len, e->p, e->len, (int)r->len[i], r->val[i], r->len[i]);
+	assert_int_equal(r->val[i][r->len[i]], '\0');
+}
+
+/* Scans and asserts every row: expected is nrows x ncols values. */
+static void scan_expect(struct conn *c, const struct tabdesc *t, const char *query,
+                        const char *where, const char *cols, const char *keys,
+                        const struct val *expected, size_t nrows, size_t ncols)
+{
+	struct tally_err err;
+	struct rawrow *row;
+	size_t n = 0;
+	int rc;
+
+	if (scan_open_names(c, t, query, where, cols, keys, &err) < 0) {
+		print_err(&err);
+		fail_msg("scan_open of %s failed", t->display);
+	}
+	while ((rc = c->ops->scan_next(c, &row, &err)) == 1) {
+		assert_true(n < nrows);
+		assert_int_equal(row->ncols, ncols);
+		for (size_t i = 0; i < ncols; i++)
+			assert_value(row, i, &expected[n * ncols + i]);
+		n++;
+	}
+	if (rc < 0)
+		print_err(&err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, nrows);
+	/* The end is sticky too: no more rows. */
+	assert_int_equal(c->ops->scan_next(c, &row, &err), 0);
+	c->ops->scan_close(c);
+}
+
+static void assert_no_secret(const struct tally_err *err, const char *secret)
+{
+	assert_null(strstr(err->msg, secret));
+	assert_null(strstr(err->detail, secret));
+	assert_null(strstr(err->hint, secret));
+}
+
+/* ---- session ------------------------------------------------------- */
+
+static void test_open_session(void **state)
+{
+	struct conn *c = open_ok();
+	struct tabdesc q;
+	char sql[256], buf[256];
+	int v = PQserverVersion(admin);
+	static const struct val settings[] = {
+		V("ISO, YMD"), V("UTC"), V("iso_8601"), V("hex"), V("3"), V("UTF8"), V("on"),
+		V("repeatable read"), V("on"), V("0"), V("tally"),
+	};
+
+	(void)state;
+	assert_ptr_equal(c->ops, &postgres_ops);
+	assert_string_equal(postgres_ops.driver, "postgres");
+	assert_string_equal(postgres_ops.dialect, "postgresql");
+	assert_string_equal(c->system, SYSTEM);
+	assert_string_equal(c->side, "source");
+	assert_false(c->failed);
+	snprintf(buf, sizeof(buf), "PostgreSQL %d.%d", v / 10000, v % 10000);
+	assert_string_equal(c->server_version, buf);
+	assert_true(c->backend_pid > 0);
+
+	/* Seen from outside: idle in a transaction, under our name, no xid. */
+	snprintf(sql, sizeof(sql),
+	         "SELECT state || '/' || application_name || '/' || coalesce(backend_xid::text, 'none') "
+	         "FROM pg_stat_activity WHERE pid = %ld", c->backend_pid);
+	admin_value(sql, buf, sizeof(buf));
+	assert_string_equal(buf, "idle in transaction/tally/none");
+
+	describe_query_ok(c,
+	                  "SELECT current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz,"
+	                  " current_setting('IntervalStyle') AS ist, current_setting('bytea_output') AS bo,"
+	                  " current_setting('extra_float_digits') AS efd,"
+	                  " current_setting('client_encoding') AS ce,"
+	                  " current_setting('standard_conforming_strings') AS scs,"
+	                  " current_setting('transaction_isolation') AS iso,"
+	                  " current_setting('transaction_read_only') AS ro,"
+	                  " current_setting('statement_timeout') AS st,"
+	                  " current_setting('application_name') AS app",
+	                  &q);
+	assert_sane_tabdesc(&q);
+	scan_expect(c, &q,
+	            "SELECT current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz,"
+	            " current_setting('IntervalStyle') AS ist, current_setting('bytea_output') AS bo,"
+	            " current_setting('extra_float_digits') AS efd,"
+	            " current_setting('client_encoding') AS ce,"
+	            " current_setting('standard_conforming_strings') AS scs,"
+	            " current_setting('transaction_isolation') AS iso,"
+	            " current_setting('transaction_read_only') AS ro,"
+	            " current_setting('statement_timeout') AS st,"
+	            " current_setting('application_name') AS app",
+	            NULL, "ds,tz,ist,bo,efd,ce,scs,iso,ro,st,app", "", settings, 1, 11);
+	tabdesc_release(&q);
+	c->ops->close(c);
+	postgres_ops.close(NULL);
+}
+
+static void test_open_keyword_dsn(void **state)
+{
+	char kv[1024];
+	struct tally_err err;
+	struct conn *c;
+
+	(void)state;
+	/* key=value form; the dsn's connect_timeout wins over the config's. */
+	snprintf(kv, sizeof(kv), "host=%s port=%s user=%s password=%s dbname=" TEST_DB
+	         " connect_timeout=3 application_name=nightly", env_host, env_port, env_user, env_pw);
+	c = open_as(kv, "host=... password=***", &err);
+	if (!c)
+		print_err(&err);
+	assert_non_null(c);
+	{
+		char sql[256], buf[64];
+
+		snprintf(sql, sizeof(sql), "SELECT application_name FROM pg_stat_activity WHERE pid = %ld",
+		         c->backend_pid);
+		admin_value(sql, buf, sizeof(buf));
+		assert_string_equal(buf, "nightly");
+	}
+	c->ops->close(c);
+}
+
+static void test_quote_ident(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	postgres_ops.quote_ident(&b, "orders");
+	buf_addch(&b, ' ');
+	postgres_ops.quote_ident(&b, "we\"ird\"\"");
+	buf_addch(&b, ' ');
+	postgres_ops.quote_ident(&b, "");
+	buf_addch(&b, ' ');
+	postgres_ops.quote_ident(&b, "Äpfel x");
+	assert_string_equal(b.data, "\"orders\" \"we\"\"ird\"\"\"\"\" \"\" \"Äpfel x\"");
+	buf_release(&b);
+}
+
+/* ---- describe ------------------------------------------------------ */
+
+static void test_describe_alltypes(void **state)
+{
+	struct colexp exp[] = {
+		{ "id", "integer", LT_INT, 32, false, false, 0, 0, 0, 0, NULL },
+		{ "c_int2", "smallint", LT_INT, 16, true, false, 0, 0, 0, 0, NULL },
+		{ "c_int8", "bigint", LT_INT, 64, false, false, 0, 0, 0, 0, NULL },
+		{ "c_num", "numeric(12,2)", LT_DECIMAL, 0, true, false, 12, 2, 0, 0, NULL },
+		{ "c_numu", "numeric", LT_DECIMAL, 0, true, false, -1, -1, 0, 0, NULL },
+		{ "c_f4", "real", LT_FLOAT, 32, true, false, 0, 0, 0, 0, NULL },
+		{ "c_f8", "double precision", LT_FLOAT, 64, true, false, 0, 0, 0, 0, NULL },
+		{ "c_bool", "boolean", LT_BOOL, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_text", "text", LT_TEXT, 0, true, false, 0, 0, 0, -1, NULL },
+		{ "c_vc", "character varying(20)", LT_TEXT, 0, true, false, 0, 0, 0, 20, collation },
+		{ "c_vcu", "character varying", LT_TEXT, 0, true, false, 0, 0, 0, -1, NULL },
+		{ "c_name", "name", LT_TEXT, 0, true, false, 0, 0, 0, -1, "C" },
+		{ "c_char", "character(5)", LT_CHAR, 0, true, false, 0, 0, 0, 5, NULL },
+		{ "c_bytea", "bytea", LT_BYTES, 0, true, false, 0, 0, 0, -1, NULL },
+		{ "c_date", "date", LT_DATE, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_time", "time(3) without time zone", LT_TIME, 0, true, false, 0, 0, 3, 0, NULL },
+		{ "c_timeu", "time without time zone", LT_TIME, 0, true, false, 0, 0, 6, 0, NULL },
+		{ "c_ts", "timestamp without time zone", LT_TIMESTAMP, 0, true, false, 0, 0, 6, 0, NULL },
+		{ "c_ts0", "timestamp(0) without time zone", LT_TIMESTAMP, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_tstz", "timestamp(3) with time zone", LT_TIMESTAMPTZ, 0, true, false, 0, 0, 3, 0, NULL },
+		{ "c_uuid", "uuid", LT_UUID, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_json", "json", LT_JSON, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_jsonb", "jsonb", LT_JSON, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_interval", "interval", LT_INTERVAL, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_inet", "inet", LT_INET, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_cidr", "cidr", LT_INET, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_bit", "bit(4)", LT_BIT, 4, true, false, 0, 0, 0, 0, NULL },
+		{ "c_varbit", "bit varying(8)", LT_BIT, 8, true, false, 0, 0, 0, 0, NULL },
+		{ "c_arr", "integer[]", LT_ARRAY, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_tarr", "text[]", LT_ARRAY, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_mood", "mood", LT_ENUM, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_timetz", "time with time zone", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_money", "money", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_point", "point", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_range", "int4range", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_xml", "xml", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_citext", "citext", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_dom", "posint", LT_INT, 32, true, false, 0, 0, 0, 0, NULL },
+		{ "c_dom2", "money2", LT_DECIMAL, 0, true, false, 10, 2, 0, 0, NULL },
+		{ "c_gen", "integer", LT_INT, 32, true, true, 0, 0, 0, 0, NULL },
+		{ "c_ctext", "text", LT_TEXT, 0, true, false, 0, 0, 0, -1, "C" },
+	};
+	struct conn *c = open_ok();
+	struct tabdesc t;
+	const struct coldesc *m;
+
+	(void)state;
+	describe_ok(c, "alltypes", &t);
+	assert_sane_tabdesc(&t);
+	assert_string_equal(t.display, "public.alltypes");
+	assert_string_equal(t.sqlname, "\"public\".\"alltypes\"");
+	assert_false(t.is_query);
+	assert_int_equal(t.ncols, sizeof(exp) / sizeof(exp[0]));
+	for (size_t i = 0; i < t.ncols; i++)
+		assert_col(&t.cols[i], &exp[i]);
+	assert_int_equal(t.npk, 1);
+	assert_int_equal(t.pk[0], 0);
+
+	m = &t.cols[tabdesc_find(&t, "c_mood")];
+	assert_int_equal(m->nlabels, 4);
+	assert_string_equal(m->labels[0], "sad");
+	assert_string_equal(m->labels[1], "ok");
+	assert_string_equal(m->labels[2], "happy");
+	assert_string_equal(m->labels[3], "Zany");
+	tabdesc_release(&t);
+
+	/* Qualified, same table. */
+	describe_ok(c, "public.alltypes", &t);
+	assert_string_equal(t.display, "public.alltypes");
+	assert_int_equal(t.ncols, sizeof(exp) / sizeof(exp[0]));
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+static void test_describe_keys_views_names(void **state)
+{
+	struct conn *c = open_ok();
+	struct tabdesc t;
+
+	(void)state;
+	/* Composite key in index order (n, region), a dropped column before it. */
+	describe_ok(c, "comp", &t);
+	assert_sane_tabdesc(&t);
+	assert_int_equal(t.ncols, 3);
+	assert_string_equal(t.cols[0].name, "region");
+	assert_string_equal(t.cols[1].name, "n");
+	assert_string_equal(t.cols[2].name, "val");
+	assert_false(t.cols[0].nullable);
+	assert_false(t.cols[1].nullable);
+	assert_true(t.cols[2].nullable);
+	assert_int_equal(t.npk, 2);
+	assert_int_equal(t.pk[0], 1);
+	assert_int_equal(t.pk[1], 0);
+	tabdesc_release(&t);
+
+	describe_ok(c, "nopk", &t);
+	assert_sane_tabdesc(&t);
+	assert_int_equal(t.npk, 0);
+	tabdesc_release(&t);
+
+	describe_ok(c, "v_words", &t);
+	assert_sane_tabdesc(&t);
+	assert_string_equal(t.display, "public.v_words");
+	assert_int_equal(t.ncols, 2);
+	assert_int_equal(t.npk, 0);
+	assert_string_equal(t.cols[0].native, "character varying(20)");
+	assert_true(t.cols[0].nullable);
+	assert_string_equal(t.cols[0].collation, collation);
+	tabdesc_release(&t);
+
+	describe_ok(c, "Orders", &t);
+	assert_sane_tabdesc(&t);
+	assert_string_equal(t.display, "public.Orders");
+	assert_string_equal(t.sqlname, "\"public\".\"Orders\"");
+	assert_string_equal(t.cols[1].name, "Amount");
+	assert_int_equal(t.cols[1].precision, 10);
+	assert_int_equal(t.cols[1].scale, 2);
+	tabdesc_release(&t);
+
+	describe_ok(c, "s2.we\"ird", &t);
+	assert_sane_tabdesc(&t);
+	assert_string_equal(t.display, "s2.we\"ird");
+	assert_string_equal(t.sqlname, "\"s2\".\"we\"\"ird\"");
+	assert_string_equal(t.cols[0].name, "a\"b");
+	assert_string_equal(t.cols[1].name, "x y");
+	assert_int_equal(t.npk, 1);
+	{
+		static const struct val rows[] = { V("1"), V("one"), V("2"), V("two") };
+
+		scan_expect(c, &t, NULL, NULL, "a\"b,x y", "a\"b", rows, 2, 2);
+	}
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+static void test_describe_query(void **state)
+{
+	struct colexp exp[] = {
+		{ "id", "integer", LT_INT, 32, true, false, 0, 0, 0, 0, NULL },
+		{ "c_num", "numeric(12,2)", LT_DECIMAL, 0, true, false, 12, 2, 0, 0, NULL },
+		{ "c_vc", "character varying(20)", LT_TEXT, 0, true, false, 0, 0, 0, 20, NULL },
+		{ "c_mood", "mood", LT_ENUM, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_dom", "integer", LT_INT, 32, true, false, 0, 0, 0, 0, NULL },
+		{ "c_dom2", "numeric(10,2)", LT_DECIMAL, 0, true, false, 10, 2, 0, 0, NULL },
+		{ "c_bytea", "bytea", LT_BYTES, 0, true, false, 0, 0, 0, -1, NULL },
+		{ "c_ts0", "timestamp(0) without time zone", LT_TIMESTAMP, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_bit", "bit(4)", LT_BIT, 4, true, false, 0, 0, 0, 0, NULL },
+		{ "c_arr", "integer[]", LT_ARRAY, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "calc", "bigint", LT_INT, 64, true, false, 0, 0, 0, 0, NULL },
+		{ "lit", "character(3)", LT_CHAR, 0, true, false, 0, 0, 0, 3, NULL },
+		{ "Mixed Case", "text", LT_TEXT, 0, true, false, 0, 0, 0, -1, NULL },
+	};
+	struct conn *c = open_ok();
+	struct tabdesc t;
+
+	(void)state;
+	describe_query_ok(c,
+	                  "SELECT id, c_num, c_vc, c_mood, c_dom, c_dom2, c_bytea, c_ts0, c_bit, c_arr,"
+	                  " 1::int8 + 1 AS calc, 'x'::char(3) AS lit, 'y'::text AS \"Mixed Case\""
+	                  " FROM alltypes ; ;\n\t ",
+	                  &t);
+	assert_sane_tabdesc(&t);
+	assert_true(t.is_query);
+	assert_int_equal(t.ncols, sizeof(exp) / sizeof(exp[0]));
+	for (size_t i = 0; i < t.ncols; i++)
+		assert_col(&t.cols[i], &exp[i]);
+	assert_int_equal(t.cols[3].nlabels, 4);
+	assert_string_equal(t.cols[3].labels[3], "Zany");
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+/* ---- values and order ---------------------------------------------- */
+
+static void test_scan_alltypes(void **state)
+{
+	static const char bytes1[] = { 0x00, 0x01, 0x5c, 0x41, 0x0a, 0x09, (char)0xff };
+	static const struct val rows[] = {
+		/* id 1: a value in every column */
+		V("1"), V("-32768"), V("9223372036854775807"), V("1.50"),
+		V("12345678901234567890.123456789"), V("0.1"), V("0.1"), V("t"),
+		V("a\tb\nc\\d\re\bf\fg\vh\x01i"), V("Äpfel"), V(""), V("name_1"), V("ab   "),
+		{ bytes1, sizeof(bytes1) }, V("infinity"), V("12:34:56.789"), V("23:59:59.999999"),
+		V("2024-01-02 03:04:05.123456"), V("2024-01-02 03:04:06"),
+		V("2024-01-02 01:04:05.123+00"), V("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+		V("{\"b\": 1, \"a\": [1, 2]}"), V("{\"a\": [1, 2], \"b\": 1}"), V("P1DT2H3M4.5S"),
+		V("192.168.0.1/24"), V("10.0.0.0/8"), V("1010"), V("101"), V("{1,2,NULL}"),
+		V("{\"a b\",\"c\\\"d\",\"\"}"), V("happy"), V("12:00:00+02"), V("$12.34"),
+		V("(1,2)"), V("[1,5)"), V("<a>x</a>"), V("MiXed"), V("7"), V("3.10"), V("2"),
+		V("Ω"),
+		/* id 2: NULL wherever allowed */
+		V("2"), NUL, V("0"), NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL,
+		NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL,
+		NUL, NUL, NUL, NUL, NUL, NUL, V("4"), NUL,
+		/* id 3: special values, a text that reads \N, empty bytea */
+		V("3"), V("32767"), V("0"), V("-0.50"), V("NaN"), V("NaN"), V("-Infinity"), V("f"),
+		V("\\N"), V("\t"), V("\\"), NUL, NUL, V(""), V("0044-03-15 BC"), NUL, NUL,
+		V("infinity"), NUL, V("-infinity"), NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, V("{}"),
+		NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, NUL, V("6"), NUL,
+	};
+	struct conn *c = open_ok();
+	struct tabdesc t;
+	struct buf cols = BUF_INIT;
+
+	(void)state;
+	describe_ok(c, "alltypes", &t);
+	for (size_t i = 0; i < t.ncols; i++)
+		buf_addf(&cols, "%s%s", i ? "," : "", t.cols[i].name);
+	scan_expect(c, &t, NULL, NULL, cols.data, "id", rows, 3, t.ncols);
+	/* The reverse key order, only bytea and text: the session scans again. */
+	{
+		static const struct val two[] = {
+			V("\\N"), V(""),
+			V("a\tb\nc\\d\re\bf\fg\vh\x01i"), { bytes1, sizeof(bytes1) },
+		};
+
+		scan_expect(c, &t, NULL, "c_text IS NOT NULL", "c_text,c_bytea", "c_text", two, 2, 2);
+	}
+	buf_release(&cols);
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+static int cmp_bytes(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = strlen(x), ly = strlen(y);
+	int r = memcmp(x, y, lx < ly ? lx : ly);
+
+	return r ? r : (lx > ly) - (lx < ly);
+}
+
+static void test_bytewise_order(void **state)
+{
+	const char *words[] = { "Äpfel", "apple", "Zebra", "éclair", "ß" };
+	static const char *const expected[] = { "Zebra", "apple", "Äpfel", "ß", "éclair" };
+	static const struct val rows[] = {
+		V("Zebra"), V("3"), V("apple"), V("2"), V("Äpfel"), V("1"), V("ß"), V("5"),
+		V("éclair"), V("4"),
+	};
+	static const struct val where_rows[] = {
+		V("Zebra"), V("3"), V("ß"), V("5"), V("éclair"), V("4"),
+	};
+	struct conn *c = open_ok();
+	struct tabdesc t;
+	char server[256];
+
+	(void)state;
+	/* Bytewise order of the UTF-8 encodings, computed here. */
+	qsort(words, 5, sizeof(words[0]), cmp_bytes);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(words[i], expected[i]);
+	/* The column's collation orders otherwise: tally must not follow it. */
+	admin_value("SELECT string_agg(w, ',' ORDER BY w) FROM words", server, sizeof(server));
+	assert_string_not_equal(server, "Zebra,apple,Äpfel,ß,éclair");
+
+	describe_ok(c, "words", &t);
+	scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
+	scan_expect(c, &t, NULL, "n > 2", "w,n", "w", where_rows, 3, 2);
+	tabdesc_release(&t);
+
+	/* A view over the same table, no key of its own. */
+	describe_ok(c, "public.v_words", &t);
+	scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+static void test_nulls_first_and_keys(void **state)
+{
+	static const struct val nopk_rows[] = {
+		NUL, V("2"), V(""), V("4"), V("B"), V("5"), V("a"), V("3"), V("b"), V("1"),
+	};
+	static const struct val comp_rows[] = {
+		V("0"), V("z"), NUL, V("1"), V("a"), V("y"), V("1"), V("b"), V("x"),
+		V("2"), V("a"), V("w"),
+	};
+	static const struct val mood_rows[] = { V("Zany"), V("happy"), V("ok"), V("sad") };
+	struct conn *c = open_ok();
+	struct tabdesc t;
+
+	(void)state;
+	describe_ok(c, "nopk", &t);
+	scan_expect(c, &t, NULL, NULL, "k,v", "k", nopk_rows, 5, 2);
+	tabdesc_release(&t);
+
+	describe_ok(c, "comp", &t);
+	scan_expect(c, &t, NULL, NULL, "n,region,val", "n,region", comp_rows, 4, 3);
+	tabdesc_release(&t);
+
+	/* Enum keys by their label's bytes, not by the enum's declared order. */
+	describe_ok(c, "moods", &t);
+	scan_expect(c, &t, NULL, NULL, "m", "m", mood_rows, 4, 1);
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+static void test_query_source(void **state)
+{
+	static const char *const sql =
+		"SELECT w AS word, n * 10 AS n10 FROM words WHERE n <> 3 -- no zebra;\n ;; \n";
+	static const struct val rows[] = {
+		V("apple"), V("20"), V("Äpfel"), V("10"), V("ß"), V("50"), V("éclair"), V("40"),
+	};
+	static const struct val where_rows[] = { V("ß"), V("50") };
+	struct conn *c = open_ok();
+	struct tabdesc t;
+
+	(void)state;
+	describe_query_ok(c, sql, &t);
+	assert_sane_tabdesc(&t);
+	assert_int_equal(t.ncols, 2);
+	assert_string_equal(t.cols[0].name, "word");
+	assert_int_equal(t.cols[0].type, LT_TEXT);
+	assert_int_equal(t.cols[1].type, LT_INT);
+	scan_expect(c, &t, sql, NULL, "word,n10", "word", rows, 4, 2);
+	scan_expect(c, &t, sql, "n10 = 50", "word,n10", "word", where_rows, 1, 2);
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+/* ---- errors -------------------------------------------------------- */
+
+static void test_err_unreachable(void **state)
+{
+	char bad[1024], shown[1024], want[1200];
+	struct tally_err err;
+
+	(void)state;
+	snprintf(bad, sizeof(bad), "postgresql://%s:%s@127.0.0.1:1/" TEST_DB, env_user, env_pw);
+	snprintf(shown, sizeof(shown), "postgresql://%s:***@127.0.0.1:1/" TEST_DB, env_user);
+	assert_null(open_as(bad, shown, &err));
+	assert_int_equal(err.kind, ERR_CONNECT);
+	snprintf(want, sizeof(want), "cannot connect to source system '" SYSTEM "' (%s)", shown);
+	assert_string_equal(err.msg, want);
+	assert_non_null(strstr(err.detail, "Connection refused"));
+	assert_int_not_equal(err.detail[strlen(err.detail) - 1], '\n');
+	assert_no_secret(&err, env_pw);
+}
+
+static void test_err_wrong_password(void **state)
+{
+	static const char secret[] = "wrong-Secret-4711";
+	char bad[1024], shown[1024], want[1200], expect_detail[256];
+	struct tally_err err;
+
+	(void)state;
+	snprintf(bad, sizeof(bad), "postgresql://%s:%s@%s:%s/" TEST_DB, env_user, secret,
+	         env_host, env_port);
+	snprintf(shown, sizeof(shown), "postgresql://%s:***@%s:%s/" TEST_DB, env_user, env_host,
+	         env_port);
+	assert_null(open_as(bad, shown, &err));
+	assert_int_equal(err.kind, ERR_CONNECT);
+	snprintf(want, sizeof(want), "cannot connect to source system '" SYSTEM "' (%s)", shown);
+	assert_string_equal(err.msg, want);
+	snprintf(expect_detail, sizeof(expect_detail), "password authentication failed for user \"%s\"",
+	         env_user);
+	assert_non_null(strstr(err.detail, expect_detail));
+	assert_no_secret(&err, secret);
+	assert_no_secret(&err, "Secret");
+
+	/* libpq quotes the token it cannot parse, which here is the password. */
+	snprintf(bad, sizeof(bad), "postgresql://%s:s3cr%%zzet@%s:%s/" TEST_DB, env_user, env_host,
+	         env_port);
+	assert_null(open_as(bad, shown, &err));
+	assert_int_equal(err.kind, ERR_CONNECT);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(err.detail, "invalid percent-encoded token: \"***\"");
+	assert_no_secret(&err, "s3cr");
+	assert_no_secret(&err, "zzet");
+}
+
+static void test_err_missing_table(void **state)
+{
+	struct conn *c = open_ok();
+	struct tally_err err;
+	struct tabdesc t;
+
+	(void)state;
+	assert_int_equal(c->ops->describe_table(c, "orders", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.msg, "table 'orders' does not exist in source system '" SYSTEM "'");
+	assert_string_equal(err.hint, "did you mean 'Orders'?");
+
+	assert_int_equal(c->ops->describe_table(c, "public.ordrs", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.msg, "table 'public.ordrs' does not exist in source system '" SYSTEM "'");
+	assert_string_equal(err.hint, "did you mean 'public.Orders'?");
+
+	assert_int_equal(c->ops->describe_table(c, "public.nothing_like_it", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.msg,
+	                    "table 'public.nothing_like_it' does not exist in source system '" SYSTEM "'");
+	assert_string_equal(err.hint, "");
+
+	/* Exact match only: the schema's case counts too. */
+	assert_int_equal(c->ops->describe_table(c, "S2.we\"ird", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.hint, "did you mean 's2.we\"ird'?");
+
+	assert_int_equal(c->ops->describe_table(c, "some_seq", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_SCHEMA);
+	assert_string_equal(err.msg,
+	                    "'some_seq' in source system '" SYSTEM "' is a sequence, not a table or view");
+
+	/* None of that hurt the session. */
+	assert_false(c->failed);
+	describe_ok(c, "Orders", &t);
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+static void test_err_bad_query_and_where(void **state)
+{
+	static const struct val rows[] = {
+		V("Zebra"), V("apple"), V("Äpfel"), V("ß"), V("éclair"),
+	};
+	struct conn *c = open_ok();
+	struct tally_err err;
+	struct tabdesc t;
+	char want[256];
+
+	(void)state;
+	assert_int_equal(c->ops->describe_query(c, "SELECT nope FROM words", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(want, sizeof(want),
+	         "[source pid %ld] cannot describe the query on source system '" SYSTEM "'",
+	         c->backend_pid);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(err.detail, "column \"nope\" does not exist");
+	assert_string_equal(err.sqlstate, "42703");
+	assert_false(c->failed);
+
+	assert_int_equal(c->ops->describe_query(c, "SELECT 1; SELECT 2", &t, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	assert_string_equal(err.sqlstate, "42601");
+
+	/* A where clause the server rejects: the scan fails, the session lives on. */
+	describe_ok(c, "words", &t);
+	assert_int_equal(scan_open_names(c, &t, NULL, "nope > 1", "w", "w", &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(want, sizeof(want),
+	         "[source pid %ld] cannot read public.words from source system '" SYSTEM "'",
+	         c->backend_pid);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(err.detail, "column \"nope\" does not exist");
+	assert_string_equal(err.sqlstate, "42703");
+	assert_false(c->failed);
+	c->ops->scan_close(c);   /* harmless without an open scan */
+	scan_expect(c, &t, NULL, NULL, "w", "w", rows, 5, 1);
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+static void test_err_read_only(void **state)
+{
+	static const char *const sql = "SELECT nextval('some_seq') AS n";
+	struct conn *c = open_ok();
+	struct tally_err err, again;
+	struct rawrow *row;
+	struct tabdesc t;
+	char want[256], buf[64];
+
+	(void)state;
+	describe_query_ok(c, sql, &t);   /* prepared, never run */
+	assert_int_equal(t.cols[0].type, LT_INT);
+	assert_int_equal(t.cols[0].bits, 64);
+	admin_value("SELECT is_called FROM some_seq", buf, sizeof(buf));
+	assert_string_equal(buf, "f");
+
+	if (scan_open_names(c, &t, sql, NULL, "n", "", &err) < 0) {
+		print_err(&err);
+		fail_msg("COPY should start");
+	}
+	assert_int_equal(c->ops->scan_next(c, &row, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(want, sizeof(want),
+	         "[source pid %ld] cannot read the query from source system '" SYSTEM "'",
+	         c->backend_pid);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(err.detail, "cannot execute nextval() in a read-only transaction");
+	assert_string_equal(err.sqlstate, "25006");
+	assert_true(c->failed);
+
+	/* Sticky: the same error at once, from every call. */
+	assert_int_equal(c->ops->scan_next(c, &row, &again), -1);
+	assert_int_equal(again.kind, ERR_QUERY);
+	assert_string_equal(again.msg, want);
+	c->ops->scan_close(c);
+	tabdesc_release(&t);
+	assert_int_equal(c->ops->describe_table(c, "words", &t, &again), -1);
+	assert_string_equal(again.msg, want);
+	admin_value("SELECT is_called FROM some_seq", buf, sizeof(buf));
+	assert_string_equal(buf, "f");
+	c->ops->close(c);
+}
+
+/* ---- stopping early ------------------------------------------------ */
+
+static void test_scan_close_midstream(void **state)
+{
+	static const struct val snap_rows[] = { V("1") };
+	static const struct val words_rows[] = {
+		V("Zebra"), V("apple"), V("Äpfel"), V("ß"), V("éclair"),
+	};
+	struct conn *c = open_ok();
+	struct tabdesc big, snap, words;
+	struct tally_err err;
+	struct rawrow *row;
+	char buf[64];
+
+	(void)state;
+	describe_ok(c, "big", &big);
+	describe_ok(c, "snap", &snap);
+	describe_ok(c, "words", &words);
+	scan_expect(c, &snap, NULL, NULL, "id", "id", snap_rows, 1, 1);
+	/* Committed after the session's snapshot: the session never sees it. */
+	admin_exec("INSERT INTO snap VALUES (2)");
+
+	for (int round = 0; round < 2; round++) {
+		if (scan_open_names(c, &big, NULL, NULL, "id,h,pad", "id", &err) < 0) {
+			print_err(&err);
+			fail_msg("scan_open of big failed");
+		}
+		for (int i = 1; i <= 5; i++) {
+			assert_int_equal(c->ops->scan_next(c, &row, &err), 1);
+			snprintf(buf, sizeof(buf), "%d", i);
+			assert_string_equal(row->val[0], buf);
+			assert_int_equal(row->len[1], 32);
+			assert_int_equal(row->len[2], 150);
+		}
+		c->ops->scan_close(c);
+		assert_false(c->failed);
+		c->ops->scan_close(c);   /* twice is harmless */
+	}
+	scan_expect(c, &words, NULL, NULL, "w", "w", words_rows, 5, 1);
+	scan_expect(c, &snap, NULL, NULL, "id", "id", snap_rows, 1, 1);
+	admin_exec("DELETE FROM snap WHERE id = 2");
+	tabdesc_release(&big);
+	tabdesc_release(&snap);
+	tabdesc_release(&words);
+	c->ops->close(c);
+}
+
+static void test_lost_connection(void **state)
+{
+	struct conn *c = open_ok();
+	struct tally_err err, again;
+	struct rawrow *row;
+	struct tabdesc big;
+	char sql[128], buf[16], want[256];
+	long n = 0;
+	int rc;
+
+	(void)state;
+	describe_ok(c, "big", &big);
+	if (scan_open_names(c, &big, NULL, NULL, "id,h,pad", "id", &err) < 0) {
+		print_err(&err);
+		fail_msg("scan_open of big failed");
+	}
+	for (int i = 0; i < 3; i++, n++)
+		assert_int_equal(c->ops->scan_next(c, &row, &err), 1);
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%ld)", c->backend_pid);
+	admin_value(sql, buf, sizeof(buf));
+	assert_string_equal(buf, "t");
+
+	/* Rows already in flight still arrive; then the loss is reported. */
+	while ((rc = c->ops->scan_next(c, &row, &err)) == 1)
+		n++;
+	assert_int_equal(rc, -1);
+	assert_true(n < 200000);
+	assert_int_equal(err.kind, ERR_LOST);
+	snprintf(want, sizeof(want),
+	         "[source pid %ld] lost connection to source system '" SYSTEM "' while reading public.big",
+	         c->backend_pid);
+	assert_string_equal(err.msg, want);
+	assert_true(err.detail[0] != '\0');
+	assert_true(c->failed);
+
+	assert_int_equal(c->ops->scan_next(c, &row, &again), -1);
+	assert_int_equal(again.kind, ERR_LOST);
+	assert_string_equal(again.msg, want);
+	c->ops->scan_close(c);
+	assert_int_equal(scan_open_names(c, &big, NULL, NULL, "id", "id", &again), -1);
+	assert_int_equal(again.kind, ERR_LOST);
+	tabdesc_release(&big);
+	c->ops->close(c);
+}
+
+static void test_lost_between_scans(void **state)
+{
+	struct conn *c = open_ok();
+	struct tally_err err, again;
+	struct tabdesc words, q = { 0 };
+	char sql[160], buf[16], want[256];
+
+	(void)state;
+	describe_ok(c, "words", &words);
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%ld, 10000)", c->backend_pid);
+	admin_value(sql, buf, sizeof(buf));
+	assert_string_equal(buf, "t");
+
+	assert_int_equal(scan_open_names(c, &words, NULL, NULL, "w", "w", &err), -1);
+	assert_int_equal(err.kind, ERR_LOST);
+	snprintf(want, sizeof(want),
+	         "[source pid %ld] lost connection to source system '" SYSTEM "' while reading public.words",
+	         c->backend_pid);
+	assert_string_equal(err.msg, want);
+	assert_true(c->failed);
+	/* A failed describe leaves its output alone. */
+	assert_int_equal(c->ops->describe_query(c, "SELECT 1 AS x", &q, &again), -1);
+	assert_int_equal(again.kind, ERR_LOST);
+	assert_string_equal(again.msg, want);
+	assert_null(q.cols);
+	tabdesc_release(&words);
+	c->ops->close(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_session),
+		cmocka_unit_test(test_open_keyword_dsn),
+		cmocka_unit_test(test_quote_ident),
+		cmocka_unit_test(test_describe_alltypes),
+		cmocka_unit_test(test_describe_keys_views_names),
+		cmocka_unit_test(test_describe_query),
+		cmocka_unit_test(test_scan_alltypes),
+		cmocka_unit_test(test_bytewise_order),
+		cmocka_unit_test(test_nulls_first_and_keys),
+		cmocka_unit_test(test_query_source),
+		cmocka_unit_test(test_err_unreachable),
+		cmocka_unit_test(test_err_wrong_password),
+		cmocka_unit_test(test_err_missing_table),
+		cmocka_unit_test(test_err_bad_query_and_where),
+		cmocka_unit_test(test_err_read_only),
+		cmocka_unit_test(test_scan_close_midstream),
+		cmocka_unit_test(test_lost_connection),
+		cmocka_unit_test(test_lost_between_scans),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
