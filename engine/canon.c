@@ -1,0 +1,855 @@
+/*
+ * engine/canon.c
+ *   connector -> CANON -> rowhash, merge: parses a value's text by its
+ *   logical type and appends its canonical encoding (layout in canon.h).
+ *   Performs no I/O. This is the hot path: no allocation per value beyond
+ *   growing the caller's buffer, no strlen, one pass over the text.
+ */
+#include "canon.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	TAG_NULL = 0x01,
+	TAG_NUM_NINF = 0x0F,
+	TAG_NUM_NEG = 0x10,
+	TAG_NUM_ZERO = 0x11,
+	TAG_NUM_POS = 0x12,
+	TAG_NUM_PINF = 0x13,
+	TAG_NUM_NAN = 0x14,
+	TAG_FLOAT = 0x20,
+	TAG_FALSE = 0x30,
+	TAG_TRUE = 0x31,
+	TAG_TEXT = 0x40,
+	TAG_BYTES = 0x41,
+	TAG_DATE_ZERO = 0x4E,
+	TAG_DATE_NINF = 0x4F,
+	TAG_DATE = 0x50,
+	TAG_DATE_PINF = 0x51,
+	TAG_TIME = 0x58,
+	TAG_TS_ZERO = 0x5E,
+	TAG_TS_NINF = 0x5F,
+	TAG_TS = 0x60,
+	TAG_TS_PINF = 0x61,
+	TAG_TSTZ_ZERO = 0x66,
+	TAG_TSTZ_NINF = 0x67,
+	TAG_TSTZ = 0x68,
+	TAG_TSTZ_PINF = 0x69,
+	TAG_UUID = 0x70,
+};
+
+#define USEC_PER_SEC INT64_C(1000000)
+#define USEC_PER_DAY INT64_C(86400000000)
+
+const char *cclass_name(enum cclass c)
+{
+	switch (c) {
+	case CC_NUMBER: return "number";
+	case CC_FLOAT64: return "float64";
+	case CC_FLOAT32: return "float32";
+	case CC_BOOL: return "boolean";
+	case CC_TEXT: return "text";
+	case CC_BYTES: return "binary";
+	case CC_DATE: return "date";
+	case CC_TIME: return "time";
+	case CC_TIMESTAMP: return "timestamp";
+	case CC_TIMESTAMPTZ: return "timestamptz";
+	case CC_UUID: return "uuid";
+	}
+	return "?";
+}
+
+struct canon_col canon_col_make(enum cclass cls, enum ltype type)
+{
+	struct canon_col c;
+
+	memset(&c, 0, sizeof(c));
+	c.cls = cls;
+	c.type = type;
+	c.scale = -1;
+	c.precision = -1;
+	c.trim = CANON_TRIM_NONE;
+	return c;
+}
+
+static inline void put_u64(struct buf *out, uint64_t v)
+{
+	char b[8];
+
+	for (int i = 7; i >= 0; i--) {
+		b[i] = (char)(v & 0xff);
+		v >>= 8;
+	}
+	buf_add(out, b, 8);
+}
+
+/* An int64 written so that memcmp orders it numerically. */
+static inline void put_tagged_i64(struct buf *out, uint8_t tag, int64_t v)
+{
+	buf_addch(out, (char)tag);
+	put_u64(out, (uint64_t)v ^ (UINT64_C(1) << 63));
+}
+
+static bool eq_nocase(const char *s, size_t n, const char *lit)
+{
+	size_t m = strlen(lit);
+
+	if (n != m)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != lit[i])
+			return false;
+	}
+	return true;
+}
+
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* ---- numbers ---------------------------------------------------------- */
+
+/*
+ * A decimal in scientific form: value = (neg ? -1 : 1) * 0.D * 10^exp,
+ * where D is the digit string (no leading or trailing zeros). nd == 0
+ * means zero.
+ */
+struct dec {
+	bool neg;
+	long exp;
+	char *d;
+	size_t nd;
+};
+
+/*
+ * Parses [+-]digits[.digits][(e|E)[+-]digits] into *out, copying the
+ * significant digits into scratch. Returns 0, or -1 when malformed.
+ */
+static int dec_parse(const char *s, size_t n, struct buf *scratch, struct dec *out)
+{
+	const char *p = s, *end = s + n;
+	const char *ip, *ie, *fp = NULL, *fe = NULL;
+	long e10 = 0;
+	size_t lead = 0;
+	bool any = false;
+
+	out->neg = false;
+	out->exp = 0;
+	out->nd = 0;
+	if (p < end && (*p == '-' || *p == '+')) {
+		out->neg = *p == '-';
+		p++;
+	}
+	ip = p;
+	while (p < end && is_digit(*p))
+		p++;
+	ie = p;
+	any = ie > ip;
+	if (p < end && *p == '.') {
+		fp = ++p;
+		while (p < end && is_digit(*p))
+			p++;
+		fe = p;
+		any = any || fe > fp;
+	}
+	if (!any)
+		return -1;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		bool eneg = false;
+		const char *es;
+
+		p++;
+		if (p < end && (*p == '-' || *p == '+'))
+			eneg = *p++ == '-';
+		es = p;
+		while (p < end && is_digit(*p)) {
+			if (e10 > 100000000L)
+				return -1;
+			e10 = e10 * 10 + (*p - '0');
+			p++;
+		}
+		if (p == es)
+			return -1;
+		if (eneg)
+			e10 = -e10;
+	}
+	if (p != end)
+		return -1;
+
+	/* Significant digits: skip leading zeros of the integer part... */
+	buf_reset(scratch);
+	while (ip < ie && *ip == '0')
+		ip++;
+	if (ip < ie) {
+		out->exp = (long)(ie - ip);
+		buf_add(scratch, ip, (size_t)(ie - ip));
+		if (fp)
+			buf_add(scratch, fp, (size_t)(fe - fp));
+	} else if (fp) {
+		/* ...or of the fraction, which then sets a negative exponent. */
+		const char *q = fp;
+		while (q < fe && *q == '0')
+			q++;
+		lead = (size_t)(q - fp);
+		out->exp = -(long)lead;
+		buf_add(scratch, q, (size_t)(fe - q));
+	}
+	/* Trailing zeros carry no value. */
+	while (scratch->len && scratch->data[scratch->len - 1] == '0')
+		scratch->len--;
+	buf_setlen(scratch, scratch->len);
+	out->d = scratch->data;
+	out->nd = scratch->len;
+	if (out->nd == 0) {
+		out->neg = false;
+		out->exp = 0;
+	} else {
+		out->exp += e10;
+	}
+	return 0;
+}
+
+/* Rounds half away from zero to `scale` places after the decimal point. */
+static void dec_round(struct dec *v, int scale)
+{
+	long keep;
+
+	if (v->nd == 0)
+		return;
+	keep = v->exp + scale;            /* significant digits to keep */
+	if (keep >= (long)v->nd)
+		return;
+	if (keep < 0) {
+		v->nd = 0;
+	} else if (keep == 0) {
+		if (v->d[0] >= '5') {
+			v->d[0] = '1';
+			v->nd = 1;
+			v->exp = v->exp + 1;
+		} else {
+			v->nd = 0;
+		}
+	} else {
+		bool up = v->d[keep] >= '5';
+		size_t k = (size_t)keep;
+
+		v->nd = k;
+		if (up) {
+			size_t i = k;
+			while (i > 0 && v->d[i - 1] == '9')
+				i--;
+			if (i == 0) {
+				v->d[0] = '1';
+				v->nd = 1;
+				v->exp++;
+			} else {
+				v->d[i - 1]++;
+				v->nd = i;
+			}
+		}
+		while (v->nd && v->d[v->nd - 1] == '0')
+			v->nd--;
+	}
+	if (v->nd == 0) {
+		v->neg = false;
+		v->exp = 0;
+	}
+}
+
+static void dec_put(struct buf *out, const struct dec *v)
+{
+	uint32_t e;
+	char eb[4];
+	uint8_t flip;
+
+	if (v->nd == 0) {
+		buf_addch(out, TAG_NUM_ZERO);
+		return;
+	}
+	flip = v->neg ? 0xFF : 0x00;
+	buf_addch(out, (char)(v->neg ? TAG_NUM_NEG : TAG_NUM_POS));
+	e = (uint32_t)(int32_t)v->exp ^ UINT32_C(0x80000000);
+	eb[0] = (char)((e >> 24) ^ flip);
+	eb[1] = (char)((e >> 16 & 0xff) ^ flip);
+	eb[2] = (char)((e >> 8 & 0xff) ^ flip);
+	eb[3] = (char)((e & 0xff) ^ flip);
+	buf_add(out, eb, 4);
+	if (!v->neg) {
+		buf_add(out, v->d, v->nd);
+		buf_addch(out, 0x00);
+	} else {
+		buf_grow(out, v->nd + 1);
+		for (size_t i = 0; i < v->nd; i++)
+			out->data[out->len + i] = (char)~(uint8_t)v->d[i];
+		out->data[out->len + v->nd] = (char)0xFF;
+		buf_setlen(out, out->len + v->nd + 1);
+	}
+}
+
+/* Integers are common and short: encode them without the scratch copy. */
+static int put_integer(struct buf *out, const char *s, size_t n)
+{
+	struct dec v;
+	size_t i = 0;
+
+	v.neg = false;
+	if (n && (s[0] == '-' || s[0] == '+')) {
+		v.neg = s[0] == '-';
+		i = 1;
+	}
+	if (i == n)
+		return -1;
+	for (size_t j = i; j < n; j++)
+		if (!is_digit(s[j]))
+			return -1;
+	while (i < n && s[i] == '0')
+		i++;
+	v.exp = (long)(n - i);
+	v.d = (char *)s + i;
+	v.nd = n - i;
+	while (v.nd && v.d[v.nd - 1] == '0')
+		v.nd--;
+	if (v.nd == 0)
+		v.neg = false;
+	dec_put(out, &v);
+	return 0;
+}
+
+static int put_number(struct buf *out, const struct canon_col *col, const char *s, size_t n)
+{
+	static _Thread_local struct buf scratch = BUF_INIT;
+	struct dec v;
+
+	if (col->scale < 0 && col->type == LT_INT)
+		return put_integer(out, s, n);
+	if (eq_nocase(s, n, "nan")) {
+		buf_addch(out, TAG_NUM_NAN);
+		return 0;
+	}
+	if (eq_nocase(s, n, "infinity") || eq_nocase(s, n, "+infinity")) {
+		buf_addch(out, TAG_NUM_PINF);
+		return 0;
+	}
+	if (eq_nocase(s, n, "-infinity")) {
+		buf_addch(out, TAG_NUM_NINF);
+		return 0;
+	}
+	if (dec_parse(s, n, &scratch, &v) < 0)
+		return -1;
+	if (col->scale >= 0)
+		dec_round(&v, col->scale);
+	dec_put(out, &v);
+	return 0;
+}
+
+/* ---- floats ----------------------------------------------------------- */
+
+static int put_float(struct buf *out, const struct canon_col *col, const char *s, size_t n)
+{
+	char tmp[128];
+	char *end;
+	double d;
+	uint64_t bits;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (col->cls == CC_FLOAT32)
+		d = (double)strtof(tmp, &end);
+	else
+		d = strtod(tmp, &end);
+	if (end != tmp + n)
+		return -1;
+	if (isnan(d)) {
+		bits = UINT64_C(0x7ff8000000000000);
+	} else {
+		if (d == 0)
+			d = 0.0;    /* -0 is 0 */
+		memcpy(&bits, &d, sizeof(bits));
+	}
+	if (bits >> 63)
+		bits = ~bits;
+	else
+		bits ^= UINT64_C(1) << 63;
+	buf_addch(out, TAG_FLOAT);
+	put_u64(out, bits);
+	return 0;
+}
+
+/* ---- booleans --------------------------------------------------------- */
+
+static int put_bool(struct buf *out, const struct canon_col *col, const char *s, size_t n)
+{
+	if (n == 1 && (s[0] == 't' || s[0] == '1')) {
+		buf_addch(out, TAG_TRUE);
+		return 0;
+	}
+	if (n == 1 && (s[0] == 'f' || s[0] == '0')) {
+		buf_addch(out, TAG_FALSE);
+		return 0;
+	}
+	if (eq_nocase(s, n, "true")) {
+		buf_addch(out, TAG_TRUE);
+		return 0;
+	}
+	if (eq_nocase(s, n, "false")) {
+		buf_addch(out, TAG_FALSE);
+		return 0;
+	}
+	/*
+	 * tinyint(1) holding 2 or -1 is not a boolean: keep it a number, which
+	 * equals no boolean, so the row shows as changed instead of matching.
+	 */
+	if (col->type == LT_INT)
+		return put_integer(out, s, n);
+	return -1;
+}
+
+/* ---- text and bytes --------------------------------------------------- */
+
+static void put_escaped(struct buf *out, uint8_t tag, const char *s, size_t n)
+{
+	const char *end = s + n;
+
+	buf_grow(out, n + 3);
+	out->data[out->len] = (char)tag;
+	buf_setlen(out, out->len + 1);
+	while (s < end) {
+		const char *z = memchr(s, '\0', (size_t)(end - s));
+		size_t run = z ? (size_t)(z - s) : (size_t)(end - s);
+
+		buf_add(out, s, run);
+		s += run;
+		if (z) {
+			buf_add(out, "\0\xff", 2);
+			s++;
+		}
+	}
+	buf_add(out, "\0\x01", 2);
+}
+
+static void put_text(struct buf *out, const struct canon_col *col, const char *s, size_t n)
+{
+	if (col->pad_trim || col->trim != CANON_TRIM_NONE)
+		while (n && s[n - 1] == ' ')
+			n--;
+	if (col->trim == CANON_TRIM_BOTH)
+		while (n && s[0] == ' ') {
+			s++;
+			n--;
+		}
+	put_escaped(out, TAG_TEXT, s, n);
+}
+
+/* ---- dates and times -------------------------------------------------- */
+
+/*
+ * Howard Hinnant's days_from_civil, shifted to the 2000-01-01 epoch that
+ * PostgreSQL uses, so every PostgreSQL timestamp fits an int64 of
+ * microseconds.
+ */
+int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468 - 10957;
+}
+
+void canon_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468 + 10957;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Reads exactly `width` digits (width 0: one or more, at most 12). */
+static bool read_uint(const char **pp, const char *end, int width, int64_t *out)
+{
+	const char *p = *pp;
+	int64_t v = 0;
+	int k = 0;
+
+	while (p < end && is_digit(*p) && (width == 0 ? k < 12 : k < width)) {
+		v = v * 10 + (*p - '0');
+		p++;
+		k++;
+	}
+	if (k == 0 || (width && k != width))
+		return false;
+	*pp = p;
+	*out = v;
+	return true;
+}
+
+static bool is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
+}
+
+enum date_kind { DATE_OK, DATE_ZERO };
+
+/*
+ * Parses YYYY-MM-DD at *pp (year: one or more digits) and, with bc, reads
+ * it as a year before Christ (1 BC is astronomical year 0). A date with a
+ * zero month or day (MariaDB's "zero dates") is DATE_ZERO and *packed
+ * holds y*10000+m*100+d, so that distinct zero dates still encode
+ * distinctly; otherwise *days is set.
+ */
+static int read_date(const char **pp, const char *end, bool bc, enum date_kind *kind,
+                     int64_t *days, int64_t *packed)
+{
+	int64_t y, mo, d;
+	const char *p = *pp;
+
+	if (!read_uint(&p, end, 0, &y) || p >= end || *p++ != '-')
+		return -1;
+	if (!read_uint(&p, end, 2, &mo) || p >= end || *p++ != '-')
+		return -1;
+	if (!read_uint(&p, end, 2, &d))
+		return -1;
+	*pp = p;
+	if (mo == 0 || d == 0) {
+		if (bc || mo > 12 || d > 31)
+			return -1;
+		*kind = DATE_ZERO;
+		*packed = y * 10000 + mo * 100 + d;
+		return 0;
+	}
+	if (bc) {
+		if (y == 0)
+			return -1;
+		y = 1 - y;
+	}
+	if (mo > 12 || d > days_in_month(y, (unsigned)mo))
+		return -1;
+	*kind = DATE_OK;
+	*days = canon_days_from_civil(y, (unsigned)mo, (unsigned)d);
+	return 0;
+}
+
+/* Parses [.f{1,6}] at *pp into microseconds. */
+static int read_fraction(const char **pp, const char *end, int64_t *usec)
+{
+	const char *p = *pp;
+	int64_t v = 0;
+	int k = 0;
+
+	*usec = 0;
+	if (p >= end || *p != '.')
+		return 0;
+	p++;
+	while (p < end && is_digit(*p)) {
+		if (k == 6)
+			return -1;
+		v = v * 10 + (*p - '0');
+		p++;
+		k++;
+	}
+	if (k == 0)
+		return -1;
+	while (k++ < 6)
+		v *= 10;
+	*usec = v;
+	*pp = p;
+	return 0;
+}
+
+/* Parses H+:MM:SS[.f] at *pp into microseconds (hours may exceed 23). */
+static int read_clock(const char **pp, const char *end, int64_t *usec)
+{
+	int64_t h, mi, s, f;
+	const char *p = *pp;
+
+	if (!read_uint(&p, end, 0, &h) || p >= end || *p++ != ':')
+		return -1;
+	if (!read_uint(&p, end, 2, &mi) || p >= end || *p++ != ':')
+		return -1;
+	if (!read_uint(&p, end, 2, &s))
+		return -1;
+	if (mi > 59 || s > 60 || h > 100000)
+		return -1;
+	if (read_fraction(&p, end, &f) < 0)
+		return -1;
+	*usec = ((h * 60 + mi) * 60 + s) * USEC_PER_SEC + f;
+	*pp = p;
+	return 0;
+}
+
+/* Truncates microseconds to `precision` fractional digits, toward the past. */
+static int64_t truncate_usec(int64_t v, int precision)
+{
+	int64_t unit = 1;
+
+	if (precision < 0 || precision >= 6)
+		return v;
+	for (int i = precision; i < 6; i++)
+		unit *= 10;
+	if (v >= 0)
+		return v - v % unit;
+	return v - (unit + v % unit) % unit;
+}
+
+static int put_date(struct buf *out, const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
+	enum date_kind kind;
+	int64_t days = 0, packed = 0;
+	bool bc = false;
+
+	if (eq_nocase(s, n, "infinity")) {
+		buf_addch(out, TAG_DATE_PINF);
+		return 0;
+	}
+	if (eq_nocase(s, n, "-infinity")) {
+		buf_addch(out, TAG_DATE_NINF);
+		return 0;
+	}
+	if (n > 3 && memcmp(end - 3, " BC", 3) == 0) {
+		bc = true;
+		end -= 3;
+	}
+	if (read_date(&p, end, bc, &kind, &days, &packed) < 0 || p != end)
+		return -1;
+	if (kind == DATE_ZERO)
+		put_tagged_i64(out, TAG_DATE_ZERO, packed);
+	else
+		put_tagged_i64(out, TAG_DATE, days);
+	return 0;
+}
+
+static int put_time(struct buf *out, const struct canon_col *col, const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
+	bool neg = false;
+	int64_t us;
+
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (read_clock(&p, end, &us) < 0 || p != end)
+		return -1;
+	if (neg)
+		us = -us;
+	put_tagged_i64(out, TAG_TIME, truncate_usec(us, col->precision));
+	return 0;
+}
+
+/* Parses +HH[:MM[:SS]], -HH..., or Z into seconds east of UTC. */
+static int read_offset(const char **pp, const char *end, int64_t *secs)
+{
+	const char *p = *pp;
+	int64_t h, m = 0, s = 0;
+	int sign;
+
+	if (p < end && *p == 'Z') {
+		*secs = 0;
+		*pp = p + 1;
+		return 0;
+	}
+	if (p >= end || (*p != '+' && *p != '-'))
+		return -1;
+	sign = *p++ == '-' ? -1 : 1;
+	if (!read_uint(&p, end, 2, &h))
+		return -1;
+	if (p < end && *p == ':') {
+		p++;
+		if (!read_uint(&p, end, 2, &m))
+			return -1;
+		if (p < end && *p == ':') {
+			p++;
+			if (!read_uint(&p, end, 2, &s))
+				return -1;
+		}
+	}
+	if (h > 15 || m > 59 || s > 59)
+		return -1;
+	*secs = sign * ((h * 60 + m) * 60 + s);
+	*pp = p;
+	return 0;
+}
+
+static int put_timestamp(struct buf *out, const struct canon_col *col, const char *s, size_t n)
+{
+	const bool tz = col->cls == CC_TIMESTAMPTZ;
+	const uint8_t tag = tz ? TAG_TSTZ : TAG_TS;
+	const char *p = s, *end = s + n;
+	enum date_kind kind;
+	int64_t days = 0, packed = 0, clock, off = 0, us;
+	bool bc = false;
+
+	if (eq_nocase(s, n, "infinity")) {
+		buf_addch(out, (char)(tz ? TAG_TSTZ_PINF : TAG_TS_PINF));
+		return 0;
+	}
+	if (eq_nocase(s, n, "-infinity")) {
+		buf_addch(out, (char)(tz ? TAG_TSTZ_NINF : TAG_TS_NINF));
+		return 0;
+	}
+	if (n > 3 && memcmp(end - 3, " BC", 3) == 0) {
+		bc = true;
+		end -= 3;
+	}
+	if (read_date(&p, end, bc, &kind, &days, &packed) < 0)
+		return -1;
+	if (p >= end || (*p != ' ' && *p != 'T'))
+		return -1;
+	p++;
+	if (read_clock(&p, end, &clock) < 0 || clock >= USEC_PER_DAY + USEC_PER_SEC)
+		return -1;
+	if (p < end) {
+		if (col->type != LT_TIMESTAMPTZ || read_offset(&p, end, &off) < 0 || p != end)
+			return -1;
+	}
+	if (kind == DATE_ZERO) {
+		if (off != 0)
+			return -1;
+		put_tagged_i64(out, tz ? TAG_TSTZ_ZERO : TAG_TS_ZERO, packed * USEC_PER_DAY + clock);
+		return 0;
+	}
+	if (days > INT64_MAX / USEC_PER_DAY - 1 || days < INT64_MIN / USEC_PER_DAY + 1)
+		return -1;
+	us = days * USEC_PER_DAY + clock - off * USEC_PER_SEC;
+	put_tagged_i64(out, tag, truncate_usec(us, col->precision));
+	return 0;
+}
+
+/* ---- uuid ------------------------------------------------------------- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int put_uuid(struct buf *out, const char *s, size_t n)
+{
+	uint8_t u[16];
+	size_t k = 0;
+
+	if (n != 36 && n != 32)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+
+		if (n == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		if (i + 1 >= n)
+			return -1;
+		hi = hexval(s[i]);
+		lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0 || k >= 16)
+			return -1;
+		u[k++] = (uint8_t)(hi << 4 | lo);
+		i++;
+	}
+	if (k != 16)
+		return -1;
+	buf_addch(out, TAG_UUID);
+	buf_add(out, u, 16);
+	return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static const char *expected_form(enum cclass c)
+{
+	switch (c) {
+	case CC_NUMBER: return "not a valid number";
+	case CC_FLOAT64:
+	case CC_FLOAT32: return "not a valid floating-point number";
+	case CC_BOOL: return "not a valid boolean";
+	case CC_DATE: return "not a valid date (expected YYYY-MM-DD)";
+	case CC_TIME: return "not a valid time (expected HH:MM:SS[.ffffff])";
+	case CC_TIMESTAMP: return "not a valid timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])";
+	case CC_TIMESTAMPTZ:
+		return "not a valid timestamp with time zone (expected YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]])";
+	case CC_UUID: return "not a valid uuid";
+	case CC_TEXT:
+	case CC_BYTES: break;
+	}
+	return "not a valid value";
+}
+
+int canon_encode(struct buf *out, const struct canon_col *col,
+                 const char *val, size_t len, struct tally_err *err)
+{
+	size_t mark = out->len;
+	int rc = 0;
+
+	if (!val) {
+		buf_addch(out, TAG_NULL);
+		return 0;
+	}
+	switch (col->cls) {
+	case CC_NUMBER:
+		rc = put_number(out, col, val, len);
+		break;
+	case CC_FLOAT64:
+	case CC_FLOAT32:
+		rc = put_float(out, col, val, len);
+		break;
+	case CC_BOOL:
+		rc = put_bool(out, col, val, len);
+		break;
+	case CC_TEXT:
+		put_text(out, col, val, len);
+		break;
+	case CC_BYTES:
+		put_escaped(out, TAG_BYTES, val, len);
+		break;
+	case CC_DATE:
+		rc = put_date(out, val, len);
+		break;
+	case CC_TIME:
+		rc = put_time(out, col, val, len);
+		break;
+	case CC_TIMESTAMP:
+	case CC_TIMESTAMPTZ:
+		rc = put_timestamp(out, col, val, len);
+		break;
+	case CC_UUID:
+		rc = put_uuid(out, val, len);
+		break;
+	}
+	if (rc < 0) {
+		buf_setlen(out, mark);
+		return err_set(err, ERR_DATA, "%s", expected_form(col->cls));
+	}
+	return 0;
+}

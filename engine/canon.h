@@ -1,0 +1,108 @@
+/*
+ * engine/canon.h
+ *   connector -> CANON -> rowhash, merge: turns a value's text, as a
+ *   connector yields it, into canonical bytes, so that equal values from
+ *   different engines give equal bytes ("1.5" and "1.50"; "t" and "1";
+ *   "2024-01-02 03:04:05.5+00" and "2024-01-02 03:04:05.500000").
+ *   Performs no I/O.
+ *
+ * The encoding (version CANON_VERSION) has three properties the rest of
+ * tally relies on:
+ *   - injective per class: two values encode equally exactly when they are
+ *     equal by meaning, so the merge compares bytes, never types;
+ *   - self-delimiting: a row's encoding is the plain concatenation of its
+ *     values, and no concatenation is ambiguous;
+ *   - order-preserving: memcmp() of two encodings orders them as the
+ *     servers order the values (numbers numerically, text and bytes
+ *     bytewise, times chronologically, NULL first), so a key's encoding is
+ *     what the merge sorts by.
+ *
+ * Layout of one value: a tag byte, then a payload.
+ *   0x01                  NULL
+ *   0x0F / 0x13 / 0x14    number -Infinity / +Infinity / NaN
+ *   0x10 E' D' 0xFF       negative number (E' and D' bitwise inverted)
+ *   0x11                  zero
+ *   0x12 E D 0x00         positive number: value = 0.D x 10^E, E a 4-byte
+ *                         big-endian int with its sign bit flipped, D the
+ *                         significant decimal digits as ASCII, no trailing 0
+ *   0x20 B[8]             float: IEEE-754 binary64 bits, big-endian, made
+ *                         order-preserving (sign flipped; all bits of a
+ *                         negative flipped); -0 is 0, every NaN is one NaN
+ *   0x30 / 0x31           false / true
+ *   0x40 S 0x00 0x01      text: UTF-8 bytes, each 0x00 written 0x00 0xFF
+ *   0x41 S 0x00 0x01      binary, escaped the same way
+ *   0x4E / 0x4F / 0x51    date zero (0000-00-00) / -infinity / infinity
+ *   0x50 N[8]             date: days since 2000-01-01, int64 big-endian,
+ *                         sign bit flipped (as for every integer below)
+ *   0x58 N[8]             time: microseconds (may be negative on MariaDB)
+ *   0x5E / 0x5F / 0x61    timestamp zero / -infinity / infinity
+ *   0x60 N[8]             timestamp: microseconds since 2000-01-01 00:00
+ *   0x66 / 0x67 / 0x69    timestamptz zero / -infinity / infinity
+ *   0x68 N[8]             timestamptz: microseconds since 2000-01-01 UTC
+ *   0x70 U[16]            uuid: the 16 bytes
+ * A change to any of this changes hashes: bump CANON_VERSION, which
+ * reports and snapshots carry.
+ */
+#ifndef TALLY_CANON_H
+#define TALLY_CANON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../connectors/connector.h"
+#include "buf.h"
+#include "err.h"
+
+#define CANON_VERSION 1
+
+/* How a compared pair of columns is canonicalized; the plan picks one. */
+enum cclass {
+	CC_NUMBER,       /* integers and decimals, by numeric value */
+	CC_FLOAT64,      /* double precision */
+	CC_FLOAT32,      /* single precision on at least one side: both read as float */
+	CC_BOOL,         /* booleans; tinyint(1) 0/1 (other values stay numbers) */
+	CC_TEXT,         /* exact UTF-8 bytes */
+	CC_BYTES,        /* exact bytes */
+	CC_DATE,
+	CC_TIME,
+	CC_TIMESTAMP,    /* naive date and time */
+	CC_TIMESTAMPTZ,  /* an instant */
+	CC_UUID,
+};
+
+const char *cclass_name(enum cclass c);
+
+enum canon_trim { CANON_TRIM_NONE = 0, CANON_TRIM_RIGHT, CANON_TRIM_BOTH };
+
+/*
+ * How one side's column is read and normalized. Unset options: scale and
+ * precision -1, trim CANON_TRIM_NONE. The plan fills one per side and
+ * column; both sides of a pair share cls and the normalization options.
+ */
+struct canon_col {
+	enum cclass cls;
+	enum ltype type;      /* this side's logical type: how to read its text */
+	bool pad_trim;        /* char(n) on this side: trailing spaces are padding */
+	int scale;            /* CC_NUMBER: round half away from zero to N places */
+	int precision;        /* CC_TIME/TIMESTAMP*: truncate to N fractional digits */
+	enum canon_trim trim; /* CC_TEXT: strip spaces (U+0020) */
+};
+
+/* A canon_col for cls and type with every option unset. */
+struct canon_col canon_col_make(enum cclass cls, enum ltype type);
+
+/*
+ * Appends the canonical encoding of one value to out. val == NULL is SQL
+ * NULL. On a value that does not parse as its type, returns -1 with kind
+ * ERR_DATA and a message that names the expected form but never the
+ * value; out is then left as it was.
+ */
+int canon_encode(struct buf *out, const struct canon_col *col,
+                 const char *val, size_t len, struct tally_err *err);
+
+/* Calendar helpers, exported for tests: days since 2000-01-01, proleptic Gregorian. */
+int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d);
+void canon_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * engine/diffout.h
+ *   merge -> DIFFOUT: writes each difference as one JSON line to the
+ *   run's diff.ndjson.zst. A line is
+ *     {"check": "orders", "kind": "missing"|"extra"|"changed",
+ *      "key": {"id": 17},
+ *      "columns": ["status"],            changed: the columns that differ
+ *      "source": {"status": "paid"},     missing, changed: source values
+ *      "target": {"status": "open"}}     extra, changed: target values
+ *   Values render by type: integers as JSON numbers (strings beyond
+ *   2^63), booleans as true/false, NULL as null, binary as "\\x" and hex,
+ *   everything else as the server's text in a JSON string (decimals keep
+ *   their digits: "1.50"). Source objects use source column names, target
+ *   objects target names; key and columns use source names.
+ */
+#ifndef TALLY_DIFFOUT_H
+#define TALLY_DIFFOUT_H
+
+#include <jansson.h>
+
+#include "merge.h"
+#include "plan.h"
+#include "zfile.h"
+
+struct diffout {
+	struct zfile *z;            /* borrowed */
+	const struct plan *plan;    /* borrowed */
+	const char *check;          /* borrowed */
+	uint64_t lines;
+};
+
+void diffout_init(struct diffout *d, struct zfile *z, const struct plan *plan, const char *check);
+
+/* merge_sink.diff; ctx is the struct diffout, rows come from struct stream. */
+int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
+                const uint8_t *changed, struct tally_err *err);
+
+/* A new JSON value for one raw value of a column read as class cls. */
+json_t *diffout_value(const struct coldesc *cd, enum cclass cls, const char *v, size_t len);
+
+/* Appends a short, human rendering of a row's key: "id=17, region='eu'". */
+void diffout_key_text(struct buf *out, const struct plan *p, int side, const struct mrow *row);
+
+#endif

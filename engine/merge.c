@@ -1,0 +1,156 @@
+/*
+ * engine/merge.c
+ *   rowhash -> MERGE -> report, repair: the streaming merge-join of two
+ *   key-ordered streams. Performs no I/O.
+ */
+#include "merge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+const char *diff_kind_name(enum diff_kind k)
+{
+	switch (k) {
+	case DIFF_MISSING: return "missing";
+	case DIFF_EXTRA: return "extra";
+	case DIFF_CHANGED: return "changed";
+	}
+	return "?";
+}
+
+void merge_stats_init(struct merge_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	chunkhash_init(&st->side[0]);
+	chunkhash_init(&st->side[1]);
+}
+
+int merge_keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* One side of the merge: its source, current row, and previous key. */
+struct cursor {
+	struct msource *src;
+	const struct mrow *row;     /* NULL at the end */
+	struct buf prev;
+	uint64_t n;                 /* rows read */
+	struct chunkhash *hash;
+};
+
+static int cursor_next(struct cursor *c, struct tally_err *err)
+{
+	const struct mrow *r;
+	int rc = c->src->next(c->src->ctx, &r, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		c->row = NULL;
+		return 0;
+	}
+	if (c->n > 0) {
+		int cmp = merge_keycmp(r->bytes, r->keylen, (const uint8_t *)c->prev.data, c->prev.len);
+
+		if (cmp == 0) {
+			err_set(err, ERR_DATA, "%s returned a duplicate key at row %llu",
+			        c->src->side, (unsigned long long)(c->n + 1));
+			err_detail(err, "each key must identify one row; rows with equal keys cannot be matched");
+			return err_hint(err, "choose key columns that are unique on the %s side", c->src->side);
+		}
+		if (cmp < 0) {
+			err_set(err, ERR_DATA, "%s returned rows out of key order at row %llu",
+			        c->src->side, (unsigned long long)(c->n + 1));
+			return err_detail(err, "tally merges in bytewise key order and the server's order differed");
+		}
+	}
+	buf_reset(&c->prev);
+	buf_add(&c->prev, r->bytes, r->keylen);
+	c->n++;
+	chunkhash_add(c->hash, &r->hash);
+	c->row = r;
+	return 1;
+}
+
+static void changed_columns(const struct mrow *a, const struct mrow *b, size_t ncmp,
+                            uint8_t *bits)
+{
+	const uint8_t *va = a->bytes + a->keylen, *vb = b->bytes + b->keylen;
+
+	memset(bits, 0, (ncmp + 7) / 8);
+	for (size_t i = 0; i < ncmp; i++) {
+		size_t la = a->off[i + 1] - a->off[i], lb = b->off[i + 1] - b->off[i];
+
+		if (la != lb || memcmp(va + a->off[i], vb + b->off[i], la) != 0)
+			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+	}
+}
+
+int merge_run(struct msource *src, struct msource *tgt, size_t ncmp,
+              enum spec_expect expect, const struct merge_sink *sink,
+              struct merge_stats *st, struct tally_err *err)
+{
+	struct cursor a = { src, NULL, BUF_INIT, 0, &st->side[0] };
+	struct cursor b = { tgt, NULL, BUF_INIT, 0, &st->side[1] };
+	uint8_t *bits = xcalloc((ncmp + 7) / 8 + 1, 1);
+	int rc = -1;
+
+	if (cursor_next(&a, err) < 0 || cursor_next(&b, err) < 0)
+		goto out;
+	while (a.row || b.row) {
+		int c;
+
+		if (a.row && b.row)
+			c = merge_keycmp(a.row->bytes, a.row->keylen, b.row->bytes, b.row->keylen);
+		else
+			c = a.row ? -1 : 1;
+
+		if (c < 0) {
+			if (expect != EXPECT_ABSENT) {
+				st->missing++;
+				if (sink->diff(sink->ctx, DIFF_MISSING, a.row, NULL, NULL, err) < 0)
+					goto out;
+			}
+			if (cursor_next(&a, err) < 0)
+				goto out;
+		} else if (c > 0) {
+			if (expect == EXPECT_EQUAL) {
+				st->extra++;
+				if (sink->diff(sink->ctx, DIFF_EXTRA, NULL, b.row, NULL, err) < 0)
+					goto out;
+			}
+			if (cursor_next(&b, err) < 0)
+				goto out;
+		} else {
+			if (expect == EXPECT_ABSENT) {
+				st->extra++;
+				if (sink->diff(sink->ctx, DIFF_EXTRA, a.row, b.row, NULL, err) < 0)
+					goto out;
+			} else if (a.row->len == b.row->len &&
+			           memcmp(a.row->bytes, b.row->bytes, a.row->len) == 0) {
+				st->matched++;
+			} else {
+				changed_columns(a.row, b.row, ncmp, bits);
+				st->changed++;
+				if (sink->diff(sink->ctx, DIFF_CHANGED, a.row, b.row, bits, err) < 0)
+					goto out;
+			}
+			if (cursor_next(&a, err) < 0 || cursor_next(&b, err) < 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	buf_release(&a.prev);
+	buf_release(&b.prev);
+	free(bits);
+	return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * engine/merge.h
+ *   rowhash -> MERGE -> report, repair: walks two key-ordered row streams
+ *   side by side and classifies every key as missing, extra or changed.
+ *   Performs no I/O; rows come from a struct msource, verdicts go to a
+ *   struct merge_sink. Memory is two rows and two previous keys, whatever
+ *   the table size.
+ *
+ * The merge also checks what it depends on: each stream's keys must
+ * strictly increase in memcmp order of their canonical encoding. A stream
+ * that repeats a key or goes backwards stops the merge with ERR_DATA,
+ * because a verdict built on a wrong order would be false.
+ */
+#ifndef TALLY_MERGE_H
+#define TALLY_MERGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "rowhash.h"
+#include "spec.h"
+
+/*
+ * A row as the merge sees it: the canonical key, then the canonical
+ * compared values, in one byte run. off[i]..off[i+1] is compared column i,
+ * relative to bytes + keylen; off has ncmp + 1 entries.
+ */
+struct mrow {
+	const uint8_t *bytes;
+	size_t keylen;
+	size_t len;             /* keylen + length of the values */
+	const uint32_t *off;
+	struct rowhash hash;    /* of all len bytes */
+	const void *ctx;        /* the producer's own row, for sinks; may be NULL */
+};
+
+struct msource {
+	void *ctx;
+	const char *side;       /* "source" or "target", for messages */
+	/* 1 with *row set (borrowed until the next call), 0 at end, -1 error. */
+	int (*next)(void *ctx, const struct mrow **row, struct tally_err *err);
+};
+
+enum diff_kind { DIFF_MISSING, DIFF_EXTRA, DIFF_CHANGED };
+
+const char *diff_kind_name(enum diff_kind k);
+
+struct merge_sink {
+	void *ctx;
+	/*
+	 * One difference. MISSING has src only, EXTRA tgt only, CHANGED both
+	 * and a bitmap of the compared columns that differ (bit i of byte i/8).
+	 * Rows are borrowed for the call. Returns 0, or -1 to stop the merge.
+	 */
+	int (*diff)(void *ctx, enum diff_kind kind, const struct mrow *src,
+	            const struct mrow *tgt, const uint8_t *changed, struct tally_err *err);
+};
+
+struct merge_stats {
+	uint64_t missing;
+	uint64_t extra;
+	uint64_t changed;
+	uint64_t matched;           /* keys on both sides with equal values */
+	struct chunkhash side[2];   /* [0] source, [1] target */
+};
+
+void merge_stats_init(struct merge_stats *st);
+
+/*
+ * Merges src and tgt under expect:
+ *   EQUAL   key only in src: missing; only in tgt: extra; both, values
+ *           differ: changed;
+ *   SUBSET  as EQUAL, but a key only in tgt is not a difference;
+ *   ABSENT  a key in both is extra (a record that should be gone); values
+ *           are not compared; keys on one side only are as desired.
+ * ncmp is the number of compared columns (the length of mrow.off - 1).
+ * Adds to *st, which the caller initializes.
+ */
+int merge_run(struct msource *src, struct msource *tgt, size_t ncmp,
+              enum spec_expect expect, const struct merge_sink *sink,
+              struct merge_stats *st, struct tally_err *err);
+
+/* memcmp order of two canonical keys. */
+int merge_keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+#endif

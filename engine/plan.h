@@ -1,0 +1,77 @@
+/*
+ * engine/plan.h
+ *   spec, connector -> PLAN -> scan: for one check, describes both sides,
+ *   resolves the key and the compared columns, and pairs each source
+ *   column with its target column into one canonical class, or refuses the
+ *   pair before a single row is read. Talks to servers only through
+ *   conn_ops.describe_*.
+ *
+ * Invariants of a built struct plan:
+ *   - nkey >= 1; key[i] and cmp[i] pair one column of each side with a
+ *     canon_col per side that share cls and options;
+ *   - each side streams read[s][0..nread[s]) (indexes into desc[s].cols):
+ *     first the nkey key columns, then the ncmp compared columns, in plan
+ *     order, so a streamed row's value i is key i, value nkey + j is
+ *     compared column j.
+ */
+#ifndef TALLY_PLAN_H
+#define TALLY_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../connectors/connector.h"
+#include "canon.h"
+#include "err.h"
+#include "spec.h"
+
+enum { SIDE_SOURCE = 0, SIDE_TARGET = 1 };
+
+struct plan_col {
+	size_t col[2];              /* index into desc[side].cols */
+	struct canon_col canon[2];
+	char *norm;                 /* owned: normalization in force ("scale 2"), NULL when exact */
+};
+
+struct plan {
+	const struct spec_check *check;   /* borrowed */
+	struct tabdesc desc[2];
+	const char *driver[2];            /* borrowed: "postgres", "mariadb" */
+	size_t nkey;
+	struct plan_col *key;
+	size_t ncmp;
+	struct plan_col *cmp;
+	size_t nread[2];
+	size_t *read[2];
+	/* Non-key columns present on one side only, not compared (owned names). */
+	char **only[2];
+	size_t nonly[2];
+};
+
+/*
+ * Describes both sides of check through src and tgt and builds the plan.
+ * Errors name the spec position (FILE:LINE:COL) when the spec is at fault,
+ * else the system, table and column.
+ */
+int plan_build(struct plan *p, const struct spec *spec, const struct spec_check *check,
+               struct conn *src, struct conn *tgt, struct tally_err *err);
+
+void plan_release(struct plan *p);
+
+/*
+ * Pairs a source and a target column: fills out[0], out[1] (cls shared)
+ * or fails with ERR_SCHEMA naming both types. as_key asks for a class whose
+ * order both servers share. driver names decide when two identical native
+ * types of one engine may be compared as text. Pure: exported for tests.
+ */
+int plan_pair(const struct coldesc *s, const struct coldesc *t,
+              const char *sdriver, const char *tdriver, bool as_key,
+              struct canon_col out[2], struct tally_err *err);
+
+/* Names of column i of the plan's compared (or key) columns on a side. */
+static inline const char *plan_colname(const struct plan *p, const struct plan_col *c, int side)
+{
+	return p->desc[side].cols[c->col[side]].name;
+}
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * engine/report.c
+ *   merge -> REPORT: report.json through jansson, and the stdout summary.
+ */
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "canon.h"
+#include "tally_config.h"
+
+const char *result_status_name(enum result_status s)
+{
+	switch (s) {
+	case RESULT_CONSISTENT: return "consistent";
+	case RESULT_INCONSISTENT: return "inconsistent";
+	case RESULT_ERROR: return "error";
+	case RESULT_PENDING: break;
+	}
+	return "not run";
+}
+
+void report_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void report_describe_plan(struct check_result *r, const struct plan *p)
+{
+	json_t *cols = json_array(), *key = json_array(), *un = json_object();
+
+	for (size_t i = 0; i < p->nkey; i++)
+		json_array_append_new(key, json_string(plan_colname(p, &p->key[i], SIDE_SOURCE)));
+	for (size_t i = 0; i < p->ncmp; i++) {
+		const struct plan_col *c = &p->cmp[i];
+
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}",
+			"source", plan_colname(p, c, SIDE_SOURCE),
+			"target", plan_colname(p, c, SIDE_TARGET),
+			"source_type", p->desc[0].cols[c->col[0]].native,
+			"target_type", p->desc[1].cols[c->col[1]].native,
+			"compared_as", cclass_name(c->canon[0].cls),
+			"normalization", c->norm ? json_string(c->norm) : json_null()));
+	}
+	for (int s = 0; s < 2; s++) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < p->nonly[s]; i++)
+			json_array_append_new(a, json_string(p->only[s][i]));
+		json_object_set_new(un, s == 0 ? "source" : "target", a);
+	}
+	json_decref(r->columns);
+	json_decref(r->key);
+	json_decref(r->unmatched);
+	r->columns = cols;
+	r->key = key;
+	r->unmatched = un;
+}
+
+void report_release(struct run_report *r)
+{
+	for (size_t i = 0; i < r->nchecks; i++) {
+		struct check_result *c = &r->checks[i];
+
+		for (int s = 0; s < 2; s++) {
+			free(c->side[s].table);
+			free(c->side[s].server);
+		}
+		json_decref(c->columns);
+		json_decref(c->key);
+		json_decref(c->unmatched);
+	}
+	free(r->checks);
+	r->checks = NULL;
+	r->nchecks = 0;
+}
+
+static json_t *error_json(const struct tally_err *e)
+{
+	return json_pack("{s:s, s:o, s:o}", "message", e->msg,
+	                 "detail", e->detail[0] ? json_string(e->detail) : json_null(),
+	                 "hint", e->hint[0] ? json_string(e->hint) : json_null());
+}
+
+static json_t *side_json(const struct side_result *s)
+{
+	return json_pack("{s:s?, s:s?, s:s?, s:I}", "system", s->system, "table", s->table,
+	                 "server", s->server, "rows", (json_int_t)s->rows);
+}
+
+static json_t *check_json(const struct check_result *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(c->check->name));
+	json_object_set_new(o, "status", json_string(result_status_name(c->status)));
+	json_object_set_new(o, "expect", json_string(spec_expect_name(c->check->expect)));
+	json_object_set_new(o, "mode", json_string("stream"));
+	json_object_set_new(o, "source", side_json(&c->side[0]));
+	json_object_set_new(o, "target", side_json(&c->side[1]));
+	json_object_set_new(o, "key", c->key ? json_incref(c->key) : json_null());
+	json_object_set_new(o, "columns", c->columns ? json_incref(c->columns) : json_null());
+	json_object_set_new(o, "unmatched_columns", c->unmatched ? json_incref(c->unmatched) : json_null());
+	json_object_set_new(o, "missing", json_integer((json_int_t)c->missing));
+	json_object_set_new(o, "extra", json_integer((json_int_t)c->extra));
+	json_object_set_new(o, "changed", json_integer((json_int_t)c->changed));
+	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
+	                                           "mismatched", (json_int_t)c->chunks_mismatched));
+	json_object_set_new(o, "seconds", json_real((double)(long long)(c->seconds * 1000 + 0.5) / 1000));
+	json_object_set_new(o, "repair", json_null());
+	json_object_set_new(o, "error", c->status == RESULT_ERROR ? error_json(&c->err) : json_null());
+	return o;
+}
+
+int report_write(const struct outdir *o, const struct run_report *r, struct tally_err *err)
+{
+	json_t *root = json_object(), *checks = json_array();
+	char *text;
+	int fd, rc = 0;
+	size_t len;
+
+	json_object_set_new(root, "tally_version", json_string(TALLY_VERSION));
+	json_object_set_new(root, "canon_version", json_integer(CANON_VERSION));
+	json_object_set_new(root, "spec", json_string(r->spec->name));
+	json_object_set_new(root, "spec_file", json_string(r->spec->file));
+	json_object_set_new(root, "reason", r->spec->reason ? json_string(r->spec->reason) : json_null());
+	json_object_set_new(root, "started_at", json_string(r->started_at));
+	json_object_set_new(root, "finished_at", json_string(r->finished_at));
+	json_object_set_new(root, "status", json_string(result_status_name(r->status)));
+	for (size_t i = 0; i < r->nchecks; i++)
+		if (r->checks[i].status != RESULT_PENDING)
+			json_array_append_new(checks, check_json(&r->checks[i]));
+	json_object_set_new(root, "checks", checks);
+	json_object_set_new(root, "diff_file", r->diff_written ? json_string("diff.ndjson.zst") : json_null());
+	json_object_set_new(root, "error", r->has_error ? error_json(&r->err) : json_null());
+
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		return err_set(err, ERR_INTERNAL, "cannot render report.json");
+	len = strlen(text);
+	if (outdir_create(o, "report.json", &fd, err) < 0) {
+		free(text);
+		return -1;
+	}
+	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		rc = err_set(err, ERR_IO, "cannot write report.json");
+	if (close(fd) < 0 && rc == 0)
+		rc = err_set(err, ERR_IO, "cannot write report.json");
+	free(text);
+	if (rc == 0)
+		rc = outdir_publish(o, "report.json", err);
+	return rc;
+}
+
+void report_print_summary(FILE *fp, const struct run_report *r, const struct outdir *o)
+{
+	int w = 5;
+
+	for (size_t i = 0; i < r->nchecks; i++)
+		if ((int)strlen(r->checks[i].check->name) > w)
+			w = (int)strlen(r->checks[i].check->name);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct check_result *c = &r->checks[i];
+		char counts[160] = "";
+
+		if (c->status == RESULT_PENDING)
+			continue;
+		if (c->status == RESULT_INCONSISTENT) {
+			if (c->check->expect == EXPECT_ABSENT)
+				snprintf(counts, sizeof(counts), "  undeleted %llu", (unsigned long long)c->extra);
+			else
+				snprintf(counts, sizeof(counts), "  missing %llu, extra %llu, changed %llu",
+				         (unsigned long long)c->missing, (unsigned long long)c->extra,
+				         (unsigned long long)c->changed);
+		}
+		if (c->status == RESULT_ERROR)
+			fprintf(fp, "%-*s  error\n", w, c->check->name);
+		else
+			fprintf(fp, "%-*s  %-12s%s  (source %llu rows, target %llu rows, %.2f s)\n", w,
+			        c->check->name, result_status_name(c->status), counts,
+			        (unsigned long long)c->side[0].rows, (unsigned long long)c->side[1].rows,
+			        c->seconds);
+	}
+	if (o && o->path) {
+		fprintf(fp, "report: %s/report.json\n", o->path);
+		if (r->diff_written && r->status == RESULT_INCONSISTENT)
+			fprintf(fp, "diffs:  %s/diff.ndjson.zst (read with zstdcat)\n", o->path);
+	}
+	fflush(fp);
+}

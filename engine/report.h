@@ -1,0 +1,73 @@
+/*
+ * engine/report.h
+ *   merge -> REPORT: the results of a run, report.json and the summary on
+ *   stdout. report.json (schema in the README) is the run's commit record:
+ *   it is written last, and its "status" says how the run ended.
+ */
+#ifndef TALLY_REPORT_H
+#define TALLY_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "merge.h"
+#include "outdir.h"
+#include "plan.h"
+#include "spec.h"
+
+enum result_status { RESULT_PENDING = 0, RESULT_CONSISTENT, RESULT_INCONSISTENT, RESULT_ERROR };
+
+const char *result_status_name(enum result_status s);
+
+struct side_result {
+	const char *system;     /* borrowed from the spec */
+	char *table;            /* owned: "public.orders" or "query" */
+	char *server;           /* owned: "PostgreSQL 15.18", may be NULL */
+	uint64_t rows;
+};
+
+struct check_result {
+	const struct spec_check *check;     /* borrowed */
+	enum result_status status;
+	struct side_result side[2];
+	uint64_t missing, extra, changed;
+	uint64_t chunks_total, chunks_mismatched;
+	double seconds;
+	json_t *columns;        /* owned: the compared columns and their normalization */
+	json_t *key;            /* owned: the key columns */
+	json_t *unmatched;      /* owned: {"source": [...], "target": [...]} */
+	struct tally_err err;   /* when status is RESULT_ERROR */
+};
+
+struct run_report {
+	const struct spec *spec;
+	char started_at[32];
+	char finished_at[32];
+	enum result_status status;
+	struct check_result *checks;
+	size_t nchecks;
+	bool has_error;
+	struct tally_err err;       /* the run's first error */
+	bool diff_written;
+};
+
+/* Fills r->columns, r->key and r->unmatched from a built plan. */
+void report_describe_plan(struct check_result *r, const struct plan *p);
+
+/* Frees what the results own. */
+void report_release(struct run_report *r);
+
+/* Current UTC time as 2026-11-21T20:59:03Z. */
+void report_now(char out[32]);
+
+/* Writes report.json into o's temporary directory and publishes it. */
+int report_write(const struct outdir *o, const struct run_report *r, struct tally_err *err);
+
+/* The short human summary: one line per check, then where the files are. */
+void report_print_summary(FILE *fp, const struct run_report *r, const struct outdir *o);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * engine/stream.c
+ *   connector -> STREAM -> merge: per row, canonicalize the key columns,
+ *   then the compared columns, into one buffer, and hash it. The hot path:
+ *   no allocation per row once the buffer has grown to the widest row.
+ */
+#include "stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "canon.h"
+#include "rowhash.h"
+
+int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side,
+                const char *system, struct tally_err *err)
+{
+	const struct spec_side *sd = side == SIDE_SOURCE ? &p->check->source : &p->check->target;
+	struct scan_req req;
+	size_t *key = xcalloc(p->nkey, sizeof(size_t));
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->conn = c;
+	s->plan = p;
+	s->side = side;
+	s->system = system;
+	buf_init(&s->bytes);
+	s->off = xcalloc(p->ncmp + 1, sizeof(uint32_t));
+	s->row.off = s->off;
+	s->row.ctx = s;
+	s->src.ctx = s;
+	s->src.side = side == SIDE_SOURCE ? "source" : "target";
+	s->src.next = stream_next;
+
+	for (size_t i = 0; i < p->nkey; i++)
+		key[i] = p->key[i].col[side];
+	memset(&req, 0, sizeof(req));
+	req.desc = &p->desc[side];
+	req.table = sd->table;
+	req.query = sd->query;
+	req.where = sd->where;
+	req.ncols = p->nread[side];
+	req.cols = p->read[side];
+	req.nkey = p->nkey;
+	req.key = key;
+	rc = c->ops->scan_open(c, &req, err);
+	free(key);
+	if (rc < 0) {
+		stream_close(s);
+		return -1;
+	}
+	s->open = true;
+	return 0;
+}
+
+static int value_error(struct stream *s, size_t col, struct tally_err *err)
+{
+	const struct coldesc *cd = &s->plan->desc[s->side].cols[col];
+
+	return err_context(err, "%s system '%s', %s, column '%s' (%s), row %llu",
+	                   s->src.side, s->system, s->plan->desc[s->side].display, cd->name,
+	                   cd->native, (unsigned long long)s->rows);
+}
+
+int stream_next(void *ctx, const struct mrow **row, struct tally_err *err)
+{
+	struct stream *s = ctx;
+	const struct plan *p = s->plan;
+	const int side = s->side;
+	struct rawrow *raw;
+	size_t keylen;
+	int rc;
+
+	if (tally_interrupted)
+		return err_set(err, ERR_INTERRUPTED, "interrupted");
+	rc = s->conn->ops->scan_next(s->conn, &raw, err);
+	if (rc <= 0)
+		return rc;
+	s->rows++;
+	s->raw = raw;
+	buf_reset(&s->bytes);
+	for (size_t i = 0; i < p->nkey; i++) {
+		if (canon_encode(&s->bytes, &p->key[i].canon[side], raw->val[i], raw->len[i], err) < 0)
+			return value_error(s, p->key[i].col[side], err);
+	}
+	keylen = s->bytes.len;
+	for (size_t j = 0; j < p->ncmp; j++) {
+		size_t v = p->nkey + j;
+
+		s->off[j] = (uint32_t)(s->bytes.len - keylen);
+		if (canon_encode(&s->bytes, &p->cmp[j].canon[side], raw->val[v], raw->len[v], err) < 0)
+			return value_error(s, p->cmp[j].col[side], err);
+	}
+	s->off[p->ncmp] = (uint32_t)(s->bytes.len - keylen);
+	s->row.bytes = (const uint8_t *)s->bytes.data;
+	s->row.keylen = keylen;
+	s->row.len = s->bytes.len;
+	rowhash_of(s->bytes.data, s->bytes.len, &s->row.hash);
+	*row = &s->row;
+	return 1;
+}
+
+void stream_close(struct stream *s)
+{
+	if (s->open && s->conn)
+		s->conn->ops->scan_close(s->conn);
+	s->open = false;
+	buf_release(&s->bytes);
+	free(s->off);
+	s->off = NULL;
+}

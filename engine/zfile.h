@@ -1,0 +1,33 @@
+/*
+ * engine/zfile.h
+ *   report, repair, snapshot -> ZFILE: a zstd-compressed output stream
+ *   over a file descriptor. Sticky error: after the first failure every
+ *   call returns -1 at once (after Redis' rio).
+ */
+#ifndef TALLY_ZFILE_H
+#define TALLY_ZFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct zfile {
+	int fd;                 /* owned: closed by zfile_close/zfile_abort */
+	void *cctx;             /* ZSTD_CCtx, opaque here */
+	struct buf out;
+	bool failed;
+	uint64_t bytes_in;
+};
+
+/* Takes ownership of fd; level as zstd's (3 is its default). */
+int zfile_open(struct zfile *z, int fd, int level, struct tally_err *err);
+int zfile_write(struct zfile *z, const void *p, size_t n, struct tally_err *err);
+/* Ends the frame, flushes and closes the descriptor. */
+int zfile_close(struct zfile *z, struct tally_err *err);
+/* Closes without finishing; the file is left incomplete for the caller to remove. */
+void zfile_abort(struct zfile *z);
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * tests/unit/test_canon.c
+ *   canon: golden bytes of the encoding (changing one means bumping
+ *   CANON_VERSION), pairs of values from PostgreSQL and MariaDB that must
+ *   and must not encode equally, order preservation, and refusals.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/canon.h"
+#include "../../engine/rowhash.h"
+
+/* Encodes one value (NULL: SQL NULL) and returns its bytes as hex. */
+static char *enc_hex(struct canon_col c, const char *v, size_t n)
+{
+	static char out[8][1100];
+	static int slot;
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+	char *o = out[slot++ % 8];
+
+	if (canon_encode(&b, &c, v, n, &err) < 0) {
+		snprintf(o, 1100, "ERROR: %s", err.msg);
+	} else {
+		o[0] = '\0';
+		for (size_t i = 0; i < b.len && 2 * i + 2 < 1100; i++)
+			snprintf(o + 2 * i, 3, "%02x", (unsigned char)b.data[i]);
+	}
+	buf_release(&b);
+	return o;
+}
+
+static char *enc(enum cclass cls, enum ltype t, const char *v)
+{
+	return enc_hex(canon_col_make(cls, t), v, v ? strlen(v) : 0);
+}
+
+/* memcmp order of two encodings: -1, 0, 1. */
+static int order(struct canon_col c, const char *a, const char *b)
+{
+	struct buf x = BUF_INIT, y = BUF_INIT;
+	struct tally_err err;
+	size_t n;
+	int r;
+
+	assert_int_equal(canon_encode(&x, &c, a, a ? strlen(a) : 0, &err), 0);
+	assert_int_equal(canon_encode(&y, &c, b, b ? strlen(b) : 0, &err), 0);
+	n = x.len < y.len ? x.len : y.len;
+	r = memcmp(x.data, y.data, n);
+	if (r == 0)
+		r = x.len < y.len ? -1 : x.len > y.len;
+	buf_release(&x);
+	buf_release(&y);
+	return r < 0 ? -1 : r > 0;
+}
+
+static void assert_increasing(struct canon_col c, const char *const *vals, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (order(c, vals[i], vals[i + 1]) != -1)
+			fail_msg("expected '%s' < '%s'", vals[i] ? vals[i] : "NULL", vals[i + 1]);
+	}
+}
+
+static void test_golden_bytes(void **state)
+{
+	(void)state;
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, NULL), "01");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1.5"), "1280000001313500");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "-1.5"), "107ffffffececaff");
+	assert_string_equal(enc(CC_NUMBER, LT_INT, "0"), "11");
+	assert_string_equal(enc(CC_NUMBER, LT_INT, "100"), "12800000033100");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "0.0015"), "127ffffffe313500");
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "1"), "20bff0000000000000");
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "-1"), "20400fffffffffffff");
+	assert_string_equal(enc(CC_BOOL, LT_BOOL, "t"), "31");
+	assert_string_equal(enc(CC_BOOL, LT_BOOL, "f"), "30");
+	assert_string_equal(enc(CC_TEXT, LT_TEXT, "ab"), "4061620001");
+	assert_string_equal(enc(CC_TEXT, LT_TEXT, ""), "400001");
+	assert_string_equal(enc_hex(canon_col_make(CC_BYTES, LT_BYTES), "a\0b", 3), "416100ff620001");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "2000-01-01"), "508000000000000000");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "2000-01-02"), "508000000000000001");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "infinity"), "51");
+	assert_string_equal(enc(CC_TIME, LT_TIME, "00:00:01"), "5880000000000f4240");
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "2000-01-01 00:00:00.000001"),
+	                    "608000000000000001");
+	assert_string_equal(enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2000-01-01 00:00:00+00"),
+	                    "688000000000000000");
+	assert_string_equal(enc(CC_UUID, LT_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+	                    "70a0eebc999c0b4ef8bb6d6bb9bd380a11");
+	assert_int_equal(CANON_VERSION, 1);
+}
+
+static void test_numbers_by_value(void **state)
+{
+	(void)state;
+	/* PostgreSQL numeric(12,2) and MariaDB decimal(12,4) print differently. */
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1.50"), enc(CC_NUMBER, LT_DECIMAL, "1.5"));
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1.5000"), enc(CC_NUMBER, LT_DECIMAL, "001.5"));
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "100.00"), enc(CC_NUMBER, LT_INT, "100"));
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "-0.00"), enc(CC_NUMBER, LT_INT, "0"));
+	assert_string_equal(enc(CC_NUMBER, LT_INT, "-0"), enc(CC_NUMBER, LT_INT, "0"));
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e2"), enc(CC_NUMBER, LT_INT, "100"));
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, ".5"), enc(CC_NUMBER, LT_DECIMAL, "0.5"));
+	assert_string_not_equal(enc(CC_NUMBER, LT_DECIMAL, "1.5"), enc(CC_NUMBER, LT_DECIMAL, "1.05"));
+	assert_string_not_equal(enc(CC_NUMBER, LT_DECIMAL, "15"), enc(CC_NUMBER, LT_DECIMAL, "1.5"));
+	assert_string_not_equal(enc(CC_NUMBER, LT_INT, "-1"), enc(CC_NUMBER, LT_INT, "1"));
+	assert_string_equal(enc(CC_NUMBER, LT_INT, "18446744073709551615"),
+	                    enc(CC_NUMBER, LT_DECIMAL, "18446744073709551615.000"));
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "NaN"), "14");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "Infinity"), "13");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "-Infinity"), "0f");
+	assert_string_equal(enc(CC_NUMBER, LT_INT, "1.5"), "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1.5.2"), "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, ""), "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "-"), "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e"), "ERROR: not a valid number");
+}
+
+static void test_number_order(void **state)
+{
+	static const char *const v[] = {
+		NULL, "-Infinity", "-18446744073709551615", "-10", "-9.5", "-1.01", "-1", "-0.5",
+		"-0.05", "0", "0.001", "0.0011", "0.5", "1", "1.01", "9.99", "10", "11", "100",
+		"9223372036854775807", "18446744073709551615", "Infinity", "NaN",
+	};
+
+	(void)state;
+	assert_increasing(canon_col_make(CC_NUMBER, LT_DECIMAL), v, sizeof(v) / sizeof(v[0]));
+}
+
+static void test_number_scale(void **state)
+{
+	struct canon_col c = canon_col_make(CC_NUMBER, LT_DECIMAL);
+
+	(void)state;
+	c.scale = 2;
+	assert_string_equal(enc_hex(c, "2.345", 5), enc(CC_NUMBER, LT_DECIMAL, "2.35"));
+	assert_string_equal(enc_hex(c, "-2.345", 6), enc(CC_NUMBER, LT_DECIMAL, "-2.35"));
+	assert_string_equal(enc_hex(c, "2.344", 5), enc(CC_NUMBER, LT_DECIMAL, "2.34"));
+	assert_string_equal(enc_hex(c, "0.004", 5), enc(CC_NUMBER, LT_DECIMAL, "0"));
+	assert_string_equal(enc_hex(c, "0.005", 5), enc(CC_NUMBER, LT_DECIMAL, "0.01"));
+	assert_string_equal(enc_hex(c, "9.995", 5), enc(CC_NUMBER, LT_DECIMAL, "10"));
+	assert_string_equal(enc_hex(c, "0.0001", 6), enc(CC_NUMBER, LT_DECIMAL, "0"));
+	assert_string_equal(enc_hex(c, "123", 3), enc(CC_NUMBER, LT_DECIMAL, "123"));
+	c.type = LT_INT;
+	c.scale = 0;
+	assert_string_equal(enc_hex(c, "7", 1), enc(CC_NUMBER, LT_INT, "7"));
+}
+
+static void test_floats(void **state)
+{
+	(void)state;
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "0.1"),
+	                    enc(CC_FLOAT64, LT_FLOAT, "0.1000000000000000055511151231257827"));
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "-0"), enc(CC_FLOAT64, LT_FLOAT, "0"));
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "NaN"), enc(CC_FLOAT64, LT_FLOAT, "nan"));
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "Infinity"), enc(CC_FLOAT64, LT_FLOAT, "inf"));
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "1e-05"), enc(CC_FLOAT64, LT_FLOAT, "0.00001"));
+	assert_string_not_equal(enc(CC_FLOAT64, LT_FLOAT, "0.1"), enc(CC_FLOAT64, LT_FLOAT, "0.10000000000000002"));
+	/* A float4 printed shortest by PostgreSQL and as a double by a query. */
+	assert_string_equal(enc(CC_FLOAT32, LT_FLOAT, "0.1"), enc(CC_FLOAT32, LT_FLOAT, "0.100000001490116"));
+	assert_string_not_equal(enc(CC_FLOAT64, LT_FLOAT, "0.1"), enc(CC_FLOAT64, LT_FLOAT, "0.100000001490116"));
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "abc"), "ERROR: not a valid floating-point number");
+	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "1.5x"), "ERROR: not a valid floating-point number");
+	{
+		static const char *const v[] = { "-Infinity", "-1e300", "-1", "-1e-300", "0", "1e-300",
+		                                 "0.5", "1", "2", "1e300", "Infinity", "NaN" };
+		assert_increasing(canon_col_make(CC_FLOAT64, LT_FLOAT), v, sizeof(v) / sizeof(v[0]));
+	}
+}
+
+static void test_booleans(void **state)
+{
+	(void)state;
+	/* PostgreSQL boolean against MariaDB tinyint(1). */
+	assert_string_equal(enc(CC_BOOL, LT_BOOL, "t"), enc(CC_BOOL, LT_INT, "1"));
+	assert_string_equal(enc(CC_BOOL, LT_BOOL, "f"), enc(CC_BOOL, LT_INT, "0"));
+	assert_string_equal(enc(CC_BOOL, LT_BOOL, "true"), enc(CC_BOOL, LT_BOOL, "t"));
+	assert_string_not_equal(enc(CC_BOOL, LT_BOOL, "t"), enc(CC_BOOL, LT_BOOL, "f"));
+	/* tinyint(1) holding 2 equals neither boolean. */
+	assert_string_not_equal(enc(CC_BOOL, LT_INT, "2"), enc(CC_BOOL, LT_BOOL, "t"));
+	assert_string_not_equal(enc(CC_BOOL, LT_INT, "2"), enc(CC_BOOL, LT_BOOL, "f"));
+	assert_string_equal(enc(CC_BOOL, LT_INT, "2"), enc(CC_NUMBER, LT_INT, "2"));
+	assert_string_equal(enc(CC_BOOL, LT_BOOL, "yes"), "ERROR: not a valid boolean");
+}
+
+static void test_text(void **state)
+{
+	struct canon_col pad = canon_col_make(CC_TEXT, LT_CHAR);
+	struct canon_col trim = canon_col_make(CC_TEXT, LT_TEXT);
+
+	(void)state;
+	pad.pad_trim = true;
+	/* Case and trailing spaces count; NULL is never ''. */
+	assert_string_not_equal(enc(CC_TEXT, LT_TEXT, "a"), enc(CC_TEXT, LT_TEXT, "a "));
+	assert_string_not_equal(enc(CC_TEXT, LT_TEXT, "a"), enc(CC_TEXT, LT_TEXT, "A"));
+	assert_string_not_equal(enc(CC_TEXT, LT_TEXT, ""), enc(CC_TEXT, LT_TEXT, NULL));
+	/* char(5) pads in PostgreSQL and strips in MariaDB. */
+	assert_string_equal(enc_hex(pad, "ab   ", 5), enc_hex(pad, "ab", 2));
+	assert_string_equal(enc_hex(pad, "ab   ", 5), enc(CC_TEXT, LT_TEXT, "ab"));
+	assert_string_not_equal(enc_hex(pad, " ab", 3), enc(CC_TEXT, LT_TEXT, "ab"));
+	trim.trim = CANON_TRIM_BOTH;
+	assert_string_equal(enc_hex(trim, "  ab  ", 6), enc(CC_TEXT, LT_TEXT, "ab"));
+	trim.trim = CANON_TRIM_RIGHT;
+	assert_string_equal(enc_hex(trim, "ab  ", 4), enc(CC_TEXT, LT_TEXT, "ab"));
+	assert_string_not_equal(enc_hex(trim, "  ab", 4), enc(CC_TEXT, LT_TEXT, "ab"));
+	/* A NUL byte does not end the value. */
+	assert_string_not_equal(enc_hex(canon_col_make(CC_BYTES, LT_BYTES), "a\0", 2),
+	                        enc_hex(canon_col_make(CC_BYTES, LT_BYTES), "a", 1));
+	{
+		/* Bytewise: upper case before lower, ASCII before UTF-8 multibyte. */
+		static const char *const v[] = { NULL, "", "Zebra", "a", "a\t", "a ", "apple",
+		                                 "\xc3\x84pfel", "\xc3\x9f", "\xc3\xa9" "clair" };
+		assert_increasing(canon_col_make(CC_TEXT, LT_TEXT), v, sizeof(v) / sizeof(v[0]));
+	}
+	{
+		struct canon_col b = canon_col_make(CC_BYTES, LT_BYTES);
+
+		assert_int_equal(order(b, "a", "ab"), -1);
+		/* "a\0" sorts after "a" and before "a\1" */
+		struct buf x = BUF_INIT, y = BUF_INIT, z = BUF_INIT;
+		struct tally_err err;
+		canon_encode(&x, &b, "a", 1, &err);
+		canon_encode(&y, &b, "a\0", 2, &err);
+		canon_encode(&z, &b, "a\1", 2, &err);
+		assert_true(memcmp(x.data, y.data, x.len < y.len ? x.len : y.len) < 0);
+		assert_true(memcmp(y.data, z.data, y.len < z.len ? y.len : z.len) < 0);
+		buf_release(&x);
+		buf_release(&y);
+		buf_release(&z);
+	}
+}
+
+static void test_dates(void **state)
+{
+	int64_t y;
+	unsigned m, d;
+
+	(void)state;
+	assert_int_equal(canon_days_from_civil(2000, 1, 1), 0);
+	assert_int_equal(canon_days_from_civil(1970, 1, 1), -10957);
+	assert_int_equal(canon_days_from_civil(2024, 2, 29), 8825);
+	for (int64_t z = -800000; z < 800000; z += 97) {
+		canon_civil_from_days(z, &y, &m, &d);
+		assert_int_equal(canon_days_from_civil(y, m, d), z);
+	}
+	assert_string_equal(enc(CC_DATE, LT_DATE, "2024-02-30"), "ERROR: not a valid date (expected YYYY-MM-DD)");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "2023-02-29"), "ERROR: not a valid date (expected YYYY-MM-DD)");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "2024-1-2"), "ERROR: not a valid date (expected YYYY-MM-DD)");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "0000-00-00"), "4e8000000000000000");
+	assert_string_not_equal(enc(CC_DATE, LT_DATE, "2024-00-00"), enc(CC_DATE, LT_DATE, "0000-00-00"));
+	/* 1 BC is year 0: the day before 0001-01-01. */
+	assert_int_equal(order(canon_col_make(CC_DATE, LT_DATE), "0001-12-31 BC", "0001-01-01"), -1);
+	{
+		static const char *const v[] = { NULL, "0000-00-00", "-infinity", "4713-01-01 BC",
+		                                 "0001-12-31 BC", "0001-01-01", "1969-12-31", "2000-01-01",
+		                                 "2024-02-29", "9999-12-31", "10000-01-01", "infinity" };
+		assert_increasing(canon_col_make(CC_DATE, LT_DATE), v, sizeof(v) / sizeof(v[0]));
+	}
+}
+
+static void test_times(void **state)
+{
+	struct canon_col p0 = canon_col_make(CC_TIME, LT_TIME);
+
+	(void)state;
+	assert_string_equal(enc(CC_TIME, LT_TIME, "12:00:00"), enc(CC_TIME, LT_TIME, "12:00:00.000000"));
+	assert_string_equal(enc(CC_TIME, LT_TIME, "12:00:00.5"), enc(CC_TIME, LT_TIME, "12:00:00.500000"));
+	assert_string_not_equal(enc(CC_TIME, LT_TIME, "12:00:00.000001"), enc(CC_TIME, LT_TIME, "12:00:00"));
+	assert_string_equal(enc(CC_TIME, LT_TIME, "838:59:59"), "58800002bf3dcf39c0");
+	assert_int_equal(order(p0, "-838:59:59", "00:00:00"), -1);
+	assert_string_equal(enc(CC_TIME, LT_TIME, "12:60:00"), "ERROR: not a valid time (expected HH:MM:SS[.ffffff])");
+	assert_string_equal(enc(CC_TIME, LT_TIME, "12:00:00.1234567"),
+	                    "ERROR: not a valid time (expected HH:MM:SS[.ffffff])");
+	p0.precision = 0;
+	assert_string_equal(enc_hex(p0, "12:00:00.999999", 15), enc(CC_TIME, LT_TIME, "12:00:00"));
+}
+
+static void test_timestamps(void **state)
+{
+	struct canon_col ts = canon_col_make(CC_TIMESTAMP, LT_TIMESTAMP);
+	struct canon_col tz = canon_col_make(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ);
+
+	(void)state;
+	/* PostgreSQL trims the fraction; MariaDB datetime(6) pads it. */
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05.5"),
+	                    enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05.500000"));
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05"),
+	                    enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02T03:04:05.000000"));
+	assert_string_not_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05.000001"),
+	                        enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05"));
+	/* PostgreSQL timestamptz in UTC against MariaDB TIMESTAMP in +00:00. */
+	assert_string_equal(enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-02 03:04:05.123+00"),
+	                    enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-02 03:04:05.123000"));
+	assert_string_equal(enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-02 05:34:05+02:30"),
+	                    enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-02 03:04:05+00"));
+	assert_string_equal(enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-01 23:04:05-04"),
+	                    enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-02 03:04:05Z"));
+	/* A naive timestamp carrying an offset is not what the connector promised. */
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05+00"),
+	                    "ERROR: not a valid timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])");
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02"),
+	                    "ERROR: not a valid timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])");
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "0000-00-00 00:00:00"), "5e8000000000000000");
+	ts.precision = 0;
+	assert_string_equal(enc_hex(ts, "1999-12-31 23:59:59.999999", 26),
+	                    enc(CC_TIMESTAMP, LT_TIMESTAMP, "1999-12-31 23:59:59"));
+	assert_string_equal(enc_hex(ts, "2024-01-02 03:04:05.999", 23),
+	                    enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05"));
+	ts.precision = 3;
+	assert_string_equal(enc_hex(ts, "2024-01-02 03:04:05.123999", 26),
+	                    enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 03:04:05.123"));
+	{
+		static const char *const v[] = { NULL, "-infinity", "4713-01-01 00:00:00 BC",
+		                                 "1969-12-31 23:59:59.999999", "1970-01-01 00:00:00",
+		                                 "2024-01-02 03:04:05", "2024-01-02 03:04:05.000001",
+		                                 "294276-12-31 23:59:59.999999", "infinity" };
+		assert_increasing(canon_col_make(CC_TIMESTAMP, LT_TIMESTAMP), v, sizeof(v) / sizeof(v[0]));
+	}
+	assert_int_equal(order(tz, "2024-01-02 03:00:00+01", "2024-01-02 02:30:00+00"), -1);
+}
+
+static void test_uuid(void **state)
+{
+	(void)state;
+	assert_string_equal(enc(CC_UUID, LT_UUID, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+	                    enc(CC_UUID, LT_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+	assert_string_equal(enc(CC_UUID, LT_UUID, "a0eebc999c0b4ef8bb6d6bb9bd380a11"),
+	                    enc(CC_UUID, LT_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+	assert_string_equal(enc(CC_UUID, LT_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1"), "ERROR: not a valid uuid");
+	assert_string_equal(enc(CC_UUID, LT_UUID, "a0eebc99x9c0b-4ef8-bb6d-6bb9bd380a11"), "ERROR: not a valid uuid");
+	assert_string_equal(enc(CC_UUID, LT_UUID, "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), "ERROR: not a valid uuid");
+}
+
+static void test_error_leaves_buffer(void **state)
+{
+	struct canon_col c = canon_col_make(CC_DATE, LT_DATE);
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+
+	(void)state;
+	buf_add(&b, "xyz", 3);
+	assert_int_equal(canon_encode(&b, &c, "2024-13-01", 10, &err), -1);
+	assert_int_equal(err.kind, ERR_DATA);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "xyz", 4);
+	buf_release(&b);
+}
+
+static void test_rowhash(void **state)
+{
+	struct rowhash a, b, c;
+	struct chunkhash x, y;
+
+	(void)state;
+	rowhash_of("abc", 3, &a);
+	rowhash_of("abd", 3, &b);
+	rowhash_of("abc", 3, &c);
+	assert_memory_equal(a.b, c.b, 16);
+	assert_memory_not_equal(a.b, b.b, 16);
+	/* XXH3-128 of "abc", big-endian: pins the hash and its byte order. */
+	{
+		char hex[33];
+		for (int i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", a.b[i]);
+		assert_string_equal(hex, "06b05ab6733a618578af5f94892f3950");
+	}
+	/* Order does not matter; a duplicated row is not cancelled. */
+	chunkhash_init(&x);
+	chunkhash_init(&y);
+	chunkhash_add(&x, &a);
+	chunkhash_add(&x, &b);
+	chunkhash_add(&y, &b);
+	chunkhash_add(&y, &a);
+	assert_true(chunkhash_equal(&x, &y));
+	chunkhash_add(&x, &a);
+	chunkhash_add(&x, &a);
+	assert_false(chunkhash_equal(&x, &y));
+	chunkhash_init(&x);
+	chunkhash_add(&x, &a);
+	chunkhash_add(&x, &a);
+	chunkhash_init(&y);
+	assert_false(chunkhash_equal(&x, &y));
+	assert_int_equal(x.rows, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_bytes),
+		cmocka_unit_test(test_numbers_by_value),
+		cmocka_unit_test(test_number_order),
+		cmocka_unit_test(test_number_scale),
+		cmocka_unit_test(test_floats),
+		cmocka_unit_test(test_booleans),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_error_leaves_buffer),
+		cmocka_unit_test(test_rowhash),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,384 @@
+/*
+ * tests/unit/test_merge.c
+ *   merge: every ordering case of two key-ordered streams, each expect
+ *   mode, composite keys, the column bitmap, chunk digests, and the order
+ *   and uniqueness checks that keep a verdict from resting on a bad order.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/canon.h"
+#include "../../engine/merge.h"
+
+/* A test row: up to two key parts (text) and up to three values (text). */
+struct trow {
+	const char *k1, *k2;
+	const char *v[3];
+};
+
+struct tsource {
+	const struct trow *rows;
+	size_t n, i, nkey, ncmp;
+	struct buf bytes;
+	uint32_t off[4];
+	struct mrow row;
+	int fail_at;            /* >0: return an error at this row */
+};
+
+static int tsource_next(void *ctx, const struct mrow **out, struct tally_err *err)
+{
+	struct tsource *s = ctx;
+	struct canon_col key = canon_col_make(CC_NUMBER, LT_INT);
+	struct canon_col txt = canon_col_make(CC_TEXT, LT_TEXT);
+	const struct trow *r;
+	size_t keylen;
+
+	if (s->fail_at && (int)s->i + 1 == s->fail_at)
+		return err_set(err, ERR_LOST, "lost");
+	if (s->i == s->n)
+		return 0;
+	r = &s->rows[s->i++];
+	buf_reset(&s->bytes);
+	assert_int_equal(canon_encode(&s->bytes, &key, r->k1, strlen(r->k1), err), 0);
+	if (s->nkey == 2)
+		assert_int_equal(canon_encode(&s->bytes, &txt, r->k2, strlen(r->k2), err), 0);
+	keylen = s->bytes.len;
+	for (size_t j = 0; j < s->ncmp; j++) {
+		s->off[j] = (uint32_t)(s->bytes.len - keylen);
+		assert_int_equal(canon_encode(&s->bytes, &txt, r->v[j], r->v[j] ? strlen(r->v[j]) : 0, err), 0);
+	}
+	s->off[s->ncmp] = (uint32_t)(s->bytes.len - keylen);
+	s->row.bytes = (const uint8_t *)s->bytes.data;
+	s->row.keylen = keylen;
+	s->row.len = s->bytes.len;
+	s->row.off = s->off;
+	s->row.ctx = r;
+	rowhash_of(s->bytes.data, s->bytes.len, &s->row.hash);
+	*out = &s->row;
+	return 1;
+}
+
+/* Records verdicts as "m:1 e:4 c:2[01]" ... */
+struct record {
+	struct buf log;
+	size_t ncmp;
+};
+
+static int record_diff(void *ctx, enum diff_kind kind, const struct mrow *src,
+                       const struct mrow *tgt, const uint8_t *changed, struct tally_err *err)
+{
+	struct record *r = ctx;
+	const struct trow *row = (const struct trow *)(src ? src->ctx : tgt->ctx);
+
+	(void)err;
+	if (r->log.len)
+		buf_addch(&r->log, ' ');
+	buf_addf(&r->log, "%c:%s", diff_kind_name(kind)[0], row->k1);
+	if (row->k2)
+		buf_addf(&r->log, "/%s", row->k2);
+	if (kind == DIFF_CHANGED) {
+		buf_addch(&r->log, '[');
+		for (size_t j = 0; j < r->ncmp; j++)
+			buf_addch(&r->log, changed[j / 8] & (1u << (j % 8)) ? '1' : '0');
+		buf_addch(&r->log, ']');
+	}
+	if (kind == DIFF_EXTRA && src)
+		buf_addch(&r->log, '*');   /* absent: both rows present */
+	return 0;
+}
+
+struct outcome {
+	int rc;
+	char log[512];
+	struct merge_stats st;
+	struct tally_err err;
+};
+
+static struct outcome run(const struct trow *a, size_t na, const struct trow *b, size_t nb,
+                          size_t nkey, size_t ncmp, enum spec_expect expect)
+{
+	struct tsource s = { a, na, 0, nkey, ncmp, BUF_INIT, { 0 }, { 0 }, 0 };
+	struct tsource t = { b, nb, 0, nkey, ncmp, BUF_INIT, { 0 }, { 0 }, 0 };
+	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
+	struct record rec = { BUF_INIT, ncmp };
+	struct merge_sink sink = { &rec, record_diff };
+	struct outcome o;
+
+	memset(&o, 0, sizeof(o));
+	merge_stats_init(&o.st);
+	o.rc = merge_run(&ms, &mt, ncmp, expect, &sink, &o.st, &o.err);
+	snprintf(o.log, sizeof(o.log), "%s", rec.log.data);
+	buf_release(&rec.log);
+	buf_release(&s.bytes);
+	buf_release(&t.bytes);
+	return o;
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct trow base[] = {
+	{ "1", NULL, { "a", "x" } },
+	{ "2", NULL, { "b", "y" } },
+	{ "3", NULL, { "c", "z" } },
+	{ "10", NULL, { "d", NULL } },
+};
+
+static void test_identical(void **state)
+{
+	struct outcome o = run(base, N(base), base, N(base), 1, 2, EXPECT_EQUAL);
+
+	(void)state;
+	assert_int_equal(o.rc, 0);
+	assert_string_equal(o.log, "");
+	assert_int_equal(o.st.matched, 4);
+	assert_int_equal(o.st.side[0].rows, 4);
+	assert_true(chunkhash_equal(&o.st.side[0], &o.st.side[1]));
+}
+
+static void test_both_empty(void **state)
+{
+	struct outcome o = run(NULL, 0, NULL, 0, 1, 2, EXPECT_EQUAL);
+
+	(void)state;
+	assert_int_equal(o.rc, 0);
+	assert_string_equal(o.log, "");
+	assert_int_equal(o.st.side[1].rows, 0);
+}
+
+static void test_one_side_empty(void **state)
+{
+	struct outcome o = run(base, N(base), NULL, 0, 1, 2, EXPECT_EQUAL);
+
+	(void)state;
+	assert_string_equal(o.log, "m:1 m:2 m:3 m:10");
+	assert_int_equal(o.st.missing, 4);
+	o = run(NULL, 0, base, N(base), 1, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "e:1 e:2 e:3 e:10");
+	assert_int_equal(o.st.extra, 4);
+	assert_false(chunkhash_equal(&o.st.side[0], &o.st.side[1]));
+}
+
+static void test_missing_at_start_middle_end(void **state)
+{
+	const struct trow t1[] = { base[1], base[2], base[3] };
+	const struct trow t2[] = { base[0], base[2], base[3] };
+	const struct trow t3[] = { base[0], base[1], base[2] };
+	struct outcome o;
+
+	(void)state;
+	o = run(base, 4, t1, 3, 1, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "m:1");
+	o = run(base, 4, t2, 3, 1, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "m:2");
+	o = run(base, 4, t3, 3, 1, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "m:10");
+	assert_int_equal(o.st.missing, 1);
+	assert_int_equal(o.st.matched, 3);
+}
+
+static void test_extra_at_start_middle_end(void **state)
+{
+	const struct trow s1[] = { base[1], base[2], base[3] };
+	const struct trow s2[] = { base[0], base[2], base[3] };
+	const struct trow s3[] = { base[0], base[1], base[2] };
+	struct outcome o;
+
+	(void)state;
+	o = run(s1, 3, base, 4, 1, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "e:1");
+	o = run(s2, 3, base, 4, 1, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "e:2");
+	o = run(s3, 3, base, 4, 1, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "e:10");
+}
+
+static void test_interleaved(void **state)
+{
+	const struct trow s[] = { base[0], base[2] };
+	const struct trow t[] = { base[1], base[3] };
+	struct outcome o = run(s, 2, t, 2, 1, 2, EXPECT_EQUAL);
+
+	(void)state;
+	assert_string_equal(o.log, "m:1 e:2 m:3 e:10");
+	assert_int_equal(o.st.missing, 2);
+	assert_int_equal(o.st.extra, 2);
+	assert_int_equal(o.st.changed, 0);
+}
+
+static void test_changed_columns(void **state)
+{
+	const struct trow t[] = {
+		{ "1", NULL, { "a", "X" } },        /* second column differs */
+		{ "2", NULL, { "B", "Y" } },        /* both */
+		{ "3", NULL, { "c", "z" } },        /* equal */
+		{ "10", NULL, { "d", "" } },        /* NULL vs '' */
+	};
+	struct outcome o = run(base, 4, t, 4, 1, 2, EXPECT_EQUAL);
+
+	(void)state;
+	assert_string_equal(o.log, "c:1[01] c:2[11] c:10[01]");
+	assert_int_equal(o.st.changed, 3);
+	assert_int_equal(o.st.matched, 1);
+}
+
+static void test_everything_at_once(void **state)
+{
+	const struct trow s[] = { { "1", NULL, { "a" } }, { "2", NULL, { "b" } }, { "4", NULL, { "d" } },
+	                          { "5", NULL, { "e" } }, { "9", NULL, { "i" } } };
+	const struct trow t[] = { { "0", NULL, { "z" } }, { "2", NULL, { "B" } }, { "3", NULL, { "c" } },
+	                          { "5", NULL, { "e" } }, { "9", NULL, { "i" } }, { "11", NULL, { "k" } } };
+	struct outcome o = run(s, N(s), t, N(t), 1, 1, EXPECT_EQUAL);
+
+	(void)state;
+	assert_string_equal(o.log, "e:0 m:1 c:2[1] e:3 m:4 e:11");
+	assert_int_equal(o.st.missing, 2);
+	assert_int_equal(o.st.extra, 3);
+	assert_int_equal(o.st.changed, 1);
+	assert_int_equal(o.st.matched, 2);
+	assert_int_equal(o.st.side[0].rows, 5);
+	assert_int_equal(o.st.side[1].rows, 6);
+}
+
+static void test_subset(void **state)
+{
+	const struct trow s[] = { { "1", NULL, { "a" } }, { "2", NULL, { "b" } }, { "4", NULL, { "d" } } };
+	const struct trow t[] = { { "0", NULL, { "z" } }, { "2", NULL, { "B" } }, { "3", NULL, { "c" } } };
+	struct outcome o = run(s, N(s), t, N(t), 1, 1, EXPECT_SUBSET);
+
+	(void)state;
+	assert_string_equal(o.log, "m:1 c:2[1] m:4");
+	assert_int_equal(o.st.extra, 0);
+}
+
+static void test_absent(void **state)
+{
+	/* Source: records that should have been deleted from the target. */
+	const struct trow s[] = { { "1", NULL, { "a" } }, { "2", NULL, { "b" } }, { "4", NULL, { "d" } } };
+	const struct trow t[] = { { "0", NULL, { "z" } }, { "2", NULL, { "B" } }, { "4", NULL, { "d" } },
+	                          { "5", NULL, { "e" } } };
+	struct outcome o = run(s, N(s), t, N(t), 1, 1, EXPECT_ABSENT);
+
+	(void)state;
+	assert_string_equal(o.log, "e:2* e:4*");
+	assert_int_equal(o.st.extra, 2);
+	assert_int_equal(o.st.missing, 0);
+	assert_int_equal(o.st.changed, 0);
+}
+
+static void test_composite_keys(void **state)
+{
+	const struct trow s[] = { { "1", "a", { "x" } }, { "1", "b", { "y" } }, { "2", "a", { "z" } } };
+	const struct trow t[] = { { "1", "a", { "x" } }, { "1", "c", { "y" } }, { "2", "a", { "Z" } } };
+	struct outcome o = run(s, 3, t, 3, 2, 1, EXPECT_EQUAL);
+
+	(void)state;
+	assert_int_equal(o.rc, 0);
+	assert_string_equal(o.log, "m:1/b e:1/c c:2/a[1]");
+}
+
+static void test_composite_key_prefix_order(void **state)
+{
+	/* ("1","a") < ("1","ab") < ("10","") : no key part bleeds into the next. */
+	const struct trow s[] = { { "1", "a", { "x" } }, { "1", "ab", { "y" } }, { "10", "", { "z" } } };
+	struct outcome o = run(s, 3, s, 3, 2, 1, EXPECT_EQUAL);
+
+	(void)state;
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.st.matched, 3);
+}
+
+static void test_duplicate_key(void **state)
+{
+	const struct trow s[] = { { "1", NULL, { "a" } }, { "2", NULL, { "b" } }, { "2", NULL, { "c" } } };
+	struct outcome o = run(s, 3, base, 4, 1, 1, EXPECT_EQUAL);
+
+	(void)state;
+	assert_int_equal(o.rc, -1);
+	assert_int_equal(o.err.kind, ERR_DATA);
+	assert_string_equal(o.err.msg, "source returned a duplicate key at row 3");
+	o = run(base, 4, s, 3, 1, 1, EXPECT_EQUAL);
+	assert_string_equal(o.err.msg, "target returned a duplicate key at row 3");
+}
+
+static void test_out_of_order(void **state)
+{
+	const struct trow s[] = { { "1", NULL, { "a" } }, { "3", NULL, { "b" } }, { "2", NULL, { "c" } } };
+	struct outcome o = run(base, 4, s, 3, 1, 1, EXPECT_EQUAL);
+
+	(void)state;
+	assert_int_equal(o.rc, -1);
+	assert_int_equal(o.err.kind, ERR_DATA);
+	assert_string_equal(o.err.msg, "target returned rows out of key order at row 3");
+}
+
+static void test_source_error_stops(void **state)
+{
+	struct tsource s = { base, 4, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, 3 };
+	struct tsource t = { base, 4, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, 0 };
+	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
+	struct record rec = { BUF_INIT, 1 };
+	struct merge_sink sink = { &rec, record_diff };
+	struct merge_stats st;
+	struct tally_err err;
+
+	(void)state;
+	merge_stats_init(&st);
+	assert_int_equal(merge_run(&ms, &mt, 1, EXPECT_EQUAL, &sink, &st, &err), -1);
+	assert_int_equal(err.kind, ERR_LOST);
+	assert_int_equal(st.matched, 2);
+	buf_release(&rec.log);
+	buf_release(&s.bytes);
+	buf_release(&t.bytes);
+}
+
+static void test_chunk_digest_order_independent(void **state)
+{
+	const struct trow r1[] = { base[0], base[1] };
+	const struct trow r2[] = { { "1", NULL, { "a", "x" } }, { "2", NULL, { "b", "y" } } };
+	struct outcome o = run(r1, 2, r2, 2, 1, 2, EXPECT_EQUAL);
+
+	(void)state;
+	assert_true(chunkhash_equal(&o.st.side[0], &o.st.side[1]));
+	assert_int_equal(o.st.side[0].rows, 2);
+}
+
+static void test_keycmp(void **state)
+{
+	(void)state;
+	assert_int_equal(merge_keycmp((const uint8_t *)"a", 1, (const uint8_t *)"ab", 2), -1);
+	assert_int_equal(merge_keycmp((const uint8_t *)"ab", 2, (const uint8_t *)"a", 1), 1);
+	assert_int_equal(merge_keycmp((const uint8_t *)"ab", 2, (const uint8_t *)"ab", 2), 0);
+	assert_int_equal(merge_keycmp(NULL, 0, NULL, 0), 0);
+	assert_true(merge_keycmp((const uint8_t *)"b", 1, (const uint8_t *)"ab", 2) > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_identical),
+		cmocka_unit_test(test_both_empty),
+		cmocka_unit_test(test_one_side_empty),
+		cmocka_unit_test(test_missing_at_start_middle_end),
+		cmocka_unit_test(test_extra_at_start_middle_end),
+		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_changed_columns),
+		cmocka_unit_test(test_everything_at_once),
+		cmocka_unit_test(test_subset),
+		cmocka_unit_test(test_absent),
+		cmocka_unit_test(test_composite_keys),
+		cmocka_unit_test(test_composite_key_prefix_order),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_source_error_stops),
+		cmocka_unit_test(test_chunk_digest_order_independent),
+		cmocka_unit_test(test_keycmp),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
