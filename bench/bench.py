@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""
+bench/bench.py
+  Measures tally against two baselines on the same data, in one run:
+    reader   bench/reader.c: reads both tables at once and discards the
+             rows (the physical limit: what the servers and the wire allow)
+    clients  psql COPY and mariadb --quick dumping both tables at once,
+             ordered by key (what a user would otherwise start from)
+    tally    tally check, MariaDB (source) -> PostgreSQL (target)
+  on a 7-column table of N rows with a known difference set, and prints
+  wall times (median of --runs), the ratios and tally's peak RSS.
+
+  bench/bench.py [--rows N] [--runs K] [--servers DIR] [--keep]
+
+  Without --servers it starts throwaway servers (scripts/servers.sh) and
+  stops them at the end. Timing is never asserted: this is not a test.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(REPO, "build")
+DB = "tally_bench"
+
+# Known differences injected into the target, as a function of N.
+def diff_ids(n):
+    changed = list(range(100_000, n + 1, 100_000)) or [n // 2]
+    missing = [7 + k * (n // 10) for k in range(10)]
+    extra = [n + 1 + k for k in range(10)]
+    return changed, missing, extra
+
+
+def load_env(path):
+    env = {}
+    for line in open(path):
+        k, _, v = line.strip().partition("=")
+        if k:
+            env[k] = v
+    return env
+
+
+def run(cmd, env=None, stdin=None):
+    p = subprocess.run(cmd, env=env, stdin=stdin, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd[:3])}... failed: {p.stderr[-2000:]}")
+    return p.stdout
+
+
+def seed(e, n):
+    pg_env = dict(os.environ, PGPASSWORD=e["TALLY_PG_ADMIN_PASSWORD"])
+    psql = [os.path.join(e["TALLY_PG_BINDIR"], "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+            "-p", e["TALLY_PG_PORT"], "-U", e["TALLY_PG_ADMIN_USER"]]
+    my_env = dict(os.environ, MYSQL_PWD=e["TALLY_MY_ADMIN_PASSWORD"])
+    maria = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", e["TALLY_MY_PORT"], "-u", e["TALLY_MY_ADMIN_USER"]]
+    changed, missing, extra = diff_ids(n)
+
+    run(psql + ["-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"], pg_env)
+    run(psql + ["-d", "postgres", "-c", f"CREATE DATABASE {DB}"], pg_env)
+    run(psql + ["-d", DB, "-c", f"""
+        CREATE TABLE t (id bigint PRIMARY KEY, a int NOT NULL, b numeric(12,2) NOT NULL, c text NOT NULL,
+                        d timestamp(6) NOT NULL, e boolean NOT NULL, f double precision NOT NULL);
+        INSERT INTO t SELECT g, g * 7 % 1000, round((g * 7919 % 100000) / 100.0, 2), 'name-' || (g * 31 % 100000),
+            timestamp '2024-01-01' + g * interval '1 second' + (g * 7919 % 1000000) * interval '1 microsecond',
+            g % 3 = 0, g / 7.0::float8
+        FROM generate_series(1::bigint, {n}) g;
+        UPDATE t SET b = b + 0.01 WHERE id IN ({','.join(map(str, changed))});
+        DELETE FROM t WHERE id IN ({','.join(map(str, missing))});
+        INSERT INTO t SELECT g, 0, 0, 'extra', timestamp '2024-01-01', false, 0 FROM unnest(ARRAY[{','.join(map(str, extra))}]) g;"""],
+        pg_env)
+    run(psql + ["-d", DB, "-c", "VACUUM ANALYZE t"], pg_env)
+
+    run(maria + ["-e", f"DROP DATABASE IF EXISTS {DB}; CREATE DATABASE {DB}"], my_env)
+    run(maria + ["-D", DB, "-e", """
+        CREATE TABLE t (id BIGINT PRIMARY KEY, a INT NOT NULL, b DECIMAL(12,2) NOT NULL, c VARCHAR(40) NOT NULL,
+                        d DATETIME(6) NOT NULL, e TINYINT(1) NOT NULL, f DOUBLE NOT NULL) ENGINE=InnoDB"""], my_env)
+    step = 1_000_000
+    for lo in range(1, n + 1, step):
+        hi = min(n, lo + step - 1)
+        run(maria + ["-D", DB, "-e", f"""
+            INSERT INTO t SELECT seq, seq * 7 % 1000, ROUND((seq * 7919 % 100000) / 100, 2),
+                CONCAT('name-', seq * 31 % 100000),
+                TIMESTAMP('2024-01-01') + INTERVAL seq SECOND + INTERVAL (seq * 7919 % 1000000) MICROSECOND,
+                seq % 3 = 0, seq / 7e0
+            FROM seq_{lo}_to_{hi}"""], my_env)
+    run(maria + ["-D", DB, "-e", "ANALYZE TABLE t"], my_env)
+    return len(changed), len(missing), len(extra)
+
+
+def timed(cmd, env=None, shell=False):
+    """Wall seconds and peak RSS (KiB) of one command."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, env=env, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return wall, ru.ru_maxrss, p.returncode, p.stderr.read().decode()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--servers", help="use servers already started by scripts/servers.sh in DIR")
+    ap.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = ap.parse_args()
+
+    own = None
+    if args.servers:
+        sdir = args.servers
+    else:
+        own = sdir = tempfile.mkdtemp(prefix="tally-bench-servers-")
+        run([os.path.join(REPO, "scripts", "servers.sh"), "start", sdir])
+    tmp = tempfile.mkdtemp(prefix="tally-bench-")
+    try:
+        e = load_env(os.path.join(sdir, "env"))
+        t0 = time.monotonic()
+        nchanged, nmissing, nextra = seed(e, args.rows)
+        print(f"seeded {args.rows} rows in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+
+        env = dict(os.environ, **e)
+        env["MYSQL_PWD"] = e["TALLY_MY_PASSWORD"]
+        pg_conninfo = (f"host=127.0.0.1 port={e['TALLY_PG_PORT']} user=tally dbname={DB} "
+                       f"password={e['TALLY_PG_PASSWORD']} sslmode=disable")
+        cols = "id, a, b, c, d, e, f"
+        reader = [os.path.join(BUILD, "bench", "reader"), pg_conninfo,
+                  f"COPY (SELECT {cols} FROM t ORDER BY id) TO STDOUT",
+                  "127.0.0.1", e["TALLY_MY_PORT"], "tally", DB, f"SELECT {cols} FROM t ORDER BY id"]
+        clients = (f"PGPASSWORD=$TALLY_PG_PASSWORD {e['TALLY_PG_BINDIR']}/psql -X -h 127.0.0.1 "
+                   f"-p $TALLY_PG_PORT -U tally -d {DB} -c 'COPY (SELECT {cols} FROM t ORDER BY id) TO STDOUT' "
+                   f"> /dev/null & mariadb --no-defaults --quick --batch -h 127.0.0.1 -P $TALLY_MY_PORT -u tally "
+                   f"-D {DB} -e 'SELECT {cols} FROM t ORDER BY id' > /dev/null & wait")
+        spec = os.path.join(tmp, "bench.yaml")
+        with open(spec, "w") as f:
+            f.write(f"""version: 1
+name: bench
+systems:
+  legacy: {{ driver: mariadb, dsn: "mariadb://tally:${{TALLY_MY_PASSWORD}}@127.0.0.1:${{TALLY_MY_PORT}}/{DB}" }}
+  billing: {{ driver: postgres, dsn: "postgresql://tally:${{TALLY_PG_PASSWORD}}@127.0.0.1:${{TALLY_PG_PORT}}/{DB}?sslmode=disable" }}
+checks:
+  - name: t
+    source: {{ system: legacy, table: t }}
+    target: {{ system: billing, table: t }}
+""")
+        tally = [os.path.join(BUILD, "tally"), "check", spec, "--out", os.path.join(tmp, "out"), "--quiet"]
+
+        results = {}
+        for name, cmd, shell, ok in (("reader", reader, False, (0,)),
+                                     ("clients", clients, True, (0,)),
+                                     ("tally", tally, False, (1,))):
+            walls, rss = [], 0
+            for _ in range(args.runs):
+                wall, maxrss, code, err = timed(cmd, env=env, shell=shell)
+                if code not in ok:
+                    sys.exit(f"bench: {name} exited {code}: {err[-2000:]}")
+                walls.append(wall)
+                rss = max(rss, maxrss)
+            results[name] = (statistics.median(walls), rss)
+
+        import json
+        rep = json.load(open(os.path.join(tmp, "out", "report.json")))["checks"][0]
+        found = (rep["changed"], rep["missing"], rep["extra"])
+        if found != (nchanged, nmissing, nextra):
+            sys.exit(f"bench: tally found changed/missing/extra {found}, expected {(nchanged, nmissing, nextra)}")
+
+        r, c, t = results["reader"][0], results["clients"][0], results["tally"][0]
+        print(f"rows per side        {args.rows}")
+        print(f"reader   (floor)     {r:7.2f} s")
+        print(f"clients  (psql+mariadb) {c:4.2f} s")
+        print(f"tally    (jobs 1)    {t:7.2f} s   peak RSS {results['tally'][1] / 1024:.1f} MiB")
+        print(f"tally / reader       {t / r:7.2f}")
+        print(f"tally / clients      {t / c:7.2f}")
+        print(f"differences found    changed {found[0]}, missing {found[1]}, extra {found[2]} (as seeded)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if own:
+            subprocess.run([os.path.join(REPO, "scripts", "servers.sh"), "stop", own], capture_output=True)
+            shutil.rmtree(own, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
