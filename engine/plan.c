@@ -19,30 +19,26 @@ static const char *side_name(int side)
 
 /* ---- type pairing ----------------------------------------------------- */
 
-enum family {
-	FAM_NUMBER, FAM_FLOAT, FAM_BOOL, FAM_TEXT, FAM_BYTES, FAM_DATE, FAM_TIME,
-	FAM_TIMESTAMP, FAM_TIMESTAMPTZ, FAM_UUID, FAM_NONE,
-};
-
-static enum family family_of(const struct coldesc *c)
+/* The class a type compares as, or -1 when it has none across engines. */
+static int class_of(const struct coldesc *c)
 {
 	switch (c->type) {
 	case LT_INT:
 	case LT_DECIMAL:
 	case LT_YEAR:
-		return FAM_NUMBER;
-	case LT_FLOAT: return FAM_FLOAT;
-	case LT_BOOL: return FAM_BOOL;
+		return CC_NUMBER;
+	case LT_FLOAT: return CC_FLOAT64;     /* narrowed to CC_FLOAT32 by the pair */
+	case LT_BOOL: return CC_BOOL;
 	case LT_TEXT:
 	case LT_CHAR:
 	case LT_ENUM:
-		return FAM_TEXT;
-	case LT_BYTES: return FAM_BYTES;
-	case LT_DATE: return FAM_DATE;
-	case LT_TIME: return FAM_TIME;
-	case LT_TIMESTAMP: return FAM_TIMESTAMP;
-	case LT_TIMESTAMPTZ: return FAM_TIMESTAMPTZ;
-	case LT_UUID: return FAM_UUID;
+		return CC_TEXT;
+	case LT_BYTES: return CC_BYTES;
+	case LT_DATE: return CC_DATE;
+	case LT_TIME: return CC_TIME;
+	case LT_TIMESTAMP: return CC_TIMESTAMP;
+	case LT_TIMESTAMPTZ: return CC_TIMESTAMPTZ;
+	case LT_UUID: return CC_UUID;
 	case LT_JSON:
 	case LT_SET:
 	case LT_BIT:
@@ -52,7 +48,7 @@ static enum family family_of(const struct coldesc *c)
 	case LT_OTHER:
 		break;
 	}
-	return FAM_NONE;
+	return -1;
 }
 
 static void set_pair(struct canon_col out[2], enum cclass cls, const struct coldesc *s,
@@ -79,16 +75,16 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
               const char *sdriver, const char *tdriver, bool as_key,
               struct canon_col out[2], struct tally_err *err)
 {
-	enum family fs = family_of(s), ft = family_of(t);
+	int cs = class_of(s), ct = class_of(t);
 	bool same_engine = strcmp(sdriver, tdriver) == 0;
 
 	/* BOOLEAN's MariaDB storage is tinyint(1); any integer reads as one. */
-	if ((fs == FAM_BOOL && (ft == FAM_BOOL || t->type == LT_INT)) ||
-	    (ft == FAM_BOOL && s->type == LT_INT)) {
+	if ((cs == CC_BOOL && (ct == CC_BOOL || t->type == LT_INT)) ||
+	    (ct == CC_BOOL && s->type == LT_INT)) {
 		set_pair(out, CC_BOOL, s, t);
 		return 0;
 	}
-	if (fs == FAM_NONE || ft == FAM_NONE) {
+	if (cs < 0 || ct < 0) {
 		/* One engine prints one type one way: exact text comparison is sound. */
 		if (same_engine && s->type == t->type && strcmp(s->native, t->native) == 0 && !as_key) {
 			set_pair(out, s->type == LT_BIT && strcmp(sdriver, "mariadb") == 0 ? CC_BYTES : CC_TEXT,
@@ -97,60 +93,33 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
 			return 0;
 		}
 		refuse(err, s, t, as_key);
-		if (fs == FAM_NONE && ft == FAM_NONE && s->type == t->type)
+		if (cs < 0 && ct < 0 && s->type == t->type)
 			return err_detail(err, "%s values are compared only between identical types of one engine",
 			                  ltype_name(s->type));
 		return err_detail(err, "tally has no exact comparison between these types");
 	}
-	if (fs != ft) {
+	if (cs != ct) {
 		refuse(err, s, t, as_key);
 		if (as_key)
 			return err_detail(err, "keys are merged in one order on both sides, and these types do not sort alike");
-		if ((fs == FAM_TIMESTAMP && ft == FAM_TIMESTAMPTZ) ||
-		    (fs == FAM_TIMESTAMPTZ && ft == FAM_TIMESTAMP)) {
+		if ((cs == CC_TIMESTAMP && ct == CC_TIMESTAMPTZ) ||
+		    (cs == CC_TIMESTAMPTZ && ct == CC_TIMESTAMP)) {
 			err_detail(err, "a timestamp without time zone is not an instant, so it cannot equal one");
 			return err_hint(err, "compare through a query that converts one side, e.g. "
 			                "\"SELECT ..., created_at AT TIME ZONE 'UTC' AS created_at FROM ...\"");
 		}
 		return err_detail(err, "values of these types cannot be equal by meaning");
 	}
-	switch (fs) {
-	case FAM_NUMBER:
-		set_pair(out, CC_NUMBER, s, t);
-		return 0;
-	case FAM_FLOAT:
+	if (cs == CC_FLOAT64) {
 		if (as_key) {
 			refuse(err, s, t, as_key);
 			return err_detail(err, "floating-point values are not exact enough to identify rows");
 		}
-		set_pair(out, s->bits == 32 || t->bits == 32 ? CC_FLOAT32 : CC_FLOAT64, s, t);
-		return 0;
-	case FAM_TEXT:
-		set_pair(out, CC_TEXT, s, t);
-		return 0;
-	case FAM_BYTES:
-		set_pair(out, CC_BYTES, s, t);
-		return 0;
-	case FAM_DATE:
-		set_pair(out, CC_DATE, s, t);
-		return 0;
-	case FAM_TIME:
-		set_pair(out, CC_TIME, s, t);
-		return 0;
-	case FAM_TIMESTAMP:
-		set_pair(out, CC_TIMESTAMP, s, t);
-		return 0;
-	case FAM_TIMESTAMPTZ:
-		set_pair(out, CC_TIMESTAMPTZ, s, t);
-		return 0;
-	case FAM_UUID:
-		set_pair(out, CC_UUID, s, t);
-		return 0;
-	case FAM_BOOL:
-	case FAM_NONE:
-		break;
+		if (s->bits == 32 || t->bits == 32)
+			cs = CC_FLOAT32;
 	}
-	return refuse(err, s, t, as_key);
+	set_pair(out, (enum cclass)cs, s, t);
+	return 0;
 }
 
 /* ---- normalization options -------------------------------------------- */

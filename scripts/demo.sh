@@ -11,23 +11,16 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-scripts/deps.sh
-if [ ! -f build/build.ninja ]; then
-	meson setup build >/dev/null
+if [ -z "${TALLY_PG_PORT:-}" ]; then
+	scripts/deps.sh
+	[ -f build/build.ninja ] || meson setup build >/dev/null
+	ninja -C build >/dev/null
 fi
-ninja -C build >/dev/null
 
-servers=$(mktemp -d "${TMPDIR:-/tmp}/tally-demo-servers.XXXXXX")
-cleanup() {
-	scripts/servers.sh stop "$servers" >/dev/null 2>&1 || true
-	rm -rf "$servers"
-}
-trap cleanup EXIT
-scripts/servers.sh start "$servers"
-set -a
-# shellcheck disable=SC1091
-. "$servers/env"
-set +a
+# Run the rest inside a pair of throwaway servers, their env exported.
+if [ -z "${TALLY_PG_PORT:-}" ]; then
+	exec scripts/servers.sh run "$0" "$@"
+fi
 
 echo "== seeding legacy (MariaDB) and billing (PostgreSQL)"
 MYSQL_PWD=$TALLY_MY_ADMIN_PASSWORD mariadb --no-defaults -h 127.0.0.1 -P "$TALLY_MY_PORT" \

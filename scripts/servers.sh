@@ -8,6 +8,9 @@
 #                                  missing); writes DIR/env (mode 0600)
 #   scripts/servers.sh stop DIR    stop exactly the servers started under DIR
 #   scripts/servers.sh status DIR  exit 0 when both answer
+#   scripts/servers.sh run CMD...  start both in a new temporary directory,
+#                                  run CMD with DIR/env exported, stop them,
+#                                  and exit with CMD's status
 #
 #   DIR/env is a shell fragment (source it) with:
 #     TALLY_PG_HOST TALLY_PG_PORT TALLY_PG_SOCKDIR TALLY_PG_BINDIR
@@ -25,7 +28,7 @@ set -euo pipefail
 die() { echo "servers.sh: $*" >&2; exit 2; }
 
 usage() {
-	sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -214,6 +217,20 @@ status() {
 	MYSQL_PWD=$TALLY_MY_PASSWORD mariadb --no-defaults -h 127.0.0.1 -P "$TALLY_MY_PORT" \
 		-u "$TALLY_MY_USER" -e 'SELECT 1' >/dev/null 2>&1
 }
+
+if [ "${1:-}" = run ] && [ $# -ge 2 ]; then
+	shift
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/tally-servers.XXXXXX")
+	trap '"$0" stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+	"$0" start "$dir"
+	set -a
+	# shellcheck disable=SC1091
+	. "$dir/env"
+	set +a
+	status=0
+	"$@" || status=$?
+	exit $status
+fi
 
 [ $# -eq 2 ] || usage
 cmd=$1

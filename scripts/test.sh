@@ -12,8 +12,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-scripts/deps.sh
-
+if [ -z "${TALLY_PG_PORT:-}" ]; then
+	scripts/deps.sh
+fi
 if [ ! -f build/build.ninja ]; then
 	meson setup build -Dwerror=true >/dev/null
 else
@@ -21,17 +22,10 @@ else
 fi
 ninja -C build >/dev/null
 
-servers=$(mktemp -d "${TMPDIR:-/tmp}/tally-test-servers.XXXXXX")
-cleanup() {
-	scripts/servers.sh stop "$servers" >/dev/null 2>&1 || true
-	rm -rf "$servers"
-}
-trap cleanup EXIT
-scripts/servers.sh start "$servers"
-set -a
-# shellcheck disable=SC1091
-. "$servers/env"
-set +a
+# Run the rest inside a pair of throwaway servers, their env exported.
+if [ -z "${TALLY_PG_PORT:-}" ]; then
+	exec scripts/servers.sh run "$0" "$@"
+fi
 
 rc=0
 meson test -C build --print-errorlogs --num-processes 2 "$@" || rc=$?
