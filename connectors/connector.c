@@ -4,6 +4,7 @@
  */
 #include "connector.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,10 +69,37 @@ void coldesc_release(struct coldesc *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static void fkdesc_release(struct fkdesc *f)
+{
+	for (size_t i = 0; i < f->ncols; i++) {
+		free(f->cols ? f->cols[i] : NULL);
+		free(f->refcols ? f->refcols[i] : NULL);
+	}
+	free(f->cols);
+	free(f->refcols);
+	free(f->name);
+	free(f->table);
+	free(f->sqlname);
+	free(f->on_delete);
+	free(f->on_update);
+}
+
 void tabdesc_release(struct tabdesc *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; i < t->nparents; i++)
+		fkdesc_release(&t->parents[i]);
+	for (size_t i = 0; i < t->nchildren; i++)
+		fkdesc_release(&t->children[i]);
+	free(t->parents);
+	free(t->children);
+	for (size_t i = 0; i < t->ntriggers; i++) {
+		free(t->triggers[i].name);
+		free(t->triggers[i].timing);
+		free(t->triggers[i].events);
+	}
+	free(t->triggers);
 	for (size_t i = 0; i < t->ncols; i++)
 		coldesc_release(&t->cols[i]);
 	free(t->cols);
@@ -87,6 +115,98 @@ long tabdesc_find(const struct tabdesc *t, const char *name)
 		if (strcmp(t->cols[i].name, name) == 0)
 			return (long)i;
 	return -1;
+}
+
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t z = days + 719468 + 10957;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int64_t sqlval_year(const struct sqlval *v)
+{
+	int64_t days = v->i, y;
+	unsigned m, d;
+
+	if (v->kind != SV_DATE) {
+		days = v->i / INT64_C(86400000000);
+		if (v->i % INT64_C(86400000000) < 0)
+			days--;
+	}
+	civil(days, &y, &m, &d);
+	return y;
+}
+
+static void add_date(struct buf *out, int64_t days, bool *bc)
+{
+	int64_t y;
+	unsigned m, d;
+
+	civil(days, &y, &m, &d);
+	*bc = y <= 0;
+	if (*bc)
+		y = 1 - y;
+	buf_addf(out, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+static void add_clock(struct buf *out, int64_t us, int fsp)
+{
+	int64_t secs = us / 1000000, frac = us % 1000000;
+
+	buf_addf(out, "%02lld:%02lld:%02lld", (long long)(secs / 3600), (long long)(secs / 60 % 60),
+	         (long long)(secs % 60));
+	if (fsp > 0) {
+		char digits[8];
+
+		snprintf(digits, sizeof(digits), "%06lld", (long long)frac);
+		buf_addch(out, '.');
+		buf_add(out, digits, (size_t)(fsp > 6 ? 6 : fsp));
+	}
+}
+
+void sqlval_iso(struct buf *out, const struct sqlval *v, int fsp)
+{
+	const int64_t day = INT64_C(86400000000);
+	bool bc = false;
+	int64_t days, us;
+
+	switch (v->kind) {
+	case SV_DATE:
+		add_date(out, v->i, &bc);
+		break;
+	case SV_TIME:
+		us = v->i;
+		if (us < 0) {
+			buf_addch(out, '-');
+			us = -us;
+		}
+		add_clock(out, us, fsp);
+		return;
+	case SV_TIMESTAMP:
+	case SV_TIMESTAMPTZ:
+		days = v->i / day;
+		us = v->i % day;
+		if (us < 0) {
+			us += day;
+			days--;
+		}
+		add_date(out, days, &bc);
+		buf_addch(out, ' ');
+		add_clock(out, us, fsp);
+		break;
+	default:
+		return;
+	}
+	if (bc)
+		buf_addstr(out, " BC");
 }
 
 void conn_base_init(struct conn *c, const struct conn_ops *ops, const struct conn_cfg *cfg)

@@ -88,6 +88,10 @@ struct coldesc {
 	bool fixed;          /* char(n), binary(n): storage is padded to length */
 	bool nullable;
 	bool generated;      /* computed by the server; never written by a repair */
+	bool identity;       /* PostgreSQL GENERATED ALWAYS AS IDENTITY: an INSERT of
+	                        explicit values needs OVERRIDING SYSTEM VALUE */
+	bool has_default;    /* a DEFAULT, serial/identity or AUTO_INCREMENT supplies
+	                        a value when an INSERT leaves the column out */
 	int precision;       /* LT_DECIMAL digits, -1 unconstrained */
 	int scale;           /* LT_DECIMAL, -1 unconstrained */
 	int fsp;             /* LT_TIME, LT_TIMESTAMP, LT_TIMESTAMPTZ: 0..6 */
@@ -96,6 +100,30 @@ struct coldesc {
 	char *collation;     /* NULL when the engine's default applies */
 	char **labels;       /* LT_ENUM, LT_SET: allowed values in declared order */
 	size_t nlabels;
+};
+
+/*
+ * A foreign key, seen from either end. For tabdesc.parents the described
+ * table is the child (cols are its columns); for tabdesc.children it is
+ * the parent (refcols are its columns). Strings are owned.
+ */
+struct fkdesc {
+	char *name;          /* constraint name */
+	char *table;         /* the other table, display form: "public.orders" */
+	char *sqlname;       /* the other table, quoted and qualified */
+	char **cols;         /* the child's columns */
+	char **refcols;      /* the parent's columns, same count */
+	size_t ncols;
+	char *on_delete;     /* "NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT" */
+	char *on_update;
+};
+
+/* A trigger on the described table. Strings are owned. */
+struct trigdesc {
+	char *name;
+	char *timing;        /* "BEFORE", "AFTER", "INSTEAD OF" */
+	char *events;        /* "INSERT", "UPDATE", "DELETE", "TRUNCATE", joined with " OR " */
+	bool enabled;        /* false when disabled (PostgreSQL) */
 };
 
 /*
@@ -111,6 +139,17 @@ struct tabdesc {
 	struct coldesc *cols;
 	size_t npk;
 	size_t *pk;
+	/*
+	 * Filled by describe_table only (empty for a query): what a repair of
+	 * this table sets off, for the reviewer, and the order statements
+	 * across tables must follow.
+	 */
+	struct fkdesc *parents;     /* this table's foreign keys */
+	size_t nparents;
+	struct fkdesc *children;    /* other tables' foreign keys to this one */
+	size_t nchildren;
+	struct trigdesc *triggers;  /* user triggers on this table, by name */
+	size_t ntriggers;
 };
 
 void tabdesc_release(struct tabdesc *t);
@@ -150,6 +189,104 @@ struct scan_req {
 	const size_t *key;      /* indexes into desc->cols */
 };
 
+/*
+ * A typed value for a connector to write as a SQL literal of its dialect
+ * (repair scripts, key bounds). The engine fills it from a value read from
+ * either engine; the literal must read back as exactly this value.
+ */
+enum sqlval_kind {
+	SV_NULL,
+	SV_NUMBER,       /* s: [-]digits[.digits], no exponent; special NaN, +-infinity */
+	SV_FLOAT,        /* d, which may be NaN or infinite */
+	SV_BOOL,         /* b */
+	SV_TEXT,         /* s, len: UTF-8, no NUL */
+	SV_BYTES,        /* s, len: any bytes */
+	SV_DATE,         /* i: days since 2000-01-01; special +-infinity or zero */
+	SV_TIME,         /* i: microseconds, may be negative or beyond 24 hours (MariaDB) */
+	SV_TIMESTAMP,    /* i: microseconds since 2000-01-01 00:00, no time zone; special */
+	SV_TIMESTAMPTZ,  /* i: microseconds since 2000-01-01 00:00 UTC; special */
+	SV_UUID,         /* s: 16 bytes */
+	SV_RAW,          /* s, len: this engine's own text for a column of this engine and
+	                    type (types tally has no class for: json, interval, arrays...) */
+};
+
+enum sqlval_special {
+	SVS_NONE = 0,
+	SVS_PINF,        /* infinity */
+	SVS_NINF,        /* -infinity */
+	SVS_NAN,         /* numeric NaN */
+	SVS_ZERO,        /* MariaDB zero date; i holds y*10000+m*100+d (timestamps: that
+	                    times 86400000000 plus the microseconds of the day) */
+};
+
+struct sqlval {
+	enum sqlval_kind kind;
+	enum sqlval_special special;
+	const char *s;   /* borrowed */
+	size_t len;
+	int64_t i;
+	double d;
+	bool b;
+};
+
+/*
+ * Appends the ISO text of a date, time or timestamp value (not special):
+ * "2024-01-02", "0044-03-15 BC", "-838:59:59.5", "2024-01-02 03:04:05.123456".
+ * The fraction has exactly fsp digits (0..6). Years before 1 are written
+ * with " BC" (PostgreSQL's form); a caller that cannot store them refuses first.
+ */
+void sqlval_iso(struct buf *out, const struct sqlval *v, int fsp);
+
+/* The civil year of a date or timestamp value (astronomical: 1 BC is 0). */
+int64_t sqlval_year(const struct sqlval *v);
+
+/*
+ * Repair scripts: the dialect's part. The engine decides what to write
+ * (which rows, which columns, in what order); these functions know how.
+ * A script stages rows in temporary tables that copy the target table's
+ * column types, then applies each step in one guarded block that locks
+ * the rows, checks they still hold what tally read, writes, and checks
+ * the row count; any failure raises an error that names the check and the
+ * key, and the whole transaction rolls back.
+ */
+enum step_kind { STEP_INSERT, STEP_UPDATE, STEP_DELETE };
+
+struct script_step {
+	enum step_kind kind;
+	const char *check;              /* check name, for messages */
+	const struct tabdesc *t;        /* the table written */
+	const size_t *key;              /* key columns, indexes into t->cols */
+	size_t nkey;
+	/* UPDATE, DELETE: the stage holding each row as it must be now. */
+	const char *old_stage;
+	const size_t *guard;            /* columns compared with old_stage */
+	size_t nguard;
+	/* INSERT, UPDATE: the stage holding key and values to write. */
+	const char *new_stage;
+	const size_t *set;              /* INSERT: columns inserted; UPDATE: columns set */
+	size_t nset;
+	uint64_t rows;                  /* rows the step must touch */
+};
+
+struct script_ops {
+	/* First statements of a script body: session settings and BEGIN. */
+	void (*begin)(struct buf *out);
+	/* Last statement: COMMIT. */
+	void (*end)(struct buf *out);
+	/* Creates an empty stage with the types of columns cols of t. */
+	void (*stage)(struct buf *out, const char *stage, const struct tabdesc *t,
+	              const size_t *cols, size_t ncols);
+	/* "INSERT INTO stage VALUES": rows "(lit, lit),\n" follow, then ";\n". */
+	void (*stage_rows)(struct buf *out, const char *stage);
+	/* The guarded block that applies one step from its stages. */
+	void (*apply)(struct buf *out, const struct script_step *step);
+	/* Drops a stage. */
+	void (*unstage)(struct buf *out, const char *stage);
+	/* The command that applies a script file, for the header, given the
+	 * file name and the system's dsn with its password removed. */
+	void (*apply_command)(struct buf *out, const char *file, const char *dsn_shown);
+};
+
 struct conn;
 
 struct conn_ops {
@@ -184,6 +321,19 @@ struct conn_ops {
 
 	/* Appends name quoted as an identifier of this dialect. */
 	void (*quote_ident)(struct buf *out, const char *name);
+
+	/*
+	 * Appends v as a literal for column col of this engine, exact and safe
+	 * whatever the session's sql_mode (MariaDB: with or without
+	 * NO_BACKSLASH_ESCAPES or ANSI_QUOTES). A value the column cannot hold
+	 * exactly (a zero date in PostgreSQL, infinity in MariaDB, a year its
+	 * type cannot store) fails with ERR_DATA saying why, without the value.
+	 * Needs no session.
+	 */
+	int (*literal)(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+	               struct tally_err *err);
+
+	const struct script_ops *script;
 };
 
 /*

@@ -5,6 +5,10 @@
  *   queries from result metadata, and streams rows as the server sends them
  *   in the text protocol, one row in memory at a time (mysql_use_result).
  *
+ * It also writes values as literals of a column for repair scripts (the
+ * statements around them are mariadb_script.c's), and describes what a
+ * repair sets off: foreign keys and triggers.
+ *
  * A session is one MYSQL handle with one transaction, started at open and
  * rolled back at close: every describe and scan reads the same snapshot.
  * Names from the spec never enter SQL as quoted strings: catalog lookups
@@ -15,8 +19,11 @@
 #include "connector.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -61,6 +68,7 @@ struct mdb_conn {
 };
 
 extern const struct conn_ops mariadb_ops;
+extern const struct script_ops mariadb_script;     /* mariadb_script.c */
 
 static pthread_once_t mdb_lib_once = PTHREAD_ONCE_INIT;
 static int mdb_lib_status;
@@ -512,6 +520,7 @@ static char *server_version(const char *info)
 /* The session settings; the transaction starts last, once they are in place. */
 static const char *const mdb_session_sql[] = {
 	"SET time_zone='+00:00'",
+	"SET SESSION sql_quote_show_create=1",      /* fk_rules_from_ddl finds quoted names */
 	"SET SESSION net_write_timeout=3600, net_read_timeout=3600, max_statement_time=0",
 	"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 };
@@ -781,7 +790,7 @@ static bool extra_generated(const char *extra)
 /* Column of information_schema.COLUMNS, in the order the query selects them. */
 enum {
 	IC_NAME, IC_DATA_TYPE, IC_COLUMN_TYPE, IC_NULLABLE, IC_PRECISION, IC_SCALE,
-	IC_DT_PRECISION, IC_MAXLEN, IC_CHARSET, IC_COLLATION, IC_EXTRA, IC_COUNT
+	IC_DT_PRECISION, IC_MAXLEN, IC_CHARSET, IC_COLLATION, IC_EXTRA, IC_DEFAULT, IC_COUNT
 };
 
 static void coldesc_from_catalog(struct coldesc *cd, MYSQL_ROW r)
@@ -806,6 +815,13 @@ static void coldesc_from_catalog(struct coldesc *cd, MYSQL_ROW r)
 	}
 	cd->nullable = r[IC_NULLABLE] && strcmp(r[IC_NULLABLE], "YES") == 0;
 	cd->generated = extra_generated(r[IC_EXTRA]);
+	/*
+	 * COLUMN_DEFAULT is the text "NULL" for a nullable column without a
+	 * DEFAULT and SQL NULL for none at all; a TIMESTAMP's implicit
+	 * CURRENT_TIMESTAMP shows there too. MariaDB has no identity columns.
+	 */
+	cd->has_default = r[IC_DEFAULT] != NULL || cd->nullable ||
+	                  (r[IC_EXTRA] && strstr(r[IC_EXTRA], "auto_increment"));
 	switch (cd->type) {
 	case LT_INT:
 		cd->bool_hint = strcmp(ct, "tinyint(1)") == 0 || strcmp(ct, "tinyint(1) unsigned") == 0;
@@ -987,6 +1003,240 @@ static int read_pk(struct mdb_conn *c, const char *db, const char *name, struct 
 	return 0;
 }
 
+/* Column of the foreign key query, in the order it selects them. */
+enum {
+	FK_NAME, FK_SCHEMA, FK_TABLE, FK_COLUMN, FK_REF_SCHEMA, FK_REF_TABLE, FK_REF_COLUMN,
+	FK_DELETE_RULE, FK_UPDATE_RULE, FK_COUNT
+};
+
+/* Starts the fkdesc of constraint row[FK_NAME]; `other` names the table at the other end. */
+static void fk_start(struct fkdesc *f, MYSQL_ROW row, const char *other_db, const char *other)
+{
+	struct buf q = BUF_INIT;
+
+	memset(f, 0, sizeof(*f));
+	f->name = xstrdup(row[FK_NAME]);
+	f->table = xasprintf("%s.%s", other_db, other);
+	mdb_quote_ident(&q, other_db);
+	buf_addch(&q, '.');
+	mdb_quote_ident(&q, other);
+	f->sqlname = buf_detach(&q, NULL);
+	if (row[FK_DELETE_RULE] && row[FK_UPDATE_RULE]) {
+		f->on_delete = xstrdup(row[FK_DELETE_RULE]);
+		f->on_update = xstrdup(row[FK_UPDATE_RULE]);
+	}
+}
+
+/* The referential action at p ("CASCADE", "SET NULL"...), or NULL. */
+static const char *fk_action(const char *p)
+{
+	static const char *const actions[] = {
+		"RESTRICT", "CASCADE", "SET NULL", "NO ACTION", "SET DEFAULT",
+	};
+
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strncmp(p, actions[i], strlen(actions[i])) == 0)
+			return actions[i];
+	return NULL;
+}
+
+/*
+ * Reads the ON DELETE and ON UPDATE actions of foreign key f, declared on
+ * child_db.child, from SHOW CREATE TABLE: information_schema's
+ * REFERENTIAL_CONSTRAINTS shows nothing to a user whose grant on the table
+ * is a database-level or table-level SELECT, which SHOW CREATE TABLE
+ * needs. The constraint's line is found by its quoted name (backticks, or
+ * double quotes when the server's sql_mode has ANSI_QUOTES); words inside
+ * quoted names are skipped. A missing clause is RESTRICT, as
+ * information_schema reports it.
+ */
+static int fk_rules_from_ddl(struct mdb_conn *c, const char *child_db, const char *child,
+                             struct fkdesc *f, const char *what, struct tally_err *err)
+{
+	struct buf sql = BUF_INIT, want = BUF_INIT;
+	const char *del = "RESTRICT", *upd = "RESTRICT", *line = NULL;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	buf_addstr(&sql, "SHOW CREATE TABLE ");
+	mdb_quote_ident(&sql, child_db);
+	buf_addch(&sql, '.');
+	mdb_quote_ident(&sql, child);
+	if (mdb_catalog(c, &sql, &r, "describing", what, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	row = mysql_fetch_row(r);
+	for (const char *q = "`\""; row && mysql_num_fields(r) >= 2 && row[1] && !line && *q; q++) {
+		buf_reset(&want);
+		buf_addf(&want, "\n  CONSTRAINT %c", *q);
+		for (const char *p = f->name; *p; p++) {
+			if (*p == *q)
+				buf_addch(&want, *q);
+			buf_addch(&want, *p);
+		}
+		buf_addf(&want, "%c FOREIGN KEY ", *q);
+		line = strstr(row[1], want.data);
+		if (line) {
+			char quote = *q;
+
+			for (const char *p = line + want.len; *p && *p != '\n'; p++) {
+				if (*p == quote) {       /* skip a quoted name, doubled quotes included */
+					for (p++; *p && *p != '\n' && !(*p == quote && p[1] != quote); p++)
+						if (*p == quote)
+							p++;
+					if (*p != quote)
+						break;
+					continue;
+				}
+				if (strncmp(p, " ON DELETE ", 11) == 0 && fk_action(p + 11))
+					del = fk_action(p + 11);
+				else if (strncmp(p, " ON UPDATE ", 11) == 0 && fk_action(p + 11))
+					upd = fk_action(p + 11);
+			}
+		}
+	}
+	mysql_free_result(r);
+	buf_release(&sql);
+	buf_release(&want);
+	f->on_delete = xstrdup(del);
+	f->on_update = xstrdup(upd);
+	return 0;
+}
+
+/*
+ * The table's foreign keys (children false: t->parents, the table is the
+ * child) or those that reference it (children true: t->children, a
+ * self-reference included): one fkdesc per constraint, its columns in
+ * ORDINAL_POSITION order. The rows of one key share (schema, table, name).
+ * KEY_COLUMN_USAGE lists them to any user who can read the child table.
+ */
+static int read_fks(struct mdb_conn *c, const char *db, const char *name, struct tabdesc *t,
+                    bool children, struct tally_err *err)
+{
+	struct buf sql = BUF_INIT, group = BUF_INIT, key = BUF_INIT;
+	struct fkdesc **list = children ? &t->children : &t->parents;
+	size_t *n = children ? &t->nchildren : &t->nparents;
+	size_t cap = 0;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	int rc = 0;
+
+	buf_addstr(&sql, "SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME, "
+	           "k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, "
+	           "r.DELETE_RULE, r.UPDATE_RULE "
+	           "FROM information_schema.KEY_COLUMN_USAGE k "
+	           "LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
+	           "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA "
+	           "AND BINARY r.CONSTRAINT_SCHEMA = BINARY k.CONSTRAINT_SCHEMA "
+	           "AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+	           "AND BINARY r.CONSTRAINT_NAME = BINARY k.CONSTRAINT_NAME "
+	           "AND r.TABLE_NAME = k.TABLE_NAME AND BINARY r.TABLE_NAME = BINARY k.TABLE_NAME ");
+	if (!children) {
+		/* constants let the server read this one table's constraints only */
+		buf_addstr(&sql, "AND ");
+		add_name_match(&sql, "r.CONSTRAINT_SCHEMA", db);
+		buf_addstr(&sql, " AND ");
+		add_name_match(&sql, "r.TABLE_NAME", name);
+	}
+	/* children: every table is read, as no catalog index leads from a parent to them */
+	buf_addstr(&sql, " WHERE k.REFERENCED_TABLE_NAME IS NOT NULL AND ");
+	if (children) {
+		add_name_match(&sql, "k.REFERENCED_TABLE_SCHEMA", db);
+		buf_addstr(&sql, " AND ");
+		add_name_match(&sql, "k.REFERENCED_TABLE_NAME", name);
+	} else {
+		add_name_match(&sql, "k.TABLE_SCHEMA", db);
+		buf_addstr(&sql, " AND ");
+		add_name_match(&sql, "k.TABLE_NAME", name);
+	}
+	buf_addstr(&sql, " ORDER BY BINARY k.TABLE_SCHEMA, BINARY k.TABLE_NAME, "
+	           "BINARY k.CONSTRAINT_NAME, k.ORDINAL_POSITION");
+	if (mdb_catalog(c, &sql, &r, "describing", t->display, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	while (rc == 0 && (row = mysql_fetch_row(r))) {
+		struct fkdesc *f;
+		bool complete = true;
+
+		for (int i = 0; i < FK_DELETE_RULE; i++)
+			complete &= row[i] != NULL;
+		if (!complete)
+			continue;
+		buf_reset(&key);
+		buf_add(&key, row[FK_SCHEMA], strlen(row[FK_SCHEMA]) + 1);
+		buf_add(&key, row[FK_TABLE], strlen(row[FK_TABLE]) + 1);
+		buf_add(&key, row[FK_NAME], strlen(row[FK_NAME]) + 1);
+		if (*n == 0 || key.len != group.len || memcmp(key.data, group.data, key.len) != 0) {
+			*list = xgrow(*list, &cap, *n + 1, sizeof(**list));
+			f = &(*list)[(*n)++];
+			if (children)
+				fk_start(f, row, row[FK_SCHEMA], row[FK_TABLE]);
+			else
+				fk_start(f, row, row[FK_REF_SCHEMA], row[FK_REF_TABLE]);
+			/* the stored result stays valid while another statement runs */
+			if (!f->on_delete)
+				rc = fk_rules_from_ddl(c, row[FK_SCHEMA], row[FK_TABLE], f, t->display, err);
+			buf_reset(&group);
+			buf_add(&group, key.data, key.len);
+		}
+		f = &(*list)[*n - 1];
+		/* a key has a handful of columns */
+		f->cols = xrealloc(f->cols, (f->ncols + 1) * sizeof(*f->cols));
+		f->refcols = xrealloc(f->refcols, (f->ncols + 1) * sizeof(*f->refcols));
+		f->cols[f->ncols] = xstrdup(row[FK_COLUMN]);
+		f->refcols[f->ncols] = xstrdup(row[FK_REF_COLUMN]);
+		f->ncols++;
+	}
+	mysql_free_result(r);
+	buf_release(&sql);
+	buf_release(&group);
+	buf_release(&key);
+	return rc;
+}
+
+/*
+ * The table's triggers, by name; MariaDB has one event per trigger and no
+ * disabled state. information_schema shows a trigger only to a user with
+ * the TRIGGER privilege on its table: for tally's SELECT-only user the list
+ * is empty.
+ */
+static int read_triggers(struct mdb_conn *c, const char *db, const char *name,
+                         struct tabdesc *t, struct tally_err *err)
+{
+	struct buf sql = BUF_INIT;
+	size_t cap = 0;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	buf_addstr(&sql, "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION "
+	           "FROM information_schema.TRIGGERS WHERE ");
+	add_name_match(&sql, "EVENT_OBJECT_SCHEMA", db);
+	buf_addstr(&sql, " AND ");
+	add_name_match(&sql, "EVENT_OBJECT_TABLE", name);
+	buf_addstr(&sql, " ORDER BY BINARY TRIGGER_NAME");
+	if (mdb_catalog(c, &sql, &r, "describing", t->display, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	while ((row = mysql_fetch_row(r))) {
+		struct trigdesc *g;
+
+		if (!row[0] || !row[1] || !row[2])
+			continue;
+		t->triggers = xgrow(t->triggers, &cap, t->ntriggers + 1, sizeof(*t->triggers));
+		g = &t->triggers[t->ntriggers++];
+		g->name = xstrdup(row[0]);
+		g->timing = xstrdup(row[1]);
+		g->events = xstrdup(row[2]);
+		g->enabled = true;
+	}
+	mysql_free_result(r);
+	buf_release(&sql);
+	return 0;
+}
+
 static int mdb_describe_table(struct conn *base, const char *table, struct tabdesc *out,
                               struct tally_err *err)
 {
@@ -1017,8 +1267,8 @@ static int mdb_describe_table(struct conn *base, const char *table, struct tabde
 
 	buf_addstr(&sql, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
 	           "NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, "
-	           "CHARACTER_MAXIMUM_LENGTH, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA "
-	           "FROM information_schema.COLUMNS WHERE ");
+	           "CHARACTER_MAXIMUM_LENGTH, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, "
+	           "COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE ");
 	add_name_match(&sql, "TABLE_SCHEMA", db);
 	buf_addstr(&sql, " AND ");
 	add_name_match(&sql, "TABLE_NAME", name);
@@ -1040,7 +1290,9 @@ static int mdb_describe_table(struct conn *base, const char *table, struct tabde
 		missing_table(c, db, t.display, err);
 		goto out;
 	}
-	if (mark_json(c, db, name, &t, err) < 0 || read_pk(c, db, name, &t, err) < 0)
+	if (mark_json(c, db, name, &t, err) < 0 || read_pk(c, db, name, &t, err) < 0 ||
+	    read_fks(c, db, name, &t, false, err) < 0 || read_fks(c, db, name, &t, true, err) < 0 ||
+	    read_triggers(c, db, name, &t, err) < 0)
 		goto out;
 	*out = t;
 	memset(&t, 0, sizeof(t));
@@ -1436,6 +1688,753 @@ static void mdb_scan_close(struct conn *base)
 	c->row.ncols = 0;
 }
 
+/* ---- repair scripts ---------------------------------------------------------- */
+
+/* A word for sh: as is when it is safe, else in single quotes ('\'' for a quote). */
+static void add_shell_word(struct buf *out, const char *s)
+{
+	bool plain = *s != '\0';
+
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_./:-", *p))
+			plain = false;
+	if (plain) {
+		buf_addstr(out, s);
+		return;
+	}
+	buf_addch(out, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			buf_addstr(out, "'\\''");
+		else
+			buf_addch(out, *p);
+	}
+	buf_addch(out, '\'');
+}
+
+/*
+ * script_ops.apply_command (mariadb_script.c refers to it): the client
+ * command an operator runs. The dsn gives the server and the database
+ * only: its user is tally's read-only one, so the account is the
+ * placeholder OPERATOR, and -p makes the client ask for the password (a
+ * password in the dsn is never written). --skip-force overrides a `force`
+ * in an option file: a client that goes on after an error would commit the
+ * steps before and after the failed one.
+ */
+void mdb_apply_command(struct buf *out, const char *file, const char *dsn);
+
+void mdb_apply_command(struct buf *out, const char *file, const char *dsn)
+{
+	struct conn_cfg cfg = { .system = "?", .side = "?", .dsn = dsn, .dsn_shown = "?" };
+	struct tally_err err;
+	struct mdb_dsn d;
+	char port[16];
+
+	buf_addstr(out, "mariadb --default-character-set=utf8mb4 --skip-force ");
+	if (dsn_parse(&d, &cfg, &err) < 0) {
+		buf_addstr(out, "-h HOST -P PORT -u OPERATOR -p -D DATABASE < ");
+	} else {
+		if (d.socket) {
+			buf_addstr(out, "-S ");
+			add_shell_word(out, d.socket);
+		} else {
+			snprintf(port, sizeof(port), "%u", d.port);
+			buf_addstr(out, "-h ");
+			add_shell_word(out, d.host);
+			buf_addstr(out, " -P ");
+			buf_addstr(out, port);
+		}
+		buf_addstr(out, " -u OPERATOR -p -D ");
+		add_shell_word(out, d.db);
+		buf_addstr(out, " < ");
+	}
+	mdb_dsn_release(&d);
+	add_shell_word(out, file);
+}
+
+/* ---- literals ------------------------------------------------------------------ */
+
+/*
+ * A literal must read back as exactly the value given, whatever the
+ * session's sql_mode. Strings are never double-quoted (ANSI_QUOTES) and
+ * never hold a backslash (NO_BACKSLASH_ESCAPES decides what it means):
+ * text with a backslash or a control character is written as
+ * _utf8mb4 X'...', which every mode reads alike. The column is checked
+ * first wherever a permissive sql_mode would clip, round, pad or map the
+ * value instead of failing (range, scale, fractional seconds, enum case,
+ * YEAR's two-digit forms).
+ */
+
+#define MDB_TIME_MAX_US INT64_C(3020399999999)          /* 838:59:59.999999 */
+#define MDB_EPOCH_US INT64_C(946684800000000)           /* 2000-01-01 - 1970-01-01 */
+#define MDB_TIMESTAMP_MAX_US INT64_C(2147483647999999)  /* 2038-01-19 03:14:07.999999 */
+#define MDB_DAY_US INT64_C(86400000000)
+
+/* The failure of a literal: names the column and its type, never the value. */
+static int lit_fail(const struct coldesc *col, struct tally_err *err, const char *why)
+{
+	return err_set(err, ERR_DATA, "cannot write a value for column '%s' (%s): %s",
+	               col->name, col->native ? col->native : ltype_name(col->type), why);
+}
+
+/* What kind of value, as the subject of a sentence. */
+static const char *sqlval_noun(enum sqlval_kind k)
+{
+	switch (k) {
+	case SV_NULL: return "NULL";
+	case SV_NUMBER: return "a number";
+	case SV_FLOAT: return "a floating-point number";
+	case SV_BOOL: return "a boolean";
+	case SV_TEXT: return "text";
+	case SV_BYTES: return "binary data";
+	case SV_DATE: return "a date";
+	case SV_TIME: return "a time";
+	case SV_TIMESTAMP: return "a timestamp";
+	case SV_TIMESTAMPTZ: return "a timestamp with time zone";
+	case SV_UUID: return "a uuid";
+	case SV_RAW: return "a value";
+	}
+	return "a value";
+}
+
+static int lit_mismatch(const struct coldesc *col, const struct sqlval *v,
+                        struct tally_err *err)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "%s cannot be stored in this column type", sqlval_noun(v->kind));
+	return lit_fail(col, err, why);
+}
+
+/* Decodes one UTF-8 character of s[0..n): its length, 0 when invalid or overlong. */
+static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t v, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2, v = s[0] & 0x1fu, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3, v = s[0] & 0x0fu, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4, v = s[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3fu);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Characters in s[0..n), or -1 when it is not valid UTF-8. */
+static long utf8_count(const char *s, size_t n)
+{
+	long chars = 0;
+	uint32_t cp;
+
+	for (size_t i = 0, len; i < n; i += len, chars++)
+		if (!(len = utf8_char((const unsigned char *)s + i, n - i, &cp)))
+			return -1;
+	return chars;
+}
+
+/*
+ * Can valid UTF-8 text go between plain quotes? Not with a backslash or a
+ * control character (sql_mode, the client's line handling), nor with a
+ * character that hides or reorders what the reviewer of a script sees
+ * (C1 controls, zero-width and bidirectional marks, line separators).
+ */
+static bool text_plain(const char *s, size_t n)
+{
+	uint32_t cp;
+
+	for (size_t i = 0, len; i < n; i += len) {
+		len = utf8_char((const unsigned char *)s + i, n - i, &cp);
+		if (len == 0 || cp < 0x20 || cp == 0x7f || cp == '\\' ||
+		    (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x180e ||
+		    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+		    (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Appends UTF-8 text as a string constant: 'it''s' when that is plain,
+ * _utf8mb4 X'...' otherwise. Also used by mariadb_script.c.
+ */
+void mdb_add_text(struct buf *out, const char *s, size_t n);
+
+void mdb_add_text(struct buf *out, const char *s, size_t n)
+{
+	if (!text_plain(s, n)) {
+		buf_addstr(out, "_utf8mb4 X'");
+		buf_addhex(out, s, n);
+		buf_addch(out, '\'');
+		return;
+	}
+	buf_addch(out, '\'');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\'')
+			buf_addch(out, '\'');
+		buf_addch(out, s[i]);
+	}
+	buf_addch(out, '\'');
+}
+
+static void add_bytes(struct buf *out, const char *s, size_t n)
+{
+	buf_addstr(out, "X'");
+	buf_addhex(out, s, n);
+	buf_addch(out, '\'');
+}
+
+/* TEXT types are limited in bytes of their character set, the others in characters. */
+static bool text_fits(const struct coldesc *col, size_t n, long chars)
+{
+	const char *cs = col->charset ? col->charset : "";
+
+	if (col->length <= 0)
+		return true;
+	if (chars > col->length)
+		return false;
+	if (!col->native || !strstr(col->native, "text"))
+		return true;
+	if (strcmp(cs, "utf8mb4") == 0 || strncmp(cs, "utf8", 4) == 0)
+		return n <= (size_t)col->length;
+	return true;   /* single-byte sets: chars counted; others: the server checks */
+}
+
+static bool is_label(const struct coldesc *col, const char *s, size_t n, size_t *idx)
+{
+	for (size_t i = 0; i < col->nlabels; i++)
+		if (strlen(col->labels[i]) == n && memcmp(col->labels[i], s, n) == 0) {
+			*idx = i;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * An enum value must be one of the labels byte for byte: the server maps
+ * 'SMALL' to 'small' under a _ci collation. A set value lists labels in
+ * declared order, each once, as the server stores it. '' is the empty set,
+ * and the invalid enum value that only a permissive sql_mode stores.
+ */
+static bool labels_ok(const struct coldesc *col, const char *s, size_t n)
+{
+	size_t idx, prev = 0;
+	bool first = true;
+
+	if (col->nlabels == 0 || n == 0)
+		return true;
+	if (col->type == LT_ENUM)
+		return is_label(col, s, n, &idx);
+	for (size_t i = 0; i <= n;) {
+		const char *comma = memchr(s + i, ',', n - i);
+		size_t len = comma ? (size_t)(comma - (s + i)) : n - i;
+
+		if (!is_label(col, s + i, len, &idx) || (!first && idx <= prev))
+			return false;
+		prev = idx;
+		first = false;
+		i += len + 1;
+	}
+	return true;
+}
+
+/* Bytes into a BINARY, VARBINARY, BLOB, BIT or geometry column: X'...'. */
+static int lit_bytes(struct buf *out, const struct coldesc *col, const char *s, size_t n,
+                     struct tally_err *err)
+{
+	if (col->type == LT_BIT && col->bits > 0) {
+		size_t i = 0, sig;
+		unsigned char top;
+
+		while (i < n && s[i] == 0)
+			i++;
+		sig = (n - i) * 8;
+		for (top = i < n ? (unsigned char)s[i] : 0xff; sig && !(top & 0x80); top <<= 1)
+			sig--;
+		if (sig > (size_t)col->bits)
+			return lit_fail(col, err, "value is out of the column's range");
+	} else if (col->type == LT_BYTES && col->length > 0 && n > (size_t)col->length) {
+		return lit_fail(col, err, "value is longer than the column holds");
+	}
+	add_bytes(out, s, n);
+	return 0;
+}
+
+/* UTF-8 text into a column the server parses text for. */
+static int lit_text(struct buf *out, const struct coldesc *col, const char *s, size_t n,
+                    struct tally_err *err)
+{
+	long chars;
+
+	if (col->type == LT_BYTES || col->type == LT_BIT)
+		return lit_bytes(out, col, s, n, err);
+	chars = utf8_count(s, n);
+	if (chars < 0)
+		return lit_fail(col, err, "text is not valid UTF-8");
+	if ((col->type == LT_TEXT || col->type == LT_CHAR) && !text_fits(col, n, chars))
+		return lit_fail(col, err, "value is longer than the column holds");
+	if ((col->type == LT_ENUM || col->type == LT_SET) && !labels_ok(col, s, n))
+		return lit_fail(col, err, col->type == LT_ENUM
+		                ? "value is not one of the column's labels"
+		                : "value is not a list of the column's labels in declared order");
+	mdb_add_text(out, s, n);
+	return 0;
+}
+
+/* A decimal number split into its parts, without leading or trailing zeros. */
+struct num {
+	bool neg;
+	const char *ip;   /* integer digits, none for 0 */
+	size_t nip;
+	const char *fp;   /* fraction digits, none when integral */
+	size_t nfp;
+};
+
+/* [-]digits[.digits], as SV_NUMBER promises; false otherwise. */
+static bool num_parse(const char *s, size_t n, struct num *x)
+{
+	size_t i = 0, start;
+
+	memset(x, 0, sizeof(*x));
+	if (i < n && s[i] == '-') {
+		x->neg = true;
+		i++;
+	}
+	start = i;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == start)
+		return false;
+	x->ip = s + start;
+	x->nip = i - start;
+	if (i < n) {
+		if (s[i] != '.' || i + 1 == n)
+			return false;
+		x->fp = s + ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i != n)
+			return false;
+		x->nfp = (size_t)(s + n - x->fp);
+	}
+	while (x->nip && x->ip[0] == '0') {
+		x->ip++;
+		x->nip--;
+	}
+	while (x->nfp && x->fp[x->nfp - 1] == '0')
+		x->nfp--;
+	if (x->nip == 0 && x->nfp == 0)
+		x->neg = false;   /* -0 is 0 */
+	return true;
+}
+
+static void num_add(struct buf *out, const struct num *x)
+{
+	if (x->neg)
+		buf_addch(out, '-');
+	if (x->nip)
+		buf_add(out, x->ip, x->nip);
+	else
+		buf_addch(out, '0');
+	if (x->nfp) {
+		buf_addch(out, '.');
+		buf_add(out, x->fp, x->nfp);
+	}
+}
+
+/* Is the integer part of x within [-2^(bits-1), 2^(bits-1)-1] (or [0, 2^bits-1])? */
+static bool int_fits(const struct num *x, int bits, bool is_unsigned)
+{
+	char lim[24];
+	unsigned long long max;
+	size_t len;
+
+	if (bits <= 0 || bits > 64)
+		return true;
+	if (is_unsigned)
+		max = bits == 64 ? ULLONG_MAX : (1ULL << bits) - 1;
+	else
+		max = (1ULL << (bits - 1)) - (x->neg ? 0 : 1);
+	len = (size_t)snprintf(lim, sizeof(lim), "%llu", max);
+	if (x->nip != len)
+		return x->nip < len;
+	return memcmp(x->ip, lim, len) <= 0;
+}
+
+/* e-notation from printf ("3.0000000000000004e-01") without '+' and exponent zeros. */
+static void add_exp_form(struct buf *out, const char *txt)
+{
+	const char *e = strchr(txt, 'e'), *p;
+
+	buf_add(out, txt, (size_t)(e - txt));
+	buf_addch(out, 'e');
+	p = e + 1;
+	if (*p == '-')
+		buf_addch(out, '-');
+	if (*p == '-' || *p == '+')
+		p++;
+	while (*p == '0' && p[1])
+		p++;
+	buf_addstr(out, p);
+}
+
+/* The shortest %.*e text that strtod reads back as d (finite). */
+static void shortest_e(char *txt, size_t cap, double d)
+{
+	for (int p = 0; p <= 16; p++) {
+		snprintf(txt, cap, "%.*e", p, d);
+		if (strtod(txt, NULL) == d)
+			return;
+	}
+}
+
+/*
+ * A DOUBLE as an approximate-value literal, "3.0000000000000004e-1": the
+ * server reads a literal with an exponent with a correctly rounded strtod,
+ * so the shortest round-trip digits give back the same double (checked on
+ * MariaDB 10.11 with the binary protocol, subnormals and extremes included).
+ */
+static void add_double(struct buf *out, double d)
+{
+	char txt[40];
+
+	shortest_e(txt, sizeof(txt), d);
+	add_exp_form(out, txt);
+}
+
+/*
+ * A FLOAT column stores (float) of the double the server parses, after
+ * checking that double against FLT_MAX: the shortest text that strtof
+ * reads back is not enough (3.4028235e38 is above FLT_MAX as a double and
+ * fails), so the text must also come back as f through a double. When no
+ * short text does, the float's exact double value always does.
+ */
+static void add_float32(struct buf *out, float f)
+{
+	char txt[40];
+
+	for (int p = 0; p <= 8; p++) {
+		double back;
+
+		snprintf(txt, sizeof(txt), "%.*e", p, (double)f);
+		back = strtod(txt, NULL);
+		if (fabs(back) <= FLT_MAX && (float)back == f && strtof(txt, NULL) == f) {
+			add_exp_form(out, txt);
+			return;
+		}
+	}
+	add_double(out, (double)f);
+}
+
+/* A double's shortest digits as plain [-]digits[.digits], for exact columns. */
+static void double_plain(struct buf *out, double d)
+{
+	char txt[40], digits[24];
+	size_t nd = 0;
+	long ex;
+	const char *e;
+
+	shortest_e(txt, sizeof(txt), d);
+	e = strchr(txt, 'e');
+	ex = strtol(e + 1, NULL, 10);
+	for (const char *p = txt; p < e; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	if (txt[0] == '-')
+		buf_addch(out, '-');
+	if (ex < 0) {
+		buf_addstr(out, "0.");
+		for (long i = -1; i > ex; i--)
+			buf_addch(out, '0');
+		buf_add(out, digits, nd);
+		return;
+	}
+	for (long i = 0; i <= ex; i++)
+		buf_addch(out, (size_t)i < nd ? digits[i] : '0');
+	if (nd > (size_t)ex + 1) {
+		buf_addch(out, '.');
+		buf_add(out, digits + ex + 1, nd - (size_t)ex - 1);
+	}
+}
+
+/* A finite double into a FLOAT or DOUBLE column. */
+static int lit_floatcol(struct buf *out, const struct coldesc *col, double d,
+                        struct tally_err *err)
+{
+	if (col->is_unsigned && d < 0)
+		return lit_fail(col, err, "a negative number cannot be stored in an unsigned column");
+	if (col->bits == 32) {
+		/* what strtof does with the same digits: round to nearest, or overflow */
+		if (fabs(d) > FLT_MAX) {
+			if (fabs(d) >= (double)FLT_MAX + 0x1p103)
+				return lit_fail(col, err, "value is out of the column's range");
+			d = copysign((double)FLT_MAX, d);
+		}
+		add_float32(out, (float)d);
+	} else {
+		add_double(out, d);
+	}
+	return 0;
+}
+
+/* A decimal number (SV_NUMBER's text) into an exact, float or text column. */
+static int lit_number(struct buf *out, const struct coldesc *col, const char *s, size_t n,
+                      struct tally_err *err)
+{
+	struct num x;
+
+	if (!num_parse(s, n, &x))
+		return lit_fail(col, err, "not a valid number");
+	switch (col->type) {
+	case LT_INT:
+	case LT_BOOL:
+	case LT_YEAR:
+	case LT_DECIMAL:
+		if (x.neg && col->is_unsigned)
+			return lit_fail(col, err, "a negative number cannot be stored in an unsigned "
+			                "column");
+		if (col->type == LT_DECIMAL) {
+			if (col->scale >= 0 && x.nfp > (size_t)col->scale)
+				return lit_fail(col, err, "value has more fractional digits than the "
+				                "column holds");
+			if (col->precision > 0 && col->scale >= 0 &&
+			    x.nip > (size_t)(col->precision - col->scale))
+				return lit_fail(col, err, "value is out of the column's range");
+		} else if (x.nfp) {
+			return lit_fail(col, err, "a number with a fraction cannot be stored in an "
+			                "integer column");
+		} else if (col->type == LT_YEAR) {
+			/* a number 1..99 means 1970..2069, and 0 is the year 0000 */
+			if (x.neg || (x.nip > 0 && (x.nip != 4 || memcmp(x.ip, "1901", 4) < 0 ||
+			                            memcmp(x.ip, "2155", 4) > 0)))
+				return lit_fail(col, err, "year outside 1901..2155 (or 0)");
+		} else if (!int_fits(&x, col->bits, col->is_unsigned)) {
+			return lit_fail(col, err, "value is out of the column's range");
+		}
+		num_add(out, &x);
+		return 0;
+	case LT_FLOAT: {
+		/* parsed here as canon parses it, then written as a float literal */
+		char *txt = xstrndup(s, n);
+		double d = col->bits == 32 ? (double)strtof(txt, NULL) : strtod(txt, NULL);
+		int rc;
+
+		free(txt);
+		if (isinf(d))
+			return lit_fail(col, err, "value is out of the column's range");
+		rc = lit_floatcol(out, col, d, err);
+		return rc;
+	}
+	case LT_TEXT:
+	case LT_CHAR:
+	case LT_ENUM:
+	case LT_SET:
+	case LT_JSON:
+		return lit_text(out, col, s, n, err);
+	default:
+		return -2;
+	}
+}
+
+/* Digits needed for the fraction of a microsecond count: 0 for .000000, 6 for .000001. */
+static int frac_digits(int64_t us)
+{
+	int64_t f = us % 1000000;
+	int d = 6;
+
+	if (f < 0)
+		f += 1000000;
+	if (f == 0)
+		return 0;
+	while (f % 10 == 0) {
+		f /= 10;
+		d--;
+	}
+	return d;
+}
+
+/* '0000-00-00[ 00:00:00[.f]]' from SVS_ZERO's packed y*10000+m*100+d. */
+static int lit_zero_date(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                         struct tally_err *err)
+{
+	int64_t packed = v->i, us = 0;
+
+	if (v->kind != SV_DATE) {
+		packed = v->i / MDB_DAY_US;
+		us = v->i % MDB_DAY_US;
+	}
+	if (packed < 0 || packed > 99991231 || us < 0)
+		return lit_fail(col, err, "not a valid zero date");
+	buf_addf(out, "'%04d-%02d-%02d", (int)(packed / 10000), (int)(packed / 100 % 100),
+	         (int)(packed % 100));
+	if (v->kind != SV_DATE) {
+		struct sqlval clock = { .kind = SV_TIME, .i = us };
+
+		buf_addch(out, ' ');
+		sqlval_iso(out, &clock, col->fsp);
+	}
+	buf_addch(out, '\'');
+	return 0;
+}
+
+/* Dates, times and timestamps: ISO text with exactly the column's fractional digits. */
+static int lit_temporal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                        struct tally_err *err)
+{
+	bool ok;
+
+	switch (v->kind) {
+	case SV_DATE:
+		ok = col->type == LT_DATE;
+		break;
+	case SV_TIME:
+		ok = col->type == LT_TIME;
+		break;
+	default:
+		ok = col->type == LT_TIMESTAMP || col->type == LT_TIMESTAMPTZ;
+		break;
+	}
+	if (!ok)
+		return lit_mismatch(col, v, err);
+	if (v->special == SVS_PINF || v->special == SVS_NINF)
+		return lit_fail(col, err, "MariaDB cannot store infinity");
+	if (v->special == SVS_ZERO && v->kind != SV_TIME) {
+		if (v->kind != SV_DATE && frac_digits(v->i) > col->fsp)
+			return lit_fail(col, err, "value has more fractional digits than the column "
+			                "holds");
+		return lit_zero_date(out, col, v, err);
+	}
+	if (v->special != SVS_NONE)
+		return lit_fail(col, err, "not a valid date or time");
+	if (v->kind != SV_DATE && frac_digits(v->i) > col->fsp)
+		return lit_fail(col, err, "value has more fractional digits than the column holds");
+	if (v->kind == SV_TIME) {
+		if (v->i < -MDB_TIME_MAX_US || v->i > MDB_TIME_MAX_US)
+			return lit_fail(col, err, "time outside -838:59:59.999999..838:59:59.999999");
+	} else if (col->type == LT_TIMESTAMPTZ) {
+		/* the script runs with time_zone '+00:00': the text is UTC */
+		if (v->i < 1 - MDB_EPOCH_US || v->i > MDB_TIMESTAMP_MAX_US - MDB_EPOCH_US)
+			return lit_fail(col, err, "timestamp outside 1970-01-01 00:00:00.000001.."
+			                "2038-01-19 03:14:07.999999 UTC");
+	} else {
+		int64_t y = sqlval_year(v);
+
+		if (y < 1 || y > 9999)
+			return lit_fail(col, err, "year outside 0001..9999");
+	}
+	buf_addch(out, '\'');
+	sqlval_iso(out, v, v->kind == SV_DATE ? 0 : col->fsp);
+	buf_addch(out, '\'');
+	return 0;
+}
+
+static int lit_value(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                     struct tally_err *err)
+{
+	enum ltype t = col->type;
+	bool text_col = t == LT_TEXT || t == LT_CHAR || t == LT_ENUM || t == LT_SET || t == LT_JSON;
+	bool raw_col = t == LT_BYTES || t == LT_BIT || t == LT_OTHER;
+	int rc;
+
+	switch (v->kind) {
+	case SV_NULL:
+		buf_addstr(out, "NULL");
+		return 0;
+	case SV_NUMBER:
+		if (v->special != SVS_NONE)
+			return lit_fail(col, err, "MariaDB cannot store NaN or infinity");
+		rc = lit_number(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
+		return rc == -2 ? lit_mismatch(col, v, err) : rc;
+	case SV_FLOAT:
+		if (isnan(v->d) || isinf(v->d))
+			return lit_fail(col, err, "MariaDB cannot store NaN or infinity");
+		if (t == LT_FLOAT)
+			return lit_floatcol(out, col, v->d, err);
+		if (t == LT_INT || t == LT_DECIMAL || t == LT_YEAR || text_col) {
+			struct buf txt = BUF_INIT;
+
+			double_plain(&txt, v->d);
+			rc = lit_number(out, col, txt.data, txt.len, err);
+			buf_release(&txt);
+			return rc == -2 ? lit_mismatch(col, v, err) : rc;
+		}
+		return lit_mismatch(col, v, err);
+	case SV_BOOL:
+		if (t == LT_INT || t == LT_BOOL || t == LT_DECIMAL || t == LT_FLOAT)
+			return lit_number(out, col, v->b ? "1" : "0", 1, err);
+		if (t == LT_BIT) {
+			buf_addch(out, v->b ? '1' : '0');
+			return 0;
+		}
+		return lit_mismatch(col, v, err);
+	case SV_TEXT:
+		return lit_text(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
+	case SV_BYTES:
+		if (raw_col)
+			return lit_bytes(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
+		if (text_col)
+			return lit_text(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
+		return lit_mismatch(col, v, err);
+	case SV_DATE:
+	case SV_TIME:
+	case SV_TIMESTAMP:
+	case SV_TIMESTAMPTZ:
+		return lit_temporal(out, col, v, err);
+	case SV_UUID: {
+		const unsigned char *u = (const unsigned char *)v->s;
+		char txt[40];
+		size_t o = 0;
+
+		if (!u || v->len != 16)
+			return lit_fail(col, err, "a uuid value must have 16 bytes");
+		if (t == LT_BYTES)
+			return lit_bytes(out, col, v->s, 16, err);
+		if (t != LT_UUID && t != LT_TEXT && t != LT_CHAR)
+			return lit_mismatch(col, v, err);
+		for (size_t i = 0; i < 16; i++)
+			o += (size_t)snprintf(txt + o, sizeof(txt) - o, "%s%02x",
+			                      i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", u[i]);
+		return lit_text(out, col, txt, o, err);
+	}
+	case SV_RAW:
+		if (raw_col)
+			return lit_bytes(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
+		return lit_text(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
+	}
+	return lit_mismatch(col, v, err);
+}
+
+/* conn_ops.literal: on failure out is left as it was. */
+static int mdb_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                       struct tally_err *err)
+{
+	size_t start = out->len;
+
+	if (lit_value(out, col, v, err) < 0) {
+		if (out->len != start)
+			buf_setlen(out, start);
+		return -1;
+	}
+	return 0;
+}
+
 const struct conn_ops mariadb_ops = {
 	.driver = "mariadb",
 	.dialect = "mariadb",
@@ -1447,4 +2446,6 @@ const struct conn_ops mariadb_ops = {
 	.scan_next = mdb_scan_next,
 	.scan_close = mdb_scan_close,
 	.quote_ident = mdb_quote_ident,
+	.literal = mdb_literal,
+	.script = &mariadb_script,
 };

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mysql.h>
@@ -99,7 +100,7 @@ static void admin_sql(const char *sql)
 static const char *admin_value(const char *sql)
 {
 	static char out[256];
-	MYSQL_RES *r;
+	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 
 	if (mysql_query(admin, sql) != 0 || !(r = mysql_store_result(admin)))
@@ -461,6 +462,37 @@ static const char *const seed_sql[] = {
 	"CREATE TABLE big (id INT NOT NULL PRIMARY KEY, pad VARCHAR(255) NOT NULL)",
 	"INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_200000",
 
+	/* foreign keys: composite (in another order than the parent's key), self, cascading */
+	"CREATE TABLE fk_parent (a INT NOT NULL, b VARCHAR(10) NOT NULL, PRIMARY KEY (a, b),"
+	" KEY (b, a))",
+	"CREATE TABLE fk_child (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, pa INT, pb VARCHAR(10),"
+	" parent_id INT, note VARCHAR(10) NOT NULL DEFAULT 'x''y', req INT NOT NULL,"
+	" ts TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ts2 TIMESTAMP NULL, n INT,"
+	" gen INT AS (req + 1) VIRTUAL,"
+	" CONSTRAINT fk_comp FOREIGN KEY (pb, pa) REFERENCES fk_parent (b, a)"
+	"  ON DELETE CASCADE ON UPDATE SET NULL,"
+	" CONSTRAINT fk_self FOREIGN KEY (parent_id) REFERENCES fk_child (id))",
+	"CREATE TABLE fk_grandchild (id INT NOT NULL PRIMARY KEY, child_id INT,"
+	" CONSTRAINT `fk_g``q` FOREIGN KEY (child_id) REFERENCES fk_child (id)"
+	"  ON DELETE SET NULL ON UPDATE CASCADE)",
+	"CREATE TRIGGER trg_b BEFORE INSERT ON fk_child FOR EACH ROW SET NEW.n = 1",
+	"CREATE TRIGGER trg_a AFTER DELETE ON fk_child FOR EACH ROW SET @tally_x = 1",
+	"CREATE TRIGGER `trg_c``u` AFTER UPDATE ON fk_child FOR EACH ROW SET @tally_x = 2",
+
+	/* every type the driver maps, for literals that must read back exactly */
+	"CREATE TABLE lit_rt (k INT NOT NULL PRIMARY KEY,"
+	" b1 TINYINT(1), iu INT UNSIGNED, u64 BIGINT UNSIGNED, d12 DECIMAL(12,2), f FLOAT,"
+	" d DOUBLE, c5 CHAR(5), vc VARCHAR(200), tx TEXT, l1 VARCHAR(50) CHARACTER SET latin1,"
+	" bn BINARY(4), vb VARBINARY(20), bl BLOB, dt DATE, tm6 TIME(6), dtm DATETIME,"
+	" dtm6 DATETIME(6), ts3 TIMESTAMP(3) NULL, y YEAR, e ENUM('small','it''s','back\\\\slash',''),"
+	" st SET('x','y','z'), bt10 BIT(10), u UUID, j JSON, `we``ird` VARCHAR(100), g POINT)",
+
+	/* the target of repair scripts: names with a backtick, a quote and a backslash */
+	"CREATE TABLE `rep``a'i\\r` (`k``ey` INT NOT NULL,"
+	" code VARCHAR(10) COLLATE utf8mb4_general_ci NOT NULL,"
+	" name VARCHAR(100) COLLATE utf8mb4_general_ci, qty INT, price DOUBLE, raw VARBINARY(8),"
+	" PRIMARY KEY (`k``ey`, code))",
+
 	/* a function that writes, run with its definer's rights */
 	"CREATE TABLE ro_probe (n INT)",
 	"CREATE FUNCTION ro_write() RETURNS INT MODIFIES SQL DATA"
@@ -513,6 +545,8 @@ static int group_setup(void **state)
 	admin_sql("DROP USER IF EXISTS '" SOCK_USER "'@'localhost'");
 	admin_sql("CREATE USER '" SOCK_USER "'@'localhost' IDENTIFIED BY '" SOCK_PASSWORD "'");
 	admin_sql("GRANT SELECT ON " DB ".* TO '" SOCK_USER "'@'localhost'");
+	/* information_schema shows triggers only to a user with this privilege */
+	admin_sql("GRANT TRIGGER ON " DB ".fk_child TO '" SOCK_USER "'@'localhost'");
 	return 0;
 }
 
@@ -1374,6 +1408,705 @@ static void test_scan_close_early(void **state)
 	close_conn(c);
 }
 
+/* ---- foreign keys, triggers, defaults ------------------------------------------- */
+
+struct expfk {
+	const char *name, *table, *sqlname, *cols[4], *refcols[4], *on_delete, *on_update;
+};
+
+static void assert_fks(const char *what, const struct fkdesc *got, size_t n,
+                       const struct expfk *exp, size_t nexp)
+{
+	if (n != nexp)
+		fail_msg("%s: %zu foreign keys, expected %zu", what, n, nexp);
+	for (size_t i = 0; i < n; i++) {
+		const struct fkdesc *f = &got[i];
+		const struct expfk *e = &exp[i];
+		size_t nc = 0;
+
+		assert_string_equal(f->name, e->name);
+		assert_string_equal(f->table, e->table);
+		assert_string_equal(f->sqlname, e->sqlname);
+		while (e->cols[nc])
+			nc++;
+		if (f->ncols != nc)
+			fail_msg("%s: key %s has %zu columns, expected %zu", what, e->name, f->ncols, nc);
+		for (size_t j = 0; j < nc; j++) {
+			assert_string_equal(f->cols[j], e->cols[j]);
+			assert_string_equal(f->refcols[j], e->refcols[j]);
+		}
+		assert_string_equal(f->on_delete, e->on_delete);
+		assert_string_equal(f->on_update, e->on_update);
+	}
+}
+
+/* A session as SOCK_USER, who also holds TRIGGER on fk_child. */
+static struct conn *open_sock(void)
+{
+	char dsn[1024];
+	struct conn *c = NULL;
+	struct tally_err err;
+
+	require_env();
+	snprintf(dsn, sizeof(dsn), "mariadb://%s:%s@/%s?socket=%s", SOCK_USER, SOCK_PASSWORD_ENC,
+	         DB, env.socket);
+	if (try_open(&c, dsn, "mariadb://" SOCK_USER ":***@/" DB, "source", &err) < 0)
+		fail_msg("socket open: %s / %s", err.msg, err.detail);
+	return c;
+}
+
+static void test_describe_fks(void **state)
+{
+	static const struct expfk child_parents[] = {
+		{ "fk_comp", DB ".fk_parent", "`" DB "`.`fk_parent`", { "pb", "pa", NULL },
+		  { "b", "a", NULL }, "CASCADE", "SET NULL" },
+		{ "fk_self", DB ".fk_child", "`" DB "`.`fk_child`", { "parent_id", NULL },
+		  { "id", NULL }, "RESTRICT", "RESTRICT" },
+	};
+	static const struct expfk child_children[] = {
+		{ "fk_self", DB ".fk_child", "`" DB "`.`fk_child`", { "parent_id", NULL },
+		  { "id", NULL }, "RESTRICT", "RESTRICT" },
+		{ "fk_g`q", DB ".fk_grandchild", "`" DB "`.`fk_grandchild`", { "child_id", NULL },
+		  { "id", NULL }, "SET NULL", "CASCADE" },
+	};
+	static const struct expfk parent_children[] = {
+		{ "fk_comp", DB ".fk_child", "`" DB "`.`fk_child`", { "pb", "pa", NULL },
+		  { "b", "a", NULL }, "CASCADE", "SET NULL" },
+	};
+	static const struct expfk grandchild_parents[] = {
+		{ "fk_g`q", DB ".fk_child", "`" DB "`.`fk_child`", { "child_id", NULL },
+		  { "id", NULL }, "SET NULL", "CASCADE" },
+	};
+	/* AUTO_INCREMENT, nullable, DEFAULT and CURRENT_TIMESTAMP supply a value; req does not */
+	static const struct { const char *name; bool has_default, nullable; } child_cols[] = {
+		{ "id", true, false }, { "pa", true, true }, { "pb", true, true },
+		{ "parent_id", true, true }, { "note", true, false }, { "req", false, false },
+		{ "ts", true, false }, { "ts2", true, true }, { "n", true, true },
+		{ "gen", true, true },
+	};
+	struct conn *c = open_tally(), *s;
+	struct tabdesc t;
+
+	(void)state;
+	describe(c, "fk_child", &t);
+	assert_sane_tabdesc(&t);
+	assert_int_equal(t.ncols, sizeof(child_cols) / sizeof(child_cols[0]));
+	for (size_t i = 0; i < t.ncols; i++) {
+		assert_string_equal(t.cols[i].name, child_cols[i].name);
+		if (t.cols[i].has_default != child_cols[i].has_default ||
+		    t.cols[i].nullable != child_cols[i].nullable || t.cols[i].identity)
+			fail_msg("column %s: has_default %d nullable %d identity %d", t.cols[i].name,
+			         t.cols[i].has_default, t.cols[i].nullable, t.cols[i].identity);
+	}
+	assert_true(t.cols[9].generated);
+	assert_fks("fk_child parents", t.parents, t.nparents, child_parents, 2);
+	assert_fks("fk_child children", t.children, t.nchildren, child_children, 2);
+	/* tally's SELECT-only user is not shown the triggers */
+	assert_int_equal(t.ntriggers, 0);
+	assert_null(t.triggers);
+	tabdesc_release(&t);
+
+	describe(c, "fk_parent", &t);
+	assert_false(t.cols[0].has_default);
+	assert_false(t.cols[1].has_default);
+	assert_fks("fk_parent parents", t.parents, t.nparents, NULL, 0);
+	assert_fks("fk_parent children", t.children, t.nchildren, parent_children, 1);
+	tabdesc_release(&t);
+
+	describe(c, DB ".fk_grandchild", &t);
+	assert_fks("fk_grandchild parents", t.parents, t.nparents, grandchild_parents, 1);
+	assert_fks("fk_grandchild children", t.children, t.nchildren, NULL, 0);
+	tabdesc_release(&t);
+
+	/* a table without keys or triggers; has_default follows NULL-ability there */
+	describe(c, "types", &t);
+	assert_int_equal(t.nparents + t.nchildren + t.ntriggers, 0);
+	for (size_t i = 0; i < t.ncols; i++)
+		assert_int_equal(t.cols[i].has_default, t.cols[i].nullable);
+	tabdesc_release(&t);
+
+	/* queries have none of it */
+	describe_q(c, "SELECT id, note FROM fk_child", &t);
+	assert_int_equal(t.nparents + t.nchildren + t.ntriggers, 0);
+	assert_false(t.cols[0].has_default);
+	tabdesc_release(&t);
+	close_conn(c);
+
+	/* a user with the TRIGGER privilege sees them, by name */
+	s = open_sock();
+	describe(s, "fk_child", &t);
+	assert_int_equal(t.ntriggers, 3);
+	assert_string_equal(t.triggers[0].name, "trg_a");
+	assert_string_equal(t.triggers[0].timing, "AFTER");
+	assert_string_equal(t.triggers[0].events, "DELETE");
+	assert_true(t.triggers[0].enabled);
+	assert_string_equal(t.triggers[1].name, "trg_b");
+	assert_string_equal(t.triggers[1].timing, "BEFORE");
+	assert_string_equal(t.triggers[1].events, "INSERT");
+	assert_true(t.triggers[1].enabled);
+	assert_string_equal(t.triggers[2].name, "trg_c`u");
+	assert_string_equal(t.triggers[2].timing, "AFTER");
+	assert_string_equal(t.triggers[2].events, "UPDATE");
+	assert_fks("fk_child parents", t.parents, t.nparents, child_parents, 2);
+	assert_fks("fk_child children", t.children, t.nchildren, child_children, 2);
+	tabdesc_release(&t);
+	close_conn(s);
+}
+
+/* ---- literals: written by mariadb_ops.literal, read back by the scan ----------- */
+
+/* A value to write and the text the scan must return for it. */
+struct rt {
+	const char *col;
+	struct sqlval v;
+	struct val want;
+};
+
+#define SV_N(lit) { .kind = SV_NUMBER, .s = (lit), .len = sizeof(lit) - 1 }
+#define SV_T(lit) { .kind = SV_TEXT, .s = (lit), .len = sizeof(lit) - 1 }
+#define SV_B(lit) { .kind = SV_BYTES, .s = (lit), .len = sizeof(lit) - 1 }
+#define SV_R(lit) { .kind = SV_RAW, .s = (lit), .len = sizeof(lit) - 1 }
+#define SV_U(lit) { .kind = SV_UUID, .s = (lit), .len = sizeof(lit) - 1 }
+#define SV_NUL { .kind = SV_NULL }
+
+/* Text no sql_mode or client may misread. */
+#define HOSTILE "it's \"q\" \\ \\' $$ ; -- # /* c */ // DELIMITER ;\n\ttab \xf0\x9f\x98\x80 end"
+#define HOSTILE_NUL "nul\0byte"
+
+static const char point12[] =
+	"\x00\x00\x00\x00" "\x01" "\x01\x00\x00\x00"
+	"\x00\x00\x00\x00\x00\x00\xf0\x3f" "\x00\x00\x00\x00\x00\x00\x00\x40";
+
+static const struct rt rt_rows[][27] = { {
+	{ "k", SV_N("1"), V("1") },
+	{ "b1", { .kind = SV_BOOL, .b = true }, V("1") },
+	{ "iu", SV_N("4294967295"), V("4294967295") },
+	{ "u64", SV_N("18446744073709551615"), V("18446744073709551615") },
+	{ "d12", SV_N("-1234567890.12"), V("-1234567890.12") },
+	{ "f", { .kind = SV_FLOAT, .d = 0.1 }, V("0.1") },
+	{ "d", { .kind = SV_FLOAT, .d = 0.30000000000000004 }, V("0.30000000000000004") },
+	{ "c5", SV_T("a'\\b"), V("a'\\b") },
+	{ "vc", SV_T(HOSTILE), V(HOSTILE) },
+	{ "tx", { .kind = SV_TEXT, .s = HOSTILE_NUL, .len = sizeof(HOSTILE_NUL) - 1 },
+	  V(HOSTILE_NUL) },
+	{ "l1", SV_T("\xc3\x84pfel \xc3\x9f 'q' \\"), V("\xc3\x84pfel \xc3\x9f 'q' \\") },
+	{ "bn", SV_B("\x00\xff'\\"), V("\x00\xff'\\") },
+	{ "vb", SV_B("\x00\x01\\'\"`"), V("\x00\x01\\'\"`") },
+	{ "bl", SV_B("\x00\n\r\x1a\\"), V("\x00\n\r\x1a\\") },
+	{ "dt", { .kind = SV_DATE, .i = 8825 }, V("2024-02-29") },
+	{ "tm6", { .kind = SV_TIME, .i = -1250000 }, V("-00:00:01.250000") },
+	{ "dtm", { .kind = SV_TIMESTAMP, .i = 757479845000000 }, V("2024-01-02 03:04:05") },
+	{ "dtm6", { .kind = SV_TIMESTAMP, .i = 757479845123456 }, V("2024-01-02 03:04:05.123456") },
+	{ "ts3", { .kind = SV_TIMESTAMPTZ, .i = 1200798847999000 }, V("2038-01-19 03:14:07.999") },
+	{ "y", SV_N("2024"), V("2024") },
+	{ "e", SV_R("it's"), V("it's") },
+	{ "st", SV_R("x,z"), V("x,z") },
+	{ "bt10", SV_R("\x02\x01"), V("\x02\x01") },
+	{ "u", SV_U("\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00"),
+	  V("123e4567-e89b-12d3-a456-426614174000") },
+	{ "j", SV_R("{\"a\": \"\\n\\\"x\", \"b\": [1, 2.50]}"),
+	  V("{\"a\": \"\\n\\\"x\", \"b\": [1, 2.50]}") },
+	{ "we`ird", SV_T("q'\\"), V("q'\\") },
+	{ "g", { .kind = SV_RAW, .s = point12, .len = sizeof(point12) - 1 },
+	  { point12, sizeof(point12) - 1 } },
+}, {
+	{ "k", SV_N("2"), V("2") },
+	{ "b1", { .kind = SV_BOOL, .b = false }, V("0") },
+	{ "iu", SV_N("0"), V("0") },
+	{ "u64", SV_N("0"), V("0") },
+	{ "d12", SV_N("0.1"), V("0.10") },
+	{ "f", { .kind = SV_FLOAT, .d = -2.5e-10 }, V("-0.00000000025") },
+	{ "d", { .kind = SV_FLOAT, .d = 5e-324 }, V("5e-324") },
+	{ "c5", SV_T(""), V("") },
+	{ "vc", SV_T("\xe2\x80\xae" "abc \xc2\x85"), V("\xe2\x80\xae" "abc \xc2\x85") },
+	{ "tx", SV_T(""), V("") },
+	{ "l1", SV_T("caf\xc3\xa9\r\n"), V("caf\xc3\xa9\r\n") },
+	{ "bn", SV_B("\x01\x02"), V("\x01\x02\x00\x00") },   /* binary(4) pads */
+	{ "vb", SV_B(""), V("") },
+	{ "bl", SV_B(""), V("") },
+	{ "dt", { .kind = SV_DATE, .special = SVS_ZERO, .i = 0 }, V("0000-00-00") },
+	{ "tm6", { .kind = SV_TIME, .i = INT64_C(3020399999999) }, V("838:59:59.999999") },
+	{ "dtm", { .kind = SV_TIMESTAMP, .special = SVS_ZERO, .i = 0 }, V("0000-00-00 00:00:00") },
+	{ "dtm6", { .kind = SV_TIMESTAMP, .i = INT64_C(-63082281600000000) },
+	  V("0001-01-01 00:00:00.000000") },
+	{ "ts3", { .kind = SV_TIMESTAMPTZ, .i = -946684800000000 + 1000 },
+	  V("1970-01-01 00:00:00.001") },
+	{ "y", SV_N("0"), V("0000") },
+	{ "e", SV_R("back\\slash"), V("back\\slash") },
+	{ "st", SV_R(""), V("") },
+	{ "bt10", SV_R("\x00\x00"), V("\x00\x00") },
+	{ "u", SV_R("00000000-0000-0000-0000-000000000000"),
+	  V("00000000-0000-0000-0000-000000000000") },
+	{ "j", SV_R("[]"), V("[]") },
+	{ "we`ird", SV_T(HOSTILE), V(HOSTILE) },
+	{ "g", SV_NUL, VNULL },
+}, {
+	{ "k", SV_N("3"), V("3") },
+	{ "b1", SV_NUL, VNULL }, { "iu", SV_NUL, VNULL }, { "u64", SV_NUL, VNULL },
+	{ "d12", { .kind = SV_FLOAT, .d = -0.5 }, V("-0.50") },
+	{ "f", { .kind = SV_FLOAT, .d = 3.4028234663852886e38 }, V("3.40282e38") },
+	{ "d", { .kind = SV_FLOAT, .d = 1.7976931348623157e308 }, V("1.7976931348623157e308") },
+	{ "c5", SV_NUL, VNULL }, { "vc", SV_NUL, VNULL }, { "tx", SV_NUL, VNULL },
+	{ "l1", SV_NUL, VNULL }, { "bn", SV_NUL, VNULL }, { "vb", SV_NUL, VNULL },
+	{ "bl", SV_NUL, VNULL }, { "dt", SV_NUL, VNULL },
+	{ "tm6", { .kind = SV_TIME, .i = -INT64_C(3020399999999) }, V("-838:59:59.999999") },
+	{ "dtm", SV_NUL, VNULL },
+	{ "dtm6", { .kind = SV_TIMESTAMP, .i = INT64_C(252455615999999999) },
+	  V("9999-12-31 23:59:59.999999") },
+	{ "ts3", SV_NUL, VNULL }, { "y", SV_NUL, VNULL }, { "e", SV_NUL, VNULL },
+	{ "st", SV_R("x,y,z"), V("x,y,z") },
+	{ "bt10", SV_R("\x03\xff"), V("\x03\xff") },
+	{ "u", SV_NUL, VNULL }, { "j", SV_NUL, VNULL }, { "we`ird", SV_NUL, VNULL },
+	{ "g", SV_NUL, VNULL },
+} };
+
+#define RT_ROWS (sizeof(rt_rows) / sizeof(rt_rows[0]))
+#define RT_COLS (sizeof(rt_rows[0]) / sizeof(rt_rows[0][0]))
+
+/* INSERT INTO lit_rt (...) VALUES (...), one row per rt_rows entry, through mariadb_ops.literal. */
+static void rt_insert_sql(struct buf *sql, const struct tabdesc *t)
+{
+	struct tally_err err;
+
+	buf_addstr(sql, "INSERT INTO lit_rt (");
+	for (size_t j = 0; j < RT_COLS; j++) {
+		if (j)
+			buf_addstr(sql, ", ");
+		mariadb_ops.quote_ident(sql, rt_rows[0][j].col);
+	}
+	buf_addstr(sql, ") VALUES\n");
+	for (size_t i = 0; i < RT_ROWS; i++) {
+		buf_addstr(sql, i ? "),\n(" : "(");
+		for (size_t j = 0; j < RT_COLS; j++) {
+			long ci = tabdesc_find(t, rt_rows[i][j].col);
+
+			if (ci < 0)
+				fail_msg("no column %s in lit_rt", rt_rows[i][j].col);
+			if (j)
+				buf_addstr(sql, ", ");
+			if (mariadb_ops.literal(sql, &t->cols[ci], &rt_rows[i][j].v, &err) < 0)
+				fail_msg("row %zu column %s: %s", i, rt_rows[i][j].col, err.msg);
+		}
+	}
+	buf_addstr(sql, ")");
+}
+
+/*
+ * Each value goes in as a literal and comes back byte for byte, once in a
+ * session with NO_BACKSLASH_ESCAPES and ANSI_QUOTES and once in the
+ * server's default mode.
+ */
+static void test_literal_round_trip(void **state)
+{
+	static const char *const modes[] = {
+		"SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES,STRICT_ALL_TABLES'",
+		"SET SESSION sql_mode = DEFAULT",
+	};
+	struct val exp[RT_ROWS * RT_COLS];
+	struct conn *c = open_tally();
+	struct buf sql = BUF_INIT;
+	struct tabdesc t;
+	struct scan s;
+
+	(void)state;
+	describe(c, "lit_rt", &t);
+	assert_int_equal(t.ncols, RT_COLS);
+	close_conn(c);
+	for (size_t i = 0; i < RT_ROWS; i++)
+		for (size_t j = 0; j < RT_COLS; j++) {
+			assert_string_equal(rt_rows[i][j].col, t.cols[j].name);
+			exp[i * RT_COLS + j] = rt_rows[i][j].want;
+		}
+	rt_insert_sql(&sql, &t);
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		admin_sql("USE " DB);
+		admin_sql("SET time_zone = '+00:00'");
+		admin_sql(modes[m]);
+		if (mysql_real_query(admin, sql.data, sql.len) != 0)
+			fail_msg("mode %zu: insert failed: %s", m, mysql_error(admin));
+		/* no value was adjusted on the way in */
+		assert_int_equal(mysql_warning_count(admin), 0);
+		/* the float of row 3 is FLT_MAX exactly, which the scan prints in 6 digits */
+		assert_string_equal(admin_value("SELECT f = 3.4028234663852886e38 FROM lit_rt "
+		                                "WHERE k = 3"), "1");
+		assert_string_equal(admin_value("SELECT f = CAST(0.1 AS FLOAT) FROM lit_rt "
+		                                "WHERE k = 1"), "1");
+
+		c = open_tally();
+		scan_init(&s, &t, "lit_rt", NULL, NULL, "*", "k");
+		expect_scan(c, &s, exp, RT_ROWS);
+		close_conn(c);
+		admin_sql("DELETE FROM " DB ".lit_rt");
+	}
+	admin_sql("SET SESSION sql_mode = ''");
+	buf_release(&sql);
+	tabdesc_release(&t);
+}
+
+/* ---- repair scripts through the real client ------------------------------------ */
+
+#define REP_TABLE "rep`a'i\\r"
+#define REP_SQL "`" DB "`.`rep``a'i\\r`"
+
+/* Every row of the repair table, each value in hex, so a comparison is byte for byte. */
+static char *rep_dump(void)
+{
+	struct buf out = BUF_INIT;
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	unsigned long *len;
+
+	if (mysql_query(admin, "SELECT * FROM " REP_SQL " ORDER BY `k``ey`, BINARY code") != 0 ||
+	    !(r = mysql_store_result(admin)))
+		fail_msg("dump failed: %s", mysql_error(admin));
+	while ((row = mysql_fetch_row(r))) {
+		len = mysql_fetch_lengths(r);
+		for (unsigned int i = 0; i < mysql_num_fields(r); i++) {
+			if (i)
+				buf_addch(&out, '|');
+			if (row[i])
+				buf_addhex(&out, row[i], len[i]);
+			else
+				buf_addstr(&out, "NULL");
+		}
+		buf_addch(&out, '\n');
+	}
+	mysql_free_result(r);
+	return buf_detach(&out, NULL);
+}
+
+/* The same, as text, for readable expectations ("1|a|abc|10|1.5|00"). */
+static char *rep_text(void)
+{
+	struct buf out = BUF_INIT;
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+
+	if (mysql_query(admin, "SELECT `k``ey`, code, name, qty, price, HEX(raw) FROM " REP_SQL
+	                " ORDER BY `k``ey`, BINARY code") != 0 || !(r = mysql_store_result(admin)))
+		fail_msg("dump failed: %s", mysql_error(admin));
+	while ((row = mysql_fetch_row(r))) {
+		for (unsigned int i = 0; i < 6; i++)
+			buf_addf(&out, "%s%s", i ? "|" : "", row[i] ? row[i] : "NULL");
+		buf_addch(&out, '\n');
+	}
+	mysql_free_result(r);
+	return buf_detach(&out, NULL);
+}
+
+/* A script under construction: the target's description and the text. */
+struct script {
+	struct tabdesc t;
+	struct buf b;
+};
+
+/* Appends one staged row "(lit, ...)" from values of cols. */
+static void script_row(struct script *sc, const size_t *cols, size_t n,
+                       const struct sqlval *vals, bool last)
+{
+	struct tally_err err;
+
+	buf_addch(&sc->b, '(');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addstr(&sc->b, ", ");
+		if (mariadb_ops.literal(&sc->b, &sc->t.cols[cols[i]], &vals[i], &err) < 0)
+			fail_msg("literal for %s: %s", sc->t.cols[cols[i]].name, err.msg);
+	}
+	buf_addstr(&sc->b, last ? ");\n" : "),\n");
+}
+
+/* Stages rows (n values each) in a new stage of cols. */
+static void script_stage(struct script *sc, const char *stage, const size_t *cols, size_t n,
+                         const struct sqlval *rows, size_t nrows)
+{
+	const struct script_ops *ops = mariadb_ops.script;
+
+	ops->stage(&sc->b, stage, &sc->t, cols, n);
+	ops->stage_rows(&sc->b, stage);
+	for (size_t i = 0; i < nrows; i++)
+		script_row(sc, cols, n, rows + i * n, i + 1 == nrows);
+}
+
+/*
+ * Runs a script file with the real client as the admin user (the password
+ * in MYSQL_PWD); returns its exit status, stderr in err.
+ */
+static int run_client(const struct buf *script, char *err, size_t cap)
+{
+	char file[] = "/tmp/tally_my_script_XXXXXX", errfile[] = "/tmp/tally_my_err_XXXXXX";
+	char cmd[2048];
+	int fd = mkstemp(file), efd = mkstemp(errfile), rc;
+	FILE *fp;
+	size_t n;
+
+	assert_true(fd >= 0 && efd >= 0);
+	assert_int_equal(write(fd, script->data, script->len), (ssize_t)script->len);
+	close(fd);
+	close(efd);
+	snprintf(cmd, sizeof(cmd), "mariadb --no-defaults -h %s -P %s -u %s -D %s < %s 2> %s",
+	         env.host, env.port, env.admin_user, DB, file, errfile);
+	setenv("MYSQL_PWD", env.admin_password, 1);
+	rc = system(cmd);
+	unsetenv("MYSQL_PWD");
+	fp = fopen(errfile, "r");
+	assert_non_null(fp);
+	n = fread(err, 1, cap - 1, fp);
+	err[n] = '\0';
+	fclose(fp);
+	unlink(file);
+	unlink(errfile);
+	assert_true(WIFEXITED(rc));
+	return WEXITSTATUS(rc);
+}
+
+#define SN(lit) ((struct sqlval){ .kind = SV_NUMBER, .s = (lit), .len = sizeof(lit) - 1 })
+#define ST(lit) ((struct sqlval){ .kind = SV_TEXT, .s = (lit), .len = sizeof(lit) - 1 })
+#define SB(lit) ((struct sqlval){ .kind = SV_BYTES, .s = (lit), .len = sizeof(lit) - 1 })
+#define SF(x) ((struct sqlval){ .kind = SV_FLOAT, .d = (x) })
+#define SNULLV ((struct sqlval){ .kind = SV_NULL })
+
+/* Columns of the repair table: 0 k`ey, 1 code, 2 name, 3 qty, 4 price, 5 raw. */
+static const size_t rep_key[] = { 0, 1 };
+static const size_t rep_all[] = { 0, 1, 2, 3, 4, 5 };
+static const size_t rep_guard[] = { 2, 3, 4, 5 };
+static const size_t rep_set[] = { 2, 4 };
+
+static void script_open(struct script *sc)
+{
+	struct conn *c = open_tally();
+
+	describe(c, REP_TABLE, &sc->t);
+	close_conn(c);
+	assert_int_equal(sc->t.ncols, 6);
+	assert_int_equal(sc->t.npk, 2);
+	buf_init(&sc->b);
+	mariadb_ops.script->begin(&sc->b);
+}
+
+static void script_close(struct script *sc)
+{
+	buf_release(&sc->b);
+	tabdesc_release(&sc->t);
+}
+
+static void rep_seed(void)
+{
+	admin_sql("SET SESSION sql_mode = ''");
+	admin_sql("DELETE FROM " REP_SQL);
+	admin_sql("INSERT INTO " REP_SQL " VALUES (1, 'a', 'abc', 10, 1.5, X'00'),"
+	          " (2, 'b', 'it''s', 20, 0.1, NULL), (3, 'c', 'x\\\\y', 30, NULL, X'ff'),"
+	          " (4, 'd', 'del', 40, 2.5, NULL)");
+}
+
+/*
+ * A script built only from script_ops and literal, run with the mariadb
+ * client in a session with ANSI_QUOTES and NO_BACKSLASH_ESCAPES (an
+ * operator's option file may set them): inserts a row of hostile text,
+ * updates two rows, deletes one.
+ */
+static void test_script_applies(void **state)
+{
+	const struct sqlval ins[] = {
+		SN("5"), ST("e"), ST(HOSTILE), SN("50"), SF(0.30000000000000004), SB("\\'"),
+	};
+	/* rows 1 and 2 as tally read them: key, then the guard columns */
+	const struct sqlval old_upd[] = {
+		SN("1"), ST("a"), ST("abc"), SN("10"), SF(1.5), SB("\x00"),
+		SN("2"), ST("b"), ST("it's"), SN("20"), SF(0.1), SNULLV,
+	};
+	const size_t upd_old_cols[] = { 0, 1, 2, 3, 4, 5 };
+	const struct sqlval new_upd[] = {
+		SN("1"), ST("a"), ST("ABC"), SF(5e-324),
+		SN("2"), ST("b"), ST("line\none // ;"), SNULLV,
+	};
+	const size_t upd_new_cols[] = { 0, 1, 2, 4 };
+	const struct sqlval old_del[] = {
+		SN("4"), ST("d"), ST("del"), SN("40"), SF(2.5), SNULLV,
+	};
+	const struct script_step steps[] = {
+		{ .kind = STEP_INSERT, .check = "ins_check", .key = rep_key, .nkey = 2,
+		  .new_stage = "tally_n1", .set = rep_all, .nset = 6, .rows = 1 },
+		{ .kind = STEP_UPDATE, .check = "upd_check", .key = rep_key, .nkey = 2,
+		  .old_stage = "tally_o2", .guard = rep_guard, .nguard = 4,
+		  .new_stage = "tally_n2", .set = rep_set, .nset = 2, .rows = 2 },
+		{ .kind = STEP_DELETE, .check = "del_check", .key = rep_key, .nkey = 2,
+		  .old_stage = "tally_o3", .guard = rep_guard, .nguard = 4, .rows = 1 },
+	};
+	const struct script_ops *ops = mariadb_ops.script;
+	struct script sc;
+	char err[4096], *after;
+
+	(void)state;
+	require_env();
+	rep_seed();
+	script_open(&sc);
+	script_stage(&sc, "tally_n1", rep_all, 6, ins, 1);
+	script_stage(&sc, "tally_o2", upd_old_cols, 6, old_upd, 2);
+	script_stage(&sc, "tally_n2", upd_new_cols, 4, new_upd, 2);
+	script_stage(&sc, "tally_o3", rep_all, 6, old_del, 1);
+	for (size_t i = 0; i < 3; i++) {
+		struct script_step st = steps[i];
+
+		st.t = &sc.t;
+		ops->apply(&sc.b, &st);
+	}
+	ops->unstage(&sc.b, "tally_n1");
+	ops->unstage(&sc.b, "tally_o2");
+	ops->unstage(&sc.b, "tally_n2");
+	ops->unstage(&sc.b, "tally_o3");
+	ops->end(&sc.b);
+	{
+		/* what an option file might do before the script runs */
+		struct buf run = BUF_INIT;
+
+		buf_addstr(&run, "SET SESSION sql_mode = "
+		           "CONCAT(@@sql_mode, ',ANSI_QUOTES,NO_BACKSLASH_ESCAPES');\n");
+		buf_add(&run, sc.b.data, sc.b.len);
+		if (run_client(&run, err, sizeof(err)) != 0)
+			fail_msg("the client failed: %s", err);
+		buf_release(&run);
+	}
+	assert_string_equal(err, "");
+	after = rep_text();
+	assert_string_equal(after,
+		"1|a|ABC|10|5e-324|00\n"
+		"2|b|line\none // ;|20|NULL|NULL\n"
+		"3|c|x\\y|30|NULL|FF\n"
+		"5|e|" HOSTILE "|50|0.30000000000000004|5C27\n");
+	free(after);
+	script_close(&sc);
+}
+
+/* A row changed after tally read it: the client fails, and nothing at all changes. */
+static void test_script_drift(void **state)
+{
+	const struct sqlval ins[] = {
+		SN("7"), ST("g"), ST(HOSTILE), SN("70"), SNULLV, SNULLV,
+	};
+	const struct sqlval old_upd[] = {
+		SN("1"), ST("a"), ST("abc"), SN("10"), SF(1.5), SB("\x00"),
+	};
+	const struct sqlval new_upd[] = { SN("1"), ST("a"), ST("new"), SF(1.0) };
+	const size_t upd_new_cols[] = { 0, 1, 2, 4 };
+	const struct script_ops *ops = mariadb_ops.script;
+	struct script_step st;
+	struct script sc;
+	char err[4096], *before, *after;
+
+	(void)state;
+	require_env();
+	rep_seed();
+	script_open(&sc);
+	/* a step that succeeds first: its insert must be rolled back too */
+	script_stage(&sc, "tally_n1", rep_all, 6, ins, 1);
+	script_stage(&sc, "tally_o2", rep_all, 6, old_upd, 1);
+	script_stage(&sc, "tally_n2", upd_new_cols, 4, new_upd, 1);
+	st = (struct script_step){ .kind = STEP_INSERT, .check = "ins_check", .t = &sc.t,
+	                           .key = rep_key, .nkey = 2, .new_stage = "tally_n1",
+	                           .set = rep_all, .nset = 6, .rows = 1 };
+	ops->apply(&sc.b, &st);
+	st = (struct script_step){ .kind = STEP_UPDATE, .check = "drift_check", .t = &sc.t,
+	                           .key = rep_key, .nkey = 2, .old_stage = "tally_o2",
+	                           .guard = rep_guard, .nguard = 4, .new_stage = "tally_n2",
+	                           .set = rep_set, .nset = 2, .rows = 1 };
+	ops->apply(&sc.b, &st);
+	ops->end(&sc.b);
+
+	/* case only: equal under utf8mb4_general_ci, different bytes */
+	admin_sql("UPDATE " REP_SQL " SET name = 'ABC' WHERE `k``ey` = 1");
+	assert_string_equal(admin_value("SELECT COUNT(*) FROM " REP_SQL " WHERE name = 'abc'"), "1");
+	before = rep_dump();
+	assert_int_equal(run_client(&sc.b, err, sizeof(err)), 1);
+	if (!strstr(err, "tally: check drift_check: row k`ey='1', code='a' of " DB "." REP_TABLE
+	            " changed since tally read it"))
+		fail_msg("unexpected stderr: %s", err);
+	assert_non_null(strstr(err, "ERROR 1644 (45000)"));
+	after = rep_dump();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+
+	/* the same script on the rows as tally read them goes through */
+	rep_seed();
+	assert_int_equal(run_client(&sc.b, err, sizeof(err)), 0);
+	after = rep_text();
+	assert_string_equal(after,
+		"1|a|new|10|1|00\n"
+		"2|b|it's|20|0.1|NULL\n"
+		"3|c|x\\y|30|NULL|FF\n"
+		"4|d|del|40|2.5|NULL\n"
+		"7|g|" HOSTILE "|70|NULL|NULL\n");
+	free(after);
+	script_close(&sc);
+}
+
+/* An INSERT whose key exists (under the key's collation) fails the whole script. */
+static void test_script_insert_exists(void **state)
+{
+	const struct sqlval old_del[] = {
+		SN("4"), ST("d"), ST("del"), SN("40"), SF(2.5), SNULLV,
+	};
+	const struct sqlval ins[] = {
+		SN("8"), ST("h"), ST("fresh"), SN("80"), SNULLV, SNULLV,
+		SN("3"), ST("C"), ST("clash"), SN("30"), SNULLV, SNULLV,
+	};
+	const struct script_ops *ops = mariadb_ops.script;
+	struct script_step st;
+	struct script sc;
+	char err[4096], *before, *after;
+
+	(void)state;
+	require_env();
+	rep_seed();
+	script_open(&sc);
+	script_stage(&sc, "tally_o1", rep_all, 6, old_del, 1);
+	script_stage(&sc, "tally_n2", rep_all, 6, ins, 2);
+	st = (struct script_step){ .kind = STEP_DELETE, .check = "del_check", .t = &sc.t,
+	                           .key = rep_key, .nkey = 2, .old_stage = "tally_o1",
+	                           .guard = rep_guard, .nguard = 4, .rows = 1 };
+	ops->apply(&sc.b, &st);
+	st = (struct script_step){ .kind = STEP_INSERT, .check = "exists_check", .t = &sc.t,
+	                           .key = rep_key, .nkey = 2, .new_stage = "tally_n2",
+	                           .set = rep_all, .nset = 6, .rows = 2 };
+	ops->apply(&sc.b, &st);
+	ops->unstage(&sc.b, "tally_o1");
+	ops->unstage(&sc.b, "tally_n2");
+	ops->end(&sc.b);
+
+	before = rep_dump();
+	assert_int_equal(run_client(&sc.b, err, sizeof(err)), 1);
+	if (!strstr(err, "tally: check exists_check: row k`ey='3', code='C' of " DB "." REP_TABLE
+	            " already exists; nothing was changed"))
+		fail_msg("unexpected stderr: %s", err);
+	after = rep_dump();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+
+	script_close(&sc);
+
+	/* a guard that holds but a row count that does not: the step's count is checked */
+	script_open(&sc);
+	script_stage(&sc, "tally_o1", rep_all, 6, old_del, 1);
+	st = (struct script_step){ .kind = STEP_DELETE, .check = "count_check", .t = &sc.t,
+	                           .key = rep_key, .nkey = 2, .old_stage = "tally_o1",
+	                           .guard = rep_guard, .nguard = 4, .rows = 2 };
+	ops->apply(&sc.b, &st);
+	ops->end(&sc.b);
+	before = rep_dump();
+	assert_int_equal(run_client(&sc.b, err, sizeof(err)), 1);
+	if (!strstr(err, "tally: check count_check: deleted a different number of rows than 2; "
+	            "nothing was changed"))
+		fail_msg("unexpected stderr: %s", err);
+	after = rep_dump();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	script_close(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1396,6 +2129,11 @@ int main(void)
 		cmocka_unit_test(test_dsn_forms),
 		cmocka_unit_test(test_lost_connection),
 		cmocka_unit_test(test_scan_close_early),
+		cmocka_unit_test(test_describe_fks),
+		cmocka_unit_test(test_literal_round_trip),
+		cmocka_unit_test(test_script_applies),
+		cmocka_unit_test(test_script_drift),
+		cmocka_unit_test(test_script_insert_exists),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

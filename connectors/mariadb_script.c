@@ -1,0 +1,344 @@
+/*
+ * connectors/mariadb_script.c
+ *   engine/repair -> SCRIPT: the MariaDB dialect of repair scripts. Writes
+ *   the statements that stage rows in temporary tables and the guarded
+ *   blocks that apply them; the values themselves are written by
+ *   mariadb_ops.literal. Performs no I/O and needs no session.
+ *
+ * A script runs in the mariadb client, in one transaction:
+ *
+ *   SET NAMES utf8mb4; SET time_zone = '+00:00'; START TRANSACTION;
+ *   CREATE TEMPORARY TABLE `stage` AS SELECT ... LIMIT 0;   (no implicit commit)
+ *   INSERT INTO `stage` VALUES (...), ...;
+ *   one BEGIN NOT ATOMIC ... END block per step, between DELIMITER lines
+ *   DROP TEMPORARY TABLE `stage`;
+ *   COMMIT;
+ *
+ * A block that finds a row no longer as tally read it, or a key that
+ * already exists, or a row count other than expected, raises SQLSTATE
+ * 45000 with a message naming the check and the key. The client stops at
+ * the first error and disconnects, and the server rolls the transaction
+ * back: nothing is changed. (A client run with --force would go on and
+ * commit; apply_command turns it off.)
+ *
+ * Everything written is plain ASCII or UTF-8 without control characters
+ * outside string constants written by mdb_add_text, so the client's own
+ * parsing (quotes, comments, DELIMITER, backslash commands) cannot be led
+ * astray by a name or a value.
+ */
+#include "connector.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* From mariadb.c: a string constant safe in every sql_mode, and the client command. */
+void mdb_add_text(struct buf *out, const char *s, size_t n);
+void mdb_apply_command(struct buf *out, const char *file, const char *dsn);
+
+/* SIGNAL refuses a MESSAGE_TEXT longer than this (in strict mode) instead of cutting it. */
+#define MDB_MESSAGE_MAX 128
+
+static void add_ident(struct buf *out, const char *name)
+{
+	buf_addch(out, '`');
+	for (const char *p = name; *p; p++) {
+		if (*p == '`')
+			buf_addch(out, '`');
+		buf_addch(out, *p);
+	}
+	buf_addch(out, '`');
+}
+
+static void add_text(struct buf *out, const char *s)
+{
+	mdb_add_text(out, s, strlen(s));
+}
+
+/* alias.`column` */
+static void add_col(struct buf *out, char alias, const struct coldesc *cd)
+{
+	buf_addch(out, alias);
+	buf_addch(out, '.');
+	add_ident(out, cd->name);
+}
+
+/* Types whose <=> follows a collation (case, trailing spaces): compared as bytes. */
+static bool string_like(enum ltype t)
+{
+	return t == LT_TEXT || t == LT_CHAR || t == LT_ENUM || t == LT_SET || t == LT_JSON;
+}
+
+/* Types whose value is bytes: shown as X'hex' in messages. */
+static bool bytes_like(enum ltype t)
+{
+	return t == LT_BYTES || t == LT_BIT || t == LT_OTHER;
+}
+
+/* K(a,b): a.`k1` = b.`k1` AND ...; the key as the table's unique index sees it. */
+static void add_key_join(struct buf *out, const struct script_step *st, char a, char b)
+{
+	for (size_t i = 0; i < st->nkey; i++) {
+		const struct coldesc *cd = &st->t->cols[st->key[i]];
+
+		if (i)
+			buf_addstr(out, " AND ");
+		add_col(out, a, cd);
+		buf_addstr(out, " = ");
+		add_col(out, b, cd);
+	}
+}
+
+/* The exact comparison of one column of t and o. */
+static void add_same(struct buf *out, const struct coldesc *cd)
+{
+	if (string_like(cd->type)) {
+		buf_addstr(out, "BINARY ");
+		add_col(out, 't', cd);
+		buf_addstr(out, " <=> BINARY ");
+		add_col(out, 'o', cd);
+	} else {
+		add_col(out, 't', cd);
+		buf_addstr(out, " <=> ");
+		add_col(out, 'o', cd);
+	}
+}
+
+static bool in_list(const size_t *list, size_t n, size_t col)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == col)
+			return true;
+	return false;
+}
+
+/*
+ * G: every guard column holds exactly what tally read. String-like key
+ * columns are compared too: the join finds 'abc' for 'ABC' under a _ci
+ * collation, and a key that changed case is a changed row.
+ */
+static void add_guard(struct buf *out, const struct script_step *st)
+{
+	for (size_t i = 0; i < st->nkey; i++) {
+		const struct coldesc *cd = &st->t->cols[st->key[i]];
+
+		if (string_like(cd->type) && !in_list(st->guard, st->nguard, st->key[i])) {
+			buf_addstr(out, " AND ");
+			add_same(out, cd);
+		}
+	}
+	for (size_t i = 0; i < st->nguard; i++) {
+		buf_addstr(out, " AND ");
+		add_same(out, &st->t->cols[st->guard[i]]);
+	}
+}
+
+/*
+ * KEYTEXT(x): CONCAT('k1=', QUOTE(x.`k1`), ', k2=', ...), never NULL.
+ * Text goes through utf8mb4 so a latin1 key and a non-latin1 constant do
+ * not make an illegal mix of collations; bytes are shown in hex.
+ */
+static void add_keytext(struct buf *out, const struct script_step *st, char x)
+{
+	struct buf label = BUF_INIT;
+
+	buf_addstr(out, "CONCAT(");
+	for (size_t i = 0; i < st->nkey; i++) {
+		const struct coldesc *cd = &st->t->cols[st->key[i]];
+
+		buf_reset(&label);
+		if (i)
+			buf_addstr(&label, ", ");
+		buf_addstr(&label, cd->name);
+		buf_addch(&label, '=');
+		if (i)
+			buf_addstr(out, ", ");
+		mdb_add_text(out, label.data, label.len);
+		buf_addstr(out, ", ");
+		if (bytes_like(cd->type)) {
+			buf_addstr(out, "IFNULL(CONCAT('X''', HEX(");
+			add_col(out, x, cd);
+			buf_addstr(out, "), ''''), 'NULL')");
+		} else {
+			buf_addstr(out, "CONVERT(QUOTE(");
+			add_col(out, x, cd);
+			buf_addstr(out, ") USING utf8mb4)");
+		}
+	}
+	buf_addch(out, ')');
+	buf_release(&label);
+}
+
+/* At most MDB_MESSAGE_MAX characters of UTF-8 text s. */
+static size_t message_cut(const char *s, size_t n)
+{
+	size_t chars = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (chars++ == MDB_MESSAGE_MAX)
+			break;
+	}
+	return i;
+}
+
+/* IF bad IS NOT NULL THEN SET bad = LEFT(CONCAT(pre, bad, post), 128); SIGNAL ...; END IF; */
+static void add_raise_bad(struct buf *out, const char *check, const char *display,
+                          const char *what)
+{
+	struct buf s = BUF_INIT;
+
+	buf_addstr(out, "  IF bad IS NOT NULL THEN\n    SET bad = LEFT(CONCAT(");
+	buf_addf(&s, "tally: check %s: row ", check);
+	add_text(out, s.data);
+	buf_addstr(out, ", bad, ");
+	buf_reset(&s);
+	buf_addf(&s, " of %s %s; nothing was changed", display, what);
+	add_text(out, s.data);
+	buf_addf(out, "), %d);\n", MDB_MESSAGE_MAX);
+	buf_addstr(out, "    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = bad;\n  END IF;\n");
+	buf_release(&s);
+}
+
+static void mdb_script_begin(struct buf *out)
+{
+	buf_addstr(out, "SET NAMES utf8mb4;\nSET time_zone = '+00:00';\nSTART TRANSACTION;\n");
+}
+
+static void mdb_script_end(struct buf *out)
+{
+	buf_addstr(out, "COMMIT;\n");
+}
+
+static void mdb_script_stage(struct buf *out, const char *stage, const struct tabdesc *t,
+                             const size_t *cols, size_t ncols)
+{
+	buf_addstr(out, "CREATE TEMPORARY TABLE ");
+	add_ident(out, stage);
+	buf_addstr(out, " AS SELECT ");
+	for (size_t i = 0; i < ncols; i++) {
+		if (i)
+			buf_addstr(out, ", ");
+		add_ident(out, t->cols[cols[i]].name);
+	}
+	buf_addf(out, " FROM %s LIMIT 0;\n", t->sqlname);
+}
+
+static void mdb_script_stage_rows(struct buf *out, const char *stage)
+{
+	buf_addstr(out, "INSERT INTO ");
+	add_ident(out, stage);
+	buf_addstr(out, " VALUES\n");
+}
+
+static void mdb_script_unstage(struct buf *out, const char *stage)
+{
+	buf_addstr(out, "DROP TEMPORARY TABLE ");
+	add_ident(out, stage);
+	buf_addstr(out, ";\n");
+}
+
+/* UPDATE, DELETE: lock the rows, then check they still hold what tally read. */
+static void add_lock_and_guard(struct buf *out, const struct script_step *st)
+{
+	buf_addf(out, "  SELECT COUNT(*) INTO n FROM %s t JOIN ", st->t->sqlname);
+	add_ident(out, st->old_stage);
+	buf_addstr(out, " o ON ");
+	add_key_join(out, st, 't', 'o');
+	buf_addstr(out, " FOR UPDATE;\n  SELECT ");
+	add_keytext(out, st, 'o');
+	buf_addstr(out, " INTO bad FROM ");
+	add_ident(out, st->old_stage);
+	buf_addf(out, " o\n   WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE ", st->t->sqlname);
+	add_key_join(out, st, 't', 'o');
+	add_guard(out, st);
+	buf_addstr(out, ") LIMIT 1;\n");
+	add_raise_bad(out, st->check, st->t->display, "changed since tally read it");
+}
+
+/* INSERT: no key of the new rows may exist. */
+static void add_absent_check(struct buf *out, const struct script_step *st)
+{
+	buf_addstr(out, "  SELECT ");
+	add_keytext(out, st, 's');
+	buf_addstr(out, " INTO bad FROM ");
+	add_ident(out, st->new_stage);
+	buf_addf(out, " s\n   WHERE EXISTS (SELECT 1 FROM %s t WHERE ", st->t->sqlname);
+	add_key_join(out, st, 't', 's');
+	buf_addstr(out, ") LIMIT 1;\n");
+	add_raise_bad(out, st->check, st->t->display, "already exists");
+}
+
+static void mdb_script_apply(struct buf *out, const struct script_step *st)
+{
+	static const char *const verb[] = { "inserted", "updated", "deleted" };
+	struct buf msg = BUF_INIT;
+
+	buf_addstr(out, "DELIMITER //\nBEGIN NOT ATOMIC\n"
+	           "  DECLARE bad TEXT CHARACTER SET utf8mb4 DEFAULT NULL;\n"
+	           "  DECLARE n BIGINT DEFAULT 0;\n");
+	switch (st->kind) {
+	case STEP_INSERT:
+		add_absent_check(out, st);
+		buf_addf(out, "  INSERT INTO %s (", st->t->sqlname);
+		for (size_t i = 0; i < st->nset; i++) {
+			if (i)
+				buf_addstr(out, ", ");
+			add_ident(out, st->t->cols[st->set[i]].name);
+		}
+		buf_addstr(out, ") SELECT ");
+		for (size_t i = 0; i < st->nset; i++) {
+			if (i)
+				buf_addstr(out, ", ");
+			add_ident(out, st->t->cols[st->set[i]].name);
+		}
+		buf_addstr(out, " FROM ");
+		add_ident(out, st->new_stage);
+		buf_addstr(out, ";\n");
+		break;
+	case STEP_UPDATE:
+		add_lock_and_guard(out, st);
+		buf_addf(out, "  UPDATE %s t JOIN ", st->t->sqlname);
+		add_ident(out, st->new_stage);
+		buf_addstr(out, " s ON ");
+		add_key_join(out, st, 't', 's');
+		buf_addstr(out, " SET ");
+		for (size_t i = 0; i < st->nset; i++) {
+			const struct coldesc *cd = &st->t->cols[st->set[i]];
+
+			if (i)
+				buf_addstr(out, ", ");
+			add_col(out, 't', cd);
+			buf_addstr(out, " = ");
+			add_col(out, 's', cd);
+		}
+		buf_addstr(out, ";\n");
+		break;
+	case STEP_DELETE:
+		add_lock_and_guard(out, st);
+		buf_addf(out, "  DELETE t FROM %s t JOIN ", st->t->sqlname);
+		add_ident(out, st->old_stage);
+		buf_addstr(out, " o ON ");
+		add_key_join(out, st, 't', 'o');
+		buf_addstr(out, ";\n");
+		break;
+	}
+	/* ROW_COUNT() of an UPDATE counts changed rows: tally updates only rows that differ */
+	buf_addf(out, "  IF ROW_COUNT() <> %llu THEN\n"
+	         "    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ", (unsigned long long)st->rows);
+	buf_addf(&msg, "tally: check %s: %s a different number of rows than %llu; nothing was "
+	         "changed", st->check, verb[st->kind], (unsigned long long)st->rows);
+	mdb_add_text(out, msg.data, message_cut(msg.data, msg.len));
+	buf_addstr(out, ";\n  END IF;\nEND //\nDELIMITER ;\n");
+	buf_release(&msg);
+}
+
+const struct script_ops mariadb_script = {
+	.begin = mdb_script_begin,
+	.end = mdb_script_end,
+	.stage = mdb_script_stage,
+	.stage_rows = mdb_script_stage_rows,
+	.apply = mdb_script_apply,
+	.unstage = mdb_script_unstage,
+	.apply_command = mdb_apply_command,
+};
