@@ -853,3 +853,172 @@ int canon_encode(struct buf *out, const struct canon_col *col,
 	}
 	return 0;
 }
+
+/* ---- decoding --------------------------------------------------------- */
+
+static int64_t get_i64(const uint8_t *p)
+{
+	uint64_t u = 0;
+
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	return (int64_t)(u ^ (UINT64_C(1) << 63));
+}
+
+/* Unescapes an escaped text or binary run; returns bytes consumed or 0. */
+static size_t get_escaped(const uint8_t *p, size_t n, struct buf *out)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const uint8_t *z = memchr(p + i, 0, n - i);
+		size_t run;
+
+		if (!z)
+			return 0;
+		run = (size_t)(z - (p + i));
+		buf_add(out, p + i, run);
+		i += run;
+		if (i + 1 >= n)
+			return 0;
+		if (p[i + 1] == 0xFF) {
+			buf_addch(out, '\0');
+			i += 2;
+		} else if (p[i + 1] == 0x01) {
+			return i + 2;
+		} else {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static size_t get_number(const uint8_t *p, size_t n, bool neg, struct sqlval *v, struct buf *out)
+{
+	const uint8_t flip = neg ? 0xFF : 0x00, end = neg ? 0xFF : 0x00;
+	uint32_t e;
+	int32_t exp;
+	size_t i = 4, nd;
+	const uint8_t *d;
+
+	if (n < 5)
+		return 0;
+	e = (uint32_t)(p[0] ^ flip) << 24 | (uint32_t)(p[1] ^ flip) << 16 |
+	    (uint32_t)(p[2] ^ flip) << 8 | (uint32_t)(p[3] ^ flip);
+	exp = (int32_t)(e ^ UINT32_C(0x80000000));
+	d = p + 4;
+	while (i < n && p[i] != end)
+		i++;
+	if (i == n)
+		return 0;
+	nd = i - 4;
+	if (neg)
+		buf_addch(out, '-');
+	if (exp <= 0) {
+		buf_addstr(out, "0.");
+		for (int32_t k = 0; k < -exp; k++)
+			buf_addch(out, '0');
+		for (size_t k = 0; k < nd; k++)
+			buf_addch(out, (char)(d[k] ^ flip));
+	} else {
+		for (size_t k = 0; k < nd || (int64_t)k < exp; k++) {
+			if ((int64_t)k == exp)
+				buf_addch(out, '.');
+			buf_addch(out, k < nd ? (char)(d[k] ^ flip) : '0');
+		}
+	}
+	v->kind = SV_NUMBER;
+	v->s = out->data;
+	v->len = out->len;
+	return i + 1;
+}
+
+size_t canon_decode(const uint8_t *p, size_t n, struct sqlval *v, struct buf *scratch)
+{
+	uint64_t bits;
+	size_t k;
+
+	memset(v, 0, sizeof(*v));
+	buf_reset(scratch);
+	if (n == 0)
+		return 0;
+	switch (p[0]) {
+	case TAG_NULL:
+		v->kind = SV_NULL;
+		return 1;
+	case TAG_NUM_ZERO:
+		v->kind = SV_NUMBER;
+		buf_addch(scratch, '0');
+		v->s = scratch->data;
+		v->len = 1;
+		return 1;
+	case TAG_NUM_POS:
+	case TAG_NUM_NEG:
+		k = get_number(p + 1, n - 1, p[0] == TAG_NUM_NEG, v, scratch);
+		return k ? k + 1 : 0;
+	case TAG_NUM_PINF:
+	case TAG_NUM_NINF:
+	case TAG_NUM_NAN:
+		v->kind = SV_NUMBER;
+		v->special = p[0] == TAG_NUM_PINF ? SVS_PINF : p[0] == TAG_NUM_NINF ? SVS_NINF : SVS_NAN;
+		return 1;
+	case TAG_FLOAT:
+		if (n < 9)
+			return 0;
+		bits = (uint64_t)get_i64(p + 1) ^ (UINT64_C(1) << 63);
+		/* undo the order transform: positives had their sign flipped */
+		bits = bits >> 63 ? bits ^ (UINT64_C(1) << 63) : ~bits;
+		v->kind = SV_FLOAT;
+		memcpy(&v->d, &bits, sizeof(v->d));
+		return 9;
+	case TAG_FALSE:
+	case TAG_TRUE:
+		v->kind = SV_BOOL;
+		v->b = p[0] == TAG_TRUE;
+		return 1;
+	case TAG_TEXT:
+	case TAG_BYTES:
+		k = get_escaped(p + 1, n - 1, scratch);
+		if (!k)
+			return 0;
+		v->kind = p[0] == TAG_TEXT ? SV_TEXT : SV_BYTES;
+		v->s = scratch->data;
+		v->len = scratch->len;
+		return k + 1;
+	case TAG_DATE:
+	case TAG_DATE_ZERO:
+	case TAG_TIME:
+	case TAG_TS:
+	case TAG_TS_ZERO:
+	case TAG_TSTZ:
+	case TAG_TSTZ_ZERO:
+		if (n < 9)
+			return 0;
+		v->kind = p[0] <= TAG_DATE ? SV_DATE : p[0] == TAG_TIME ? SV_TIME
+		        : p[0] <= TAG_TS ? SV_TIMESTAMP : SV_TIMESTAMPTZ;
+		if (p[0] == TAG_DATE_ZERO || p[0] == TAG_TS_ZERO || p[0] == TAG_TSTZ_ZERO)
+			v->special = SVS_ZERO;
+		v->i = get_i64(p + 1);
+		return 9;
+	case TAG_DATE_NINF:
+	case TAG_DATE_PINF:
+	case TAG_TS_NINF:
+	case TAG_TS_PINF:
+	case TAG_TSTZ_NINF:
+	case TAG_TSTZ_PINF:
+		v->kind = p[0] <= TAG_DATE_PINF ? SV_DATE : p[0] <= TAG_TS_PINF ? SV_TIMESTAMP : SV_TIMESTAMPTZ;
+		v->special = (p[0] == TAG_DATE_NINF || p[0] == TAG_TS_NINF || p[0] == TAG_TSTZ_NINF)
+		             ? SVS_NINF : SVS_PINF;
+		return 1;
+	case TAG_UUID:
+		if (n < 17)
+			return 0;
+		buf_add(scratch, p + 1, 16);
+		v->kind = SV_UUID;
+		v->s = scratch->data;
+		v->len = 16;
+		return 17;
+	default:
+		return 0;
+	}
+}

@@ -101,6 +101,16 @@ struct canon_col canon_col_make(enum cclass cls, enum ltype type);
 int canon_encode(struct buf *out, const struct canon_col *col,
                  const char *val, size_t len, struct tally_err *err);
 
+/*
+ * Decodes the single value encoded at the start of p (at most n bytes)
+ * into v, for writing it as a literal. Text and binary are unescaped into
+ * scratch (reset first), which v->s then points into: v is valid until
+ * the next use of scratch. Numbers come back as plain decimals without
+ * exponent ("-12.5", "100"). Returns the bytes consumed, or 0 when p does
+ * not start with a valid encoding.
+ */
+size_t canon_decode(const uint8_t *p, size_t n, struct sqlval *v, struct buf *scratch);
+
 /* Calendar helpers, exported for tests: days since 2000-01-01, proleptic Gregorian. */
 int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d);
 void canon_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);

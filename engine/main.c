@@ -18,18 +18,20 @@
 
 static void usage(FILE *fp)
 {
-	fputs("usage: tally check SPEC.yaml [--out DIR] [--check NAME]... [--quiet]\n"
+	fputs("usage: tally check SPEC.yaml [--out DIR] [--check NAME]... [--quiet] [--compress-repair]\n"
 	      "       tally --help | --version\n"
 	      "\n"
 	      "Compares the tables a spec names between two systems and writes, to DIR\n"
-	      "(default tally-out/<spec name>/), report.json and diff.ndjson.zst.\n"
-	      "It only reads: sessions are read-only and nothing is written to any system.\n"
+	      "(default tally-out/<spec name>/), report.json, diff.ndjson.zst, and for each\n"
+	      "system that needs it repair.<system>.sql and rollback.<system>.sql to review\n"
+	      "and apply. It only reads: nothing is written to any system.\n"
 	      "\n"
 	      "options for check:\n"
 	      "  -o, --out DIR           output directory (created mode 0700)\n"
 	      "  -c, --check NAME        run only this check (repeatable)\n"
 	      "  -q, --quiet             print errors only\n"
 	      "      --connect-timeout S seconds to wait for a server (default 10)\n"
+	      "      --compress-repair   write repair and rollback scripts as .sql.zst\n"
 	      "\n"
 	      "exit status: 0 consistent, 1 differences found, 2 trouble\n", fp);
 }
@@ -75,6 +77,7 @@ static int cmd_check(int argc, char **argv)
 		{ "check", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "connect-timeout", required_argument, NULL, 'T' },
+		{ "compress-repair", no_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +110,9 @@ static int cmd_check(int argc, char **argv)
 				return 2;
 			}
 			opts.connect_timeout = (int)v;
+			break;
+		case 'Z':
+			opts.compress_repair = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -414,18 +414,121 @@ static int resolve_columns(struct plan *p, const struct spec *spec, struct tally
 	return 0;
 }
 
+/*
+ * Columns an INSERT copies besides key and compared ones: same name on the
+ * other side, not generated on the written side, and of comparable types.
+ */
+static void resolve_carry(struct plan *p)
+{
+	const int w = p->repair_side, o = 1 - w;
+	const struct tabdesc *wd = &p->desc[w], *od = &p->desc[o];
+
+	for (size_t c = 0; c < wd->ncols; c++) {
+		struct canon_col pair[2];
+		struct tally_err ignored;
+		struct plan_col *pc;
+		bool used = false;
+		long oc;
+
+		for (size_t i = 0; i < p->nkey; i++)
+			used |= p->key[i].col[w] == c;
+		for (size_t i = 0; i < p->ncmp; i++)
+			used |= p->cmp[i].col[w] == c;
+		oc = tabdesc_find(od, wd->cols[c].name);
+		if (used || oc < 0 || wd->cols[c].generated)
+			continue;
+		for (size_t i = 0; i < p->ncmp; i++)
+			used |= p->cmp[i].col[o] == (size_t)oc;
+		for (size_t i = 0; i < p->nkey; i++)
+			used |= p->key[i].col[o] == (size_t)oc;
+		if (used)
+			continue;
+		if (plan_pair(w == SIDE_SOURCE ? &wd->cols[c] : &od->cols[oc],
+		              w == SIDE_SOURCE ? &od->cols[oc] : &wd->cols[c],
+		              p->driver[0], p->driver[1], false, pair, &ignored) < 0)
+			continue;
+		p->carry = xrealloc(p->carry, (p->ncarry + 1) * sizeof(*p->carry));
+		pc = &p->carry[p->ncarry++];
+		memset(pc, 0, sizeof(*pc));
+		pc->col[w] = c;
+		pc->col[o] = (size_t)oc;
+		pc->canon[0] = pair[0];
+		pc->canon[1] = pair[1];
+	}
+}
+
 static void build_reads(struct plan *p)
 {
 	for (int s = 0; s < 2; s++) {
-		size_t n = 0;
+		size_t n = 0, ncols = p->desc[s].ncols;
 
-		p->read[s] = xcalloc(p->nkey + p->ncmp, sizeof(size_t));
+		p->read[s] = xcalloc(p->nkey + p->ncmp + p->ncarry + ncols, sizeof(size_t));
+		p->pos[s] = xcalloc(ncols ? ncols : 1, sizeof(long));
+		for (size_t c = 0; c < ncols; c++)
+			p->pos[s][c] = -1;
 		for (size_t i = 0; i < p->nkey; i++)
 			p->read[s][n++] = p->key[i].col[s];
 		for (size_t i = 0; i < p->ncmp; i++)
 			p->read[s][n++] = p->cmp[i].col[s];
+		for (size_t i = 0; i < p->ncarry; i++)
+			p->read[s][n++] = p->carry[i].col[s];
+		/* A column may be read twice (a key also compared): keep the first. */
+		for (size_t i = 0; i < n; i++)
+			if (p->pos[s][p->read[s][i]] < 0)
+				p->pos[s][p->read[s][i]] = (long)i;
+		if (s == p->repair_side)
+			for (size_t c = 0; c < ncols; c++)
+				if (p->pos[s][c] < 0) {
+					p->pos[s][c] = (long)n;
+					p->read[s][n++] = c;
+				}
 		p->nread[s] = n;
 	}
+}
+
+/* Each column of the written side, read as its own type. */
+static void build_own(struct plan *p)
+{
+	const struct tabdesc *wd = &p->desc[p->repair_side];
+
+	p->own = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own));
+	p->own_raw = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own_raw));
+	for (size_t c = 0; c < wd->ncols; c++) {
+		const struct coldesc *cd = &wd->cols[c];
+		int cls = class_of(cd);
+
+		if (cd->type == LT_BOOL)
+			cls = CC_BOOL;
+		if (cls == CC_FLOAT64 && cd->bits == 32)
+			cls = CC_FLOAT32;
+		p->own_raw[c] = cls < 0;
+		p->own[c] = canon_col_make(cls < 0 ? CC_TEXT : (enum cclass)cls, cd->type);
+	}
+}
+
+/* Decides which side a repair writes, or why none. */
+static int resolve_repair(struct plan *p, const struct spec *spec, struct tally_err *err)
+{
+	const struct spec_check *c = p->check;
+	int w;
+
+	p->repair_side = -1;
+	if (c->repair == REPAIR_NONE)
+		return 0;
+	w = c->repair == REPAIR_TARGET ? SIDE_TARGET : SIDE_SOURCE;
+	if (w == SIDE_SOURCE && c->expect == EXPECT_ABSENT)
+		return spec_err(err, spec, c->pos, "check '%s': repair: source cannot go with expect: absent "
+		                "(the source lists keys that must be gone from the target)", c->name);
+	if (w == SIDE_SOURCE && c->expect == EXPECT_SUBSET)
+		return spec_err(err, spec, c->pos, "check '%s': repair: source would delete the source rows the "
+		                "target lacks, and expect: subset never deletes (use repair: target or none)", c->name);
+	if (p->desc[w].is_query) {
+		p->no_repair = w == SIDE_TARGET ? "the target is a query, not a table"
+		                                : "the source is a query, not a table";
+		return 0;
+	}
+	p->repair_side = w;
+	return 0;
 }
 
 int plan_build(struct plan *p, const struct spec *spec, const struct spec_check *check,
@@ -435,9 +538,15 @@ int plan_build(struct plan *p, const struct spec *spec, const struct spec_check 
 	p->check = check;
 	if (describe_side(p, &check->source, src, SIDE_SOURCE, err) < 0 ||
 	    describe_side(p, &check->target, tgt, SIDE_TARGET, err) < 0 ||
-	    resolve_key(p, spec, err) < 0 || resolve_columns(p, spec, err) < 0) {
+	    resolve_key(p, spec, err) < 0 || resolve_columns(p, spec, err) < 0 ||
+	    resolve_repair(p, spec, err) < 0) {
 		plan_release(p);
 		return -1;
+	}
+	if (p->repair_side >= 0) {
+		if (check->expect != EXPECT_ABSENT)
+			resolve_carry(p);
+		build_own(p);
 	}
 	build_reads(p);
 	return 0;
@@ -450,6 +559,7 @@ void plan_release(struct plan *p)
 	for (int s = 0; s < 2; s++) {
 		tabdesc_release(&p->desc[s]);
 		free(p->read[s]);
+		free(p->pos[s]);
 		for (size_t i = 0; i < p->nonly[s]; i++)
 			free(p->only[s][i]);
 		free(p->only[s]);
@@ -460,5 +570,8 @@ void plan_release(struct plan *p)
 		free(p->key[i].norm);
 	free(p->cmp);
 	free(p->key);
+	free(p->carry);
+	free(p->own);
+	free(p->own_raw);
 	memset(p, 0, sizeof(*p));
 }

@@ -10,9 +10,12 @@
  *   - nkey >= 1; key[i] and cmp[i] pair one column of each side with a
  *     canon_col per side that share cls and options;
  *   - each side streams read[s][0..nread[s]) (indexes into desc[s].cols):
- *     first the nkey key columns, then the ncmp compared columns, in plan
- *     order, so a streamed row's value i is key i, value nkey + j is
- *     compared column j.
+ *     first the nkey key columns, then the ncmp compared columns, then the
+ *     ncarry carried columns, in plan order, so a streamed row's value i is
+ *     key i, value nkey + j is compared column j; the side a repair writes
+ *     then streams every other column of its table too, so that its rows
+ *     carry their whole before-image;
+ *   - pos[s][c] is where column c of side s sits in a streamed row, or -1.
  */
 #ifndef TALLY_PLAN_H
 #define TALLY_PLAN_H
@@ -46,6 +49,23 @@ struct plan {
 	/* Non-key columns present on one side only, not compared (owned names). */
 	char **only[2];
 	size_t nonly[2];
+
+	/*
+	 * Repair: the side its script writes (SIDE_SOURCE, SIDE_TARGET) or -1,
+	 * and why there is none when the spec asked for one (static string).
+	 */
+	int repair_side;
+	const char *no_repair;
+	/* Column pairs not compared but copied by an INSERT (same name, comparable). */
+	size_t ncarry;
+	struct plan_col *carry;
+	long *pos[2];
+	/*
+	 * Each column of the written side read as its own type (no options),
+	 * for writing its before-image; own_raw[c]: no class, passed as SV_RAW.
+	 */
+	struct canon_col *own;
+	bool *own_raw;
 };
 
 /*

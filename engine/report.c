@@ -96,6 +96,20 @@ static json_t *side_json(const struct side_result *s)
 	                 "server", s->server, "rows", (json_int_t)s->rows);
 }
 
+static json_t *repair_json(const struct repair_result *r)
+{
+	if (!r)
+		return json_null();
+	if (!r->file[0])
+		return json_pack("{s:s?, s:s, s:b}", "system", r->system, "none", r->none ? r->none : "no repair",
+		                 "failed", r->failed);
+	return json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:I, s:s, s:s}",
+	                 "system", r->system, "file", r->file, "rollback", r->rollback,
+	                 "statements", "insert", (json_int_t)r->inserts, "update", (json_int_t)r->updates,
+	                 "delete", (json_int_t)r->deletes, "duplicates", (json_int_t)r->duplicates,
+	                 "xxh128", r->xxh128, "rollback_xxh128", r->rollback_xxh128);
+}
+
 static json_t *check_json(const struct check_result *c)
 {
 	json_t *o = json_object();
@@ -115,7 +129,7 @@ static json_t *check_json(const struct check_result *c)
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
 	json_object_set_new(o, "seconds", json_real((double)(long long)(c->seconds * 1000 + 0.5) / 1000));
-	json_object_set_new(o, "repair", json_null());
+	json_object_set_new(o, "repair", repair_json(c->repair));
 	json_object_set_new(o, "error", c->status == RESULT_ERROR ? error_json(&c->err) : json_null());
 	return o;
 }
@@ -191,9 +205,26 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        c->seconds);
 	}
 	if (o && o->path) {
-		fprintf(fp, "report: %s/report.json\n", o->path);
+		fprintf(fp, "report:   %s/report.json\n", o->path);
 		if (r->diff_written && r->status == RESULT_INCONSISTENT)
-			fprintf(fp, "diffs:  %s/diff.ndjson.zst (read with zstdcat)\n", o->path);
+			fprintf(fp, "diffs:    %s/diff.ndjson.zst (read with zstdcat)\n", o->path);
+		for (size_t i = 0; i < r->nchecks; i++) {
+			const struct repair_result *rr = r->checks[i].repair;
+			bool seen = false;
+
+			if (!rr || r->status == RESULT_ERROR)
+				continue;
+			if (!rr->file[0]) {
+				if (rr->failed)
+					fprintf(fp, "repair:   none for system '%s': %s\n", rr->system, rr->none);
+				continue;
+			}
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = r->checks[j].repair && strcmp(r->checks[j].repair->file, rr->file) == 0;
+			if (seen)
+				continue;
+			fprintf(fp, "repair:   %s/%s\nrollback: %s/%s\n", o->path, rr->file, o->path, rr->rollback);
+		}
 	}
 	fflush(fp);
 }

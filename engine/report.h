@@ -17,6 +17,7 @@
 #include "merge.h"
 #include "outdir.h"
 #include "plan.h"
+#include "repair.h"
 #include "spec.h"
 
 enum result_status { RESULT_PENDING = 0, RESULT_CONSISTENT, RESULT_INCONSISTENT, RESULT_ERROR };
@@ -40,6 +41,7 @@ struct check_result {
 	json_t *columns;        /* owned: the compared columns and their normalization */
 	json_t *key;            /* owned: the key columns */
 	json_t *unmatched;      /* owned: {"source": [...], "target": [...]} */
+	const struct repair_result *repair;   /* borrowed; NULL when the check was not planned */
 	struct tally_err err;   /* when status is RESULT_ERROR */
 };
 

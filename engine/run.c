@@ -18,6 +18,7 @@
 #include "merge.h"
 #include "outdir.h"
 #include "plan.h"
+#include "repair.h"
 #include "report.h"
 #include "stream.h"
 #include "zfile.h"
@@ -37,7 +38,30 @@ struct run {
 	struct zfile diff;
 	bool diff_open;
 	struct run_report report;
+	/* Per selected check, built before any row is read. */
+	struct plan *plans;
+	bool *planned;
+	struct conn **src, **tgt;
+	struct repair *repair;
 };
+
+/* Every difference goes to the diff file and, when the check repairs, to the repair. */
+struct tee {
+	struct diffout *diff;
+	void *repair;
+};
+
+static int tee_diff(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
+                    const uint8_t *changed, struct tally_err *err)
+{
+	struct tee *t = ctx;
+
+	if (diffout_row(t->diff, kind, src, tgt, changed, err) < 0)
+		return -1;
+	if (t->repair && repair_row(t->repair, kind, src, tgt, changed, err) < 0)
+		return -1;
+	return 0;
+}
 
 static double now_seconds(void)
 {
@@ -97,52 +121,65 @@ static void warn_unmatched(const struct plan *p, const char *check)
 			         p->only[s][i], s == SIDE_SOURCE ? "source" : "target", p->desc[s].display);
 }
 
-static int check_run(struct run *r, struct check_result *res, struct tally_err *err)
+/* Describes both sides of check i and builds its plan; reads no row. */
+static int check_plan(struct run *r, size_t i, struct tally_err *err)
 {
+	struct check_result *res = &r->report.checks[i];
 	const struct spec_check *c = res->check;
-	struct conn *src, *tgt;
-	struct plan plan;
+	struct plan *plan = &r->plans[i];
+
+	if (session_get(r, c->source.sys, SIDE_SOURCE, &r->src[i], err) < 0 ||
+	    session_get(r, c->target.sys, SIDE_TARGET, &r->tgt[i], err) < 0)
+		return -1;
+	for (int s = 0; s < 2; s++) {
+		struct conn *cn = s == SIDE_SOURCE ? r->src[i] : r->tgt[i];
+
+		res->side[s].system = s == SIDE_SOURCE ? c->source.system : c->target.system;
+		res->side[s].server = cn->server_version ? xstrdup(cn->server_version) : NULL;
+	}
+	if (plan_build(plan, r->spec, c, r->src[i], r->tgt[i], err) < 0)
+		return -1;
+	r->planned[i] = true;
+	for (int s = 0; s < 2; s++)
+		res->side[s].table = xstrdup(plan->desc[s].display);
+	report_describe_plan(res, plan);
+	if (!r->opts->quiet)
+		warn_unmatched(plan, c->name);
+	return 0;
+}
+
+/* Streams both sides of check i through the merge into the diff file and the repair. */
+static int check_scan(struct run *r, size_t i, struct tally_err *err)
+{
+	struct check_result *res = &r->report.checks[i];
+	const struct spec_check *c = res->check;
+	const struct plan *plan = &r->plans[i];
 	struct stream ss, ts;
 	struct diffout d;
+	struct tee tee;
 	struct merge_sink sink;
 	struct merge_stats st;
 	double t0 = now_seconds();
 	int rc;
 
-	if (session_get(r, c->source.sys, SIDE_SOURCE, &src, err) < 0 ||
-	    session_get(r, c->target.sys, SIDE_TARGET, &tgt, err) < 0)
+	if (repair_begin(r->repair, plan, &tee.repair, err) < 0)
 		return -1;
-	for (int s = 0; s < 2; s++) {
-		struct conn *cn = s == SIDE_SOURCE ? src : tgt;
-
-		res->side[s].system = s == SIDE_SOURCE ? c->source.system : c->target.system;
-		res->side[s].server = cn->server_version ? xstrdup(cn->server_version) : NULL;
-	}
-	if (plan_build(&plan, r->spec, c, src, tgt, err) < 0)
+	if (stream_open(&ss, r->src[i], plan, SIDE_SOURCE, c->source.system, err) < 0)
 		return -1;
-	for (int s = 0; s < 2; s++)
-		res->side[s].table = xstrdup(plan.desc[s].display);
-	report_describe_plan(res, &plan);
-	if (!r->opts->quiet)
-		warn_unmatched(&plan, c->name);
-
-	if (stream_open(&ss, src, &plan, SIDE_SOURCE, c->source.system, err) < 0) {
-		plan_release(&plan);
-		return -1;
-	}
-	if (stream_open(&ts, tgt, &plan, SIDE_TARGET, c->target.system, err) < 0) {
+	if (stream_open(&ts, r->tgt[i], plan, SIDE_TARGET, c->target.system, err) < 0) {
 		stream_close(&ss);
-		plan_release(&plan);
 		return -1;
 	}
-	diffout_init(&d, &r->diff, &plan, c->name);
-	sink.ctx = &d;
-	sink.diff = diffout_row;
+	diffout_init(&d, &r->diff, plan, c->name);
+	tee.diff = &d;
+	sink.ctx = &tee;
+	sink.diff = tee_diff;
 	merge_stats_init(&st);
-	rc = merge_run(&ss.src, &ts.src, plan.ncmp, c->expect, &sink, &st, err);
+	rc = merge_run(&ss.src, &ts.src, plan->ncmp, c->expect, &sink, &st, err);
 	stream_close(&ts);
 	stream_close(&ss);
-	plan_release(&plan);
+	if (rc == 0)
+		rc = repair_end(r->repair, err);
 
 	res->side[0].rows = st.side[0].rows;
 	res->side[1].rows = st.side[1].rows;
@@ -156,6 +193,18 @@ static int check_run(struct run *r, struct check_result *res, struct tally_err *
 		return -1;
 	res->status = st.missing + st.extra + st.changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 	return 0;
+}
+
+static void check_failed(struct run *r, size_t i, struct tally_err *err)
+{
+	struct check_result *res = &r->report.checks[i];
+
+	/* A spec error leads with FILE:LINE:COL, which already says where. */
+	if (err->kind != ERR_SPEC)
+		err_context(err, "check '%s'", res->check->name);
+	res->status = RESULT_ERROR;
+	res->err = *err;
+	r->report.has_error = true;
 }
 
 static bool selected(const struct run_opts *o, const char *name)
@@ -174,6 +223,7 @@ int run_spec(const struct spec *spec, const struct run_opts *opts)
 	struct tally_err err;
 	char *default_out = NULL;
 	const char *out;
+	size_t n;
 	int fd, status;
 
 	memset(&r, 0, sizeof(r));
@@ -201,19 +251,33 @@ int run_spec(const struct spec *spec, const struct run_opts *opts)
 	else
 		r.report.has_error = true;
 
-	for (size_t i = 0; i < r.report.nchecks && !r.report.has_error; i++) {
-		struct check_result *res = &r.report.checks[i];
+	n = r.report.nchecks;
+	r.plans = xcalloc(n ? n : 1, sizeof(*r.plans));
+	r.planned = xcalloc(n ? n : 1, sizeof(*r.planned));
+	r.src = xcalloc(n ? n : 1, sizeof(*r.src));
+	r.tgt = xcalloc(n ? n : 1, sizeof(*r.tgt));
+	r.repair = repair_new(spec, &r.out, opts->compress_repair);
 
-		if (check_run(&r, res, &err) < 0) {
-			/* A spec error leads with FILE:LINE:COL, which already says where. */
-			if (err.kind != ERR_SPEC)
-				err_context(&err, "check '%s'", res->check->name);
-			res->status = RESULT_ERROR;
-			res->err = err;
-			r.report.has_error = true;
-		}
-	}
+	/* Plan every check before reading a row: a bad check fails the run early. */
+	for (size_t i = 0; i < n && !r.report.has_error; i++)
+		if (check_plan(&r, i, &err) < 0)
+			check_failed(&r, i, &err);
+	for (size_t i = 0; i < n && !r.report.has_error; i++)
+		repair_note_plan(r.repair, &r.plans[i],
+		                 r.plans[i].repair_side == SIDE_SOURCE ? r.report.checks[i].check->source.sys
+		                                                       : r.report.checks[i].check->target.sys,
+		                 r.plans[i].repair_side == SIDE_SOURCE ? r.src[i]->ops : r.tgt[i]->ops);
+	for (size_t i = 0; i < n && !r.report.has_error; i++)
+		if (check_scan(&r, i, &err) < 0)
+			check_failed(&r, i, &err);
 	sessions_close(&r);
+
+	report_now(r.report.finished_at);
+	if (!r.report.has_error && repair_finish(r.repair, r.report.finished_at, &err) < 0)
+		r.report.has_error = true;
+	for (size_t i = 0; i < n; i++)
+		if (r.planned[i])
+			r.report.checks[i].repair = repair_result_of(r.repair, &r.plans[i]);
 
 	if (r.diff_open) {
 		if (!r.report.has_error) {
@@ -234,7 +298,6 @@ int run_spec(const struct spec *spec, const struct run_opts *opts)
 		r.report.status = RESULT_ERROR;
 		r.report.err = err;
 	}
-	report_now(r.report.finished_at);
 	if (report_write(&r.out, &r.report, &err) < 0) {
 		r.report.has_error = true;
 		r.report.status = RESULT_ERROR;
@@ -247,6 +310,14 @@ int run_spec(const struct spec *spec, const struct run_opts *opts)
 	if (r.report.has_error)
 		err_print(&err, stderr);
 	status = r.report.status == RESULT_ERROR ? 2 : r.report.status == RESULT_INCONSISTENT ? 1 : 0;
+	repair_free(r.repair);
+	for (size_t i = 0; i < n; i++)
+		if (r.planned[i])
+			plan_release(&r.plans[i]);
+	free(r.plans);
+	free(r.planned);
+	free(r.src);
+	free(r.tgt);
 	outdir_close(&r.out);
 	report_release(&r.report);
 	free(default_out);

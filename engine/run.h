@@ -18,6 +18,7 @@ struct run_opts {
 	char **only;                    /* --check names, borrowed */
 	size_t nonly;
 	bool quiet;                     /* errors only */
+	bool compress_repair;           /* write repair scripts as .sql.zst */
 	int connect_timeout;            /* seconds */
 };
 

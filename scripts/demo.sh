@@ -51,5 +51,11 @@ for c in r["checks"]:
     print(f'{c["name"]:16} {c["status"]:13} missing {c["missing"]:>3}  extra {c["extra"]:>3}  '
           f'changed {c["changed"]:>3}   ({c["source"]["table"]} -> {c["target"]["table"]})')
 PY
+echo
+echo "== the change order for billing (tally-out/demo/repair.billing.sql), its header and first step"
+sed -n '1,/^-- end of tally header$/p' tally-out/demo/repair.billing.sql
+awk '/^-- check /{n++} n==1' tally-out/demo/repair.billing.sql | head -n 12
+echo "..."
+echo "(review it, then apply it as its header says; rollback.billing.sql undoes it)"
 # The seeded cut-over has differences: exit 1 is the expected outcome.
 [ $status -eq 1 ]

@@ -56,6 +56,32 @@ class Demo(TallyCase):
         self.assertEqual((c["source"]["rows"], c["target"]["rows"]), (19794, 19790))
         self.assertEqual(c["unmatched_columns"], {"source": [], "target": []})
 
+    def test_repair_then_rollback(self):
+        r = self.run_demo()
+        self.assertEqual(r.code, 1, r.stderr)
+        rep = {c["name"]: c["repair"] for c in r.report["checks"]}
+        self.assertEqual(rep["customers"]["statements"], {"insert": 1, "update": 2, "delete": 4})
+        self.assertEqual(rep["orders"]["statements"], {"insert": 7, "update": 10, "delete": 3})
+        # The same 4 customers: the second check's deletes are written once.
+        self.assertEqual(rep["gdpr-deletions"]["statements"], {"insert": 0, "update": 0, "delete": 0})
+        self.assertEqual(rep["gdpr-deletions"]["duplicates"], 4)
+        saved = os.path.join(self.tmp, "saved")
+        os.mkdir(saved)
+        for f in ("repair.billing.sql", "rollback.billing.sql"):
+            os.replace(os.path.join(r.outdir, f), os.path.join(saved, f))
+        before = self.pg.psql("billing", "COPY (SELECT * FROM customers ORDER BY 1) TO STDOUT;"
+                                         "COPY (SELECT * FROM orders ORDER BY 1) TO STDOUT")
+        p = self.pg.run_file("billing", os.path.join(saved, "repair.billing.sql"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r2 = self.run_demo()
+        self.assertEqual(r2.code, 0, r2.stdout + r2.stderr)
+        p = self.pg.run_file("billing", os.path.join(saved, "rollback.billing.sql"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        after = self.pg.psql("billing", "COPY (SELECT * FROM customers ORDER BY 1) TO STDOUT;"
+                                        "COPY (SELECT * FROM orders ORDER BY 1) TO STDOUT")
+        self.assertEqual(after, before)
+        self.assertEqual(self.run_demo().code, 1)
+
     def test_summary(self):
         r = self.run_demo()
         self.assertRegex(r.stdout, r"customers\s+inconsistent\s+missing 1, extra 4, changed 2")

@@ -392,6 +392,121 @@ static void test_rowhash(void **state)
 	assert_int_equal(x.rows, 2);
 }
 
+/* Encodes then decodes one value. */
+static struct sqlval dec(enum cclass cls, enum ltype t, const char *v, size_t n, struct buf *scratch)
+{
+	struct canon_col c = canon_col_make(cls, t);
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+	struct sqlval out;
+
+	assert_int_equal(canon_encode(&b, &c, v, n, &err), 0);
+	assert_int_equal(canon_decode((const uint8_t *)b.data, b.len, &out, scratch), b.len);
+	buf_release(&b);
+	return out;
+}
+
+static void assert_number(const char *in, const char *want)
+{
+	struct buf scratch = BUF_INIT;
+	struct sqlval v = dec(CC_NUMBER, LT_DECIMAL, in, strlen(in), &scratch);
+
+	assert_int_equal(v.kind, SV_NUMBER);
+	assert_int_equal(v.special, SVS_NONE);
+	assert_int_equal(v.len, strlen(want));
+	assert_memory_equal(v.s, want, v.len);
+	buf_release(&scratch);
+}
+
+static void test_decode(void **state)
+{
+	struct buf scratch = BUF_INIT;
+	struct sqlval v;
+	struct buf iso = BUF_INIT;
+
+	(void)state;
+	assert_number("1.50", "1.5");
+	assert_number("-12.500", "-12.5");
+	assert_number("100", "100");
+	assert_number("0.0015", "0.0015");
+	assert_number("-0.0015", "-0.0015");
+	assert_number("0", "0");
+	assert_number("10", "10");
+	assert_number("18446744073709551615", "18446744073709551615");
+	assert_number("1e3", "1000");
+	assert_number("123.456", "123.456");
+	v = dec(CC_NUMBER, LT_DECIMAL, "NaN", 3, &scratch);
+	assert_int_equal(v.special, SVS_NAN);
+	v = dec(CC_NUMBER, LT_DECIMAL, "-Infinity", 9, &scratch);
+	assert_int_equal(v.special, SVS_NINF);
+
+	v = dec(CC_FLOAT64, LT_FLOAT, "0.30000000000000004", 19, &scratch);
+	assert_int_equal(v.kind, SV_FLOAT);
+	assert_true(v.d == 0.1 + 0.2);
+	v = dec(CC_FLOAT64, LT_FLOAT, "-1e300", 6, &scratch);
+	assert_true(v.d == -1e300);
+	v = dec(CC_FLOAT32, LT_FLOAT, "0.1", 3, &scratch);
+	assert_true(v.d == (double)0.1f);
+
+	v = dec(CC_BOOL, LT_BOOL, "t", 1, &scratch);
+	assert_int_equal(v.kind, SV_BOOL);
+	assert_true(v.b);
+
+	v = dec(CC_TEXT, LT_TEXT, "it's\0", 6, &scratch);
+	assert_int_equal(v.kind, SV_TEXT);
+	assert_int_equal(v.len, 6);
+	assert_memory_equal(v.s, "it's\0", 6);
+	v = dec(CC_BYTES, LT_BYTES, "a\0\xff", 3, &scratch);
+	assert_int_equal(v.kind, SV_BYTES);
+	assert_int_equal(v.len, 3);
+	assert_memory_equal(v.s, "a\0\xff", 3);
+
+	v = dec(CC_UUID, LT_UUID, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", 36, &scratch);
+	assert_int_equal(v.kind, SV_UUID);
+	assert_memory_equal(v.s, "\xa0\xee\xbc\x99\x9c\x0b\x4e\xf8\xbb\x6d\x6b\xb9\xbd\x38\x0a\x11", 16);
+
+	/* Dates and times come back to the same ISO text. */
+	v = dec(CC_DATE, LT_DATE, "2024-02-29", 10, &scratch);
+	sqlval_iso(&iso, &v, 0);
+	assert_string_equal(iso.data, "2024-02-29");
+	buf_reset(&iso);
+	v = dec(CC_DATE, LT_DATE, "0044-03-15 BC", 13, &scratch);
+	sqlval_iso(&iso, &v, 0);
+	assert_string_equal(iso.data, "0044-03-15 BC");
+	assert_int_equal(sqlval_year(&v), -43);
+	buf_reset(&iso);
+	v = dec(CC_TIMESTAMP, LT_TIMESTAMP, "1969-12-31 23:59:59.5", 21, &scratch);
+	sqlval_iso(&iso, &v, 6);
+	assert_string_equal(iso.data, "1969-12-31 23:59:59.500000");
+	buf_reset(&iso);
+	v = dec(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-02 05:04:05.25+02", 25, &scratch);
+	assert_int_equal(v.kind, SV_TIMESTAMPTZ);
+	sqlval_iso(&iso, &v, 2);
+	assert_string_equal(iso.data, "2024-01-02 03:04:05.25");
+	buf_reset(&iso);
+	v = dec(CC_TIME, LT_TIME, "-838:59:59.5", 12, &scratch);
+	sqlval_iso(&iso, &v, 1);
+	assert_string_equal(iso.data, "-838:59:59.5");
+	buf_reset(&iso);
+	v = dec(CC_TIMESTAMP, LT_TIMESTAMP, "0000-00-00 00:00:00", 19, &scratch);
+	assert_int_equal(v.special, SVS_ZERO);
+	assert_int_equal(v.i, 0);
+	v = dec(CC_DATE, LT_DATE, "2024-00-00", 10, &scratch);
+	assert_int_equal(v.special, SVS_ZERO);
+	assert_int_equal(v.i, 20240000);
+	v = dec(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "infinity", 8, &scratch);
+	assert_int_equal(v.special, SVS_PINF);
+	v = dec(CC_NUMBER, LT_INT, NULL, 0, &scratch);
+	assert_int_equal(v.kind, SV_NULL);
+
+	/* Garbage is refused. */
+	assert_int_equal(canon_decode((const uint8_t *)"\x12\x80", 2, &v, &scratch), 0);
+	assert_int_equal(canon_decode((const uint8_t *)"\x40" "ab", 3, &v, &scratch), 0);
+	assert_int_equal(canon_decode((const uint8_t *)"\x99", 1, &v, &scratch), 0);
+	buf_release(&scratch);
+	buf_release(&iso);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_error_leaves_buffer),
 		cmocka_unit_test(test_rowhash),
+		cmocka_unit_test(test_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
