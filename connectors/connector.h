@@ -150,6 +150,7 @@ struct tabdesc {
 	size_t nchildren;
 	struct trigdesc *triggers;  /* user triggers on this table, by name */
 	size_t ntriggers;
+	bool triggers_unknown;      /* the session may not see them (MariaDB without TRIGGER) */
 };
 
 void tabdesc_release(struct tabdesc *t);

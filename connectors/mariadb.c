@@ -1233,6 +1233,32 @@ static int read_triggers(struct mdb_conn *c, const char *db, const char *name,
 		g->enabled = true;
 	}
 	mysql_free_result(r);
+	/*
+	 * None seen: say whether that means none. information_schema lists, for
+	 * the current user, the privileges that would show them.
+	 */
+	if (t->ntriggers == 0) {
+		buf_reset(&sql);
+		buf_addstr(&sql, "SELECT (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES g "
+		           "WHERE g.PRIVILEGE_TYPE = 'TRIGGER' AND g.GRANTEE = tally_me.me) + "
+		           "(SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES g "
+		           "WHERE g.PRIVILEGE_TYPE = 'TRIGGER' AND g.GRANTEE = tally_me.me AND ");
+		add_name_match(&sql, "g.TABLE_SCHEMA", db);
+		buf_addstr(&sql, ") + (SELECT COUNT(*) FROM information_schema.TABLE_PRIVILEGES g "
+		           "WHERE g.PRIVILEGE_TYPE = 'TRIGGER' AND g.GRANTEE = tally_me.me AND ");
+		add_name_match(&sql, "g.TABLE_SCHEMA", db);
+		buf_addstr(&sql, " AND ");
+		add_name_match(&sql, "g.TABLE_NAME", name);
+		buf_addstr(&sql, ") FROM (SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "
+		           "'''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS me) tally_me");
+		if (mdb_catalog(c, &sql, &r, "describing", t->display, err) < 0) {
+			buf_release(&sql);
+			return -1;
+		}
+		row = mysql_fetch_row(r);
+		t->triggers_unknown = !row || !row[0] || strcmp(row[0], "0") == 0;
+		mysql_free_result(r);
+	}
 	buf_release(&sql);
 	return 0;
 }

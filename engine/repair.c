@@ -980,7 +980,10 @@ static void header(struct buf *h, const struct repair *r, const struct rsys *s, 
 			buf_addf(h, "--   %s: foreign key %s from %s, ON DELETE %s, ON UPDATE %s\n", t->display,
 			         t->children[j].name, t->children[j].table, t->children[j].on_delete,
 			         t->children[j].on_update);
-		if (!shown)
+		if (t->triggers_unknown)
+			buf_addf(h, "--   %s: triggers unknown: tally's user cannot see them (no TRIGGER "
+			         "privilege); look with SHOW TRIGGERS before applying\n", t->display);
+		else if (!shown)
 			buf_addf(h, "--   %s: no triggers, no foreign keys from other tables\n", t->display);
 	}
 	if (cycle)
