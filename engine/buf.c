@@ -129,13 +129,6 @@ void buf_addstr(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-void buf_addch(struct buf *b, char c)
-{
-	buf_grow(b, 1);
-	b->data[b->len] = c;
-	buf_setlen(b, b->len + 1);
-}
-
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

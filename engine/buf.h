@@ -54,7 +54,34 @@ static inline void buf_setlen(struct buf *b, size_t len)
 
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_addstr(struct buf *b, const char *s);
-void buf_addch(struct buf *b, char c);
+
+static inline void buf_addch(struct buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+/*
+ * Hot-path appends: the caller has made room with buf_grow() first, so
+ * these neither check nor keep the NUL terminator; finish with buf_setlen().
+ */
+static inline void buf_put1(struct buf *b, uint8_t c)
+{
+	b->data[b->len++] = (char)c;
+}
+
+static inline void buf_put64(struct buf *b, uint64_t v)
+{
+	uint8_t *p = (uint8_t *)b->data + b->len;
+
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+	b->len += 8;
+}
 void buf_addf(struct buf *b, const char *fmt, ...) TALLY_PRINTF(2, 3);
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap) TALLY_PRINTF(2, 0);
 

@@ -7,6 +7,7 @@
  */
 #include "canon.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,22 +75,13 @@ struct canon_col canon_col_make(enum cclass cls, enum ltype type)
 	return c;
 }
 
-static inline void put_u64(struct buf *out, uint64_t v)
-{
-	char b[8];
-
-	for (int i = 7; i >= 0; i--) {
-		b[i] = (char)(v & 0xff);
-		v >>= 8;
-	}
-	buf_add(out, b, 8);
-}
-
 /* An int64 written so that memcmp orders it numerically. */
 static inline void put_tagged_i64(struct buf *out, uint8_t tag, int64_t v)
 {
-	buf_addch(out, (char)tag);
-	put_u64(out, (uint64_t)v ^ (UINT64_C(1) << 63));
+	buf_grow(out, 9);
+	buf_put1(out, tag);
+	buf_put64(out, (uint64_t)v ^ (UINT64_C(1) << 63));
+	buf_setlen(out, out->len);
 }
 
 static bool eq_nocase(const char *s, size_t n, const char *lit)
@@ -265,31 +257,31 @@ static void dec_round(struct dec *v, int scale)
 static void dec_put(struct buf *out, const struct dec *v)
 {
 	uint32_t e;
-	char eb[4];
 	uint8_t flip;
+	uint8_t *p;
 
 	if (v->nd == 0) {
 		buf_addch(out, TAG_NUM_ZERO);
 		return;
 	}
+	buf_grow(out, v->nd + 6);
 	flip = v->neg ? 0xFF : 0x00;
-	buf_addch(out, (char)(v->neg ? TAG_NUM_NEG : TAG_NUM_POS));
 	e = (uint32_t)(int32_t)v->exp ^ UINT32_C(0x80000000);
-	eb[0] = (char)((e >> 24) ^ flip);
-	eb[1] = (char)((e >> 16 & 0xff) ^ flip);
-	eb[2] = (char)((e >> 8 & 0xff) ^ flip);
-	eb[3] = (char)((e & 0xff) ^ flip);
-	buf_add(out, eb, 4);
+	p = (uint8_t *)out->data + out->len;
+	*p++ = v->neg ? TAG_NUM_NEG : TAG_NUM_POS;
+	*p++ = (uint8_t)((e >> 24) ^ flip);
+	*p++ = (uint8_t)(((e >> 16) & 0xff) ^ flip);
+	*p++ = (uint8_t)(((e >> 8) & 0xff) ^ flip);
+	*p++ = (uint8_t)((e & 0xff) ^ flip);
 	if (!v->neg) {
-		buf_add(out, v->d, v->nd);
-		buf_addch(out, 0x00);
+		memcpy(p, v->d, v->nd);
+		p += v->nd;
 	} else {
-		buf_grow(out, v->nd + 1);
 		for (size_t i = 0; i < v->nd; i++)
-			out->data[out->len + i] = (char)~(uint8_t)v->d[i];
-		out->data[out->len + v->nd] = (char)0xFF;
-		buf_setlen(out, out->len + v->nd + 1);
+			*p++ = (uint8_t)~(uint8_t)v->d[i];
 	}
+	*p++ = flip;
+	buf_setlen(out, (size_t)(p - (uint8_t *)out->data));
 }
 
 /* Integers are common and short: encode them without the scratch copy. */
@@ -350,6 +342,108 @@ static int put_number(struct buf *out, const struct canon_col *col, const char *
 
 /* ---- floats ----------------------------------------------------------- */
 
+/*
+ * Exact decimal-to-binary without strtod's arbitrary precision, for the
+ * common case: at most 19 significant digits w and a decimal exponent q
+ * with |q| <= 27. Then w and 10^|q| are exact in x87's 64-bit mantissa, so
+ * w * 10^q (or w / 10^-q) is one correctly rounded long double operation.
+ * Rounding that to double (53 bits) or float (24 bits) is a second
+ * rounding, which is wrong only when the long double sits exactly on the
+ * midpoint of the bits being dropped: then we cannot tell which side the
+ * exact value was on, and return false so strtod decides. Also false for
+ * anything unusual (NaN, infinity, more digits, other long doubles).
+ */
+static bool fast_float(const char *s, size_t n, bool single, double *out)
+{
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+	static const long double p10[] = {
+		1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
+		1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L,
+		1e26L, 1e27L,
+	};
+	const char *p = s, *end = s + n;
+	uint64_t w = 0;
+	int digits = 0, q = 0;
+	bool neg = false, seen = false;
+	long double ld;
+	uint64_t bits, low, half;
+
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	for (; p < end && is_digit(*p); p++) {
+		seen = true;
+		if (w == 0 && *p == '0')
+			continue;
+		if (digits == 19)
+			return false;
+		w = w * 10 + (uint64_t)(*p - '0');
+		digits++;
+	}
+	if (p < end && *p == '.') {
+		for (p++; p < end && is_digit(*p); p++) {
+			seen = true;
+			if (w == 0 && *p == '0') {
+				q--;
+				continue;
+			}
+			if (digits == 19)
+				return false;
+			w = w * 10 + (uint64_t)(*p - '0');
+			digits++;
+			q--;
+		}
+	}
+	if (!seen)
+		return false;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		int x = 0;
+		bool xneg = false;
+
+		p++;
+		if (p < end && (*p == '-' || *p == '+'))
+			xneg = *p++ == '-';
+		if (p == end)
+			return false;
+		for (; p < end && is_digit(*p); p++) {
+			if (x > 1000)
+				return false;
+			x = x * 10 + (*p - '0');
+		}
+		q += xneg ? -x : x;
+	}
+	if (p != end)
+		return false;
+	if (w == 0) {
+		*out = 0.0;
+		return true;
+	}
+	if (q < -27 || q > 27)
+		return false;
+	ld = q >= 0 ? (long double)w * p10[q] : (long double)w / p10[-q];
+	/* x87 extended: the first 8 bytes are the 64-bit mantissa, integer bit included. */
+	memcpy(&bits, &ld, sizeof(bits));
+	if (single) {
+		low = bits & ((UINT64_C(1) << 40) - 1);
+		half = UINT64_C(1) << 39;
+	} else {
+		low = bits & 0x7FF;
+		half = 0x400;
+	}
+	if (low == half)
+		return false;
+	*out = single ? (double)(float)ld : (double)ld;
+	if (neg)
+		*out = -*out;
+	return true;
+#else
+	(void)s;
+	(void)n;
+	(void)single;
+	(void)out;
+	return false;
+#endif
+}
+
 static int put_float(struct buf *out, const struct canon_col *col, const char *s, size_t n)
 {
 	char tmp[128];
@@ -359,14 +453,16 @@ static int put_float(struct buf *out, const struct canon_col *col, const char *s
 
 	if (n == 0 || n >= sizeof(tmp))
 		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (col->cls == CC_FLOAT32)
-		d = (double)strtof(tmp, &end);
-	else
-		d = strtod(tmp, &end);
-	if (end != tmp + n)
-		return -1;
+	if (!fast_float(s, n, col->cls == CC_FLOAT32, &d)) {
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		if (col->cls == CC_FLOAT32)
+			d = (double)strtof(tmp, &end);
+		else
+			d = strtod(tmp, &end);
+		if (end != tmp + n)
+			return -1;
+	}
 	if (isnan(d)) {
 		bits = UINT64_C(0x7ff8000000000000);
 	} else {
@@ -378,8 +474,10 @@ static int put_float(struct buf *out, const struct canon_col *col, const char *s
 		bits = ~bits;
 	else
 		bits ^= UINT64_C(1) << 63;
-	buf_addch(out, TAG_FLOAT);
-	put_u64(out, bits);
+	buf_grow(out, 9);
+	buf_put1(out, TAG_FLOAT);
+	buf_put64(out, bits);
+	buf_setlen(out, out->len);
 	return 0;
 }
 
@@ -416,13 +514,24 @@ static int put_bool(struct buf *out, const struct canon_col *col, const char *s,
 
 static void put_escaped(struct buf *out, uint8_t tag, const char *s, size_t n)
 {
-	const char *end = s + n;
+	const char *z = n ? memchr(s, '\0', n) : NULL;
+	uint8_t *p;
 
-	buf_grow(out, n + 3);
-	out->data[out->len] = (char)tag;
-	buf_setlen(out, out->len + 1);
-	while (s < end) {
-		const char *z = memchr(s, '\0', (size_t)(end - s));
+	if (!z) {
+		/* No NUL byte: the common case, one copy. */
+		buf_grow(out, n + 3);
+		p = (uint8_t *)out->data + out->len;
+		*p++ = tag;
+		memcpy(p, s, n);
+		p += n;
+		*p++ = 0x00;
+		*p++ = 0x01;
+		buf_setlen(out, (size_t)(p - (uint8_t *)out->data));
+		return;
+	}
+	buf_addch(out, (char)tag);
+	for (const char *end = s + n; s < end;) {
+		z = memchr(s, '\0', (size_t)(end - s));
 		size_t run = z ? (size_t)(z - s) : (size_t)(end - s);
 
 		buf_add(out, s, run);
@@ -696,6 +805,59 @@ static int read_offset(const char **pp, const char *end, int64_t *secs)
 	return 0;
 }
 
+static inline int dig2(const char *p)
+{
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+static bool all_digits(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit(p[i]))
+			return false;
+	return true;
+}
+
+/*
+ * YYYY-MM-DD HH:MM:SS[.f{1,6}][+00]: what both engines print for ordinary
+ * values. Returns false for anything else, which the general parser then
+ * reads (or refuses) the slow way.
+ */
+static bool fast_timestamp(const char *s, size_t n, bool tz, int64_t *us)
+{
+	int y, mo, d, h, mi, sec;
+	int64_t frac = 0, scale = 100000;
+	size_t end = n;
+
+	if (tz && n >= 22 && s[n - 3] == '+' && s[n - 2] == '0' && s[n - 1] == '0')
+		end = n - 3;
+	if (end < 19 || end > 26 || end == 20)
+		return false;
+	if (s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':')
+		return false;
+	if (!all_digits(s, 4) || !all_digits(s + 5, 2) || !all_digits(s + 8, 2) || !all_digits(s + 11, 2) ||
+	    !all_digits(s + 14, 2) || !all_digits(s + 17, 2))
+		return false;
+	if (end > 19) {
+		if (s[19] != '.' || !all_digits(s + 20, end - 20))
+			return false;
+		for (size_t i = 20; i < end; i++, scale /= 10)
+			frac += (s[i] - '0') * scale;
+	}
+	y = dig2(s) * 100 + dig2(s + 2);
+	mo = dig2(s + 5);
+	d = dig2(s + 8);
+	h = dig2(s + 11);
+	mi = dig2(s + 14);
+	sec = dig2(s + 17);
+	if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo) || h > 23 || mi > 59 ||
+	    sec > 59)
+		return false;
+	*us = canon_days_from_civil(y, (unsigned)mo, (unsigned)d) * USEC_PER_DAY +
+	      ((int64_t)h * 3600 + mi * 60 + sec) * USEC_PER_SEC + frac;
+	return true;
+}
+
 static int put_timestamp(struct buf *out, const struct canon_col *col, const char *s, size_t n)
 {
 	const bool tz = col->cls == CC_TIMESTAMPTZ;
@@ -705,6 +867,10 @@ static int put_timestamp(struct buf *out, const struct canon_col *col, const cha
 	int64_t days = 0, packed = 0, clock, off = 0, us;
 	bool bc = false;
 
+	if (fast_timestamp(s, n, col->type == LT_TIMESTAMPTZ, &us)) {
+		put_tagged_i64(out, tag, truncate_usec(us, col->precision));
+		return 0;
+	}
 	if (eq_nocase(s, n, "infinity")) {
 		buf_addch(out, (char)(tz ? TAG_TSTZ_PINF : TAG_TS_PINF));
 		return 0;

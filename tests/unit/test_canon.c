@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +509,75 @@ static void test_decode(void **state)
 	buf_release(&iso);
 }
 
+/* The canonical float bytes of what strtod/strtof make of text. */
+static void expected_float(char out[19], const char *text, bool single)
+{
+	double d = single ? (double)strtof(text, NULL) : strtod(text, NULL);
+	uint64_t bits;
+
+	if (d == 0)
+		d = 0.0;
+	memcpy(&bits, &d, 8);
+	bits = bits >> 63 ? ~bits : bits ^ (UINT64_C(1) << 63);
+	snprintf(out, 19, "20%016llx", (unsigned long long)bits);
+}
+
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void check_float_text(const char *text)
+{
+	char want[19];
+
+	expected_float(want, text, false);
+	if (strcmp(enc(CC_FLOAT64, LT_FLOAT, text), want) != 0)
+		fail_msg("float64 '%s': got %s, want %s", text, enc(CC_FLOAT64, LT_FLOAT, text), want);
+	expected_float(want, text, true);
+	if (strcmp(enc(CC_FLOAT32, LT_FLOAT, text), want) != 0)
+		fail_msg("float32 '%s': got %s, want %s", text, enc(CC_FLOAT32, LT_FLOAT, text), want);
+}
+
+/* The fast path must agree with strtod bit for bit, ties and edges included. */
+static void test_float_parsing_matches_strtod(void **state)
+{
+	static const char *const fixed[] = {
+		"9007199254740993", "9007199254740992", "9007199254740995", "18014398509481985",
+		"0.1", "0.3", "0.30000000000000004", "1e23", "8.98846567431158e307", "1e-27", "1e27",
+		"123456789012345678", "1234567890123456789", "12345678901234567890", "0.000001",
+		"2.2250738585072014e-308", "4.9e-324", "1.7976931348623157e308", "-0.0", "00000.5",
+		"3.4028235e38", "1.17549435e-38", "16777217", "0.1e1", "1.5E-3", "-2.5e+2",
+	};
+	char text[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		check_float_text(fixed[i]);
+	for (int i = 0; i < 200000; i++) {
+		uint64_t bits = next_rand();
+		double d;
+		int prec = 1 + (int)(next_rand() % 17);
+
+		memcpy(&d, &bits, 8);
+		if (isnan(d) || isinf(d))
+			continue;
+		/* Shortest-ish, full and truncated forms, as engines print them. */
+		snprintf(text, sizeof(text), "%.*g", prec, d);
+		check_float_text(text);
+		snprintf(text, sizeof(text), "%.17g", d / 1e280);
+		check_float_text(text);
+		snprintf(text, sizeof(text), "%llu.%llu", (unsigned long long)(next_rand() % 100000000000ULL),
+		         (unsigned long long)(next_rand() % 100000000ULL));
+		check_float_text(text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_error_leaves_buffer),
 		cmocka_unit_test(test_rowhash),
 		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_float_parsing_matches_strtod),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
