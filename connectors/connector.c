@@ -8,12 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 extern const struct conn_ops postgres_ops;
 extern const struct conn_ops mariadb_ops;
+extern const struct conn_ops snapshot_ops;
 
 static const struct conn_ops *const drivers[] = {
 	&postgres_ops,
 	&mariadb_ops,
+	&snapshot_ops,
 };
 
 const struct conn_ops *conn_driver(const char *name)
@@ -26,7 +30,7 @@ const struct conn_ops *conn_driver(const char *name)
 
 const char *conn_driver_names(void)
 {
-	return "postgres, mariadb";
+	return "postgres, mariadb, snapshot";
 }
 
 const char *ltype_name(enum ltype t)
@@ -107,6 +111,17 @@ void tabdesc_release(struct tabdesc *t)
 	free(t->display);
 	free(t->sqlname);
 	memset(t, 0, sizeof(*t));
+}
+
+void keybounds_release(struct keybounds *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n * b->ncols; i++)
+		free(b->val[i]);
+	free(b->val);
+	free(b->len);
+	memset(b, 0, sizeof(*b));
 }
 
 long tabdesc_find(const struct tabdesc *t, const char *name)
@@ -225,4 +240,154 @@ void conn_base_release(struct conn *c)
 	free(c->side);
 	free(c->server_version);
 	c->system = c->side = c->server_version = NULL;
+}
+
+/* ---- table descriptions as JSON ------------------------------------------ */
+
+static json_t *strings_json(char **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *fks_json(const struct fkdesc *f, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "name", f[i].name,
+		                                   "table", f[i].table, "sqlname", f[i].sqlname,
+		                                   "cols", strings_json(f[i].cols, f[i].ncols),
+		                                   "refcols", strings_json(f[i].refcols, f[i].ncols),
+		                                   "on_delete", f[i].on_delete, "on_update", f[i].on_update));
+	return a;
+}
+
+json_t *tabdesc_json(const struct tabdesc *t)
+{
+	json_t *cols = json_array(), *pk = json_array(), *trig = json_array();
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct coldesc *c = &t->cols[i];
+
+		json_array_append_new(cols, json_pack(
+			"{s:s, s:s, s:i, s:i, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:i, s:I, s:s?, s:s?, s:o}",
+			"name", c->name, "native", c->native, "type", (int)c->type, "bits", c->bits,
+			"unsigned", c->is_unsigned, "bool_hint", c->bool_hint, "fixed", c->fixed,
+			"nullable", c->nullable, "generated", c->generated, "identity", c->identity,
+			"has_default", c->has_default, "precision", c->precision, "scale", c->scale,
+			"fsp", c->fsp, "length", (json_int_t)c->length, "charset", c->charset,
+			"collation", c->collation, "labels", strings_json(c->labels, c->nlabels)));
+	}
+	for (size_t i = 0; i < t->npk; i++)
+		json_array_append_new(pk, json_integer((json_int_t)t->pk[i]));
+	for (size_t i = 0; i < t->ntriggers; i++)
+		json_array_append_new(trig, json_pack("{s:s, s:s, s:s, s:b}", "name", t->triggers[i].name,
+		                                      "timing", t->triggers[i].timing, "events",
+		                                      t->triggers[i].events, "enabled", t->triggers[i].enabled));
+	return json_pack("{s:s, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:b}", "display", t->display,
+	                 "sqlname", t->sqlname, "is_query", t->is_query, "cols", cols, "pk", pk,
+	                 "parents", fks_json(t->parents, t->nparents),
+	                 "children", fks_json(t->children, t->nchildren), "triggers", trig,
+	                 "triggers_unknown", t->triggers_unknown);
+}
+
+static char *str_of(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? xstrdup(s) : NULL;
+}
+
+static char **strings_of(json_t *a, size_t *n)
+{
+	char **v;
+	size_t i;
+	json_t *x;
+
+	*n = json_array_size(a);
+	v = xcalloc(*n ? *n : 1, sizeof(char *));
+	json_array_foreach(a, i, x)
+		v[i] = xstrdup(json_string_value(x) ? json_string_value(x) : "");
+	return v;
+}
+
+static struct fkdesc *fks_of(json_t *a, size_t *n)
+{
+	struct fkdesc *f;
+	size_t i, nref;
+	json_t *x;
+
+	*n = json_array_size(a);
+	f = xcalloc(*n ? *n : 1, sizeof(*f));
+	json_array_foreach(a, i, x) {
+		f[i].name = str_of(x, "name");
+		f[i].table = str_of(x, "table");
+		f[i].sqlname = str_of(x, "sqlname");
+		f[i].cols = strings_of(json_object_get(x, "cols"), &f[i].ncols);
+		f[i].refcols = strings_of(json_object_get(x, "refcols"), &nref);
+		f[i].on_delete = str_of(x, "on_delete");
+		f[i].on_update = str_of(x, "on_update");
+	}
+	return f;
+}
+
+int tabdesc_from_json(struct tabdesc *t, json_t *j, struct tally_err *err)
+{
+	json_t *cols = json_object_get(j, "cols"), *x;
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	if (!json_is_array(cols) || !json_is_string(json_object_get(j, "display")))
+		return err_set(err, ERR_IO, "table description is malformed");
+	t->display = str_of(j, "display");
+	t->sqlname = str_of(j, "sqlname");
+	t->is_query = json_is_true(json_object_get(j, "is_query"));
+	t->ncols = json_array_size(cols);
+	t->cols = xcalloc(t->ncols ? t->ncols : 1, sizeof(*t->cols));
+	json_array_foreach(cols, i, x) {
+		struct coldesc *c = &t->cols[i];
+
+		c->name = str_of(x, "name");
+		c->native = str_of(x, "native");
+		if (!c->name || !c->native) {
+			tabdesc_release(t);
+			return err_set(err, ERR_IO, "table description is malformed");
+		}
+		c->type = (enum ltype)json_integer_value(json_object_get(x, "type"));
+		c->bits = (int)json_integer_value(json_object_get(x, "bits"));
+		c->is_unsigned = json_is_true(json_object_get(x, "unsigned"));
+		c->bool_hint = json_is_true(json_object_get(x, "bool_hint"));
+		c->fixed = json_is_true(json_object_get(x, "fixed"));
+		c->nullable = json_is_true(json_object_get(x, "nullable"));
+		c->generated = json_is_true(json_object_get(x, "generated"));
+		c->identity = json_is_true(json_object_get(x, "identity"));
+		c->has_default = json_is_true(json_object_get(x, "has_default"));
+		c->precision = (int)json_integer_value(json_object_get(x, "precision"));
+		c->scale = (int)json_integer_value(json_object_get(x, "scale"));
+		c->fsp = (int)json_integer_value(json_object_get(x, "fsp"));
+		c->length = (long)json_integer_value(json_object_get(x, "length"));
+		c->charset = str_of(x, "charset");
+		c->collation = str_of(x, "collation");
+		c->labels = strings_of(json_object_get(x, "labels"), &c->nlabels);
+	}
+	t->npk = json_array_size(json_object_get(j, "pk"));
+	t->pk = xcalloc(t->npk ? t->npk : 1, sizeof(size_t));
+	json_array_foreach(json_object_get(j, "pk"), i, x)
+		t->pk[i] = (size_t)json_integer_value(x);
+	t->parents = fks_of(json_object_get(j, "parents"), &t->nparents);
+	t->children = fks_of(json_object_get(j, "children"), &t->nchildren);
+	t->ntriggers = json_array_size(json_object_get(j, "triggers"));
+	t->triggers = xcalloc(t->ntriggers ? t->ntriggers : 1, sizeof(*t->triggers));
+	json_array_foreach(json_object_get(j, "triggers"), i, x) {
+		t->triggers[i].name = str_of(x, "name");
+		t->triggers[i].timing = str_of(x, "timing");
+		t->triggers[i].events = str_of(x, "events");
+		t->triggers[i].enabled = json_is_true(json_object_get(x, "enabled"));
+	}
+	t->triggers_unknown = json_is_true(json_object_get(j, "triggers_unknown"));
+	return 0;
 }

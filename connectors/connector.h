@@ -154,11 +154,20 @@ struct tabdesc {
 };
 
 void tabdesc_release(struct tabdesc *t);
+
+/*
+ * A table description as JSON and back, for run.json and snapshot files;
+ * every field is kept. json_t is jansson's; the caller owns the result.
+ */
+struct json_t;
+struct json_t *tabdesc_json(const struct tabdesc *t);
+int tabdesc_from_json(struct tabdesc *t, struct json_t *j, struct tally_err *err);
 /* Index of the column named exactly `name`, or -1. */
 long tabdesc_find(const struct tabdesc *t, const char *name);
 
 /* What a session needs to open. All strings are borrowed for the call. */
 struct conn_cfg {
+	const char *snapshot;   /* import this exported snapshot (export_snapshot), or NULL */
 	const char *system;     /* spec system name, for messages */
 	const char *side;       /* "source" or "target", for messages */
 	const char *dsn;        /* SECRET: never printed, logged or stored */
@@ -176,8 +185,19 @@ struct rawrow {
 /*
  * What to stream: the columns cols (indexes into desc->cols), in that
  * order, of desc's table (or query), filtered by where, ordered by the key
- * columns in bytewise order of their text (PostgreSQL COLLATE "C", MariaDB
- * utf8mb4_nopad_bin), NULLs first. A row's val[i] is column cols[i].
+ * columns in the server's own order (the index order: no COLLATE, no
+ * NULLS FIRST, so a primary key is read through its index without a
+ * sort). Where that order is not tally's bytewise order
+ * (order_is_bytewise), the engine sorts locally. A row's val[i] is column
+ * cols[i].
+ *
+ * A range selects rows whose first nlo key columns, compared as a tuple in
+ * the server's own order, are greater than lo, and whose first nhi key
+ * columns are at most hi (lo and hi arrays of nlo and nhi values; NULL, 0
+ * for no bound). A page continues after a whole key (nlo = nkey) within a
+ * chunk whose boundary may name fewer columns. limit, when not 0, keeps
+ * the first rows of that order: a page. Ranges are only asked for key
+ * columns that are NOT NULL.
  */
 struct scan_req {
 	const struct tabdesc *desc;
@@ -188,7 +208,28 @@ struct scan_req {
 	const size_t *cols;
 	size_t nkey;
 	const size_t *key;      /* indexes into desc->cols */
+	size_t nlo;
+	const struct sqlval *lo;
+	size_t nhi;
+	const struct sqlval *hi;
+	uint64_t limit;
 };
+
+/*
+ * Chunk boundaries: b[0] < b[1] < ... in the server's own order of the
+ * first ncols key columns, so that the ranges (none, b0], (b0, b1], ...,
+ * (bk, none) hold about chunk_rows rows each. Values in the connector's
+ * text format, as scan_next yields them.
+ */
+struct keybounds {
+	size_t n;               /* boundaries */
+	size_t ncols;           /* key columns per boundary */
+	char **val;             /* n * ncols values, owned */
+	size_t *len;
+	double rows;            /* the server's estimate of the rows in the whole range */
+};
+
+void keybounds_release(struct keybounds *b);
 
 /*
  * A typed value for a connector to write as a SQL literal of its dialect
@@ -333,8 +374,45 @@ struct conn_ops {
 	 */
 	int (*literal)(struct buf *out, const struct coldesc *col, const struct sqlval *v,
 	               struct tally_err *err);
+	/*
+	 * The same, for a value only compared with the column (a range bound),
+	 * never stored: no check of length, scale or range, only exactness.
+	 */
+	int (*bound_literal)(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+	                     struct tally_err *err);
 
 	const struct script_ops *script;
+
+	/*
+	 * True when ordering by col in the server's own order gives tally's
+	 * bytewise order of its canonical values: numbers, times, and text only
+	 * under a bytewise collation. Needs no session.
+	 */
+	bool (*order_is_bytewise)(const struct coldesc *col);
+
+	/*
+	 * Chunk boundaries for req (its table, where and key; cols, bounds and
+	 * limit unused) of about chunk_rows rows each, without reading the
+	 * whole table to find them. out->n == 0 when the range is small or
+	 * cannot be split (a query, a key the server cannot range over).
+	 */
+	int (*plan_bounds)(struct conn *c, const struct scan_req *req, uint64_t chunk_rows,
+	                   struct keybounds *out, struct tally_err *err);
+
+	/*
+	 * Exports the session's snapshot so sessions opened with
+	 * cfg->snapshot see the same data (PostgreSQL). NULL when the engine
+	 * cannot share one (MariaDB: each session has its own).
+	 */
+	int (*export_snapshot)(struct conn *c, char **id, struct tally_err *err);
+
+	/* Where the session's snapshot stands in the server's history, for the
+	 * record: "lsn 0/1A2B3C4D" (PostgreSQL), "gtid 0-1-42" (MariaDB). */
+	int (*position)(struct conn *c, char **out, struct tally_err *err);
+
+	/* How busy the server is now: active backends (PostgreSQL),
+	 * Threads_running (MariaDB), tally's own sessions not counted. */
+	int (*load)(struct conn *c, long *out, struct tally_err *err);
 };
 
 /*

@@ -3,14 +3,21 @@
  *   SOURCE -> canon: the MariaDB driver (libmariadb). Opens a read-only
  *   REPEATABLE READ snapshot, describes tables from information_schema and
  *   queries from result metadata, and streams rows as the server sends them
- *   in the text protocol, one row in memory at a time (mysql_use_result).
+ *   in the text protocol, one row in memory at a time (mysql_use_result),
+ *   ordered by the key in the server's own order (the index order), whole
+ *   or a range of the key at a time.
  *
  * It also writes values as literals of a column for repair scripts (the
- * statements around them are mariadb_script.c's), and describes what a
- * repair sets off: foreign keys and triggers.
+ * statements around them are mariadb_script.c's) and as range bounds,
+ * describes what a repair sets off (foreign keys and triggers), cuts a
+ * table into chunks of its primary key for parallel scans (see "chunk
+ * planning" below), and reports the server's position and load.
  *
  * A session is one MYSQL handle with one transaction, started at open and
  * rolled back at close: every describe and scan reads the same snapshot.
+ * Sessions cannot share a snapshot (MariaDB has no way to import one):
+ * parallel sessions each read their own, taken when they open.
+ *
  * Names from the spec never enter SQL as quoted strings: catalog lookups
  * write them as hex literals (_utf8mb4 X'...'), safe whatever the sql_mode,
  * and identifiers are quoted with quote_ident. The session never enables
@@ -20,6 +27,7 @@
 
 #include <ctype.h>
 #include <float.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -56,6 +64,7 @@ struct mdb_conn {
 	char *db;                     /* the dsn's database: default for unqualified names */
 	bool no_backslash_escapes;    /* sql_mode: '\' is not an escape in literals */
 	enum err_kind failed_kind;    /* what the first fatal error was */
+	char *position;               /* "gtid 0-1-42" or "binlog off", read at open */
 
 	/* The open scan, if any; val/len grow once and are reused. */
 	MYSQL_RES *res;
@@ -525,6 +534,37 @@ static const char *const mdb_session_sql[] = {
 	"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 };
 
+/*
+ * Where the snapshot stands in the server's history, read right after it
+ * starts: "gtid <gtid_binlog_pos>" with binary logging on, else
+ * "gtid <gtid_current_pos>" (what a replica has applied), else "binlog
+ * off", or "gtid none" when the binary log is on but has logged nothing.
+ * MariaDB keeps no GTID of a snapshot (only Binlog_snapshot_file and
+ * _position): a commit between the snapshot and this read makes the
+ * position a little late. Global variables need no privilege.
+ */
+static int read_position(struct mdb_conn *c, struct tally_err *err)
+{
+	static const char sql[] = "SELECT @@GLOBAL.log_bin, @@GLOBAL.gtid_binlog_pos, "
+	                          "@@GLOBAL.gtid_current_pos";
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	bool log_bin;
+
+	if (mysql_real_query(c->my, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
+		return mdb_fail(c, ERR_CONNECT, "starting", "the read-only snapshot", err);
+	row = mysql_fetch_row(r);
+	log_bin = row && row[0] && strcmp(row[0], "1") == 0;
+	if (log_bin && row[1] && row[1][0])
+		c->position = xasprintf("gtid %s", row[1]);
+	else if (row && row[2] && row[2][0])
+		c->position = xasprintf("gtid %s", row[2]);
+	else
+		c->position = xstrdup(log_bin ? "gtid none" : "binlog off");
+	mysql_free_result(r);
+	return 0;
+}
+
 static int mdb_session(struct mdb_conn *c, struct tally_err *err)
 {
 	static const char *const doing = "starting", *const what = "the read-only snapshot";
@@ -552,7 +592,9 @@ static int mdb_session(struct mdb_conn *c, struct tally_err *err)
 	                         "',PAD_CHAR_TO_FULL_LENGTH,', ','))", doing, what, err) < 0)
 		return -1;
 
-	return mdb_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", doing, what, err);
+	if (mdb_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", doing, what, err) < 0)
+		return -1;
+	return read_position(c, err);
 }
 
 static void mdb_close(struct conn *base);
@@ -568,6 +610,15 @@ static int mdb_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 	const char *host;
 
 	*out = NULL;
+	/*
+	 * MariaDB cannot share a snapshot between sessions (export_snapshot is
+	 * NULL): a caller that asks for one would believe its sessions read the
+	 * same data when they do not.
+	 */
+	if (cfg->snapshot)
+		return err_set(err, ERR_INTERNAL, "cannot open %s system '%s' on a shared snapshot: "
+		               "MariaDB sessions cannot share one",
+		               cfg->side ? cfg->side : "?", cfg->system ? cfg->system : "?");
 	if (dsn_parse(&d, cfg, err) < 0) {
 		mdb_dsn_release(&d);
 		return -1;
@@ -658,6 +709,7 @@ static void mdb_close(struct conn *base)
 		mysql_close(c->my);
 	}
 	free(c->db);
+	free(c->position);
 	free(c->val);
 	free(c->len);
 	buf_release(&c->what);
@@ -1563,42 +1615,122 @@ static int mdb_describe_query(struct conn *base, const char *sql_in, struct tabd
 
 /* ---- scan ------------------------------------------------------------------------ */
 
-/* ORDER BY term giving the bytewise order of the key's UTF-8 text, or its native order. */
-static void add_order_key(struct buf *sql, const struct tabdesc *d, const struct coldesc *cd)
+static int mdb_bound_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                             struct tally_err *err);
+
+/*
+ * The tuple comparison (k1, ..., kn) > (a1, ..., an), or <= for upper, in
+ * the expanded form (k1 > a1) OR (k1 = a1 AND k2 > a2) OR ...: MariaDB
+ * turns it into a range of the index on (k1, ..., kn), whereas it reads a
+ * row constructor (k1, k2) > (a1, a2) by a full index scan. The literals
+ * lit[i] are compared in the column's own collation, so the range follows
+ * the index order.
+ */
+static void add_tuple_cmp(struct buf *sql, const struct tabdesc *d, const size_t *key, size_t n,
+                          char *const *lit, bool upper)
 {
-	switch (cd->type) {
-	case LT_TEXT:
-	case LT_CHAR:
-	case LT_JSON:
-		if (!d->is_query && cd->charset && strcmp(cd->charset, "utf8mb4") == 0) {
-			mdb_quote_ident(sql, cd->name);
-		} else {
-			/* any other charset, or a query column whose source charset is unknown */
-			buf_addstr(sql, "CONVERT(");
-			mdb_quote_ident(sql, cd->name);
-			buf_addstr(sql, " USING utf8mb4)");
+	buf_addch(sql, '(');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addstr(sql, " OR ");
+		buf_addch(sql, '(');
+		for (size_t j = 0; j < i; j++) {
+			mdb_quote_ident(sql, d->cols[key[j]].name);
+			buf_addf(sql, " = %s AND ", lit[j]);
 		}
-		buf_addstr(sql, " COLLATE utf8mb4_nopad_bin");
-		break;
-	case LT_ENUM:
-	case LT_SET:
-	case LT_UUID:     /* MariaDB orders uuid by swapped segments */
-	case LT_INET:     /* and inet by address bytes, not by their text */
-		buf_addstr(sql, "CAST(");
-		mdb_quote_ident(sql, cd->name);
-		buf_addstr(sql, " AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin");
-		break;
-	default:
-		mdb_quote_ident(sql, cd->name);
-		break;
+		mdb_quote_ident(sql, d->cols[key[i]].name);
+		buf_addf(sql, " %s %s)", !upper ? ">" : i + 1 < n ? "<" : "<=", lit[i]);
+	}
+	buf_addch(sql, ')');
+}
+
+/*
+ * " WHERE (\nwhere\n) AND cond AND ..." for the user's where (NULL or "")
+ * and the conditions given; the newlines keep a trailing -- comment of the
+ * user's where inside its parentheses.
+ */
+static void add_where(struct buf *sql, const char *where, const char *const *cond, size_t ncond)
+{
+	bool first = true;
+
+	if (where && *where) {
+		buf_addstr(sql, " WHERE (\n");
+		buf_addstr(sql, where);
+		buf_addstr(sql, "\n)");
+		first = false;
+	}
+	for (size_t i = 0; i < ncond; i++) {
+		if (!cond[i])
+			continue;
+		buf_addstr(sql, first ? " WHERE " : " AND ");
+		buf_addstr(sql, cond[i]);
+		first = false;
 	}
 }
 
+static void add_order_by(struct buf *sql, const struct tabdesc *d, const size_t *key, size_t n,
+                         bool desc)
+{
+	for (size_t i = 0; i < n; i++) {
+		buf_addstr(sql, i ? ", " : " ORDER BY ");
+		mdb_quote_ident(sql, d->cols[key[i]].name);
+		if (desc)
+			buf_addstr(sql, " DESC");
+	}
+}
+
+static void free_strings(char **s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+/*
+ * The range condition of req on its first n key columns ("(...) > lo" or
+ * "<= hi") in *cond (owned, NULL without that bound). A bound that cannot
+ * be written fails with the literal's error.
+ */
+static int range_cond(const struct scan_req *req, const struct sqlval *b, size_t n, bool upper,
+                      char **cond, struct tally_err *err)
+{
+	const struct tabdesc *d = req->desc;
+	char **lit;
+	struct buf sql = BUF_INIT, one = BUF_INIT;
+	int rc = 0;
+
+	*cond = NULL;
+	if (!b || n == 0)
+		return 0;
+	lit = xcalloc(n, sizeof(*lit));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		buf_reset(&one);
+		rc = mdb_bound_literal(&one, &d->cols[req->key[i]], &b[i], err);
+		lit[i] = xstrdup(one.data);
+	}
+	if (rc == 0) {
+		add_tuple_cmp(&sql, d, req->key, n, lit, upper);
+		*cond = buf_detach(&sql, NULL);
+	}
+	free_strings(lit, n);
+	buf_release(&one);
+	buf_release(&sql);
+	return rc;
+}
+
+/*
+ * SELECT cols FROM t WHERE (where) AND lo AND hi ORDER BY key LIMIT n:
+ * the key in the server's own order, so a primary key is read in index
+ * order without a sort, and a range on it is an index range (EXPLAIN
+ * type=range on PRIMARY).
+ */
 static int mdb_scan_open(struct conn *base, const struct scan_req *req, struct tally_err *err)
 {
 	struct mdb_conn *c = mdb(base);
 	const struct tabdesc *d = req->desc;
 	struct buf sql = BUF_INIT;
+	char *cond[2] = { NULL, NULL };
+	size_t nlo = req->nlo, nhi = req->nhi;
 	unsigned int nf;
 
 	if (mdb_usable(c, err) < 0)
@@ -1611,7 +1743,9 @@ static int mdb_scan_open(struct conn *base, const struct scan_req *req, struct t
 		buf_addstr(&c->what, "the query");
 	else
 		buf_addstr(&c->what, d->display);
-	bool bad = req->ncols == 0 || (!d->is_query && !d->sqlname) || (d->is_query && !req->query);
+	bool bad = req->ncols == 0 || (!d->is_query && !d->sqlname) || (d->is_query && !req->query) ||
+	           nlo > req->nkey || nhi > req->nkey || (req->lo && nlo == 0) ||
+	           (req->hi && nhi == 0);
 
 	for (size_t i = 0; i < req->ncols; i++)
 		bad |= req->cols[i] >= d->ncols;
@@ -1620,6 +1754,13 @@ static int mdb_scan_open(struct conn *base, const struct scan_req *req, struct t
 	if (bad)
 		return err_set(err, ERR_INTERNAL, "invalid scan request for %s on %s system '%s'",
 		               c->what.data, c->base.side, c->base.system);
+	if (range_cond(req, req->lo, nlo, false, &cond[0], err) < 0 ||
+	    range_cond(req, req->hi, nhi, true, &cond[1], err) < 0) {
+		free(cond[0]);
+		return err_context(err, "[%s pid %ld] cannot read a range of %s on %s system '%s'",
+		                   c->base.side, c->base.backend_pid, c->what.data, c->base.side,
+		                   c->base.system);
+	}
 
 	buf_addstr(&sql, "SELECT ");
 	for (size_t i = 0; i < req->ncols; i++) {
@@ -1632,15 +1773,12 @@ static int mdb_scan_open(struct conn *base, const struct scan_req *req, struct t
 		add_subquery(&sql, req->query);
 	else
 		buf_addstr(&sql, d->sqlname);
-	if (req->where && *req->where) {
-		buf_addstr(&sql, " WHERE (\n");
-		buf_addstr(&sql, req->where);
-		buf_addstr(&sql, "\n)");
-	}
-	for (size_t i = 0; i < req->nkey; i++) {
-		buf_addstr(&sql, i ? ", " : " ORDER BY ");
-		add_order_key(&sql, d, &d->cols[req->key[i]]);
-	}
+	add_where(&sql, req->where, (const char *const *)cond, 2);
+	add_order_by(&sql, d, req->key, req->nkey, false);
+	if (req->limit)
+		buf_addf(&sql, " LIMIT %" PRIu64, req->limit);
+	free(cond[0]);
+	free(cond[1]);
 
 	if (mysql_real_query(c->my, sql.data, sql.len) != 0) {
 		buf_release(&sql);
@@ -2461,6 +2599,1421 @@ static int mdb_literal(struct buf *out, const struct coldesc *col, const struct 
 	return 0;
 }
 
+/* ---- range bounds ---------------------------------------------------------------- */
+
+/*
+ * A bound is only compared with the column, never stored, so no storage
+ * check applies (length, scale, range, labels). What matters is that the
+ * comparison the server makes is the one meant, in the column's own order
+ * and collation, whatever the sql_mode:
+ *   - text is a plain or _utf8mb4 X'..' constant: it coerces to the
+ *     column's character set and collation, so a latin1 or _ci key is
+ *     compared in its own collation and read through its index;
+ *   - a number, date or time is first rounded toward minus infinity to
+ *     what the column can hold (integer, the decimal's scale, the
+ *     fractional seconds, the nearest double below): for a column value x
+ *     on that grid, x > b and x <= b are unchanged, and the server never
+ *     rounds or truncates the constant in its own way (a YEAR compared with
+ *     5 means 2005, a DATETIME with year 10000 compares as a string);
+ *   - a value beyond every value the column can hold is clamped to the
+ *     largest one (same comparisons); below the smallest one it is refused;
+ *   - enum and set values are compared by their index, the server's order;
+ *   - NaN and infinity cannot be compared and are refused.
+ */
+
+static int bound_fail(const struct coldesc *col, struct tally_err *err, const char *why)
+{
+	return err_set(err, ERR_DATA, "cannot write a range bound for column '%s' (%s): %s",
+	               col->name, col->native ? col->native : ltype_name(col->type), why);
+}
+
+static int bound_mismatch(const struct coldesc *col, const struct sqlval *v,
+                          struct tally_err *err)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "%s cannot be compared with this column type",
+	         sqlval_noun(v->kind));
+	return bound_fail(col, err, why);
+}
+
+/* -1, 0 or 1 as a < b, a == b, a > b. */
+static int num_cmp(const struct num *a, const struct num *b)
+{
+	int mag = 0;
+	size_t n;
+
+	if (a->neg != b->neg)
+		return a->neg ? -1 : 1;
+	if (a->nip != b->nip) {
+		mag = a->nip < b->nip ? -1 : 1;
+	} else if (a->nip && (mag = memcmp(a->ip, b->ip, a->nip)) != 0) {
+		mag = mag < 0 ? -1 : 1;
+	} else {
+		n = a->nfp < b->nfp ? a->nfp : b->nfp;
+		mag = n ? memcmp(a->fp, b->fp, n) : 0;
+		if (mag)
+			mag = mag < 0 ? -1 : 1;
+		else if (a->nfp != b->nfp)   /* no trailing zeros: the longer one is larger */
+			mag = a->nfp > b->nfp ? 1 : -1;
+	}
+	return a->neg ? -mag : mag;
+}
+
+/*
+ * x rounded toward minus infinity to `scale` fractional digits, then
+ * clamped to +-10^maxdig when its integer part is longer than maxdig
+ * digits (the column holds nothing that large), written as a number.
+ */
+static void add_num_floor(struct buf *out, const struct num *x, size_t scale, size_t maxdig)
+{
+	struct buf digits = BUF_INIT, txt = BUF_INIT;
+	struct num y;
+
+	if (x->nip > maxdig) {
+		buf_addstr(out, x->neg ? "-1" : "1");
+		for (size_t i = 0; i < maxdig; i++)
+			buf_addch(out, '0');
+		return;
+	}
+	if (x->nfp <= scale) {
+		num_add(out, x);
+		return;
+	}
+	/* digits of the integer part and the kept fraction, as one number */
+	buf_add(&digits, x->ip, x->nip);
+	buf_add(&digits, x->fp, scale);
+	if (x->neg) {
+		/* a dropped digit is non-zero (no trailing zeros): one unit more in magnitude */
+		size_t i = digits.len;
+
+		while (i > 0 && digits.data[i - 1] == '9')
+			digits.data[--i] = '0';
+		if (i > 0) {
+			digits.data[i - 1]++;
+		} else {
+			buf_addch(&digits, '0');
+			memmove(digits.data + 1, digits.data, digits.len - 1);
+			digits.data[0] = '1';
+		}
+		buf_addch(&txt, '-');
+	}
+	if (digits.len == scale)
+		buf_addch(&txt, '0');
+	buf_add(&txt, digits.data, digits.len - scale);
+	if (scale) {
+		buf_addch(&txt, '.');
+		buf_add(&txt, digits.data + digits.len - scale, scale);
+	}
+	num_parse(txt.data, txt.len, &y);     /* drops the zeros the rounding left */
+	num_add(out, &y);
+	buf_release(&digits);
+	buf_release(&txt);
+}
+
+/*
+ * The largest double not above the decimal number x, for a FLOAT or
+ * DOUBLE column (a FLOAT is compared as the double it widens to): a
+ * column value d is above x exactly when it is above that double. strtod
+ * rounds to nearest; glibc prints a double's exact decimal value, which
+ * tells whether it rounded up. False when x is below -DBL_MAX.
+ */
+static bool num_floor_double(const struct num *x, double *out)
+{
+	struct buf txt = BUF_INIT;
+	char exact[1500];
+	struct num y;
+	double d;
+
+	num_add(&txt, x);
+	d = strtod(txt.data, NULL);
+	buf_release(&txt);
+	if (isinf(d)) {
+		if (d < 0)
+			return false;
+		*out = DBL_MAX;
+		return true;
+	}
+	snprintf(exact, sizeof(exact), "%.1100f", d);
+	if (num_parse(exact, strlen(exact), &y) && num_cmp(&y, x) > 0)
+		d = nextafter(d, -INFINITY);
+	if (isinf(d))
+		return false;
+	*out = d;
+	return true;
+}
+
+/* A number bound for an integer, decimal, year or float column. */
+static int bound_number(struct buf *out, const struct coldesc *col, const struct num *x,
+                        struct tally_err *err)
+{
+	switch (col->type) {
+	case LT_INT:
+	case LT_BOOL:
+		add_num_floor(out, x, 0, 20);     /* 2^64 has 20 digits */
+		return 0;
+	case LT_DECIMAL: {
+		size_t scale = col->scale >= 0 ? (size_t)col->scale : 30;
+		size_t maxdig = col->precision > 0 && col->precision >= col->scale
+		                ? (size_t)(col->precision - (col->scale > 0 ? col->scale : 0)) : 65;
+
+		add_num_floor(out, x, scale, maxdig);
+		return 0;
+	}
+	case LT_YEAR: {
+		/*
+		 * A YEAR holds 0 and 1901..2155, and the server reads a constant
+		 * 1..99 as 1970..2069 and clips others: 0 stands for any year in
+		 * 0..1900, -1 for any negative one, 2155 for any later one.
+		 */
+		struct buf txt = BUF_INIT;
+		long y;
+
+		add_num_floor(&txt, x, 0, 6);
+		y = strtol(txt.data, NULL, 10);
+		buf_release(&txt);
+		if (y < 0)
+			buf_addstr(out, "-1");
+		else if (y < 1901)
+			buf_addstr(out, "0");
+		else
+			buf_addf(out, "%ld", y > 2155 ? 2155L : y);
+		return 0;
+	}
+	case LT_FLOAT: {
+		double d;
+
+		if (!num_floor_double(x, &d))
+			return bound_fail(col, err, "number is below the range of a double");
+		add_double(out, d);
+		return 0;
+	}
+	default:
+		return -2;
+	}
+}
+
+/*
+ * Can the column's character set hold every character of valid UTF-8 s?
+ * Known for ascii, latin1 (MariaDB's latin1 is cp1252 with the five
+ * undefined bytes mapped to C1 controls) and utf8mb3; the server refuses
+ * a comparison it cannot convert ("Illegal mix of collations") for the
+ * others.
+ */
+static bool text_in_charset(const char *cs, const char *s, size_t n)
+{
+	static const uint16_t cp1252[] = {
+		0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030,
+		0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f, 0x0090, 0x2018, 0x2019, 0x201c,
+		0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d,
+		0x017e, 0x0178,
+	};
+	bool ascii = strcmp(cs, "ascii") == 0, latin1 = strcmp(cs, "latin1") == 0;
+	bool mb3 = strcmp(cs, "utf8mb3") == 0 || strcmp(cs, "utf8") == 0;
+	uint32_t cp;
+
+	for (size_t i = 0, len; i < n; i += len) {
+		bool ok = true;
+
+		len = utf8_char((const unsigned char *)s + i, n - i, &cp);
+		if (ascii)
+			ok = cp < 0x80;
+		else if (mb3)
+			ok = cp <= 0xffff;
+		else if (latin1 && (cp >= 0x80 && (cp < 0xa0 || cp > 0xff))) {
+			ok = false;
+			for (size_t k = 0; k < sizeof(cp1252) / sizeof(cp1252[0]); k++)
+				ok |= cp1252[k] == cp;
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static int bound_text(struct buf *out, const struct coldesc *col, const char *s, size_t n,
+                      struct tally_err *err)
+{
+	if (utf8_count(s, n) < 0)
+		return bound_fail(col, err, "text is not valid UTF-8");
+	if (col->charset && !text_in_charset(col->charset, s, n))
+		return bound_fail(col, err, "text holds a character the column's character set "
+		                  "cannot hold");
+	mdb_add_text(out, s, n);
+	return 0;
+}
+
+/*
+ * An enum value as its index (1-based; 0 is the invalid value ''), a set
+ * value as its bit mask: the numbers the server orders them by.
+ */
+static int bound_labels(struct buf *out, const struct coldesc *col, const char *s, size_t n,
+                        struct tally_err *err)
+{
+	size_t idx;
+	uint64_t mask = 0;
+
+	if (col->nlabels == 0)
+		return bound_fail(col, err, "the column's labels are unknown");
+	if (col->type == LT_ENUM) {
+		if (n == 0) {
+			if (is_label(col, s, 0, &idx))
+				return bound_fail(col, err, "an empty value is ambiguous: it may be the "
+				                  "declared label '' or the invalid value");
+			buf_addch(out, '0');
+			return 0;
+		}
+		if (!is_label(col, s, n, &idx))
+			return bound_fail(col, err, "value is not one of the column's labels");
+		buf_addf(out, "%zu", idx + 1);
+		return 0;
+	}
+	for (size_t i = 0; n > 0 && i <= n;) {
+		const char *comma = memchr(s + i, ',', n - i);
+		size_t len = comma ? (size_t)(comma - (s + i)) : n - i;
+
+		if (!is_label(col, s + i, len, &idx) || idx >= 64)
+			return bound_fail(col, err, "value is not a list of the column's labels");
+		mask |= UINT64_C(1) << idx;
+		i += len + 1;
+	}
+	buf_addf(out, "%" PRIu64, mask);
+	return 0;
+}
+
+/* BIT(n) compares as an unsigned integer: the big-endian bytes as a number. */
+static void bound_bits(struct buf *out, const char *s, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	while (i < n && s[i] == 0)
+		i++;
+	if (n - i > 8) {
+		buf_addstr(out, "18446744073709551615");   /* above every BIT(64) */
+		return;
+	}
+	for (; i < n; i++)
+		v = v << 8 | (unsigned char)s[i];
+	buf_addf(out, "%" PRIu64, v);
+}
+
+/* Does s[0..n) hold only characters of `allowed` (and is it not empty)? */
+static bool only_chars(const char *s, size_t n, const char *allowed)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(allowed, s[i]))
+			return false;
+	return true;
+}
+
+#define HEXDIGITS "0123456789abcdefABCDEF"
+
+/* Microseconds floored to fsp digits (toward minus infinity). */
+static int64_t floor_us(int64_t us, int fsp)
+{
+	int64_t unit = 1, r;
+
+	for (int i = fsp < 0 ? 0 : fsp; i < 6; i++)
+		unit *= 10;
+	r = us % unit;
+	return r < 0 ? us - r - unit : us - r;
+}
+
+/* Days from 2000-01-01 of a proleptic Gregorian date (year 0 is 1 BC). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468 - 10957;
+}
+
+static void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t z = days + 719468 + 10957;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* YYYY-MM-DD of a day in years 0..9999, as MariaDB writes it (year 0 is 0000). */
+static void add_civil_date(struct buf *out, int64_t days)
+{
+	int64_t y;
+	unsigned m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	buf_addf(out, "%04d-%02u-%02u", (int)y, m, d);
+}
+
+/* HH:MM:SS[.f] of microseconds within a day, with exactly fsp digits. */
+static void add_clock_of_day(struct buf *out, int64_t us, int fsp)
+{
+	struct sqlval t = { .kind = SV_TIME, .i = us };
+
+	sqlval_iso(out, &t, fsp);
+}
+
+/* Dates, times and timestamps: floored to the column's fsp, clamped above. */
+static int bound_temporal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                          struct tally_err *err)
+{
+	bool ok;
+	int fsp = col->type == LT_DATE ? 0 : col->fsp;
+	int64_t i = v->i;
+
+	switch (v->kind) {
+	case SV_DATE:
+		ok = col->type == LT_DATE;
+		break;
+	case SV_TIME:
+		ok = col->type == LT_TIME;
+		break;
+	default:
+		ok = col->type == LT_TIMESTAMP || col->type == LT_TIMESTAMPTZ;
+		break;
+	}
+	if (!ok)
+		return bound_mismatch(col, v, err);
+	if (v->special == SVS_PINF || v->special == SVS_NINF)
+		return bound_fail(col, err, "MariaDB cannot compare infinity");
+	if (v->special == SVS_ZERO && v->kind != SV_TIME) {
+		struct sqlval z = *v;
+
+		if (v->kind != SV_DATE) {
+			int64_t packed = v->i / MDB_DAY_US;
+
+			z.i = packed * MDB_DAY_US + floor_us(v->i - packed * MDB_DAY_US, fsp);
+		}
+		return lit_zero_date(out, col, &z, err) < 0 ? bound_fail(col, err, "not a valid zero "
+		                                                        "date") : 0;
+	}
+	if (v->special != SVS_NONE)
+		return bound_fail(col, err, "not a valid date or time");
+	if (v->kind == SV_TIME) {
+		i = floor_us(i, fsp);
+		if (i < -MDB_TIME_MAX_US)
+			return bound_fail(col, err, "a time below -838:59:59.999999 cannot be compared");
+		if (i > MDB_TIME_MAX_US)
+			i = floor_us(MDB_TIME_MAX_US, fsp);
+		buf_addch(out, '\'');
+		add_clock_of_day(out, i, fsp);
+		buf_addch(out, '\'');
+		return 0;
+	}
+	if (sqlval_year(v) < 0)
+		return bound_fail(col, err, "a date before the year 0000 cannot be compared");
+	if (v->kind == SV_DATE) {
+		if (sqlval_year(v) > 9999)
+			i = days_from_civil(9999, 12, 31);
+		buf_addch(out, '\'');
+		add_civil_date(out, i);
+		buf_addch(out, '\'');
+		return 0;
+	}
+	i = floor_us(i, fsp);
+	if (sqlval_year(v) > 9999)
+		i = floor_us(days_from_civil(10000, 1, 1) * MDB_DAY_US - 1, fsp);
+	{
+		int64_t days = i / MDB_DAY_US, us = i % MDB_DAY_US;
+
+		if (us < 0) {
+			us += MDB_DAY_US;
+			days--;
+		}
+		buf_addch(out, '\'');
+		add_civil_date(out, days);
+		buf_addch(out, ' ');
+		add_clock_of_day(out, us, fsp);
+		buf_addch(out, '\'');
+	}
+	return 0;
+}
+
+/* A uuid's 16 bytes as 8-4-4-4-12 hex digits. */
+static size_t uuid_text(char *txt, size_t cap, const unsigned char *u)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < 16; i++)
+		o += (size_t)snprintf(txt + o, cap - o, "%s%02x",
+		                      i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", u[i]);
+	return o;
+}
+
+static int bound_value(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                       struct tally_err *err)
+{
+	enum ltype t = col->type;
+	bool text_col = t == LT_TEXT || t == LT_CHAR || t == LT_JSON;
+	bool label_col = t == LT_ENUM || t == LT_SET;
+	bool raw_col = t == LT_BYTES || t == LT_OTHER;
+	const char *s = v->s ? v->s : "";
+	size_t n = v->s ? v->len : 0;
+	struct num x;
+	int rc;
+
+	switch (v->kind) {
+	case SV_NULL:
+		return bound_fail(col, err, "a range bound cannot be NULL");
+	case SV_NUMBER:
+		if (v->special != SVS_NONE)
+			return bound_fail(col, err, "MariaDB cannot compare NaN or infinity");
+		if (!num_parse(s, n, &x))
+			return bound_fail(col, err, "not a valid number");
+		if (text_col)
+			return bound_text(out, col, s, n, err);
+		rc = bound_number(out, col, &x, err);
+		return rc == -2 ? bound_mismatch(col, v, err) : rc;
+	case SV_FLOAT:
+		if (isnan(v->d) || isinf(v->d))
+			return bound_fail(col, err, "MariaDB cannot compare NaN or infinity");
+		if (t == LT_FLOAT) {
+			add_double(out, v->d);
+			return 0;
+		}
+		if (t == LT_INT || t == LT_BOOL || t == LT_DECIMAL || t == LT_YEAR) {
+			struct buf txt = BUF_INIT;
+
+			double_plain(&txt, v->d);
+			num_parse(txt.data, txt.len, &x);
+			rc = bound_number(out, col, &x, err);
+			buf_release(&txt);
+			return rc;
+		}
+		return bound_mismatch(col, v, err);
+	case SV_BOOL:
+		if (t == LT_INT || t == LT_BOOL || t == LT_DECIMAL || t == LT_BIT) {
+			buf_addch(out, v->b ? '1' : '0');
+			return 0;
+		}
+		if (t == LT_FLOAT) {
+			buf_addstr(out, v->b ? "1e0" : "0e0");
+			return 0;
+		}
+		return bound_mismatch(col, v, err);
+	case SV_TEXT:
+	case SV_BYTES:
+	case SV_RAW:
+		if (raw_col) {
+			add_bytes(out, s, n);
+			return 0;
+		}
+		if (t == LT_BIT) {
+			bound_bits(out, s, n);
+			return 0;
+		}
+		if (label_col)
+			return bound_labels(out, col, s, n, err);
+		if (t == LT_UUID || t == LT_INET) {
+			if (!only_chars(s, n, t == LT_UUID ? HEXDIGITS "-" : HEXDIGITS ":."))
+				return bound_fail(col, err, t == LT_UUID ? "not a valid uuid"
+				                  : "not a valid address");
+			mdb_add_text(out, s, n);
+			return 0;
+		}
+		if (text_col || v->kind == SV_RAW)
+			return bound_text(out, col, s, n, err);
+		return bound_mismatch(col, v, err);
+	case SV_DATE:
+	case SV_TIME:
+	case SV_TIMESTAMP:
+	case SV_TIMESTAMPTZ:
+		return bound_temporal(out, col, v, err);
+	case SV_UUID: {
+		char txt[40];
+		size_t len;
+
+		if (!v->s || v->len != 16)
+			return bound_fail(col, err, "a uuid value must have 16 bytes");
+		if (t == LT_BYTES) {
+			add_bytes(out, v->s, 16);
+			return 0;
+		}
+		if (t != LT_UUID && !text_col)
+			return bound_mismatch(col, v, err);
+		len = uuid_text(txt, sizeof(txt), (const unsigned char *)v->s);
+		mdb_add_text(out, txt, len);
+		return 0;
+	}
+	}
+	return bound_mismatch(col, v, err);
+}
+
+/* conn_ops.bound_literal: on failure out is left as it was. */
+static int mdb_bound_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                             struct tally_err *err)
+{
+	size_t start = out->len;
+
+	if (bound_value(out, col, v, err) < 0) {
+		if (out->len != start)
+			buf_setlen(out, start);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * conn_ops.order_is_bytewise. Numbers, dates and times order by value;
+ * binary strings byte by byte (BINARY(n) pads with 0x00, which scan_next
+ * returns, so the order is still that of the bytes returned). Text only
+ * under a NO PAD binary collation of a character set whose code point
+ * order is its UTF-8 byte order: utf8mb4_bin is PAD SPACE ('a\t' < 'a').
+ * CHAR(n) never: the index keeps the value padded with spaces, so 'a\t'
+ * (stored 'a\t   ') sorts before 'a' even under utf8mb4_nopad_bin, while
+ * the server returns both stripped. UUID sorts by swapped segments, INET
+ * by address bytes, ENUM and SET by index, BIT and FLOAT are left to the
+ * engine. A DATE or DATETIME key with zero parts ('2024-00-00') sorts
+ * among its year in the server but before every date in tally's order;
+ * the engine's order check catches such a key.
+ */
+static bool mdb_order_is_bytewise(const struct coldesc *col)
+{
+	static const char nopad_bin[] = "_nopad_bin";
+	const char *cs = col->charset ? col->charset : "", *co = col->collation ? col->collation : "";
+	size_t n = strlen(co), k = sizeof(nopad_bin) - 1;
+
+	switch (col->type) {
+	case LT_INT:
+	case LT_DECIMAL:
+	case LT_BOOL:
+	case LT_DATE:
+	case LT_TIME:
+	case LT_TIMESTAMP:
+	case LT_TIMESTAMPTZ:
+	case LT_YEAR:
+	case LT_BYTES:
+		return true;
+	case LT_TEXT:
+		return (strcmp(cs, "utf8mb4") == 0 || strcmp(cs, "utf8mb3") == 0 ||
+		        strcmp(cs, "utf8") == 0 || strcmp(cs, "ascii") == 0) &&
+		       n > k && strcmp(co + n - k, nopad_bin) == 0;
+	default:
+		return false;
+	}
+}
+
+/* ---- chunk planning ------------------------------------------------------------- */
+
+/*
+ * plan_bounds cuts a table into ranges of its primary key of about
+ * chunk_rows rows each, so that sessions can read them in parallel, each
+ * with a bounded scan. Planning works like this:
+ *
+ *   - The table's size is information_schema.TABLES.TABLE_ROWS (InnoDB's
+ *     estimate). A table under two chunks, a query, or a key the server
+ *     cannot range over in its index order (not the primary key, a
+ *     nullable column, an ENUM or SET, which compare by label text but
+ *     sort by index, a FLOAT, whose text is not exact) gets no
+ *     boundaries: one chunk.
+ *
+ *   - Bisection, when the first key column is an integer, YEAR, DATE,
+ *     DATETIME or TIMESTAMP: the smallest and largest values come from
+ *     the two ends of the primary key (ORDER BY k1 [DESC] LIMIT 1); the
+ *     range is halved at its numeric midpoint (whole days or seconds for
+ *     temporal types) while the optimizer estimates more than 1.5 chunks
+ *     in it (EXPLAIN SELECT 1 FROM t WHERE k1 > a AND k1 <= b: InnoDB
+ *     dives into the index, it reads no rows; the estimates are scaled
+ *     so that they add up to TABLE_ROWS, see span_scale). Halving all
+ *     ranges a level at a time spends the capped number of EXPLAINs (4 per
+ *     expected chunk, plus 64) evenly; a skewed key is split deeper where
+ *     its rows are. Neighbouring small ranges are then merged up to 1.5
+ *     chunks, and a last range under half a chunk joins the one before.
+ *     Boundaries are values of k1 alone.
+ *     When one value of k1 alone holds more than two chunks (a composite
+ *     key with a heavy leading value), it cannot be split this way and
+ *     planning falls back to stepping.
+ *
+ *   - Stepping, for any other key: SELECT key FROM t WHERE key > last
+ *     ORDER BY key LIMIT 1 OFFSET chunk_rows - 1, repeated until no row
+ *     comes back. Each query walks chunk_rows entries of the primary key
+ *     in the server and sends one row: planning walks the primary key (the
+ *     clustered table, for InnoDB) once, without sending it. The last
+ *     boundary is dropped when fewer than half a chunk follows it.
+ *
+ * Either way the boundaries are strictly increasing in the server's order
+ * (the comparisons are the server's, in the key's collation) and are
+ * values in the text format of scan_next.
+ */
+
+/* The database and table a spec's table name means; both owned. */
+static void split_table(struct mdb_conn *c, const char *table, char **db, char **name)
+{
+	const char *dot = strchr(table, '.');
+
+	*db = dot ? xstrndup(table, (size_t)(dot - table)) : xstrdup(c->db);
+	*name = xstrdup(dot ? dot + 1 : table);
+}
+
+/*
+ * A key value in the server's text as a literal that compares with its
+ * column; false for a type planning does not range over or unexpected text.
+ */
+static bool key_literal(struct buf *out, const struct coldesc *col, const char *s, size_t n)
+{
+	struct num x;
+
+	switch (col->type) {
+	case LT_INT:
+	case LT_DECIMAL:
+	case LT_YEAR:
+		if (!num_parse(s, n, &x))
+			return false;
+		num_add(out, &x);      /* YEAR 0000 is the number 0, the zero year */
+		return true;
+	case LT_DATE:
+	case LT_TIME:
+	case LT_TIMESTAMP:
+	case LT_TIMESTAMPTZ:
+		if (!only_chars(s, n, "0123456789-:. "))
+			return false;
+		buf_addch(out, '\'');
+		buf_add(out, s, n);
+		buf_addch(out, '\'');
+		return true;
+	case LT_UUID:
+	case LT_INET:
+		if (!only_chars(s, n, col->type == LT_UUID ? HEXDIGITS "-" : HEXDIGITS ":."))
+			return false;
+		mdb_add_text(out, s, n);
+		return true;
+	case LT_TEXT:
+	case LT_CHAR:
+		if (utf8_count(s, n) < 0)
+			return false;
+		mdb_add_text(out, s, n);
+		return true;
+	case LT_BYTES:
+		add_bytes(out, s, n);
+		return true;
+	case LT_BIT:
+		bound_bits(out, s, n);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Planning state: the request, its table, the boundaries found. */
+struct plan {
+	struct mdb_conn *c;
+	const struct scan_req *req;
+	const char *what;           /* "legacy.orders", for messages */
+	uint64_t chunk;
+	struct keybounds *out;
+	size_t cap;
+};
+
+/* Appends one boundary of out->ncols values (copied). */
+static void plan_push(struct plan *p, char *const *val, const size_t *len)
+{
+	struct keybounds *b = p->out;
+	size_t cap = p->cap, at = b->n * b->ncols;
+
+	b->val = xgrow(b->val, &cap, at + b->ncols, sizeof(*b->val));
+	cap = p->cap;
+	b->len = xgrow(b->len, &cap, at + b->ncols, sizeof(*b->len));
+	p->cap = cap;
+	for (size_t i = 0; i < b->ncols; i++) {
+		b->val[at + i] = xmalloc(len[i] + 1);
+		memcpy(b->val[at + i], val[i], len[i]);
+		b->val[at + i][len[i]] = '\0';
+		b->len[at + i] = len[i];
+	}
+	b->n++;
+}
+
+static void plan_pop(struct plan *p)
+{
+	struct keybounds *b = p->out;
+
+	b->n--;
+	for (size_t i = 0; i < b->ncols; i++)
+		free(b->val[b->n * b->ncols + i]);
+}
+
+/* Runs a planning query and keeps its (small) result. */
+static int plan_query(struct plan *p, const struct buf *sql, MYSQL_RES **res,
+                      struct tally_err *err)
+{
+	return mdb_catalog(p->c, sql, res, "planning chunks of", p->what, err);
+}
+
+/* TABLE_ROWS of the table, 0 when unknown. */
+static int plan_table_rows(struct plan *p, double *rows, struct tally_err *err)
+{
+	struct buf sql = BUF_INIT;
+	char *db, *name;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	split_table(p->c, p->req->table, &db, &name);
+	buf_addstr(&sql, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE ");
+	add_name_match(&sql, "TABLE_SCHEMA", db);
+	buf_addstr(&sql, " AND ");
+	add_name_match(&sql, "TABLE_NAME", name);
+	free(db);
+	free(name);
+	if (plan_query(p, &sql, &r, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	buf_release(&sql);
+	row = mysql_fetch_row(r);
+	*rows = row && row[0] ? (double)num_or(row[0], 0) : 0;
+	mysql_free_result(r);
+	return 0;
+}
+
+/* ---- bisection ---- */
+
+/*
+ * The first key column's values as unsigned numbers in the same order:
+ * integers biased by 2^63 (unsigned ones as they are), years, days since
+ * 2000-01-01 or seconds since 2000-01-01 00:00:00 (floored).
+ */
+enum axis_kind { AX_INT, AX_UINT, AX_YEAR, AX_DATE, AX_SECONDS };
+
+struct axis {
+	enum axis_kind kind;
+	int fsp;                    /* AX_SECONDS: fractional digits the column's text has */
+	uint64_t min;               /* the smallest value: offsets count from it */
+};
+
+#define AX_BIAS (UINT64_C(1) << 63)
+
+static uint64_t bias(int64_t v)
+{
+	return v < 0 ? (uint64_t)(v - INT64_MIN) : (uint64_t)v + AX_BIAS;
+}
+
+static int64_t unbias(uint64_t u)
+{
+	return u >= AX_BIAS ? (int64_t)(u - AX_BIAS) : INT64_MIN + (int64_t)u;
+}
+
+/* Parses digits s[0..n) exactly; false otherwise. */
+static bool parse_digits(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* YYYY-MM-DD[ HH:MM:SS[.f]] into days and seconds of the day; false for zero dates. */
+static bool parse_datetime(const char *s, size_t n, bool with_clock, int64_t *days, int64_t *secs)
+{
+	uint64_t y, mo, d, h = 0, mi = 0, se = 0;
+	static const unsigned dim[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (n < 10 || s[4] != '-' || s[7] != '-' || !parse_digits(s, 4, &y) ||
+	    !parse_digits(s + 5, 2, &mo) || !parse_digits(s + 8, 2, &d))
+		return false;
+	if (with_clock) {
+		if (n < 19 || s[10] != ' ' || s[13] != ':' || s[16] != ':' ||
+		    !parse_digits(s + 11, 2, &h) || !parse_digits(s + 14, 2, &mi) ||
+		    !parse_digits(s + 17, 2, &se) || (n > 19 && s[19] != '.'))
+			return false;
+	} else if (n != 10) {
+		return false;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > dim[mo - 1] || h > 23 || mi > 59 || se > 59)
+		return false;
+	*days = days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d);
+	*secs = (int64_t)(h * 3600 + mi * 60 + se);
+	return true;
+}
+
+/* A value's text into its axis number; false when it has none (a zero date). */
+static bool axis_parse(const struct axis *ax, const char *s, size_t n, uint64_t *out)
+{
+	int64_t days, secs;
+	uint64_t u;
+
+	switch (ax->kind) {
+	case AX_INT:
+		if (n > 0 && s[0] == '-') {
+			if (!parse_digits(s + 1, n - 1, &u) || u > AX_BIAS)
+				return false;
+			*out = AX_BIAS - u;
+			return true;
+		}
+		if (!parse_digits(s, n, &u) || u >= AX_BIAS)
+			return false;
+		*out = u + AX_BIAS;
+		return true;
+	case AX_UINT:
+		return parse_digits(s, n, out);
+	case AX_YEAR:
+		return parse_digits(s, n, out) && *out >= 1901 && *out <= 2155;
+	case AX_DATE:
+		if (!parse_datetime(s, n, false, &days, &secs))
+			return false;
+		*out = bias(days);
+		return true;
+	case AX_SECONDS:
+		if (!parse_datetime(s, n, true, &days, &secs))
+			return false;
+		*out = bias(days * 86400 + secs);
+		return true;
+	}
+	return false;
+}
+
+/* The text of the value at offset off from the minimum, as scan_next would send it. */
+static void axis_text(struct buf *out, const struct axis *ax, uint64_t off)
+{
+	uint64_t u = ax->min + off;
+	int64_t v = unbias(u), days, secs;
+
+	switch (ax->kind) {
+	case AX_INT:
+		buf_addf(out, "%" PRId64, v);
+		break;
+	case AX_UINT:
+		buf_addf(out, "%" PRIu64, u);
+		break;
+	case AX_YEAR:
+		buf_addf(out, "%04" PRIu64, u);
+		break;
+	case AX_DATE:
+		add_civil_date(out, v);
+		break;
+	case AX_SECONDS:
+		days = v / 86400;
+		secs = v % 86400;
+		if (secs < 0) {
+			secs += 86400;
+			days--;
+		}
+		add_civil_date(out, days);
+		buf_addch(out, ' ');
+		add_clock_of_day(out, secs * 1000000, ax->fsp);
+		break;
+	}
+}
+
+/* The values (a, b] of the first key column, as offsets; [0, b] when a_none. */
+struct span {
+	bool a_none;
+	uint64_t a, b;
+	double est;
+};
+
+/*
+ * The factor that brings the spans' estimates to the table's row count.
+ * InnoDB counts the rows of a range exactly when it spans a few pages and
+ * otherwise extrapolates and doubles the result, on purpose: a skewed key
+ * gets estimates up to twice too high where its rows are. Scaling the sum
+ * of disjoint spans covering the table to TABLE_ROWS corrects most of it;
+ * the factor is kept within 1/4..4.
+ */
+static double span_scale(const struct span *list, size_t n, double rows)
+{
+	double sum = 0, f;
+
+	for (size_t i = 0; i < n; i++)
+		sum += list[i].est;
+	if (sum <= 0 || rows <= 0)
+		return 1;
+	f = rows / sum;
+	return f < 0.25 ? 0.25 : f > 4 ? 4 : f;
+}
+
+static bool span_splits(const struct span *s)
+{
+	return s->a_none ? s->b >= 1 : s->b - s->a >= 2;
+}
+
+/* The rows the optimizer expects in a span (EXPLAIN's rows; NULL is none). */
+static int plan_explain(struct plan *p, const struct axis *ax, struct span *s,
+                        struct tally_err *err)
+{
+	const struct coldesc *k1 = &p->req->desc->cols[p->req->key[0]];
+	struct buf sql = BUF_INIT, txt = BUF_INIT, cond = BUF_INIT;
+	const char *conds[1];
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	MYSQL_FIELD *f;
+	long col = -1;
+
+	if (!s->a_none) {
+		axis_text(&txt, ax, s->a);
+		mdb_quote_ident(&cond, k1->name);
+		buf_addstr(&cond, " > ");
+		key_literal(&cond, k1, txt.data, txt.len);
+		buf_addstr(&cond, " AND ");
+		buf_reset(&txt);
+	}
+	axis_text(&txt, ax, s->b);
+	mdb_quote_ident(&cond, k1->name);
+	buf_addstr(&cond, " <= ");
+	key_literal(&cond, k1, txt.data, txt.len);
+	conds[0] = cond.data;
+
+	buf_addstr(&sql, "EXPLAIN SELECT 1 FROM ");
+	buf_addstr(&sql, p->req->desc->sqlname);
+	add_where(&sql, p->req->where, conds, 1);
+	buf_release(&txt);
+	buf_release(&cond);
+	if (plan_query(p, &sql, &r, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	buf_release(&sql);
+	f = mysql_fetch_fields(r);
+	for (unsigned int i = 0; i < mysql_num_fields(r); i++)
+		if (f[i].name && strcmp(f[i].name, "rows") == 0)
+			col = (long)i;
+	row = mysql_fetch_row(r);
+	s->est = col >= 0 && row && row[col] ? (double)num_or(row[col], 0) : 0;
+	mysql_free_result(r);
+	return 0;
+}
+
+/*
+ * The first or last value of the first key column (at or above
+ * `from`, a literal, when not NULL), into *val (owned, NULL when there is none).
+ */
+static int plan_end(struct plan *p, bool last, const char *from, char **val, size_t *len,
+                    struct tally_err *err)
+{
+	const struct coldesc *k1 = &p->req->desc->cols[p->req->key[0]];
+	struct buf sql = BUF_INIT, cond = BUF_INIT;
+	const char *conds[1] = { NULL };
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	*val = NULL;
+	if (from) {
+		mdb_quote_ident(&cond, k1->name);
+		buf_addf(&cond, " >= %s", from);
+		conds[0] = cond.data;
+	}
+	buf_addstr(&sql, "SELECT ");
+	mdb_quote_ident(&sql, k1->name);
+	buf_addstr(&sql, " FROM ");
+	buf_addstr(&sql, p->req->desc->sqlname);
+	add_where(&sql, p->req->where, conds, 1);
+	add_order_by(&sql, p->req->desc, p->req->key, 1, last);
+	buf_addstr(&sql, " LIMIT 1");
+	buf_release(&cond);
+	if (plan_query(p, &sql, &r, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	buf_release(&sql);
+	row = mysql_fetch_row(r);
+	if (row && row[0]) {
+		*len = mysql_fetch_lengths(r)[0];
+		*val = xstrndup(row[0], *len);
+	}
+	mysql_free_result(r);
+	return 0;
+}
+
+/*
+ * Bisection (see above). *fallback is set when the key cannot be split
+ * this way: a zero date at an end, or a heavy value of a composite key.
+ */
+static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally_err *err)
+{
+	const struct coldesc *k1 = &p->req->desc->cols[p->req->key[0]];
+	struct axis ax = { .fsp = k1->fsp };
+	struct span *list = NULL, *next = NULL;
+	size_t n = 0, cap = 0, nn = 0, ncap = 0, calls = 0, maxcalls;
+	char *lo = NULL, *hi = NULL;
+	size_t lolen = 0, hilen = 0;
+	uint64_t umin, umax;
+	const char *from = NULL;
+	double split = 1.5 * (double)p->chunk, acc = 0, scale = 1;
+	int rc = -1;
+
+	*fallback = false;
+	switch (k1->type) {
+	case LT_INT:
+		ax.kind = k1->is_unsigned ? AX_UINT : AX_INT;
+		break;
+	case LT_YEAR:
+		ax.kind = AX_YEAR;
+		from = "1901";
+		break;
+	case LT_DATE:
+		ax.kind = AX_DATE;
+		from = "'0000-01-01'";
+		break;
+	case LT_TIMESTAMP:
+		ax.kind = AX_SECONDS;
+		from = "'0000-01-01 00:00:00'";
+		break;
+	default:    /* LT_TIMESTAMPTZ: TIMESTAMP's zero value sorts first */
+		ax.kind = AX_SECONDS;
+		from = "'1970-01-01 00:00:01'";
+		break;
+	}
+	if (plan_end(p, false, NULL, &lo, &lolen, err) < 0)
+		goto out;
+	if (!lo) {              /* no rows */
+		rc = 0;
+		goto out;
+	}
+	if (!axis_parse(&ax, lo, lolen, &umin)) {
+		/* the zero value sorts first: start after it */
+		free(lo);
+		lo = NULL;
+		if (from && plan_end(p, false, from, &lo, &lolen, err) < 0)
+			goto out;
+		if (!lo || !axis_parse(&ax, lo, lolen, &umin)) {
+			*fallback = true;
+			rc = 0;
+			goto out;
+		}
+	}
+	if (plan_end(p, true, NULL, &hi, &hilen, err) < 0)
+		goto out;
+	if (!hi || !axis_parse(&ax, hi, hilen, &umax) || umax < umin) {
+		*fallback = true;
+		rc = 0;
+		goto out;
+	}
+	ax.min = umin;
+
+	maxcalls = (size_t)(4.0 * rows / (double)p->chunk) + 64;
+	list = xgrow(list, &cap, 1, sizeof(*list));
+	list[n++] = (struct span){ .a_none = true, .b = umax - umin };
+	if (plan_explain(p, &ax, &list[0], err) < 0)
+		goto out;
+	calls++;
+	for (bool more = true; more && calls + 2 <= maxcalls;) {
+		scale = span_scale(list, n, rows);
+		more = false;
+		nn = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct span s = list[i], l, r;
+
+			if (s.est * scale <= split || !span_splits(&s) || calls + 2 > maxcalls) {
+				next = xgrow(next, &ncap, nn + 1, sizeof(*next));
+				next[nn++] = s;
+				continue;
+			}
+			l = s;
+			l.b = s.a_none ? s.b / 2 : s.a + (s.b - s.a) / 2;
+			r = (struct span){ .a_none = false, .a = l.b, .b = s.b };
+			if (plan_explain(p, &ax, &l, err) < 0 || plan_explain(p, &ax, &r, err) < 0)
+				goto out;
+			calls += 2;
+			next = xgrow(next, &ncap, nn + 2, sizeof(*next));
+			next[nn++] = l;
+			next[nn++] = r;
+			more = true;
+		}
+		{
+			struct span *t = list;
+			size_t tc = cap;
+
+			list = next;
+			cap = ncap;
+			n = nn;
+			next = t;
+			ncap = tc;
+		}
+	}
+	scale = span_scale(list, n, rows);
+	for (size_t i = 0; i < n; i++)
+		if (!span_splits(&list[i]) && list[i].est * scale > 2.0 * (double)p->chunk &&
+		    p->req->nkey > 1) {
+			*fallback = true;
+			rc = 0;
+			goto out;
+		}
+
+	/* merge neighbours up to 1.5 chunks; a small remainder joins the last chunk */
+	for (size_t i = 0; i < n; i++) {
+		double est = list[i].est * scale;
+
+		if (acc > 0 && acc + est > split) {
+			struct buf txt = BUF_INIT;
+			char *v;
+			size_t vlen;
+
+			axis_text(&txt, &ax, list[i - 1].b);
+			v = buf_detach(&txt, &vlen);
+			plan_push(p, &v, &vlen);
+			free(v);
+			acc = 0;
+		}
+		acc += est;
+	}
+	if (p->out->n > 0 && acc < (double)p->chunk / 2)
+		plan_pop(p);
+	rc = 0;
+out:
+	free(list);
+	free(next);
+	free(lo);
+	free(hi);
+	return rc;
+}
+
+/* ---- stepping ---- */
+
+/* SELECT key FROM t WHERE (where) AND key > last ...: the tail of a stepping query. */
+static bool add_step_from(struct buf *sql, struct plan *p, char *const *last, const size_t *len)
+{
+	const struct scan_req *req = p->req;
+	const struct tabdesc *d = req->desc;
+	char **lit = NULL;
+	struct buf one = BUF_INIT, cond = BUF_INIT;
+	const char *conds[1] = { NULL };
+	bool ok = true;
+
+	if (last) {
+		lit = xcalloc(req->nkey, sizeof(*lit));
+		for (size_t i = 0; i < req->nkey; i++) {
+			buf_reset(&one);
+			ok &= key_literal(&one, &d->cols[req->key[i]], last[i], len[i]);
+			lit[i] = xstrdup(one.data);
+		}
+		add_tuple_cmp(&cond, d, req->key, req->nkey, lit, false);
+		conds[0] = cond.data;
+	}
+	buf_addstr(sql, " FROM ");
+	buf_addstr(sql, d->sqlname);
+	add_where(sql, req->where, conds, 1);
+	free_strings(lit, req->nkey);
+	buf_release(&one);
+	buf_release(&cond);
+	return ok;
+}
+
+static int plan_step(struct plan *p, struct tally_err *err)
+{
+	const struct scan_req *req = p->req;
+	const struct tabdesc *d = req->desc;
+	struct keybounds *b = p->out;
+	struct buf sql = BUF_INIT;
+	size_t *lens = xcalloc(req->nkey, sizeof(*lens));
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	int rc = -1;
+
+	b->ncols = req->nkey;
+	for (;;) {
+		char **last = b->n ? b->val + (b->n - 1) * b->ncols : NULL;
+		size_t *len = b->n ? b->len + (b->n - 1) * b->ncols : NULL;
+		unsigned long *l;
+
+		buf_reset(&sql);
+		buf_addstr(&sql, "SELECT ");
+		for (size_t i = 0; i < req->nkey; i++) {
+			if (i)
+				buf_addstr(&sql, ", ");
+			mdb_quote_ident(&sql, d->cols[req->key[i]].name);
+		}
+		if (!add_step_from(&sql, p, last, len))
+			goto bad_value;
+		add_order_by(&sql, d, req->key, req->nkey, false);
+		buf_addf(&sql, " LIMIT 1 OFFSET %" PRIu64, p->chunk - 1);
+		if (plan_query(p, &sql, &r, err) < 0)
+			goto out;
+		row = mysql_fetch_row(r);
+		if (!row) {
+			mysql_free_result(r);
+			break;
+		}
+		l = mysql_fetch_lengths(r);
+		{
+			bool same = last != NULL;
+
+			for (size_t i = 0; i < req->nkey; i++) {
+				if (!row[i]) {
+					mysql_free_result(r);
+					goto bad_value;
+				}
+				lens[i] = l[i];
+				if (same)
+					same = lens[i] == len[i] && memcmp(row[i], last[i], lens[i]) == 0;
+			}
+			if (same) {         /* the server said key > last: cannot happen */
+				mysql_free_result(r);
+				goto bad_value;
+			}
+			plan_push(p, row, lens);
+		}
+		mysql_free_result(r);
+	}
+	/* fewer than half a chunk after the last boundary: it joins the chunk before */
+	if (b->n > 0 && p->chunk / 2 > 0) {
+		buf_reset(&sql);
+		buf_addstr(&sql, "SELECT COUNT(*) FROM (SELECT 1");
+		if (!add_step_from(&sql, p, b->val + (b->n - 1) * b->ncols,
+		                   b->len + (b->n - 1) * b->ncols))
+			goto bad_value;
+		buf_addf(&sql, " LIMIT %" PRIu64 ") AS tally_rest", p->chunk / 2);
+		if (plan_query(p, &sql, &r, err) < 0)
+			goto out;
+		row = mysql_fetch_row(r);
+		if (row && row[0] && (uint64_t)num_or(row[0], 0) < p->chunk / 2)
+			plan_pop(p);
+		mysql_free_result(r);
+	}
+	rc = 0;
+	goto out;
+bad_value:
+	err_set(err, ERR_DATA, "[%s pid %ld] unexpected key value from %s system '%s' while "
+	        "planning chunks of %s", p->c->base.side, p->c->base.backend_pid, p->c->base.side,
+	        p->c->base.system, p->what);
+out:
+	free(lens);
+	buf_release(&sql);
+	return rc;
+}
+
+static bool steppable(enum ltype t)
+{
+	switch (t) {
+	case LT_INT:
+	case LT_DECIMAL:
+	case LT_YEAR:
+	case LT_DATE:
+	case LT_TIME:
+	case LT_TIMESTAMP:
+	case LT_TIMESTAMPTZ:
+	case LT_TEXT:
+	case LT_CHAR:
+	case LT_BYTES:
+	case LT_BIT:
+	case LT_UUID:
+	case LT_INET:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int mdb_plan_bounds(struct conn *base, const struct scan_req *req, uint64_t chunk_rows,
+                           struct keybounds *out, struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+	const struct tabdesc *d = req->desc;
+	struct plan p = { .c = c, .req = req, .what = d->display, .chunk = chunk_rows, .out = out };
+	bool bisect, fallback = false, bad;
+	double rows = 0;
+	enum ltype t1;
+
+	memset(out, 0, sizeof(*out));
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	if (c->res)
+		return err_set(err, ERR_INTERNAL, "a scan is open on %s system '%s' while planning "
+		               "chunks", c->base.side, c->base.system);
+	bad = chunk_rows == 0 || req->nkey == 0 || (!d->is_query && (!d->sqlname || !req->table));
+	for (size_t i = 0; i < req->nkey; i++)
+		bad |= req->key[i] >= d->ncols;
+	if (bad)
+		return err_set(err, ERR_INTERNAL, "invalid planning request for %s on %s system '%s'",
+		               d->display, c->base.side, c->base.system);
+	if (d->is_query)
+		return 0;
+	if (plan_table_rows(&p, &rows, err) < 0)
+		return -1;
+	out->rows = rows;
+	if (rows < 2.0 * (double)chunk_rows || req->nkey != d->npk)
+		return 0;
+	for (size_t i = 0; i < req->nkey; i++) {
+		const struct coldesc *k = &d->cols[req->key[i]];
+
+		if (req->key[i] != d->pk[i] || k->nullable || !steppable(k->type))
+			return 0;
+	}
+	t1 = d->cols[req->key[0]].type;
+	bisect = t1 == LT_INT || t1 == LT_YEAR || t1 == LT_DATE || t1 == LT_TIMESTAMP ||
+	         t1 == LT_TIMESTAMPTZ;
+	if (bisect) {
+		out->ncols = 1;
+		if (plan_bisect(&p, rows, &fallback, err) < 0) {
+			keybounds_release(out);
+			return -1;
+		}
+		if (!fallback)
+			return 0;
+		keybounds_release(out);
+		out->rows = rows;
+		p.cap = 0;
+	}
+	if (plan_step(&p, err) < 0) {
+		keybounds_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- snapshot position and load ------------------------------------------------- */
+
+/* conn_ops.position: what read_position found when the snapshot started. */
+static int mdb_position(struct conn *base, char **out, struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+
+	(void)err;
+	*out = xstrdup(c->position ? c->position : "binlog off");
+	return 0;
+}
+
+/*
+ * conn_ops.load: Threads_running, the threads executing a statement right
+ * now, less this session's own SHOW. tally's other sessions on the server
+ * count while they run a statement (a session streaming a chunk does).
+ */
+static int mdb_load(struct conn *base, long *out, struct tally_err *err)
+{
+	static const char sql[] = "SHOW GLOBAL STATUS LIKE 'Threads_running'";
+	struct mdb_conn *c = mdb(base);
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	long n;
+
+	*out = 0;
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	if (c->res)
+		return err_set(err, ERR_INTERNAL, "a scan is open on %s system '%s' while reading "
+		               "its load", c->base.side, c->base.system);
+	if (mysql_real_query(c->my, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
+		return mdb_fail(c, ERR_QUERY, "reading", "the server's load", err);
+	row = mysql_fetch_row(r);
+	n = row && mysql_num_fields(r) >= 2 ? num_or(row[1], -1) : -1;
+	mysql_free_result(r);
+	if (n < 0)
+		return err_set(err, ERR_QUERY, "[%s pid %ld] %s system '%s' did not report "
+		               "Threads_running", c->base.side, c->base.backend_pid, c->base.side,
+		               c->base.system);
+	*out = n > 0 ? n - 1 : 0;
+	return 0;
+}
+
 const struct conn_ops mariadb_ops = {
 	.driver = "mariadb",
 	.dialect = "mariadb",
@@ -2473,5 +4026,11 @@ const struct conn_ops mariadb_ops = {
 	.scan_close = mdb_scan_close,
 	.quote_ident = mdb_quote_ident,
 	.literal = mdb_literal,
+	.bound_literal = mdb_bound_literal,
 	.script = &mariadb_script,
+	.order_is_bytewise = mdb_order_is_bytewise,
+	.plan_bounds = mdb_plan_bounds,
+	.export_snapshot = NULL,      /* each session has its own snapshot */
+	.position = mdb_position,
+	.load = mdb_load,
 };

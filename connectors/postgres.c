@@ -2,17 +2,35 @@
  * connectors/postgres.c
  *   SOURCE: the PostgreSQL driver (libpq). Opens a read-only REPEATABLE READ
  *   session, describes tables and queries from the catalog, and streams
- *   rows with COPY ... TO STDOUT in bytewise key order, parsing the COPY
- *   text format in place in libpq's row buffer.
+ *   rows with COPY ... TO STDOUT in the server's own key order, parsing the
+ *   COPY text format in place in libpq's row buffer.
  *
  * One snapshot per session: open() runs BEGIN ISOLATION LEVEL REPEATABLE
  * READ READ ONLY and a first SELECT, so the snapshot is taken at open time
  * and every describe and scan of the session sees it. Statements that may
- * fail on user input (describe_query's PREPARE, scan_open's COPY) run
- * inside SAVEPOINT tally_sp: a failure, or a COPY abandoned by scan_close,
- * is undone with ROLLBACK TO SAVEPOINT, which keeps the transaction and its
- * snapshot. Only a broken connection or an error in the middle of a stream
- * makes the session fail for good (conn.failed, sticky).
+ * fail on user input (describe_query's PREPARE, scan_open's COPY,
+ * plan_bounds' sample) run inside SAVEPOINT tally_sp: a failure, or a COPY
+ * abandoned by scan_close, is undone with ROLLBACK TO SAVEPOINT, which
+ * keeps the transaction and its snapshot (a scan rolls back even when it
+ * succeeds, ending the SET LOCAL it ran with). Only a broken connection or
+ * an error in the middle of a stream makes the session fail for good
+ * (conn.failed, sticky).
+ *
+ * Chunked, parallel scans work like this. One session plans: plan_bounds()
+ * estimates the table's rows from the catalog and, for a table large
+ * enough to split, reads a page sample (TABLESAMPLE SYSTEM, REPEATABLE so
+ * the same data gives the same chunks) of its key in the server's order
+ * and keeps every so many keys as chunk boundaries. It exports its
+ * snapshot (export_snapshot); worker sessions open with cfg->snapshot,
+ * import it with SET TRANSACTION SNAPSHOT before their first query, and so
+ * see exactly the planner's data. Each worker then scans ranges
+ * (lo, hi] of the key with a row comparison, which PostgreSQL turns into
+ * an index condition: ORDER BY is the plain key, never COLLATE or NULLS
+ * FIRST, so the primary key index serves both the range and the order.
+ * Where that order is not tally's bytewise order (order_is_bytewise) the
+ * engine sorts locally; to let it decide without a session, describe
+ * records the effective collation of every collatable column, the
+ * database default resolved at open time.
  *
  * Hot path: scan_next() yields one COPY row per call. The row buffer comes
  * from PQgetCopyData() (one malloc per row inside libpq, freed on the next
@@ -28,6 +46,7 @@
 #include "connector.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,6 +62,7 @@ struct pgsess {
 	struct conn base;          /* first: the engine holds a struct conn * */
 	PGconn *pg;
 	struct tally_err fail;     /* the error that set base.failed, repeated */
+	char *default_coll;        /* owned: the database's default collation, by name */
 
 	/* The scan, between scan_open() and scan_close(). */
 	bool scanning;
@@ -291,11 +311,15 @@ static void pgc_drain(struct pgsess *s)
 	}
 }
 
-static int pgc_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+/* Sets the savepoint, then runs then (a SET LOCAL for it to scope) unless NULL. */
+static int pgc_savepoint_then(struct pgsess *s, const char *then, const char *doing,
+                              struct tally_err *err)
 {
+	char sql[128];
 	PGresult *res;
 
-	if (pgc_command(s, "SAVEPOINT " PGC_SAVEPOINT, &res) < 0) {
+	snprintf(sql, sizeof(sql), "SAVEPOINT " PGC_SAVEPOINT "%s%s", then ? "; " : "", then ? then : "");
+	if (pgc_command(s, sql, &res) < 0) {
 		pgc_stmt_err(s, res, true, doing, err, "cannot set a savepoint on %s system '%s'",
 		             s->base.side, s->base.system);
 		PQclear(res);
@@ -303,6 +327,11 @@ static int pgc_savepoint(struct pgsess *s, const char *doing, struct tally_err *
 	}
 	s->in_savepoint = true;
 	return 0;
+}
+
+static int pgc_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+{
+	return pgc_savepoint_then(s, NULL, doing, err);
 }
 
 /*
@@ -365,7 +394,30 @@ static char *pgc_version_string(int v)
 	return xasprintf("PostgreSQL %d.%d.%d", v / 10000, (v / 100) % 100, v % 100);
 }
 
+/*
+ * The name a column of the database's default collation reports: the libc
+ * locale ("C", "C.UTF-8", "en_US.utf8"), an ICU locale as PostgreSQL names
+ * its collation ("und-x-icu"), or a builtin provider's collation
+ * (PostgreSQL 17: "C", "pg_c_utf8").
+ */
+static char *pgc_default_collation(char provider, const char *collate, const char *locale)
+{
+	if (provider == 'i' && locale && *locale)
+		return xasprintf("%s-x-icu", locale);
+	if (provider == 'b' && locale && *locale) {
+		if (strcmp(locale, "C") == 0)
+			return xstrdup("C");
+		if (strcmp(locale, "C.UTF-8") == 0)
+			return xstrdup("pg_c_utf8");
+		if (strcmp(locale, "PG_UNICODE_FAST") == 0)
+			return xstrdup("pg_unicode_fast");
+		return xstrdup(locale);
+	}
+	return xstrdup(collate);
+}
+
 static void pgc_close(struct conn *c);
+static void pgc_add_quoted(struct buf *out, const char *s, size_t len);
 
 static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err)
 {
@@ -374,6 +426,13 @@ static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 		"SET bytea_output = 'hex'; SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
 		"SET standard_conforming_strings = on; SET default_transaction_read_only = on; "
 		"SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0";
+#define PGC_COLL_SQL(provider, locale)                                                   \
+	"SELECT " provider ", d.datcollate, " locale " FROM pg_catalog.pg_database d"     \
+	" WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+	static const char coll17_sql[] = PGC_COLL_SQL("d.datlocprovider", "d.datlocale");
+	static const char coll15_sql[] = PGC_COLL_SQL("d.datlocprovider", "d.daticulocale");
+	static const char coll12_sql[] = PGC_COLL_SQL("'c'", "NULL");
+#undef PGC_COLL_SQL
 	const char *side = cfg->side ? cfg->side : "?";
 	const char *system = cfg->system ? cfg->system : "?";
 	const char *shown = cfg->dsn_shown ? cfg->dsn_shown : "connection string hidden";
@@ -385,7 +444,7 @@ static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 	struct pgsess *s;
 	PGresult *res;
 	PGconn *pg;
-	int n = 0, version;
+	int n = 0, version, rc;
 
 	*out = NULL;
 	if (!cfg->dsn || !*cfg->dsn)
@@ -454,9 +513,32 @@ static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 		pgc_close(&s->base);
 		return -1;
 	}
-	/* The snapshot is taken by the first query, here rather than later. */
-	res = PQexec(pg, "SELECT 1");
-	if (!pgc_rows_ok(res)) {
+	/* An imported snapshot replaces the transaction's before its first query. */
+	if (cfg->snapshot) {
+		struct buf q = BUF_INIT;
+
+		buf_addstr(&q, "SET TRANSACTION SNAPSHOT ");
+		pgc_add_quoted(&q, cfg->snapshot, strlen(cfg->snapshot));
+		rc = pgc_command(s, q.data, &res);
+		buf_release(&q);
+		if (rc < 0) {
+			pgc_stmt_err(s, res, false, "importing a snapshot", err,
+			             "cannot import snapshot '%s' on %s system '%s'", cfg->snapshot,
+			             side, system);
+			/* Its exporter is gone (a restart, a lost coordinator): no retry can bring it back. */
+			err->kind = ERR_SNAPSHOT;
+			PQclear(res);
+			pgc_close(&s->base);
+			return -1;
+		}
+	}
+	/*
+	 * The snapshot is taken by the first query, here rather than later; it
+	 * reads the database's default collation, which describe reports for
+	 * every column that uses it.
+	 */
+	res = PQexec(pg, version >= 170000 ? coll17_sql : version >= 150000 ? coll15_sql : coll12_sql);
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1) {
 		pgc_stmt_err(s, res, false, "starting the session", err,
 		             "cannot take a snapshot on %s system '%s'", side, system);
 		err->kind = ERR_CONNECT;
@@ -464,6 +546,8 @@ static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 		pgc_close(&s->base);
 		return -1;
 	}
+	s->default_coll = pgc_default_collation(PQgetvalue(res, 0, 0)[0], PQgetvalue(res, 0, 1),
+	                                        PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
 	PQclear(res);
 	*out = &s->base;
 	return 0;
@@ -490,6 +574,7 @@ static void pgc_close(struct conn *c)
 	free(s->val);
 	free(s->len);
 	free(s->hexcol);
+	free(s->default_coll);
 	conn_base_release(&s->base);
 	free(s);
 }
@@ -590,11 +675,12 @@ static void pgc_map_type(struct coldesc *c, const char *typname, bool in_catalog
 /*
  * Resolves types for cols[0..n): oids[i] and typmods[i] as the server
  * gave them. Fills native (format_type), type and attributes from the
- * base type of a domain, and enum labels.
+ * base type of a domain, and enum labels; collatable[i], unless NULL,
+ * tells whether the type has a collation.
  */
 static int pgc_resolve_types(struct pgsess *s, struct coldesc *cols, size_t n,
-                             const unsigned *oids, const int *typmods, const char *doing,
-                             struct tally_err *err)
+                             const unsigned *oids, const int *typmods, bool *collatable,
+                             const char *doing, struct tally_err *err)
 {
 	static const char sql[] =
 		"WITH RECURSIVE inp AS ("
@@ -611,7 +697,7 @@ static int pgc_resolve_types(struct pgsess *s, struct coldesc *cols, size_t n,
 		") "
 		"SELECT pg_catalog.format_type(i.typid, i.typmod), t.oid, t.typname,"
 		"       t.typnamespace = 'pg_catalog'::pg_catalog.regnamespace,"
-		"       t.typtype, t.typcategory, c.typmod "
+		"       t.typtype, t.typcategory, c.typmod, t.typcollation <> 0 "
 		"FROM inp i"
 		" JOIN chain c ON c.ord = i.ord"
 		" JOIN pg_catalog.pg_type t ON t.oid = c.typid AND t.typtype <> 'd' "
@@ -660,6 +746,8 @@ static int pgc_resolve_types(struct pgsess *s, struct coldesc *cols, size_t n,
 			goto out;
 		}
 		base[i] = (unsigned)oid;
+		if (collatable)
+			collatable[i] = PQgetvalue(res, r, 7)[0] == 't';
 		cols[i].native = xstrdup(PQgetvalue(res, r, 0));
 		pgc_map_type(&cols[i], PQgetvalue(res, r, 2), PQgetvalue(res, r, 3)[0] == 't',
 		             PQgetvalue(res, r, 4)[0], PQgetvalue(res, r, 5)[0], typmod);
@@ -977,8 +1065,8 @@ static int pgc_describe_table(struct conn *c, const char *table, struct tabdesc 
 	static const char columns_sql[] =
 		"SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, NOT a.attnotnull,"
 		"       a.attgenerated <> '',"
-		"       CASE WHEN co.collname <> 'default' THEN co.collname END,"
-		"       a.attidentity = 'a', a.atthasdef OR a.attidentity <> ''"
+		"       CASE WHEN co.collprovider <> 'd' THEN co.collname END,"
+		"       a.attidentity = 'a', a.atthasdef OR a.attidentity <> '', a.attcollation <> 0"
 		" FROM pg_catalog.pg_attribute a"
 		" LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation"
 		" WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
@@ -1075,14 +1163,17 @@ static int pgc_describe_table(struct conn *c, const char *table, struct tabdesc 
 		t.cols[i].name = xstrdup(PQgetvalue(res, r, 1));
 		t.cols[i].nullable = PQgetvalue(res, r, 4)[0] == 't';
 		t.cols[i].generated = PQgetvalue(res, r, 5)[0] == 't';
+		/* The database default by its name, so order_is_bytewise needs no session. */
 		if (!PQgetisnull(res, r, 6))
 			t.cols[i].collation = xstrdup(PQgetvalue(res, r, 6));
+		else if (PQgetvalue(res, r, 9)[0] == 't')
+			t.cols[i].collation = xstrdup(s->default_coll);
 		t.cols[i].identity = PQgetvalue(res, r, 7)[0] == 't';
 		t.cols[i].has_default = PQgetvalue(res, r, 8)[0] == 't';
 	}
 	PQclear(res);
 	res = NULL;
-	if (pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, doing.data, err) < 0)
+	if (pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, NULL, doing.data, err) < 0)
 		goto out;
 
 	res = pgc_query(s, pk_sql, 1, params);
@@ -1130,6 +1221,93 @@ out:
 
 /* ---- describe_query ------------------------------------------------ */
 
+/*
+ * pg_collation_for() writes a collation as SQL: quoted when it must be,
+ * qualified when it is not on the search_path. Returns the bare name.
+ */
+static char *pgc_collation_name(const char *sql)
+{
+	struct buf b = BUF_INIT;
+	bool quoted = false;
+
+	for (const char *p = sql; *p; p++) {
+		if (*p == '"' && quoted && p[1] == '"') {
+			buf_addch(&b, '"');
+			p++;
+		} else if (*p == '"') {
+			quoted = !quoted;
+		} else if (*p == '.' && !quoted) {
+			buf_reset(&b);
+		} else {
+			buf_addch(&b, *p);
+		}
+	}
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * The collation each collatable column of the query carries, which is the
+ * one its ORDER BY uses: pg_collation_for() of the columns of the query
+ * cut to no row (LIMIT 0: planned, never run), joined to one row so the
+ * statement answers. A query the server cannot plan this way (it would
+ * fail in the scan too) leaves the collations unknown: NULL, which
+ * order_is_bytewise() never calls bytewise.
+ */
+static int pgc_query_collations(struct pgsess *s, const char *query, struct tabdesc *t,
+                                const bool *collatable, const char *doing, struct tally_err *err)
+{
+	struct buf sql = BUF_INIT;
+	PGresult *res;
+	size_t n = 0;
+	int f = 0;
+
+	buf_addstr(&sql, "SELECT ");
+	for (size_t i = 0; i < t->ncols; i++)
+		if (collatable[i])
+			buf_addf(&sql, "%spg_catalog.pg_collation_for(tally_q.c%zu)", n++ ? ", " : "", i + 1);
+	if (n == 0) {
+		buf_release(&sql);
+		return 0;
+	}
+	buf_addstr(&sql, " FROM (VALUES (1)) AS tally_one (x) LEFT JOIN (SELECT * FROM (\n");
+	buf_addstr(&sql, query);
+	buf_addstr(&sql, "\n) AS tally_q0 (");
+	for (size_t i = 0; i < t->ncols; i++)
+		buf_addf(&sql, "%sc%zu", i ? ", " : "", i + 1);
+	buf_addstr(&sql, ") LIMIT 0) AS tally_q ON true");
+
+	if (pgc_savepoint(s, doing, err) < 0) {
+		buf_release(&sql);
+		return -1;
+	}
+	res = PQexec(s->pg, sql.data);
+	buf_release(&sql);
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1 || (size_t)PQnfields(res) != n) {
+		if (pgc_is_lost(s, pgc_sqlstate(res))) {
+			pgc_stmt_err(s, res, true, doing, err, "cannot describe the query on %s system '%s'",
+			             s->base.side, s->base.system);
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+		return pgc_rollback_savepoint(s, doing, err);
+	}
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *name;
+
+		if (!collatable[i])
+			continue;
+		if (!PQgetisnull(res, 0, f)) {
+			name = PQgetvalue(res, 0, f);
+			t->cols[i].collation = strcmp(name, "\"default\"") == 0 ? xstrdup(s->default_coll)
+			                                                         : pgc_collation_name(name);
+		}
+		f++;
+	}
+	PQclear(res);
+	return pgc_release_savepoint(s, doing, err);
+}
+
 static int pgc_describe_query(struct conn *c, const char *sql, struct tabdesc *out,
                               struct tally_err *err)
 {
@@ -1139,6 +1317,7 @@ static int pgc_describe_query(struct conn *c, const char *sql, struct tabdesc *o
 	PGresult *res;
 	unsigned *oids = NULL;
 	int *typmods = NULL;
+	bool *collatable = NULL;
 	char *text;
 	int rc = -1;
 
@@ -1191,7 +1370,9 @@ static int pgc_describe_query(struct conn *c, const char *sql, struct tabdesc *o
 		        s->base.side, s->base.system);
 		goto out;
 	}
-	if (pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, doing, err) < 0)
+	collatable = xcalloc(t.ncols, sizeof(*collatable));
+	if (pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, collatable, doing, err) < 0 ||
+	    pgc_query_collations(s, text, &t, collatable, doing, err) < 0)
 		goto out;
 	t.display = xstrdup("query");
 	t.is_query = true;
@@ -1203,43 +1384,74 @@ out:
 	tabdesc_release(&t);
 	free(oids);
 	free(typmods);
+	free(collatable);
 	free(text);
 	return rc;
 }
 
 /* ---- scans --------------------------------------------------------- */
 
-/* Appends one ORDER BY item: bytewise order of the key's text, NULLs first. */
-static void pgc_add_order(struct buf *b, const struct coldesc *col)
+/*
+ * False for the few types PostgreSQL has no default btree ordering for
+ * (json, xml, geometric types, arrays of them): an ORDER BY on them fails,
+ * so they are ordered by their text instead and never split into ranges.
+ */
+static bool pgc_has_order(const struct coldesc *col)
 {
-	switch (col->type) {
-	case LT_TEXT:
-	case LT_CHAR:
-		pgc_quote_ident(b, col->name);
-		buf_addstr(b, " COLLATE \"C\"");
-		break;
-	case LT_INT:
-	case LT_DECIMAL:
-	case LT_FLOAT:
-	case LT_BOOL:
-	case LT_BYTES:
-	case LT_DATE:
-	case LT_TIME:
-	case LT_TIMESTAMP:
-	case LT_TIMESTAMPTZ:
-	case LT_UUID:
-	case LT_YEAR:
-		/* Native order: numeric, chronological, or already bytewise. */
-		pgc_quote_ident(b, col->name);
-		break;
-	default:
-		/* Enums, json, inet, arrays...: their text, byte by byte. */
-		buf_addch(b, '(');
-		pgc_quote_ident(b, col->name);
-		buf_addstr(b, "::pg_catalog.text) COLLATE \"C\"");
-		break;
+	static const char *const unordered[] = {
+		"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle",
+	};
+	const char *native = col->native ? col->native : "";
+	size_t n = strlen(native);
+
+	while (n >= 2 && native[n - 2] == '[' && native[n - 1] == ']')
+		n -= 2;
+	for (size_t i = 0; i < sizeof(unordered) / sizeof(unordered[0]); i++)
+		if (strlen(unordered[i]) == n && memcmp(unordered[i], native, n) == 0)
+			return false;
+	return true;
+}
+
+/* The key columns, as ORDER BY and a row comparison list them. */
+static void pgc_add_keys(struct buf *b, const struct tabdesc *d, const size_t *key, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addstr(b, ", ");
+		if (pgc_has_order(&d->cols[key[i]])) {
+			pgc_quote_ident(b, d->cols[key[i]].name);
+		} else {
+			buf_addch(b, '(');
+			pgc_quote_ident(b, d->cols[key[i]].name);
+			buf_addstr(b, "::pg_catalog.text)");
+		}
 	}
-	buf_addstr(b, " ASC NULLS FIRST");
+}
+
+static int pgc_bound_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                             struct tally_err *err);
+
+/*
+ * Appends the comparison of the first n key columns with vals, as a row:
+ * ("k1", "k2") > (l1, l2), or "k1" > l1 for one column. PostgreSQL turns
+ * either into an index condition on an index that starts with the key.
+ */
+static int pgc_add_bound(struct buf *b, const struct tabdesc *d, const size_t *key, size_t n,
+                         const char *op, const struct sqlval *vals, struct tally_err *err)
+{
+	if (n > 1)
+		buf_addch(b, '(');
+	pgc_add_keys(b, d, key, n);
+	buf_addf(b, "%s %s %s", n > 1 ? ")" : "", op, n > 1 ? "(" : "");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addstr(b, ", ");
+		if (pgc_bound_literal(b, &d->cols[key[i]], &vals[i], err) < 0)
+			return -1;
+	}
+	if (n > 1)
+		buf_addch(b, ')');
+	return 0;
 }
 
 static int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *err)
@@ -1248,6 +1460,8 @@ static int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tall
 	const struct tabdesc *d = req->desc;
 	struct buf sql = BUF_INIT, doing = BUF_INIT;
 	PGresult *res;
+	size_t nlo = req->nlo, nhi = req->nhi;
+	int conds = 0;
 
 	if (s->base.failed)
 		return pgc_sticky(s, err);
@@ -1264,6 +1478,14 @@ static int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tall
 			return err_set(err, ERR_INTERNAL, "scan of %s on %s system '%s' names column %zu of %zu",
 			               d->display, s->base.side, s->base.system, k, d->ncols);
 	}
+	/* lo over the first nlo key columns, hi over the first nhi. */
+	if (!req->lo)
+		nlo = 0;
+	if (!req->hi)
+		nhi = 0;
+	if (nlo > req->nkey || nhi > req->nkey)
+		return err_set(err, ERR_INTERNAL, "scan of %s on %s system '%s' bounds %zu of %zu key columns",
+		               d->display, s->base.side, s->base.system, nlo > nhi ? nlo : nhi, req->nkey);
 
 	/* Newlines end a trailing "-- comment" in the user's SQL. */
 	buf_addstr(&sql, "COPY (SELECT ");
@@ -1284,18 +1506,45 @@ static int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tall
 		buf_addstr(&sql, " WHERE (");
 		buf_addstr(&sql, req->where);
 		buf_addstr(&sql, "\n)");
+		conds++;
 	}
-	for (size_t i = 0; i < req->nkey; i++) {
-		buf_addstr(&sql, i ? ", " : " ORDER BY ");
-		pgc_add_order(&sql, &d->cols[req->key[i]]);
+	for (int hi = 0; hi < 2; hi++) {
+		size_t n = hi ? nhi : nlo;
+
+		if (n == 0)
+			continue;
+		buf_addstr(&sql, conds++ ? " AND " : " WHERE ");
+		if (pgc_add_bound(&sql, d, req->key, n, hi ? "<=" : ">", hi ? req->hi : req->lo, err) < 0) {
+			err_context(err, "[%s pid %ld] cannot read %s from %s system '%s'", s->base.side,
+			            s->base.backend_pid, d->is_query ? "the query" : d->display,
+			            s->base.side, s->base.system);
+			goto fail;
+		}
 	}
+	if (req->nkey) {
+		buf_addstr(&sql, " ORDER BY ");
+		pgc_add_keys(&sql, d, req->key, req->nkey);
+	}
+	if (req->limit)
+		buf_addf(&sql, " LIMIT %" PRIu64, req->limit);
 	buf_addstr(&sql, ") TO STDOUT");
 
 	free(s->what);
 	s->what = xstrdup(d->is_query ? "the query" : d->display);
 	buf_addf(&doing, "reading %s", s->what);
 
-	if (pgc_savepoint(s, doing.data, err) < 0)
+	/*
+	 * A range or a page of a table is read from the key's index. Left to
+	 * itself the planner often prefers to sort a sequential scan of the
+	 * whole table instead (it estimates row comparisons coarsely, and an
+	 * uncorrelated heap makes index reads look dear), which every chunk
+	 * would then repeat. Without an index on the key the sort still
+	 * happens. SET LOCAL ends with the savepoint, which the scan rolls
+	 * back even when it succeeds, so nothing else runs without sorts.
+	 */
+	if (pgc_savepoint_then(s, !d->is_query && (nlo || nhi || req->limit)
+	                              ? "SET LOCAL enable_sort = off" : NULL,
+	                       doing.data, err) < 0)
 		goto fail;
 	res = PQexec(s->pg, sql.data);
 	if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -1516,7 +1765,8 @@ static int pgc_scan_next(struct conn *c, struct rawrow **row, struct tally_err *
 		PQclear(res);
 		pgc_drain(s);
 		s->copying = false;
-		if (pgc_release_savepoint(s, doing, err) < 0)
+		/* Rolled back, not released: read-only, and it ends the scan's SET LOCAL. */
+		if (pgc_rollback_savepoint(s, doing, err) < 0)
 			return -1;
 		return 0;
 	}
@@ -1563,6 +1813,404 @@ static void pgc_scan_close(struct conn *c)
 		snprintf(doing, sizeof(doing), "ending the scan of %s", s->what);
 		pgc_rollback_savepoint(s, doing, &e);
 	}
+}
+
+/* ---- order, chunks, snapshots --------------------------------------- */
+
+/*
+ * The server's order of col is tally's bytewise order of its canonical
+ * values: numbers and times by value, uuid and bytea by their bytes
+ * (memcmp, then length), text only under the "C" or "POSIX" collation,
+ * which compares with memcmp. glibc's C.UTF-8 orders by code point, which
+ * is UTF-8 byte order too, but collation names promise little across
+ * platforms and versions, so only those two count. A NULL collation
+ * (a query column whose collation could not be learned) is not bytewise.
+ * char(n) compares without its trailing blanks, which differs from its
+ * padded bytes only where a character below the blank meets the other
+ * value's padding. Floats are never keys; enums follow their declared
+ * order; the rest compares in ways of its own.
+ */
+static bool pgc_order_is_bytewise(const struct coldesc *col)
+{
+	switch (col->type) {
+	case LT_INT:
+	case LT_DECIMAL:
+	case LT_BOOL:
+	case LT_DATE:
+	case LT_TIME:
+	case LT_TIMESTAMP:
+	case LT_TIMESTAMPTZ:
+	case LT_UUID:
+	case LT_BYTES:
+		return true;
+	case LT_TEXT:
+	case LT_CHAR:
+		return col->collation &&
+		       (strcmp(col->collation, "C") == 0 || strcmp(col->collation, "POSIX") == 0);
+	default:
+		return false;
+	}
+}
+
+/* Undoes a failed statement of the savepoint; err keeps the first failure. */
+static void pgc_undo(struct pgsess *s, const char *doing, struct tally_err *err)
+{
+	struct tally_err e2;
+
+	if (!s->base.failed && s->in_savepoint && pgc_rollback_savepoint(s, doing, &e2) < 0)
+		*err = e2;
+}
+
+/* Session calls other than a scan's need the connection to themselves. */
+static int pgc_check_idle(struct pgsess *s, const char *what, struct tally_err *err)
+{
+	if (s->base.failed)
+		return pgc_sticky(s, err);
+	if (s->scanning)
+		return err_set(err, ERR_INTERNAL, "cannot %s while a scan is open on %s system '%s'", what,
+		               s->base.side, s->base.system);
+	return 0;
+}
+
+#define PGC_SAMPLES_PER_CHUNK 20                   /* sampled pages (and rows) per chunk */
+#define PGC_COUNT_BYTES (10.0 * 1024 * 1024)       /* count tables this small exactly */
+
+/*
+ * The table's rows, pages and whether it can be sampled, summed over the
+ * leaf partitions of a partitioned table. reltuples is -1 (PostgreSQL 14+)
+ * or 0 before the first VACUUM or ANALYZE.
+ */
+static const char pgc_stats_sql[] =
+	"WITH r AS ("
+	"  SELECT c.oid, c.relkind FROM pg_catalog.pg_class c"
+	"  WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass"
+	"), leaf AS ("
+	"  SELECT r.oid FROM r WHERE r.relkind <> 'p'"
+	"  UNION ALL"
+	"  SELECT t.relid FROM r, pg_catalog.pg_partition_tree(r.oid) t"
+	"  WHERE r.relkind = 'p' AND t.isleaf"
+	") "
+	"SELECT r.relkind,"
+	"       pg_catalog.count(l.oid) FILTER (WHERE l.relkind NOT IN ('r', 'm')),"
+	"       pg_catalog.bool_and(l.reltuples > 0),"
+	"       pg_catalog.sum(l.reltuples::pg_catalog.float8),"
+	"       pg_catalog.sum(pg_catalog.pg_relation_size(l.oid)),"
+	"       pg_catalog.current_setting('block_size')"
+	" FROM r LEFT JOIN (leaf JOIN pg_catalog.pg_class l ON l.oid = leaf.oid) ON true"
+	" GROUP BY r.relkind";
+
+/*
+ * Rows of a table without statistics: counted when it is small, else the
+ * planner's estimate, which is the table's pages times the rows a page
+ * holds at the average width of the columns' types.
+ */
+static int pgc_estimate_rows(struct pgsess *s, const struct tabdesc *d, double bytes, double *rows,
+                             const char *doing, struct tally_err *err)
+{
+	struct buf sql = BUF_INIT;
+	PGresult *res;
+	const char *p;
+	int rc = -1;
+
+	if (bytes <= PGC_COUNT_BYTES)
+		buf_addf(&sql, "SELECT pg_catalog.count(*) FROM %s", d->sqlname);
+	else
+		buf_addf(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s", d->sqlname);
+	res = PQexec(s->pg, sql.data);
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1) {
+		pgc_stmt_err(s, res, false, doing, err, "cannot count the rows of %s on %s system '%s'",
+		             d->display, s->base.side, s->base.system);
+		goto out;
+	}
+	p = PQgetvalue(res, 0, 0);
+	if (bytes > PGC_COUNT_BYTES) {
+		p = strstr(p, "\"Plan Rows\":");
+		p = p ? p + strlen("\"Plan Rows\":") : "";
+	}
+	*rows = strtod(p, NULL);
+	rc = 0;
+out:
+	PQclear(res);
+	buf_release(&sql);
+	return rc;
+}
+
+/* Row r's key values as scan_next yields them: bytea decoded from hex. */
+static void pgc_add_boundary(struct keybounds *b, const PGresult *res, int r,
+                             const struct tabdesc *d, const size_t *key)
+{
+	for (size_t k = 0; k < b->ncols; k++) {
+		size_t at = b->n * b->ncols + k;
+		const char *v = PQgetvalue(res, r, (int)k);
+		size_t len = (size_t)PQgetlength(res, r, (int)k);
+		long n;
+
+		b->val[at] = xstrndup(v, len);
+		b->len[at] = len;
+		if (d->cols[key[k]].type == LT_BYTES && len >= 2 && v[0] == '\\' && v[1] == 'x' &&
+		    (n = pgc_unhex(b->val[at], v + 2, len - 2)) >= 0) {
+			b->val[at][n] = '\0';
+			b->len[at] = (size_t)n;
+		}
+	}
+	b->n++;
+}
+
+static bool pgc_same_row(const PGresult *res, int a, int b)
+{
+	for (int k = 0; k < PQnfields(res); k++)
+		if (PQgetlength(res, a, k) != PQgetlength(res, b, k) ||
+		    memcmp(PQgetvalue(res, a, k), PQgetvalue(res, b, k), (size_t)PQgetlength(res, a, k)))
+			return false;
+	return true;
+}
+
+/*
+ * Samples pages, not rows (TABLESAMPLE SYSTEM reads only the pages it
+ * picks), and rows of one page are often neighbours in key order: so the
+ * sample is sized in pages, PGC_SAMPLES_PER_CHUNK per chunk, and at least
+ * as many rows, which keeps chunk sizes within a few tens of percent of
+ * each other. The sample comes back in the server's key order; every
+ * (sampled / chunks)-th key becomes a boundary.
+ */
+static int pgc_plan_bounds(struct conn *c, const struct scan_req *req, uint64_t chunk_rows,
+                           struct keybounds *out, struct tally_err *err)
+{
+	struct pgsess *s = (struct pgsess *)c;
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT, doing = BUF_INIT;
+	const char *params[1];
+	PGresult *res = NULL;
+	double rows = 0, tuples, bytes, block, pages, chunks, pct;
+	size_t nsampled, cap;
+	char relkind;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (pgc_check_idle(s, "plan chunks", err) < 0)
+		return -1;
+	out->ncols = req->nkey;
+	if (d->is_query || !d->sqlname || req->nkey == 0 || chunk_rows == 0)
+		return 0;
+	for (size_t i = 0; i < req->nkey; i++) {
+		if (req->key[i] >= d->ncols)
+			return err_set(err, ERR_INTERNAL, "chunks of %s on %s system '%s' name column %zu of %zu",
+			               d->display, s->base.side, s->base.system, req->key[i], d->ncols);
+		if (d->cols[req->key[i]].nullable || !pgc_has_order(&d->cols[req->key[i]]))
+			return 0;
+	}
+	buf_addf(&doing, "planning chunks of %s", d->display);
+	if (pgc_savepoint(s, doing.data, err) < 0)
+		goto out;
+
+	params[0] = d->sqlname;
+	res = pgc_query(s, pgc_stats_sql, 1, params);
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1) {
+		pgc_stmt_err(s, res, false, doing.data, err, "cannot read the size of %s on %s system '%s'",
+		             d->display, s->base.side, s->base.system);
+		goto undo;
+	}
+	relkind = PQgetvalue(res, 0, 0)[0];
+	if (!strchr("rmp", relkind) || strcmp(PQgetvalue(res, 0, 1), "0") != 0) {
+		/* A view or a foreign table: nothing to sample. */
+		rc = pgc_release_savepoint(s, doing.data, err);
+		goto out;
+	}
+	tuples = strtod(PQgetvalue(res, 0, 3), NULL);
+	bytes = strtod(PQgetvalue(res, 0, 4), NULL);
+	block = strtod(PQgetvalue(res, 0, 5), NULL);
+	if (PQgetvalue(res, 0, 2)[0] == 't')
+		rows = tuples;
+	else if (pgc_estimate_rows(s, d, bytes, &rows, doing.data, err) < 0)
+		goto undo;
+	PQclear(res);
+	res = NULL;
+	out->rows = rows;
+	if (rows < 2.0 * (double)chunk_rows) {
+		rc = pgc_release_savepoint(s, doing.data, err);
+		goto out;
+	}
+
+	chunks = ceil(rows / (double)chunk_rows);
+	pages = block > 0 ? floor(bytes / block) : 0;
+	if (pages < 1 || pages > rows)
+		pages = rows;
+	pct = 100.0 * PGC_SAMPLES_PER_CHUNK * chunks / (pages >= 1 ? pages : 1);
+	if (pct > 100)
+		pct = 100;
+	buf_addstr(&sql, "SELECT ");
+	pgc_add_keys(&sql, d, req->key, req->nkey);
+	buf_addf(&sql, " FROM %s TABLESAMPLE SYSTEM (%.9g) REPEATABLE (0)", d->sqlname, pct);
+	if (req->where && *req->where) {
+		buf_addstr(&sql, " WHERE (");
+		buf_addstr(&sql, req->where);
+		buf_addstr(&sql, "\n)");
+	}
+	buf_addstr(&sql, " ORDER BY ");
+	pgc_add_keys(&sql, d, req->key, req->nkey);
+	res = PQexec(s->pg, sql.data);
+	if (!pgc_rows_ok(res) || (size_t)PQnfields(res) != req->nkey) {
+		pgc_stmt_err(s, res, false, doing.data, err, "cannot sample %s on %s system '%s'",
+		             d->display, s->base.side, s->base.system);
+		goto undo;
+	}
+	nsampled = (size_t)PQntuples(res);
+	if (req->where && *req->where) {
+		/* The sample also tells how much of the table the condition keeps. */
+		rows = pct < 100 ? (double)nsampled * 100.0 / pct : (double)nsampled;
+		out->rows = rows;
+		chunks = ceil(rows / (double)chunk_rows);
+		if (rows < 2.0 * (double)chunk_rows)
+			nsampled = 0;
+	}
+	if (nsampled > 0 && chunks > 1) {
+		cap = chunks - 1 < (double)nsampled ? (size_t)chunks - 1 : nsampled;
+		out->val = xcalloc(cap * req->nkey, sizeof(*out->val));
+		out->len = xcalloc(cap * req->nkey, sizeof(*out->len));
+		for (size_t i = 1, last = SIZE_MAX; i < (size_t)chunks && out->n < cap; i++) {
+			size_t at = (size_t)((double)i * (double)nsampled / chunks);
+
+			if (at >= nsampled)
+				break;
+			if (last != SIZE_MAX && pgc_same_row(res, (int)last, (int)at))
+				continue;
+			pgc_add_boundary(out, res, (int)at, d, req->key);
+			last = at;
+		}
+	}
+	PQclear(res);
+	res = NULL;
+	rc = pgc_release_savepoint(s, doing.data, err);
+	if (rc < 0)
+		keybounds_release(out);
+	goto out;
+undo:
+	pgc_undo(s, doing.data, err);
+	memset(out, 0, sizeof(*out));
+out:
+	PQclear(res);
+	buf_release(&sql);
+	buf_release(&doing);
+	return rc;
+}
+
+static int pgc_export_snapshot(struct conn *c, char **id, struct tally_err *err)
+{
+	struct pgsess *s = (struct pgsess *)c;
+	PGresult *res;
+
+	if (pgc_check_idle(s, "export the snapshot", err) < 0)
+		return -1;
+	/*
+	 * Not in the savepoint: PostgreSQL exports no snapshot from a
+	 * subtransaction. A failure aborts the transaction, so it is sticky.
+	 */
+	res = PQexec(s->pg, "SELECT pg_catalog.pg_export_snapshot()");
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		pgc_stmt_err(s, res, true, "exporting the snapshot", err,
+		             "cannot export the snapshot of %s system '%s'", s->base.side, s->base.system);
+		PQclear(res);
+		return -1;
+	}
+	*id = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Runs a query of one value in the savepoint, so that a refusal (a revoked
+ * function) leaves the session usable. what names the value for messages.
+ * Returns the value (owned), or NULL with err set.
+ */
+static char *pgc_one_value(struct pgsess *s, const char *sql, const char *what,
+                           struct tally_err *err)
+{
+	char verb[128], doing[128];
+	PGresult *res;
+	char *v;
+
+	snprintf(verb, sizeof(verb), "read %s", what);
+	snprintf(doing, sizeof(doing), "reading %s", what);
+	if (pgc_check_idle(s, verb, err) < 0 || pgc_savepoint(s, doing, err) < 0)
+		return NULL;
+	res = PQexec(s->pg, sql);
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1 || PQnfields(res) != 1) {
+		pgc_stmt_err(s, res, false, doing, err, "cannot read %s on %s system '%s'", what,
+		             s->base.side, s->base.system);
+		PQclear(res);
+		pgc_undo(s, doing, err);
+		return NULL;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		err_set(err, ERR_QUERY, "[%s pid %ld] cannot read %s on %s system '%s'", s->base.side,
+		        s->base.backend_pid, what, s->base.side, s->base.system);
+		err_detail(err, "the server returned NULL");
+		PQclear(res);
+		pgc_undo(s, doing, err);
+		return NULL;
+	}
+	v = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (pgc_release_savepoint(s, doing, err) < 0) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * The WAL position now, right after the snapshot if called early: on a
+ * standby the last replayed one (pg_current_wal_lsn() fails there).
+ */
+static int pgc_position(struct conn *c, char **out, struct tally_err *err)
+{
+	static const char sql[] =
+		"SELECT CASE WHEN pg_catalog.pg_is_in_recovery()"
+		" THEN pg_catalog.pg_last_wal_replay_lsn()"
+		" ELSE pg_catalog.pg_current_wal_lsn() END";
+	char *lsn = pgc_one_value((struct pgsess *)c, sql, "the WAL position", err);
+
+	if (!lsn)
+		return -1;
+	*out = xasprintf("lsn %s", lsn);
+	free(lsn);
+	return 0;
+}
+
+/*
+ * Active client backends of other roles. Caveats: tally's own sessions are
+ * told apart by role only, so other work under tally's role is not
+ * counted either; and a role without pg_read_all_stats (or pg_monitor)
+ * sees no state for other roles' backends, so it counts 0.
+ *
+ * The session's transaction lasts the whole run, and PostgreSQL keeps the
+ * activity it read in a transaction until told to forget it: without
+ * pg_stat_clear_snapshot() the count would never change.
+ */
+static int pgc_load(struct conn *c, long *out, struct tally_err *err)
+{
+	static const char sql[] =
+		"SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity"
+		" WHERE state = 'active' AND backend_type = 'client backend'"
+		"   AND usename OPERATOR(pg_catalog.<>) CURRENT_USER";
+	struct pgsess *s = (struct pgsess *)c;
+	char *v = pgc_one_value(s, "SELECT 1 FROM pg_catalog.pg_stat_clear_snapshot()", "the server's activity", err);
+	long n;
+
+	if (!v)
+		return -1;
+	free(v);
+	v = pgc_one_value(s, sql, "the server's activity", err);
+	if (!v)
+		return -1;
+	if (!pgc_parse_long(v, &n)) {
+		free(v);
+		return err_set(err, ERR_INTERNAL, "[%s pid %ld] unexpected backend count from %s system '%s'",
+		               s->base.side, s->base.backend_pid, s->base.side, s->base.system);
+	}
+	free(v);
+	*out = n;
+	return 0;
 }
 
 /* ---- literals ------------------------------------------------------ */
@@ -1680,10 +2328,11 @@ static void pgc_add_quoted(struct buf *out, const char *s, size_t len)
 
 /*
  * Text for a text-like column: valid UTF-8, no NUL, within the declared
- * length. from_bytes: s came as SV_BYTES (said so in the message).
+ * length (unless bound). from_bytes: s came as SV_BYTES (said so in the
+ * message).
  */
 static int pgc_text_lit(struct buf *out, const struct coldesc *col, const char *s, size_t len,
-                        bool from_bytes, struct tally_err *err)
+                        bool from_bytes, bool bound, struct tally_err *err)
 {
 	bool nul;
 	long chars = pgc_utf8_chars(s, len, &nul);
@@ -1693,7 +2342,8 @@ static int pgc_text_lit(struct buf *out, const struct coldesc *col, const char *
 	if (chars < 0)
 		return pgc_lit_err(err, col, "%s not valid UTF-8 cannot be stored as text",
 		                   from_bytes ? "bytes that are" : "text that is");
-	if ((col->type == LT_TEXT || col->type == LT_CHAR) && col->length > 0 && chars > col->length)
+	if (!bound && (col->type == LT_TEXT || col->type == LT_CHAR) && col->length > 0 &&
+	    chars > col->length)
 		return pgc_lit_err(err, col, "text longer than %ld characters cannot be stored",
 		                   col->length);
 	pgc_add_quoted(out, s, len);
@@ -1887,8 +2537,28 @@ static void pgc_shortest(char *dst, size_t cap, double d, bool single, bool *ran
 	snprintf(dst, cap, "%.17g", d);
 }
 
+/*
+ * An integer bound, typed as the column's own integer type when it fits,
+ * so that a row comparison matches the index exactly; otherwise (out of
+ * the type's range, or with a fraction) a numeric literal: exact, though
+ * compared as numeric.
+ */
+static void pgc_bound_int(struct buf *out, const struct coldesc *col, const struct pgc_num *n,
+                          const char *s, size_t len)
+{
+	struct tally_err ignored;
+
+	if (pgc_check_int(col, n, &ignored) < 0) {
+		buf_add(out, s, len);
+		return;
+	}
+	buf_addch(out, '\'');
+	pgc_add_int(out, n);
+	buf_addf(out, "'::pg_catalog.int%d", col->bits == 16 ? 2 : col->bits == 32 ? 4 : 8);
+}
+
 static int pgc_number_lit(struct buf *out, const struct coldesc *col, const struct sqlval *v,
-                          struct tally_err *err)
+                          bool bound, struct tally_err *err)
 {
 	const char *s = v->s ? v->s : "";
 	size_t len = v->len ? v->len : strlen(s);
@@ -1899,9 +2569,15 @@ static int pgc_number_lit(struct buf *out, const struct coldesc *col, const stru
 		                 : v->special == SVS_PINF ? "Infinity"
 		                 : v->special == SVS_NINF ? "-Infinity" : NULL;
 
+		if (bound && text && col->type == LT_INT) {
+			/* Compared as numeric, which orders NaN above every number. */
+			pgc_add_quoted(out, text, strlen(text));
+			buf_addstr(out, "::pg_catalog.numeric");
+			return 0;
+		}
 		if (!text || (col->type != LT_DECIMAL && col->type != LT_FLOAT))
 			return pgc_lit_err(err, col, "a NaN or infinite number cannot be stored");
-		if (col->type == LT_DECIMAL && v->special != SVS_NAN && col->precision > 0)
+		if (!bound && col->type == LT_DECIMAL && v->special != SVS_NAN && col->precision > 0)
 			return pgc_lit_err(err, col, "an infinite number cannot be stored in a numeric with a precision");
 		pgc_add_quoted(out, text, strlen(text));
 		return 0;
@@ -1910,11 +2586,20 @@ static int pgc_number_lit(struct buf *out, const struct coldesc *col, const stru
 		return pgc_lit_err(err, col, "the number is malformed");
 	switch (col->type) {
 	case LT_INT:
+		if (bound) {
+			pgc_bound_int(out, col, &n, s, len);
+			return 0;
+		}
 		if (pgc_check_int(col, &n, err) < 0)
 			return -1;
 		pgc_add_int(out, &n);
 		return 0;
 	case LT_DECIMAL:
+		if (bound) {
+			/* Quoted: pgc_bound_literal() types it as numeric, never numeric(p,s). */
+			pgc_add_quoted(out, s, len);
+			return 0;
+		}
 		if (pgc_check_decimal(col, &n, err) < 0)
 			return -1;
 		buf_add(out, s, len);
@@ -1934,14 +2619,14 @@ static int pgc_number_lit(struct buf *out, const struct coldesc *col, const stru
 	case LT_TEXT:
 	case LT_CHAR:
 	case LT_OTHER:
-		return pgc_text_lit(out, col, s, len, false, err);
+		return pgc_text_lit(out, col, s, len, false, bound, err);
 	default:
 		return pgc_lit_mismatch(err, col, v);
 	}
 }
 
 static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struct sqlval *v,
-                         struct tally_err *err)
+                         bool bound, struct tally_err *err)
 {
 	char text[64];
 	bool range;
@@ -1949,6 +2634,11 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 	if (isnan(v->d) || isinf(v->d)) {
 		const char *special = isnan(v->d) ? "NaN" : v->d > 0 ? "Infinity" : "-Infinity";
 
+		if (bound && (col->type == LT_INT || col->type == LT_DECIMAL)) {
+			pgc_add_quoted(out, special, strlen(special));
+			buf_addstr(out, "::pg_catalog.numeric");
+			return 0;
+		}
 		if (col->type != LT_FLOAT)
 			return pgc_lit_err(err, col, "a NaN or infinite number cannot be stored");
 		pgc_add_quoted(out, special, strlen(special));
@@ -1956,7 +2646,8 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 	}
 	switch (col->type) {
 	case LT_FLOAT:
-		pgc_shortest(text, sizeof(text), v->d, col->bits == 32, &range);
+		/* A bound keeps the double: it is compared as float8, never rounded to real. */
+		pgc_shortest(text, sizeof(text), v->d, col->bits == 32 && !bound, &range);
 		if (!range)
 			return pgc_lit_err(err, col, "the number is out of range");
 		pgc_add_quoted(out, text, strlen(text));
@@ -1971,6 +2662,14 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 		pgc_plain_digits(&digits, text);
 		rc = pgc_parse_num(digits.data, digits.len, &n) ? 0
 		   : pgc_lit_err(err, col, "the number is malformed");
+		if (rc == 0 && bound) {
+			if (col->type == LT_INT)
+				pgc_bound_int(out, col, &n, digits.data, digits.len);
+			else
+				pgc_add_quoted(out, digits.data, digits.len);
+			buf_release(&digits);
+			return 0;
+		}
 		if (rc == 0)
 			rc = col->type == LT_INT ? pgc_check_int(col, &n, err)
 			                         : pgc_check_decimal(col, &n, err);
@@ -1988,7 +2687,7 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 
 /* Date, time and timestamps: ISO text without trailing fraction zeros. */
 static int pgc_datetime_lit(struct buf *out, const struct coldesc *col, const struct sqlval *v,
-                            struct tally_err *err)
+                            bool bound, struct tally_err *err)
 {
 	struct buf iso = BUF_INIT;
 	enum ltype want = v->kind == SV_DATE ? LT_DATE : v->kind == SV_TIME ? LT_TIME
@@ -2024,7 +2723,7 @@ static int pgc_datetime_lit(struct buf *out, const struct coldesc *col, const st
 			return pgc_lit_err(err, col, "the timestamp is outside PostgreSQL's range");
 		break;
 	}
-	if (v->kind != SV_DATE && col->fsp >= 0 && col->fsp < 6) {
+	if (!bound && v->kind != SV_DATE && col->fsp >= 0 && col->fsp < 6) {
 		int64_t frac = v->i % 1000000, unit = 1;
 
 		if (frac < 0)
@@ -2058,8 +2757,9 @@ static int pgc_datetime_lit(struct buf *out, const struct coldesc *col, const st
 	return 0;
 }
 
+/* bound: a range bound, compared and never stored (see pgc_bound_literal()). */
 static int pgc_literal_of(struct buf *out, const struct coldesc *col, const struct sqlval *v,
-                          struct tally_err *err)
+                          bool bound, struct tally_err *err)
 {
 	const char *s = v->s ? v->s : "";
 
@@ -2068,9 +2768,9 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 		buf_addstr(out, "NULL");
 		return 0;
 	case SV_NUMBER:
-		return pgc_number_lit(out, col, v, err);
+		return pgc_number_lit(out, col, v, bound, err);
 	case SV_FLOAT:
-		return pgc_float_lit(out, col, v, err);
+		return pgc_float_lit(out, col, v, bound, err);
 	case SV_BOOL:
 		if (col->type == LT_BOOL)
 			buf_addstr(out, v->b ? "true" : "false");
@@ -2087,7 +2787,7 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 			buf_addch(out, '\'');
 			return 0;
 		}
-		return pgc_text_lit(out, col, s, v->len, false, err);
+		return pgc_text_lit(out, col, s, v->len, false, bound, err);
 	case SV_BYTES:
 		if (col->type == LT_BYTES) {
 			buf_addstr(out, "'\\x");
@@ -2097,12 +2797,12 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 		}
 		if (col->type == LT_BIT)
 			return pgc_lit_mismatch(err, col, v);
-		return pgc_text_lit(out, col, s, v->len, true, err);
+		return pgc_text_lit(out, col, s, v->len, true, bound, err);
 	case SV_DATE:
 	case SV_TIME:
 	case SV_TIMESTAMP:
 	case SV_TIMESTAMPTZ:
-		return pgc_datetime_lit(out, col, v, err);
+		return pgc_datetime_lit(out, col, v, bound, err);
 	case SV_UUID: {
 		const unsigned char *u = (const unsigned char *)s;
 
@@ -2134,12 +2834,70 @@ static int pgc_literal(struct buf *out, const struct coldesc *col, const struct 
 {
 	size_t mark = out->len;
 
-	if (pgc_literal_of(out, col, v, err) == 0)
+	if (pgc_literal_of(out, col, v, false, err) == 0)
 		return 0;
 	/* A refused value leaves the buffer as it was. */
 	if (out->len != mark)
 		buf_setlen(out, mark);
 	return -1;
+}
+
+/*
+ * The type a quoted bound is cast to, so that it compares as the column
+ * does and the planner matches it to the column's index: the base type
+ * without its typmod (numeric, never numeric(12,2); timestamp, never
+ * timestamp(0): either would round the bound) and never a domain (whose
+ * check a bound need not pass). Text, bytea and the rest need none: an
+ * untyped literal takes the column's type.
+ */
+static const char *pgc_bound_cast(const struct coldesc *col)
+{
+	switch (col->type) {
+	case LT_DECIMAL: return "pg_catalog.numeric";
+	case LT_FLOAT: return "pg_catalog.float8";
+	case LT_DATE: return "pg_catalog.date";
+	case LT_TIME: return "pg_catalog.time";
+	case LT_TIMESTAMP: return "pg_catalog.timestamp";
+	case LT_TIMESTAMPTZ: return "pg_catalog.timestamptz";
+	case LT_UUID: return "pg_catalog.uuid";
+	case LT_ENUM: return col->native;   /* format_type(): quoted and qualified as needed */
+	default: return NULL;
+	}
+}
+
+/*
+ * A range bound: written exactly and typed for comparison with the
+ * column, but not checked against what the column can store (a bound
+ * longer than varchar(n) or finer than timestamp(0) is still a bound).
+ * What no literal of the type can say exactly is refused as for
+ * pgc_literal(): text that is not UTF-8, a date outside PostgreSQL's
+ * range, a MariaDB zero date, a NULL.
+ */
+static int pgc_bound_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                             struct tally_err *err)
+{
+	const char *cast = pgc_bound_cast(col);
+	size_t mark = out->len;
+
+	if (v->kind == SV_NULL)
+		return pgc_lit_err(err, col, "a NULL cannot bound a range");
+	if (col->type == LT_ENUM && col->nlabels && (v->kind == SV_TEXT || v->kind == SV_RAW)) {
+		size_t i = 0;
+
+		while (i < col->nlabels && (strlen(col->labels[i]) != v->len ||
+		                            memcmp(col->labels[i], v->s, v->len) != 0))
+			i++;
+		if (i == col->nlabels)
+			return pgc_lit_err(err, col, "the value is not a label of this enum");
+	}
+	if (pgc_literal_of(out, col, v, true, err) < 0) {
+		if (out->len != mark)
+			buf_setlen(out, mark);
+		return -1;
+	}
+	if (cast && out->len > mark && out->data[out->len - 1] == '\'')
+		buf_addf(out, "::%s", cast);
+	return 0;
 }
 
 extern const struct script_ops postgres_script;
@@ -2156,5 +2914,11 @@ const struct conn_ops postgres_ops = {
 	.scan_close = pgc_scan_close,
 	.quote_ident = pgc_quote_ident,
 	.literal = pgc_literal,
+	.bound_literal = pgc_bound_literal,
 	.script = &postgres_script,
+	.order_is_bytewise = pgc_order_is_bytewise,
+	.plan_bounds = pgc_plan_bounds,
+	.export_snapshot = pgc_export_snapshot,
+	.position = pgc_position,
+	.load = pgc_load,
 };

@@ -77,7 +77,7 @@ json_t *diffout_value(const struct coldesc *cd, enum cclass cls, const char *v, 
 
 static const struct rawrow *raw_of(const struct mrow *r)
 {
-	return ((const struct stream *)r->ctx)->raw;
+	return r->raw;
 }
 
 static json_t *key_object(const struct plan *p, int side, const struct mrow *row)

@@ -35,6 +35,7 @@ enum err_kind {
 	ERR_SCHEMA,      /* missing table or column, incomparable types, no key */
 	ERR_QUERY,       /* the server rejected a statement */
 	ERR_LOST,        /* the session broke mid-stream; a retry may succeed */
+	ERR_SNAPSHOT,    /* a shared snapshot cannot be imported: its exporter is gone */
 	ERR_DATA,        /* a value could not be read, keys out of order or duplicated */
 	ERR_IO,          /* local files */
 	ERR_INTERRUPTED, /* SIGINT/SIGTERM */

@@ -1,9 +1,10 @@
 /*
  * engine/main.c
  *   The `tally` command: parses the command line (getopt_long), loads the
- *   spec and hands over to run_spec(). Exit status as diff(1): 0 every
- *   check consistent, 1 differences found, 2 trouble.
+ *   spec and hands over to run_spec() or run_merge(). Exit status as
+ *   diff(1): 0 every check consistent, 1 differences found, 2 trouble.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,16 +13,22 @@
 
 #include "buf.h"
 #include "err.h"
+#include "plan.h"
 #include "run.h"
+#include "snapshot.h"
 #include "spec.h"
 #include "tally_config.h"
 
 static void usage(FILE *fp)
 {
-	fputs("usage: tally check SPEC.yaml [--out DIR] [--check NAME]... [--quiet] [--compress-repair]\n"
+	fputs("usage: tally check SPEC.yaml [--out DIR] [--check NAME]... [--jobs N] [--shard K/N]\n"
+	      "                  [--resume] [--progress|--quiet] [--max-rate ROWS/S] [--max-load N]\n"
+	      "                  [--chunk-rows N] [--target-seconds S] [--compress-repair]\n"
+	      "       tally merge --out DIR SHARD_DIR...\n"
+	      "       tally snapshot SPEC.yaml --check NAME --side source|target -o FILE\n"
 	      "       tally --help | --version\n"
 	      "\n"
-	      "Compares the tables a spec names between two systems and writes, to DIR\n"
+	      "check compares the tables a spec names between two systems and writes, to DIR\n"
 	      "(default tally-out/<spec name>/), report.json, diff.ndjson.zst, and for each\n"
 	      "system that needs it repair.<system>.sql and rollback.<system>.sql to review\n"
 	      "and apply. It only reads: nothing is written to any system.\n"
@@ -29,9 +36,24 @@ static void usage(FILE *fp)
 	      "options for check:\n"
 	      "  -o, --out DIR           output directory (created mode 0700)\n"
 	      "  -c, --check NAME        run only this check (repeatable)\n"
+	      "  -j, --jobs N            compare N chunks at once, each over its own sessions\n"
+	      "      --shard K/N         take only shard K (0-based) of N; combine with tally merge\n"
+	      "      --resume            finish the interrupted run in DIR: redo only unfinished chunks\n"
+	      "      --progress          progress lines on stderr even when it is not a terminal\n"
 	      "  -q, --quiet             print errors only\n"
+	      "      --max-rate ROWS/S   read at most this many rows per second (both sides)\n"
+	      "      --max-load N        pause while a server runs more than N active queries\n"
+	      "      --chunk-rows N      rows per chunk when the spec gives none (default 100000)\n"
+	      "      --target-seconds S  aim each page query at S seconds (default 1)\n"
 	      "      --connect-timeout S seconds to wait for a server (default 10)\n"
 	      "      --compress-repair   write repair and rollback scripts as .sql.zst\n"
+	      "\n"
+	      "merge combines the output directories of the N runs of --shard K/N into DIR,\n"
+	      "as one run would have written them.\n"
+	      "\n"
+	      "snapshot writes one side of a check (every column, in key order, with row and\n"
+	      "chunk hashes) to FILE; a system { driver: snapshot, path: FILE } then stands\n"
+	      "in for it, so a system can be compared after it is gone.\n"
 	      "\n"
 	      "exit status: 0 consistent, 1 differences found, 2 trouble\n", fp);
 }
@@ -56,41 +78,93 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
+static int parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	long v;
 
 	if (!s || !*s)
 		return -1;
+	errno = 0;
 	v = strtol(s, &end, 10);
-	if (*end || v < lo || v > hi)
+	if (errno || *end || v < lo || v > hi)
 		return -1;
 	*out = v;
 	return 0;
 }
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= lo && v <= hi))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int bad_option(const char *what)
+{
+	fprintf(stderr, "tally: error: %s\n", what);
+	return 2;
+}
+
+/* Reads the whole spec file, for its hash (the loader reads it too). */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[8192];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, len);
+}
+
+enum {
+	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
+	OPT_CHUNK_ROWS, OPT_TARGET,
+};
 
 static int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "check", required_argument, NULL, 'c' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "connect-timeout", required_argument, NULL, 'T' },
-		{ "compress-repair", no_argument, NULL, 'Z' },
+		{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
+		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "resume", no_argument, NULL, OPT_RESUME },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "max-rate", required_argument, NULL, OPT_RATE },
+		{ "max-load", required_argument, NULL, OPT_LOAD },
+		{ "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
+		{ "target-seconds", required_argument, NULL, OPT_TARGET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts opts;
 	struct spec spec;
 	struct tally_err err;
+	char *text;
+	size_t len;
 	long v;
 	int ch, status;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.connect_timeout = 10;
+	run_opts_init(&opts);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:c:qh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:c:j:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			opts.out_dir = optarg;
@@ -99,20 +173,70 @@ static int cmd_check(int argc, char **argv)
 			opts.only = xrealloc(opts.only, (opts.nonly + 1) * sizeof(char *));
 			opts.only[opts.nonly++] = optarg;
 			break;
+		case 'j':
+			if (parse_long(optarg, 1, 256, &v) < 0) {
+				free(opts.only);
+				return bad_option("--jobs needs a number of workers from 1 to 256");
+			}
+			opts.jobs = (unsigned)v;
+			break;
 		case 'q':
 			opts.quiet = true;
 			warn_quiet = 1;
 			break;
-		case 'T':
-			if (parse_int(optarg, 1, 3600, &v) < 0) {
-				fprintf(stderr, "tally: error: --connect-timeout needs seconds between 1 and 3600\n");
+		case OPT_TIMEOUT:
+			if (parse_long(optarg, 1, 3600, &v) < 0) {
 				free(opts.only);
-				return 2;
+				return bad_option("--connect-timeout needs seconds between 1 and 3600");
 			}
 			opts.connect_timeout = (int)v;
 			break;
-		case 'Z':
+		case OPT_COMPRESS:
 			opts.compress_repair = true;
+			break;
+		case OPT_SHARD: {
+			char *slash = strchr(optarg, '/');
+			long k, n;
+
+			if (!slash || (*slash = '\0', parse_long(optarg, 0, 100000, &k) < 0) ||
+			    parse_long(slash + 1, 1, 100000, &n) < 0 || k >= n) {
+				free(opts.only);
+				return bad_option("--shard needs K/N with 0 <= K < N, e.g. --shard 0/4");
+			}
+			*slash = '/';
+			opts.shard_index = (unsigned)k;
+			opts.shard_count = (unsigned)n;
+			break;
+		}
+		case OPT_RESUME:
+			opts.resume = true;
+			break;
+		case OPT_PROGRESS:
+			opts.progress = true;
+			break;
+		case OPT_RATE:
+			if (parse_double(optarg, 1, 1e12, &opts.max_rate) < 0) {
+				free(opts.only);
+				return bad_option("--max-rate needs rows per second, at least 1");
+			}
+			break;
+		case OPT_LOAD:
+			if (parse_long(optarg, 1, 100000, &opts.max_load) < 0) {
+				free(opts.only);
+				return bad_option("--max-load needs a number of active queries, at least 1");
+			}
+			break;
+		case OPT_CHUNK_ROWS:
+			if (parse_long(optarg, 1000, 100000000, &opts.chunk_rows) < 0) {
+				free(opts.only);
+				return bad_option("--chunk-rows needs a number of rows from 1000 to 100000000");
+			}
+			break;
+		case OPT_TARGET:
+			if (parse_double(optarg, 0.05, 3600, &opts.page_seconds) < 0) {
+				free(opts.only);
+				return bad_option("--target-seconds needs seconds from 0.05 to 3600");
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -123,6 +247,10 @@ static int cmd_check(int argc, char **argv)
 			free(opts.only);
 			return 2;
 		}
+	}
+	if (opts.quiet && opts.progress) {
+		free(opts.only);
+		return bad_option("--quiet and --progress contradict each other");
 	}
 	if (argc - optind != 1) {
 		fprintf(stderr, "tally: error: check needs exactly one spec file\n");
@@ -148,10 +276,126 @@ static int cmd_check(int argc, char **argv)
 			free(opts.only);
 			return 2;
 		}
+	text = read_file(argv[optind], &len);
+	if (!text) {
+		fprintf(stderr, "tally: error: cannot read spec file '%s': %s\n", argv[optind], strerror(errno));
+		spec_release(&spec);
+		free(opts.only);
+		return 2;
+	}
 	install_signals();
-	status = run_spec(&spec, &opts);
+	status = run_spec(&spec, text, len, &opts);
+	free(text);
 	spec_release(&spec);
 	free(opts.only);
+	return status;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	bool quiet = false, compress = false;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case OPT_COMPRESS:
+			compress = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!out || argc - optind < 1) {
+		fprintf(stderr, "tally: error: merge needs --out DIR and the shard directories\n");
+		return 2;
+	}
+	return run_merge(out, argv + optind, (size_t)(argc - optind), compress, quiet);
+}
+
+static int cmd_snapshot(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check", required_argument, NULL, 'c' },
+		{ "side", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts opts;
+	struct spec spec;
+	struct tally_err err;
+	const struct spec_check *c;
+	const char *check = NULL, *side = NULL, *file = NULL;
+	long v;
+	int ch, status;
+
+	run_opts_init(&opts);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			check = optarg;
+			break;
+		case 's':
+			side = optarg;
+			break;
+		case 'o':
+			file = optarg;
+			break;
+		case 'q':
+			opts.quiet = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_long(optarg, 1, 3600, &v) < 0)
+				return bad_option("--connect-timeout needs seconds between 1 and 3600");
+			opts.connect_timeout = (int)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1 || !check || !side || !file)
+		return bad_option("snapshot needs a spec file, --check NAME, --side source|target and -o FILE");
+	if (strcmp(side, "source") != 0 && strcmp(side, "target") != 0)
+		return bad_option("--side is source or target");
+	if (spec_load(argv[optind], &spec, &err) < 0) {
+		err_print(&err, stderr);
+		return 2;
+	}
+	c = spec_find_check(&spec, check);
+	if (!c) {
+		fprintf(stderr, "tally: error: %s: no check named '%s'\n", spec.file, check);
+		spec_release(&spec);
+		return 2;
+	}
+	install_signals();
+	status = snapshot_take(&spec, c, strcmp(side, "source") == 0 ? SIDE_SOURCE : SIDE_TARGET, file, &opts);
+	spec_release(&spec);
 	return status;
 }
 
@@ -171,6 +415,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "merge") == 0)
+		return cmd_merge(argc - 1, argv + 1);
+	if (strcmp(argv[1], "snapshot") == 0)
+		return cmd_snapshot(argc - 1, argv + 1);
 	fprintf(stderr, "tally: error: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -94,9 +94,8 @@ static void changed_columns(const struct mrow *a, const struct mrow *b, size_t n
 	}
 }
 
-int merge_run(struct msource *src, struct msource *tgt, size_t ncmp,
-              enum spec_expect expect, const struct merge_sink *sink,
-              struct merge_stats *st, struct tally_err *err)
+static int merge(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
+                 bool all, const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
 {
 	struct cursor a = { src, NULL, BUF_INIT, 0, &st->side[0] };
 	struct cursor b = { tgt, NULL, BUF_INIT, 0, &st->side[1] };
@@ -114,7 +113,7 @@ int merge_run(struct msource *src, struct msource *tgt, size_t ncmp,
 			c = a.row ? -1 : 1;
 
 		if (c < 0) {
-			if (expect != EXPECT_ABSENT) {
+			if (all || expect != EXPECT_ABSENT) {
 				st->missing++;
 				if (sink->diff(sink->ctx, DIFF_MISSING, a.row, NULL, NULL, err) < 0)
 					goto out;
@@ -122,7 +121,7 @@ int merge_run(struct msource *src, struct msource *tgt, size_t ncmp,
 			if (cursor_next(&a, err) < 0)
 				goto out;
 		} else if (c > 0) {
-			if (expect == EXPECT_EQUAL) {
+			if (all || expect == EXPECT_EQUAL) {
 				st->extra++;
 				if (sink->diff(sink->ctx, DIFF_EXTRA, NULL, b.row, NULL, err) < 0)
 					goto out;
@@ -153,4 +152,16 @@ out:
 	buf_release(&b.prev);
 	free(bits);
 	return rc;
+}
+
+int merge_run(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
+              const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
+{
+	return merge(src, tgt, ncmp, expect, false, sink, st, err);
+}
+
+int merge_run_all(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
+                  const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
+{
+	return merge(src, tgt, ncmp, expect, true, sink, st, err);
 }

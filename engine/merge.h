@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../connectors/connector.h"
 #include "err.h"
 #include "rowhash.h"
 #include "spec.h"
@@ -33,7 +34,7 @@ struct mrow {
 	size_t len;             /* keylen + length of the values */
 	const uint32_t *off;
 	struct rowhash hash;    /* of all len bytes */
-	const void *ctx;        /* the producer's own row, for sinks; may be NULL */
+	const struct rawrow *raw;   /* the values as the server sent them, for sinks; may be NULL */
 };
 
 struct msource {
@@ -81,6 +82,16 @@ void merge_stats_init(struct merge_stats *st);
 int merge_run(struct msource *src, struct msource *tgt, size_t ncmp,
               enum spec_expect expect, const struct merge_sink *sink,
               struct merge_stats *st, struct tally_err *err);
+
+/*
+ * As merge_run, but every key found on one side only is passed to the sink
+ * (MISSING with src, EXTRA with tgt alone), whatever expect says: a chunk
+ * whose keys may belong to a neighbouring chunk on the other side hands
+ * them on for reconciliation. Keys on both sides follow expect.
+ */
+int merge_run_all(struct msource *src, struct msource *tgt, size_t ncmp,
+                  enum spec_expect expect, const struct merge_sink *sink,
+                  struct merge_stats *st, struct tally_err *err);
 
 /* memcmp order of two canonical keys. */
 int merge_keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

@@ -486,6 +486,16 @@ static void build_reads(struct plan *p)
 	}
 }
 
+struct canon_col plan_own_class(const struct coldesc *cd, bool *raw)
+{
+	int cls = class_of(cd);
+
+	if (cls == CC_FLOAT64 && cd->bits == 32)
+		cls = CC_FLOAT32;
+	*raw = cls < 0;
+	return canon_col_make(cls < 0 ? CC_TEXT : (enum cclass)cls, cd->type);
+}
+
 /* Each column of the written side, read as its own type. */
 static void build_own(struct plan *p)
 {
@@ -493,17 +503,8 @@ static void build_own(struct plan *p)
 
 	p->own = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own));
 	p->own_raw = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own_raw));
-	for (size_t c = 0; c < wd->ncols; c++) {
-		const struct coldesc *cd = &wd->cols[c];
-		int cls = class_of(cd);
-
-		if (cd->type == LT_BOOL)
-			cls = CC_BOOL;
-		if (cls == CC_FLOAT64 && cd->bits == 32)
-			cls = CC_FLOAT32;
-		p->own_raw[c] = cls < 0;
-		p->own[c] = canon_col_make(cls < 0 ? CC_TEXT : (enum cclass)cls, cd->type);
-	}
+	for (size_t c = 0; c < wd->ncols; c++)
+		p->own[c] = plan_own_class(&wd->cols[c], &p->own_raw[c]);
 }
 
 /* Decides which side a repair writes, or why none. */
@@ -525,6 +526,11 @@ static int resolve_repair(struct plan *p, const struct spec *spec, struct tally_
 	if (p->desc[w].is_query) {
 		p->no_repair = w == SIDE_TARGET ? "the target is a query, not a table"
 		                                : "the source is a query, not a table";
+		return 0;
+	}
+	if (strcmp(p->driver[w], "snapshot") == 0) {
+		p->no_repair = w == SIDE_TARGET ? "the target is a snapshot, not a live table"
+		                                : "the source is a snapshot, not a live table";
 		return 0;
 	}
 	p->repair_side = w;

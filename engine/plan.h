@@ -88,6 +88,13 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
               const char *sdriver, const char *tdriver, bool as_key,
               struct canon_col out[2], struct tally_err *err);
 
+/*
+ * A column read as its own type, with no options (before-images,
+ * snapshots): its class, or *raw set when it has none and its text is
+ * taken as it is.
+ */
+struct canon_col plan_own_class(const struct coldesc *cd, bool *raw);
+
 /* Names of column i of the plan's compared (or key) columns on a side. */
 static inline const char *plan_colname(const struct plan *p, const struct plan_col *c, int side)
 {

@@ -1,26 +1,26 @@
 /*
  * engine/repair.c
- *   merge -> REPAIR: stages repaired rows in fragment files during the
- *   merge, then assembles each system's repair and rollback scripts.
+ *   merge -> REPAIR -> scripts: records per part while comparing, then
+ *   steps, fragments and scripts when assembling.
  *
- * How it works. A check's differences become steps: one INSERT step, one
- * DELETE step, and one UPDATE step per set of changed columns (an UPDATE
- * sets only the columns that differ, and a statement sets the same columns
- * for all its rows). A step owns up to two fragments, each a temporary
- * file of complete "INSERT INTO stage VALUES ..." statements in batches:
- *   a  the before-image of each row (every non-generated column), as read
- *      from the written side: the guard of an UPDATE or DELETE, and what
- *      the rollback writes back;
+ * A record is one repaired row: its kind, for an UPDATE the set of changed
+ * columns, its canonical key (for rows two checks repair), and two row
+ * texts of SQL literals:
+ *   a  the before-image (every non-generated column) as read from the
+ *      written side: the guard of an UPDATE or DELETE, and what the
+ *      rollback writes back;
  *   b  the key and the new values: what an INSERT or UPDATE writes, and
  *      the guard of its rollback.
- * The repair and the rollback scripts copy the same fragments; only the
- * blocks around them differ. Values are converted through the canonical
- * encoding into a struct sqlval, which the written system's dialect writes
- * as an exact literal.
+ * Assembling groups records into steps (one INSERT step, one DELETE step,
+ * one UPDATE step per set of changed columns, per check) and writes each
+ * step's a and b rows to fragment files of complete
+ * "INSERT INTO stage VALUES ..." batches; the repair and rollback scripts
+ * then copy the same fragments, with different blocks around them.
  */
 #include "repair.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +31,405 @@
 
 #include "buf.h"
 #include "canon.h"
-#include "stream.h"
 #include "tally_config.h"
+#include "work.h"
 #include "zfile.h"
 
 #define BATCH_ROWS 1000
 #define HEADER_END "-- end of tally header"
+
+enum { REC_INSERT = 'I', REC_UPDATE = 'U', REC_DELETE = 'D', REC_FAILED = 'F' };
+
+static size_t *idx_push(size_t *a, size_t *n, size_t v)
+{
+	a = xrealloc(a, (*n + 1) * sizeof(size_t));
+	a[(*n)++] = v;
+	return a;
+}
+
+static bool idx_has(const size_t *a, size_t n, size_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] == v)
+			return true;
+	return false;
+}
+
+/* ---- repair_info ------------------------------------------------------ */
+
+static json_t *idx_json(const size_t *a, size_t n)
+{
+	json_t *j = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(j, json_integer((json_int_t)a[i]));
+	return j;
+}
+
+static size_t *idx_of(json_t *j, size_t *n, size_t limit, bool *bad)
+{
+	size_t *a, i;
+	json_t *x;
+
+	*n = json_array_size(j);
+	a = xcalloc(*n ? *n : 1, sizeof(size_t));
+	json_array_foreach(j, i, x) {
+		json_int_t v = json_integer_value(x);
+
+		if (!json_is_integer(x) || v < 0 || (size_t)v >= limit)
+			*bad = true;
+		else
+			a[i] = (size_t)v;
+	}
+	return a;
+}
+
+void repair_info_from_plan(struct repair_info *ri, const struct plan *p, const char *system,
+                           const struct conn_ops *ops)
+{
+	const int w = p->repair_side;
+	const struct tabdesc *t = &p->desc[w];
+	json_t *tj = tabdesc_json(t);
+	struct tally_err ignored;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->check = xstrdup(p->check->name);
+	ri->system = xstrdup(system);
+	ri->driver = xstrdup(ops->driver);
+	ri->ops = ops;
+	ri->plan = p;
+	/* An owned copy through the same form run.json keeps. */
+	tabdesc_from_json(&ri->t, tj, &ignored);
+	json_decref(tj);
+	for (size_t i = 0; i < p->nkey; i++)
+		ri->key = idx_push(ri->key, &ri->nkey, p->key[i].col[w]);
+	for (size_t c = 0; c < t->ncols; c++)
+		if (!t->cols[c].generated)
+			ri->img = idx_push(ri->img, &ri->nimg, c);
+	for (size_t j = 0; j < p->ncmp; j++)
+		ri->cmp = idx_push(ri->cmp, &ri->ncmp, p->cmp[j].col[w]);
+	/* INSERT: key, compared and carried columns, as the other side has them. */
+	for (size_t i = 0; i < p->nkey + p->ncmp + p->ncarry; i++) {
+		const struct plan_col *pc = i < p->nkey ? &p->key[i]
+		                          : i < p->nkey + p->ncmp ? &p->cmp[i - p->nkey]
+		                          : &p->carry[i - p->nkey - p->ncmp];
+		size_t col = pc->col[w];
+
+		if (t->cols[col].generated || idx_has(ri->ins, ri->nins, col))
+			continue;
+		ri->ins = idx_push(ri->ins, &ri->nins, col);
+		ri->ins_pos = xrealloc(ri->ins_pos, ri->nins * sizeof(size_t));
+		ri->ins_canon = xrealloc(ri->ins_canon, ri->nins * sizeof(struct canon_col));
+		ri->ins_pos[ri->nins - 1] = i;
+		ri->ins_canon[ri->nins - 1] = canon_col_make(pc->canon[1 - w].cls, pc->canon[1 - w].type);
+	}
+}
+
+json_t *repair_info_json(const struct repair_info *ri)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "check", ri->check, "system", ri->system,
+	                 "driver", ri->driver, "table", tabdesc_json(&ri->t), "key", idx_json(ri->key, ri->nkey),
+	                 "img", idx_json(ri->img, ri->nimg), "ins", idx_json(ri->ins, ri->nins),
+	                 "cmp", idx_json(ri->cmp, ri->ncmp));
+}
+
+int repair_info_from_json(struct repair_info *ri, json_t *j, struct tally_err *err)
+{
+	const char *check = json_string_value(json_object_get(j, "check"));
+	const char *system = json_string_value(json_object_get(j, "system"));
+	const char *driver = json_string_value(json_object_get(j, "driver"));
+	bool bad = false;
+
+	memset(ri, 0, sizeof(*ri));
+	if (!check || !system || !driver)
+		return err_set(err, ERR_IO, "repair description is malformed");
+	ri->ops = conn_driver(driver);
+	if (!ri->ops)
+		return err_set(err, ERR_IO, "repair description names an unknown driver '%s'", driver);
+	if (tabdesc_from_json(&ri->t, json_object_get(j, "table"), err) < 0)
+		return -1;
+	ri->check = xstrdup(check);
+	ri->system = xstrdup(system);
+	ri->driver = xstrdup(driver);
+	ri->key = idx_of(json_object_get(j, "key"), &ri->nkey, ri->t.ncols, &bad);
+	ri->img = idx_of(json_object_get(j, "img"), &ri->nimg, ri->t.ncols, &bad);
+	ri->ins = idx_of(json_object_get(j, "ins"), &ri->nins, ri->t.ncols, &bad);
+	ri->cmp = idx_of(json_object_get(j, "cmp"), &ri->ncmp, ri->t.ncols, &bad);
+	if (bad) {
+		repair_info_release(ri);
+		return err_set(err, ERR_IO, "repair description of check '%s' is malformed", check);
+	}
+	return 0;
+}
+
+void repair_info_release(struct repair_info *ri)
+{
+	if (!ri)
+		return;
+	free(ri->check);
+	free(ri->system);
+	free(ri->driver);
+	tabdesc_release(&ri->t);
+	free(ri->key);
+	free(ri->img);
+	free(ri->ins);
+	free(ri->cmp);
+	free(ri->ins_pos);
+	free(ri->ins_canon);
+	memset(ri, 0, sizeof(*ri));
+}
+
+/* ---- the writer ------------------------------------------------------- */
+
+struct repair_writer {
+	const struct repair_info *ri;
+	struct zfile z;
+	bool failed;                /* a row could not be written; the record says why */
+	struct buf ra, rb, lit, scratch, enc, rec;
+	uint8_t *bits;
+};
+
+struct repair_writer *repair_writer_new(const struct repair_info *ri, const char *path,
+                                        struct tally_err *err)
+{
+	struct repair_writer *w = xcalloc(1, sizeof(*w));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	w->ri = ri;
+	buf_init(&w->ra);
+	buf_init(&w->rb);
+	buf_init(&w->lit);
+	buf_init(&w->scratch);
+	buf_init(&w->enc);
+	buf_init(&w->rec);
+	w->bits = xcalloc(ri->ncmp / 8 + 1, 1);
+	if (fd < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+		repair_writer_free(w);
+		return NULL;
+	}
+	if (zfile_open(&w->z, fd, 1, err) < 0) {
+		repair_writer_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Appends one value to out as a literal of column col of the written table. */
+static int put_literal(struct repair_writer *w, struct buf *out, size_t col, const struct canon_col *cc,
+                       bool raw_text, const char *v, size_t len, struct tally_err *err)
+{
+	const struct tabdesc *t = &w->ri->t;
+	struct sqlval sv;
+
+	memset(&sv, 0, sizeof(sv));
+	if (!v) {
+		sv.kind = SV_NULL;
+	} else if (raw_text) {
+		sv.kind = SV_RAW;
+		sv.s = v;
+		sv.len = len;
+	} else {
+		buf_reset(&w->enc);
+		if (canon_encode(&w->enc, cc, v, len, err) < 0 ||
+		    canon_decode((const uint8_t *)w->enc.data, w->enc.len, &sv, &w->scratch) == 0)
+			return err_set(err, ERR_DATA, "column '%s' of %s: a value cannot be converted",
+			               t->cols[col].name, t->display);
+	}
+	buf_reset(&w->lit);
+	if (w->ri->ops->literal(&w->lit, &t->cols[col], &sv, err) < 0)
+		return -1;
+	buf_add(out, w->lit.data, w->lit.len);
+	return 0;
+}
+
+/* The before-image of a row of the written side. */
+static int image_row(struct repair_writer *w, const struct mrow *m, struct tally_err *err)
+{
+	const struct plan *p = w->ri->plan;
+	const struct rawrow *raw = m->raw;
+
+	buf_reset(&w->ra);
+	buf_addch(&w->ra, '(');
+	for (size_t i = 0; i < w->ri->nimg; i++) {
+		size_t col = w->ri->img[i];
+		long pos = p->pos[p->repair_side][col];
+
+		if (i)
+			buf_addstr(&w->ra, ", ");
+		if (put_literal(w, &w->ra, col, &p->own[col], p->own_raw[col], raw->val[pos], raw->len[pos],
+		                err) < 0)
+			return -1;
+	}
+	buf_addch(&w->ra, ')');
+	return 0;
+}
+
+/* The values an INSERT writes, from the other side's row. */
+static int insert_row(struct repair_writer *w, const struct mrow *m, struct tally_err *err)
+{
+	const struct repair_info *ri = w->ri;
+	const struct rawrow *raw = m->raw;
+
+	buf_reset(&w->rb);
+	buf_addch(&w->rb, '(');
+	for (size_t i = 0; i < ri->nins; i++) {
+		size_t pos = ri->ins_pos[i];
+
+		if (i)
+			buf_addstr(&w->rb, ", ");
+		if (put_literal(w, &w->rb, ri->ins[i], &ri->ins_canon[i], false, raw->val[pos], raw->len[pos],
+		                err) < 0)
+			return -1;
+	}
+	buf_addch(&w->rb, ')');
+	return 0;
+}
+
+/* The key (from the written side) and the changed columns (from the other). */
+static int update_row(struct repair_writer *w, const struct mrow *wm, const struct mrow *om,
+                      struct tally_err *err)
+{
+	const struct plan *p = w->ri->plan;
+	const int ws = p->repair_side;
+	const struct rawrow *wraw = wm->raw, *oraw = om->raw;
+
+	buf_reset(&w->rb);
+	buf_addch(&w->rb, '(');
+	for (size_t i = 0; i < p->nkey; i++) {
+		size_t col = p->key[i].col[ws];
+
+		if (i)
+			buf_addstr(&w->rb, ", ");
+		if (put_literal(w, &w->rb, col, &p->own[col], p->own_raw[col], wraw->val[i], wraw->len[i],
+		                err) < 0)
+			return -1;
+	}
+	for (size_t j = 0; j < p->ncmp; j++) {
+		const struct plan_col *pc = &p->cmp[j];
+		struct canon_col cc;
+
+		if (!(w->bits[j / 8] & (1u << (j % 8))))
+			continue;
+		/* The exact value, not a normalized one: no scale, precision or trim. */
+		cc = canon_col_make(pc->canon[1 - ws].cls, pc->canon[1 - ws].type);
+		buf_addstr(&w->rb, ", ");
+		if (put_literal(w, &w->rb, pc->col[ws], &cc, false, oraw->val[p->nkey + j], oraw->len[p->nkey + j],
+		                err) < 0)
+			return -1;
+	}
+	buf_addch(&w->rb, ')');
+	return 0;
+}
+
+static void put32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	buf_add(b, x, 4);
+}
+
+static void put_chunk(struct buf *b, const void *p, size_t n)
+{
+	put32(b, (uint32_t)n);
+	buf_add(b, p, n);
+}
+
+static int emit_record(struct repair_writer *w, uint8_t kind, const uint8_t *bits, size_t nbits,
+                       const struct mrow *keyrow, struct tally_err *err)
+{
+	buf_reset(&w->rec);
+	buf_addch(&w->rec, (char)kind);
+	put_chunk(&w->rec, bits, bits ? nbits : 0);
+	put_chunk(&w->rec, keyrow->bytes, keyrow->keylen);
+	put_chunk(&w->rec, w->ra.data, w->ra.len);
+	put_chunk(&w->rec, w->rb.data, w->rb.len);
+	return zfile_write(&w->z, w->rec.data, w->rec.len, err);
+}
+
+int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
+               const uint8_t *changed, struct tally_err *err)
+{
+	struct repair_writer *w = ctx;
+	const struct repair_info *ri = w->ri;
+	const struct plan *p = ri->plan;
+	const int ws = p->repair_side;
+	const struct mrow *wm = ws == SIDE_SOURCE ? src : tgt, *om = ws == SIDE_SOURCE ? tgt : src;
+	size_t nbits = (p->ncmp + 7) / 8;
+	struct tally_err e;
+	uint8_t k;
+	int rc;
+
+	if (w->failed)
+		return 0;
+	if (kind == DIFF_CHANGED)
+		k = REC_UPDATE;
+	else if (p->check->expect == EXPECT_ABSENT)
+		k = REC_DELETE;
+	else if ((kind == DIFF_MISSING) == (ws == SIDE_TARGET))
+		k = REC_INSERT;
+	else
+		k = REC_DELETE;
+
+	buf_reset(&w->ra);
+	buf_reset(&w->rb);
+	if (k == REC_INSERT) {
+		rc = insert_row(w, om, &e);
+	} else if (k == REC_DELETE) {
+		rc = image_row(w, wm, &e);
+	} else {
+		bool any = false;
+
+		/* Generated columns cannot be set: their base columns carry the change. */
+		memset(w->bits, 0, nbits + 1);
+		for (size_t j = 0; j < p->ncmp; j++)
+			if ((changed[j / 8] & (1u << (j % 8))) && !ri->t.cols[ri->cmp[j]].generated) {
+				w->bits[j / 8] |= (uint8_t)(1u << (j % 8));
+				any = true;
+			}
+		if (!any)
+			return 0;
+		rc = image_row(w, wm, &e);
+		if (rc == 0)
+			rc = update_row(w, wm, om, &e);
+	}
+	if (rc < 0) {
+		/* The comparison goes on; the system just gets no script. */
+		w->failed = true;
+		buf_reset(&w->ra);
+		buf_reset(&w->rb);
+		buf_addf(&w->ra, "check '%s': %s", ri->check, e.msg);
+		return emit_record(w, REC_FAILED, NULL, 0, k == REC_INSERT ? om : wm, err);
+	}
+	return emit_record(w, k, k == REC_UPDATE ? w->bits : NULL, nbits, k == REC_INSERT ? om : wm, err);
+}
+
+int repair_writer_close(struct repair_writer *w, struct tally_err *err)
+{
+	int rc = zfile_close(&w->z, err);
+
+	w->z.fd = -1;
+	repair_writer_free(w);
+	return rc;
+}
+
+void repair_writer_free(struct repair_writer *w)
+{
+	if (!w)
+		return;
+	if (w->z.fd >= 0 || w->z.cctx)
+		zfile_abort(&w->z);
+	buf_release(&w->ra);
+	buf_release(&w->rb);
+	buf_release(&w->lit);
+	buf_release(&w->scratch);
+	buf_release(&w->enc);
+	buf_release(&w->rec);
+	free(w->bits);
+	free(w);
+}
+
+/* ---- assembling: steps and fragments ---------------------------------- */
 
 struct frag {
 	char stage[32];
@@ -54,12 +447,11 @@ struct step {
 	struct rcheck *rc;
 	size_t *set;                /* UPDATE: columns set; INSERT: columns inserted */
 	size_t nset;
-	uint8_t *colset;            /* UPDATE: bitmap over the plan's compared columns */
+	uint8_t *colset;            /* UPDATE: bitmap over the compared columns */
 	struct frag a;
 	struct frag b;
 	uint64_t rows;
-	size_t table;               /* index into rsys.tables */
-	size_t seq;
+	size_t table;
 };
 
 /* Digests of the rows a table written by several checks gets, by key. */
@@ -70,91 +462,41 @@ struct dedupe {
 
 struct rsys;
 
-struct repair;
-
 struct rcheck {
-	struct repair *r;
-	const struct plan *plan;
+	size_t index;
+	const struct repair_info *ri;
 	struct rsys *sys;
-	size_t index;               /* in repair.checks */
-	struct repair_result res;
-	size_t table;               /* index into sys->tables */
-	size_t *key, nkey;          /* key columns of the written table */
-	size_t *img, nimg;          /* every non-generated column */
-	size_t *ins, nins;          /* columns an INSERT writes */
-	size_t *ins_pos;            /* each one's place in the other side's streamed row */
-	struct canon_col *ins_canon; /* each one's class as the other side reads it */
-	struct step *ins_step, *del_step;
+	struct repair_result *res;
+	size_t table;
+	struct step *ins, *del;
 	struct step **upd;
 	size_t nupd;
 };
 
 struct rsys {
-	const struct spec_system *sys;
+	const char *name;
+	const struct spec_system *spec;
 	const struct conn_ops *ops;
 	struct step **steps;
 	size_t nsteps;
 	const struct tabdesc **tables;
-	size_t *writers;            /* per table: how many checks write it */
-	struct dedupe **dd;         /* per table: NULL unless writers > 1 */
+	size_t *writers;
+	struct dedupe **dd;
 	size_t ntables;
 	uint64_t ins, upd, del;
-	char *failed;               /* owned: why this system gets no script */
+	char *failed;
 	char file[300], rollback[300], xxh128[33], rb_xxh128[33];
 };
 
-struct repair {
-	const struct spec *spec;
-	const struct outdir *out;
-	bool compress;
+struct assembly {
+	const struct repair_asm *a;
 	struct rsys **sys;
 	size_t nsys;
 	struct rcheck **checks;
 	size_t nchecks;
-	struct rcheck *cur;
 	size_t nfrag;
-	struct buf ra, rb, lit, scratch, enc;
+	struct buf lit, rec;
 };
-
-/* ---- small helpers ---------------------------------------------------- */
-
-static void hex128(char out[33], XXH128_hash_t h)
-{
-	XXH128_canonical_t c;
-
-	XXH128_canonicalFromHash(&c, h);
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", c.digest[i]);
-}
-
-static size_t *idx_push(size_t *a, size_t *n, size_t v)
-{
-	a = xrealloc(a, (*n + 1) * sizeof(size_t));
-	a[(*n)++] = v;
-	return a;
-}
-
-static bool idx_has(const size_t *a, size_t n, size_t v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (a[i] == v)
-			return true;
-	return false;
-}
-
-/* Header text: control characters become spaces, so a line stays a comment. */
-static void add_comment_text(struct buf *b, const char *s)
-{
-	for (; *s; s++)
-		buf_addch(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
-}
-
-static const char *step_verb(enum step_kind k)
-{
-	return k == STEP_INSERT ? "insert" : k == STEP_UPDATE ? "update" : "delete";
-}
-
-/* ---- dedupe ----------------------------------------------------------- */
 
 static struct dd_slot *dd_find(struct dedupe *d, const uint8_t key[16])
 {
@@ -180,23 +522,6 @@ static void dd_grow(struct dedupe *d)
 	free(old);
 }
 
-/* ---- set up ----------------------------------------------------------- */
-
-struct repair *repair_new(const struct spec *spec, const struct outdir *out, bool compress)
-{
-	struct repair *r = xcalloc(1, sizeof(*r));
-
-	r->spec = spec;
-	r->out = out;
-	r->compress = compress;
-	buf_init(&r->ra);
-	buf_init(&r->rb);
-	buf_init(&r->lit);
-	buf_init(&r->scratch);
-	buf_init(&r->enc);
-	return r;
-}
-
 static void frag_release(struct frag *f)
 {
 	if (f->fp)
@@ -219,12 +544,10 @@ static void step_free(struct step *s)
 	free(s);
 }
 
-void repair_free(struct repair *r)
+static void assembly_free(struct assembly *as)
 {
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->nsys; i++) {
-		struct rsys *s = r->sys[i];
+	for (size_t i = 0; i < as->nsys; i++) {
+		struct rsys *s = as->sys[i];
 
 		for (size_t j = 0; j < s->nsteps; j++)
 			step_free(s->steps[j]);
@@ -240,39 +563,29 @@ void repair_free(struct repair *r)
 		free(s->failed);
 		free(s);
 	}
-	for (size_t i = 0; i < r->nchecks; i++) {
-		struct rcheck *c = r->checks[i];
-
-		free(c->key);
-		free(c->img);
-		free(c->ins);
-		free(c->ins_pos);
-		free(c->ins_canon);
-		free(c->upd);
-		free(c);
+	for (size_t i = 0; i < as->nchecks; i++) {
+		free(as->checks[i]->upd);
+		free(as->checks[i]);
 	}
-	free(r->sys);
-	free(r->checks);
-	buf_release(&r->ra);
-	buf_release(&r->rb);
-	buf_release(&r->lit);
-	buf_release(&r->scratch);
-	buf_release(&r->enc);
-	free(r);
+	free(as->sys);
+	free(as->checks);
+	buf_release(&as->lit);
+	buf_release(&as->rec);
 }
 
-static struct rsys *sys_get(struct repair *r, const struct spec_system *sys, const struct conn_ops *ops)
+static struct rsys *sys_get(struct assembly *as, const struct repair_info *ri)
 {
 	struct rsys *s;
 
-	for (size_t i = 0; i < r->nsys; i++)
-		if (r->sys[i]->sys == sys)
-			return r->sys[i];
+	for (size_t i = 0; i < as->nsys; i++)
+		if (strcmp(as->sys[i]->name, ri->system) == 0)
+			return as->sys[i];
 	s = xcalloc(1, sizeof(*s));
-	s->sys = sys;
-	s->ops = ops;
-	r->sys = xrealloc(r->sys, (r->nsys + 1) * sizeof(*r->sys));
-	r->sys[r->nsys++] = s;
+	s->name = ri->system;
+	s->spec = spec_find_system(as->a->spec, ri->system);
+	s->ops = ri->ops;
+	as->sys = xrealloc(as->sys, (as->nsys + 1) * sizeof(*as->sys));
+	as->sys[as->nsys++] = s;
 	return s;
 }
 
@@ -292,92 +605,15 @@ static size_t table_get(struct rsys *s, const struct tabdesc *t)
 	return s->ntables++;
 }
 
-void repair_note_plan(struct repair *r, const struct plan *p, const struct spec_system *sys,
-                      const struct conn_ops *ops)
-{
-	struct rcheck *c = xcalloc(1, sizeof(*c));
-	const struct tabdesc *t;
-	int w = p->repair_side;
-
-	c->r = r;
-	c->plan = p;
-	c->index = r->nchecks;
-	r->checks = xrealloc(r->checks, (r->nchecks + 1) * sizeof(*r->checks));
-	r->checks[r->nchecks++] = c;
-	if (w < 0) {
-		c->res.none = p->no_repair ? p->no_repair : "repair: none";
-		return;
-	}
-	c->sys = sys_get(r, sys, ops);
-	c->res.system = sys->name;
-	t = &p->desc[w];
-	c->table = table_get(c->sys, t);
-
-	for (size_t i = 0; i < p->nkey; i++)
-		c->key = idx_push(c->key, &c->nkey, p->key[i].col[w]);
-	for (size_t col = 0; col < t->ncols; col++)
-		if (!t->cols[col].generated)
-			c->img = idx_push(c->img, &c->nimg, col);
-	/* INSERT: key, compared and carried columns, as the other side has them. */
-	for (size_t i = 0; i < p->nkey + p->ncmp + p->ncarry; i++) {
-		const struct plan_col *pc = i < p->nkey ? &p->key[i]
-		                          : i < p->nkey + p->ncmp ? &p->cmp[i - p->nkey]
-		                          : &p->carry[i - p->nkey - p->ncmp];
-		size_t col = pc->col[w];
-
-		if (t->cols[col].generated || idx_has(c->ins, c->nins, col))
-			continue;
-		c->ins = idx_push(c->ins, &c->nins, col);
-		c->ins_pos = xrealloc(c->ins_pos, c->nins * sizeof(size_t));
-		c->ins_canon = xrealloc(c->ins_canon, c->nins * sizeof(struct canon_col));
-		c->ins_pos[c->nins - 1] = i;
-		c->ins_canon[c->nins - 1] = canon_col_make(pc->canon[1 - w].cls, pc->canon[1 - w].type);
-	}
-}
-
-static struct rcheck *rcheck_of(const struct repair *r, const struct plan *p)
-{
-	for (size_t i = 0; i < r->nchecks; i++)
-		if (r->checks[i]->plan == p)
-			return r->checks[i];
-	return NULL;
-}
-
-const struct repair_result *repair_result_of(const struct repair *r, const struct plan *p)
-{
-	const struct rcheck *c = rcheck_of(r, p);
-
-	return c ? &c->res : NULL;
-}
-
-int repair_begin(struct repair *r, const struct plan *p, void **ctx, struct tally_err *err)
-{
-	struct rcheck *c = rcheck_of(r, p);
-
-	*ctx = NULL;
-	if (!c)
-		return err_set(err, ERR_INTERNAL, "repair: check was not registered");
-	r->cur = c;
-	if (!c->sys)
-		return 0;
-	if (c->sys->writers[c->table] > 1 && !c->sys->dd[c->table])
-		c->sys->dd[c->table] = xcalloc(1, sizeof(struct dedupe));
-	*ctx = c;
-	return 0;
-}
-
-/* ---- fragments -------------------------------------------------------- */
-
-static struct step *step_new(struct repair *r, struct rcheck *c, enum step_kind kind)
+static struct step *step_new(struct assembly *as, struct rcheck *c, enum step_kind kind)
 {
 	struct rsys *s = c->sys;
 	struct step *st = xcalloc(1, sizeof(*st));
-	size_t n = ++r->nfrag;
+	size_t n = ++as->nfrag;
 
 	st->kind = kind;
 	st->rc = c;
 	st->table = c->table;
-	st->seq = s->nsteps;
 	snprintf(st->a.stage, sizeof(st->a.stage), "tally_%zu_a", n);
 	snprintf(st->b.stage, sizeof(st->b.stage), "tally_%zu_b", n);
 	s->steps = xrealloc(s->steps, (s->nsteps + 1) * sizeof(*s->steps));
@@ -385,14 +621,65 @@ static struct step *step_new(struct repair *r, struct rcheck *c, enum step_kind 
 	return st;
 }
 
-static int frag_row(struct repair *r, struct rsys *s, struct frag *f, const struct buf *row,
+static struct step *insert_step(struct assembly *as, struct rcheck *c)
+{
+	if (!c->ins) {
+		struct step *st = step_new(as, c, STEP_INSERT);
+
+		for (size_t i = 0; i < c->ri->nins; i++) {
+			st->set = idx_push(st->set, &st->nset, c->ri->ins[i]);
+			st->b.cols = idx_push(st->b.cols, &st->b.ncols, c->ri->ins[i]);
+		}
+		c->ins = st;
+	}
+	return c->ins;
+}
+
+static struct step *delete_step(struct assembly *as, struct rcheck *c)
+{
+	if (!c->del) {
+		struct step *st = step_new(as, c, STEP_DELETE);
+
+		for (size_t i = 0; i < c->ri->nimg; i++)
+			st->a.cols = idx_push(st->a.cols, &st->a.ncols, c->ri->img[i]);
+		c->del = st;
+	}
+	return c->del;
+}
+
+static struct step *update_step(struct assembly *as, struct rcheck *c, const uint8_t *bits, size_t nb)
+{
+	const struct repair_info *ri = c->ri;
+	struct step *st;
+
+	for (size_t i = 0; i < c->nupd; i++)
+		if (memcmp(c->upd[i]->colset, bits, nb) == 0)
+			return c->upd[i];
+	st = step_new(as, c, STEP_UPDATE);
+	st->colset = xcalloc(nb + 1, 1);
+	memcpy(st->colset, bits, nb);
+	for (size_t i = 0; i < ri->nkey; i++)
+		st->b.cols = idx_push(st->b.cols, &st->b.ncols, ri->key[i]);
+	for (size_t j = 0; j < ri->ncmp; j++)
+		if (bits[j / 8] & (1u << (j % 8))) {
+			st->set = idx_push(st->set, &st->nset, ri->cmp[j]);
+			st->b.cols = idx_push(st->b.cols, &st->b.ncols, ri->cmp[j]);
+		}
+	for (size_t i = 0; i < ri->nimg; i++)
+		st->a.cols = idx_push(st->a.cols, &st->a.ncols, ri->img[i]);
+	c->upd = xrealloc(c->upd, (c->nupd + 1) * sizeof(*c->upd));
+	c->upd[c->nupd++] = st;
+	return st;
+}
+
+static int frag_row(struct assembly *as, struct rsys *s, struct frag *f, const char *row, size_t len,
                     struct tally_err *err)
 {
-	struct buf *b = &r->lit;
+	struct buf *b = &as->lit;
 
 	if (!f->fp) {
-		f->path = xasprintf("%s/%s.sql", r->out->tmp, f->stage);
-		f->fp = fopen(f->path, "w");
+		f->path = xasprintf("%s/%s.sql", as->a->out->tmp, f->stage);
+		f->fp = fopen(f->path, "w+");
 		if (!f->fp)
 			return err_set(err, ERR_IO, "cannot create '%s': %s", f->path, strerror(errno));
 	}
@@ -404,7 +691,7 @@ static int frag_row(struct repair *r, struct rsys *s, struct frag *f, const stru
 	} else {
 		buf_addstr(b, ",\n");
 	}
-	if (fwrite(b->data, 1, b->len, f->fp) != b->len || fwrite(row->data, 1, row->len, f->fp) != row->len)
+	if (fwrite(b->data, 1, b->len, f->fp) != b->len || fwrite(row, 1, len, f->fp) != len)
 		return err_set(err, ERR_IO, "cannot write '%s': %s", f->path, strerror(errno));
 	f->rows++;
 	return 0;
@@ -412,201 +699,44 @@ static int frag_row(struct repair *r, struct rsys *s, struct frag *f, const stru
 
 static int frag_close(struct frag *f, struct tally_err *err)
 {
-	int rc = 0;
-
 	if (!f->fp)
 		return 0;
-	if (f->rows && fputs(";\n", f->fp) == EOF)
-		rc = err_set(err, ERR_IO, "cannot write '%s': %s", f->path, strerror(errno));
-	if (fclose(f->fp) != 0 && rc == 0)
-		rc = err_set(err, ERR_IO, "cannot write '%s': %s", f->path, strerror(errno));
-	f->fp = NULL;
-	return rc;
-}
-
-/* ---- literals --------------------------------------------------------- */
-
-static const struct rawrow *raw_of(const struct mrow *m)
-{
-	return ((const struct stream *)m->ctx)->raw;
-}
-
-/* Appends one value to out as a literal of column col of the written table. */
-static int put_literal(struct repair *r, struct rcheck *c, struct buf *out, size_t col,
-                       const struct canon_col *cc, bool raw_text, const char *v, size_t len,
-                       struct tally_err *err)
-{
-	const struct tabdesc *t = &c->plan->desc[c->plan->repair_side];
-	struct sqlval sv;
-
-	memset(&sv, 0, sizeof(sv));
-	if (!v) {
-		sv.kind = SV_NULL;
-	} else if (raw_text) {
-		sv.kind = SV_RAW;
-		sv.s = v;
-		sv.len = len;
-	} else {
-		buf_reset(&r->enc);
-		if (canon_encode(&r->enc, cc, v, len, err) < 0 ||
-		    canon_decode((const uint8_t *)r->enc.data, r->enc.len, &sv, &r->scratch) == 0)
-			return err_set(err, ERR_DATA, "column '%s' of %s: a value cannot be converted",
-			               t->cols[col].name, t->display);
-	}
-	buf_reset(&r->lit);
-	if (c->sys->ops->literal(&r->lit, &t->cols[col], &sv, err) < 0)
-		return -1;
-	buf_add(out, r->lit.data, r->lit.len);
+	if ((f->rows && fputs(";\n", f->fp) == EOF) || fflush(f->fp) != 0)
+		return err_set(err, ERR_IO, "cannot write '%s': %s", f->path, strerror(errno));
 	return 0;
 }
 
-/* The before-image of a row of the written side: every non-generated column. */
-static int image_row(struct repair *r, struct rcheck *c, const struct mrow *m, struct tally_err *err)
+static uint32_t get32(const uint8_t *p)
 {
-	const struct plan *p = c->plan;
-	const struct rawrow *raw = raw_of(m);
-
-	buf_reset(&r->ra);
-	buf_addch(&r->ra, '(');
-	for (size_t i = 0; i < c->nimg; i++) {
-		size_t col = c->img[i];
-		long pos = p->pos[p->repair_side][col];
-
-		if (i)
-			buf_addstr(&r->ra, ", ");
-		if (put_literal(r, c, &r->ra, col, &p->own[col], p->own_raw[col], raw->val[pos], raw->len[pos],
-		                err) < 0)
-			return -1;
-	}
-	buf_addch(&r->ra, ')');
-	return 0;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* The values an INSERT writes, from the other side's row. */
-static int insert_row(struct repair *r, struct rcheck *c, const struct mrow *m, struct tally_err *err)
+/* Reads one length-prefixed field of a record; returns bytes read, 0 at end, -1 on error. */
+static int read_field(struct zreader *z, struct buf *b, struct tally_err *err)
 {
-	const struct rawrow *raw = raw_of(m);
+	uint8_t n[4];
+	long got = zreader_read(z, n, 4, err);
+	uint32_t len;
 
-	buf_reset(&r->rb);
-	buf_addch(&r->rb, '(');
-	for (size_t i = 0; i < c->nins; i++) {
-		size_t pos = c->ins_pos[i];
-
-		if (i)
-			buf_addstr(&r->rb, ", ");
-		if (put_literal(r, c, &r->rb, c->ins[i], &c->ins_canon[i], false, raw->val[pos], raw->len[pos],
-		                err) < 0)
-			return -1;
-	}
-	buf_addch(&r->rb, ')');
-	return 0;
-}
-
-/* The key (from the written side) and the changed columns (from the other). */
-static int update_row(struct repair *r, struct rcheck *c, const struct step *st, const struct mrow *wm,
-                      const struct mrow *om, struct tally_err *err)
-{
-	const struct plan *p = c->plan;
-	const int w = p->repair_side;
-	const struct rawrow *wraw = raw_of(wm), *oraw = raw_of(om);
-
-	buf_reset(&r->rb);
-	buf_addch(&r->rb, '(');
-	for (size_t i = 0; i < p->nkey; i++) {
-		size_t col = p->key[i].col[w];
-
-		if (i)
-			buf_addstr(&r->rb, ", ");
-		if (put_literal(r, c, &r->rb, col, &p->own[col], p->own_raw[col], wraw->val[i], wraw->len[i],
-		                err) < 0)
-			return -1;
-	}
-	for (size_t j = 0; j < p->ncmp; j++) {
-		const struct plan_col *pc = &p->cmp[j];
-		struct canon_col cc;
-
-		if (!(st->colset[j / 8] & (1u << (j % 8))))
-			continue;
-		/* The exact value, not a normalized one: no scale, precision or trim. */
-		cc = canon_col_make(pc->canon[1 - w].cls, pc->canon[1 - w].type);
-		buf_addstr(&r->rb, ", ");
-		if (put_literal(r, c, &r->rb, pc->col[w], &cc, false, oraw->val[p->nkey + j],
-		                oraw->len[p->nkey + j], err) < 0)
-			return -1;
-	}
-	buf_addch(&r->rb, ')');
-	return 0;
-}
-
-/* ---- the sink --------------------------------------------------------- */
-
-static struct step *update_step(struct repair *r, struct rcheck *c, const uint8_t *changed)
-{
-	const struct plan *p = c->plan;
-	const int w = p->repair_side;
-	const struct tabdesc *t = &p->desc[w];
-	size_t nb = (p->ncmp + 7) / 8;
-	uint8_t *bits = xcalloc(nb + 1, 1);
-	struct step *st;
-
-	/* Generated columns cannot be set: their base columns carry the change. */
-	for (size_t j = 0; j < p->ncmp; j++)
-		if ((changed[j / 8] & (1u << (j % 8))) && !t->cols[p->cmp[j].col[w]].generated)
-			bits[j / 8] |= (uint8_t)(1u << (j % 8));
-	for (size_t i = 0; i < c->nupd; i++)
-		if (memcmp(c->upd[i]->colset, bits, nb) == 0) {
-			free(bits);
-			return c->upd[i];
-		}
-	st = step_new(r, c, STEP_UPDATE);
-	st->colset = bits;
-	for (size_t i = 0; i < p->nkey; i++)
-		st->b.cols = idx_push(st->b.cols, &st->b.ncols, p->key[i].col[w]);
-	for (size_t j = 0; j < p->ncmp; j++)
-		if (bits[j / 8] & (1u << (j % 8))) {
-			st->set = idx_push(st->set, &st->nset, p->cmp[j].col[w]);
-			st->b.cols = idx_push(st->b.cols, &st->b.ncols, p->cmp[j].col[w]);
-		}
-	for (size_t i = 0; i < c->nimg; i++)
-		st->a.cols = idx_push(st->a.cols, &st->a.ncols, c->img[i]);
-	c->upd = xrealloc(c->upd, (c->nupd + 1) * sizeof(*c->upd));
-	c->upd[c->nupd++] = st;
-	return st;
-}
-
-static struct step *insert_step(struct repair *r, struct rcheck *c)
-{
-	if (!c->ins_step) {
-		struct step *st = step_new(r, c, STEP_INSERT);
-
-		for (size_t i = 0; i < c->nins; i++) {
-			st->set = idx_push(st->set, &st->nset, c->ins[i]);
-			st->b.cols = idx_push(st->b.cols, &st->b.ncols, c->ins[i]);
-		}
-		c->ins_step = st;
-	}
-	return c->ins_step;
-}
-
-static struct step *delete_step(struct repair *r, struct rcheck *c)
-{
-	if (!c->del_step) {
-		struct step *st = step_new(r, c, STEP_DELETE);
-
-		for (size_t i = 0; i < c->nimg; i++)
-			st->a.cols = idx_push(st->a.cols, &st->a.ncols, c->img[i]);
-		c->del_step = st;
-	}
-	return c->del_step;
+	if (got <= 0)
+		return (int)got;
+	if (got != 4)
+		return err_set(err, ERR_IO, "repair records are truncated");
+	len = get32(n);
+	buf_reset(b);
+	buf_grow(b, len);
+	if (len && zreader_read(z, b->data, len, err) != (long)len)
+		return err_set(err, ERR_IO, "repair records are truncated");
+	buf_setlen(b, len);
+	return 1;
 }
 
 /*
- * A table written by several checks: returns 1 for a row another check
- * repairs the same way (it is written once), -1 for one it repairs
- * differently, 0 otherwise.
+ * A table written by several checks: 1 for a row another check repairs the
+ * same way (it is written once), -1 for one it repairs differently.
  */
-static int dedupe(struct repair *r, struct rcheck *c, const struct mrow *m, enum step_kind kind,
-                  struct tally_err *err)
+static int dedupe(struct assembly *as, struct rcheck *c, uint8_t kind, const struct buf *key,
+                  const struct buf *ra, const struct buf *rb, struct tally_err *err)
 {
 	struct dedupe *d = c->sys->dd[c->table];
 	XXH128_canonical_t kc;
@@ -615,9 +745,8 @@ static int dedupe(struct repair *r, struct rcheck *c, const struct mrow *m, enum
 
 	if (!d)
 		return 0;
-	XXH128_canonicalFromHash(&kc, XXH3_128bits(m->bytes, m->keylen));
-	content = XXH3_64bits_withSeed(r->ra.data, r->ra.len,
-	                               XXH3_64bits_withSeed(r->rb.data, r->rb.len, (uint64_t)kind));
+	XXH128_canonicalFromHash(&kc, XXH3_128bits(key->data, key->len));
+	content = XXH3_64bits_withSeed(ra->data, ra->len, XXH3_64bits_withSeed(rb->data, rb->len, kind));
 	if (d->n * 2 >= d->cap)
 		dd_grow(d);
 	sl = dd_find(d, kc.digest);
@@ -632,109 +761,107 @@ static int dedupe(struct repair *r, struct rcheck *c, const struct mrow *m, enum
 	if (sl->content == content)
 		return 1;
 	return err_set(err, ERR_DATA, "checks '%s' and '%s' repair the same row of %s differently",
-	               r->checks[sl->check]->plan->check->name, c->plan->check->name,
-	               c->sys->tables[c->table]->display);
+	               as->checks[sl->check]->ri->check, c->ri->check, c->sys->tables[c->table]->display);
 }
 
-/* Records why a system gets no script; the comparison itself goes on. */
-static void fail_system(struct rcheck *c, const struct tally_err *e)
+/* Reads one part's records into steps and fragments. */
+static int read_part(struct assembly *as, struct rcheck *c, const char *path, struct tally_err *err)
 {
-	if (!c->sys->failed)
-		c->sys->failed = xasprintf("check '%s': %s", c->plan->check->name, e->msg);
-}
-
-int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
-               const uint8_t *changed, struct tally_err *err)
-{
-	struct rcheck *c = ctx;
-	struct repair *r = c->r;
-	const int w = c->plan->repair_side;
-	const struct mrow *wm = w == SIDE_SOURCE ? src : tgt, *om = w == SIDE_SOURCE ? tgt : src;
-	struct tally_err e;
-	struct step *st = NULL;
-	enum step_kind k;
+	struct zreader z;
+	struct buf bits = BUF_INIT, key = BUF_INIT, ra = BUF_INIT, rb = BUF_INIT;
+	size_t nb = (c->ri->ncmp + 7) / 8;
 	int rc;
 
-	if (c->sys->failed)
-		return 0;
-	if (kind == DIFF_CHANGED)
-		k = STEP_UPDATE;
-	else if (c->plan->check->expect == EXPECT_ABSENT)
-		k = STEP_DELETE;
-	else if ((kind == DIFF_MISSING) == (w == SIDE_TARGET))
-		k = STEP_INSERT;
-	else
-		k = STEP_DELETE;
+	if (zreader_open(&z, path, err) < 0)
+		return -1;
+	for (;;) {
+		uint8_t kind;
+		long got = zreader_read(&z, &kind, 1, err);
+		struct step *st;
+		struct tally_err e;
+		int d;
 
-	buf_reset(&r->ra);
-	buf_reset(&r->rb);
-	switch (k) {
-	case STEP_INSERT:
-		rc = insert_row(r, c, om, &e);
-		st = insert_step(r, c);
-		break;
-	case STEP_DELETE:
-		rc = image_row(r, c, wm, &e);
-		st = delete_step(r, c);
-		break;
-	case STEP_UPDATE:
-		st = update_step(r, c, changed);
-		if (st->nset == 0) {
-			/* Only generated columns differ: nothing a statement can set. */
-			return 0;
+		if (got <= 0) {
+			rc = (int)got;
+			break;
 		}
-		rc = image_row(r, c, wm, &e);
-		if (rc == 0)
-			rc = update_row(r, c, st, wm, om, &e);
-		break;
-	}
-	if (rc == 0)
-		rc = dedupe(r, c, k == STEP_INSERT ? om : wm, k, &e);
-	if (rc < 0) {
-		fail_system(c, &e);
-		return 0;
-	}
-	if (rc == 1) {
-		c->res.duplicates++;
-		return 0;
-	}
-	if (k != STEP_INSERT && frag_row(r, c->sys, &st->a, &r->ra, err) < 0)
-		return -1;
-	if (k != STEP_DELETE && frag_row(r, c->sys, &st->b, &r->rb, err) < 0)
-		return -1;
-	st->rows++;
-	if (k == STEP_INSERT) {
-		c->res.inserts++;
-		c->sys->ins++;
-	} else if (k == STEP_UPDATE) {
-		c->res.updates++;
-		c->sys->upd++;
-	} else {
-		c->res.deletes++;
-		c->sys->del++;
-	}
-	return 0;
-}
-
-int repair_end(struct repair *r, struct tally_err *err)
-{
-	struct rcheck *c = r->cur;
-
-	r->cur = NULL;
-	if (!c || !c->sys)
-		return 0;
-	for (size_t i = 0; i < c->sys->nsteps; i++) {
-		struct step *st = c->sys->steps[i];
-
-		if (st->rc != c)
+		if (read_field(&z, &bits, err) != 1 || read_field(&z, &key, err) != 1 ||
+		    read_field(&z, &ra, err) != 1 || read_field(&z, &rb, err) != 1) {
+			rc = err_set(err, ERR_IO, "repair records of check '%s' are truncated", c->ri->check);
+			break;
+		}
+		if (c->sys->failed)
 			continue;
-		if (frag_close(&st->a, err) < 0 || frag_close(&st->b, err) < 0)
-			return -1;
+		if (kind == REC_FAILED) {
+			c->sys->failed = xstrndup(ra.data, ra.len);
+			continue;
+		}
+		if (kind != REC_INSERT && kind != REC_UPDATE && kind != REC_DELETE) {
+			rc = err_set(err, ERR_IO, "repair records of check '%s' are corrupt", c->ri->check);
+			break;
+		}
+		d = dedupe(as, c, kind, &key, &ra, &rb, &e);
+		if (d < 0) {
+			c->sys->failed = xstrdup(e.msg);
+			continue;
+		}
+		if (d == 1) {
+			c->res->duplicates++;
+			continue;
+		}
+		if (kind == REC_UPDATE && bits.len != nb) {
+			rc = err_set(err, ERR_IO, "repair records of check '%s' are corrupt", c->ri->check);
+			break;
+		}
+		st = kind == REC_INSERT ? insert_step(as, c) : kind == REC_DELETE ? delete_step(as, c)
+		   : update_step(as, c, (const uint8_t *)bits.data, nb);
+		if ((kind != REC_INSERT && frag_row(as, c->sys, &st->a, ra.data, ra.len, err) < 0) ||
+		    (kind != REC_DELETE && frag_row(as, c->sys, &st->b, rb.data, rb.len, err) < 0)) {
+			rc = -1;
+			break;
+		}
+		st->rows++;
+		if (kind == REC_INSERT) {
+			c->res->inserts++;
+			c->sys->ins++;
+		} else if (kind == REC_UPDATE) {
+			c->res->updates++;
+			c->sys->upd++;
+		} else {
+			c->res->deletes++;
+			c->sys->del++;
+		}
 	}
-	return 0;
+	zreader_close(&z);
+	buf_release(&bits);
+	buf_release(&key);
+	buf_release(&ra);
+	buf_release(&rb);
+	return rc;
 }
 
-/* ---- assembling scripts ----------------------------------------------- */
+/* ---- assembling: scripts ---------------------------------------------- */
+
+static void hex128(char out[33], XXH128_hash_t h)
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, h);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", c.digest[i]);
+}
+
+/* Header text: control characters become spaces, so a line stays a comment. */
+static void add_comment_text(struct buf *b, const char *s)
+{
+	for (; *s; s++)
+		buf_addch(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
+static const char *step_verb(enum step_kind k)
+{
+	return k == STEP_INSERT ? "insert" : k == STEP_UPDATE ? "update" : "delete";
+}
 
 /* Tables in foreign-key order, parents first; a cycle keeps its members in first-use order. */
 static size_t *table_order(const struct rsys *s, bool *cycle)
@@ -826,21 +953,19 @@ static void emit(struct body *b, const struct buf *text)
 	XXH3_128bits_update(b->xxh, text->data, text->len);
 }
 
-static int emit_file(struct body *b, const char *path, struct tally_err *err)
+static int emit_file(struct body *b, FILE *in, const char *path, struct tally_err *err)
 {
 	char chunk[65536];
-	FILE *in = fopen(path, "r");
 	size_t n;
 
-	if (!in)
+	if (fseek(in, 0, SEEK_SET) != 0)
 		return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
 		if (fwrite(chunk, 1, n, b->fp) != n)
 			b->failed = true;
 		XXH3_128bits_update(b->xxh, chunk, n);
 	}
-	fclose(in);
-	return 0;
+	return ferror(in) ? err_set(err, ERR_IO, "cannot read '%s'", path) : 0;
 }
 
 static void add_cols(struct buf *b, const struct tabdesc *t, const size_t *cols, size_t n)
@@ -857,7 +982,7 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
                      struct buf *tmp, struct tally_err *err)
 {
 	const struct script_ops *ops = s->ops->script;
-	const struct rcheck *c = st->rc;
+	const struct repair_info *ri = st->rc->ri;
 	const struct tabdesc *t = s->tables[st->table];
 	enum step_kind k = kind_in(st, rollback);
 	struct script_step ss;
@@ -866,10 +991,10 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
 
 	memset(&ss, 0, sizeof(ss));
 	ss.kind = k;
-	ss.check = c->plan->check->name;
+	ss.check = ri->check;
 	ss.t = t;
-	ss.key = c->key;
-	ss.nkey = c->nkey;
+	ss.key = ri->key;
+	ss.nkey = ri->nkey;
 	ss.rows = st->rows;
 	if (!rollback) {
 		ss.old_stage = st->kind == STEP_INSERT ? NULL : st->a.stage;
@@ -897,7 +1022,7 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
 		for (size_t i = 0; i < st->a.ncols; i++) {
 			size_t col = st->a.cols[i];
 
-			if (!idx_has(c->key, c->nkey, col) && !t->cols[col].identity)
+			if (!idx_has(ri->key, ri->nkey, col) && !t->cols[col].identity)
 				set = idx_push(set, &nset, col);
 		}
 		ss.set = set;
@@ -905,9 +1030,9 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
 	}
 
 	buf_reset(tmp);
-	buf_addf(tmp, "\n-- check %s: %s %llu row%s %s %s", c->plan->check->name, step_verb(k),
-	         (unsigned long long)st->rows, st->rows == 1 ? "" : "s",
-	         k == STEP_INSERT ? "into" : k == STEP_UPDATE ? "of" : "from", t->display);
+	buf_addf(tmp, "\n-- check %s: %s %llu row%s %s %s", ri->check, step_verb(k), (unsigned long long)st->rows,
+	         st->rows == 1 ? "" : "s", k == STEP_INSERT ? "into" : k == STEP_UPDATE ? "of" : "from",
+	         t->display);
 	if (k == STEP_UPDATE) {
 		buf_addstr(tmp, ", setting ");
 		add_cols(tmp, t, ss.set, ss.nset);
@@ -920,9 +1045,9 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
 		ops->stage(tmp, st->b.stage, t, st->b.cols, st->b.ncols);
 	emit(b, tmp);
 	if (st->kind != STEP_INSERT)
-		rc = emit_file(b, st->a.path, err);
+		rc = emit_file(b, st->a.fp, st->a.path, err);
 	if (rc == 0 && st->kind != STEP_DELETE)
-		rc = emit_file(b, st->b.path, err);
+		rc = emit_file(b, st->b.fp, st->b.path, err);
 	buf_reset(tmp);
 	ops->apply(tmp, &ss);
 	if (st->kind != STEP_INSERT)
@@ -934,37 +1059,37 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
 	return rc;
 }
 
-static void header(struct buf *h, const struct repair *r, const struct rsys *s, bool rollback,
-                   const char *file, const char *generated_at, const char *hash, bool cycle)
+static void header(struct buf *h, const struct assembly *as, const struct rsys *s, bool rollback,
+                   const char *file, const char *hash, bool cycle)
 {
-	const struct spec *sp = r->spec;
+	const struct spec *sp = as->a->spec;
 	uint64_t ins = rollback ? s->del : s->ins, del = rollback ? s->ins : s->del;
 
-	buf_addf(h, "-- tally %s script for system '%s' (%s)\n", rollback ? "rollback" : "repair",
-	         s->sys->name, s->ops->dialect);
+	buf_addf(h, "-- tally %s script for system '%s' (%s)\n", rollback ? "rollback" : "repair", s->name,
+	         s->ops->dialect);
 	buf_addstr(h, "--\n-- spec:       ");
 	add_comment_text(h, sp->name);
 	buf_addstr(h, " (");
 	add_comment_text(h, sp->file);
 	buf_addstr(h, ")\n-- reason:     ");
 	add_comment_text(h, sp->reason ? sp->reason : "(none given)");
-	buf_addf(h, "\n-- generated:  %s by tally %s\n-- system:     ", generated_at, TALLY_VERSION);
-	add_comment_text(h, s->sys->dsn_shown);
-	buf_addf(h, "\n-- rows:       %llu inserted, %llu updated, %llu deleted\n",
-	         (unsigned long long)ins, (unsigned long long)s->upd, (unsigned long long)del);
-	for (size_t i = 0; i < r->nchecks; i++) {
-		const struct rcheck *c = r->checks[i];
+	buf_addf(h, "\n-- generated:  %s by tally %s\n-- system:     ", as->a->generated_at, TALLY_VERSION);
+	add_comment_text(h, s->spec ? s->spec->dsn_shown : "?");
+	buf_addf(h, "\n-- rows:       %llu inserted, %llu updated, %llu deleted\n", (unsigned long long)ins,
+	         (unsigned long long)s->upd, (unsigned long long)del);
+	for (size_t i = 0; i < as->nchecks; i++) {
+		const struct rcheck *c = as->checks[i];
 
 		if (c->sys != s)
 			continue;
-		buf_addf(h, "--   check %s on %s: %llu inserted, %llu updated, %llu deleted",
-		         c->plan->check->name, s->tables[c->table]->display,
-		         (unsigned long long)(rollback ? c->res.deletes : c->res.inserts),
-		         (unsigned long long)c->res.updates,
-		         (unsigned long long)(rollback ? c->res.inserts : c->res.deletes));
-		if (c->res.duplicates)
+		buf_addf(h, "--   check %s on %s: %llu inserted, %llu updated, %llu deleted", c->ri->check,
+		         s->tables[c->table]->display,
+		         (unsigned long long)(rollback ? c->res->deletes : c->res->inserts),
+		         (unsigned long long)c->res->updates,
+		         (unsigned long long)(rollback ? c->res->inserts : c->res->deletes));
+		if (c->res->duplicates)
 			buf_addf(h, " (%llu more repaired identically by another check)",
-			         (unsigned long long)c->res.duplicates);
+			         (unsigned long long)c->res->duplicates);
 		buf_addch(h, '\n');
 	}
 	buf_addstr(h, "-- fires on the tables written:\n");
@@ -973,9 +1098,8 @@ static void header(struct buf *h, const struct repair *r, const struct rsys *s, 
 		size_t shown = 0;
 
 		for (size_t j = 0; j < t->ntriggers; j++, shown++)
-			buf_addf(h, "--   %s: trigger %s %s %s%s\n", t->display, t->triggers[j].name,
-			         t->triggers[j].timing, t->triggers[j].events,
-			         t->triggers[j].enabled ? "" : " (disabled)");
+			buf_addf(h, "--   %s: trigger %s %s %s%s\n", t->display, t->triggers[j].name, t->triggers[j].timing,
+			         t->triggers[j].events, t->triggers[j].enabled ? "" : " (disabled)");
 		for (size_t j = 0; j < t->nchildren; j++, shown++)
 			buf_addf(h, "--   %s: foreign key %s from %s, ON DELETE %s, ON UPDATE %s\n", t->display,
 			         t->children[j].name, t->children[j].table, t->children[j].on_delete,
@@ -989,20 +1113,19 @@ static void header(struct buf *h, const struct repair *r, const struct rsys *s, 
 	if (cycle)
 		buf_addstr(h, "-- note:       foreign keys among these tables form a cycle; statements follow\n"
 		              "--             the checks' order there, and a constraint may stop the script\n");
-	for (size_t i = 0; i < r->nchecks && !rollback; i++) {
-		const struct rcheck *c = r->checks[i];
+	for (size_t i = 0; i < as->nchecks && !rollback; i++) {
+		const struct rcheck *c = as->checks[i];
 		const struct tabdesc *t;
 		bool any = false;
 
-		if (c->sys != s || !c->res.inserts)
+		if (c->sys != s || !c->res->inserts)
 			continue;
 		t = s->tables[c->table];
 		for (size_t col = 0; col < t->ncols; col++)
-			if (!t->cols[col].generated && !idx_has(c->ins, c->nins, col)) {
-				buf_addf(h, "%s%s", any ? ", " : "--   check ", any ? "" : c->plan->check->name);
+			if (!t->cols[col].generated && !idx_has(c->ri->ins, c->ri->nins, col)) {
 				if (!any)
-					buf_addstr(h, ": inserted rows take the default of ");
-				buf_addstr(h, t->cols[col].name);
+					buf_addf(h, "--   check %s: inserted rows take the default of ", c->ri->check);
+				buf_addf(h, "%s%s", any ? ", " : "", t->cols[col].name);
 				any = true;
 			}
 		if (any)
@@ -1012,7 +1135,7 @@ static void header(struct buf *h, const struct repair *r, const struct rsys *s, 
 	{
 		struct buf cmd = BUF_INIT;
 
-		s->ops->script->apply_command(&cmd, file, s->sys->dsn);
+		s->ops->script->apply_command(&cmd, file, s->spec ? s->spec->dsn_shown : "");
 		add_comment_text(h, cmd.data);
 		buf_release(&cmd);
 	}
@@ -1028,14 +1151,14 @@ static void header(struct buf *h, const struct repair *r, const struct rsys *s, 
 		              "--             the repair did not write are restored but not checked, because\n"
 		              "--             triggers or ON UPDATE clauses may have changed them\n");
 	buf_addf(h, "-- body:       xxh128 %s\n", hash);
-	buf_addf(h, "--             (check: %s%s | sed '1,/^%s$/d' | xxhsum -H2)\n",
-	         r->compress ? "zstdcat " : "cat ", file, HEADER_END);
+	buf_addf(h, "--             (check: %s%s | sed '1,/^%s$/d' | xxhsum -H2)\n", as->a->compress ? "zstdcat " : "cat ",
+	         file, HEADER_END);
 	buf_addstr(h, HEADER_END "\n");
 }
 
-static int write_script(struct repair *r, struct rsys *s, bool rollback, const char *generated_at,
-                        struct tally_err *err)
+static int write_script(struct assembly *as, struct rsys *s, bool rollback, struct tally_err *err)
 {
+	const struct repair_asm *a = as->a;
 	char name[300], hash[33];
 	struct body b = { NULL, NULL, NULL, false };
 	struct buf tmp = BUF_INIT, h = BUF_INIT;
@@ -1044,9 +1167,9 @@ static int write_script(struct repair *r, struct rsys *s, bool rollback, const c
 	bool cycle;
 	int fd, rc = 0;
 
-	snprintf(name, sizeof(name), "%s.%s.sql%s", rollback ? "rollback" : "repair", s->sys->name,
-	         r->compress ? ".zst" : "");
-	b.path = xasprintf("%s/%s.body", r->out->tmp, name);
+	snprintf(name, sizeof(name), "%s.%s.sql%s", rollback ? "rollback" : "repair", s->name,
+	         a->compress ? ".zst" : "");
+	b.path = xasprintf("%s/%s.body", a->out->tmp, name);
 	b.fp = fopen(b.path, "w+");
 	if (!b.fp) {
 		rc = err_set(err, ERR_IO, "cannot create '%s': %s", b.path, strerror(errno));
@@ -1072,18 +1195,17 @@ static int write_script(struct repair *r, struct rsys *s, bool rollback, const c
 
 	/* The file: header, then the body copied (compressed when asked). */
 	if (rc == 0)
-		rc = outdir_create(r->out, name, &fd, err);
+		rc = outdir_create(a->out, name, &fd, err);
 	if (rc == 0) {
 		struct zfile z;
 		char chunk[65536];
 		size_t got;
-		bool zok = !r->compress || zfile_open(&z, fd, 3, err) == 0;
 
-		header(&h, r, s, rollback, name, generated_at, hash, cycle);
-		if (!zok) {
-			rc = -1;
-		} else if (r->compress) {
-			rc = zfile_write(&z, h.data, h.len, err);
+		header(&h, as, s, rollback, name, hash, cycle);
+		if (a->compress) {
+			rc = zfile_open(&z, fd, 3, err);
+			if (rc == 0)
+				rc = zfile_write(&z, h.data, h.len, err);
 			rewind(b.fp);
 			while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), b.fp)) > 0)
 				rc = zfile_write(&z, chunk, got, err);
@@ -1115,7 +1237,7 @@ static int write_script(struct repair *r, struct rsys *s, bool rollback, const c
 	buf_release(&tmp);
 	buf_release(&h);
 	if (rc == 0)
-		rc = outdir_publish(r->out, name, err);
+		rc = outdir_publish(a->out, name, err);
 	if (rc == 0) {
 		snprintf(rollback ? s->rollback : s->file, 300, "%s", name);
 		memcpy(rollback ? s->rb_xxh128 : s->xxh128, hash, 33);
@@ -1123,36 +1245,77 @@ static int write_script(struct repair *r, struct rsys *s, bool rollback, const c
 	return rc;
 }
 
-int repair_finish(struct repair *r, const char *generated_at, struct tally_err *err)
+int repair_assemble(const struct repair_asm *a, struct repair_result *res, struct tally_err *err)
 {
-	for (size_t i = 0; i < r->nsys; i++) {
-		struct rsys *s = r->sys[i];
+	struct assembly as;
+	int rc = 0;
+
+	memset(&as, 0, sizeof(as));
+	as.a = a;
+	buf_init(&as.lit);
+	buf_init(&as.rec);
+	for (size_t i = 0; i < a->nchecks; i++) {
+		struct rcheck *c;
+
+		if (!a->info[i])
+			continue;
+		c = xcalloc(1, sizeof(*c));
+		c->index = as.nchecks;
+		c->ri = a->info[i];
+		c->res = &res[i];
+		c->res->system = a->info[i]->system;
+		c->sys = sys_get(&as, c->ri);
+		c->table = table_get(c->sys, &c->ri->t);
+		as.checks = xrealloc(as.checks, (as.nchecks + 1) * sizeof(*as.checks));
+		as.checks[as.nchecks++] = c;
+	}
+	for (size_t i = 0; i < as.nsys; i++)
+		for (size_t t = 0; t < as.sys[i]->ntables; t++)
+			if (as.sys[i]->writers[t] > 1)
+				as.sys[i]->dd[t] = xcalloc(1, sizeof(struct dedupe));
+
+	/* Records, check by check, part by part: the order of a single run. */
+	for (size_t i = 0, ci = 0; i < a->nchecks && rc == 0; i++) {
+		struct rcheck *c;
+		struct step **steps;
+
+		if (!a->info[i])
+			continue;
+		c = as.checks[ci++];
+		for (size_t p = 0; p < a->nparts[i] && rc == 0; p++)
+			rc = read_part(&as, c, a->parts[i][p], err);
+		steps = c->sys->steps;
+		for (size_t s = 0; s < c->sys->nsteps && rc == 0; s++)
+			if (steps[s]->rc == c && (frag_close(&steps[s]->a, err) < 0 || frag_close(&steps[s]->b, err) < 0))
+				rc = -1;
+	}
+	for (size_t i = 0; i < as.nsys && rc == 0; i++) {
+		struct rsys *s = as.sys[i];
 
 		if (s->failed || s->ins + s->upd + s->del == 0)
 			continue;
-		if (write_script(r, s, false, generated_at, err) < 0 ||
-		    write_script(r, s, true, generated_at, err) < 0)
-			return -1;
+		if (write_script(&as, s, false, err) < 0 || write_script(&as, s, true, err) < 0)
+			rc = -1;
 	}
-	for (size_t i = 0; i < r->nchecks; i++) {
-		struct rcheck *c = r->checks[i];
+	for (size_t i = 0; i < as.nchecks && rc == 0; i++) {
+		struct rcheck *c = as.checks[i];
 		struct rsys *s = c->sys;
 
-		if (!s)
-			continue;
 		if (s->failed) {
-			c->res.none = s->failed;
-			c->res.failed = true;
+			c->res->failed = true;
+			c->res->failure = xstrdup(s->failed);
+			c->res->none = c->res->failure;
 			continue;
 		}
-		if (c->res.inserts + c->res.updates + c->res.deletes == 0 && !c->res.duplicates) {
-			c->res.none = "nothing to repair";
+		if (c->res->inserts + c->res->updates + c->res->deletes == 0 && !c->res->duplicates) {
+			c->res->none = "nothing to repair";
 			continue;
 		}
-		memcpy(c->res.file, s->file, sizeof(c->res.file));
-		memcpy(c->res.rollback, s->rollback, sizeof(c->res.rollback));
-		memcpy(c->res.xxh128, s->xxh128, sizeof(c->res.xxh128));
-		memcpy(c->res.rollback_xxh128, s->rb_xxh128, sizeof(c->res.rollback_xxh128));
+		memcpy(c->res->file, s->file, sizeof(c->res->file));
+		memcpy(c->res->rollback, s->rollback, sizeof(c->res->rollback));
+		memcpy(c->res->xxh128, s->xxh128, sizeof(c->res->xxh128));
+		memcpy(c->res->rollback_xxh128, s->rb_xxh128, sizeof(c->res->rollback_xxh128));
 	}
-	return 0;
+	assembly_free(&as);
+	return rc;
 }

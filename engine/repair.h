@@ -1,8 +1,8 @@
 /*
  * engine/repair.h
- *   merge -> REPAIR: turns differences into repair.<system>.sql and
- *   rollback.<system>.sql, change orders for a reviewer to approve and an
- *   operator to run. tally itself never writes to a database.
+ *   merge -> REPAIR -> scripts: turns differences into repair.<system>.sql
+ *   and rollback.<system>.sql, change orders for a reviewer to approve and
+ *   an operator to run. tally itself never writes to a database.
  *
  * What a script does: in one transaction, for each step (INSERT, UPDATE or
  * DELETE of one check on one table), it stages the rows in a temporary
@@ -19,11 +19,16 @@
  * inserted, INSERT the before-images of what was deleted, UPDATE back every
  * column of what was updated), guarded by what the repair wrote.
  *
- * Memory: rows go to temporary fragment files as they come from the merge;
- * scripts are assembled by copying those files, so memory does not depend
- * on the number of repaired rows. Only a table written by more than one
- * check keeps a small digest per repaired row, to drop a repair two checks
- * both ask for and to refuse two that disagree.
+ * Two stages. While chunks are compared, in parallel, a struct
+ * repair_writer per part turns each difference into a record holding the
+ * SQL literals of its row (conversion needs the live plan). Afterwards
+ * repair_assemble() reads every part's records in chunk order, groups
+ * them into steps, and writes the scripts; it needs only struct
+ * repair_info, which run.json carries, so tally merge can assemble the
+ * parts of several shards. Memory does not depend on the number of
+ * repaired rows; only a table written by more than one check keeps a
+ * small digest per row, to write once a repair two checks both ask for and
+ * to refuse two that disagree.
  *
  * The header records the XXH3-128 of the body (everything after the line
  * "-- end of tally header"), which report.json repeats, so a reviewer can
@@ -35,58 +40,92 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "../connectors/connector.h"
 #include "merge.h"
 #include "outdir.h"
 #include "plan.h"
 #include "spec.h"
 
-struct repair;
+/* What repairing one check takes: the written table and its column roles. */
+struct repair_info {
+	char *check;                /* check name */
+	char *system;               /* the written system */
+	char *driver;
+	const struct conn_ops *ops;
+	struct tabdesc t;           /* the written table, owned */
+	size_t *key, nkey;          /* key columns of t */
+	size_t *img, nimg;          /* every non-generated column: the before-image */
+	size_t *ins, nins;          /* the columns an INSERT writes */
+	size_t *cmp, ncmp;          /* the column of t of each compared column */
+	/* Writers only, from a live plan; NULL when read from run.json. */
+	const struct plan *plan;
+	size_t *ins_pos;            /* each INSERT column's place in the other side's row */
+	struct canon_col *ins_canon;
+};
+
+/*
+ * From a built plan whose repair_side >= 0; the plan must outlive the
+ * info's writers.
+ */
+void repair_info_from_plan(struct repair_info *ri, const struct plan *p, const char *system,
+                           const struct conn_ops *ops);
+json_t *repair_info_json(const struct repair_info *ri);
+int repair_info_from_json(struct repair_info *ri, json_t *j, struct tally_err *err);
+void repair_info_release(struct repair_info *ri);
+
+/* ---- writing one part's records --------------------------------------- */
+
+struct repair_writer;
+
+/* Writes records to path (zstd). */
+struct repair_writer *repair_writer_new(const struct repair_info *ri, const char *path,
+                                        struct tally_err *err);
+/*
+ * merge_sink.diff, ctx the writer. A value the written column cannot hold
+ * exactly is not an error here: the writer records why, and assembling
+ * then writes no script for that system.
+ */
+int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
+               const uint8_t *changed, struct tally_err *err);
+/* Finishes the file; then frees. */
+int repair_writer_close(struct repair_writer *w, struct tally_err *err);
+/* Frees without finishing (the file is left incomplete). */
+void repair_writer_free(struct repair_writer *w);
+
+/* ---- assembling the scripts ------------------------------------------- */
 
 /* What a check's repair came to, for report.json and the summary. */
 struct repair_result {
-	const char *system;         /* borrowed from the spec */
+	const char *system;         /* borrowed */
 	char file[300];             /* "repair.billing.sql" ("" when none was written) */
 	char rollback[300];
 	char xxh128[33];            /* of the repair script's body */
 	char rollback_xxh128[33];
 	uint64_t inserts, updates, deletes;     /* rows, this check's share */
 	uint64_t duplicates;        /* rows another check of the script repairs the same way */
-	const char *none;           /* why there is no script (static or owned by repair) */
+	const char *none;           /* why there is no script (borrowed or owned by the caller) */
 	bool failed;                /* none because the repair could not be written exactly */
+	char *failure;              /* owned: the reason when failed */
 };
 
-struct repair *repair_new(const struct spec *spec, const struct outdir *out, bool compress);
-void repair_free(struct repair *r);
+struct repair_asm {
+	const struct outdir *out;
+	const struct spec *spec;    /* name, file, reason; systems for driver and dsn_shown */
+	size_t nchecks;
+	struct repair_info **info;  /* per check; NULL when it repairs nothing */
+	char ***parts;              /* per check: its .rep files in chunk order */
+	size_t *nparts;
+	bool compress;
+	const char *generated_at;
+};
 
 /*
- * Registers a check's plan before any row is read, so that tables written
- * by more than one check are known. plan must live until repair_free().
+ * Assembles and publishes every system's repair and rollback scripts and
+ * fills res[i] for every check with info. A system whose repair cannot be
+ * written exactly gets no script, and its checks' results say why.
  */
-void repair_note_plan(struct repair *r, const struct plan *p, const struct spec_system *sys,
-                      const struct conn_ops *ops);
-
-/*
- * Begins a check: sets *ctx to pass to repair_row, or NULL when the check
- * repairs nothing (repair: none, or the written side is a query).
- */
-int repair_begin(struct repair *r, const struct plan *p, void **ctx, struct tally_err *err);
-
-/* merge_sink.diff: ctx from repair_begin. */
-int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
-               const uint8_t *changed, struct tally_err *err);
-
-/* Ends the check begun last. */
-int repair_end(struct repair *r, struct tally_err *err);
-
-/*
- * Writes and publishes every system's repair and rollback scripts. A
- * system whose repair cannot be written exactly (a value its columns
- * cannot hold) gets no script, and its checks' results say why.
- */
-int repair_finish(struct repair *r, const char *generated_at, struct tally_err *err);
-
-/* The result for a check (by plan), or NULL when it was never begun. */
-const struct repair_result *repair_result_of(const struct repair *r, const struct plan *p);
+int repair_assemble(const struct repair_asm *a, struct repair_result *res, struct tally_err *err);
 
 #endif

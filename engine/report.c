@@ -73,6 +73,7 @@ void report_release(struct run_report *r)
 		for (int s = 0; s < 2; s++) {
 			free(c->side[s].table);
 			free(c->side[s].server);
+			free(c->side[s].position);
 		}
 		json_decref(c->columns);
 		json_decref(c->key);
@@ -81,6 +82,8 @@ void report_release(struct run_report *r)
 	free(r->checks);
 	r->checks = NULL;
 	r->nchecks = 0;
+	json_decref(r->shard);
+	r->shard = NULL;
 }
 
 static json_t *error_json(const struct tally_err *e)
@@ -92,8 +95,8 @@ static json_t *error_json(const struct tally_err *e)
 
 static json_t *side_json(const struct side_result *s)
 {
-	return json_pack("{s:s?, s:s?, s:s?, s:I}", "system", s->system, "table", s->table,
-	                 "server", s->server, "rows", (json_int_t)s->rows);
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:I}", "system", s->system, "table", s->table,
+	                 "server", s->server, "position", s->position, "rows", (json_int_t)s->rows);
 }
 
 static json_t *repair_json(const struct repair_result *r)
@@ -149,12 +152,16 @@ int report_write(const struct outdir *o, const struct run_report *r, struct tall
 	json_object_set_new(root, "started_at", json_string(r->started_at));
 	json_object_set_new(root, "finished_at", json_string(r->finished_at));
 	json_object_set_new(root, "status", json_string(result_status_name(r->status)));
+	if (r->shard)
+		json_object_set(root, "shard", r->shard);
 	for (size_t i = 0; i < r->nchecks; i++)
 		if (r->checks[i].status != RESULT_PENDING)
 			json_array_append_new(checks, check_json(&r->checks[i]));
 	json_object_set_new(root, "checks", checks);
 	json_object_set_new(root, "diff_file", r->diff_written ? json_string("diff.ndjson.zst") : json_null());
 	json_object_set_new(root, "error", r->has_error ? error_json(&r->err) : json_null());
+	if (r->has_error && r->error_note)
+		json_object_set_new(json_object_get(root, "error"), "resume", json_string(r->error_note));
 
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);

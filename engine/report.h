@@ -28,6 +28,7 @@ struct side_result {
 	const char *system;     /* borrowed from the spec */
 	char *table;            /* owned: "public.orders" or "query" */
 	char *server;           /* owned: "PostgreSQL 15.18", may be NULL */
+	char *position;         /* owned: where its snapshot stands ("lsn 0/1A2B"), may be NULL */
 	uint64_t rows;
 };
 
@@ -55,6 +56,8 @@ struct run_report {
 	bool has_error;
 	struct tally_err err;       /* the run's first error */
 	bool diff_written;
+	json_t *shard;              /* owned: {"index", "count"} for a shard's share, else NULL */
+	const char *error_note;     /* after an error: what the operator can do, or NULL */
 };
 
 /* Fills r->columns, r->key and r->unmatched from a built plan. */

@@ -1,117 +1,185 @@
 /*
  * engine/run.c
- *   RUN: connector -> plan -> stream -> merge -> diffout/report, for every
- *   check of a spec, one after the other.
+ *   RUN: connector -> plan -> chunk -> chunkrun (workers) -> assemble.
  *
- * Sessions are opened once per (system, side) and shared by the checks of
- * a run, so the checks reading one system see one snapshot of it.
+ * Parallel operation works like this. The coordinator (the main thread)
+ * opens one session per (system, side), plans every check (describing
+ * both sides, asking the source for chunk boundaries) before reading a
+ * row, writes run.json, and exports each PostgreSQL session's snapshot.
+ * The chunks to do (this shard's, not already done when resuming) become
+ * a task list. N workers, each with sessions of its own opened on the
+ * exported snapshots, take tasks one at a time and leave each chunk's
+ * part in the work directory; the coordinator meanwhile draws progress.
+ * A lost connection makes the worker reconnect and redo the chunk, up to
+ * three times, waiting 1, 2 then 4 seconds; any other failure stops every
+ * worker after its current chunk and leaves the finished parts for
+ * --resume. When all parts are there, checks whose chunks may disagree on
+ * membership are reconciled, and the outputs are assembled from the parts
+ * (a shard keeps its parts for tally merge instead).
+ *
+ * PostgreSQL workers see the coordinator's snapshot: the run compares one
+ * state of each PostgreSQL system. MariaDB cannot share a snapshot: each
+ * worker session takes its own when it opens, so rows changed while the
+ * workers start may be seen by some chunks and not others (report.json
+ * records each side's position for the record).
  */
 #include "run.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "../connectors/connector.h"
+#include "assemble.h"
 #include "buf.h"
-#include "diffout.h"
-#include "merge.h"
+#include "canon.h"
+#include "chunk.h"
+#include "chunkrun.h"
 #include "outdir.h"
 #include "plan.h"
 #include "repair.h"
 #include "report.h"
-#include "stream.h"
-#include "zfile.h"
+#include "tally_config.h"
+#include "work.h"
+
+#define MAX_RETRIES 3
+
+void run_opts_init(struct run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->connect_timeout = 10;
+	o->jobs = 1;
+	o->page_seconds = 1.0;
+	o->chunk_rows = 100000;
+	o->sort_budget = 16u << 20;
+}
 
 struct session {
 	const struct spec_system *sys;
 	int side;
 	struct conn *conn;
+	char *snapshot;             /* exported (coordinator sessions) */
+	char *position;
+};
+
+struct sessions {
+	struct session *s;
+	size_t n;
+};
+
+struct task {
+	size_t check;
+	size_t chunk;
+};
+
+struct run;
+
+struct worker {
+	struct run *r;
+	pthread_t th;
+	struct sessions ss;
 };
 
 struct run {
 	const struct spec *spec;
 	const struct run_opts *opts;
-	struct session *sessions;
-	size_t nsessions;
 	struct outdir out;
-	struct zfile diff;
-	bool diff_open;
-	struct run_report report;
-	/* Per selected check, built before any row is read. */
+	struct sessions coord;
+	size_t n;
+	struct check_result *res;   /* report.checks */
 	struct plan *plans;
 	bool *planned;
-	struct conn **src, **tgt;
-	struct repair *repair;
+	struct chunkplan *cps;
+	struct repair_info **rinfo;
+	const char **no_repair;
+	json_t *runjson;
+	struct task *tasks;
+	size_t ntasks, next;
+	pthread_mutex_t lock;
+	bool failed;
+	struct tally_err err;
+	uint64_t rows_done;
+	uint64_t chunks_done;
+	int active;
+	double rows_total;
+	struct ratelimit rate;
+	struct run_report report;
+	double t0;
 };
 
-/* Every difference goes to the diff file and, when the check repairs, to the repair. */
-struct tee {
-	struct diffout *diff;
-	void *repair;
-};
+/* ---- sessions --------------------------------------------------------- */
 
-static int tee_diff(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
-                    const uint8_t *changed, struct tally_err *err)
+static struct session *session_find(struct sessions *ss, const struct spec_system *sys, int side)
 {
-	struct tee *t = ctx;
-
-	if (diffout_row(t->diff, kind, src, tgt, changed, err) < 0)
-		return -1;
-	if (t->repair && repair_row(t->repair, kind, src, tgt, changed, err) < 0)
-		return -1;
-	return 0;
+	for (size_t i = 0; i < ss->n; i++)
+		if (ss->s[i].sys == sys && ss->s[i].side == side)
+			return &ss->s[i];
+	return NULL;
 }
 
-static double now_seconds(void)
+static int session_get(struct run *r, struct sessions *ss, const struct spec_system *sys, int side,
+                       const char *snapshot, struct conn **out, struct tally_err *err)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int session_get(struct run *r, const struct spec_system *sys, int side, struct conn **out,
-                       struct tally_err *err)
-{
+	struct session *s = session_find(ss, sys, side);
 	const struct conn_ops *ops;
 	struct conn_cfg cfg;
-	struct session *s;
+	struct conn *c = NULL;
 
-	for (size_t i = 0; i < r->nsessions; i++)
-		if (r->sessions[i].sys == sys && r->sessions[i].side == side) {
-			*out = r->sessions[i].conn;
-			return 0;
-		}
+	if (s && s->conn) {
+		*out = s->conn;
+		return 0;
+	}
 	ops = conn_driver(sys->driver);
 	if (!ops)
 		return err_set(err, ERR_SPEC, "system '%s': unknown driver '%s'", sys->name, sys->driver);
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.snapshot = snapshot;
 	cfg.system = sys->name;
 	cfg.side = side == SIDE_SOURCE ? "source" : "target";
 	cfg.dsn = sys->dsn;
 	cfg.dsn_shown = sys->dsn_shown;
 	cfg.connect_timeout = r->opts->connect_timeout;
-	r->sessions = xrealloc(r->sessions, (r->nsessions + 1) * sizeof(*r->sessions));
-	s = &r->sessions[r->nsessions];
-	s->sys = sys;
-	s->side = side;
-	s->conn = NULL;
-	if (ops->open(&s->conn, &cfg, err) < 0)
+	if (ops->open(&c, &cfg, err) < 0)
 		return -1;
-	r->nsessions++;
-	*out = s->conn;
+	if (!s) {
+		ss->s = xrealloc(ss->s, (ss->n + 1) * sizeof(*ss->s));
+		s = &ss->s[ss->n++];
+		memset(s, 0, sizeof(*s));
+		s->sys = sys;
+		s->side = side;
+	}
+	s->conn = c;
+	*out = c;
 	return 0;
 }
 
-static void sessions_close(struct run *r)
+static void session_drop(struct session *s)
 {
-	for (size_t i = 0; i < r->nsessions; i++)
-		r->sessions[i].conn->ops->close(r->sessions[i].conn);
-	free(r->sessions);
-	r->sessions = NULL;
-	r->nsessions = 0;
+	if (s->conn)
+		s->conn->ops->close(s->conn);
+	s->conn = NULL;
 }
+
+static void sessions_close(struct sessions *ss)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		session_drop(&ss->s[i]);
+		free(ss->s[i].snapshot);
+		free(ss->s[i].position);
+	}
+	free(ss->s);
+	ss->s = NULL;
+	ss->n = 0;
+}
+
+/* ---- planning --------------------------------------------------------- */
 
 static void warn_unmatched(const struct plan *p, const char *check)
 {
@@ -121,23 +189,128 @@ static void warn_unmatched(const struct plan *p, const char *check)
 			         p->only[s][i], s == SIDE_SOURCE ? "source" : "target", p->desc[s].display);
 }
 
-/* Describes both sides of check i and builds its plan; reads no row. */
-static int check_plan(struct run *r, size_t i, struct tally_err *err)
+/* Does the side's server read the key in tally's bytewise order? */
+static bool side_exact(const struct plan *p, int side, const struct conn *c)
 {
-	struct check_result *res = &r->report.checks[i];
+	if (!c->ops->order_is_bytewise)
+		return false;
+	for (size_t i = 0; i < p->nkey; i++) {
+		const struct coldesc *cd = &p->desc[side].cols[p->key[i].col[side]];
+
+		if (cd->nullable || !c->ops->order_is_bytewise(cd))
+			return false;
+	}
+	return true;
+}
+
+static bool key_not_null(const struct plan *p, int side)
+{
+	for (size_t i = 0; i < p->nkey; i++)
+		if (p->desc[side].cols[p->key[i].col[side]].nullable)
+			return false;
+	return true;
+}
+
+static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *tgt, const bool exact[2],
+                       struct tally_err *err)
+{
+	const struct plan *p = &r->plans[i];
+	const struct spec_check *c = p->check;
+	struct keybounds kb;
+	struct scan_req req;
+	size_t *key;
+	long rows = c->chunk_rows ? c->chunk_rows : r->opts->chunk_rows;
+	int rc;
+
+	/*
+	 * Ranges leave out NULL keys: only NOT NULL keys are chunked, and only
+	 * between servers that can both range over their key.
+	 */
+	if (!src->ops->plan_bounds || !src->ops->bound_literal || !tgt->ops->bound_literal ||
+	    p->desc[SIDE_SOURCE].is_query || !key_not_null(p, SIDE_SOURCE) || !key_not_null(p, SIDE_TARGET)) {
+		chunkplan_single(&r->cps[i], exact);
+		return 0;
+	}
+	key = xcalloc(p->nkey, sizeof(size_t));
+	for (size_t k = 0; k < p->nkey; k++)
+		key[k] = p->key[k].col[SIDE_SOURCE];
+	memset(&req, 0, sizeof(req));
+	memset(&kb, 0, sizeof(kb));
+	req.desc = &p->desc[SIDE_SOURCE];
+	req.table = c->source.table;
+	req.where = c->source.where;
+	req.nkey = p->nkey;
+	req.key = key;
+	rc = src->ops->plan_bounds(src, &req, (uint64_t)rows, &kb, err);
+	free(key);
+	if (rc == 0)
+		rc = chunkplan_from_bounds(&r->cps[i], p, &kb, exact, err);
+	keybounds_release(&kb);
+	if (rc < 0)
+		err_context(err, "planning chunks of %s", p->desc[SIDE_SOURCE].display);
+	return rc;
+}
+
+static json_t *check_json_for_run(struct run *r, size_t i)
+{
+	const struct plan *p = &r->plans[i];
+	const struct check_result *res = &r->res[i];
+	json_t *sides = json_array();
+
+	for (int s = 0; s < 2; s++)
+		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?}", "system", res->side[s].system,
+		                                       "table", res->side[s].table, "server", res->side[s].server,
+		                                       "position", res->side[s].position));
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:O, s:O, s:O, s:o, s:s?}", "name", p->check->name,
+	                 "expect", spec_expect_name(p->check->expect), "repair", spec_repair_name(p->check->repair),
+	                 "chunks", chunkplan_json(&r->cps[i]), "sides", sides, "key", res->key,
+	                 "columns", res->columns, "unmatched", res->unmatched,
+	                 "repair_info", r->rinfo[i] ? repair_info_json(r->rinfo[i]) : json_null(),
+	                 "no_repair", r->no_repair[i]);
+}
+
+static json_t *run_json(struct run *r, const char *spec_hash)
+{
+	json_t *systems = json_array(), *checks = json_array();
+
+	for (size_t i = 0; i < r->spec->nsystems; i++)
+		json_array_append_new(systems, json_pack("{s:s, s:s, s:s}", "name", r->spec->systems[i].name,
+		                                         "driver", r->spec->systems[i].driver,
+		                                         "dsn_shown", r->spec->systems[i].dsn_shown));
+	for (size_t i = 0; i < r->n; i++)
+		json_array_append_new(checks, check_json_for_run(r, i));
+	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s}, s:o, s:o, s:s, s:o}", "format", 1,
+	                 "tally_version", TALLY_VERSION, "canon_version", CANON_VERSION,
+	                 "spec", "name", r->spec->name, "file", r->spec->file, "reason", r->spec->reason,
+	                 "hash", spec_hash, "systems", systems,
+	                 "shard", r->opts->shard_count > 1
+	                 ? json_pack("{s:i, s:i}", "index", r->opts->shard_index, "count", r->opts->shard_count)
+	                 : json_null(),
+	                 "started_at", r->report.started_at, "checks", checks);
+}
+
+/* Plans check i on the coordinator's sessions; reads no row. */
+static int check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err)
+{
+	struct check_result *res = &r->res[i];
 	const struct spec_check *c = res->check;
 	struct plan *plan = &r->plans[i];
+	struct conn *cn[2];
+	bool exact[2];
 
-	if (session_get(r, c->source.sys, SIDE_SOURCE, &r->src[i], err) < 0 ||
-	    session_get(r, c->target.sys, SIDE_TARGET, &r->tgt[i], err) < 0)
+	if (session_get(r, &r->coord, c->source.sys, SIDE_SOURCE, NULL, &cn[0], err) < 0 ||
+	    session_get(r, &r->coord, c->target.sys, SIDE_TARGET, NULL, &cn[1], err) < 0)
 		return -1;
 	for (int s = 0; s < 2; s++) {
-		struct conn *cn = s == SIDE_SOURCE ? r->src[i] : r->tgt[i];
+		struct session *se = session_find(&r->coord, s == 0 ? c->source.sys : c->target.sys, s);
 
 		res->side[s].system = s == SIDE_SOURCE ? c->source.system : c->target.system;
-		res->side[s].server = cn->server_version ? xstrdup(cn->server_version) : NULL;
+		res->side[s].server = cn[s]->server_version ? xstrdup(cn[s]->server_version) : NULL;
+		if (!se->position && cn[s]->ops->position && cn[s]->ops->position(cn[s], &se->position, err) < 0)
+			return -1;
+		res->side[s].position = se->position ? xstrdup(se->position) : NULL;
 	}
-	if (plan_build(plan, r->spec, c, r->src[i], r->tgt[i], err) < 0)
+	if (plan_build(plan, r->spec, c, cn[0], cn[1], err) < 0)
 		return -1;
 	r->planned[i] = true;
 	for (int s = 0; s < 2; s++)
@@ -145,66 +318,228 @@ static int check_plan(struct run *r, size_t i, struct tally_err *err)
 	report_describe_plan(res, plan);
 	if (!r->opts->quiet)
 		warn_unmatched(plan, c->name);
-	return 0;
-}
+	exact[0] = side_exact(plan, SIDE_SOURCE, cn[0]);
+	exact[1] = side_exact(plan, SIDE_TARGET, cn[1]);
+	if (resumed) {
+		json_t *old = json_array_get(json_object_get(resumed, "checks"), i);
 
-/* Streams both sides of check i through the merge into the diff file and the repair. */
-static int check_scan(struct run *r, size_t i, struct tally_err *err)
-{
-	struct check_result *res = &r->report.checks[i];
-	const struct spec_check *c = res->check;
-	const struct plan *plan = &r->plans[i];
-	struct stream ss, ts;
-	struct diffout d;
-	struct tee tee;
-	struct merge_sink sink;
-	struct merge_stats st;
-	double t0 = now_seconds();
-	int rc;
-
-	if (repair_begin(r->repair, plan, &tee.repair, err) < 0)
-		return -1;
-	if (stream_open(&ss, r->src[i], plan, SIDE_SOURCE, c->source.system, err) < 0)
-		return -1;
-	if (stream_open(&ts, r->tgt[i], plan, SIDE_TARGET, c->target.system, err) < 0) {
-		stream_close(&ss);
+		if (!old || !json_equal(json_object_get(old, "columns"), res->columns) ||
+		    !json_equal(json_object_get(old, "key"), res->key)) {
+			err_set(err, ERR_USAGE, "check '%s' no longer matches the interrupted run", c->name);
+			return err_hint(err, "the tables or the spec changed; start again without --resume");
+		}
+		if (chunkplan_from_json(&r->cps[i], json_object_get(old, "chunks"), err) < 0)
+			return -1;
+	} else if (plan_chunks(r, i, cn[0], cn[1], exact, err) < 0) {
 		return -1;
 	}
-	diffout_init(&d, &r->diff, plan, c->name);
-	tee.diff = &d;
-	sink.ctx = &tee;
-	sink.diff = tee_diff;
-	merge_stats_init(&st);
-	rc = merge_run(&ss.src, &ts.src, plan->ncmp, c->expect, &sink, &st, err);
-	stream_close(&ts);
-	stream_close(&ss);
-	if (rc == 0)
-		rc = repair_end(r->repair, err);
+	if (plan->repair_side >= 0) {
+		const struct spec_system *ws = plan->repair_side == SIDE_SOURCE ? c->source.sys : c->target.sys;
 
-	res->side[0].rows = st.side[0].rows;
-	res->side[1].rows = st.side[1].rows;
-	res->missing = st.missing;
-	res->extra = st.extra;
-	res->changed = st.changed;
-	res->chunks_total = 1;
-	res->chunks_mismatched = st.missing + st.extra + st.changed ? 1 : 0;
-	res->seconds = now_seconds() - t0;
-	if (rc < 0)
-		return -1;
-	res->status = st.missing + st.extra + st.changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
+		r->rinfo[i] = xcalloc(1, sizeof(**r->rinfo));
+		repair_info_from_plan(r->rinfo[i], plan, ws->name, cn[plan->repair_side]->ops);
+	} else {
+		r->no_repair[i] = plan->no_repair ? plan->no_repair : "repair: none";
+	}
+	r->rows_total += r->cps[i].rows > 0 ? 2 * r->cps[i].rows : 0;
 	return 0;
 }
 
-static void check_failed(struct run *r, size_t i, struct tally_err *err)
-{
-	struct check_result *res = &r->report.checks[i];
+/* ---- workers ---------------------------------------------------------- */
 
-	/* A spec error leads with FILE:LINE:COL, which already says where. */
-	if (err->kind != ERR_SPEC)
-		err_context(err, "check '%s'", res->check->name);
-	res->status = RESULT_ERROR;
-	res->err = *err;
-	r->report.has_error = true;
+static void fail_run(struct run *r, const struct tally_err *err)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->failed) {
+		r->failed = true;
+		r->err = *err;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void on_pause(void *arg, const char *system, long load)
+{
+	struct run *r = arg;
+
+	if (!r->opts->quiet)
+		fprintf(stderr, "\rtally: system '%s' is busy (%ld active), waiting%20s\n", system, load, "");
+}
+
+static void env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_env *env)
+{
+	const struct spec_check *c = r->res[check].check;
+
+	memset(env, 0, sizeof(*env));
+	env->out = r->out.path;
+	env->check = check;
+	env->plan = &r->plans[check];
+	env->cp = &r->cps[check];
+	env->repair = r->rinfo[check];
+	if (cn) {
+		env->conn[0] = cn[0];
+		env->conn[1] = cn[1];
+	}
+	env->system[0] = c->source.system;
+	env->system[1] = c->target.system;
+	env->sort_budget = r->opts->sort_budget;
+	env->page_seconds = r->opts->page_seconds;
+	env->first_page = (uint64_t)(c->chunk_rows ? c->chunk_rows : r->opts->chunk_rows);
+	env->rate = r->opts->max_rate > 0 ? &r->rate : NULL;
+	env->max_load = r->opts->max_load;
+	env->progress_rows = &r->rows_done;
+	env->on_pause = on_pause;
+	env->pause_arg = r;
+}
+
+static int run_task(struct worker *w, const struct task *t, struct tally_err *err)
+{
+	struct run *r = w->r;
+	const struct spec_check *c = r->res[t->check].check;
+
+	for (unsigned attempt = 0;; attempt++) {
+		const struct spec_system *sys[2] = { c->source.sys, c->target.sys };
+		struct conn *cn[2];
+		struct chunk_env env;
+		struct part_result pr;
+		int rc = 0;
+
+		for (int s = 0; s < 2 && rc == 0; s++) {
+			struct session *co = session_find(&r->coord, sys[s], s);
+
+			rc = session_get(r, &w->ss, sys[s], s, co ? co->snapshot : NULL, &cn[s], err);
+		}
+		if (rc == 0) {
+			env_for(r, t->check, cn, &env);
+			rc = chunk_run(&env, t->chunk, &pr, err);
+		}
+		if (rc == 0)
+			return 0;
+		if ((err->kind != ERR_LOST && err->kind != ERR_CONNECT) || attempt == MAX_RETRIES ||
+		    tally_interrupted || r->failed)
+			return err_context(err, "check '%s'", c->name);
+		if (!r->opts->quiet)
+			fprintf(stderr, "\rtally: check '%s': %s; retrying in %u s (%u of %u)\n", c->name, err->msg,
+			        1u << attempt, attempt + 1, MAX_RETRIES);
+		for (int s = 0; s < 2; s++) {
+			struct session *ws = session_find(&w->ss, sys[s], s);
+
+			if (ws)
+				session_drop(ws);
+		}
+		sleep(1u << attempt);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->r;
+	struct tally_err err;
+
+	for (;;) {
+		struct task t;
+
+		pthread_mutex_lock(&r->lock);
+		if (r->failed || r->next == r->ntasks) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		t = r->tasks[r->next++];
+		pthread_mutex_unlock(&r->lock);
+		err_clear(&err);
+		if (run_task(w, &t, &err) < 0) {
+			fail_run(r, &err);
+			break;
+		}
+		__atomic_add_fetch(&r->chunks_done, 1, __ATOMIC_RELAXED);
+	}
+	sessions_close(&w->ss);
+	__atomic_sub_fetch(&r->active, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void human(char *out, size_t n, double v)
+{
+	if (v >= 1e9)
+		snprintf(out, n, "%.1fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(out, n, "%.1fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(out, n, "%.1fk", v / 1e3);
+	else
+		snprintf(out, n, "%.0f", v);
+}
+
+static void draw_progress(struct run *r, bool tty, bool last)
+{
+	uint64_t rows = __atomic_load_n(&r->rows_done, __ATOMIC_RELAXED);
+	uint64_t done = __atomic_load_n(&r->chunks_done, __ATOMIC_RELAXED);
+	double el = chunk_now() - r->t0, rate = el > 0 ? (double)rows / el : 0, left = -1;
+	char rs[16], rt[16], eta[32] = "?";
+
+	if (r->rows_total > 0 && rate > 0 && (double)rows < r->rows_total)
+		left = (r->rows_total - (double)rows) / rate;
+	else if (done > 0 && done < r->ntasks)
+		left = el / (double)done * (double)(r->ntasks - done);
+	if (left >= 0)
+		snprintf(eta, sizeof(eta), "%d:%02d:%02d", (int)(left / 3600), (int)(left / 60) % 60, (int)left % 60);
+	human(rs, sizeof(rs), (double)rows);
+	human(rt, sizeof(rt), rate);
+	fprintf(stderr, "%stally: %llu/%zu chunks, %s rows, %s rows/s, ETA %s%s", tty ? "\r" : "",
+	        (unsigned long long)done, r->ntasks, rs, rt, last ? "0:00:00" : eta, tty && !last ? "   " : "\n");
+	fflush(stderr);
+}
+
+static int run_workers(struct run *r)
+{
+	unsigned jobs = r->opts->jobs ? r->opts->jobs : 1;
+	struct worker *w;
+	bool tty = isatty(2), show = !r->opts->quiet && (tty || r->opts->progress);
+	double last = chunk_now();
+
+	if (jobs > r->ntasks)
+		jobs = r->ntasks ? (unsigned)r->ntasks : 1;
+	w = xcalloc(jobs, sizeof(*w));
+	r->active = (int)jobs;
+	r->t0 = chunk_now();
+	for (unsigned i = 0; i < jobs; i++) {
+		w[i].r = r;
+		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
+			struct tally_err e;
+
+			err_set(&e, ERR_INTERNAL, "cannot start worker %u: %s", i + 1, strerror(errno));
+			fail_run(r, &e);
+			r->active -= (int)(jobs - i);
+			jobs = i;
+			break;
+		}
+	}
+	while (__atomic_load_n(&r->active, __ATOMIC_RELAXED) > 0) {
+		struct timespec ts = { 0, 200000000 };
+
+		nanosleep(&ts, NULL);
+		if (show && (tty || chunk_now() - last >= 5.0)) {
+			draw_progress(r, tty, false);
+			last = chunk_now();
+		}
+	}
+	for (unsigned i = 0; i < jobs; i++)
+		pthread_join(w[i].th, NULL);
+	if (show && tty && !r->failed)
+		draw_progress(r, tty, true);
+	else if (show && tty)
+		fputc('\n', stderr);
+	free(w);
+	return r->failed ? -1 : 0;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+static const char *jstr_or(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
 }
 
 static bool selected(const struct run_opts *o, const char *name)
@@ -217,109 +552,411 @@ static bool selected(const struct run_opts *o, const char *name)
 	return false;
 }
 
-int run_spec(const struct spec *spec, const struct run_opts *opts)
+static void spec_hash(char out[33], const char *text, size_t len)
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, XXH3_128bits(text, len));
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", c.digest[i]);
+}
+
+static bool owned(const struct run *r, size_t check, size_t chunk)
+{
+	const struct run_opts *o = r->opts;
+
+	if (o->shard_count <= 1)
+		return true;
+	/* A check whose chunks must be reconciled is not split: shard 0 takes it. */
+	if (r->cps[check].reconcile)
+		return o->shard_index == 0;
+	return chunk_in_shard(chunk, o->shard_index, o->shard_count);
+}
+
+/* Would running again with --resume get further? Only after passing trouble. */
+static bool worth_resuming(const struct tally_err *err)
+{
+	return err->kind == ERR_LOST || err->kind == ERR_CONNECT || err->kind == ERR_SNAPSHOT ||
+	       err->kind == ERR_INTERRUPTED || err->kind == ERR_IO;
+}
+
+/* Writes report.json for a run that stopped in trouble; returns 2. */
+static int fail_report(struct run *r, const struct tally_err *err, bool can_resume)
+{
+	struct tally_err e2;
+	bool resumable = can_resume && worth_resuming(err);
+
+	report_now(r->report.finished_at);
+	r->report.has_error = true;
+	r->report.err = *err;
+	r->report.status = RESULT_ERROR;
+	r->report.error_note = resumable ? "finished chunks are kept: run again with --resume to do the rest"
+	                                 : NULL;
+	if (report_write(&r->out, &r->report, &e2) < 0)
+		err_print(&e2, stderr);
+	if (!r->opts->quiet)
+		report_print_summary(stdout, &r->report, &r->out);
+	err_print(err, stderr);
+	if (resumable && !r->opts->quiet)
+		fprintf(stderr, "hint: finished chunks are kept in %s/%s; run again with --resume to do the rest\n",
+		        r->out.path, WORK_DIRNAME);
+	return 2;
+}
+
+static int assemble_run(struct run *r, int *status, struct tally_err *err)
+{
+	const char *dirs[1] = { r->out.path };
+	struct assemble_in in;
+	size_t **chunk_dir = xcalloc(r->n ? r->n : 1, sizeof(*chunk_dir));
+	long *recon = xcalloc(r->n ? r->n : 1, sizeof(*recon));
+	int rc;
+
+	for (size_t i = 0; i < r->n; i++) {
+		chunk_dir[i] = xcalloc(r->cps[i].n, sizeof(size_t));
+		for (size_t j = 0; j < r->cps[i].n; j++)
+			chunk_dir[i][j] = owned(r, i, j) ? 0 : (size_t)-1;
+		recon[i] = r->cps[i].reconcile && owned(r, i, 0) ? 0 : -1;
+	}
+	memset(&in, 0, sizeof(in));
+	in.run = r->runjson;
+	in.dirs = dirs;
+	in.chunk_dir = chunk_dir;
+	in.recon_dir = recon;
+	in.out = &r->out;
+	in.compress = r->opts->compress_repair;
+	in.started_at = r->report.started_at;
+	report_now(r->report.finished_at);
+	in.finished_at = r->report.finished_at;
+	in.quiet = r->opts->quiet;
+	in.shard = r->opts->shard_count > 1;
+	rc = assemble_outputs(&in, status, err);
+	for (size_t i = 0; i < r->n; i++)
+		free(chunk_dir[i]);
+	free(chunk_dir);
+	free(recon);
+	return rc;
+}
+
+static void run_release(struct run *r)
+{
+	sessions_close(&r->coord);
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->planned[i])
+			plan_release(&r->plans[i]);
+		chunkplan_release(&r->cps[i]);
+		if (r->rinfo[i]) {
+			repair_info_release(r->rinfo[i]);
+			free(r->rinfo[i]);
+		}
+	}
+	free(r->plans);
+	free(r->planned);
+	free(r->cps);
+	free(r->rinfo);
+	free(r->no_repair);
+	free(r->tasks);
+	json_decref(r->runjson);
+	report_release(&r->report);
+	outdir_close(&r->out);
+	ratelimit_release(&r->rate);
+	pthread_mutex_destroy(&r->lock);
+}
+
+int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, const struct run_opts *opts)
 {
 	struct run r;
 	struct tally_err err;
-	char *default_out = NULL;
+	char *default_out = NULL, hash[33];
 	const char *out;
-	size_t n;
-	int fd, status;
+	json_t *resumed = NULL;
+	int status = 2;
 
 	memset(&r, 0, sizeof(r));
 	err_clear(&err);
+	pthread_mutex_init(&r.lock, NULL);
+	ratelimit_init(&r.rate, opts->max_rate);
 	r.spec = spec;
 	r.opts = opts;
 	r.report.spec = spec;
 	report_now(r.report.started_at);
-	r.report.checks = xcalloc(spec->nchecks, sizeof(struct check_result));
+	r.report.checks = xcalloc(spec->nchecks ? spec->nchecks : 1, sizeof(struct check_result));
 	for (size_t i = 0; i < spec->nchecks; i++)
 		if (selected(opts, spec->checks[i].name))
 			r.report.checks[r.report.nchecks++].check = &spec->checks[i];
+	r.n = r.report.nchecks;
+	r.res = r.report.checks;
+	r.plans = xcalloc(r.n ? r.n : 1, sizeof(*r.plans));
+	r.planned = xcalloc(r.n ? r.n : 1, sizeof(*r.planned));
+	r.cps = xcalloc(r.n ? r.n : 1, sizeof(*r.cps));
+	r.rinfo = xcalloc(r.n ? r.n : 1, sizeof(*r.rinfo));
+	r.no_repair = xcalloc(r.n ? r.n : 1, sizeof(*r.no_repair));
+	if (opts->shard_count > 1)
+		r.report.shard = json_pack("{s:i, s:i}", "index", opts->shard_index, "count", opts->shard_count);
+	spec_hash(hash, spec_text, spec_len);
 
 	out = opts->out_dir;
 	if (!out)
 		out = default_out = xasprintf("tally-out/%s", spec->name);
 	if (outdir_open(&r.out, out, &err) < 0) {
 		err_print(&err, stderr);
-		report_release(&r.report);
+		run_release(&r);
 		free(default_out);
 		return 2;
 	}
-	if (outdir_create(&r.out, "diff.ndjson.zst", &fd, &err) == 0 && zfile_open(&r.diff, fd, 3, &err) == 0)
-		r.diff_open = true;
-	else
-		r.report.has_error = true;
-
-	n = r.report.nchecks;
-	r.plans = xcalloc(n ? n : 1, sizeof(*r.plans));
-	r.planned = xcalloc(n ? n : 1, sizeof(*r.planned));
-	r.src = xcalloc(n ? n : 1, sizeof(*r.src));
-	r.tgt = xcalloc(n ? n : 1, sizeof(*r.tgt));
-	r.repair = repair_new(spec, &r.out, opts->compress_repair);
+	if (opts->resume) {
+		resumed = work_read_run(out, &err);
+		if (!resumed) {
+			err_hint(&err, "--resume continues a run that was interrupted; there is none in '%s'", out);
+			status = fail_report(&r, &err, false);
+			goto done;
+		}
+		if (strcmp(jstr_or(json_object_get(resumed, "spec"), "hash", ""), hash) != 0) {
+			err_set(&err, ERR_USAGE, "the spec changed since the interrupted run in '%s'", out);
+			err_hint(&err, "start again without --resume");
+			status = fail_report(&r, &err, false);
+			goto done;
+		}
+		if (!json_equal(json_object_get(resumed, "shard"),
+		                opts->shard_count > 1 ? r.report.shard : json_null())) {
+			err_set(&err, ERR_USAGE, "the interrupted run in '%s' was another shard", out);
+			status = fail_report(&r, &err, false);
+			goto done;
+		}
+	} else {
+		work_remove(out);
+	}
+	if (work_create(out, r.n, &err) < 0) {
+		status = fail_report(&r, &err, false);
+		goto done;
+	}
 
 	/* Plan every check before reading a row: a bad check fails the run early. */
-	for (size_t i = 0; i < n && !r.report.has_error; i++)
-		if (check_plan(&r, i, &err) < 0)
-			check_failed(&r, i, &err);
-	for (size_t i = 0; i < n && !r.report.has_error; i++)
-		repair_note_plan(r.repair, &r.plans[i],
-		                 r.plans[i].repair_side == SIDE_SOURCE ? r.report.checks[i].check->source.sys
-		                                                       : r.report.checks[i].check->target.sys,
-		                 r.plans[i].repair_side == SIDE_SOURCE ? r.src[i]->ops : r.tgt[i]->ops);
-	for (size_t i = 0; i < n && !r.report.has_error; i++)
-		if (check_scan(&r, i, &err) < 0)
-			check_failed(&r, i, &err);
-	sessions_close(&r);
-
-	report_now(r.report.finished_at);
-	if (!r.report.has_error && repair_finish(r.repair, r.report.finished_at, &err) < 0)
-		r.report.has_error = true;
-	for (size_t i = 0; i < n; i++)
-		if (r.planned[i])
-			r.report.checks[i].repair = repair_result_of(r.repair, &r.plans[i]);
-
-	if (r.diff_open) {
-		if (!r.report.has_error) {
-			if (zfile_close(&r.diff, &err) < 0 || outdir_publish(&r.out, "diff.ndjson.zst", &err) < 0)
-				r.report.has_error = true;
-			else
-				r.report.diff_written = true;
-		} else {
-			zfile_abort(&r.diff);
+	for (size_t i = 0; i < r.n; i++)
+		if (check_plan(&r, i, resumed, &err) < 0) {
+			if (err.kind != ERR_SPEC)
+				err_context(&err, "check '%s'", r.res[i].check->name);
+			r.res[i].status = RESULT_ERROR;
+			r.res[i].err = err;
+			status = fail_report(&r, &err, false);
+			goto done;
+		}
+	if (resumed) {
+		r.runjson = json_incref(resumed);
+		snprintf(r.report.started_at, sizeof(r.report.started_at), "%s",
+		         jstr_or(resumed, "started_at", r.report.started_at));
+	} else {
+		r.runjson = run_json(&r, hash);
+		if (work_write_run(out, r.runjson, &err) < 0) {
+			status = fail_report(&r, &err, false);
+			goto done;
 		}
 	}
 
-	r.report.status = RESULT_CONSISTENT;
-	for (size_t i = 0; i < r.report.nchecks; i++)
-		if (r.report.checks[i].status == RESULT_INCONSISTENT)
-			r.report.status = RESULT_INCONSISTENT;
-	if (r.report.has_error) {
-		r.report.status = RESULT_ERROR;
-		r.report.err = err;
-	}
-	if (report_write(&r.out, &r.report, &err) < 0) {
-		r.report.has_error = true;
-		r.report.status = RESULT_ERROR;
-	}
+	/* Workers of PostgreSQL systems share the coordinator's snapshots. */
+	for (size_t i = 0; i < r.coord.n; i++) {
+		struct session *s = &r.coord.s[i];
 
-	if (!opts->quiet || r.report.status == RESULT_ERROR) {
-		if (!opts->quiet)
-			report_print_summary(stdout, &r.report, &r.out);
+		if (s->conn->ops->export_snapshot && s->conn->ops->export_snapshot(s->conn, &s->snapshot, &err) < 0) {
+			status = fail_report(&r, &err, false);
+			goto done;
+		}
 	}
-	if (r.report.has_error)
+	for (size_t i = 0; i < r.n; i++)
+		for (size_t j = 0; j < r.cps[i].n; j++) {
+			struct part_result pr;
+			int d;
+
+			if (!owned(&r, i, j))
+				continue;
+			d = work_read_part(out, i, j, &pr, &err);
+			if (d < 0) {
+				status = fail_report(&r, &err, false);
+				goto done;
+			}
+			if (d == 1)
+				continue;       /* done before the interruption */
+			r.tasks = xrealloc(r.tasks, (r.ntasks + 1) * sizeof(*r.tasks));
+			r.tasks[r.ntasks].check = i;
+			r.tasks[r.ntasks++].chunk = j;
+		}
+	if (r.ntasks && run_workers(&r) < 0) {
+		err = r.err;
+		r.res[r.tasks[0].check].status = RESULT_PENDING;
+		status = fail_report(&r, &err, true);
+		goto done;
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		struct part_result pr;
+		struct chunk_env env;
+
+		if (!r.cps[i].reconcile || !owned(&r, i, 0))
+			continue;
+		if (work_read_part(out, i, WORK_RECONCILE, &pr, &err) == 1)
+			continue;
+		env_for(&r, i, NULL, &env);
+		if (chunk_reconcile(&env, &pr, &err) < 0) {
+			err_context(&err, "check '%s'", r.res[i].check->name);
+			status = fail_report(&r, &err, true);
+			goto done;
+		}
+	}
+	sessions_close(&r.coord);
+
+	if (assemble_run(&r, &status, &err) < 0) {
 		err_print(&err, stderr);
-	status = r.report.status == RESULT_ERROR ? 2 : r.report.status == RESULT_INCONSISTENT ? 1 : 0;
-	repair_free(r.repair);
-	for (size_t i = 0; i < n; i++)
-		if (r.planned[i])
-			plan_release(&r.plans[i]);
-	free(r.plans);
-	free(r.planned);
-	free(r.src);
-	free(r.tgt);
-	outdir_close(&r.out);
-	report_release(&r.report);
+		status = 2;
+		goto done;
+	}
+	/* A shard keeps its parts for tally merge; a whole run is complete. */
+	if (opts->shard_count <= 1)
+		work_remove(out);
+done:
+	json_decref(resumed);
+	run_release(&r);
 	free(default_out);
+	return status;
+}
+
+/* ---- tally merge ------------------------------------------------------ */
+
+int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, bool quiet)
+{
+	struct tally_err err;
+	json_t **runs = xcalloc(ndirs, sizeof(*runs));
+	json_t *first = NULL, *checks;
+	struct outdir out;
+	struct assemble_in in;
+	size_t nchecks = 0, count = 0, **chunk_dir = NULL;
+	long *recon = NULL;
+	bool *seen = NULL;
+	char started[32] = "", finished[32];
+	int status = 2;
+
+	memset(&out, 0, sizeof(out));
+	for (size_t d = 0; d < ndirs; d++) {
+		json_t *shard;
+		size_t k;
+
+		runs[d] = work_read_run(dirs[d], &err);
+		if (!runs[d])
+			goto fail;
+		shard = json_object_get(runs[d], "shard");
+		if (!json_is_object(shard)) {
+			err_set(&err, ERR_USAGE, "'%s' is not a shard run (it was not started with --shard)", dirs[d]);
+			goto fail;
+		}
+		k = (size_t)json_integer_value(json_object_get(shard, "index"));
+		if (d == 0) {
+			first = runs[0];
+			count = (size_t)json_integer_value(json_object_get(shard, "count"));
+			seen = xcalloc(count ? count : 1, sizeof(bool));
+		} else if (!json_equal(json_object_get(runs[d], "spec"), json_object_get(first, "spec")) ||
+		           (size_t)json_integer_value(json_object_get(shard, "count")) != count) {
+			err_set(&err, ERR_USAGE, "'%s' and '%s' are shards of different runs", dirs[0], dirs[d]);
+			goto fail;
+		}
+		if (k >= count || seen[k]) {
+			err_set(&err, ERR_USAGE, "shard %zu of %zu appears twice ('%s')", k, count, dirs[d]);
+			goto fail;
+		}
+		seen[k] = true;
+		if (!started[0] || strcmp(jstr_or(runs[d], "started_at", ""), started) < 0)
+			snprintf(started, sizeof(started), "%s", jstr_or(runs[d], "started_at", ""));
+	}
+	for (size_t k = 0; k < count; k++)
+		if (!seen[k]) {
+			err_set(&err, ERR_USAGE, "shard %zu of %zu is missing", k, count);
+			goto fail;
+		}
+	checks = json_object_get(first, "checks");
+	nchecks = json_array_size(checks);
+	chunk_dir = xcalloc(nchecks ? nchecks : 1, sizeof(*chunk_dir));
+	recon = xcalloc(nchecks ? nchecks : 1, sizeof(*recon));
+	for (size_t i = 0; i < nchecks; i++) {
+		json_t *jc = json_array_get(checks, i);
+		const char *fp = json_string_value(json_object_get(json_object_get(jc, "chunks"), "fingerprint"));
+		size_t n = (size_t)json_integer_value(json_object_get(json_object_get(jc, "chunks"), "n"));
+
+		for (size_t d = 1; d < ndirs; d++) {
+			json_t *oc = json_array_get(json_object_get(runs[d], "checks"), i);
+			const char *ofp = json_string_value(json_object_get(json_object_get(oc, "chunks"), "fingerprint"));
+
+			if (!fp || !ofp || strcmp(fp, ofp) != 0) {
+				err_set(&err, ERR_USAGE, "check '%s': the shards planned different chunks",
+				        json_string_value(json_object_get(jc, "name")));
+				err_hint(&err, "the source changed between the shards' starts; run the shards again");
+				goto fail;
+			}
+		}
+		chunk_dir[i] = xcalloc(n ? n : 1, sizeof(size_t));
+		for (size_t j = 0; j < n; j++) {
+			long where = -1;
+
+			for (size_t d = 0; d < ndirs; d++) {
+				struct part_result pr;
+				int rc = work_read_part(dirs[d], i, j, &pr, &err);
+
+				if (rc < 0)
+					goto fail;
+				if (rc == 1 && where >= 0) {
+					err_set(&err, ERR_USAGE, "check '%s': chunk %zu is in two shards",
+					        json_string_value(json_object_get(jc, "name")), j + 1);
+					goto fail;
+				}
+				if (rc == 1)
+					where = (long)d;
+			}
+			if (where < 0) {
+				err_set(&err, ERR_USAGE, "check '%s': chunk %zu is in no shard: a shard run did not finish",
+				        json_string_value(json_object_get(jc, "name")), j + 1);
+				err_hint(&err, "finish it with tally check ... --shard K/N --resume, then merge again");
+				goto fail;
+			}
+			chunk_dir[i][j] = (size_t)where;
+		}
+		recon[i] = -1;
+		if (json_is_true(json_object_get(json_object_get(jc, "chunks"), "reconcile"))) {
+			for (size_t d = 0; d < ndirs; d++) {
+				struct part_result pr;
+
+				if (work_read_part(dirs[d], i, WORK_RECONCILE, &pr, &err) == 1)
+					recon[i] = (long)d;
+			}
+			if (recon[i] < 0) {
+				err_set(&err, ERR_USAGE, "check '%s' was not reconciled: shard 0 did not finish",
+				        json_string_value(json_object_get(jc, "name")));
+				goto fail;
+			}
+		}
+	}
+	if (outdir_open(&out, out_dir, &err) < 0)
+		goto fail;
+	memset(&in, 0, sizeof(in));
+	in.run = first;
+	in.dirs = (const char *const *)dirs;
+	in.chunk_dir = chunk_dir;
+	in.recon_dir = recon;
+	in.out = &out;
+	in.compress = compress;
+	in.started_at = started;
+	report_now(finished);
+	in.finished_at = finished;
+	in.quiet = quiet;
+	if (assemble_outputs(&in, &status, &err) < 0)
+		goto fail;
+	goto done;
+fail:
+	err_print(&err, stderr);
+	status = 2;
+done:
+	outdir_close(&out);
+	for (size_t i = 0; i < nchecks; i++)
+		free(chunk_dir ? chunk_dir[i] : NULL);
+	free(chunk_dir);
+	free(recon);
+	free(seen);
+	for (size_t d = 0; d < ndirs; d++)
+		json_decref(runs[d]);
+	free(runs);
 	return status;
 }

@@ -1,9 +1,7 @@
 /*
  * engine/run.h
- *   RUN: drives one `tally check`: opens the sessions, and for each check
- *   builds the plan, streams both sides through the merge into the diff
- *   file, then writes report.json and prints the summary. Owns the run's
- *   lifetime objects (sessions, output directory, results).
+ *   RUN: drives `tally check` (plan, chunks on workers, reconcile, then
+ *   assemble or, for a shard, keep the parts) and `tally merge`.
  */
 #ifndef TALLY_RUN_H
 #define TALLY_RUN_H
@@ -18,11 +16,27 @@ struct run_opts {
 	char **only;                    /* --check names, borrowed */
 	size_t nonly;
 	bool quiet;                     /* errors only */
+	bool progress;                  /* progress lines even when stderr is not a terminal */
 	bool compress_repair;           /* write repair scripts as .sql.zst */
+	bool resume;                    /* continue the interrupted run in out_dir */
 	int connect_timeout;            /* seconds */
+	unsigned jobs;                  /* workers, >= 1 */
+	unsigned shard_index;           /* with shard_count > 1: this run's share */
+	unsigned shard_count;
+	double max_rate;                /* rows per second read, both sides together; 0: no limit */
+	long max_load;                  /* pause while a server is busier; 0: never */
+	double page_seconds;            /* target time of one page query */
+	long chunk_rows;                /* default chunk size when the spec gives none */
+	size_t sort_budget;             /* bytes per local sort */
 };
 
+/* Fills the defaults. */
+void run_opts_init(struct run_opts *o);
+
 /* Runs the spec and returns the exit status: 0 consistent, 1 differences, 2 trouble. */
-int run_spec(const struct spec *spec, const struct run_opts *opts);
+int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, const struct run_opts *opts);
+
+/* tally merge: combines shard directories into one run's outputs in out_dir. */
+int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, bool quiet);
 
 #endif

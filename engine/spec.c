@@ -649,24 +649,61 @@ static int parse_dsn(struct loader *ld, const struct field *f, const char *paren
 
 /* ---- systems ---- */
 
-static const char *const drivers[] = { "postgres", "mariadb", NULL };
+static const char *const drivers[] = { "postgres", "mariadb", "snapshot", NULL };
+
+/* A snapshot file's path: ${VAR} expanded; it stands where a dsn would. */
+static int parse_snapshot_path(struct loader *ld, const struct field *f, const char *parent,
+                               struct spec_system *sys)
+{
+	char path[PATH_LEN];
+	struct spec_pos pos = val_pos(f);
+	const char *raw;
+	size_t len;
+	char *copy, *file;
+	int rc;
+
+	path_key(path, sizeof(path), parent, f->name);
+	if (node_text(ld, f->val, pos, path, true, &raw, &len))
+		return -1;
+	copy = xstrndup(raw, len);
+	rc = spec_expand_env(copy, &file, ld->err);
+	free(copy);
+	if (rc)
+		return err_context(ld->err, "%s:%d:%d: %s", ld->file, pos.line, pos.col, path);
+	sys->dsn = file;
+	sys->dsn_shown = xstrdup(file);
+	return 0;
+}
 
 static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos pos,
                         const char *path, struct spec_system *sys)
 {
-	enum { F_DRIVER, F_DSN, F_N };
+	enum { F_DRIVER, F_DSN, F_PATH, F_N };
 	struct field f[F_N] = {
 		[F_DRIVER] = { .name = "driver" },
 		[F_DSN] = { .name = "dsn" },
+		[F_PATH] = { .name = "path" },
 	};
 	int driver;
 
 	if (want_kind(ld, map, pos, path, FYNT_MAPPING, "a mapping") ||
 	    get_fields(ld, map, path, f, F_N) ||
-	    require(ld, &f[F_DRIVER], map, path) || require(ld, &f[F_DSN], map, path) ||
+	    require(ld, &f[F_DRIVER], map, path) ||
 	    field_enum(ld, &f[F_DRIVER], path, drivers, &driver))
 		return -1;
 	sys->driver = xstrdup(drivers[driver]);
+	/* A snapshot file stands in for a server: it has a path, not a dsn. */
+	if (strcmp(sys->driver, "snapshot") == 0) {
+		if (f[F_DSN].key)
+			return fail(ld, key_pos(&f[F_DSN]), path, "a snapshot system takes 'path', not 'dsn'");
+		if (require(ld, &f[F_PATH], map, path))
+			return -1;
+		return parse_snapshot_path(ld, &f[F_PATH], path, sys);
+	}
+	if (f[F_PATH].key)
+		return fail(ld, key_pos(&f[F_PATH]), path, "only a snapshot system takes 'path'");
+	if (require(ld, &f[F_DSN], map, path))
+		return -1;
 	return parse_dsn(ld, &f[F_DSN], path, sys);
 }
 

@@ -13,7 +13,7 @@
 #include "rowhash.h"
 
 int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side,
-                const char *system, struct tally_err *err)
+                const char *system, const struct scan_range *range, struct tally_err *err)
 {
 	const struct spec_side *sd = side == SIDE_SOURCE ? &p->check->source : &p->check->target;
 	struct scan_req req;
@@ -28,7 +28,6 @@ int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side
 	buf_init(&s->bytes);
 	s->off = xcalloc(p->ncmp + 1, sizeof(uint32_t));
 	s->row.off = s->off;
-	s->row.ctx = s;
 	s->src.ctx = s;
 	s->src.side = side == SIDE_SOURCE ? "source" : "target";
 	s->src.next = stream_next;
@@ -44,6 +43,13 @@ int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side
 	req.cols = p->read[side];
 	req.nkey = p->nkey;
 	req.key = key;
+	if (range) {
+		req.nlo = range->nlo;
+		req.lo = range->nlo ? range->lo : NULL;
+		req.nhi = range->nhi;
+		req.hi = range->nhi ? range->hi : NULL;
+		req.limit = range->limit;
+	}
 	rc = c->ops->scan_open(c, &req, err);
 	free(key);
 	if (rc < 0) {
@@ -79,6 +85,7 @@ int stream_next(void *ctx, const struct mrow **row, struct tally_err *err)
 		return rc;
 	s->rows++;
 	s->raw = raw;
+	s->row.raw = raw;
 	buf_reset(&s->bytes);
 	for (size_t i = 0; i < p->nkey; i++) {
 		if (canon_encode(&s->bytes, &p->key[i].canon[side], raw->val[i], raw->len[i], err) < 0)

@@ -30,9 +30,16 @@ struct stream {
 	struct msource src;         /* ready to hand to merge_run() */
 };
 
-/* Starts streaming side `side` of plan p over c. */
+/* A part of the key range, and a page size; NULL in stream_open: everything. */
+struct scan_range {
+	size_t nlo, nhi;
+	const struct sqlval *lo, *hi;
+	uint64_t limit;
+};
+
+/* Starts streaming side `side` of plan p over c, within range (or all). */
 int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side,
-                const char *system, struct tally_err *err);
+                const char *system, const struct scan_range *range, struct tally_err *err);
 
 /* msource.next: ctx is the struct stream. */
 int stream_next(void *ctx, const struct mrow **row, struct tally_err *err);

@@ -5,6 +5,7 @@
 #include "zfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -96,4 +97,74 @@ void zfile_abort(struct zfile *z)
 	ZSTD_freeCCtx(z->cctx);
 	z->cctx = NULL;
 	buf_release(&z->out);
+}
+
+int zreader_open(struct zreader *z, const char *path, struct tally_err *err)
+{
+	memset(z, 0, sizeof(*z));
+	buf_init(&z->in);
+	z->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (z->fd < 0) {
+		z->failed = true;
+		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	}
+	z->dctx = ZSTD_createDCtx();
+	if (!z->dctx) {
+		z->failed = true;
+		return err_set(err, ERR_IO, "cannot create a zstd context");
+	}
+	buf_grow(&z->in, ZSTD_DStreamInSize());
+	return 0;
+}
+
+long zreader_read(struct zreader *z, void *p, size_t n, struct tally_err *err)
+{
+	ZSTD_outBuffer out = { p, n, 0 };
+
+	if (z->failed)
+		return err_set(err, ERR_IO, "compressed input failed earlier");
+	while (out.pos < out.size) {
+		ZSTD_inBuffer in;
+		size_t rc;
+
+		if (z->inpos == z->in.len) {
+			ssize_t got;
+
+			if (z->eof)
+				break;
+			do
+				got = read(z->fd, z->in.data, z->in.cap - 1);
+			while (got < 0 && errno == EINTR);
+			if (got < 0) {
+				z->failed = true;
+				return err_set(err, ERR_IO, "cannot read compressed input: %s", strerror(errno));
+			}
+			if (got == 0) {
+				z->eof = true;
+				break;
+			}
+			z->in.len = (size_t)got;
+			z->inpos = 0;
+		}
+		in.src = z->in.data;
+		in.size = z->in.len;
+		in.pos = z->inpos;
+		rc = ZSTD_decompressStream(z->dctx, &out, &in);
+		z->inpos = in.pos;
+		if (ZSTD_isError(rc)) {
+			z->failed = true;
+			return err_set(err, ERR_IO, "corrupt compressed input: %s", ZSTD_getErrorName(rc));
+		}
+	}
+	return (long)out.pos;
+}
+
+void zreader_close(struct zreader *z)
+{
+	if (z->fd >= 0)
+		close(z->fd);
+	z->fd = -1;
+	ZSTD_freeDCtx(z->dctx);
+	z->dctx = NULL;
+	buf_release(&z->in);
 }

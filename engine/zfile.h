@@ -30,4 +30,24 @@ int zfile_close(struct zfile *z, struct tally_err *err);
 /* Closes without finishing; the file is left incomplete for the caller to remove. */
 void zfile_abort(struct zfile *z);
 
+/*
+ * Reading a zstd file (any number of frames) as a byte stream. Sticky
+ * error like the writer.
+ */
+struct zreader {
+	int fd;                 /* owned */
+	void *dctx;             /* ZSTD_DCtx */
+	struct buf in;          /* compressed bytes read, not yet decompressed */
+	size_t inpos;
+	bool eof, failed;
+};
+
+int zreader_open(struct zreader *z, const char *path, struct tally_err *err);
+/*
+ * Decompresses up to n bytes into p; returns the count (0 at the end of
+ * the file), or -1 on error.
+ */
+long zreader_read(struct zreader *z, void *p, size_t n, struct tally_err *err);
+void zreader_close(struct zreader *z);
+
 #endif

@@ -119,6 +119,8 @@ start_pg() {
 		-d postgres -v ON_ERROR_STOP=1 >/dev/null <<-EOF
 	CREATE ROLE tally LOGIN PASSWORD '$pw_user';
 	GRANT pg_read_all_data TO tally;
+	-- lets --max-load see other roles' active queries
+	GRANT pg_read_all_stats TO tally;
 	EOF
 	{
 		echo "TALLY_PG_HOST=127.0.0.1"

@@ -15,6 +15,14 @@
  * alone run through the real psql ($TALLY_PG_BINDIR/psql) as the admin
  * user, and the table is compared in full afterwards, including when a
  * guard must stop the script.
+ *
+ * Chunked scans: rows come in the server's own key order (an ICU
+ * collation's, an enum's declared order, NULLs last); bounded scans and
+ * chained pages return exact rows; the statement the driver runs is taken
+ * from pg_stat_activity while its COPY is open and EXPLAINed as the admin;
+ * plan_bounds() splits tables of 200,000 rows (a skewed integer key, an
+ * ICU text key, a composite key) into ranges whose rows are then counted
+ * with bounded scans. Set TALLY_TEST_VERBOSE=1 to print the chunk sizes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +39,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -45,6 +54,11 @@ extern const struct conn_ops postgres_ops;
 static const char *env_host, *env_port, *env_admin_user, *env_admin_pw, *env_user, *env_pw;
 static PGconn *admin;               /* superuser, connected to TEST_DB */
 static char collation[64];          /* a collation whose order is not bytewise */
+static char dbcoll[128];            /* TEST_DB's default collation, as describe names it */
+static char mon_pw[40];             /* password of MON_ROLE, random per run */
+#define MON_ROLE "tally_test_monitor"
+#define C_DB TEST_DB "_c"           /* a database whose default collation is "C" */
+#define ICU_DB TEST_DB "_icu"       /* one whose default is ICU's root locale */
 static char dsn[1024], dsn_shown[1024];
 
 /* An expected value: p == NULL is SQL NULL; len counts embedded NULs. */
@@ -219,6 +233,50 @@ static void uri_encode(char *out, size_t cap, const char *s)
 	"INSERT INTO big SELECT g, md5(g::text), repeat('x', 150) FROM generate_series(1, 200000) g;" \
 	"ANALYZE;"
 
+/*
+ * Keys for bounded scans and chunk planning. skew: 180,000 keys in a band
+ * of 200,000 values, 20,000 spread over a billion. icukeys: md5 text, a
+ * third upper case, under the ICU collation (%s), whose order interleaves
+ * cases. comp2: 20 regions of 10,000 rows, rows of all regions on every page.
+ * No autovacuum on the tables whose block and scan statistics tests read.
+ */
+#define CHUNK_SQL \
+	"CREATE TABLE ck (region text, n integer, v text, PRIMARY KEY (region, n));" \
+	"INSERT INTO ck SELECT r, n, r || n FROM unnest(ARRAY['b', 'a', 'c']) r," \
+	"  generate_series(1, 3) n;" \
+	"CREATE TABLE kt (id integer PRIMARY KEY, d date NOT NULL, ts0 timestamp(0) NOT NULL," \
+	"  tz timestamptz(3) NOT NULL, u uuid NOT NULL, num numeric(6,2) NOT NULL, b bytea NOT NULL," \
+	"  m mood NOT NULL, vc varchar(3) NOT NULL, ch char(3) NOT NULL, i2 smallint NOT NULL," \
+	"  i8 bigint NOT NULL, bo boolean NOT NULL, t0 time(0) NOT NULL);" \
+	"INSERT INTO kt VALUES" \
+	" (1, '2024-01-01', '2024-01-01 00:00:00', '2024-01-01 00:00:00+00'," \
+	"  '00000000-0000-0000-0000-000000000001', 1.00, '\\x00', 'sad', 'a', 'a', -32768," \
+	"  -9223372036854775808, false, '00:00:00')," \
+	" (2, '2024-01-02', '2024-01-01 00:00:01', '2024-01-01 00:00:00.001+00'," \
+	"  '00000000-0000-0000-0000-000000000002', 1.55, '\\x0001', 'ok', 'ab', 'ab', 0, 0, true," \
+	"  '00:00:01')," \
+	" (3, 'infinity', '2024-01-01 00:00:02', 'infinity', 'ffffffff-ffff-ffff-ffff-ffffffffffff'," \
+	"  1.56, '\\xff', 'happy', 'abc', 'abc', 32767, 9223372036854775807, true, '23:59:59');" \
+	"CREATE TABLE skew (id bigint PRIMARY KEY, pad text);" \
+	"INSERT INTO skew SELECT CASE WHEN mod(g, 10) = 0 THEN g::bigint * 5000 ELSE 1000000 + g END," \
+	"  repeat('s', 100) FROM generate_series(1, 200000) g;" \
+	"CREATE TABLE icukeys (k text COLLATE \"%s\" PRIMARY KEY, pad text);" \
+	"INSERT INTO icukeys SELECT" \
+	"  CASE WHEN mod(g, 3) = 0 THEN upper(md5(g::text)) ELSE md5(g::text) END," \
+	"  repeat('i', 100) FROM generate_series(1, 200000) g;" \
+	"CREATE TABLE comp2 (region text, n integer, pad text, PRIMARY KEY (region, n));" \
+	"INSERT INTO comp2 SELECT 'region-' || mod(g, 20), g, repeat('c', 100)" \
+	"  FROM generate_series(1, 200000) g;" \
+	"ALTER TABLE skew SET (autovacuum_enabled = false);" \
+	"ALTER TABLE comp2 SET (autovacuum_enabled = false);" \
+	"ALTER TABLE big SET (autovacuum_enabled = false);" \
+	"CREATE TABLE bw (id integer PRIMARY KEY, i2 smallint, i8 bigint, num numeric(10,2), f4 real," \
+	"  f8 double precision, bo boolean, d date, t time, ts timestamp, tz timestamptz, u uuid," \
+	"  by bytea, t_c text COLLATE \"C\", t_posix text COLLATE \"POSIX\", t_def text," \
+	"  t_icu text COLLATE \"%s\", t_cutf8 text COLLATE \"C.utf8\", ch_c char(2) COLLATE \"C\"," \
+	"  ch_def char(2), vc_c varchar(5) COLLATE \"C\", nm name, m mood, j jsonb, iv interval," \
+	"  ip inet, bits bit(3), arr integer[]);"
+
 /* Foreign keys, triggers, identity and defaults; every type a literal writes. */
 #define REPAIR_SQL \
 	"CREATE TABLE customers (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
@@ -324,7 +382,7 @@ static int group_setup(void **state)
 		user_q = strdup(PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
-	cap = sizeof(SCHEMA_SQL) + 3 * sizeof(collation) + strlen(user_q) + 1;
+	cap = sizeof(SCHEMA_SQL) + sizeof(CHUNK_SQL) + 3 * sizeof(collation) + strlen(user_q) + 1;
 	ddl = malloc(cap);
 	snprintf(ddl, cap, SCHEMA_SQL, collation, collation, user_q);
 	free(user_q);
@@ -332,7 +390,33 @@ static int group_setup(void **state)
 		free(ddl);
 		return -1;
 	}
+	snprintf(ddl, cap, CHUNK_SQL, collation, collation);
+	if (exec_on(admin, ddl) < 0 || exec_on(admin, "ANALYZE") < 0) {
+		free(ddl);
+		return -1;
+	}
 	free(ddl);
+
+	/* The default collation as the driver must name it: ICU as "<locale>-x-icu". */
+	if (PQserverVersion(admin) >= 150000)
+		admin_value("SELECT CASE WHEN datlocprovider = 'i' THEN daticulocale || '-x-icu'"
+		            " ELSE datcollate END FROM pg_database WHERE datname = current_database()",
+		            dbcoll, sizeof(dbcoll));
+	else
+		admin_value("SELECT datcollate FROM pg_database WHERE datname = current_database()",
+		            dbcoll, sizeof(dbcoll));
+
+	/* A role that sees other roles' activity, for load(). */
+	{
+		char sql[256];
+
+		admin_value("SELECT md5(random()::text)", mon_pw, sizeof(mon_pw));
+		exec_on(admin, "DROP ROLE IF EXISTS " MON_ROLE);
+		snprintf(sql, sizeof(sql),
+		         "CREATE ROLE " MON_ROLE " LOGIN PASSWORD '%s' IN ROLE pg_read_all_stats", mon_pw);
+		if (exec_on(admin, sql) < 0)
+			return -1;
+	}
 
 	snprintf(dsn, sizeof(dsn), "postgresql://");
 	uri_encode(dsn, sizeof(dsn), env_user);
@@ -356,6 +440,9 @@ static int group_teardown(void **state)
 	admin = NULL;
 	if (env_host && (pg = admin_connect("postgres")) != NULL) {
 		exec_on(pg, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
+		exec_on(pg, "DROP DATABASE IF EXISTS " C_DB " WITH (FORCE)");
+		exec_on(pg, "DROP DATABASE IF EXISTS " ICU_DB " WITH (FORCE)");
+		exec_on(pg, "DROP ROLE IF EXISTS " MON_ROLE);
 		PQfinish(pg);
 	}
 	return 0;
@@ -455,6 +542,8 @@ static void assert_sane_tabdesc(const struct tabdesc *t)
 		if (c->type != LT_INT && c->type != LT_FLOAT && c->type != LT_BIT)
 			assert_int_equal(c->bits, 0);
 		assert_true(c->fixed == (c->type == LT_CHAR));
+		if (c->type == LT_TEXT || c->type == LT_CHAR)
+			assert_non_null(c->collation);
 		if (c->identity)
 			assert_true(c->has_default);
 		if (t->is_query)
@@ -522,10 +611,21 @@ static void assert_col(const struct coldesc *c, const struct colexp *e)
 		         c->collation ? c->collation : "(none)", e->collation ? e->collation : "(none)");
 }
 
-/* Starts a scan of cols (by name) ordered by keys (by name). */
-static int scan_open_names(struct conn *c, const struct tabdesc *t, const char *query,
+/*
+ * A range of a scan: lo on the first nlo keys, hi on the first nhi, and a
+ * page size. When nlo and nhi are 0, lo and hi bound nbound keys each.
+ */
+struct range {
+	size_t nbound;
+	const struct sqlval *lo, *hi;
+	uint64_t limit;
+	size_t nlo, nhi;
+};
+
+/* Starts a scan of cols (by name) ordered by keys (by name), in range rg. */
+static int scan_open_range(struct conn *c, const struct tabdesc *t, const char *query,
                            const char *where, const char *cols, const char *keys,
-                           struct tally_err *err)
+                           const struct range *rg, struct tally_err *err)
 {
 	size_t ci[64], ki[8], nc = 0, nk = 0;
 	char list[512], *tok, *save;
@@ -552,9 +652,28 @@ static int scan_open_names(struct conn *c, const struct tabdesc *t, const char *
 			.where = where, .ncols = nc, .cols = ci, .nkey = nk, .key = ki,
 		};
 
+		if (rg) {
+			req.lo = rg->lo;
+			req.hi = rg->hi;
+			req.limit = rg->limit;
+			if (rg->nlo || rg->nhi) {
+				req.nlo = rg->nlo;
+				req.nhi = rg->nhi;
+			} else {
+				req.nlo = rg->lo ? rg->nbound : 0;
+				req.nhi = rg->hi ? rg->nbound : 0;
+			}
+		}
 		err_clear(err);
 		return c->ops->scan_open(c, &req, err);
 	}
+}
+
+static int scan_open_names(struct conn *c, const struct tabdesc *t, const char *query,
+                           const char *where, const char *cols, const char *keys,
+                           struct tally_err *err)
+{
+	return scan_open_range(c, t, query, where, cols, keys, NULL, err);
 }
 
 static void assert_value(const struct rawrow *r, size_t i, const struct val *e)
@@ -722,11 +841,11 @@ static void test_describe_alltypes(void **state)
 		{ "c_f4", "real", LT_FLOAT, 32, true, false, 0, 0, 0, 0, NULL },
 		{ "c_f8", "double precision", LT_FLOAT, 64, true, false, 0, 0, 0, 0, NULL },
 		{ "c_bool", "boolean", LT_BOOL, 0, true, false, 0, 0, 0, 0, NULL },
-		{ "c_text", "text", LT_TEXT, 0, true, false, 0, 0, 0, -1, NULL },
+		{ "c_text", "text", LT_TEXT, 0, true, false, 0, 0, 0, -1, dbcoll },
 		{ "c_vc", "character varying(20)", LT_TEXT, 0, true, false, 0, 0, 0, 20, collation },
-		{ "c_vcu", "character varying", LT_TEXT, 0, true, false, 0, 0, 0, -1, NULL },
+		{ "c_vcu", "character varying", LT_TEXT, 0, true, false, 0, 0, 0, -1, dbcoll },
 		{ "c_name", "name", LT_TEXT, 0, true, false, 0, 0, 0, -1, "C" },
-		{ "c_char", "character(5)", LT_CHAR, 0, true, false, 0, 0, 0, 5, NULL },
+		{ "c_char", "character(5)", LT_CHAR, 0, true, false, 0, 0, 0, 5, dbcoll },
 		{ "c_bytea", "bytea", LT_BYTES, 0, true, false, 0, 0, 0, -1, NULL },
 		{ "c_date", "date", LT_DATE, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "c_time", "time(3) without time zone", LT_TIME, 0, true, false, 0, 0, 3, 0, NULL },
@@ -743,14 +862,14 @@ static void test_describe_alltypes(void **state)
 		{ "c_bit", "bit(4)", LT_BIT, 4, true, false, 0, 0, 0, 0, NULL },
 		{ "c_varbit", "bit varying(8)", LT_BIT, 8, true, false, 0, 0, 0, 0, NULL },
 		{ "c_arr", "integer[]", LT_ARRAY, 0, true, false, 0, 0, 0, 0, NULL },
-		{ "c_tarr", "text[]", LT_ARRAY, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_tarr", "text[]", LT_ARRAY, 0, true, false, 0, 0, 0, 0, dbcoll },
 		{ "c_mood", "mood", LT_ENUM, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "c_timetz", "time with time zone", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "c_money", "money", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "c_point", "point", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "c_range", "int4range", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "c_xml", "xml", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
-		{ "c_citext", "citext", LT_OTHER, 0, true, false, 0, 0, 0, 0, NULL },
+		{ "c_citext", "citext", LT_OTHER, 0, true, false, 0, 0, 0, 0, dbcoll },
 		{ "c_dom", "posint", LT_INT, 32, true, false, 0, 0, 0, 0, NULL },
 		{ "c_dom2", "money2", LT_DECIMAL, 0, true, false, 10, 2, 0, 0, NULL },
 		{ "c_gen", "integer", LT_INT, 32, true, true, 0, 0, 0, 0, NULL },
@@ -854,7 +973,7 @@ static void test_describe_query(void **state)
 	struct colexp exp[] = {
 		{ "id", "integer", LT_INT, 32, true, false, 0, 0, 0, 0, NULL },
 		{ "c_num", "numeric(12,2)", LT_DECIMAL, 0, true, false, 12, 2, 0, 0, NULL },
-		{ "c_vc", "character varying(20)", LT_TEXT, 0, true, false, 0, 0, 0, 20, NULL },
+		{ "c_vc", "character varying(20)", LT_TEXT, 0, true, false, 0, 0, 0, 20, collation },
 		{ "c_mood", "mood", LT_ENUM, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "c_dom", "integer", LT_INT, 32, true, false, 0, 0, 0, 0, NULL },
 		{ "c_dom2", "numeric(10,2)", LT_DECIMAL, 0, true, false, 10, 2, 0, 0, NULL },
@@ -863,8 +982,8 @@ static void test_describe_query(void **state)
 		{ "c_bit", "bit(4)", LT_BIT, 4, true, false, 0, 0, 0, 0, NULL },
 		{ "c_arr", "integer[]", LT_ARRAY, 0, true, false, 0, 0, 0, 0, NULL },
 		{ "calc", "bigint", LT_INT, 64, true, false, 0, 0, 0, 0, NULL },
-		{ "lit", "character(3)", LT_CHAR, 0, true, false, 0, 0, 0, 3, NULL },
-		{ "Mixed Case", "text", LT_TEXT, 0, true, false, 0, 0, 0, -1, NULL },
+		{ "lit", "character(3)", LT_CHAR, 0, true, false, 0, 0, 0, 3, dbcoll },
+		{ "Mixed Case", "text", LT_TEXT, 0, true, false, 0, 0, 0, -1, "C" },
 	};
 	struct conn *c = open_ok();
 	struct tabdesc t;
@@ -872,7 +991,7 @@ static void test_describe_query(void **state)
 	(void)state;
 	describe_query_ok(c,
 	                  "SELECT id, c_num, c_vc, c_mood, c_dom, c_dom2, c_bytea, c_ts0, c_bit, c_arr,"
-	                  " 1::int8 + 1 AS calc, 'x'::char(3) AS lit, 'y'::text AS \"Mixed Case\""
+	                  " 1::int8 + 1 AS calc, 'x'::char(3) AS lit, 'y'::text COLLATE \"C\" AS \"Mixed Case\""
 	                  " FROM alltypes ; ;\n\t ",
 	                  &t);
 	assert_sane_tabdesc(&t);
@@ -937,61 +1056,55 @@ static void test_scan_alltypes(void **state)
 	c->ops->close(c);
 }
 
-static int cmp_bytes(const void *a, const void *b)
-{
-	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-	size_t lx = strlen(x), ly = strlen(y);
-	int r = memcmp(x, y, lx < ly ? lx : ly);
+/*
+ * The words table's key under its ICU collation, which is not bytewise:
+ * bytes put 'Zebra' first and 'ß' before 'éclair'.
+ */
+#define WORDS_ORDER "Äpfel,apple,éclair,ß,Zebra"
 
-	return r ? r : (lx > ly) - (lx < ly);
-}
-
-static void test_bytewise_order(void **state)
+static void test_server_order(void **state)
 {
-	const char *words[] = { "Äpfel", "apple", "Zebra", "éclair", "ß" };
-	static const char *const expected[] = { "Zebra", "apple", "Äpfel", "ß", "éclair" };
 	static const struct val rows[] = {
-		V("Zebra"), V("3"), V("apple"), V("2"), V("Äpfel"), V("1"), V("ß"), V("5"),
-		V("éclair"), V("4"),
+		V("Äpfel"), V("1"), V("apple"), V("2"), V("éclair"), V("4"), V("ß"), V("5"),
+		V("Zebra"), V("3"),
 	};
 	static const struct val where_rows[] = {
-		V("Zebra"), V("3"), V("ß"), V("5"), V("éclair"), V("4"),
+		V("éclair"), V("4"), V("ß"), V("5"), V("Zebra"), V("3"),
 	};
 	struct conn *c = open_ok();
 	struct tabdesc t;
 	char server[256];
 
 	(void)state;
-	/* Bytewise order of the UTF-8 encodings, computed here. */
-	qsort(words, 5, sizeof(words[0]), cmp_bytes);
-	for (size_t i = 0; i < 5; i++)
-		assert_string_equal(words[i], expected[i]);
-	/* The column's collation orders otherwise: tally must not follow it. */
 	admin_value("SELECT string_agg(w, ',' ORDER BY w) FROM words", server, sizeof(server));
-	assert_string_not_equal(server, "Zebra,apple,Äpfel,ß,éclair");
+	assert_string_equal(server, WORDS_ORDER);
 
 	describe_ok(c, "words", &t);
+	assert_false(postgres_ops.order_is_bytewise(&t.cols[0]));
 	scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
 	scan_expect(c, &t, NULL, "n > 2", "w,n", "w", where_rows, 3, 2);
 	tabdesc_release(&t);
 
-	/* A view over the same table, no key of its own. */
+	/* A view over the same table, no key of its own: the same order. */
 	describe_ok(c, "public.v_words", &t);
+	assert_string_equal(t.cols[0].collation, collation);
 	scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
 	tabdesc_release(&t);
 	c->ops->close(c);
 }
 
-static void test_nulls_first_and_keys(void **state)
+static void test_nulls_last_and_keys(void **state)
 {
+	/* The default collation here is C.UTF-8: code point order; NULLs last. */
 	static const struct val nopk_rows[] = {
-		NUL, V("2"), V(""), V("4"), V("B"), V("5"), V("a"), V("3"), V("b"), V("1"),
+		V(""), V("4"), V("B"), V("5"), V("a"), V("3"), V("b"), V("1"), NUL, V("2"),
 	};
 	static const struct val comp_rows[] = {
 		V("0"), V("z"), NUL, V("1"), V("a"), V("y"), V("1"), V("b"), V("x"),
 		V("2"), V("a"), V("w"),
 	};
-	static const struct val mood_rows[] = { V("Zany"), V("happy"), V("ok"), V("sad") };
+	/* Enum keys in the enum's declared order. */
+	static const struct val mood_rows[] = { V("sad"), V("ok"), V("happy"), V("Zany") };
 	struct conn *c = open_ok();
 	struct tabdesc t;
 
@@ -1004,7 +1117,6 @@ static void test_nulls_first_and_keys(void **state)
 	scan_expect(c, &t, NULL, NULL, "n,region,val", "n,region", comp_rows, 4, 3);
 	tabdesc_release(&t);
 
-	/* Enum keys by their label's bytes, not by the enum's declared order. */
 	describe_ok(c, "moods", &t);
 	scan_expect(c, &t, NULL, NULL, "m", "m", mood_rows, 4, 1);
 	tabdesc_release(&t);
@@ -1016,7 +1128,7 @@ static void test_query_source(void **state)
 	static const char *const sql =
 		"SELECT w AS word, n * 10 AS n10 FROM words WHERE n <> 3 -- no zebra;\n ;; \n";
 	static const struct val rows[] = {
-		V("apple"), V("20"), V("Äpfel"), V("10"), V("ß"), V("50"), V("éclair"), V("40"),
+		V("Äpfel"), V("10"), V("apple"), V("20"), V("éclair"), V("40"), V("ß"), V("50"),
 	};
 	static const struct val where_rows[] = { V("ß"), V("50") };
 	struct conn *c = open_ok();
@@ -1028,7 +1140,10 @@ static void test_query_source(void **state)
 	assert_int_equal(t.ncols, 2);
 	assert_string_equal(t.cols[0].name, "word");
 	assert_int_equal(t.cols[0].type, LT_TEXT);
+	/* The query's column keeps the table column's collation. */
+	assert_string_equal(t.cols[0].collation, collation);
 	assert_int_equal(t.cols[1].type, LT_INT);
+	assert_null(t.cols[1].collation);
 	scan_expect(c, &t, sql, NULL, "word,n10", "word", rows, 4, 2);
 	scan_expect(c, &t, sql, "n10 = 50", "word,n10", "word", where_rows, 1, 2);
 	tabdesc_release(&t);
@@ -1673,7 +1788,7 @@ static void test_err_missing_table(void **state)
 static void test_err_bad_query_and_where(void **state)
 {
 	static const struct val rows[] = {
-		V("Zebra"), V("apple"), V("Äpfel"), V("ß"), V("éclair"),
+		V("Äpfel"), V("apple"), V("éclair"), V("ß"), V("Zebra"),
 	};
 	struct conn *c = open_ok();
 	struct tally_err err;
@@ -1761,7 +1876,7 @@ static void test_scan_close_midstream(void **state)
 {
 	static const struct val snap_rows[] = { V("1") };
 	static const struct val words_rows[] = {
-		V("Zebra"), V("apple"), V("Äpfel"), V("ß"), V("éclair"),
+		V("Äpfel"), V("apple"), V("éclair"), V("ß"), V("Zebra"),
 	};
 	struct conn *c = open_ok();
 	struct tabdesc big, snap, words;
@@ -1876,6 +1991,1193 @@ static void test_lost_between_scans(void **state)
 	c->ops->close(c);
 }
 
+/* ---- ranges, pages and chunks -------------------------------------- */
+
+/* A bound as the engine gives one, from a key value's text. */
+static struct sqlval sv_of(const struct coldesc *c, const char *s, size_t len)
+{
+	struct sqlval v = { .kind = SV_RAW, .s = s, .len = len };
+
+	switch (c->type) {
+	case LT_INT:
+	case LT_DECIMAL:
+		v.kind = SV_NUMBER;
+		break;
+	case LT_TEXT:
+	case LT_CHAR:
+	case LT_ENUM:
+		v.kind = SV_TEXT;
+		break;
+	case LT_BYTES:
+		v.kind = SV_BYTES;
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+/*
+ * Scans rg and returns the rows as text: values joined by ',', rows by
+ * ';', NULL as "-". *last (if not NULL) receives the last row's values of
+ * the first nlast columns, for the next page.
+ */
+static size_t scan_text(struct conn *c, const struct tabdesc *t, const char *query,
+                        const char *where, const char *cols, const char *keys,
+                        const struct range *rg, struct buf *out)
+{
+	struct tally_err err;
+	struct rawrow *row;
+	size_t n = 0;
+	int rc;
+
+	buf_reset(out);
+	if (scan_open_range(c, t, query, where, cols, keys, rg, &err) < 0) {
+		print_err(&err);
+		fail_msg("scan_open of %s failed", t->display);
+	}
+	while ((rc = c->ops->scan_next(c, &row, &err)) == 1) {
+		if (n++)
+			buf_addch(out, ';');
+		for (size_t i = 0; i < row->ncols; i++) {
+			if (i)
+				buf_addch(out, ',');
+			if (row->val[i])
+				buf_add(out, row->val[i], row->len[i]);
+			else
+				buf_addch(out, '-');
+		}
+	}
+	if (rc < 0)
+		print_err(&err);
+	assert_int_equal(rc, 0);
+	c->ops->scan_close(c);
+	return n;
+}
+
+static void expect_range(struct conn *c, const struct tabdesc *t, const char *query,
+                         const char *where, const char *cols, const char *keys,
+                         const struct range *rg, const char *want)
+{
+	struct buf got = BUF_INIT;
+
+	scan_text(c, t, query, where, cols, keys, rg, &got);
+	if (strcmp(got.data, want) != 0)
+		fail_msg("%s by %s: got [%s], expected [%s]", t->display, keys, got.data, want);
+	buf_release(&got);
+}
+
+/*
+ * Reads a table page by page, each page starting after the last key of
+ * the one before (the key's columns come first in cols), and returns the
+ * rows as scan_text() does, pages separated by '|'.
+ */
+static void scan_pages(struct conn *c, const struct tabdesc *t, const char *query,
+                       const char *where, const char *cols, const char *keys, size_t nkey,
+                       uint64_t page, struct buf *out)
+{
+	struct buf one = BUF_INIT, lastkey = BUF_INIT;
+	struct sqlval lo[8];
+	size_t ki[8];
+	char list[256], *tok, *save;
+	size_t nk = 0;
+	bool first = true;
+
+	snprintf(list, sizeof(list), "%s", keys);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		ki[nk++] = (size_t)tabdesc_find(t, tok);
+	assert_int_equal(nk, nkey);
+	buf_reset(out);
+	for (;;) {
+		struct range rg = { .nbound = first ? 0 : nkey, .lo = lo, .limit = page };
+		size_t rows = scan_text(c, t, query, where, cols, keys, &rg, &one);
+		const char *p;
+
+		if (rows == 0)
+			break;
+		if (!first)
+			buf_addch(out, '|');
+		buf_add(out, one.data, one.len);
+		assert_true(rows <= page);
+		/* The last row's key columns: its first nkey values. */
+		p = strrchr(one.data, ';');
+		buf_reset(&lastkey);
+		buf_addstr(&lastkey, p ? p + 1 : one.data);
+		{
+			char *q = lastkey.data;
+
+			for (size_t k = 0; k < nkey; k++) {
+				char *comma = strchr(q, ',');
+
+				if (comma)
+					*comma = '\0';
+				lo[k] = sv_of(&t->cols[ki[k]], q, strlen(q));
+				q = comma ? comma + 1 : q + strlen(q);
+			}
+		}
+		first = false;
+		if (rows < page)
+			break;
+	}
+	buf_release(&one);
+	buf_release(&lastkey);
+}
+
+static void test_bounded_scans(void **state)
+{
+	struct conn *c = open_ok();
+	struct tabdesc big, ck, words, q;
+	struct buf got = BUF_INIT;
+
+	(void)state;
+	describe_ok(c, "big", &big);
+	{
+		const struct sqlval lo = SN("199995"), hi = SN("3"), lo2 = SN("100"), hi2 = SN("105");
+		const struct sqlval lo3 = SN("10"), hi3 = SN("5");
+		struct range only_lo = { .nbound = 1, .lo = &lo };
+		struct range only_hi = { .nbound = 1, .hi = &hi };
+		struct range both = { .nbound = 1, .lo = &lo2, .hi = &hi2 };
+		struct range page = { .nbound = 1, .lo = &lo3, .limit = 3 };
+		struct range first = { .nbound = 0, .limit = 2 };
+		struct range empty = { .nbound = 1, .lo = &lo3, .hi = &hi3 };
+
+		expect_range(c, &big, NULL, NULL, "id", "id", &only_lo,
+		             "199996;199997;199998;199999;200000");
+		expect_range(c, &big, NULL, NULL, "id", "id", &only_hi, "1;2;3");
+		expect_range(c, &big, NULL, NULL, "id,h", "id", &both,
+		             "101,38b3eff8baf56627478ec76a704e9b52;102,ec8956637a99787bd197eacd77acce5e;"
+		             "103,6974ce5ac660610b44d9b9fed0ff9548;104,c9e1074f5b3f9fc8ea15d152add07294;"
+		             "105,65b9eea6e1cc6bb9f0cd2a47751a186f");
+		expect_range(c, &big, NULL, NULL, "id", "id", &page, "11;12;13");
+		expect_range(c, &big, NULL, NULL, "id", "id", &first, "1;2");
+		expect_range(c, &big, NULL, NULL, "id", "id", &empty, "");
+		/* A where clause and the bounds together. */
+		expect_range(c, &big, NULL, "id % 2 = 0", "id", "id", &both, "102;104");
+	}
+	/* Pages chained by their last key: 200 rows in pages of 64. */
+	scan_pages(c, &big, NULL, "id % 1000 = 0", "id", "id", 1, 64, &got);
+	{
+		size_t bars = 0, semis = 0;
+
+		for (size_t i = 0; i < got.len; i++) {
+			bars += got.data[i] == '|';
+			semis += got.data[i] == ';';
+		}
+		assert_int_equal(bars, 3);
+		assert_int_equal(bars + semis + 1, 200);
+		assert_int_equal(strncmp(got.data, "1000;2000;", 10), 0);
+		assert_string_equal(got.data + got.len - 13, "199000;200000");
+	}
+
+	/* Composite key (region, n): rows a..c x 1..3. */
+	describe_ok(c, "ck", &ck);
+	{
+		const struct sqlval a3[] = { ST("a"), SN("3") }, c1[] = { ST("c"), SN("1") };
+		const struct sqlval b2[] = { ST("b"), SN("2") }, a2[] = { ST("a"), SN("2") };
+		const struct sqlval b[] = { ST("b") }, a[] = { ST("a") }, a1[] = { ST("a"), SN("1") };
+		struct range both = { .nbound = 2, .lo = a3, .hi = c1 };
+		struct range lo_only = { .nbound = 2, .lo = b2 };
+		struct range hi_only = { .nbound = 2, .hi = a2 };
+		struct range first_lo = { .nbound = 1, .lo = b };
+		struct range first_hi = { .nbound = 1, .hi = a };
+		struct range where_rg = { .nbound = 2, .lo = a1, .hi = c1 };
+		struct range page = { .nbound = 2, .lo = a3, .limit = 2 };
+
+		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &both, "b,1;b,2;b,3;c,1");
+		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &lo_only, "b,3;c,1;c,2;c,3");
+		expect_range(c, &ck, NULL, NULL, "region,n,v", "region,n", &hi_only, "a,1,a1;a,2,a2");
+		/* Bounds on the first key column only. */
+		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &first_lo, "c,1;c,2;c,3");
+		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &first_hi, "a,1;a,2;a,3");
+		expect_range(c, &ck, NULL, "n <> 2", "region,n", "region,n", &where_rg, "a,3;b,1;b,3;c,1");
+		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &page, "b,1;b,2");
+		/* A page within a chunk: after a whole key, up to a one-column boundary. */
+		{
+			struct range in_chunk = { .lo = a2, .nlo = 2, .hi = b, .nhi = 1, .limit = 3 };
+			struct range to_end = { .lo = b2, .nlo = 2, .hi = b, .nhi = 1, .limit = 3 };
+			struct range whole = { .nbound = 2, .lo = a3, .hi = c1 };
+			struct range whole_lo = { .nbound = 1, .lo = b };
+
+			expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &in_chunk, "a,3;b,1;b,2");
+			expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &to_end, "b,3");
+			expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &whole, "b,1;b,2;b,3;c,1");
+			expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &whole_lo, "c,1;c,2;c,3");
+		}
+	}
+	scan_pages(c, &ck, NULL, NULL, "region,n", "region,n", 2, 2, &got);
+	assert_string_equal(got.data, "a,1;a,2|a,3;b,1|b,2;b,3|c,1;c,2|c,3");
+	scan_pages(c, &ck, NULL, NULL, "region,n", "region,n", 2, 3, &got);
+	assert_string_equal(got.data, "a,1;a,2;a,3|b,1;b,2;b,3|c,1;c,2;c,3");
+
+	/* Text under ICU: bounds compare in the column's collation. */
+	describe_ok(c, "words", &words);
+	{
+		const struct sqlval lo = ST("apple"), hi = ST("ß");
+		struct range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
+
+		expect_range(c, &words, NULL, NULL, "w", "w", &rg, "éclair;ß");
+	}
+	scan_pages(c, &words, NULL, NULL, "w,n", "w", 1, 2, &got);
+	assert_string_equal(got.data, "Äpfel,1;apple,2|éclair,4;ß,5|Zebra,3");
+
+	/* A query source: bounds and pages on the query's columns. */
+	{
+		static const char sql[] = "SELECT id, h FROM big WHERE id <= 100 -- first hundred\n";
+		const struct sqlval lo = SN("50");
+		struct range rg = { .nbound = 1, .lo = &lo, .limit = 2 };
+
+		describe_query_ok(c, sql, &q);
+		expect_range(c, &q, sql, NULL, "id", "id", &rg, "51;52");
+		tabdesc_release(&q);
+	}
+	{
+		static const char sql[] = "SELECT w AS word FROM words";
+		const struct sqlval lo = ST("éclair");
+		struct range rg = { .nbound = 1, .lo = &lo };
+
+		describe_query_ok(c, sql, &q);
+		expect_range(c, &q, sql, NULL, "word", "word", &rg, "ß;Zebra");
+		scan_pages(c, &q, sql, NULL, "word", "word", 1, 4, &got);
+		assert_string_equal(got.data, "Äpfel;apple;éclair;ß|Zebra");
+		tabdesc_release(&q);
+	}
+	buf_release(&got);
+	tabdesc_release(&big);
+	tabdesc_release(&ck);
+	tabdesc_release(&words);
+	c->ops->close(c);
+}
+
+/*
+ * Bounds of every key type, compared exactly: a bound finer than the
+ * column's typmod, longer than its varchar, beyond its integer type.
+ */
+static void test_bound_types(void **state)
+{
+	static const char u1[16] = { [15] = 1 };
+	static const char b0[] = { 0 }, b01[] = { 0, 1 };
+	const struct {
+		const char *key;
+		struct sqlval lo, hi;
+		const char *want;
+	} cases[] = {
+		{ "d", SI(SV_DATE, days_from_civil(2024, 1, 1)), S0, "2;3" },
+		{ "d", S0, SI(SV_DATE, days_from_civil(2024, 1, 1)), "1" },
+		{ "d", SSP(SV_DATE, SVS_PINF), S0, "" },
+		{ "d", S0, SSP(SV_DATE, SVS_PINF), "1;2;3" },
+		/* 00:00:00.5: timestamp(0) would round it to 00:00:01 and lose row 2. */
+		{ "ts0", SI(SV_TIMESTAMP, ts_us(2024, 1, 1, 0, 0, 0, 500000)), S0, "2;3" },
+		{ "tz", SI(SV_TIMESTAMPTZ, ts_us(2024, 1, 1, 0, 0, 0, 500)), S0, "2;3" },
+		{ "tz", S0, SI(SV_TIMESTAMPTZ, ts_us(2024, 1, 1, 0, 0, 0, 999)), "1" },
+		{ "t0", SI(SV_TIME, 500000), S0, "2;3" },
+		{ "u", SU(u1), S0, "2;3" },
+		/* 1.555: numeric(6,2) would round it to 1.56 and lose row 3. */
+		{ "num", SN("1.555"), S0, "3" },
+		{ "num", S0, SN("1.55"), "1;2" },
+		{ "num", SN("-1e3"), S0, NULL },
+		{ "b", { .kind = SV_BYTES, .s = b0, .len = 1 }, S0, "2;3" },
+		{ "b", S0, { .kind = SV_BYTES, .s = b01, .len = 2 }, "1;2" },
+		{ "m", ST("sad"), S0, "2;3" },
+		{ "m", S0, ST("ok"), "1;2" },
+		{ "vc", ST("ab"), S0, "3" },
+		{ "vc", S0, ST("abcd"), "1;2;3" },
+		{ "ch", ST("ab"), S0, "3" },
+		{ "ch", S0, ST("ab "), "1;2" },
+		{ "i2", SN("40000"), S0, "" },
+		{ "i2", SN("-40000"), S0, "1;2;3" },
+		{ "i2", SN("0.5"), S0, "3" },
+		{ "i2", SN("-0.5"), S0, "2;3" },
+		{ "i8", SN("9223372036854775806"), S0, "3" },
+		{ "i8", SN("10000000000000000000"), S0, "" },
+		{ "i8", S0, SN("-9223372036854775808"), "1" },
+	};
+	struct conn *c = open_ok();
+	struct tally_err err;
+	struct tabdesc t;
+	char want[512];
+
+	(void)state;
+	describe_ok(c, "kt", &t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct range rg = {
+			.nbound = 1,
+			.lo = cases[i].lo.kind == SV_NULL ? NULL : &cases[i].lo,
+			.hi = cases[i].hi.kind == SV_NULL ? NULL : &cases[i].hi,
+		};
+
+		if (!cases[i].want) {
+			/* Malformed: refused before any statement, the session lives on. */
+			assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", cases[i].key, &rg, &err), -1);
+			assert_int_equal(err.kind, ERR_DATA);
+			assert_false(c->failed);
+			continue;
+		}
+		expect_range(c, &t, NULL, NULL, "id", cases[i].key, &rg, cases[i].want);
+	}
+	/* Booleans: false < true. */
+	{
+		const struct sqlval lo = SB(false);
+		struct range rg = { .nbound = 1, .lo = &lo };
+
+		expect_range(c, &t, NULL, NULL, "bo", "bo", &rg, "t;t");
+	}
+
+	/* Refusals name the scan and the column, never the value. */
+	{
+		const struct sqlval nul = S0, nope = ST("nope");
+		struct range rg = { .nbound = 1, .lo = &nul };
+
+		assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", "d", &rg, &err), -1);
+		assert_int_equal(err.kind, ERR_DATA);
+		snprintf(want, sizeof(want),
+		         "[source pid %ld] cannot read public.kt from source system '" SYSTEM "': "
+		         "column 'd' (date): a NULL cannot bound a range", c->backend_pid);
+		assert_string_equal(err.msg, want);
+		rg.lo = &nope;
+		assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", "m", &rg, &err), -1);
+		snprintf(want, sizeof(want),
+		         "[source pid %ld] cannot read public.kt from source system '" SYSTEM "': "
+		         "column 'm' (mood): the value is not a label of this enum", c->backend_pid);
+		assert_string_equal(err.msg, want);
+		assert_false(c->failed);
+		/* More bound columns than keys is the engine's bug. */
+		rg.nbound = 2;
+		assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", "d", &rg, &err), -1);
+		assert_int_equal(err.kind, ERR_INTERNAL);
+		assert_string_equal(err.msg, "scan of public.kt on source system '" SYSTEM "' bounds 2 of 1"
+		                    " key columns");
+	}
+	expect_range(c, &t, NULL, NULL, "id", "id", NULL, "1;2;3");
+	tabdesc_release(&t);
+	c->ops->close(c);
+}
+
+/* The statement the session's backend runs now, from pg_stat_activity. */
+static void running_statement(const struct conn *c, char *out, size_t cap)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT query FROM pg_stat_activity WHERE pid = %ld",
+	         c->backend_pid);
+	admin_value(sql, out, cap);
+}
+
+/* EXPLAIN of sql as the admin, lines joined by '\n'. */
+static void explain(const char *options, const char *sql, struct buf *out)
+{
+	struct buf q = BUF_INIT;
+	PGresult *res;
+
+	buf_addf(&q, "EXPLAIN (%s) %s", options, sql);
+	res = PQexec(admin, q.data);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("EXPLAIN failed: %s\n%s", PQerrorMessage(admin), q.data);
+	buf_reset(out);
+	for (int r = 0; r < PQntuples(res); r++)
+		buf_addf(out, "%s\n", PQgetvalue(res, r, 0));
+	PQclear(res);
+	buf_release(&q);
+}
+
+/*
+ * Opens the bounded scan, takes the COPY statement from pg_stat_activity
+ * while it runs, checks it is want, and EXPLAINs its SELECT into plan, as
+ * the driver runs it: a range or a page of a table without sorts.
+ */
+static void explain_scan(struct conn *c, const struct tabdesc *t, const char *cols,
+                         const char *keys, const struct range *rg, const char *want,
+                         struct buf *plan)
+{
+	char stmt[2048];
+	struct tally_err err;
+	struct rawrow *row;
+	size_t n;
+
+	if (scan_open_range(c, t, NULL, NULL, cols, keys, rg, &err) < 0) {
+		print_err(&err);
+		fail_msg("scan_open failed");
+	}
+	assert_int_equal(c->ops->scan_next(c, &row, &err), 1);
+	running_statement(c, stmt, sizeof(stmt));
+	if (strcmp(stmt, want) != 0)
+		fail_msg("statement:\n%s\nexpected:\n%s", stmt, want);
+	c->ops->scan_close(c);
+	/* COPY (SELECT ...) TO STDOUT: the SELECT. */
+	n = strlen(stmt);
+	assert_true(n > 17 && strncmp(stmt, "COPY (", 6) == 0 &&
+	            strcmp(stmt + n - 11, ") TO STDOUT") == 0);
+	stmt[n - 11] = '\0';
+	if (rg && (rg->nbound || rg->limit))
+		admin_exec("SET enable_sort = off");
+	explain("COSTS OFF", stmt + 6, plan);
+	admin_exec("RESET enable_sort");
+}
+
+/*
+ * Sequential scans of table so far, and rows its primary key fetched in
+ * plain index scans (a bitmap scan, which needs a sort, fetches none), as
+ * the statistics tell.
+ */
+static void scan_counts(const char *table, long *seq, long *idx)
+{
+	char sql[320], buf[64];
+
+	admin_exec("SELECT pg_stat_clear_snapshot()");
+	snprintf(sql, sizeof(sql),
+	         "SELECT t.seq_scan || ' ' || i.idx_tup_fetch FROM pg_stat_user_tables t"
+	         " JOIN pg_stat_user_indexes i ON i.relid = t.relid AND i.indexrelname = '%s_pkey'"
+	         " WHERE t.relname = '%s'", table, table);
+	admin_value(sql, buf, sizeof(buf));
+	assert_int_equal(sscanf(buf, "%ld %ld", seq, idx), 2);
+}
+
+/*
+ * What the driver's session really did, from the statistics its backend
+ * reports when it exits: every row of the bounded scan of table fetched
+ * by a plain scan of its primary key, which needs no sort; no sequential
+ * scan.
+ */
+static void assert_index_only_access(const char *table, const char *cols, const char *keys,
+                                     const struct range *rg, size_t want_rows)
+{
+	struct conn *c;
+	struct tabdesc t;
+	struct buf rows = BUF_INIT;
+	long seq0, idx0, seq1, idx1;
+
+	scan_counts(table, &seq0, &idx0);
+	c = open_ok();
+	describe_ok(c, table, &t);
+	assert_int_equal(scan_text(c, &t, NULL, NULL, cols, keys, rg, &rows), want_rows);
+	tabdesc_release(&t);
+	c->ops->close(c);
+	for (int i = 0; i < 200; i++) {
+		scan_counts(table, &seq1, &idx1);
+		if (idx1 != idx0 || seq1 != seq0)
+			break;
+		usleep(50000);
+	}
+	/* The planner may fetch a row or two itself, probing the index's ends. */
+	assert_int_equal(seq1 - seq0, 0);
+	if (idx1 - idx0 < (long)want_rows || idx1 - idx0 > (long)want_rows + 2)
+		fail_msg("%s: %ld rows fetched by index scans, expected %zu (seq %ld -> %ld, fetched %ld -> %ld)",
+		         table, idx1 - idx0, want_rows, seq0, seq1, idx0, idx1);
+	buf_release(&rows);
+}
+
+static void test_explain_bounded(void **state)
+{
+	struct conn *c = open_ok();
+	struct tabdesc big, comp2, skew;
+	struct buf plan = BUF_INIT;
+
+	(void)state;
+	describe_ok(c, "big", &big);
+	{
+		const struct sqlval lo = SN("1000"), hi = SN("21000");
+		struct range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
+
+		explain_scan(c, &big, "id,h", "id", &rg,
+		             "COPY (SELECT \"id\", \"h\" FROM \"public\".\"big\""
+		             " WHERE \"id\" > '1000'::pg_catalog.int4 AND \"id\" <= '21000'::pg_catalog.int4"
+		             " ORDER BY \"id\") TO STDOUT",
+		             &plan);
+		assert_string_equal(plan.data,
+		                    "Index Scan using big_pkey on big\n"
+		                    "  Index Cond: ((id > 1000) AND (id <= 21000))\n");
+	}
+	/* The whole table in key order: the index too, no sort. */
+	explain_scan(c, &big, "id", "id", NULL,
+	             "COPY (SELECT \"id\" FROM \"public\".\"big\" ORDER BY \"id\") TO STDOUT", &plan);
+	assert_string_equal(plan.data, "Index Only Scan using big_pkey on big\n");
+
+	describe_ok(c, "skew", &skew);
+	{
+		const struct sqlval lo = SN("1100000");
+		struct range rg = { .nbound = 1, .lo = &lo, .limit = 20000 };
+
+		explain_scan(c, &skew, "id,pad", "id", &rg,
+		             "COPY (SELECT \"id\", \"pad\" FROM \"public\".\"skew\""
+		             " WHERE \"id\" > '1100000'::pg_catalog.int8 ORDER BY \"id\" LIMIT 20000) TO STDOUT",
+		             &plan);
+		assert_string_equal(plan.data,
+		                    "Limit\n"
+		                    "  ->  Index Scan using skew_pkey on skew\n"
+		                    "        Index Cond: (id > '1100000'::bigint)\n");
+	}
+
+	/* A composite key's row comparison is one index condition. */
+	describe_ok(c, "comp2", &comp2);
+	{
+		const struct sqlval lo[] = { ST("region-13"), SN("1013") };
+		const struct sqlval hi[] = { ST("region-14"), SN("34") };
+		struct range rg = { .nbound = 2, .lo = lo, .hi = hi };
+
+		explain_scan(c, &comp2, "region,n,pad", "region,n", &rg,
+		             "COPY (SELECT \"region\", \"n\", \"pad\" FROM \"public\".\"comp2\""
+		             " WHERE (\"region\", \"n\") > ('region-13', '1013'::pg_catalog.int4)"
+		             " AND (\"region\", \"n\") <= ('region-14', '34'::pg_catalog.int4)"
+		             " ORDER BY \"region\", \"n\") TO STDOUT",
+		             &plan);
+		/*
+		 * The heap is in n order, not (region, n): left alone, the planner
+		 * would sort a sequential scan of the table for each chunk.
+		 */
+		assert_string_equal(plan.data,
+		                    "Index Scan using comp2_pkey on comp2\n"
+		                    "  Index Cond: ((ROW(region, n) > ROW('region-13'::text, 1013))"
+		                    " AND (ROW(region, n) <= ROW('region-14'::text, 34)))\n");
+		admin_exec("SET max_parallel_workers_per_gather = 0");
+		explain("COSTS OFF", "SELECT \"region\", \"n\", \"pad\" FROM \"public\".\"comp2\""
+		        " WHERE (\"region\", \"n\") > ('region-13', '1013'::pg_catalog.int4)"
+		        " AND (\"region\", \"n\") <= ('region-14', '34'::pg_catalog.int4)"
+		        " ORDER BY \"region\", \"n\"", &plan);
+		admin_exec("RESET max_parallel_workers_per_gather");
+		if (strncmp(plan.data, "Sort\n  Sort Key: region, n\n", 27) != 0)
+			fail_msg("expected a sort:\n%s", plan.data);
+		/* And the session did read it by the index, the table not at all. */
+		assert_index_only_access("comp2", "region,n", "region,n", &rg, 9951);
+	}
+	{
+		const struct sqlval lo = SN("1000"), hi = SN("21000");
+		struct range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
+
+		assert_index_only_access("big", "id,h", "id", &rg, 20000);
+	}
+	buf_release(&plan);
+	tabdesc_release(&big);
+	tabdesc_release(&comp2);
+	tabdesc_release(&skew);
+	c->ops->close(c);
+}
+
+/* ---- plan_bounds --------------------------------------------------- */
+
+static int plan(struct conn *c, const struct tabdesc *t, const char *keys, const char *where,
+                uint64_t chunk_rows, struct keybounds *b, struct tally_err *err)
+{
+	size_t ki[8], nk = 0;
+	char list[256], *tok, *save;
+	struct scan_req req = { .desc = t, .table = t->is_query ? NULL : t->display, .where = where };
+
+	snprintf(list, sizeof(list), "%s", keys);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		ki[nk++] = (size_t)tabdesc_find(t, tok);
+	req.key = ki;
+	req.nkey = nk;
+	err_clear(err);
+	memset(b, 0xa5, sizeof(*b));   /* plan_bounds must set every field */
+	return c->ops->plan_bounds(c, &req, chunk_rows, b, err);
+}
+
+static void plan_ok(struct conn *c, const struct tabdesc *t, const char *keys, const char *where,
+                    uint64_t chunk_rows, struct keybounds *b)
+{
+	struct tally_err err;
+
+	if (plan(c, t, keys, where, chunk_rows, b, &err) < 0) {
+		print_err(&err);
+		fail_msg("plan_bounds of %s failed", t->display);
+	}
+}
+
+static void assert_same_bounds(const struct keybounds *a, const struct keybounds *b)
+{
+	assert_int_equal(a->n, b->n);
+	assert_int_equal(a->ncols, b->ncols);
+	assert_true(a->rows == b->rows);
+	for (size_t i = 0; i < a->n * a->ncols; i++) {
+		assert_int_equal(a->len[i], b->len[i]);
+		assert_memory_equal(a->val[i], b->val[i], a->len[i]);
+	}
+}
+
+/*
+ * less_sql compares two boundaries on the admin connection: $1..$k the
+ * first, $k+1..$2k the second, typed and collated as the key; answers t
+ * when the first is smaller.
+ */
+static void assert_increasing(const struct keybounds *b, const char *less_sql)
+{
+	for (size_t i = 1; i < b->n; i++) {
+		const char *params[16];
+		PGresult *res;
+
+		for (size_t k = 0; k < b->ncols; k++) {
+			params[k] = b->val[(i - 1) * b->ncols + k];
+			params[b->ncols + k] = b->val[i * b->ncols + k];
+		}
+		res = PQexecParams(admin, less_sql, (int)(2 * b->ncols), NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+			fail_msg("boundary %zu is not above boundary %zu (%s)", i, i - 1,
+			         PQerrorMessage(admin));
+		PQclear(res);
+	}
+}
+
+/* Rows of each range (none, b0], (b0, b1], ..., (bn-1, none), by bounded scans. */
+static void count_ranges(struct conn *c, const struct tabdesc *t, const char *keys,
+                         const char *where, const struct keybounds *b, uint64_t *counts)
+{
+	struct sqlval lo[8], hi[8];
+	size_t ki[8], nk = 0;
+	char list[256], *tok, *save;
+	struct buf text = BUF_INIT;
+
+	snprintf(list, sizeof(list), "%s", keys);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		ki[nk++] = (size_t)tabdesc_find(t, tok);
+	assert_int_equal(nk, b->ncols);
+	for (size_t i = 0; i <= b->n; i++) {
+		struct range rg = { .nbound = b->ncols, .lo = i ? lo : NULL, .hi = i < b->n ? hi : NULL };
+
+		for (size_t k = 0; k < b->ncols; k++) {
+			if (i)
+				lo[k] = sv_of(&t->cols[ki[k]], b->val[(i - 1) * b->ncols + k],
+				              b->len[(i - 1) * b->ncols + k]);
+			if (i < b->n)
+				hi[k] = sv_of(&t->cols[ki[k]], b->val[i * b->ncols + k], b->len[i * b->ncols + k]);
+		}
+		counts[i] = scan_text(c, t, NULL, where, keys, keys, &rg, &text);
+	}
+	buf_release(&text);
+}
+
+/*
+ * Plans table by keys twice (in two sessions), then checks the plan: about
+ * total / chunk_rows ranges, boundaries strictly increasing in the server's
+ * order, every row in exactly one range, no range beyond 3x chunk_rows.
+ */
+static void check_plan(const char *table, const char *keys, const char *where,
+                       uint64_t chunk_rows, const char *less_sql)
+{
+	struct conn *c = open_ok(), *c2 = open_ok();
+	struct keybounds b, again;
+	struct tabdesc t;
+	uint64_t counts[64], sum = 0, total, want_chunks;
+	char sql[256], buf[32];
+
+	describe_ok(c, table, &t);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s%s%s", table, where ? " WHERE " : "",
+	         where ? where : "");
+	admin_value(sql, buf, sizeof(buf));
+	total = strtoull(buf, NULL, 10);
+	want_chunks = (total + chunk_rows - 1) / chunk_rows;
+
+	plan_ok(c, &t, keys, where, chunk_rows, &b);
+	plan_ok(c2, &t, keys, where, chunk_rows, &again);
+	assert_same_bounds(&b, &again);
+	keybounds_release(&again);
+
+	assert_int_equal(b.ncols, strchr(keys, ',') ? 2 : 1);
+	assert_true(b.rows > 0.8 * (double)total && b.rows < 1.2 * (double)total);
+	if (b.n + 1 < want_chunks - 2 || b.n + 1 > want_chunks + 1)
+		fail_msg("%s: %zu boundaries for %" PRIu64 " rows in chunks of %" PRIu64, table, b.n,
+		         total, chunk_rows);
+	assert_increasing(&b, less_sql);
+	assert_true(b.n < 63);
+	count_ranges(c, &t, keys, where, &b, counts);
+	for (size_t i = 0; i <= b.n; i++) {
+		sum += counts[i];
+		if (counts[i] < chunk_rows / 3 || counts[i] > 3 * chunk_rows)
+			fail_msg("%s: range %zu holds %" PRIu64 " rows", table, i, counts[i]);
+	}
+	assert_int_equal(sum, total);
+	if (getenv("TALLY_TEST_VERBOSE")) {
+		fprintf(stderr, "plan_bounds %s by %s%s%s: %" PRIu64 " rows, estimate %.0f, %zu boundaries,"
+		        " rows per range:", table, keys, where ? " where " : "", where ? where : "",
+		        total, b.rows, b.n);
+		for (size_t i = 0; i <= b.n; i++)
+			fprintf(stderr, " %" PRIu64, counts[i]);
+		fprintf(stderr, "\n  boundaries:");
+		for (size_t i = 0; i < b.n; i++) {
+			fprintf(stderr, " (");
+			for (size_t k = 0; k < b.ncols; k++)
+				fprintf(stderr, "%s%s", k ? ", " : "", b.val[i * b.ncols + k]);
+			fprintf(stderr, ")");
+		}
+		fprintf(stderr, "\n");
+	}
+	keybounds_release(&b);
+	keybounds_release(&b);   /* releasing twice is harmless */
+	tabdesc_release(&t);
+	c->ops->close(c);
+	c2->ops->close(c2);
+}
+
+static void test_plan_skewed_int(void **state)
+{
+	(void)state;
+	check_plan("skew", "id", NULL, 20000, "SELECT $1::bigint < $2::bigint");
+	/* A where clause: the sample also estimates what it keeps. */
+	check_plan("skew", "id", "id < 1100000", 20000, "SELECT $1::bigint < $2::bigint");
+}
+
+static void test_plan_icu_text(void **state)
+{
+	char less[256];
+
+	(void)state;
+	snprintf(less, sizeof(less), "SELECT $1::text COLLATE \"%s\" < $2::text COLLATE \"%s\"",
+	         collation, collation);
+	check_plan("icukeys", "k", NULL, 20000, less);
+}
+
+static void test_plan_composite(void **state)
+{
+	(void)state;
+	check_plan("comp2", "region,n", NULL, 20000, "SELECT ($1::text, $2::int) < ($3::text, $4::int)");
+}
+
+/* heap blocks of table read so far, as the statistics tell. */
+static long heap_blocks(const char *table)
+{
+	char sql[256], buf[32];
+
+	admin_exec("SELECT pg_stat_clear_snapshot()");
+	snprintf(sql, sizeof(sql),
+	         "SELECT coalesce(heap_blks_read, 0) + coalesce(heap_blks_hit, 0)"
+	         " FROM pg_statio_user_tables WHERE relname = '%s'", table);
+	admin_value(sql, buf, sizeof(buf));
+	return strtol(buf, NULL, 10);
+}
+
+static void test_plan_small_and_sampling(void **state)
+{
+	struct conn *c = open_ok();
+	struct keybounds b;
+	struct tabdesc t;
+	struct tally_err err;
+	struct buf plan_text = BUF_INIT;
+	char buf[64];
+	long before, after, pages;
+
+	(void)state;
+	/* Small: no split, the estimate still told. */
+	describe_ok(c, "words", &t);
+	plan_ok(c, &t, "w", NULL, 20000, &b);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.ncols, 1);
+	assert_true(b.rows == 5);
+	assert_null(b.val);
+	tabdesc_release(&t);
+	/* Large but not twice the chunk. */
+	describe_ok(c, "big", &t);
+	plan_ok(c, &t, "id", NULL, 100001, &b);
+	assert_int_equal(b.n, 0);
+	assert_true(b.rows > 190000 && b.rows < 210000);
+	tabdesc_release(&t);
+	/* A query, a nullable key, a view: never split. */
+	describe_query_ok(c, "SELECT id FROM big", &t);
+	plan_ok(c, &t, "id", NULL, 1000, &b);
+	assert_int_equal(b.n, 0);
+	tabdesc_release(&t);
+	describe_ok(c, "nopk", &t);
+	plan_ok(c, &t, "k", NULL, 1, &b);
+	assert_int_equal(b.n, 0);
+	tabdesc_release(&t);
+	describe_ok(c, "v_words", &t);
+	plan_ok(c, &t, "w", NULL, 1, &b);
+	assert_int_equal(b.n, 0);
+	tabdesc_release(&t);
+
+	/* A where clause the server rejects: the session lives on. */
+	describe_ok(c, "skew", &t);
+	assert_int_equal(plan(c, &t, "id", "nope > 1", 20000, &b, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(buf, sizeof(buf), "[source pid %ld] ", c->backend_pid);
+	assert_int_equal(strncmp(err.msg, buf, strlen(buf)), 0);
+	assert_string_equal(err.msg + strlen(buf),
+	                    "cannot sample public.skew on source system '" SYSTEM "'");
+	assert_string_equal(err.detail, "column \"nope\" does not exist");
+	assert_int_equal(b.n, 0);
+	assert_null(b.val);
+	assert_false(c->failed);
+	plan_ok(c, &t, "id", NULL, 20000, &b);
+	assert_true(b.n > 0);
+	keybounds_release(&b);
+	c->ops->close(c);
+
+	/* The sample reads only its pages: EXPLAIN of the form, and the statistics. */
+	explain("ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF",
+	        "SELECT \"id\" FROM \"public\".\"skew\" TABLESAMPLE SYSTEM (5) REPEATABLE (0)"
+	        " ORDER BY \"id\"", &plan_text);
+	assert_non_null(strstr(plan_text.data, "->  Sample Scan on skew (actual rows="));
+	assert_non_null(strstr(plan_text.data,
+	                       "Sampling: system ('5'::real) REPEATABLE ('0'::double precision)"));
+	assert_null(strstr(plan_text.data, "Seq Scan"));
+	admin_value("SELECT relpages FROM pg_class WHERE relname = 'skew'", buf, sizeof(buf));
+	pages = strtol(buf, NULL, 10);
+	{
+		const char *h = strstr(plan_text.data, "Buffers: shared hit=");
+		long hit = h ? strtol(h + 20, NULL, 10) : -1;
+
+		assert_true(hit > 0 && hit < pages / 10);
+	}
+	before = heap_blocks("skew");
+	c = open_ok();
+	plan_ok(c, &t, "id", NULL, 20000, &b);
+	c->ops->close(c);
+	/* A backend reports its reads when it exits. */
+	for (int i = 0; i < 200 && (after = heap_blocks("skew")) == before; i++)
+		usleep(50000);
+	if (getenv("TALLY_TEST_VERBOSE"))
+		fprintf(stderr, "plan_bounds skew: read %ld of %ld heap pages\n", after - before, pages);
+	assert_true(after > before && after - before < pages / 5);
+	keybounds_release(&b);
+	tabdesc_release(&t);
+	buf_release(&plan_text);
+}
+
+/* ---- order_is_bytewise --------------------------------------------- */
+
+static void dsn_for(const char *db, char *out, size_t cap)
+{
+	snprintf(out, cap, "postgresql://");
+	uri_encode(out, cap, env_user);
+	snprintf(out + strlen(out), cap - strlen(out), ":");
+	uri_encode(out, cap, env_pw);
+	snprintf(out + strlen(out), cap - strlen(out), "@%s:%s/%s", env_host, env_port, db);
+}
+
+/* The collation describe gives k of a fresh table in db, and describe_query too. */
+static void default_collation_of(const char *db, const char *create, char *out, size_t cap,
+                                 bool *bytewise)
+{
+	char the_dsn[1024];
+	struct tally_err err;
+	PGconn *pg = admin_connect("postgres");
+	struct conn *c;
+	struct tabdesc t;
+	char sql[512];
+
+	assert_non_null(pg);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	assert_int_equal(exec_on(pg, sql), 0);
+	assert_int_equal(exec_on(pg, create), 0);
+	PQfinish(pg);
+	pg = admin_connect(db);
+	assert_non_null(pg);
+	assert_int_equal(exec_on(pg, "CREATE TABLE t (k text PRIMARY KEY, c char(2) NOT NULL)"), 0);
+	PQfinish(pg);
+
+	dsn_for(db, the_dsn, sizeof(the_dsn));
+	c = open_as(the_dsn, "hidden", &err);
+	if (!c)
+		print_err(&err);
+	assert_non_null(c);
+	describe_ok(c, "t", &t);
+	snprintf(out, cap, "%s", t.cols[0].collation);
+	assert_string_equal(t.cols[1].collation, out);
+	*bytewise = postgres_ops.order_is_bytewise(&t.cols[0]);
+	assert_true(postgres_ops.order_is_bytewise(&t.cols[1]) == *bytewise);
+	tabdesc_release(&t);
+	describe_query_ok(c, "SELECT k FROM t", &t);
+	assert_string_equal(t.cols[0].collation, out);
+	tabdesc_release(&t);
+	c->ops->close(c);
+
+	pg = admin_connect("postgres");
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	assert_int_equal(exec_on(pg, sql), 0);
+	PQfinish(pg);
+}
+
+static void test_order_is_bytewise(void **state)
+{
+	static const struct {
+		const char *name;
+		bool bytewise;
+	} want[] = {
+		{ "id", true }, { "i2", true }, { "i8", true }, { "num", true }, { "f4", false },
+		{ "f8", false }, { "bo", true }, { "d", true }, { "t", true }, { "ts", true },
+		{ "tz", true }, { "u", true }, { "by", true }, { "t_c", true }, { "t_posix", true },
+		{ "t_def", false }, { "t_icu", false }, { "t_cutf8", false }, { "ch_c", true },
+		{ "ch_def", false }, { "vc_c", true }, { "nm", true }, { "m", false }, { "j", false },
+		{ "iv", false }, { "ip", false }, { "bits", false }, { "arr", false },
+	};
+	struct conn *c = open_ok();
+	struct coldesc unknown = { .name = "x", .type = LT_TEXT };
+	struct tabdesc t;
+	char coll[128];
+	bool bytewise;
+
+	(void)state;
+	describe_ok(c, "bw", &t);
+	assert_int_equal(t.ncols, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < t.ncols; i++) {
+		assert_string_equal(t.cols[i].name, want[i].name);
+		if (postgres_ops.order_is_bytewise(&t.cols[i]) != want[i].bytewise)
+			fail_msg("column %s (%s, collation %s): order_is_bytewise should be %d", want[i].name,
+			         t.cols[i].native, t.cols[i].collation ? t.cols[i].collation : "none",
+			         want[i].bytewise);
+	}
+	assert_string_equal(t.cols[tabdesc_find(&t, "t_c")].collation, "C");
+	assert_string_equal(t.cols[tabdesc_find(&t, "t_posix")].collation, "POSIX");
+	assert_string_equal(t.cols[tabdesc_find(&t, "t_def")].collation, dbcoll);
+	assert_string_equal(t.cols[tabdesc_find(&t, "t_icu")].collation, collation);
+	assert_string_equal(t.cols[tabdesc_find(&t, "t_cutf8")].collation, "C.utf8");
+	assert_string_equal(t.cols[tabdesc_find(&t, "nm")].collation, "C");
+	assert_null(t.cols[tabdesc_find(&t, "u")].collation);
+	tabdesc_release(&t);
+	/* A collation nobody could tell: not bytewise. */
+	assert_false(postgres_ops.order_is_bytewise(&unknown));
+	/* Query columns carry their expressions' collations. */
+	describe_query_ok(c, "SELECT t_c, t_icu, t_def, t_c || t_icu AS mixed, 'x' COLLATE \"POSIX\" AS p,"
+	                  " t_c COLLATE \"C\" < 'b' AS lt FROM bw", &t);
+	assert_string_equal(t.cols[0].collation, "C");
+	assert_string_equal(t.cols[1].collation, collation);
+	assert_string_equal(t.cols[2].collation, dbcoll);
+	assert_null(t.cols[3].collation);   /* conflicting implicit collations: none */
+	assert_false(postgres_ops.order_is_bytewise(&t.cols[3]));
+	assert_string_equal(t.cols[4].collation, "POSIX");
+	assert_true(postgres_ops.order_is_bytewise(&t.cols[4]));
+	assert_null(t.cols[5].collation);
+	tabdesc_release(&t);
+	c->ops->close(c);
+
+	/* The database default, resolved at open: "C", then ICU's root locale. */
+	default_collation_of(C_DB, "CREATE DATABASE " C_DB " TEMPLATE template0 LOCALE 'C'",
+	                     coll, sizeof(coll), &bytewise);
+	assert_string_equal(coll, "C");
+	assert_true(bytewise);
+	if (PQserverVersion(admin) >= 150000) {
+		default_collation_of(ICU_DB, "CREATE DATABASE " ICU_DB " TEMPLATE template0"
+		                     " LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'",
+		                     coll, sizeof(coll), &bytewise);
+		assert_string_equal(coll, "und-x-icu");
+		assert_false(bytewise);
+	}
+}
+
+/* ---- snapshots, position, load ------------------------------------- */
+
+static struct conn *open_snapshot(const char *id, struct tally_err *err)
+{
+	struct conn_cfg cfg = {
+		.snapshot = id, .system = SYSTEM, .side = "source", .dsn = dsn, .dsn_shown = dsn_shown,
+		.connect_timeout = 10,
+	};
+	struct conn *c = (struct conn *)&cfg;
+
+	err_clear(err);
+	if (postgres_ops.open(&c, &cfg, err) < 0) {
+		assert_null(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* An open failure prefixed "[source pid N] ": the rest must be want. */
+static void assert_open_err(const struct tally_err *err, const char *want)
+{
+	const char *p = strstr(err->msg, "] ");
+
+	assert_int_equal(strncmp(err->msg, "[source pid ", 12), 0);
+	assert_non_null(p);
+	assert_string_equal(p + 2, want);
+}
+
+static void test_snapshot_share(void **state)
+{
+	static const struct val one[] = { V("1") };
+	static const struct val both[] = { V("1"), V("3") };
+	struct conn *a = open_ok(), *b, *fresh;
+	struct tally_err err;
+	struct rawrow *row;
+	struct tabdesc snap;
+	char *id = NULL, *id2 = NULL;
+	unsigned x, y, z;
+	char tail;
+
+	(void)state;
+	describe_ok(a, "snap", &snap);
+	/* As the engine does: plan and scan first (savepoints come and go), then export. */
+	{
+		struct keybounds kb;
+		struct tabdesc big;
+
+		describe_ok(a, "big", &big);
+		plan_ok(a, &big, "id", NULL, 20000, &kb);
+		assert_true(kb.n > 0);
+		keybounds_release(&kb);
+		tabdesc_release(&big);
+	}
+	scan_expect(a, &snap, NULL, NULL, "id", "id", one, 1, 1);
+	assert_int_equal(a->ops->export_snapshot(a, &id, &err), 0);
+	assert_non_null(id);
+	assert_int_equal(sscanf(id, "%8X-%8X-%u%c", &x, &y, &z, &tail), 3);
+	/* Exporting again is allowed and names the same data. */
+	assert_int_equal(a->ops->export_snapshot(a, &id2, &err), 0);
+	free(id2);
+
+	admin_exec("INSERT INTO snap VALUES (3)");
+	b = open_snapshot(id, &err);
+	if (!b)
+		print_err(&err);
+	assert_non_null(b);
+	scan_expect(b, &snap, NULL, NULL, "id", "id", one, 1, 1);
+	scan_expect(a, &snap, NULL, NULL, "id", "id", one, 1, 1);
+	fresh = open_ok();
+	scan_expect(fresh, &snap, NULL, NULL, "id", "id", both, 2, 1);
+	fresh->ops->close(fresh);
+
+	/* Not while a scan holds the connection. */
+	assert_int_equal(scan_open_names(a, &snap, NULL, NULL, "id", "id", &err), 0);
+	assert_int_equal(a->ops->scan_next(a, &row, &err), 1);
+	assert_int_equal(a->ops->export_snapshot(a, &id2, &err), -1);
+	assert_int_equal(err.kind, ERR_INTERNAL);
+	assert_string_equal(err.msg, "cannot export the snapshot while a scan is open on source system '"
+	                    SYSTEM "'");
+	a->ops->scan_close(a);
+	assert_false(a->failed);
+	b->ops->close(b);
+
+	/* Ids the server does not know: ERR_SNAPSHOT (no retry helps), its message in detail. */
+	b = open_snapshot("00000003-0000FFFF-1", &err);
+	assert_null(b);
+	assert_int_equal(err.kind, ERR_SNAPSHOT);
+	assert_open_err(&err, "cannot import snapshot '00000003-0000FFFF-1' on source system '"
+	                SYSTEM "'");
+	assert_string_equal(err.detail, "invalid snapshot identifier: \"00000003-0000FFFF-1\"");
+	assert_string_equal(err.sqlstate, "22023");
+	b = open_snapshot("it's", &err);
+	assert_null(b);
+	assert_int_equal(err.kind, ERR_SNAPSHOT);
+	assert_string_equal(err.detail, "invalid snapshot identifier: \"it's\"");
+	/* The snapshot lives as long as its exporter's transaction. */
+	a->ops->close(a);
+	b = open_snapshot(id, &err);
+	assert_null(b);
+	assert_int_equal(err.kind, ERR_SNAPSHOT);
+	assert_string_equal(err.sqlstate, "22023");
+
+	admin_exec("DELETE FROM snap WHERE id = 3");
+	free(id);
+	tabdesc_release(&snap);
+}
+
+/* A second connection as the admin that stays active until released. */
+static PGconn *busy_backend(void)
+{
+	PGconn *pg = admin_connect(TEST_DB);
+	char sql[160], buf[16];
+
+	assert_non_null(pg);
+	assert_int_equal(PQsendQuery(pg, "SELECT pg_sleep(60)"), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %d"
+	         " AND state = 'active'", PQbackendPID(pg));
+	for (int i = 0; i < 100; i++) {
+		admin_value(sql, buf, sizeof(buf));
+		if (strcmp(buf, "1") == 0)
+			return pg;
+		usleep(20000);
+	}
+	fail_msg("the busy backend never became active");
+	return NULL;
+}
+
+static void release_backend(PGconn *pg)
+{
+	PGcancel *cancel = PQgetCancel(pg);
+	char errbuf[256];
+	PGresult *res;
+
+	PQcancel(cancel, errbuf, (int)sizeof(errbuf));
+	PQfreeCancel(cancel);
+	while ((res = PQgetResult(pg)) != NULL)
+		PQclear(res);
+	PQfinish(pg);
+}
+
+static void test_position_load(void **state)
+{
+	struct conn *c = open_ok(), *mon;
+	struct tally_err err;
+	struct rawrow *row;
+	struct tabdesc words;
+	char *pos = NULL, mon_dsn[1024], hi[32], lo[32], tail, sql[128], buf[8];
+	long n = -1;
+	PGconn *busy;
+
+	(void)state;
+	assert_int_equal(c->ops->position(c, &pos, &err), 0);
+	assert_int_equal(sscanf(pos, "lsn %16[0-9A-F]/%16[0-9A-F]%c", hi, lo, &tail), 2);
+	/* At or before where the server is now. */
+	snprintf(sql, sizeof(sql), "SELECT pg_current_wal_lsn() >= '%s'", pos + 4);
+	admin_value(sql, buf, sizeof(buf));
+	assert_string_equal(buf, "t");
+	free(pos);
+
+	/*
+	 * Another role's active backend: scripts/servers.sh grants tally's role
+	 * pg_read_all_stats (for --max-load), so it sees it, and sees it again
+	 * after it ends: the count is not frozen by the session's transaction.
+	 */
+	busy = busy_backend();
+	assert_int_equal(c->ops->load(c, &n, &err), 0);
+	assert_true(n >= 1);
+	snprintf(mon_dsn, sizeof(mon_dsn), "host=%s port=%s user=" MON_ROLE " password=%s dbname="
+	         TEST_DB, env_host, env_port, mon_pw);
+	mon = open_as(mon_dsn, "hidden", &err);
+	if (!mon)
+		print_err(&err);
+	assert_non_null(mon);
+	assert_int_equal(mon->ops->load(mon, &n, &err), 0);
+	assert_true(n >= 1);
+	release_backend(busy);
+	/* Once it is done, the same session counts one fewer. */
+	{
+		long before = n;
+
+		for (int tries = 0; tries < 50 && n >= before; tries++) {
+			usleep(100000);
+			assert_int_equal(mon->ops->load(mon, &n, &err), 0);
+		}
+		assert_true(n < before);
+	}
+	mon->ops->close(mon);
+
+	/* Neither while a scan holds the connection; the scan goes on. */
+	describe_ok(c, "words", &words);
+	assert_int_equal(scan_open_names(c, &words, NULL, NULL, "w", "w", &err), 0);
+	assert_int_equal(c->ops->position(c, &pos, &err), -1);
+	assert_int_equal(err.kind, ERR_INTERNAL);
+	assert_string_equal(err.msg, "cannot read the WAL position while a scan is open on source"
+	                    " system '" SYSTEM "'");
+	assert_int_equal(c->ops->load(c, &n, &err), -1);
+	assert_int_equal(c->ops->scan_next(c, &row, &err), 1);
+	assert_string_equal(row->val[0], "Äpfel");
+	c->ops->scan_close(c);
+	assert_int_equal(c->ops->load(c, &n, &err), 0);
+
+	c->ops->close(c);
+
+	/*
+	 * A refusal is the statement's alone: the session goes on. (Revoked
+	 * before the session opens: within its transaction a session may go on
+	 * using the privileges it has cached.)
+	 */
+	admin_exec("REVOKE EXECUTE ON FUNCTION pg_current_wal_lsn() FROM PUBLIC");
+	c = open_ok();
+	assert_int_equal(c->ops->position(c, &pos, &err), -1);
+	assert_int_equal(err.kind, ERR_QUERY);
+	snprintf(sql, sizeof(sql), "[source pid %ld] ", c->backend_pid);
+	assert_int_equal(strncmp(err.msg, sql, strlen(sql)), 0);
+	assert_string_equal(err.msg + strlen(sql),
+	                    "cannot read the WAL position on source system '" SYSTEM "'");
+	assert_string_equal(err.detail, "permission denied for function pg_current_wal_lsn");
+	assert_string_equal(err.sqlstate, "42501");
+	assert_false(c->failed);
+	admin_exec("GRANT EXECUTE ON FUNCTION pg_current_wal_lsn() TO PUBLIC");
+	assert_int_equal(c->ops->load(c, &n, &err), 0);
+	assert_int_equal(scan_open_names(c, &words, NULL, NULL, "w", "w", &err), 0);
+	assert_int_equal(c->ops->scan_next(c, &row, &err), 1);
+	c->ops->scan_close(c);
+	tabdesc_release(&words);
+	c->ops->close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1886,8 +3188,8 @@ int main(void)
 		cmocka_unit_test(test_describe_keys_views_names),
 		cmocka_unit_test(test_describe_query),
 		cmocka_unit_test(test_scan_alltypes),
-		cmocka_unit_test(test_bytewise_order),
-		cmocka_unit_test(test_nulls_first_and_keys),
+		cmocka_unit_test(test_server_order),
+		cmocka_unit_test(test_nulls_last_and_keys),
 		cmocka_unit_test(test_query_source),
 		cmocka_unit_test(test_describe_fks_triggers),
 		cmocka_unit_test(test_literal_round_trip),
@@ -1900,6 +3202,16 @@ int main(void)
 		cmocka_unit_test(test_scan_close_midstream),
 		cmocka_unit_test(test_lost_connection),
 		cmocka_unit_test(test_lost_between_scans),
+		cmocka_unit_test(test_bounded_scans),
+		cmocka_unit_test(test_bound_types),
+		cmocka_unit_test(test_explain_bounded),
+		cmocka_unit_test(test_plan_skewed_int),
+		cmocka_unit_test(test_plan_icu_text),
+		cmocka_unit_test(test_plan_composite),
+		cmocka_unit_test(test_plan_small_and_sampling),
+		cmocka_unit_test(test_order_is_bytewise),
+		cmocka_unit_test(test_snapshot_share),
+		cmocka_unit_test(test_position_load),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,9 +1,10 @@
 /*
  * tests/unit/test_my_literal.c
  *   Unit tests of the MariaDB dialect without a server: mariadb_ops.literal
- *   (every rule, exact text, every error message) and the script_ops text
- *   of connectors/mariadb_script.c. tests/integration/test_conn_mariadb.c
- *   runs the same forms against a real server and the real client.
+ *   and bound_literal (every rule, exact text, every error message),
+ *   order_is_bytewise, and the script_ops text of connectors/mariadb_script.c.
+ *   tests/integration/test_conn_mariadb.c runs the same forms against a real
+ *   server and the real client.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -529,6 +530,276 @@ static void test_uuid_and_raw(void **state)
 	lit_fails(&c_bit, SRAW("\x04\x00"), "value is out of the column's range");
 }
 
+/* ---- range bounds ---------------------------------------------------------------- */
+
+/* The bound literal of v for col is exactly want; the writer appends. */
+static void bound_is(const struct coldesc *col, struct sqlval v, const char *want)
+{
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+
+	err_clear(&err);
+	buf_addstr(&b, "<");
+	if (mariadb_ops.bound_literal(&b, col, &v, &err) != 0)
+		fail_msg("column %s (%s): unexpected error: %s", col->name, col->native, err.msg);
+	if (strcmp(b.data + 1, want) != 0)
+		fail_msg("column %s (%s): got %s, expected %s", col->name, col->native, b.data + 1,
+		         want);
+	buf_release(&b);
+}
+
+/* The bound fails with ERR_DATA and exactly "cannot write a range bound ... : why"; out unchanged. */
+static void bound_fails(const struct coldesc *col, struct sqlval v, const char *why)
+{
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+	char want[512];
+
+	err_clear(&err);
+	buf_addstr(&b, "kept");
+	if (mariadb_ops.bound_literal(&b, col, &v, &err) != -1)
+		fail_msg("column %s (%s): accepted as %s, expected: %s", col->name, col->native,
+		         b.data, why);
+	assert_int_equal(err.kind, ERR_DATA);
+	snprintf(want, sizeof(want), "cannot write a range bound for column '%s' (%s): %s",
+	         col->name, col->native, why);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(b.data, "kept");
+	buf_release(&b);
+}
+
+/* Numbers are floored to what the column holds and clamped beyond it, never refused. */
+static void test_bound_numbers(void **state)
+{
+	char huge[420], neg_huge[420];
+
+	(void)state;
+	bound_is(&c_int, SNUM("42"), "42");
+	bound_is(&c_int, SNUM("007"), "7");
+	bound_is(&c_int, SNUM("1.5"), "1");
+	bound_is(&c_int, SNUM("0.5"), "0");
+	bound_is(&c_int, SNUM("-0.5"), "-1");
+	bound_is(&c_int, SNUM("-1.5"), "-2");
+	bound_is(&c_tiny, SNUM("300"), "300");              /* no range check */
+	bound_is(&c_uint, SNUM("-1"), "-1");
+	bound_is(&c_u64, SNUM("18446744073709551616"), "18446744073709551616");
+	bound_is(&c_int, SNUM("123456789012345678901"), "100000000000000000000");
+	bound_is(&c_int, SNUM("-123456789012345678901.5"), "-100000000000000000000");
+	bound_is(&c_dec, SNUM("1.555"), "1.55");
+	bound_is(&c_dec, SNUM("-1.555"), "-1.56");
+	bound_is(&c_dec, SNUM("-1.999"), "-2");
+	bound_is(&c_dec, SNUM("-9.999"), "-10");
+	bound_is(&c_dec, SNUM("-0.001"), "-0.01");
+	bound_is(&c_dec, SNUM("0.001"), "0");
+	bound_is(&c_dec, SNUM("12345678901.5"), "10000000000");   /* decimal(12,2): 10 digits */
+	bound_is(&c_decu, SNUM("-0.5"), "-1");
+	/* YEAR: 1..99 would mean 1970..2069 and others are clipped */
+	bound_is(&c_year, SNUM("2024"), "2024");
+	bound_is(&c_year, SNUM("2024.5"), "2024");
+	bound_is(&c_year, SNUM("5"), "0");
+	bound_is(&c_year, SNUM("1900"), "0");
+	bound_is(&c_year, SNUM("0"), "0");
+	bound_is(&c_year, SNUM("-3"), "-1");
+	bound_is(&c_year, SNUM("3000"), "2155");
+	bound_is(&c_year, SNUM("12345678901234567890"), "2155");
+	/* floats: the largest double not above the number */
+	bound_is(&c_dbl, SNUM("0.5"), "5e-1");
+	bound_is(&c_dbl, SNUM("0.1"), "9.999999999999999e-2");
+	bound_is(&c_dbl, SNUM("0.30000000000000004"), "3e-1");
+	bound_is(&c_flt, SNUM("0.1"), "9.999999999999999e-2");
+	bound_is(&c_dbl, SNUM("-0.1"), "-1e-1");
+	memset(huge, '9', 400);
+	huge[400] = '\0';
+	bound_is(&c_dbl, ((struct sqlval){ .kind = SV_NUMBER, .s = huge, .len = 400 }),
+	         "1.7976931348623157e308");
+	neg_huge[0] = '-';
+	memcpy(neg_huge + 1, huge, 401);
+	bound_fails(&c_dbl, ((struct sqlval){ .kind = SV_NUMBER, .s = neg_huge, .len = 401 }),
+	            "number is below the range of a double");
+	bound_is(&c_flt, SFLT(0.1), "1e-1");                /* compared as doubles */
+	bound_is(&c_int, SFLT(2.5), "2");
+	bound_is(&c_int, SFLT(-2.5), "-3");
+	bound_is(&c_int, SBOOL(true), "1");
+	bound_is(&c_vc, SNUM("-1.50"), "'-1.50'");
+
+	bound_fails(&c_int, SSPEC(SV_NUMBER, SVS_NAN, 0), "MariaDB cannot compare NaN or infinity");
+	bound_fails(&c_dec, SSPEC(SV_NUMBER, SVS_PINF, 0), "MariaDB cannot compare NaN or "
+	            "infinity");
+	bound_fails(&c_dbl, SFLT(NAN), "MariaDB cannot compare NaN or infinity");
+	bound_fails(&c_dbl, SFLT(-INFINITY), "MariaDB cannot compare NaN or infinity");
+	bound_fails(&c_int, SNUM("1e5"), "not a valid number");
+	bound_fails(&c_int, STXT("5"), "text cannot be compared with this column type");
+	bound_fails(&c_date, SNUM("5"), "a number cannot be compared with this column type");
+	bound_fails(&c_int, SNULL, "a range bound cannot be NULL");
+}
+
+static const struct coldesc c_l1ci = { .name = "l1", .native = "varchar(10)", .type = LT_TEXT,
+                                       .length = 10, .charset = "latin1",
+                                       .collation = "latin1_swedish_ci" };
+static const struct coldesc c_mb3 = { .name = "m3", .native = "varchar(10)", .type = LT_TEXT,
+                                      .length = 10, .charset = "utf8mb3",
+                                      .collation = "utf8mb3_general_ci" };
+static const struct coldesc c_asc = { .name = "a", .native = "varchar(10)", .type = LT_TEXT,
+                                      .length = 10, .charset = "ascii",
+                                      .collation = "ascii_general_ci" };
+static char *enum_nl_labels[] = { "zeta", "alpha", "Mid" };
+static const struct coldesc c_enum_nl = { .name = "e", .native = "enum('zeta','alpha','Mid')",
+                                          .type = LT_ENUM, .charset = "utf8mb4",
+                                          .labels = enum_nl_labels, .nlabels = 3 };
+static const struct coldesc c_enum_q = { .name = "e", .native = "enum", .type = LT_ENUM,
+                                         .charset = "utf8mb4" };
+
+/* Text coerces to the column's collation; enum and set compare by index. */
+static void test_bound_text(void **state)
+{
+	(void)state;
+	bound_is(&c_vc, STXT("it's"), "'it''s'");
+	bound_is(&c_vc, STXT("a\\b"), "_utf8mb4 X'615c62'");
+	bound_is(&c_vc, STXT("a\t"), "_utf8mb4 X'6109'");
+	bound_is(&c_vc, STXT("longer than the twenty characters"),
+	         "'longer than the twenty characters'");            /* no length check */
+	bound_is(&c_char, STXT("abcdefg"), "'abcdefg'");
+	bound_is(&c_vc, STXT("\xf0\x9f\x98\x80"), "'\xf0\x9f\x98\x80'");
+	bound_is(&c_vc, SBYT("abc"), "'abc'");
+	/* latin1 is cp1252 with five C1 controls: every character it holds passes */
+	bound_is(&c_l1ci, STXT("\xc3\x84\xc3\x9f\xe2\x82\xac\xc5\xb8\xc3\xbf"),
+	         "'\xc3\x84\xc3\x9f\xe2\x82\xac\xc5\xb8\xc3\xbf'");
+	bound_is(&c_l1ci, STXT("\xc2\x81"), "_utf8mb4 X'c281'");
+	bound_fails(&c_l1ci, STXT("\xc4\x81"), "text holds a character the column's character set "
+	            "cannot hold");
+	bound_fails(&c_l1ci, STXT("\xc2\x80"), "text holds a character the column's character set "
+	            "cannot hold");
+	bound_fails(&c_l1ci, STXT("\xf0\x9f\x98\x80"), "text holds a character the column's "
+	            "character set cannot hold");
+	bound_is(&c_mb3, STXT("\xef\xbf\xbd"), "'\xef\xbf\xbd'");
+	bound_fails(&c_mb3, STXT("\xf0\x9f\x98\x80"), "text holds a character the column's "
+	            "character set cannot hold");
+	bound_is(&c_asc, STXT("~"), "'~'");
+	bound_fails(&c_asc, STXT("\xc3\xa9"), "text holds a character the column's character set "
+	            "cannot hold");
+	bound_fails(&c_vc, STXT("\xff"), "text is not valid UTF-8");
+
+	bound_is(&c_enum_nl, STXT("zeta"), "1");
+	bound_is(&c_enum_nl, STXT("Mid"), "3");
+	bound_is(&c_enum_nl, STXT(""), "0");                /* the invalid value */
+	bound_is(&c_enum, STXT("back\\slash"), "3");
+	bound_fails(&c_enum_nl, STXT("mid"), "value is not one of the column's labels");
+	bound_fails(&c_enum, STXT(""), "an empty value is ambiguous: it may be the declared label "
+	            "'' or the invalid value");
+	bound_fails(&c_enum_q, STXT("zeta"), "the column's labels are unknown");
+	bound_is(&c_set, STXT("x,z"), "5");
+	bound_is(&c_set, STXT("z,y"), "6");
+	bound_is(&c_set, STXT(""), "0");
+	bound_fails(&c_set, STXT("x,w"), "value is not a list of the column's labels");
+}
+
+static void test_bound_other(void **state)
+{
+	(void)state;
+	bound_is(&c_bin16, SBYT("\x01"), "X'01'");
+	bound_is(&c_vb, SBYT("\x00\xff\x00\xff\x00\xff"), "X'00ff00ff00ff'");   /* no length check */
+	bound_is(&c_blob, STXT("ab"), "X'6162'");
+	bound_is(&c_bit, SBYT("\x02\x01"), "513");
+	bound_is(&c_bit, SBYT("\x00\x00\x03"), "3");
+	bound_is(&c_bit, SBYT(""), "0");
+	bound_is(&c_bit, SBYT("\x01\x00\x00\x00\x00\x00\x00\x00\x00"), "18446744073709551615");
+	bound_is(&c_bit, SBOOL(true), "1");
+	bound_is(&c_uuid, SUUID("\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00"),
+	         "'123e4567-e89b-12d3-a456-426614174000'");
+	bound_is(&c_uuid, STXT("123E4567-E89B-12D3-A456-426614174000"),
+	         "'123E4567-E89B-12D3-A456-426614174000'");
+	bound_is(&c_bin16, SUUID("\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00"),
+	         "X'123e4567e89b12d3a456426614174000'");
+	bound_fails(&c_uuid, STXT("x'"), "not a valid uuid");
+	bound_is(&c_inet, STXT("::ffff:10.0.0.1"), "'::ffff:10.0.0.1'");
+	bound_fails(&c_inet, STXT("1.2.3.4'"), "not a valid address");
+}
+
+static void test_bound_temporal(void **state)
+{
+	const int64_t y10000 = INT64_C(2921940), y0mar1 = INT64_C(-730425);
+	const int64_t y_1 = INT64_C(-730850);      /* -0001-01-01: 2 BC */
+
+	(void)state;
+	bound_is(&c_date, SDATE(0), "'2000-01-01'");
+	bound_is(&c_date, SDATE(y0mar1), "'0000-03-01'");
+	bound_is(&c_date, SDATE(y10000), "'9999-12-31'");
+	bound_is(&c_date, SDATE(y10000 * 100), "'9999-12-31'");
+	bound_is(&c_date, SSPEC(SV_DATE, SVS_ZERO, 20240000), "'2024-00-00'");
+	bound_is(&c_date, SSPEC(SV_DATE, SVS_ZERO, 0), "'0000-00-00'");
+	bound_fails(&c_date, SDATE(y_1), "a date before the year 0000 cannot be compared");
+	bound_fails(&c_date, SSPEC(SV_DATE, SVS_PINF, 0), "MariaDB cannot compare infinity");
+	bound_fails(&c_date, STS(0), "a timestamp cannot be compared with this column type");
+
+	/* fractions are floored to the column's digits */
+	bound_is(&c_dt0, STS(500000), "'2000-01-01 00:00:00'");
+	bound_is(&c_dt0, STS(-1), "'1999-12-31 23:59:59'");
+	bound_is(&c_dt3, STS(1234567), "'2000-01-01 00:00:01.234'");
+	bound_is(&c_dt3, STS(-1), "'1999-12-31 23:59:59.999'");
+	bound_is(&c_dt6, STS(1), "'2000-01-01 00:00:00.000001'");
+	bound_is(&c_dt0, STS(y0mar1 * DAY + 1), "'0000-03-01 00:00:00'");
+	bound_is(&c_dt0, STS(y10000 * DAY), "'9999-12-31 23:59:59'");
+	bound_is(&c_dt3, STS(y10000 * DAY + 5), "'9999-12-31 23:59:59.999'");
+	bound_is(&c_dt0, SSPEC(SV_TIMESTAMP, SVS_ZERO, 1500000), "'0000-00-00 00:00:01'");
+	bound_is(&c_dt3, SSPEC(SV_TIMESTAMP, SVS_ZERO, 20240100 * DAY + 1500000),
+	         "'2024-01-00 00:00:01.500'");
+	bound_fails(&c_dt0, STS(y_1 * DAY), "a date before the year 0000 cannot be compared");
+	bound_fails(&c_dt0, SSPEC(SV_TIMESTAMP, SVS_NINF, 0), "MariaDB cannot compare infinity");
+	/* a TIMESTAMP compares with any datetime; its own range is not checked */
+	bound_is(&c_ts, STSTZ(INT64_C(50) * 365 * DAY), "'2049-12-19 00:00:00'");
+	bound_is(&c_ts, STSTZ(-40 * 365 * DAY), "'1960-01-11 00:00:00'");
+	bound_is(&c_ts3, STSTZ(1500), "'2000-01-01 00:00:00.001'");
+
+	bound_is(&c_time, STIME(-1500000), "'-00:00:02'");
+	bound_is(&c_time, STIME(INT64_C(900) * 3600000000), "'838:59:59'");
+	bound_is(&c_time6, STIME(INT64_C(900) * 3600000000), "'838:59:59.999999'");
+	bound_is(&c_time6, STIME(1), "'00:00:00.000001'");
+	bound_fails(&c_time, STIME(INT64_C(-900) * 3600000000), "a time below -838:59:59.999999 "
+	            "cannot be compared");
+}
+
+static const struct coldesc c_nopad = { .name = "np", .native = "varchar(10)", .type = LT_TEXT,
+                                        .length = 10, .charset = "utf8mb4",
+                                        .collation = "utf8mb4_nopad_bin" };
+static const struct coldesc c_mb3np = { .name = "np3", .native = "varchar(10)", .type = LT_TEXT,
+                                        .length = 10, .charset = "utf8mb3",
+                                        .collation = "utf8mb3_nopad_bin" };
+static const struct coldesc c_ascnp = { .name = "npa", .native = "varchar(10)", .type = LT_TEXT,
+                                        .length = 10, .charset = "ascii",
+                                        .collation = "ascii_nopad_bin" };
+static const struct coldesc c_l1np = { .name = "npl", .native = "varchar(10)", .type = LT_TEXT,
+                                       .length = 10, .charset = "latin1",
+                                       .collation = "latin1_nopad_bin" };
+static const struct coldesc c_bin = { .name = "b", .native = "varchar(10)", .type = LT_TEXT,
+                                      .length = 10, .charset = "utf8mb4",
+                                      .collation = "utf8mb4_bin" };
+static const struct coldesc c_charnp = { .name = "cn", .native = "char(5)", .type = LT_CHAR,
+                                         .length = 5, .fixed = true, .charset = "utf8mb4",
+                                         .collation = "utf8mb4_nopad_bin" };
+
+static void test_order_is_bytewise(void **state)
+{
+	static const struct { const struct coldesc *col; bool want; } cases[] = {
+		{ &c_int, true }, { &c_uint, true }, { &c_bool, true }, { &c_u64, true },
+		{ &c_dec, true }, { &c_year, true }, { &c_date, true }, { &c_time, true },
+		{ &c_dt6, true }, { &c_ts3, true }, { &c_bin16, true }, { &c_vb, true },
+		{ &c_blob, true },
+		{ &c_nopad, true }, { &c_mb3np, true }, { &c_ascnp, true },
+		{ &c_l1np, false }, { &c_bin, false }, { &c_vc, false }, { &c_text, false },
+		{ &c_l1ci, false }, { &c_charnp, false }, { &c_char, false },
+		{ &c_dbl, false }, { &c_flt, false }, { &c_bit, false }, { &c_uuid, false },
+		{ &c_inet, false }, { &c_enum, false }, { &c_set, false }, { &c_json, false },
+		{ &c_geo, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (mariadb_ops.order_is_bytewise(cases[i].col) != cases[i].want)
+			fail_msg("column %s (%s %s): expected %s", cases[i].col->name,
+			         cases[i].col->native, cases[i].col->collation ? cases[i].col->collation
+			         : "-", cases[i].want ? "bytewise" : "not bytewise");
+}
+
 /* ---- scripts ---------------------------------------------------------------------- */
 
 /*
@@ -788,6 +1059,11 @@ int main(void)
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_temporal),
 		cmocka_unit_test(test_uuid_and_raw),
+		cmocka_unit_test(test_bound_numbers),
+		cmocka_unit_test(test_bound_text),
+		cmocka_unit_test(test_bound_other),
+		cmocka_unit_test(test_bound_temporal),
+		cmocka_unit_test(test_order_is_bytewise),
 		cmocka_unit_test(test_script_statements),
 		cmocka_unit_test(test_apply_insert),
 		cmocka_unit_test(test_apply_update),

@@ -1,9 +1,10 @@
 /*
  * tests/unit/test_pg_literal.c
- *   connectors/postgres.c literal() and connectors/postgres_script.c
- *   script_ops, without a server: every rule with its exact output, every
- *   refusal with its exact message (and the buffer left as it was), and
- *   the exact text of an INSERT, UPDATE and DELETE block.
+ *   connectors/postgres.c literal() and bound_literal() and
+ *   connectors/postgres_script.c script_ops, without a server: every rule
+ *   with its exact output, every refusal with its exact message (and the
+ *   buffer left as it was), and the exact text of an INSERT, UPDATE and
+ *   DELETE block.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -566,6 +567,144 @@ static void test_uuid_raw(void **state)
 	lit_err(&js, RAW("{\"a\0\": 1}"), "a NUL byte cannot be stored in PostgreSQL text");
 }
 
+/* ---- range bounds -------------------------------------------------- */
+
+static void bound_ok(const struct coldesc *c, struct sqlval v, const char *want)
+{
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+
+	err_clear(&err);
+	buf_addstr(&b, "(");
+	if (postgres_ops.bound_literal(&b, c, &v, &err) < 0)
+		fail_msg("bound_literal for column %s failed: %s", c->name, err.msg);
+	if (strcmp(b.data + 1, want) != 0)
+		fail_msg("column %s: got [%s], expected [%s]", c->name, b.data + 1, want);
+	buf_release(&b);
+}
+
+static void bound_err(const struct coldesc *c, struct sqlval v, const char *msg)
+{
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+	char want[ERR_MSG_MAX];
+
+	err_clear(&err);
+	buf_addstr(&b, "x > ");
+	assert_int_equal(postgres_ops.bound_literal(&b, c, &v, &err), -1);
+	assert_int_equal(err.kind, ERR_DATA);
+	snprintf(want, sizeof(want), "column '%s' (%s): %s", c->name, c->native, msg);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(b.data, "x > ");
+	buf_release(&b);
+}
+
+/*
+ * Bounds are typed as the column compares, never checked against what it
+ * stores: a typmod would round them, a domain could refuse them.
+ */
+static void test_bound_numbers(void **state)
+{
+	struct coldesc i2 = col_of("small", "smallint", LT_INT);
+	struct coldesc i4 = col_of("amount", "integer", LT_INT);
+	struct coldesc i8 = col_of("big", "bigint", LT_INT);
+	struct coldesc dom = col_of("pos", "posint", LT_INT);
+	struct coldesc n = col_of("price", "numeric(5,2)", LT_DECIMAL);
+	struct coldesc f4 = col_of("ratio", "real", LT_FLOAT);
+	struct coldesc f8 = col_of("x", "double precision", LT_FLOAT);
+	struct coldesc bo = col_of("ok", "boolean", LT_BOOL);
+
+	(void)state;
+	n.precision = 5;
+	n.scale = 2;
+	dom.bits = 32;
+	bound_ok(&i4, num("5"), "'5'::pg_catalog.int4");
+	bound_ok(&i4, num("-2147483648"), "'-2147483648'::pg_catalog.int4");
+	bound_ok(&i4, num("007"), "'7'::pg_catalog.int4");
+	bound_ok(&i4, num("-0"), "'0'::pg_catalog.int4");
+	bound_ok(&i2, num("-32768"), "'-32768'::pg_catalog.int2");
+	bound_ok(&i8, num("9223372036854775807"), "'9223372036854775807'::pg_catalog.int8");
+	bound_ok(&dom, num("0"), "'0'::pg_catalog.int4");
+	/* Beyond the type or with a fraction: compared as numeric, exactly. */
+	bound_ok(&i2, num("40000"), "40000");
+	bound_ok(&i4, num("-0.5"), "-0.5");
+	bound_ok(&i8, num("123456789012345678901234567890"), "123456789012345678901234567890");
+	bound_ok(&i4, special(SV_NUMBER, SVS_PINF), "'Infinity'::pg_catalog.numeric");
+	bound_ok(&i4, special(SV_NUMBER, SVS_NAN), "'NaN'::pg_catalog.numeric");
+	bound_ok(&i4, flt(2.0), "'2'::pg_catalog.int4");
+	bound_ok(&i4, flt(2.5), "2.5");
+	bound_ok(&i4, flt(-INFINITY), "'-Infinity'::pg_catalog.numeric");
+
+	bound_ok(&n, num("1.555"), "'1.555'::pg_catalog.numeric");
+	bound_ok(&n, num("123456789.5"), "'123456789.5'::pg_catalog.numeric");
+	bound_ok(&n, num("-7"), "'-7'::pg_catalog.numeric");
+	bound_ok(&n, special(SV_NUMBER, SVS_NAN), "'NaN'::pg_catalog.numeric");
+	bound_ok(&n, special(SV_NUMBER, SVS_PINF), "'Infinity'::pg_catalog.numeric");
+	bound_ok(&n, flt(0.125), "'0.125'::pg_catalog.numeric");
+
+	bound_ok(&f8, flt(0.1), "'0.1'::pg_catalog.float8");
+	bound_ok(&f4, flt(0.1), "'0.1'::pg_catalog.float8");
+	bound_ok(&f4, flt(1e300), "'1e+300'::pg_catalog.float8");
+	bound_ok(&f8, flt(NAN), "'NaN'::pg_catalog.float8");
+
+	bound_ok(&bo, (struct sqlval){ .kind = SV_BOOL, .b = true }, "true");
+
+	bound_err(&i4, num("1e5"), "the number is malformed");
+	bound_err(&i4, (struct sqlval){ .kind = SV_NULL }, "a NULL cannot bound a range");
+}
+
+static void test_bound_text_times(void **state)
+{
+	static const char u[16] = {
+		(char)0xa0, (char)0xee, (char)0xbc, (char)0x99, (char)0x9c, 0x0b, 0x4e, (char)0xf8,
+		(char)0xbb, 0x6d, 0x6b, (char)0xb9, (char)0xbd, 0x38, 0x0a, 0x11,
+	};
+	static char *labels[] = { "sad", "ok" };
+	struct coldesc vc = col_of("code", "character varying(3)", LT_TEXT);
+	struct coldesc ch = col_of("c", "character(2)", LT_CHAR);
+	struct coldesc by = col_of("blob", "bytea", LT_BYTES);
+	struct coldesc dt = col_of("day", "date", LT_DATE);
+	struct coldesc ts0 = col_of("at0", "timestamp(0) without time zone", LT_TIMESTAMP);
+	struct coldesc tz3 = col_of("at3", "timestamp(3) with time zone", LT_TIMESTAMPTZ);
+	struct coldesc t0 = col_of("t0", "time(0) without time zone", LT_TIME);
+	struct coldesc uu = col_of("id", "uuid", LT_UUID);
+	struct coldesc m = col_of("mood", "s2.\"My Mood\"", LT_ENUM);
+	struct coldesc iv = col_of("span", "interval", LT_INTERVAL);
+
+	(void)state;
+	vc.length = 3;
+	ch.length = 2;
+	ts0.fsp = 0;
+	tz3.fsp = 3;
+	t0.fsp = 0;
+	m.labels = labels;
+	m.nlabels = 2;
+
+	bound_ok(&vc, TEXT("abcd"), "'abcd'");
+	bound_ok(&vc, TEXT("it's"), "'it''s'");
+	bound_ok(&ch, TEXT("abc"), "'abc'");
+	bound_ok(&by, BYTES("\x00\xff'"), "'\\x00ff27'");
+	bound_ok(&dt, timed(SV_DATE, days_from_civil(2024, 1, 2)), "'2024-01-02'::pg_catalog.date");
+	bound_ok(&dt, special(SV_DATE, SVS_PINF), "'infinity'::pg_catalog.date");
+	bound_ok(&ts0, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 500000)),
+	         "'2024-01-02 03:04:05.5'::pg_catalog.timestamp");
+	bound_ok(&tz3, timed(SV_TIMESTAMPTZ, ts_us(2024, 1, 2, 3, 4, 5, 500)),
+	         "'2024-01-02 03:04:05.0005+00'::pg_catalog.timestamptz");
+	bound_ok(&tz3, timed(SV_TIMESTAMPTZ, ts_us(-43, 3, 15, 0, 0, 0, 0)),
+	         "'0044-03-15 00:00:00+00 BC'::pg_catalog.timestamptz");
+	bound_ok(&t0, timed(SV_TIME, 500000), "'00:00:00.5'::pg_catalog.time");
+	bound_ok(&uu, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::pg_catalog.uuid");
+	bound_ok(&m, TEXT("ok"), "'ok'::s2.\"My Mood\"");
+	bound_ok(&iv, RAW("P1D"), "'P1D'");
+
+	bound_err(&vc, TEXT("a\0b"), "a NUL byte cannot be stored in PostgreSQL text");
+	bound_err(&vc, BYTES("\xff"), "bytes that are not valid UTF-8 cannot be stored as text");
+	bound_err(&m, TEXT("happy"), "the value is not a label of this enum");
+	bound_err(&dt, special(SV_DATE, SVS_ZERO), "a MariaDB zero date cannot be stored in PostgreSQL");
+	bound_err(&t0, timed(SV_TIME, -1), "a time outside 00:00:00 to 24:00:00 cannot be stored");
+	bound_err(&dt, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column");
+}
+
 /* ---- script_ops ---------------------------------------------------- */
 
 /*
@@ -849,6 +988,8 @@ int main(void)
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_uuid_raw),
+		cmocka_unit_test(test_bound_numbers),
+		cmocka_unit_test(test_bound_text_times),
 		cmocka_unit_test(test_script_frame),
 		cmocka_unit_test(test_script_insert),
 		cmocka_unit_test(test_script_update),

@@ -504,6 +504,22 @@ static const char *temp_file(const char *text)
 	return path;
 }
 
+static void test_snapshot_system(void **state)
+{
+	struct spec s;
+
+	(void)state;
+	setenv("TALLY_TEST_SNAP_DIR", "/var/snap", 1);
+	load_ok(TOP "systems:\n  snap: { driver: snapshot, path: \"${TALLY_TEST_SNAP_DIR}/orders.snap\" }\n"
+	        "  pg: { driver: postgres, dsn: x }\n"
+	        "checks:\n  - name: c\n    source: { system: snap, table: orders }\n"
+	        "    target: { system: pg, table: orders }\n", &s);
+	assert_string_equal(s.systems[0].driver, "snapshot");
+	assert_string_equal(s.systems[0].dsn, "/var/snap/orders.snap");
+	assert_string_equal(s.systems[0].dsn_shown, "/var/snap/orders.snap");
+	spec_release(&s);
+}
+
 static void test_load_file(void **state)
 {
 	const char *path = temp_file(HEAD CHECK);
@@ -644,20 +660,29 @@ ERROR_TEST(test_system_name_via_alias_duplicate,
            "t.yaml:5:3: systems: duplicate system name 'pg'")
 ERROR_TEST(test_system_not_mapping, TOP "systems:\n  pg: postgres\n",
            "t.yaml:4:7: systems.pg: expected a mapping, got a string")
+ERROR_TEST(test_snapshot_needs_path,
+           TOP "systems:\n  snap: { driver: snapshot }\n",
+           "t.yaml:4:9: systems.snap: missing required key 'path'")
+ERROR_TEST(test_snapshot_takes_no_dsn,
+           TOP "systems:\n  snap: { driver: snapshot, dsn: \"postgresql://h/db\", path: x }\n",
+           "t.yaml:4:29: systems.snap: a snapshot system takes 'path', not 'dsn'")
+ERROR_TEST(test_path_only_for_snapshots,
+           TOP "systems:\n  pg: { driver: postgres, dsn: x, path: y }\n",
+           "t.yaml:4:35: systems.pg: only a snapshot system takes 'path'")
 ERROR_TEST(test_system_unknown_key,
            TOP "systems:\n  pg: { driver: postgres, dsn: x, port: 5432 }\n",
-           "t.yaml:4:35: systems.pg: unknown key 'port' (expected one of: driver, dsn)")
+           "t.yaml:4:35: systems.pg: unknown key 'port' (expected one of: driver, dsn, path)")
 ERROR_TEST(test_system_missing_driver, TOP "systems:\n  pg: { dsn: x }\n",
            "t.yaml:4:7: systems.pg: missing required key 'driver'")
 ERROR_TEST(test_system_missing_dsn, TOP "systems:\n  pg:\n    driver: postgres\n",
            "t.yaml:5:5: systems.pg: missing required key 'dsn'")
 ERROR_TEST(test_system_bad_driver, TOP "systems:\n  pg: { driver: mysql, dsn: x }\n",
            "t.yaml:4:17: systems.pg.driver: invalid value 'mysql' (expected one of: "
-           "postgres, mariadb)")
+           "postgres, mariadb, snapshot)")
 ERROR_TEST(test_system_driver_is_dsn,
            TOP "systems:\n  pg: { driver: \"mariadb://u:secret@h/db\", dsn: x }\n",
            "t.yaml:4:17: systems.pg.driver: invalid value 'mariadb://u:***@h/db' "
-           "(expected one of: postgres, mariadb)")
+           "(expected one of: postgres, mariadb, snapshot)")
 ERROR_TEST(test_system_null_driver, TOP "systems:\n  pg: { driver: , dsn: x }\n",
            "t.yaml:4:9: systems.pg.driver: expected a string, got null")
 ERROR_TEST(test_dsn_not_string, TOP "systems:\n  pg: { driver: postgres, dsn: [a] }\n",
@@ -1074,6 +1099,7 @@ int main(void)
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_directory_file),
+		cmocka_unit_test(test_snapshot_system),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_file_error_names_path),
 		cmocka_unit_test(test_yaml_error_is_silent),
@@ -1113,6 +1139,9 @@ int main(void)
 		cmocka_unit_test(test_system_name_invalid),
 		cmocka_unit_test(test_system_name_via_alias_duplicate),
 		cmocka_unit_test(test_system_not_mapping),
+		cmocka_unit_test(test_snapshot_needs_path),
+		cmocka_unit_test(test_snapshot_takes_no_dsn),
+		cmocka_unit_test(test_path_only_for_snapshots),
 		cmocka_unit_test(test_system_unknown_key),
 		cmocka_unit_test(test_system_missing_driver),
 		cmocka_unit_test(test_system_missing_dsn),

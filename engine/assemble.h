@@ -1,0 +1,49 @@
+/*
+ * engine/assemble.h
+ *   work -> ASSEMBLE -> outdir: a run's final outputs from its parts:
+ *   diff.ndjson.zst (the parts' lines, check by check, chunk by chunk),
+ *   the repair and rollback scripts (repair_assemble), and report.json.
+ *   It reads only run.json and the parts, so the same code serves a
+ *   finished run and tally merge of shard runs: a merged result is byte
+ *   for byte what a single run writes (but for the times in it).
+ */
+#ifndef TALLY_ASSEMBLE_H
+#define TALLY_ASSEMBLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "outdir.h"
+#include "report.h"
+#include "spec.h"
+
+struct assemble_in {
+	json_t *run;                /* run.json (borrowed) */
+	const char *const *dirs;    /* output directories holding the parts */
+	size_t **chunk_dir;         /* [check][chunk]: which of dirs holds that part */
+	long *recon_dir;            /* [check]: dirs index of the reconciliation part, or -1 */
+	const struct outdir *out;
+	bool compress;
+	const char *started_at;
+	const char *finished_at;
+	bool quiet;
+	bool shard;                 /* a shard's own share: no diff file, no scripts */
+};
+
+/*
+ * Builds, from run.json, the spec as far as outputs need it: name, file,
+ * reason, systems (driver, dsn_shown standing in for dsn), checks (name,
+ * expect, repair, systems).
+ */
+int spec_from_run(struct spec *s, json_t *run, struct tally_err *err);
+
+/*
+ * Writes and publishes the outputs (report.json last), prints the summary
+ * unless quiet, and sets *status to the exit status (0, 1).
+ */
+int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * engine/chunk.c
+ *   CHUNK: canonical boundaries, their fingerprint, their decoding into
+ *   bound values, page sizing. Pure.
+ */
+#include "chunk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "canon.h"
+
+static void fingerprint(struct chunkplan *cp)
+{
+	XXH3_state_t *st = XXH3_createState();
+	XXH128_canonical_t c;
+	uint64_t nb = cp->nbound;
+
+	XXH3_128bits_reset(st);
+	XXH3_128bits_update(st, &nb, sizeof(nb));
+	for (size_t i = 0; i + 1 < cp->n; i++) {
+		uint64_t len = cp->blen[i];
+
+		XXH3_128bits_update(st, &len, sizeof(len));
+		XXH3_128bits_update(st, cp->b[i], cp->blen[i]);
+	}
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+	XXH3_freeState(st);
+	for (int i = 0; i < 16; i++)
+		snprintf(cp->fingerprint + 2 * i, 3, "%02x", c.digest[i]);
+}
+
+void chunkplan_single(struct chunkplan *cp, const bool exact[2])
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->n = 1;
+	cp->exact[0] = exact[0];
+	cp->exact[1] = exact[1];
+	fingerprint(cp);
+}
+
+int chunkplan_from_bounds(struct chunkplan *cp, const struct plan *p, const struct keybounds *kb,
+                          const bool exact[2], struct tally_err *err)
+{
+	struct buf b = BUF_INIT;
+
+	chunkplan_single(cp, exact);
+	if (kb->n == 0)
+		return 0;
+	if (kb->ncols == 0 || kb->ncols > p->nkey) {
+		buf_release(&b);
+		return err_set(err, ERR_INTERNAL, "chunk boundaries with %zu key columns for a key of %zu",
+		               kb->ncols, p->nkey);
+	}
+	cp->nbound = kb->ncols;
+	cp->rows = kb->rows;
+	cp->b = xcalloc(kb->n, sizeof(*cp->b));
+	cp->blen = xcalloc(kb->n, sizeof(*cp->blen));
+	for (size_t i = 0; i < kb->n; i++) {
+		buf_reset(&b);
+		for (size_t k = 0; k < kb->ncols; k++) {
+			size_t v = i * kb->ncols + k;
+
+			if (canon_encode(&b, &p->key[k].canon[SIDE_SOURCE], kb->val[v], kb->len[v], err) < 0) {
+				err_context(err, "chunk boundary %zu, key column '%s'", i + 1,
+				            plan_colname(p, &p->key[k], SIDE_SOURCE));
+				buf_release(&b);
+				chunkplan_release(cp);
+				return -1;
+			}
+		}
+		/* A repeated boundary would make an empty chunk: skip it. */
+		if (cp->n > 1 && cp->blen[cp->n - 2] == b.len && memcmp(cp->b[cp->n - 2], b.data, b.len) == 0)
+			continue;
+		cp->b[cp->n - 1] = (uint8_t *)xstrndup(b.data, b.len);
+		cp->blen[cp->n - 1] = b.len;
+		cp->n++;
+	}
+	buf_release(&b);
+	cp->reconcile = cp->n > 1 && !(exact[0] && exact[1]);
+	fingerprint(cp);
+	return 0;
+}
+
+void chunkplan_release(struct chunkplan *cp)
+{
+	if (!cp)
+		return;
+	for (size_t i = 0; i + 1 < cp->n; i++)
+		free(cp->b ? cp->b[i] : NULL);
+	free(cp->b);
+	free(cp->blen);
+	memset(cp, 0, sizeof(*cp));
+}
+
+int chunk_key_vals(const uint8_t *p, size_t n, size_t nkey, struct sqlval *out, struct buf *scratch,
+                   struct tally_err *err)
+{
+	size_t at = 0;
+
+	for (size_t k = 0; k < nkey; k++) {
+		size_t used = canon_decode(p + at, n - at, &out[k], &scratch[k]);
+
+		if (used == 0)
+			return err_set(err, ERR_INTERNAL, "a key's canonical bytes do not decode");
+		at += used;
+	}
+	return 0;
+}
+
+int chunk_bound(const struct chunkplan *cp, size_t i, bool hi, struct sqlval *out, struct buf *scratch,
+                bool *has, struct tally_err *err)
+{
+	size_t b = hi ? i : i - 1;
+
+	*has = hi ? i + 1 < cp->n : i > 0;
+	if (!*has)
+		return 0;
+	return chunk_key_vals(cp->b[b], cp->blen[b], cp->nbound, out, scratch, err);
+}
+
+uint64_t chunk_next_page(uint64_t page, double seconds, double target)
+{
+	double f = seconds > 0 ? target / seconds : 2.0;
+	double next;
+
+	if (f > 2.0)
+		f = 2.0;
+	if (f < 0.5)
+		f = 0.5;
+	next = (double)page * f;
+	if (next < 1000)
+		next = 1000;
+	if (next > 10000000)
+		next = 10000000;
+	return (uint64_t)next;
+}
+
+json_t *chunkplan_json(const struct chunkplan *cp)
+{
+	json_t *bounds = json_array();
+	struct buf hex = BUF_INIT;
+
+	for (size_t i = 0; i + 1 < cp->n; i++) {
+		buf_reset(&hex);
+		buf_addhex(&hex, cp->b[i], cp->blen[i]);
+		json_array_append_new(bounds, json_string(hex.data));
+	}
+	buf_release(&hex);
+	return json_pack("{s:I, s:I, s:f, s:[b, b], s:b, s:s, s:o}", "n", (json_int_t)cp->n,
+	                 "nbound", (json_int_t)cp->nbound, "rows", cp->rows, "exact", cp->exact[0],
+	                 cp->exact[1], "reconcile", cp->reconcile, "fingerprint", cp->fingerprint,
+	                 "bounds", bounds);
+}
+
+static int unhex(const char *s, uint8_t **out, size_t *len)
+{
+	size_t n = strlen(s);
+	uint8_t *p;
+
+	if (n % 2)
+		return -1;
+	p = xmalloc(n / 2 + 1);
+	for (size_t i = 0; i < n / 2; i++) {
+		char pair[3] = { s[2 * i], s[2 * i + 1], 0 };
+		char *end;
+		unsigned long v = strtoul(pair, &end, 16);
+
+		if (*end) {
+			free(p);
+			return -1;
+		}
+		p[i] = (uint8_t)v;
+	}
+	*out = p;
+	*len = n / 2;
+	return 0;
+}
+
+int chunkplan_from_json(struct chunkplan *cp, json_t *j, struct tally_err *err)
+{
+	json_t *bounds = json_object_get(j, "bounds"), *exact = json_object_get(j, "exact"), *v;
+	const char *fp = json_string_value(json_object_get(j, "fingerprint"));
+	size_t i;
+
+	memset(cp, 0, sizeof(*cp));
+	if (!json_is_array(bounds) || !json_is_array(exact) || json_array_size(exact) != 2 || !fp)
+		return err_set(err, ERR_IO, "chunk plan is malformed");
+	cp->nbound = (size_t)json_integer_value(json_object_get(j, "nbound"));
+	cp->rows = json_number_value(json_object_get(j, "rows"));
+	cp->exact[0] = json_is_true(json_array_get(exact, 0));
+	cp->exact[1] = json_is_true(json_array_get(exact, 1));
+	cp->reconcile = json_is_true(json_object_get(j, "reconcile"));
+	cp->n = json_array_size(bounds) + 1;
+	cp->b = xcalloc(cp->n, sizeof(*cp->b));
+	cp->blen = xcalloc(cp->n, sizeof(*cp->blen));
+	json_array_foreach(bounds, i, v) {
+		if (!json_is_string(v) || unhex(json_string_value(v), &cp->b[i], &cp->blen[i]) < 0) {
+			chunkplan_release(cp);
+			return err_set(err, ERR_IO, "chunk plan boundary %zu is malformed", i + 1);
+		}
+	}
+	fingerprint(cp);
+	if (strcmp(fp, cp->fingerprint) != 0) {
+		chunkplan_release(cp);
+		return err_set(err, ERR_IO, "chunk plan does not match its fingerprint");
+	}
+	return 0;
+}

@@ -1,0 +1,557 @@
+/*
+ * engine/chunkrun.c
+ *   CHUNKRUN: paged side readers, local sorting, the chunk's sink, and
+ *   reconciliation.
+ */
+#include "chunkrun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diffout.h"
+#include "rowrec.h"
+#include "sorter.h"
+#include "stream.h"
+#include "zfile.h"
+
+double chunk_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !tally_interrupted)
+		;
+}
+
+void ratelimit_init(struct ratelimit *r, double rate)
+{
+	pthread_mutex_init(&r->lock, NULL);
+	r->rate = rate;
+	r->tokens = rate;
+	r->last = chunk_now();
+}
+
+void ratelimit_take(struct ratelimit *r, double n)
+{
+	double wait = 0;
+
+	if (!r || r->rate <= 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	{
+		double now = chunk_now();
+
+		r->tokens += (now - r->last) * r->rate;
+		if (r->tokens > r->rate)
+			r->tokens = r->rate;    /* at most one second of burst */
+		r->last = now;
+		r->tokens -= n;
+		if (r->tokens < 0)
+			wait = -r->tokens / r->rate;
+	}
+	pthread_mutex_unlock(&r->lock);
+	sleep_seconds(wait);
+}
+
+void ratelimit_release(struct ratelimit *r)
+{
+	pthread_mutex_destroy(&r->lock);
+}
+
+/* ---- a side, page by page --------------------------------------------- */
+
+struct paged {
+	const struct chunk_env *env;
+	int side;
+	size_t chunk;
+	struct stream st;
+	bool open, done, paginate;
+	uint64_t page, in_page, rows, unreported;
+	double t0;
+	size_t nkey;
+	struct sqlval *lo, *hi;
+	struct buf *lo_scratch, *hi_scratch;
+	size_t nlo, nhi;
+	struct buf lastkey;
+	struct msource src;
+};
+
+/* Pages need an index in key order: only a table whose key is its primary key. */
+static bool can_paginate(const struct plan *p, int side)
+{
+	const struct tabdesc *t = &p->desc[side];
+
+	if (t->is_query || t->npk != p->nkey)
+		return false;
+	for (size_t i = 0; i < p->nkey; i++)
+		if (t->pk[i] != p->key[i].col[side])
+			return false;
+	return true;
+}
+
+static int wait_for_load(struct paged *pg, struct tally_err *err)
+{
+	const struct chunk_env *env = pg->env;
+	struct conn *c = env->conn[pg->side];
+	long load;
+
+	if (env->max_load <= 0 || !c->ops->load)
+		return 0;
+	for (;;) {
+		if (c->ops->load(c, &load, err) < 0)
+			return err_context(err, "%s system '%s': reading its load", c->side, env->system[pg->side]);
+		if (load <= env->max_load || tally_interrupted)
+			return 0;
+		if (env->on_pause)
+			env->on_pause(env->pause_arg, env->system[pg->side], load);
+		sleep_seconds(1.0);
+	}
+}
+
+static int open_page(struct paged *pg, struct tally_err *err)
+{
+	const struct chunk_env *env = pg->env;
+	struct scan_range range;
+	bool has;
+
+	if (wait_for_load(pg, err) < 0)
+		return -1;
+	memset(&range, 0, sizeof(range));
+	if (pg->rows == 0) {
+		if (chunk_bound(env->cp, pg->chunk, false, pg->lo, pg->lo_scratch, &has, err) < 0)
+			return -1;
+		pg->nlo = has ? env->cp->nbound : 0;
+	} else {
+		/* Continue after the last key read. */
+		if (chunk_key_vals((const uint8_t *)pg->lastkey.data, pg->lastkey.len, pg->nkey, pg->lo,
+		                   pg->lo_scratch, err) < 0)
+			return -1;
+		pg->nlo = pg->nkey;
+	}
+	if (chunk_bound(env->cp, pg->chunk, true, pg->hi, pg->hi_scratch, &has, err) < 0)
+		return -1;
+	pg->nhi = has ? env->cp->nbound : 0;
+	range.nlo = pg->nlo;
+	range.lo = pg->lo;
+	range.nhi = pg->nhi;
+	range.hi = pg->hi;
+	range.limit = pg->paginate ? pg->page : 0;
+	if (stream_open(&pg->st, env->conn[pg->side], env->plan, pg->side, env->system[pg->side], &range,
+	                err) < 0)
+		return -1;
+	pg->open = true;
+	pg->in_page = 0;
+	pg->t0 = chunk_now();
+	return 0;
+}
+
+static void report_progress(struct paged *pg)
+{
+	if (pg->env->progress_rows && pg->unreported)
+		__atomic_add_fetch(pg->env->progress_rows, pg->unreported, __ATOMIC_RELAXED);
+	ratelimit_take(pg->env->rate, (double)pg->unreported);
+	pg->unreported = 0;
+}
+
+static int paged_next(void *ctx, const struct mrow **row, struct tally_err *err)
+{
+	struct paged *pg = ctx;
+
+	for (;;) {
+		int rc;
+
+		if (pg->done)
+			return 0;
+		if (!pg->open && open_page(pg, err) < 0)
+			return -1;
+		rc = stream_next(&pg->st, row, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			pg->in_page++;
+			pg->rows++;
+			if (++pg->unreported == 1024)
+				report_progress(pg);
+			return 1;
+		}
+		/* The page ended: was it full? Then there may be more. */
+		if (pg->paginate && pg->in_page == pg->page && pg->in_page > 0) {
+			buf_reset(&pg->lastkey);
+			buf_add(&pg->lastkey, pg->st.row.bytes, pg->st.row.keylen);
+			pg->page = chunk_next_page(pg->page, chunk_now() - pg->t0, pg->env->page_seconds);
+		} else {
+			pg->done = true;
+		}
+		stream_close(&pg->st);
+		pg->open = false;
+		report_progress(pg);
+	}
+}
+
+static void paged_init(struct paged *pg, const struct chunk_env *env, int side, size_t chunk)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->env = env;
+	pg->side = side;
+	pg->chunk = chunk;
+	pg->nkey = env->plan->nkey;
+	pg->paginate = can_paginate(env->plan, side);
+	pg->page = env->first_page ? env->first_page : 100000;
+	pg->lo = xcalloc(pg->nkey, sizeof(struct sqlval));
+	pg->hi = xcalloc(pg->nkey, sizeof(struct sqlval));
+	pg->lo_scratch = xcalloc(pg->nkey, sizeof(struct buf));
+	pg->hi_scratch = xcalloc(pg->nkey, sizeof(struct buf));
+	for (size_t i = 0; i < pg->nkey; i++) {
+		buf_init(&pg->lo_scratch[i]);
+		buf_init(&pg->hi_scratch[i]);
+	}
+	buf_init(&pg->lastkey);
+	pg->src.ctx = pg;
+	pg->src.side = side == SIDE_SOURCE ? "source" : "target";
+	pg->src.next = paged_next;
+}
+
+static void paged_release(struct paged *pg)
+{
+	if (pg->open)
+		stream_close(&pg->st);
+	for (size_t i = 0; i < pg->nkey; i++) {
+		buf_release(&pg->lo_scratch[i]);
+		buf_release(&pg->hi_scratch[i]);
+	}
+	free(pg->lo);
+	free(pg->hi);
+	free(pg->lo_scratch);
+	free(pg->hi_scratch);
+	buf_release(&pg->lastkey);
+}
+
+/* ---- the chunk's sink ------------------------------------------------- */
+
+struct sink {
+	struct diffout diff;
+	struct zfile dz;
+	struct repair_writer *rep;
+	struct zfile left;
+	bool has_left;
+	size_t ncmp;
+	uint64_t missing, extra, changed;
+	struct buf rec;
+};
+
+static int leave(struct sink *k, int side, const struct mrow *m, struct tally_err *err)
+{
+	buf_reset(&k->rec);
+	buf_addch(&k->rec, (char)side);
+	rowrec_put(&k->rec, m, k->ncmp, m->raw);
+	return zfile_write(&k->left, k->rec.data, k->rec.len, err);
+}
+
+static int sink_diff(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
+                     const uint8_t *changed, struct tally_err *err)
+{
+	struct sink *k = ctx;
+
+	/*
+	 * Chunks that may disagree on membership hand on every row that is not
+	 * simply equal: a one-sided row may have its match in another chunk,
+	 * and passing the pairs too puts all the check's verdicts in one key
+	 * order, whatever the chunks.
+	 */
+	if (k->has_left) {
+		if (src && leave(k, 0, src, err) < 0)
+			return -1;
+		if (tgt && leave(k, 1, tgt, err) < 0)
+			return -1;
+		return 0;
+	}
+	if (kind == DIFF_MISSING)
+		k->missing++;
+	else if (kind == DIFF_EXTRA)
+		k->extra++;
+	else
+		k->changed++;
+	if (diffout_row(&k->diff, kind, src, tgt, changed, err) < 0)
+		return -1;
+	if (k->rep && repair_row(k->rep, kind, src, tgt, changed, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Opens the part's files under their temporary names. */
+static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, bool left,
+                     struct tally_err *err)
+{
+	char *path = work_part_tmp(env->out, env->check, part, "diff");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	memset(k, 0, sizeof(*k));
+	buf_init(&k->rec);
+	k->dz.fd = k->left.fd = -1;
+	k->ncmp = env->plan->ncmp;
+	if (fd < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (zfile_open(&k->dz, fd, 3, err) < 0)
+		return -1;
+	diffout_init(&k->diff, &k->dz, env->plan, env->plan->check->name);
+	if (env->repair) {
+		path = work_part_tmp(env->out, env->check, part, "rep");
+		k->rep = repair_writer_new(env->repair, path, err);
+		free(path);
+		if (!k->rep)
+			return -1;
+	}
+	if (left) {
+		path = work_part_tmp(env->out, env->check, part, "left");
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(path);
+		if (zfile_open(&k->left, fd, 1, err) < 0)
+			return -1;
+		k->has_left = true;
+	}
+	return 0;
+}
+
+/* Finishes the part's files and gives them their final names. */
+static int sink_close(struct sink *k, const struct chunk_env *env, size_t part, struct tally_err *err)
+{
+	static const char *const kinds[] = { "diff", "rep", "left" };
+	int rc = zfile_close(&k->dz, err);
+
+	k->dz.fd = -1;
+	if (rc == 0 && k->rep)
+		rc = repair_writer_close(k->rep, err);
+	k->rep = NULL;
+	if (rc == 0 && k->has_left)
+		rc = zfile_close(&k->left, err);
+	k->left.fd = -1;
+	for (size_t i = 0; i < 3 && rc == 0; i++) {
+		char *from = work_part_tmp(env->out, env->check, part, kinds[i]);
+		char *to = work_part_path(env->out, env->check, part, kinds[i]);
+
+		if (access(from, F_OK) == 0 && rename(from, to) < 0)
+			rc = err_set(err, ERR_IO, "cannot rename '%s': %s", from, strerror(errno));
+		free(from);
+		free(to);
+	}
+	buf_release(&k->rec);
+	return rc;
+}
+
+/* Drops an unfinished part's files. */
+static void sink_abort(struct sink *k, const struct chunk_env *env, size_t part)
+{
+	static const char *const kinds[] = { "diff", "rep", "left" };
+
+	if (k->dz.fd >= 0 || k->dz.cctx)
+		zfile_abort(&k->dz);
+	repair_writer_free(k->rep);
+	k->rep = NULL;
+	if (k->left.fd >= 0 || k->left.cctx)
+		zfile_abort(&k->left);
+	for (size_t i = 0; i < 3; i++) {
+		char *p = work_part_tmp(env->out, env->check, part, kinds[i]);
+
+		unlink(p);
+		free(p);
+	}
+	buf_release(&k->rec);
+}
+
+/* ---- one chunk -------------------------------------------------------- */
+
+/* A side's rows in bytewise order: straight from the pages, or through a sort. */
+static int side_source(const struct chunk_env *env, int side, struct paged *pg, struct sorter **sorted,
+                       struct msource **out, struct tally_err *err)
+{
+	const struct mrow *m;
+	char *dir;
+	int rc;
+
+	*sorted = NULL;
+	if (env->cp->exact[side]) {
+		*out = &pg->src;
+		return 0;
+	}
+	dir = xasprintf("%s/%s", env->out, WORK_DIRNAME);
+	*sorted = sorter_new(dir, env->sort_budget, env->plan->ncmp, pg->src.side);
+	free(dir);
+	while ((rc = paged_next(pg, &m, err)) == 1)
+		if (sorter_add(*sorted, m, err) < 0)
+			return -1;
+	if (rc < 0 || sorter_finish(*sorted, err) < 0)
+		return -1;
+	*out = sorter_source(*sorted);
+	return 0;
+}
+
+int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, struct tally_err *err)
+{
+	const struct plan *p = env->plan;
+	struct paged pg[2];
+	struct sorter *sorted[2] = { NULL, NULL };
+	struct msource *src[2];
+	struct merge_sink ms;
+	struct merge_stats st;
+	struct sink k;
+	double t0 = chunk_now();
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	paged_init(&pg[0], env, SIDE_SOURCE, id);
+	paged_init(&pg[1], env, SIDE_TARGET, id);
+	if (sink_open(&k, env, id, env->cp->reconcile, err) < 0)
+		goto out;
+	if (side_source(env, SIDE_SOURCE, &pg[0], &sorted[0], &src[0], err) < 0 ||
+	    side_source(env, SIDE_TARGET, &pg[1], &sorted[1], &src[1], err) < 0)
+		goto out;
+	ms.ctx = &k;
+	ms.diff = sink_diff;
+	merge_stats_init(&st);
+	if (env->cp->reconcile)
+		rc = merge_run_all(src[0], src[1], p->ncmp, p->check->expect, &ms, &st, err);
+	else
+		rc = merge_run(src[0], src[1], p->ncmp, p->check->expect, &ms, &st, err);
+	if (rc == 0)
+		rc = sink_close(&k, env, id, err);
+	if (rc == 0) {
+		res->rows[0] = st.side[0].rows;
+		res->rows[1] = st.side[1].rows;
+		res->hash[0] = st.side[0];
+		res->hash[1] = st.side[1];
+		res->missing = k.missing;
+		res->extra = k.extra;
+		res->changed = k.changed;
+		res->seconds = chunk_now() - t0;
+		rc = work_commit_part(env->out, env->check, id, res, err);
+	}
+out:
+	if (rc < 0) {
+		sink_abort(&k, env, id);
+		err_context(err, "chunk %zu", id + 1);
+	}
+	sorter_free(sorted[0]);
+	sorter_free(sorted[1]);
+	paged_release(&pg[0]);
+	paged_release(&pg[1]);
+	return rc;
+}
+
+/* ---- reconciliation --------------------------------------------------- */
+
+static int feed_leftovers(const struct chunk_env *env, struct sorter *s[2], struct tally_err *err)
+{
+	struct rowview v;
+	struct buf rec = BUF_INIT;
+	int rc = 0;
+
+	rowview_init(&v);
+	for (size_t id = 0; id < env->cp->n && rc == 0; id++) {
+		char *path = work_part_path(env->out, env->check, id, "left");
+		struct zreader z;
+
+		if (zreader_open(&z, path, err) < 0) {
+			free(path);
+			rc = -1;
+			break;
+		}
+		for (;;) {
+			uint8_t head[5];
+			long got = zreader_read(&z, head, 5, err);
+			uint32_t len;
+
+			if (got == 0)
+				break;
+			if (got != 5 || head[0] > 1) {
+				rc = got < 0 ? -1 : err_set(err, ERR_IO, "leftovers '%s' are corrupt", path);
+				break;
+			}
+			len = rowrec_len(head + 1);
+			buf_reset(&rec);
+			buf_grow(&rec, len);
+			memcpy(rec.data, head + 1, 4);
+			if (len < 4 || zreader_read(&z, rec.data + 4, len - 4, err) != (long)(len - 4) ||
+			    rowrec_get((const uint8_t *)rec.data, len, &v) < 0) {
+				rc = err_set(err, ERR_IO, "leftovers '%s' are corrupt", path);
+				break;
+			}
+			if (sorter_add(s[head[0]], &v.m, err) < 0) {
+				rc = -1;
+				break;
+			}
+		}
+		zreader_close(&z);
+		free(path);
+	}
+	rowview_release(&v);
+	buf_release(&rec);
+	return rc;
+}
+
+int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct tally_err *err)
+{
+	const struct plan *p = env->plan;
+	char *dir = xasprintf("%s/%s", env->out, WORK_DIRNAME);
+	struct sorter *s[2] = { sorter_new(dir, env->sort_budget, p->ncmp, "source"),
+	                        sorter_new(dir, env->sort_budget, p->ncmp, "target") };
+	struct merge_sink ms;
+	struct merge_stats st;
+	struct sink k;
+	double t0 = chunk_now();
+	int rc = -1;
+
+	free(dir);
+	memset(res, 0, sizeof(*res));
+	if (sink_open(&k, env, WORK_RECONCILE, false, err) < 0)
+		goto out;
+	if (feed_leftovers(env, s, err) < 0 || sorter_finish(s[0], err) < 0 || sorter_finish(s[1], err) < 0)
+		goto out;
+	ms.ctx = &k;
+	ms.diff = sink_diff;
+	merge_stats_init(&st);
+	rc = merge_run(sorter_source(s[0]), sorter_source(s[1]), p->ncmp, p->check->expect, &ms, &st, err);
+	if (rc == 0)
+		rc = sink_close(&k, env, WORK_RECONCILE, err);
+	if (rc == 0) {
+		res->missing = k.missing;
+		res->extra = k.extra;
+		res->changed = k.changed;
+		res->seconds = chunk_now() - t0;
+		chunkhash_init(&res->hash[0]);
+		chunkhash_init(&res->hash[1]);
+		rc = work_commit_part(env->out, env->check, WORK_RECONCILE, res, err);
+	}
+out:
+	if (rc < 0) {
+		sink_abort(&k, env, WORK_RECONCILE);
+		err_context(err, "reconciling chunk boundaries");
+	}
+	sorter_free(s[0]);
+	sorter_free(s[1]);
+	return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * engine/chunkrun.h
+ *   run -> CHUNKRUN -> work: compares one chunk of one check. Reads each
+ *   side's part of the key range in pages sized to a target query time (a
+ *   skewed or gappy chunk never becomes one giant query), sorts locally a
+ *   side whose server order is not bytewise, merges, and writes the
+ *   chunk's part: its difference lines, its repair records, the rows it
+ *   found on one side only when chunks may disagree on membership, and its
+ *   result, last. Several workers run chunks at once, each with its own
+ *   sessions: nothing here is shared but the rate limiter and the progress
+ *   counter.
+ */
+#ifndef TALLY_CHUNKRUN_H
+#define TALLY_CHUNKRUN_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../connectors/connector.h"
+#include "chunk.h"
+#include "plan.h"
+#include "repair.h"
+#include "work.h"
+
+/* --max-rate: a token bucket shared by every worker. */
+struct ratelimit {
+	pthread_mutex_t lock;
+	double rate;                /* rows per second; 0: no limit */
+	double tokens;
+	double last;
+};
+
+void ratelimit_init(struct ratelimit *r, double rate);
+/* Takes n rows' worth of tokens, sleeping until they are there. */
+void ratelimit_take(struct ratelimit *r, double n);
+void ratelimit_release(struct ratelimit *r);
+
+struct chunk_env {
+	const char *out;                    /* output directory; parts go to its work directory */
+	size_t check;                       /* the check's index in the run */
+	const struct plan *plan;
+	const struct chunkplan *cp;
+	const struct repair_info *repair;   /* NULL: the check repairs nothing */
+	struct conn *conn[2];               /* the worker's sessions for source and target */
+	const char *system[2];
+	size_t sort_budget;                 /* bytes held in memory per local sort */
+	double page_seconds;                /* target time of one page query */
+	uint64_t first_page;                /* rows asked in a chunk's first page */
+	struct ratelimit *rate;             /* NULL: no limit */
+	long max_load;                      /* pause while a server is busier; 0: never */
+	uint64_t *progress_rows;            /* rows read, added to atomically; NULL: not counted */
+	void (*on_pause)(void *arg, const char *system, long load);   /* NULL: silent */
+	void *pause_arg;
+};
+
+/* Compares chunk id and commits its part. */
+int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, struct tally_err *err);
+
+/*
+ * For a plan with reconcile set, once every chunk's part is done: matches
+ * the rows the chunks found on one side only, by key across all of them,
+ * and commits the reconciliation part with the final verdicts.
+ */
+int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct tally_err *err);
+
+/* Monotonic seconds. */
+double chunk_now(void);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+ * engine/sorter.c
+ *   SORTER: records in one memory buffer, sorted through an index array
+ *   when the buffer is full and written as a zstd run; at the end either
+ *   the one in-memory batch is read in order, or all runs (the last batch
+ *   written too) are merged with a binary heap of run readers.
+ */
+#include "sorter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zfile.h"
+
+struct run {
+	char *path;
+	struct zreader z;
+	struct buf rec;             /* the current record */
+	bool done;
+};
+
+struct sorter {
+	char *dir;
+	size_t budget;
+	size_t ncmp;
+	const char *side;
+	struct buf mem;             /* records of the batch in memory */
+	size_t *recs;               /* their offsets in mem */
+	size_t nrecs, caprecs;
+	struct run *runs;
+	size_t nruns;
+	bool finished;
+	/* reading */
+	size_t next;                /* next in-memory record */
+	size_t *heap;               /* run indexes, smallest current key first */
+	size_t nheap;
+	long advance;               /* run to move past on the next call, or -1 */
+	struct rowview view;
+	struct msource src;
+};
+
+static _Thread_local const char *sort_base;
+
+static int cmp_recs(const void *a, const void *b)
+{
+	const uint8_t *ra = (const uint8_t *)sort_base + *(const size_t *)a;
+	const uint8_t *rb = (const uint8_t *)sort_base + *(const size_t *)b;
+	size_t la, lb;
+	const uint8_t *ka = rowrec_key(ra, &la), *kb = rowrec_key(rb, &lb);
+
+	return merge_keycmp(ka, la, kb, lb);
+}
+
+static void sort_batch(struct sorter *s)
+{
+	sort_base = s->mem.data;
+	qsort(s->recs, s->nrecs, sizeof(size_t), cmp_recs);
+	sort_base = NULL;
+}
+
+/* Sorts the batch in memory and writes it as a run. */
+static int spill(struct sorter *s, struct tally_err *err)
+{
+	struct zfile z;
+	struct run *r;
+	char *path = xasprintf("%s/sort-%p-%zu.run", s->dir, (void *)s, s->nruns);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	if (fd < 0) {
+		rc = err_set(err, ERR_IO, "cannot create sort run '%s': %s", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	sort_batch(s);
+	if (zfile_open(&z, fd, 1, err) < 0) {
+		free(path);
+		return -1;
+	}
+	for (size_t i = 0; i < s->nrecs && rc == 0; i++) {
+		const uint8_t *rec = (const uint8_t *)s->mem.data + s->recs[i];
+
+		rc = zfile_write(&z, rec, rowrec_len(rec), err);
+	}
+	if (rc == 0)
+		rc = zfile_close(&z, err);
+	else
+		zfile_abort(&z);
+	s->runs = xrealloc(s->runs, (s->nruns + 1) * sizeof(*s->runs));
+	r = &s->runs[s->nruns++];
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->z.fd = -1;
+	buf_init(&r->rec);
+	buf_reset(&s->mem);
+	s->nrecs = 0;
+	return rc;
+}
+
+struct sorter *sorter_new(const char *dir, size_t budget, size_t ncmp, const char *side)
+{
+	struct sorter *s = xcalloc(1, sizeof(*s));
+
+	s->dir = xstrdup(dir);
+	s->budget = budget;
+	s->ncmp = ncmp;
+	s->side = side;
+	buf_init(&s->mem);
+	rowview_init(&s->view);
+	s->advance = -1;
+	s->src.ctx = s;
+	s->src.side = side;
+	return s;
+}
+
+int sorter_add(struct sorter *s, const struct mrow *m, struct tally_err *err)
+{
+	if (s->mem.len > 0 && s->mem.len >= s->budget && spill(s, err) < 0)
+		return -1;
+	s->recs = xgrow(s->recs, &s->caprecs, s->nrecs + 1, sizeof(size_t));
+	s->recs[s->nrecs++] = s->mem.len;
+	rowrec_put(&s->mem, m, s->ncmp, m->raw);
+	return 0;
+}
+
+/* Reads a run's next record into r->rec; marks the run done at its end. */
+static int run_next(struct sorter *s, struct run *r, struct tally_err *err)
+{
+	uint8_t head[4];
+	long got;
+	uint32_t len;
+
+	got = zreader_read(&r->z, head, 4, err);
+	if (got < 0)
+		return -1;
+	if (got == 0) {
+		r->done = true;
+		return 0;
+	}
+	if (got != 4)
+		return err_set(err, ERR_IO, "%s sort run '%s' is truncated", s->side, r->path);
+	len = rowrec_len(head);
+	if (len < ROWREC_HEAD)
+		return err_set(err, ERR_IO, "%s sort run '%s' is corrupt", s->side, r->path);
+	buf_reset(&r->rec);
+	buf_grow(&r->rec, len);
+	memcpy(r->rec.data, head, 4);
+	got = zreader_read(&r->z, r->rec.data + 4, len - 4, err);
+	if (got < 0)
+		return -1;
+	if ((uint32_t)got != len - 4)
+		return err_set(err, ERR_IO, "%s sort run '%s' is truncated", s->side, r->path);
+	buf_setlen(&r->rec, len);
+	return 0;
+}
+
+static int heap_less(const struct sorter *s, size_t a, size_t b)
+{
+	size_t la, lb;
+	const uint8_t *ka = rowrec_key((const uint8_t *)s->runs[a].rec.data, &la);
+	const uint8_t *kb = rowrec_key((const uint8_t *)s->runs[b].rec.data, &lb);
+
+	return merge_keycmp(ka, la, kb, lb) < 0;
+}
+
+static void heap_down(struct sorter *s, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i, t;
+
+		if (l < s->nheap && heap_less(s, s->heap[l], s->heap[m]))
+			m = l;
+		if (r < s->nheap && heap_less(s, s->heap[r], s->heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		t = s->heap[i];
+		s->heap[i] = s->heap[m];
+		s->heap[m] = t;
+		i = m;
+	}
+}
+
+static int next_row(void *ctx, const struct mrow **row, struct tally_err *err)
+{
+	struct sorter *s = ctx;
+	const uint8_t *rec;
+
+	if (s->nruns == 0) {
+		if (s->next == s->nrecs)
+			return 0;
+		rec = (const uint8_t *)s->mem.data + s->recs[s->next++];
+	} else {
+		if (s->advance >= 0) {
+			struct run *r = &s->runs[s->advance];
+
+			if (run_next(s, r, err) < 0)
+				return -1;
+			if (r->done)
+				s->heap[0] = s->heap[--s->nheap];
+			heap_down(s, 0);
+			s->advance = -1;
+		}
+		if (s->nheap == 0)
+			return 0;
+		s->advance = (long)s->heap[0];
+		rec = (const uint8_t *)s->runs[s->heap[0]].rec.data;
+	}
+	if (rowrec_get(rec, rowrec_len(rec), &s->view) < 0)
+		return err_set(err, ERR_INTERNAL, "%s sort record is corrupt", s->side);
+	*row = &s->view.m;
+	return 1;
+}
+
+int sorter_finish(struct sorter *s, struct tally_err *err)
+{
+	s->finished = true;
+	s->src.next = next_row;
+	if (s->nruns == 0) {
+		sort_batch(s);
+		return 0;
+	}
+	/* Some rows already went to disk: the rest follow, then merge them all. */
+	if (s->nrecs && spill(s, err) < 0)
+		return -1;
+	buf_release(&s->mem);
+	s->heap = xcalloc(s->nruns, sizeof(size_t));
+	for (size_t i = 0; i < s->nruns; i++) {
+		struct run *r = &s->runs[i];
+
+		if (zreader_open(&r->z, r->path, err) < 0 || run_next(s, r, err) < 0)
+			return -1;
+		if (!r->done)
+			s->heap[s->nheap++] = i;
+	}
+	for (size_t i = s->nheap / 2 + 1; i-- > 0;)
+		heap_down(s, i);
+	return 0;
+}
+
+struct msource *sorter_source(struct sorter *s)
+{
+	return &s->src;
+}
+
+size_t sorter_runs(const struct sorter *s)
+{
+	return s->nruns;
+}
+
+void sorter_free(struct sorter *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nruns; i++) {
+		if (s->runs[i].z.fd >= 0 || s->runs[i].z.dctx)
+			zreader_close(&s->runs[i].z);
+		unlink(s->runs[i].path);
+		free(s->runs[i].path);
+		buf_release(&s->runs[i].rec);
+	}
+	free(s->runs);
+	free(s->heap);
+	free(s->recs);
+	free(s->dir);
+	buf_release(&s->mem);
+	rowview_release(&s->view);
+	free(s);
+}

@@ -1,0 +1,233 @@
+/*
+ * engine/work.c
+ *   WORK: paths, atomic small files, run.json, part results, and the JSON
+ *   form of table descriptions.
+ */
+#include "work.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+static char *work_dir(const char *out)
+{
+	return xasprintf("%s/%s", out, WORK_DIRNAME);
+}
+
+bool work_exists(const char *out)
+{
+	char *d = work_dir(out);
+	struct stat st;
+	bool yes = stat(d, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(d);
+	return yes;
+}
+
+int work_create(const char *out, size_t nchecks, struct tally_err *err)
+{
+	char *d = work_dir(out);
+	int rc = 0;
+
+	if (mkdir(d, 0700) < 0 && errno != EEXIST)
+		rc = err_set(err, ERR_IO, "cannot create '%s': %s", d, strerror(errno));
+	for (size_t i = 0; i < nchecks && rc == 0; i++) {
+		char *c = xasprintf("%s/c%zu", d, i);
+
+		if (mkdir(c, 0700) < 0 && errno != EEXIST)
+			rc = err_set(err, ERR_IO, "cannot create '%s': %s", c, strerror(errno));
+		free(c);
+	}
+	free(d);
+	return rc;
+}
+
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", path, e->d_name);
+		remove_tree(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+void work_remove(const char *out)
+{
+	char *d = work_dir(out);
+
+	remove_tree(d);
+	free(d);
+}
+
+static char *part_name(size_t part)
+{
+	return part == WORK_RECONCILE ? xstrdup("r") : xasprintf("%zu", part);
+}
+
+char *work_part_path(const char *out, size_t check, size_t part, const char *kind)
+{
+	char *name = part_name(part);
+	char *p = xasprintf("%s/%s/c%zu/%s.%s", out, WORK_DIRNAME, check, name, kind);
+
+	free(name);
+	return p;
+}
+
+char *work_part_tmp(const char *out, size_t check, size_t part, const char *kind)
+{
+	char *name = part_name(part);
+	char *p = xasprintf("%s/%s/c%zu/%s.%s.tmp", out, WORK_DIRNAME, check, name, kind);
+
+	free(name);
+	return p;
+}
+
+/* Writes text to path through path.tmp and rename(2). */
+static int write_atomic(const char *path, const char *text, struct tally_err *err)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	size_t len = strlen(text);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+
+	if (fd < 0)
+		rc = err_set(err, ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+	else if (write(fd, text, len) != (ssize_t)len)
+		rc = err_set(err, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = err_set(err, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = err_set(err, ERR_IO, "cannot rename '%s': %s", tmp, strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static json_t *hash_json(const struct chunkhash *h)
+{
+	struct buf hex = BUF_INIT;
+	json_t *j;
+
+	buf_addhex(&hex, h->sum, sizeof(h->sum));
+	j = json_pack("{s:I, s:s}", "rows", (json_int_t)h->rows, "sum", hex.data);
+	buf_release(&hex);
+	return j;
+}
+
+static int hash_from_json(struct chunkhash *h, json_t *j)
+{
+	const char *s = json_string_value(json_object_get(j, "sum"));
+
+	chunkhash_init(h);
+	if (!s || strlen(s) != 32)
+		return -1;
+	h->rows = (uint64_t)json_integer_value(json_object_get(j, "rows"));
+	for (int i = 0; i < 16; i++) {
+		char pair[3] = { s[2 * i], s[2 * i + 1], 0 };
+		char *end;
+		unsigned long v = strtoul(pair, &end, 16);
+
+		if (*end)
+			return -1;
+		h->sum[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+int work_commit_part(const char *out, size_t check, size_t part, const struct part_result *r,
+                     struct tally_err *err)
+{
+	char *path = work_part_path(out, check, part, "done");
+	json_t *j = json_pack("{s:[I, I], s:[o, o], s:I, s:I, s:I, s:f, s:I}",
+	                      "rows", (json_int_t)r->rows[0], (json_int_t)r->rows[1],
+	                      "hash", hash_json(&r->hash[0]), hash_json(&r->hash[1]),
+	                      "missing", (json_int_t)r->missing, "extra", (json_int_t)r->extra,
+	                      "changed", (json_int_t)r->changed, "seconds", r->seconds,
+	                      "attempts", (json_int_t)r->attempts);
+	char *text = json_dumps(j, JSON_COMPACT);
+	int rc = write_atomic(path, text, err);
+
+	free(text);
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
+int work_read_part(const char *out, size_t check, size_t part, struct part_result *r,
+                   struct tally_err *err)
+{
+	char *path = work_part_path(out, check, part, "done");
+	json_error_t je;
+	json_t *j, *rows, *hash;
+	int rc = 1;
+
+	memset(r, 0, sizeof(*r));
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return 0;
+	}
+	j = json_load_file(path, 0, &je);
+	rows = json_object_get(j, "rows");
+	hash = json_object_get(j, "hash");
+	if (!j || json_array_size(rows) != 2 || json_array_size(hash) != 2 ||
+	    hash_from_json(&r->hash[0], json_array_get(hash, 0)) < 0 ||
+	    hash_from_json(&r->hash[1], json_array_get(hash, 1)) < 0) {
+		rc = err_set(err, ERR_IO, "part result '%s' is unreadable", path);
+	} else {
+		r->rows[0] = (uint64_t)json_integer_value(json_array_get(rows, 0));
+		r->rows[1] = (uint64_t)json_integer_value(json_array_get(rows, 1));
+		r->missing = (uint64_t)json_integer_value(json_object_get(j, "missing"));
+		r->extra = (uint64_t)json_integer_value(json_object_get(j, "extra"));
+		r->changed = (uint64_t)json_integer_value(json_object_get(j, "changed"));
+		r->seconds = json_number_value(json_object_get(j, "seconds"));
+		r->attempts = (uint32_t)json_integer_value(json_object_get(j, "attempts"));
+	}
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
+int work_write_run(const char *out, json_t *run, struct tally_err *err)
+{
+	char *path = xasprintf("%s/%s/run.json", out, WORK_DIRNAME);
+	char *text = json_dumps(run, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render run.json");
+
+	free(text);
+	free(path);
+	return rc;
+}
+
+json_t *work_read_run(const char *dir, struct tally_err *err)
+{
+	char *path = xasprintf("%s/%s/run.json", dir, WORK_DIRNAME);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+
+	if (!j)
+		err_set(err, ERR_IO, "'%s' holds no unfinished or shard run (%s)", dir,
+		        access(path, F_OK) < 0 ? "no run.json" : je.text);
+	free(path);
+	return j;
+}
+

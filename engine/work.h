@@ -1,0 +1,67 @@
+/*
+ * engine/work.h
+ *   run -> WORK -> assemble: the work directory of a run,
+ *   <out>/.tally-work/, where every finished chunk leaves its "part"
+ *   before the final outputs are assembled from the parts:
+ *
+ *     run.json            what the run is: spec, shard, and per check its
+ *                         chunk plan and what assembling needs (the
+ *                         report's description, the repaired table)
+ *     c<i>/<id>.diff      the chunk's difference lines (zstd)
+ *     c<i>/<id>.rep       the chunk's repair records (zstd)
+ *     c<i>/<id>.left      rows found on one side only, to reconcile (zstd)
+ *     c<i>/<id>.done      the chunk's result (JSON); written last, by
+ *                         rename, so a part without it is unfinished
+ *
+ * <id> is the chunk number, or "r" for the reconciliation of a check whose
+ * chunks may disagree on membership. A killed run leaves finished parts
+ * and their .done files: --resume redoes only the rest. A shard run keeps
+ * its work directory for tally merge. A finished unsharded run removes it.
+ */
+#ifndef TALLY_WORK_H
+#define TALLY_WORK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../connectors/connector.h"
+#include "err.h"
+#include "rowhash.h"
+
+#define WORK_DIRNAME ".tally-work"
+#define WORK_RECONCILE ((size_t)-1)
+
+/* The result of one part, as its .done file holds it. */
+struct part_result {
+	uint64_t rows[2];
+	struct chunkhash hash[2];
+	uint64_t missing, extra, changed;
+	double seconds;
+	uint32_t attempts;
+};
+
+/* Creates <out>/.tally-work and its check directories (n checks). */
+int work_create(const char *out, size_t nchecks, struct tally_err *err);
+/* Removes the work directory and everything in it; accepts a missing one. */
+void work_remove(const char *out);
+bool work_exists(const char *out);
+
+/* Path of a part's file: kind is "diff", "rep", "left" or "done". Owned by the caller. */
+char *work_part_path(const char *out, size_t check, size_t part, const char *kind);
+/* Same, as written before it is complete (renamed by work_commit_part). */
+char *work_part_tmp(const char *out, size_t check, size_t part, const char *kind);
+
+/* Writes the part's .done file (atomically): the part is finished. */
+int work_commit_part(const char *out, size_t check, size_t part, const struct part_result *r,
+                     struct tally_err *err);
+/* Reads a part's .done file; returns 1, 0 when the part is not done, -1 on error. */
+int work_read_part(const char *out, size_t check, size_t part, struct part_result *r,
+                   struct tally_err *err);
+
+/* run.json, written atomically; read back for --resume and tally merge. */
+int work_write_run(const char *out, json_t *run, struct tally_err *err);
+json_t *work_read_run(const char *dir, struct tally_err *err);
+
+#endif
