@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--servers", help="use servers already started by scripts/servers.sh in DIR")
     ap.add_argument("--keep", action="store_true", help="keep the bench database")
+    ap.add_argument("--jobs", type=int, default=2, help="tally --jobs (default 2)")
+    ap.add_argument("--chunk-rows", type=int, help="tally --chunk-rows (default: tally's)")
     args = ap.parse_args()
 
     own = None
@@ -147,7 +149,8 @@ checks:
     source: {{ system: legacy, table: t }}
     target: {{ system: billing, table: t }}
 """)
-        tally = [os.path.join(BUILD, "tally"), "check", spec, "--out", os.path.join(tmp, "out"), "--quiet"]
+        tally = [os.path.join(BUILD, "tally"), "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
+                 "--jobs", str(args.jobs)] + (["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])
 
         results = {}
         for name, cmd, shell, ok in (("reader", reader, False, (0,)),
@@ -172,7 +175,7 @@ checks:
         print(f"rows per side        {args.rows}")
         print(f"reader   (floor)     {r:7.2f} s")
         print(f"clients  (psql+mariadb) {c:4.2f} s")
-        print(f"tally    (jobs 1)    {t:7.2f} s   peak RSS {results['tally'][1] / 1024:.1f} MiB")
+        print(f"tally    (jobs {args.jobs})    {t:7.2f} s   peak RSS {results['tally'][1] / 1024:.1f} MiB")
         print(f"tally / reader       {t / r:7.2f}")
         print(f"tally / clients      {t / c:7.2f}")
         print(f"differences found    changed {found[0]}, missing {found[1]}, extra {found[2]} (as seeded)")

@@ -100,7 +100,7 @@ void buf_release(struct buf *b)
 	buf_init(b);
 }
 
-void buf_grow(struct buf *b, size_t extra)
+void buf_grow_slow(struct buf *b, size_t extra)
 {
 	size_t need;
 
@@ -114,14 +114,6 @@ void buf_grow(struct buf *b, size_t extra)
 	}
 	b->data = xgrow(b->data, &b->cap, need, 1);
 	b->data[b->len] = '\0';
-}
-
-void buf_add(struct buf *b, const void *data, size_t len)
-{
-	buf_grow(b, len);
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	buf_setlen(b, b->len + len);
 }
 
 void buf_addstr(struct buf *b, const char *s)

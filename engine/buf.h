@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -35,8 +36,18 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_release(struct buf *b);
 
-/* Makes room for at least `extra` more bytes (plus the terminating NUL). */
-void buf_grow(struct buf *b, size_t extra);
+void buf_grow_slow(struct buf *b, size_t extra);
+
+/*
+ * Makes room for at least `extra` more bytes (plus the terminating NUL).
+ * Inline for the common case that there is room already: it is called for
+ * every value on the hot path. cap > len whenever cap > 0, so no wrap.
+ */
+static inline void buf_grow(struct buf *b, size_t extra)
+{
+	if (extra >= b->cap - b->len)
+		buf_grow_slow(b, extra);
+}
 
 static inline void buf_reset(struct buf *b)
 {
@@ -52,7 +63,14 @@ static inline void buf_setlen(struct buf *b, size_t len)
 	b->data[len] = '\0';
 }
 
-void buf_add(struct buf *b, const void *data, size_t len);
+static inline void buf_add(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	buf_setlen(b, b->len + len);
+}
+
 void buf_addstr(struct buf *b, const char *s);
 
 static inline void buf_addch(struct buf *b, char c)

@@ -826,7 +826,8 @@ static bool all_digits(const char *p, size_t n)
 static bool fast_timestamp(const char *s, size_t n, bool tz, int64_t *us)
 {
 	int y, mo, d, h, mi, sec;
-	int64_t frac = 0, scale = 100000;
+	static const int32_t pad[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+	int64_t frac = 0;
 	size_t end = n;
 
 	if (tz && n >= 22 && s[n - 3] == '+' && s[n - 2] == '0' && s[n - 1] == '0')
@@ -841,8 +842,9 @@ static bool fast_timestamp(const char *s, size_t n, bool tz, int64_t *us)
 	if (end > 19) {
 		if (s[19] != '.' || !all_digits(s + 20, end - 20))
 			return false;
-		for (size_t i = 20; i < end; i++, scale /= 10)
-			frac += (s[i] - '0') * scale;
+		for (size_t i = 20; i < end; i++)
+			frac = frac * 10 + (s[i] - '0');
+		frac *= pad[end - 20];
 	}
 	y = dig2(s) * 100 + dig2(s + 2);
 	mo = dig2(s + 5);

@@ -103,6 +103,7 @@ struct run {
 	struct task *tasks;
 	size_t ntasks, next;
 	pthread_mutex_t lock;
+	pthread_cond_t idle;        /* signalled when a worker ends */
 	bool failed;
 	struct tally_err err;
 	uint64_t rows_done;
@@ -454,7 +455,10 @@ static void *worker_main(void *arg)
 		__atomic_add_fetch(&r->chunks_done, 1, __ATOMIC_RELAXED);
 	}
 	sessions_close(&w->ss);
-	__atomic_sub_fetch(&r->active, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&r->lock);
+	r->active--;
+	pthread_cond_signal(&r->idle);
+	pthread_mutex_unlock(&r->lock);
 	return NULL;
 }
 
@@ -509,20 +513,33 @@ static int run_workers(struct run *r)
 
 			err_set(&e, ERR_INTERNAL, "cannot start worker %u: %s", i + 1, strerror(errno));
 			fail_run(r, &e);
+			pthread_mutex_lock(&r->lock);
 			r->active -= (int)(jobs - i);
+			pthread_mutex_unlock(&r->lock);
 			jobs = i;
 			break;
 		}
 	}
-	while (__atomic_load_n(&r->active, __ATOMIC_RELAXED) > 0) {
-		struct timespec ts = { 0, 200000000 };
+	/* Wake every 200 ms to redraw progress, at once when the last worker ends. */
+	pthread_mutex_lock(&r->lock);
+	while (r->active > 0) {
+		struct timespec ts;
 
-		nanosleep(&ts, NULL);
-		if (show && (tty || chunk_now() - last >= 5.0)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 200000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&r->idle, &r->lock, &ts);
+		if (r->active > 0 && show && (tty || chunk_now() - last >= 5.0)) {
+			pthread_mutex_unlock(&r->lock);
 			draw_progress(r, tty, false);
 			last = chunk_now();
+			pthread_mutex_lock(&r->lock);
 		}
 	}
+	pthread_mutex_unlock(&r->lock);
 	for (unsigned i = 0; i < jobs; i++)
 		pthread_join(w[i].th, NULL);
 	if (show && tty && !r->failed)
@@ -659,7 +676,19 @@ static void run_release(struct run *r)
 	report_release(&r->report);
 	outdir_close(&r->out);
 	ratelimit_release(&r->rate);
+	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->lock);
+}
+
+static void run_init_sync(struct run *r)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->idle, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, const struct run_opts *opts)
@@ -673,7 +702,7 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 
 	memset(&r, 0, sizeof(r));
 	err_clear(&err);
-	pthread_mutex_init(&r.lock, NULL);
+	run_init_sync(&r);
 	ratelimit_init(&r.rate, opts->max_rate);
 	r.spec = spec;
 	r.opts = opts;
