@@ -10,7 +10,12 @@ bench/bench.py
   on a 7-column table of N rows with a known difference set, and prints
   wall times (median of --runs), the ratios and tally's peak RSS.
 
-  bench/bench.py [--rows N] [--runs K] [--servers DIR] [--keep]
+  bench/bench.py [--rows N] [--runs K] [--jobs J] [--key int|text] [--servers DIR] [--keep]
+
+  --key text keys the table by a text column under each engine's usual
+  case-insensitive collation (MariaDB utf8mb4_general_ci, PostgreSQL ICU
+  "und-x-icu"), whose order is not tally's bytewise order: the servers
+  read in index order and tally sorts each chunk locally.
 
   Without --servers it starts throwaway servers (scripts/servers.sh) and
   stops them at the end. Timing is never asserted: this is not a test.
@@ -52,7 +57,13 @@ def run(cmd, env=None, stdin=None):
     return p.stdout
 
 
-def seed(e, n):
+# The text key: mixed case and a non-ASCII letter, so that index order and
+# bytewise order differ.
+PG_TEXT_KEY = "(ARRAY['a', 'B', 'c', 'Ä'])[1 + g % 4] || lpad(g::text, 9, '0')"
+MY_TEXT_KEY = "CONCAT(ELT(1 + seq % 4, 'a', 'B', 'c', 'Ä'), LPAD(seq, 9, '0'))"
+
+
+def seed(e, n, text_key):
     pg_env = dict(os.environ, PGPASSWORD=e["TALLY_PG_ADMIN_PASSWORD"])
     psql = [os.path.join(e["TALLY_PG_BINDIR"], "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
             "-p", e["TALLY_PG_PORT"], "-U", e["TALLY_PG_ADMIN_USER"]]
@@ -62,28 +73,33 @@ def seed(e, n):
 
     run(psql + ["-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"], pg_env)
     run(psql + ["-d", "postgres", "-c", f"CREATE DATABASE {DB}"], pg_env)
+    pg_key = 'k text COLLATE "und-x-icu" PRIMARY KEY, id bigint NOT NULL' if text_key else "id bigint PRIMARY KEY"
+    my_key = ("k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, id BIGINT NOT NULL" if text_key
+              else "id BIGINT PRIMARY KEY")
+    pg_k = PG_TEXT_KEY + ", " if text_key else ""
+    my_k = MY_TEXT_KEY + ", " if text_key else ""
     run(psql + ["-d", DB, "-c", f"""
-        CREATE TABLE t (id bigint PRIMARY KEY, a int NOT NULL, b numeric(12,2) NOT NULL, c text NOT NULL,
+        CREATE TABLE t ({pg_key}, a int NOT NULL, b numeric(12,2) NOT NULL, c text NOT NULL,
                         d timestamp(6) NOT NULL, e boolean NOT NULL, f double precision NOT NULL);
-        INSERT INTO t SELECT g, g * 7 % 1000, round((g * 7919 % 100000) / 100.0, 2), 'name-' || (g * 31 % 100000),
+        INSERT INTO t SELECT {pg_k}g, g * 7 % 1000, round((g * 7919 % 100000) / 100.0, 2), 'name-' || (g * 31 % 100000),
             timestamp '2024-01-01' + g * interval '1 second' + (g * 7919 % 1000000) * interval '1 microsecond',
             g % 3 = 0, g / 7.0::float8
         FROM generate_series(1::bigint, {n}) g;
         UPDATE t SET b = b + 0.01 WHERE id IN ({','.join(map(str, changed))});
         DELETE FROM t WHERE id IN ({','.join(map(str, missing))});
-        INSERT INTO t SELECT g, 0, 0, 'extra', timestamp '2024-01-01', false, 0 FROM unnest(ARRAY[{','.join(map(str, extra))}]) g;"""],
+        INSERT INTO t SELECT {pg_k}g, 0, 0, 'extra', timestamp '2024-01-01', false, 0 FROM unnest(ARRAY[{','.join(map(str, extra))}]) g;"""],
         pg_env)
     run(psql + ["-d", DB, "-c", "VACUUM ANALYZE t"], pg_env)
 
     run(maria + ["-e", f"DROP DATABASE IF EXISTS {DB}; CREATE DATABASE {DB}"], my_env)
-    run(maria + ["-D", DB, "-e", """
-        CREATE TABLE t (id BIGINT PRIMARY KEY, a INT NOT NULL, b DECIMAL(12,2) NOT NULL, c VARCHAR(40) NOT NULL,
+    run(maria + ["-D", DB, "-e", f"""
+        CREATE TABLE t ({my_key}, a INT NOT NULL, b DECIMAL(12,2) NOT NULL, c VARCHAR(40) NOT NULL,
                         d DATETIME(6) NOT NULL, e TINYINT(1) NOT NULL, f DOUBLE NOT NULL) ENGINE=InnoDB"""], my_env)
     step = 1_000_000
     for lo in range(1, n + 1, step):
         hi = min(n, lo + step - 1)
         run(maria + ["-D", DB, "-e", f"""
-            INSERT INTO t SELECT seq, seq * 7 % 1000, ROUND((seq * 7919 % 100000) / 100, 2),
+            INSERT INTO t SELECT {my_k}seq, seq * 7 % 1000, ROUND((seq * 7919 % 100000) / 100, 2),
                 CONCAT('name-', seq * 31 % 100000),
                 TIMESTAMP('2024-01-01') + INTERVAL seq SECOND + INTERVAL (seq * 7919 % 1000000) MICROSECOND,
                 seq % 3 = 0, seq / 7e0
@@ -110,6 +126,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the bench database")
     ap.add_argument("--jobs", type=int, default=2, help="tally --jobs (default 2)")
     ap.add_argument("--chunk-rows", type=int, help="tally --chunk-rows (default: tally's)")
+    ap.add_argument("--key", choices=("int", "text"), default="int", help="the table's key (default int)")
     args = ap.parse_args()
 
     own = None
@@ -122,21 +139,22 @@ def main():
     try:
         e = load_env(os.path.join(sdir, "env"))
         t0 = time.monotonic()
-        nchanged, nmissing, nextra = seed(e, args.rows)
+        nchanged, nmissing, nextra = seed(e, args.rows, args.key == "text")
         print(f"seeded {args.rows} rows in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 
         env = dict(os.environ, **e)
         env["MYSQL_PWD"] = e["TALLY_MY_PASSWORD"]
         pg_conninfo = (f"host=127.0.0.1 port={e['TALLY_PG_PORT']} user=tally dbname={DB} "
                        f"password={e['TALLY_PG_PASSWORD']} sslmode=disable")
-        cols = "id, a, b, c, d, e, f"
+        cols = "k, id, a, b, c, d, e, f" if args.key == "text" else "id, a, b, c, d, e, f"
+        order = "k" if args.key == "text" else "id"
         reader = [os.path.join(BUILD, "bench", "reader"), pg_conninfo,
-                  f"COPY (SELECT {cols} FROM t ORDER BY id) TO STDOUT",
-                  "127.0.0.1", e["TALLY_MY_PORT"], "tally", DB, f"SELECT {cols} FROM t ORDER BY id"]
+                  f"COPY (SELECT {cols} FROM t ORDER BY {order}) TO STDOUT",
+                  "127.0.0.1", e["TALLY_MY_PORT"], "tally", DB, f"SELECT {cols} FROM t ORDER BY {order}"]
         clients = (f"PGPASSWORD=$TALLY_PG_PASSWORD {e['TALLY_PG_BINDIR']}/psql -X -h 127.0.0.1 "
-                   f"-p $TALLY_PG_PORT -U tally -d {DB} -c 'COPY (SELECT {cols} FROM t ORDER BY id) TO STDOUT' "
+                   f"-p $TALLY_PG_PORT -U tally -d {DB} -c 'COPY (SELECT {cols} FROM t ORDER BY {order}) TO STDOUT' "
                    f"> /dev/null & mariadb --no-defaults --quick --batch -h 127.0.0.1 -P $TALLY_MY_PORT -u tally "
-                   f"-D {DB} -e 'SELECT {cols} FROM t ORDER BY id' > /dev/null & wait")
+                   f"-D {DB} -e 'SELECT {cols} FROM t ORDER BY {order}' > /dev/null & wait")
         spec = os.path.join(tmp, "bench.yaml")
         with open(spec, "w") as f:
             f.write(f"""version: 1
@@ -172,7 +190,7 @@ checks:
             sys.exit(f"bench: tally found changed/missing/extra {found}, expected {(nchanged, nmissing, nextra)}")
 
         r, c, t = results["reader"][0], results["clients"][0], results["tally"][0]
-        print(f"rows per side        {args.rows}")
+        print(f"rows per side        {args.rows} ({args.key} key)")
         print(f"reader   (floor)     {r:7.2f} s")
         print(f"clients  (psql+mariadb) {c:4.2f} s")
         print(f"tally    (jobs {args.jobs})    {t:7.2f} s   peak RSS {results['tally'][1] / 1024:.1f} MiB")

@@ -5,6 +5,7 @@
 #include "connector.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,19 @@ void keybounds_release(struct keybounds *b)
 	free(b->val);
 	free(b->len);
 	memset(b, 0, sizeof(*b));
+}
+
+uint64_t chunk_rows_for_bytes(uint64_t chunk_rows, uint64_t max_bytes, double table_bytes, double rows)
+{
+	double per, fit;
+
+	if (max_bytes == 0 || table_bytes <= 0 || rows < 1)
+		return chunk_rows;
+	per = table_bytes / rows;
+	fit = floor((double)max_bytes / per);
+	if (fit >= (double)chunk_rows)
+		return chunk_rows;
+	return fit < CHUNK_ROWS_MIN ? (chunk_rows < CHUNK_ROWS_MIN ? chunk_rows : CHUNK_ROWS_MIN) : (uint64_t)fit;
 }
 
 long tabdesc_find(const struct tabdesc *t, const char *name)

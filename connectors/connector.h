@@ -232,6 +232,14 @@ struct keybounds {
 void keybounds_release(struct keybounds *b);
 
 /*
+ * chunk_rows, or fewer so that a chunk stays within max_bytes at the
+ * table's average row size (table_bytes / rows, as the server's statistics
+ * give them; ignored when unknown), and never below CHUNK_ROWS_MIN.
+ */
+#define CHUNK_ROWS_MIN 1000
+uint64_t chunk_rows_for_bytes(uint64_t chunk_rows, uint64_t max_bytes, double table_bytes, double rows);
+
+/*
  * A typed value for a connector to write as a SQL literal of its dialect
  * (repair scripts, key bounds). The engine fills it from a value read from
  * either engine; the literal must read back as exactly this value.
@@ -393,11 +401,14 @@ struct conn_ops {
 	/*
 	 * Chunk boundaries for req (its table, where and key; cols, bounds and
 	 * limit unused) of about chunk_rows rows each, without reading the
-	 * whole table to find them. out->n == 0 when the range is small or
-	 * cannot be split (a query, a key the server cannot range over).
+	 * whole table to find them. When max_bytes > 0, chunks hold fewer rows
+	 * if the server's statistics (table size / rows) say that chunk_rows
+	 * rows take more than max_bytes: see chunk_rows_for_bytes(). out->n
+	 * == 0 when the range is small or cannot be split (a query, a key the
+	 * server cannot range over).
 	 */
 	int (*plan_bounds)(struct conn *c, const struct scan_req *req, uint64_t chunk_rows,
-	                   struct keybounds *out, struct tally_err *err);
+	                   uint64_t max_bytes, struct keybounds *out, struct tally_err *err);
 
 	/*
 	 * Exports the session's snapshot so sessions opened with

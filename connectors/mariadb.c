@@ -3353,8 +3353,8 @@ static int plan_query(struct plan *p, const struct buf *sql, MYSQL_RES **res,
 	return mdb_catalog(p->c, sql, res, "planning chunks of", p->what, err);
 }
 
-/* TABLE_ROWS of the table, 0 when unknown. */
-static int plan_table_rows(struct plan *p, double *rows, struct tally_err *err)
+/* TABLE_ROWS and DATA_LENGTH of the table, 0 when unknown. */
+static int plan_table_rows(struct plan *p, double *rows, double *bytes, struct tally_err *err)
 {
 	struct buf sql = BUF_INIT;
 	char *db, *name;
@@ -3362,7 +3362,7 @@ static int plan_table_rows(struct plan *p, double *rows, struct tally_err *err)
 	MYSQL_ROW row;
 
 	split_table(p->c, p->req->table, &db, &name);
-	buf_addstr(&sql, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE ");
+	buf_addstr(&sql, "SELECT TABLE_ROWS, DATA_LENGTH FROM information_schema.TABLES WHERE ");
 	add_name_match(&sql, "TABLE_SCHEMA", db);
 	buf_addstr(&sql, " AND ");
 	add_name_match(&sql, "TABLE_NAME", name);
@@ -3375,6 +3375,7 @@ static int plan_table_rows(struct plan *p, double *rows, struct tally_err *err)
 	buf_release(&sql);
 	row = mysql_fetch_row(r);
 	*rows = row && row[0] ? (double)num_or(row[0], 0) : 0;
+	*bytes = row && row[1] ? (double)num_or(row[1], 0) : 0;
 	mysql_free_result(r);
 	return 0;
 }
@@ -3914,13 +3915,13 @@ static bool steppable(enum ltype t)
 }
 
 static int mdb_plan_bounds(struct conn *base, const struct scan_req *req, uint64_t chunk_rows,
-                           struct keybounds *out, struct tally_err *err)
+                           uint64_t max_bytes, struct keybounds *out, struct tally_err *err)
 {
 	struct mdb_conn *c = mdb(base);
 	const struct tabdesc *d = req->desc;
 	struct plan p = { .c = c, .req = req, .what = d->display, .chunk = chunk_rows, .out = out };
 	bool bisect, fallback = false, bad;
-	double rows = 0;
+	double rows = 0, bytes = 0;
 	enum ltype t1;
 
 	memset(out, 0, sizeof(*out));
@@ -3937,9 +3938,10 @@ static int mdb_plan_bounds(struct conn *base, const struct scan_req *req, uint64
 		               d->display, c->base.side, c->base.system);
 	if (d->is_query)
 		return 0;
-	if (plan_table_rows(&p, &rows, err) < 0)
+	if (plan_table_rows(&p, &rows, &bytes, err) < 0)
 		return -1;
 	out->rows = rows;
+	chunk_rows = p.chunk = chunk_rows_for_bytes(chunk_rows, max_bytes, bytes, rows);
 	if (rows < 2.0 * (double)chunk_rows || req->nkey != d->npk)
 		return 0;
 	for (size_t i = 0; i < req->nkey; i++) {

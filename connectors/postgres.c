@@ -1974,7 +1974,7 @@ static bool pgc_same_row(const PGresult *res, int a, int b)
  * (sampled / chunks)-th key becomes a boundary.
  */
 static int pgc_plan_bounds(struct conn *c, const struct scan_req *req, uint64_t chunk_rows,
-                           struct keybounds *out, struct tally_err *err)
+                           uint64_t max_bytes, struct keybounds *out, struct tally_err *err)
 {
 	struct pgsess *s = (struct pgsess *)c;
 	const struct tabdesc *d = req->desc;
@@ -2026,6 +2026,7 @@ static int pgc_plan_bounds(struct conn *c, const struct scan_req *req, uint64_t 
 	PQclear(res);
 	res = NULL;
 	out->rows = rows;
+	chunk_rows = chunk_rows_for_bytes(chunk_rows, max_bytes, bytes, tuples > 0 ? tuples : rows);
 	if (rows < 2.0 * (double)chunk_rows) {
 		rc = pgc_release_savepoint(s, doing.data, err);
 		goto out;

@@ -58,7 +58,7 @@ void run_opts_init(struct run_opts *o)
 	o->jobs = 1;
 	o->page_seconds = 1.0;
 	o->chunk_rows = 100000;
-	o->sort_budget = 16u << 20;
+	o->sort_budget = 8u << 20;
 }
 
 struct session {
@@ -221,6 +221,7 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 	struct scan_req req;
 	size_t *key;
 	long rows = c->chunk_rows ? c->chunk_rows : r->opts->chunk_rows;
+	uint64_t max_bytes = 0;
 	int rc;
 
 	/*
@@ -242,7 +243,16 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 	req.where = c->source.where;
 	req.nkey = p->nkey;
 	req.key = key;
-	rc = src->ops->plan_bounds(src, &req, (uint64_t)rows, &kb, err);
+	/*
+	 * A side read in the server's order is sorted in memory chunk by
+	 * chunk: size chunks to fit the sort budget, so that they do not spill.
+	 * A sorted record takes about three times the row's size on disk (the
+	 * raw values, their canonical form, offsets): a quarter of the budget
+	 * leaves room for rows wider than the table's average.
+	 */
+	if (!exact[0] || !exact[1])
+		max_bytes = r->opts->sort_budget / 4;
+	rc = src->ops->plan_bounds(src, &req, (uint64_t)rows, max_bytes, &kb, err);
 	free(key);
 	if (rc == 0)
 		rc = chunkplan_from_bounds(&r->cps[i], p, &kb, exact, err);

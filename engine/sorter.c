@@ -2,8 +2,8 @@
  * engine/sorter.c
  *   SORTER: records in one memory buffer, sorted through an index array
  *   when the buffer is full and written as a zstd run; at the end either
- *   the one in-memory batch is read in order, or all runs (the last batch
- *   written too) are merged with a binary heap of run readers.
+ *   the one in-memory batch is read in order, or the runs and the last
+ *   batch, which stays in memory, are merged with a binary heap of readers.
  */
 #include "sorter.h"
 
@@ -17,9 +17,10 @@
 #include "zfile.h"
 
 struct run {
-	char *path;
+	char *path;                 /* NULL for the batch kept in memory */
 	struct zreader z;
-	struct buf rec;             /* the current record */
+	struct buf rec;             /* the current record, read from the file */
+	const uint8_t *cur;         /* the current record */
 	bool done;
 };
 
@@ -127,13 +128,20 @@ int sorter_add(struct sorter *s, const struct mrow *m, struct tally_err *err)
 	return 0;
 }
 
-/* Reads a run's next record into r->rec; marks the run done at its end. */
+/* Moves a run to its next record (r->cur); marks the run done at its end. */
 static int run_next(struct sorter *s, struct run *r, struct tally_err *err)
 {
 	uint8_t head[4];
 	long got;
 	uint32_t len;
 
+	if (!r->path) {
+		if (s->next == s->nrecs)
+			r->done = true;
+		else
+			r->cur = (const uint8_t *)s->mem.data + s->recs[s->next++];
+		return 0;
+	}
 	got = zreader_read(&r->z, head, 4, err);
 	if (got < 0)
 		return -1;
@@ -155,14 +163,15 @@ static int run_next(struct sorter *s, struct run *r, struct tally_err *err)
 	if ((uint32_t)got != len - 4)
 		return err_set(err, ERR_IO, "%s sort run '%s' is truncated", s->side, r->path);
 	buf_setlen(&r->rec, len);
+	r->cur = (const uint8_t *)r->rec.data;
 	return 0;
 }
 
 static int heap_less(const struct sorter *s, size_t a, size_t b)
 {
 	size_t la, lb;
-	const uint8_t *ka = rowrec_key((const uint8_t *)s->runs[a].rec.data, &la);
-	const uint8_t *kb = rowrec_key((const uint8_t *)s->runs[b].rec.data, &lb);
+	const uint8_t *ka = rowrec_key(s->runs[a].cur, &la);
+	const uint8_t *kb = rowrec_key(s->runs[b].cur, &lb);
 
 	return merge_keycmp(ka, la, kb, lb) < 0;
 }
@@ -208,7 +217,7 @@ static int next_row(void *ctx, const struct mrow **row, struct tally_err *err)
 		if (s->nheap == 0)
 			return 0;
 		s->advance = (long)s->heap[0];
-		rec = (const uint8_t *)s->runs[s->heap[0]].rec.data;
+		rec = s->runs[s->heap[0]].cur;
 	}
 	if (rowrec_get(rec, rowrec_len(rec), &s->view) < 0)
 		return err_set(err, ERR_INTERNAL, "%s sort record is corrupt", s->side);
@@ -224,15 +233,25 @@ int sorter_finish(struct sorter *s, struct tally_err *err)
 		sort_batch(s);
 		return 0;
 	}
-	/* Some rows already went to disk: the rest follow, then merge them all. */
-	if (s->nrecs && spill(s, err) < 0)
-		return -1;
-	buf_release(&s->mem);
+	/*
+	 * Some rows already went to disk: the batch in memory joins them as one
+	 * more run, without a trip through a file, and the heap merges them all.
+	 */
+	if (s->nrecs) {
+		struct run *m;
+
+		sort_batch(s);
+		s->runs = xrealloc(s->runs, (s->nruns + 1) * sizeof(*s->runs));
+		m = &s->runs[s->nruns++];
+		memset(m, 0, sizeof(*m));
+		m->z.fd = -1;
+		buf_init(&m->rec);
+	}
 	s->heap = xcalloc(s->nruns, sizeof(size_t));
 	for (size_t i = 0; i < s->nruns; i++) {
 		struct run *r = &s->runs[i];
 
-		if (zreader_open(&r->z, r->path, err) < 0 || run_next(s, r, err) < 0)
+		if ((r->path && zreader_open(&r->z, r->path, err) < 0) || run_next(s, r, err) < 0)
 			return -1;
 		if (!r->done)
 			s->heap[s->nheap++] = i;
@@ -249,7 +268,11 @@ struct msource *sorter_source(struct sorter *s)
 
 size_t sorter_runs(const struct sorter *s)
 {
-	return s->nruns;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nruns; i++)
+		n += s->runs[i].path != NULL;
+	return n;
 }
 
 void sorter_free(struct sorter *s)
@@ -259,7 +282,8 @@ void sorter_free(struct sorter *s)
 	for (size_t i = 0; i < s->nruns; i++) {
 		if (s->runs[i].z.fd >= 0 || s->runs[i].z.dctx)
 			zreader_close(&s->runs[i].z);
-		unlink(s->runs[i].path);
+		if (s->runs[i].path)
+			unlink(s->runs[i].path);
 		free(s->runs[i].path);
 		buf_release(&s->runs[i].rec);
 	}

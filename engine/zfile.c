@@ -40,6 +40,8 @@ int zfile_open(struct zfile *z, int fd, int level, struct tally_err *err)
 	}
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
+	buf_init(&z->stage);
+	buf_grow(&z->stage, ZSTD_CStreamInSize());
 	buf_grow(&z->out, ZSTD_CStreamOutSize());
 	return 0;
 }
@@ -64,12 +66,29 @@ static int pump(struct zfile *z, const void *p, size_t n, ZSTD_EndDirective mode
 	return 0;
 }
 
+/*
+ * Records are often a few hundred bytes, and each call into zstd's
+ * streaming API costs more than compressing that much: writes are staged
+ * and handed over a block (128 KiB) at a time.
+ */
 int zfile_write(struct zfile *z, const void *p, size_t n, struct tally_err *err)
 {
 	if (z->failed)
 		return err_set(err, ERR_IO, "compressed output failed earlier");
 	z->bytes_in += n;
-	return pump(z, p, n, ZSTD_e_continue, err);
+	if (z->stage.len + n < z->stage.cap) {
+		memcpy(z->stage.data + z->stage.len, p, n);
+		z->stage.len += n;
+		return 0;
+	}
+	if (z->stage.len && pump(z, z->stage.data, z->stage.len, ZSTD_e_continue, err) < 0)
+		return -1;
+	z->stage.len = 0;
+	if (n >= z->stage.cap - 1)
+		return pump(z, p, n, ZSTD_e_continue, err);
+	memcpy(z->stage.data, p, n);
+	z->stage.len = n;
+	return 0;
 }
 
 int zfile_close(struct zfile *z, struct tally_err *err)
@@ -79,12 +98,13 @@ int zfile_close(struct zfile *z, struct tally_err *err)
 	if (z->failed)
 		rc = err_set(err, ERR_IO, "compressed output failed earlier");
 	else
-		rc = pump(z, NULL, 0, ZSTD_e_end, err);
+		rc = pump(z, z->stage.data, z->stage.len, ZSTD_e_end, err);
 	if (z->fd >= 0 && close(z->fd) < 0 && rc == 0)
 		rc = err_set(err, ERR_IO, "cannot close compressed output: %s", strerror(errno));
 	z->fd = -1;
 	ZSTD_freeCCtx(z->cctx);
 	z->cctx = NULL;
+	buf_release(&z->stage);
 	buf_release(&z->out);
 	return rc;
 }
@@ -96,6 +116,7 @@ void zfile_abort(struct zfile *z)
 	z->fd = -1;
 	ZSTD_freeCCtx(z->cctx);
 	z->cctx = NULL;
+	buf_release(&z->stage);
 	buf_release(&z->out);
 }
 
@@ -103,6 +124,7 @@ int zreader_open(struct zreader *z, const char *path, struct tally_err *err)
 {
 	memset(z, 0, sizeof(*z));
 	buf_init(&z->in);
+	buf_init(&z->out);
 	z->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (z->fd < 0) {
 		z->failed = true;
@@ -114,16 +136,17 @@ int zreader_open(struct zreader *z, const char *path, struct tally_err *err)
 		return err_set(err, ERR_IO, "cannot create a zstd context");
 	}
 	buf_grow(&z->in, ZSTD_DStreamInSize());
+	buf_grow(&z->out, ZSTD_DStreamOutSize());
 	return 0;
 }
 
-long zreader_read(struct zreader *z, void *p, size_t n, struct tally_err *err)
+/* Decompresses the next block into z->out; leaves it empty at the end. */
+static int refill(struct zreader *z, struct tally_err *err)
 {
-	ZSTD_outBuffer out = { p, n, 0 };
+	ZSTD_outBuffer out = { z->out.data, z->out.cap - 1, 0 };
 
-	if (z->failed)
-		return err_set(err, ERR_IO, "compressed input failed earlier");
-	while (out.pos < out.size) {
+	z->out.len = z->outpos = 0;
+	while (out.pos == 0) {
 		ZSTD_inBuffer in;
 		size_t rc;
 
@@ -141,6 +164,10 @@ long zreader_read(struct zreader *z, void *p, size_t n, struct tally_err *err)
 			}
 			if (got == 0) {
 				z->eof = true;
+				if (z->frame_left != 0) {
+					z->failed = true;
+					return err_set(err, ERR_IO, "compressed input is truncated");
+				}
 				break;
 			}
 			z->in.len = (size_t)got;
@@ -155,8 +182,35 @@ long zreader_read(struct zreader *z, void *p, size_t n, struct tally_err *err)
 			z->failed = true;
 			return err_set(err, ERR_IO, "corrupt compressed input: %s", ZSTD_getErrorName(rc));
 		}
+		z->frame_left = rc;
 	}
-	return (long)out.pos;
+	z->out.len = out.pos;
+	return 0;
+}
+
+long zreader_read(struct zreader *z, void *p, size_t n, struct tally_err *err)
+{
+	size_t done = 0;
+
+	if (z->failed)
+		return err_set(err, ERR_IO, "compressed input failed earlier");
+	while (done < n) {
+		size_t take;
+
+		if (z->outpos == z->out.len) {
+			if (refill(z, err) < 0)
+				return -1;
+			if (z->out.len == 0)
+				break;
+		}
+		take = z->out.len - z->outpos;
+		if (take > n - done)
+			take = n - done;
+		memcpy((char *)p + done, z->out.data + z->outpos, take);
+		z->outpos += take;
+		done += take;
+	}
+	return (long)done;
 }
 
 void zreader_close(struct zreader *z)
@@ -167,4 +221,5 @@ void zreader_close(struct zreader *z)
 	ZSTD_freeDCtx(z->dctx);
 	z->dctx = NULL;
 	buf_release(&z->in);
+	buf_release(&z->out);
 }

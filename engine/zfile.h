@@ -17,6 +17,7 @@
 struct zfile {
 	int fd;                 /* owned: closed by zfile_close/zfile_abort */
 	void *cctx;             /* ZSTD_CCtx, opaque here */
+	struct buf stage;       /* small writes gathered into zstd-sized blocks */
 	struct buf out;
 	bool failed;
 	uint64_t bytes_in;
@@ -39,6 +40,9 @@ struct zreader {
 	void *dctx;             /* ZSTD_DCtx */
 	struct buf in;          /* compressed bytes read, not yet decompressed */
 	size_t inpos;
+	struct buf out;         /* decompressed bytes not yet handed out */
+	size_t outpos;
+	size_t frame_left;      /* ZSTD_decompressStream's last hint: 0 at a frame's end */
 	bool eof, failed;
 };
 

@@ -2483,7 +2483,7 @@ static void check_plan(struct conn *c, const char *table, const char *keys, uint
 	describe(c, table, &t);
 	scan_init(&s, &t, table, NULL, NULL, keys, keys);
 	t0 = now_ms();
-	if (mariadb_ops.plan_bounds(c, &s.req, chunk, kb, &err) < 0)
+	if (mariadb_ops.plan_bounds(c, &s.req, chunk, 0, kb, &err) < 0)
 		fail_msg("plan_bounds(%s): %s / %s", table, err.msg, err.detail);
 	ms = now_ms() - t0;
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM " DB ".%s", table);
@@ -2491,7 +2491,7 @@ static void check_plan(struct conn *c, const char *table, const char *keys, uint
 	assert_true(kb->rows >= (double)total / 2 && kb->rows <= (double)total * 2);
 	assert_int_equal(kb->ncols, ncols);
 	assert_true(kb->n >= total / chunk / 3);
-	if (mariadb_ops.plan_bounds(c, &s.req, chunk, &again, &err) < 0)
+	if (mariadb_ops.plan_bounds(c, &s.req, chunk, 0, &again, &err) < 0)
 		fail_msg("plan_bounds(%s): %s / %s", table, err.msg, err.detail);
 	assert_int_equal(again.n, kb->n);
 	assert_int_equal(again.ncols, kb->ncols);
@@ -2598,7 +2598,7 @@ static void test_plan_none(void **state)
 	(void)state;
 	describe(c, "rng", &t);
 	scan_init(&s, &t, "rng", NULL, NULL, "id", "id");
-	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 20000, &kb, &err), 0);
+	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 20000, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	assert_true(kb.rows == 19);
 	keybounds_release(&kb);
@@ -2606,14 +2606,14 @@ static void test_plan_none(void **state)
 
 	describe_q(c, "SELECT id FROM big", &t);
 	scan_init(&s, &t, NULL, "SELECT id FROM big", NULL, "id", "id");
-	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1000, &kb, &err), 0);
+	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1000, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	keybounds_release(&kb);
 	tabdesc_release(&t);
 
 	describe(c, "ek", &t);
 	scan_init(&s, &t, "ek", NULL, NULL, "e", "e");
-	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1, &kb, &err), 0);
+	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	assert_true(kb.rows == 3);
 	keybounds_release(&kb);
@@ -2621,7 +2621,7 @@ static void test_plan_none(void **state)
 
 	describe(c, "big", &t);
 	scan_init(&s, &t, "big", NULL, NULL, "pad,id", "pad,id");
-	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1000, &kb, &err), 0);
+	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1000, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	keybounds_release(&kb);
 	tabdesc_release(&t);
@@ -2629,7 +2629,7 @@ static void test_plan_none(void **state)
 	/* stepping, exactly: 'a\t' 'a' | 'Äpfel' 'apple' | 'B' 'éclair' | 'ß' 'Zebra' */
 	describe(c, "ci_pk", &t);
 	scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
-	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 2, &kb, &err), 0);
+	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 2, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 3);
 	assert_int_equal(kb.ncols, 1);
 	assert_string_equal(kb.val[0], "a");
@@ -2637,7 +2637,7 @@ static void test_plan_none(void **state)
 	assert_string_equal(kb.val[2], "éclair");
 	keybounds_release(&kb);
 	/* the last chunk keeps a remainder of at least half a chunk */
-	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 3, &kb, &err), 0);
+	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 3, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 2);
 	assert_string_equal(kb.val[0], "Äpfel");
 	assert_string_equal(kb.val[1], "éclair");

@@ -2567,7 +2567,7 @@ static int plan(struct conn *c, const struct tabdesc *t, const char *keys, const
 	req.nkey = nk;
 	err_clear(err);
 	memset(b, 0xa5, sizeof(*b));   /* plan_bounds must set every field */
-	return c->ops->plan_bounds(c, &req, chunk_rows, b, err);
+	return c->ops->plan_bounds(c, &req, chunk_rows, 0, b, err);
 }
 
 static void plan_ok(struct conn *c, const struct tabdesc *t, const char *keys, const char *where,

@@ -4,7 +4,8 @@
  *   text with mixed case and accents, composite) become canonical
  *   prefixes and decode back to the same values; duplicates collapse; the
  *   fingerprint is stable and sensitive; shards cover every chunk once;
- *   pages adapt to their time.
+ *   pages adapt to their time; chunks of a side sorted in memory shrink to
+ *   fit the sort budget.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -221,6 +222,21 @@ static void test_page_sizing(void **state)
 	assert_int_equal(chunk_next_page(5000, 0.0, 1.0), 10000);
 }
 
+static void test_rows_for_bytes(void **state)
+{
+	(void)state;
+	/* 100-byte rows, 2 MB per chunk: 20,000 rows. */
+	assert_int_equal(chunk_rows_for_bytes(100000, 2000000, 1e8, 1e6), 20000);
+	/* They fit already, or the cap is off, or the statistics are missing. */
+	assert_int_equal(chunk_rows_for_bytes(10000, 2000000, 1e8, 1e6), 10000);
+	assert_int_equal(chunk_rows_for_bytes(100000, 0, 1e8, 1e6), 100000);
+	assert_int_equal(chunk_rows_for_bytes(100000, 2000000, 0, 1e6), 100000);
+	assert_int_equal(chunk_rows_for_bytes(100000, 2000000, 1e8, 0), 100000);
+	/* Very wide rows: never below the floor, nor above what was asked. */
+	assert_int_equal(chunk_rows_for_bytes(100000, 2000000, 1e12, 1e6), CHUNK_ROWS_MIN);
+	assert_int_equal(chunk_rows_for_bytes(500, 2000000, 1e12, 1e6), 500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_bad_boundary),
 		cmocka_unit_test(test_shards_cover_every_chunk_once),
 		cmocka_unit_test(test_page_sizing),
+		cmocka_unit_test(test_rows_for_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

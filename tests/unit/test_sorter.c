@@ -2,7 +2,9 @@
  * tests/unit/test_sorter.c
  *   sorter and rowrec: rows come back in bytewise key order, every one,
  *   with their values byte for byte, whether the batch stayed in memory or
- *   went to disk in many runs; records survive a round trip.
+ *   went to disk in many runs; records survive a round trip; zstd files
+ *   read back byte for byte, and a truncated one is an error, not a
+ *   shorter stream.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,9 @@
 #include "../../engine/rowhash.h"
 #include "../../engine/rowrec.h"
 #include "../../engine/sorter.h"
+#include "../../engine/zfile.h"
+
+#include <fcntl.h>
 
 /* A row built from a text key and one text value, like a stream makes. */
 struct trow {
@@ -166,6 +171,65 @@ static void test_rowrec_round_trip(void **state)
 	buf_release(&r.bytes);
 }
 
+/* Writes n bytes in pieces both smaller and larger than zfile's staging block. */
+static void write_pattern(const char *path, size_t n)
+{
+	static char piece[300000];
+	struct zfile z;
+	struct tally_err err;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(piece); i++)
+		piece[i] = (char)((i * 7919u) % 251u);
+	assert_int_equal(zfile_open(&z, fd, 1, &err), 0);
+	for (size_t done = 0, k = 0; done < n; k++) {
+		size_t len = k % 3 == 2 ? sizeof(piece) : 37 + k % 200;
+
+		if (len > n - done)
+			len = n - done;
+		assert_int_equal(zfile_write(&z, piece, len, &err), 0);
+		done += len;
+	}
+	assert_int_equal(zfile_close(&z, &err), 0);
+}
+
+static void test_zfile_round_trip_and_truncation(void **state)
+{
+	char path[] = "/tmp/tally-test-zfile-XXXXXX";
+	struct zreader zr;
+	struct tally_err err;
+	char got[4096];
+	size_t total = 0;
+	long n;
+	int fd = mkstemp(path);
+	off_t size;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	write_pattern(path, 2000000);
+	assert_int_equal(zreader_open(&zr, path, &err), 0);
+	while ((n = zreader_read(&zr, got, sizeof(got), &err)) > 0)
+		total += (size_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 2000000);
+	zreader_close(&zr);
+
+	/* Cut the file short: reading it must fail, not end early. */
+	fd = open(path, O_RDWR);
+	size = lseek(fd, 0, SEEK_END);
+	assert_int_equal(ftruncate(fd, size / 2), 0);
+	close(fd);
+	assert_int_equal(zreader_open(&zr, path, &err), 0);
+	while ((n = zreader_read(&zr, got, sizeof(got), &err)) > 0)
+		;
+	assert_int_equal(n, -1);
+	assert_non_null(strstr(err.msg, "truncated"));
+	zreader_close(&zr);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_spilled_runs),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_rowrec_round_trip),
+		cmocka_unit_test(test_zfile_round_trip_and_truncation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
