@@ -6,10 +6,13 @@ tests/integration/test_scale.py
   merged, or killed mid-run and resumed; a text key under a
   case-insensitive collation, chunked on the server's own order, is
   reconciled across chunk boundaries; --max-rate, --max-load and
-  --progress do what they say. "Same results" is byte for byte: the
-  difference lines, the counts, and the repair scripts' body hashes.
+  --progress do what they say; the Kubernetes manifest in the README,
+  run as its pods would run it, gives the same results as one run. "Same
+  results" is byte for byte: the difference lines, the counts, and the
+  repair scripts' body hashes.
 """
 import glob
+import json
 import os
 import shutil
 import signal
@@ -20,6 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+import yaml  # noqa: E402
 from harness import TallyCase  # noqa: E402
 
 DB = "tally_it_scale"
@@ -261,6 +265,97 @@ class Scale(TallyCase):
         self.assertEqual(r.code, 2)
         self.assertIn(f"snapshot '{snap}.names' of target system 'yesterday2' holds public.names, not 'orders'",
                       r.stderr)
+
+    def readme_manifest(self):
+        """The YAML block of the README that holds the Indexed Job."""
+        text = open(os.path.join(harness.REPO, "README.md")).read()
+        blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+        found = [b for b in blocks if "completionMode: Indexed" in b]
+        self.assertEqual(len(found), 1)
+        return list(yaml.safe_load_all(found[0]))
+
+    def pod_env(self, container, index=None):
+        """The container's environment as Kubernetes would set it, Secrets from the test servers."""
+        secrets = {("tally-readonly", "legacy-password"): os.environ["TALLY_MY_PASSWORD"],
+                   ("tally-readonly", "billing-password"): os.environ["TALLY_PG_PASSWORD"]}
+        env = {"PATH": os.path.dirname(harness.tally_bin()) + os.pathsep + os.environ["PATH"],
+               "HOME": self.tmp}
+        for e in container["env"]:
+            if "value" in e:
+                env[e["name"]] = e["value"]
+            else:
+                ref = e["valueFrom"]["secretKeyRef"]
+                env[e["name"]] = secrets[(ref["name"], ref["key"])]
+        if index is not None:
+            env["JOB_COMPLETION_INDEX"] = str(index)
+        return env
+
+    def pod_script(self, container, mounts):
+        """The container's shell script with its volume mounts moved to local directories."""
+        self.assertEqual(container["command"], ["/bin/sh", "-c"])
+        script = container["args"][0]
+        for m in container["volumeMounts"]:
+            script = script.replace(m["mountPath"], mounts[m["name"]])
+        return script
+
+    def test_kubernetes_indexed_job_from_the_readme(self):
+        one = self.run_check("--jobs", "2")
+        shards_job, merge_job = self.readme_manifest()
+        self.assertEqual((shards_job["kind"], merge_job["kind"]), ("Job", "Job"))
+        spec = shards_job["spec"]
+        self.assertEqual(spec["completionMode"], "Indexed")
+        pod = spec["template"]["spec"]
+        self.assertEqual(pod["restartPolicy"], "Never")
+        (container,) = pod["containers"]
+        n = int(next(e["value"] for e in container["env"] if e["name"] == "SHARDS"))
+        self.assertEqual(spec["completions"], n)
+        self.assertEqual(pod["volumes"][1]["persistentVolumeClaim"]["claimName"],
+                         merge_job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"])
+
+        # The spec the ConfigMap holds: passwords from the Secret's variables.
+        pg, my = harness.PG(), harness.MY()
+        specdir, results = os.path.join(self.tmp, "k8s-spec"), os.path.join(self.tmp, "k8s-results")
+        os.makedirs(specdir)
+        os.makedirs(results)
+        text = SPEC.format(my=my.dsn_env(DB).replace("TALLY_MY_PASSWORD", "LEGACY_PASSWORD"),
+                           pg=pg.dsn_env(DB).replace("TALLY_PG_PASSWORD", "BILLING_PASSWORD"))
+        text = text.replace("    target: { system: billing, table: t }",
+                            "    target: { system: billing, table: t }\n    chunk_rows: " + CHUNK)
+        text = text.replace("    target: { system: billing, table: names }",
+                            "    target: { system: billing, table: names }\n    chunk_rows: " + CHUNK)
+        with open(os.path.join(specdir, "nightly.yaml"), "w") as f:
+            f.write(text)
+        mounts = {"spec": specdir, "results": results}
+        script = self.pod_script(container, mounts)
+
+        def pod(index):
+            return subprocess.run(["/bin/sh", "-c", script], env=self.pod_env(container, index),
+                                  capture_output=True, text=True, timeout=300)
+
+        for k in range(n):
+            p = pod(k)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        run = os.path.join(results, "2026-11-21")
+        self.assertEqual(sorted(os.listdir(run)), [f"shard-{k}" for k in range(n)])
+        # A pod retried after it finished resumes a finished run: same share, exit 0.
+        def share(path):
+            r = json.load(open(os.path.join(path, "report.json")))
+            return [(c["name"], c["missing"], c["extra"], c["changed"], c["chunks"]) for c in r["checks"]]
+
+        before = share(os.path.join(run, "shard-1"))
+        p = pod(1)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(share(os.path.join(run, "shard-1")), before)
+        self.assertGreater(sum(c[4]["total"] for c in before), 0)
+
+        (merger,) = merge_job["spec"]["template"]["spec"]["containers"]
+        self.assertEqual(merge_job["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"], [1])
+        p = subprocess.run(["/bin/sh", "-c", self.pod_script(merger, mounts)], env=self.pod_env(merger),
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 1, p.stderr)     # differences: the merge Job fails, the alert fires
+        merged = harness.Result(p, os.path.join(run, "merged"))
+        self.assertSameResults(one, merged)
+        self.assertExpected(merged)
 
     def test_positions_recorded(self):
         r = self.run_check("--check", "t")
