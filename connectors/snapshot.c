@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <zstd.h>
+
+#include "../engine/zfile.h"
 
 struct snap {
 	struct conn base;           /* first: the engine holds a struct conn * */
@@ -26,11 +27,8 @@ struct snap {
 	size_t *key;
 	size_t nkey;
 	/* the stream */
-	int fd;
-	ZSTD_DCtx *dctx;
-	struct buf in;
-	size_t inpos;
-	bool eof;
+	struct zreader z;
+	bool zopen;
 	/* a scan */
 	bool scanning, done;
 	struct buf rec;
@@ -59,57 +57,37 @@ static int snap_err(struct snap *s, struct tally_err *err, const char *what)
 
 static int stream_start(struct snap *s, struct tally_err *err)
 {
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0)
+	int fd;
+
+	if (s->zopen)
+		zreader_close(&s->z);
+	s->zopen = false;
+	fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return err_set(err, ERR_CONNECT, "cannot open snapshot '%s' for %s system '%s': %s", s->path,
 		               s->base.side, s->base.system, strerror(errno));
-	if (!s->dctx)
-		s->dctx = ZSTD_createDCtx();
-	ZSTD_DCtx_reset(s->dctx, ZSTD_reset_session_only);
-	s->inpos = s->in.len = 0;
-	s->eof = false;
+	if (zreader_fdopen(&s->z, fd, err) < 0) {
+		zreader_close(&s->z);
+		return -1;
+	}
+	s->zopen = true;
 	return 0;
 }
 
 /* Reads exactly n decompressed bytes; 0 at a clean end before any byte, -1 otherwise. */
 static int stream_read(struct snap *s, void *p, size_t n, bool end_ok, struct tally_err *err)
 {
-	ZSTD_outBuffer out = { p, n, 0 };
+	long got = zreader_read(&s->z, p, n, err);
 
-	while (out.pos < out.size) {
-		ZSTD_inBuffer in;
-		size_t rc;
+	if (got < 0) {
+		char what[sizeof(err->msg)];
 
-		if (s->inpos == s->in.len) {
-			ssize_t got;
-
-			if (s->eof)
-				break;
-			do
-				got = read(s->fd, s->in.data, s->in.cap - 1);
-			while (got < 0 && errno == EINTR);
-			if (got < 0)
-				return snap_err(s, err, strerror(errno));
-			if (got == 0) {
-				s->eof = true;
-				break;
-			}
-			s->in.len = (size_t)got;
-			s->inpos = 0;
-		}
-		in.src = s->in.data;
-		in.size = s->in.len;
-		in.pos = s->inpos;
-		rc = ZSTD_decompressStream(s->dctx, &out, &in);
-		s->inpos = in.pos;
-		if (ZSTD_isError(rc))
-			return snap_err(s, err, "the file is corrupt");
+		snprintf(what, sizeof(what), "%s", err->msg);
+		return snap_err(s, err, what);
 	}
-	if (out.pos == n)
+	if ((size_t)got == n)
 		return 1;
-	if (out.pos == 0 && end_ok)
+	if (got == 0 && end_ok)
 		return 0;
 	return snap_err(s, err, "the file is truncated");
 }
@@ -158,9 +136,6 @@ static int snap_open(struct conn **out, const struct conn_cfg *cfg, struct tally
 
 	conn_base_init(&s->base, &snapshot_ops, cfg);
 	s->path = xstrdup(cfg->dsn);
-	s->fd = -1;
-	buf_init(&s->in);
-	buf_grow(&s->in, ZSTD_DStreamInSize());
 	buf_init(&s->rec);
 	if (read_header(s, &h, err) < 0)
 		goto fail;
@@ -200,10 +175,8 @@ static void snap_close(struct conn *c)
 	if (!c)
 		return;
 	s = snap(c);
-	if (s->fd >= 0)
-		close(s->fd);
-	ZSTD_freeDCtx(s->dctx);
-	buf_release(&s->in);
+	if (s->zopen)
+		zreader_close(&s->z);
 	buf_release(&s->rec);
 	tabdesc_release(&s->t);
 	free(s->key);

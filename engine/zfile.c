@@ -122,14 +122,25 @@ void zfile_abort(struct zfile *z)
 
 int zreader_open(struct zreader *z, const char *path, struct tally_err *err)
 {
-	memset(z, 0, sizeof(*z));
-	buf_init(&z->in);
-	buf_init(&z->out);
-	z->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (z->fd < 0) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		memset(z, 0, sizeof(*z));
+		z->fd = -1;
+		buf_init(&z->in);
+		buf_init(&z->out);
 		z->failed = true;
 		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
 	}
+	return zreader_fdopen(z, fd, err);
+}
+
+int zreader_fdopen(struct zreader *z, int fd, struct tally_err *err)
+{
+	memset(z, 0, sizeof(*z));
+	buf_init(&z->in);
+	buf_init(&z->out);
+	z->fd = fd;
 	z->dctx = ZSTD_createDCtx();
 	if (!z->dctx) {
 		z->failed = true;

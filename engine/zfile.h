@@ -47,6 +47,8 @@ struct zreader {
 };
 
 int zreader_open(struct zreader *z, const char *path, struct tally_err *err);
+/* The same over an open descriptor, which it takes. */
+int zreader_fdopen(struct zreader *z, int fd, struct tally_err *err);
 /*
  * Decompresses up to n bytes into p; returns the count (0 at the end of
  * the file), or -1 on error.

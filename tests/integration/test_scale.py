@@ -265,6 +265,19 @@ class Scale(TallyCase):
         self.assertEqual(r.code, 2)
         self.assertIn(f"snapshot '{snap}.names' of target system 'yesterday2' holds public.names, not 'orders'",
                       r.stderr)
+        # A cut or damaged file is refused, never read as a shorter table.
+        data = open(f"{snap}.t", "rb").read()
+        for name, content, words in (("cut", data[:len(data) // 2], "truncated"),
+                                     ("bad", data[:len(data) // 2] + bytes(b ^ 0x55 for b in data[len(data) // 2:]),
+                                      "corrupt")):
+            path = os.path.join(self.tmp, f"{name}.snap")
+            with open(path, "wb") as f:
+                f.write(content)
+            r = self.tally(with_snap.replace(f"{snap}.t", path), "--chunk-rows", CHUNK, "--check", "t")
+            self.assertEqual(r.code, 2, r.stderr)
+            self.assertRegex(r.stderr, rf"snapshot '{path}' for target system 'yesterday': .*{words}")
+            self.assertEqual(r.report["status"], "error")
+            self.assertFalse(os.path.exists(os.path.join(r.outdir, "diff.ndjson.zst")))
 
     def readme_manifest(self):
         """The YAML block of the README that holds the Indexed Job."""
