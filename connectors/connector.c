@@ -246,6 +246,7 @@ void conn_base_init(struct conn *c, const struct conn_ops *ops, const struct con
 	c->server_version = NULL;
 	c->backend_pid = 0;
 	c->failed = false;
+	c->engine = xstrdup(ops->driver);
 }
 
 void conn_base_release(struct conn *c)
@@ -253,7 +254,8 @@ void conn_base_release(struct conn *c)
 	free(c->system);
 	free(c->side);
 	free(c->server_version);
-	c->system = c->side = c->server_version = NULL;
+	free(c->engine);
+	c->system = c->side = c->server_version = c->engine = NULL;
 }
 
 /* ---- table descriptions as JSON ------------------------------------------ */

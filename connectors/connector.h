@@ -256,6 +256,7 @@ enum sqlval_kind {
 	SV_TIMESTAMP,    /* i: microseconds since 2000-01-01 00:00, no time zone; special */
 	SV_TIMESTAMPTZ,  /* i: microseconds since 2000-01-01 00:00 UTC; special */
 	SV_UUID,         /* s: 16 bytes */
+	SV_BITS,         /* s, len: a bit string as len '0'/'1' characters */
 	SV_RAW,          /* s, len: this engine's own text for a column of this engine and
 	                    type (types tally has no class for: json, interval, arrays...) */
 };
@@ -437,6 +438,12 @@ struct conn {
 	char *server_version;   /* owned, "PostgreSQL 15.18", "MariaDB 10.11.6" */
 	long backend_pid;       /* server process / thread id, for messages */
 	bool failed;            /* sticky: after an error every call fails at once */
+	/*
+	 * The engine whose text the values are, which decides how they read:
+	 * ops->driver for a server; for a snapshot, the driver it was taken
+	 * with. Owned.
+	 */
+	char *engine;
 };
 
 /* The driver registered under `name`, or NULL. */

@@ -1764,9 +1764,20 @@ static int mdb_scan_open(struct conn *base, const struct scan_req *req, struct t
 
 	buf_addstr(&sql, "SELECT ");
 	for (size_t i = 0; i < req->ncols; i++) {
+		const struct coldesc *cd = &d->cols[req->cols[i]];
+
 		if (i)
 			buf_addstr(&sql, ", ");
-		mdb_quote_ident(&sql, d->cols[req->cols[i]].name);
+		/*
+		 * MariaDB prints a FLOAT with 6 significant digits, which is not
+		 * the value: as DOUBLE it prints every digit of the float's exact
+		 * value, which reads back as the same float.
+		 */
+		if (cd->type == LT_FLOAT && cd->bits == 32)
+			buf_addstr(&sql, "CAST(");
+		mdb_quote_ident(&sql, cd->name);
+		if (cd->type == LT_FLOAT && cd->bits == 32)
+			buf_addstr(&sql, " AS DOUBLE)");
 	}
 	buf_addstr(&sql, " FROM ");
 	if (d->is_query)
@@ -1956,6 +1967,7 @@ static const char *sqlval_noun(enum sqlval_kind k)
 	case SV_TIMESTAMP: return "a timestamp";
 	case SV_TIMESTAMPTZ: return "a timestamp with time zone";
 	case SV_UUID: return "a uuid";
+	case SV_BITS: return "a bit string";
 	case SV_RAW: return "a value";
 	}
 	return "a value";
@@ -2119,6 +2131,33 @@ static bool labels_ok(const struct coldesc *col, const char *s, size_t n)
 	return true;
 }
 
+/*
+ * A bit string of '0'/'1' characters into BIT(n): b'...', refused when its
+ * set bits do not fit the column (leading zeros beyond the width are fine).
+ */
+static int lit_bits(struct buf *out, const struct coldesc *col, const char *s, size_t n,
+                    struct tally_err *err)
+{
+	size_t first = 0;
+
+	if (col->type != LT_BIT)
+		return -2;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '0' && s[i] != '1')
+			return lit_fail(col, err, "not a valid bit string");
+	while (first < n && s[first] == '0')
+		first++;
+	if (col->bits > 0 && n - first > (size_t)col->bits)
+		return lit_fail(col, err, "value is out of the column's range");
+	buf_addstr(out, "b'");
+	if (first == n)
+		buf_addch(out, '0');
+	else
+		buf_add(out, s + first, n - first);
+	buf_addch(out, '\'');
+	return 0;
+}
+
 /* Bytes into a BINARY, VARBINARY, BLOB, BIT or geometry column: X'...'. */
 static int lit_bytes(struct buf *out, const struct coldesc *col, const char *s, size_t n,
                      struct tally_err *err)
@@ -2158,6 +2197,10 @@ static int lit_text(struct buf *out, const struct coldesc *col, const char *s, s
 		return lit_fail(col, err, col->type == LT_ENUM
 		                ? "value is not one of the column's labels"
 		                : "value is not a list of the column's labels in declared order");
+	if (col->type == LT_INET && memchr(s, '/', n))
+		return lit_fail(col, err, "an address with a prefix length cannot be stored in INET4 or INET6");
+	if (col->type == LT_INET && col->native && strncmp(col->native, "inet4", 5) == 0 && memchr(s, ':', n))
+		return lit_fail(col, err, "an IPv6 address cannot be stored in INET4");
 	mdb_add_text(out, s, n);
 	return 0;
 }
@@ -2577,6 +2620,9 @@ static int lit_value(struct buf *out, const struct coldesc *col, const struct sq
 			                      i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", u[i]);
 		return lit_text(out, col, txt, o, err);
 	}
+	case SV_BITS:
+		rc = lit_bits(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
+		return rc == -2 ? lit_mismatch(col, v, err) : rc;
 	case SV_RAW:
 		if (raw_col)
 			return lit_bytes(out, col, v->s ? v->s : "", v->s ? v->len : 0, err);
@@ -3105,6 +3151,9 @@ static int bound_value(struct buf *out, const struct coldesc *col, const struct 
 			return 0;
 		}
 		return bound_mismatch(col, v, err);
+	case SV_BITS:
+		rc = lit_bits(out, col, s, n, err);
+		return rc == -2 ? bound_mismatch(col, v, err) : rc;
 	case SV_TEXT:
 	case SV_BYTES:
 	case SV_RAW:

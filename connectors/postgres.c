@@ -666,6 +666,7 @@ static void pgc_map_type(struct coldesc *c, const char *typname, bool in_catalog
 		break;
 	case LT_BIT:
 		c->bits = typmod >= 0 ? typmod : -1;
+		c->fixed = strcmp(typname, "bit") == 0;
 		break;
 	default:
 		break;
@@ -2260,6 +2261,7 @@ static const char *pgc_kind_name(enum sqlval_kind k)
 	case SV_TIMESTAMP: return "timestamp";
 	case SV_TIMESTAMPTZ: return "timestamptz";
 	case SV_UUID: return "uuid";
+	case SV_BITS: return "bit string";
 	case SV_RAW: return "raw";
 	}
 	return "unknown";
@@ -2821,6 +2823,18 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 		buf_addch(out, '\'');
 		return 0;
 	}
+	case SV_BITS:
+		if (col->type != LT_BIT)
+			return pgc_lit_mismatch(err, col, v);
+		for (size_t i = 0; i < v->len; i++)
+			if (s[i] != '0' && s[i] != '1')
+				return pgc_lit_err(err, col, "the bit string is malformed");
+		if (!bound && col->bits > 0 && (col->fixed ? v->len != (size_t)col->bits : v->len > (size_t)col->bits))
+			return pgc_lit_err(err, col, "a bit string of %zu bits cannot be stored in this column", v->len);
+		buf_addstr(out, "B'");
+		buf_add(out, s, v->len);
+		buf_addch(out, '\'');
+		return 0;
 	case SV_RAW:
 		if (memchr(s, '\0', v->len))
 			return pgc_lit_err(err, col, "a NUL byte cannot be stored in PostgreSQL text");

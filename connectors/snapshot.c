@@ -157,6 +157,10 @@ static int snap_open(struct conn **out, const struct conn_cfg *cfg, struct tally
 	taken = json_string_value(json_object_get(h, "taken_at"));
 	system = json_string_value(json_object_get(h, "system"));
 	s->base.server_version = xasprintf("tally snapshot of %s", server ? server : "?");
+	if (json_string_value(json_object_get(h, "driver"))) {
+		free(s->base.engine);
+		s->base.engine = xstrdup(json_string_value(json_object_get(h, "driver")));
+	}
 	s->position = xasprintf("snapshot of system '%s' taken %s%s%s", system ? system : "?", taken ? taken : "?",
 	                        pos ? " at " : "", pos ? pos : "");
 	json_decref(h);

@@ -8,9 +8,15 @@
 #include "canon.h"
 
 #include <float.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
+
+#include "jsoncanon.h"
+#include "tz.h"
 
 enum {
 	TAG_NULL = 0x01,
@@ -39,6 +45,10 @@ enum {
 	TAG_TSTZ = 0x68,
 	TAG_TSTZ_PINF = 0x69,
 	TAG_UUID = 0x70,
+	TAG_INET = 0x74,
+	TAG_JSON = 0x78,
+	TAG_BITS = 0x7A,
+	TAG_UNMAPPED = 0x7E,
 };
 
 #define USEC_PER_SEC INT64_C(1000000)
@@ -58,6 +68,9 @@ const char *cclass_name(enum cclass c)
 	case CC_TIMESTAMP: return "timestamp";
 	case CC_TIMESTAMPTZ: return "timestamptz";
 	case CC_UUID: return "uuid";
+	case CC_JSON: return "json";
+	case CC_INET: return "inet";
+	case CC_BITS: return "bits";
 	}
 	return "?";
 }
@@ -73,6 +86,20 @@ struct canon_col canon_col_make(enum cclass cls, enum ltype type)
 	c.precision = -1;
 	c.trim = CANON_TRIM_NONE;
 	return c;
+}
+
+struct canon_col canon_col_exact(const struct canon_col *c)
+{
+	struct canon_col e = canon_col_make(c->cls, c->type);
+
+	e.raw_bits = c->raw_bits;
+	e.pad_trim = c->pad_trim;     /* char(n) padding is not data */
+	e.bits = c->bits;
+	e.arr_elem = c->arr_elem;
+	e.tz = c->tz;
+	e.zero_null = c->zero_null;
+	e.map = c->map;
+	return e;
 }
 
 /* An int64 written so that memcmp orders it numerically. */
@@ -485,6 +512,13 @@ static int put_float(struct buf *out, const struct canon_col *col, const char *s
 
 static int put_bool(struct buf *out, const struct canon_col *col, const char *s, size_t n)
 {
+	if (col->raw_bits) {
+		/* MariaDB BIT(1): one byte, 0x00 or 0x01. */
+		if (n != 1 || (uint8_t)s[0] > 1)
+			return -1;
+		buf_addch(out, s[0] ? TAG_TRUE : TAG_FALSE);
+		return 0;
+	}
 	if (n == 1 && (s[0] == 't' || s[0] == '1')) {
 		buf_addch(out, TAG_TRUE);
 		return 0;
@@ -544,8 +578,104 @@ static void put_escaped(struct buf *out, uint8_t tag, const char *s, size_t n)
 	buf_add(out, "\0\x01", 2);
 }
 
+/* ---- case folding ----------------------------------------------------- */
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void open_utf8_locale(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+int canon_case_ready(struct tally_err *err)
+{
+	pthread_once(&utf8_once, open_utf8_locale);
+	if (utf8_locale == (locale_t)0)
+		return err_set(err, ERR_USAGE, "case: insensitive needs the C.UTF-8 locale, which this system lacks");
+	return 0;
+}
+
+/* One UTF-8 sequence at s (n > 0 bytes): its code point and length, or -1 when invalid. */
+static long utf8_next(const unsigned char *s, size_t n, size_t *len)
+{
+	unsigned c = s[0], need, cp, min;
+
+	if (c < 0x80) {
+		*len = 1;
+		return c;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return -1;
+	if (n < need + 1)
+		return -1;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = need + 1;
+	return (long)cp;
+}
+
+static void put_utf8(struct buf *out, unsigned long cp)
+{
+	if (cp < 0x80) {
+		buf_addch(out, (char)cp);
+	} else if (cp < 0x800) {
+		buf_addch(out, (char)(0xc0 | cp >> 6));
+		buf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		buf_addch(out, (char)(0xe0 | cp >> 12));
+		buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		buf_addch(out, (char)(0xf0 | cp >> 18));
+		buf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/*
+ * Lowercases UTF-8 text character by character (glibc's simple Unicode
+ * mapping for C.UTF-8); bytes that are not UTF-8 stay as they are.
+ */
+static void fold_case(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	pthread_once(&utf8_once, open_utf8_locale);
+	for (size_t i = 0; i < n;) {
+		size_t len = 1;
+		long cp = utf8_next(p + i, n - i, &len);
+
+		if (cp < 0) {
+			buf_addch(out, (char)p[i]);
+			i++;
+			continue;
+		}
+		if (cp >= 'A' && cp <= 'Z')
+			cp += 'a' - 'A';
+		else if (cp >= 0x80 && utf8_locale != (locale_t)0)
+			cp = (long)towlower_l((wint_t)cp, utf8_locale);
+		put_utf8(out, (unsigned long)cp);
+		i += len;
+	}
+}
+
 static void put_text(struct buf *out, const struct canon_col *col, const char *s, size_t n)
 {
+	static _Thread_local struct buf folded = BUF_INIT;
+
 	if (col->pad_trim || col->trim != CANON_TRIM_NONE)
 		while (n && s[n - 1] == ' ')
 			n--;
@@ -554,6 +684,12 @@ static void put_text(struct buf *out, const struct canon_col *col, const char *s
 			s++;
 			n--;
 		}
+	if (col->fold_case) {
+		buf_reset(&folded);
+		fold_case(&folded, s, n);
+		s = folded.data;
+		n = folded.len;
+	}
 	put_escaped(out, TAG_TEXT, s, n);
 }
 
@@ -725,7 +861,7 @@ static int64_t truncate_usec(int64_t v, int precision)
 	return v - (unit + v % unit) % unit;
 }
 
-static int put_date(struct buf *out, const char *s, size_t n)
+static int put_date(struct buf *out, const char *s, size_t n, bool zero_null)
 {
 	const char *p = s, *end = s + n;
 	enum date_kind kind;
@@ -746,7 +882,9 @@ static int put_date(struct buf *out, const char *s, size_t n)
 	}
 	if (read_date(&p, end, bc, &kind, &days, &packed) < 0 || p != end)
 		return -1;
-	if (kind == DATE_ZERO)
+	if (kind == DATE_ZERO && zero_null)
+		buf_addch(out, TAG_NULL);
+	else if (kind == DATE_ZERO)
 		put_tagged_i64(out, TAG_DATE_ZERO, packed);
 	else
 		put_tagged_i64(out, TAG_DATE, days);
@@ -870,6 +1008,8 @@ static int put_timestamp(struct buf *out, const struct canon_col *col, const cha
 	bool bc = false;
 
 	if (fast_timestamp(s, n, col->type == LT_TIMESTAMPTZ, &us)) {
+		if (col->tz)
+			us = tz_local_to_utc(col->tz, us);
 		put_tagged_i64(out, tag, truncate_usec(us, col->precision));
 		return 0;
 	}
@@ -899,12 +1039,17 @@ static int put_timestamp(struct buf *out, const struct canon_col *col, const cha
 	if (kind == DATE_ZERO) {
 		if (off != 0)
 			return -1;
-		put_tagged_i64(out, tz ? TAG_TSTZ_ZERO : TAG_TS_ZERO, packed * USEC_PER_DAY + clock);
+		if (col->zero_null)
+			buf_addch(out, TAG_NULL);
+		else
+			put_tagged_i64(out, tz ? TAG_TSTZ_ZERO : TAG_TS_ZERO, packed * USEC_PER_DAY + clock);
 		return 0;
 	}
 	if (days > INT64_MAX / USEC_PER_DAY - 1 || days < INT64_MIN / USEC_PER_DAY + 1)
 		return -1;
 	us = days * USEC_PER_DAY + clock - off * USEC_PER_SEC;
+	if (col->tz)
+		us = tz_local_to_utc(col->tz, us);
 	put_tagged_i64(out, tag, truncate_usec(us, col->precision));
 	return 0;
 }
@@ -922,11 +1067,19 @@ static int hexval(char c)
 	return -1;
 }
 
-static int put_uuid(struct buf *out, const char *s, size_t n)
+static int put_uuid(struct buf *out, const struct canon_col *col, const char *s, size_t n)
 {
 	uint8_t u[16];
 	size_t k = 0;
 
+	if (col->type == LT_BYTES) {
+		/* binary(16): the uuid's bytes in their RFC 4122 order. */
+		if (n != 16)
+			return -1;
+		buf_addch(out, TAG_UUID);
+		buf_add(out, s, 16);
+		return 0;
+	}
 	if (n != 36 && n != 32)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -953,6 +1106,274 @@ static int put_uuid(struct buf *out, const char *s, size_t n)
 	return 0;
 }
 
+/* ---- JSON ------------------------------------------------------------- */
+
+/* Returns -2 with err set: json_canon's message names the byte at fault. */
+static int put_json(struct buf *out, const struct canon_col *col, const char *s, size_t n,
+                    struct tally_err *err)
+{
+	static _Thread_local struct buf scratch = BUF_INIT;
+	int rc;
+
+	buf_reset(&scratch);
+	if (col->type == LT_ARRAY)
+		rc = pgarray_canon_json(&scratch, s, n, (enum pgarray_elem)col->arr_elem, err);
+	else
+		rc = json_canon(&scratch, s, n, err);
+	if (rc < 0)
+		return -2;
+	put_escaped(out, TAG_JSON, scratch.data, scratch.len);
+	return 0;
+}
+
+/* ---- inet ------------------------------------------------------------- */
+
+/* Dotted quad a.b.c.d into 4 bytes; *len is what was read. */
+static bool read_ipv4(const char *s, size_t n, uint8_t a[4], size_t *len)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned v = 0, digits = 0;
+
+		if (k && (i >= n || s[i++] != '.'))
+			return false;
+		while (i < n && is_digit(s[i]) && digits < 4) {
+			v = v * 10 + (unsigned)(s[i++] - '0');
+			digits++;
+		}
+		if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[i - digits] == '0'))
+			return false;
+		a[k] = (uint8_t)v;
+	}
+	*len = i;
+	return true;
+}
+
+/* An IPv6 address with optional :: and an optional dotted IPv4 tail. */
+static bool read_ipv6(const char *s, size_t n, uint8_t a[16])
+{
+	uint16_t g[8];
+	int ng = 0, gap = -1;
+	size_t i = 0;
+
+	if (n >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		i = 2;
+	} else if (n && s[0] == ':') {
+		return false;
+	}
+	while (i < n) {
+		unsigned v = 0, digits = 0;
+		size_t start = i;
+
+		if (ng == 8)
+			return false;
+		while (i < n && hexval(s[i]) >= 0 && digits < 5) {
+			v = v << 4 | (unsigned)hexval(s[i++]);
+			digits++;
+		}
+		if (i < n && s[i] == '.') {
+			/* The last 32 bits as a dotted quad. */
+			uint8_t q[4];
+			size_t used;
+
+			if (ng > 6 || !read_ipv4(s + start, n - start, q, &used) || start + used != n)
+				return false;
+			g[ng++] = (uint16_t)(q[0] << 8 | q[1]);
+			g[ng++] = (uint16_t)(q[2] << 8 | q[3]);
+			i = n;
+			break;
+		}
+		if (digits == 0 || digits > 4)
+			return false;
+		g[ng++] = (uint16_t)v;
+		if (i == n)
+			break;
+		if (s[i++] != ':')
+			return false;
+		if (i < n && s[i] == ':') {
+			if (gap >= 0)
+				return false;
+			gap = ng;
+			i++;
+		} else if (i == n) {
+			return false;       /* a trailing single ':' */
+		}
+	}
+	if (gap < 0 && ng != 8)
+		return false;
+	if (gap >= 0 && ng > 7)
+		return false;
+	memset(a, 0, 16);
+	for (int k = 0, at = 0; k < ng; k++, at++) {
+		if (k == gap)
+			at += 8 - ng;
+		a[2 * at] = (uint8_t)(g[k] >> 8);
+		a[2 * at + 1] = (uint8_t)g[k];
+	}
+	return true;
+}
+
+/*
+ * a.b.c.d[/n] or an IPv6 address[/n], as PostgreSQL (inet, cidr), MariaDB
+ * (INET4, INET6) and people print them; no prefix means the whole address.
+ * An IPv4-mapped IPv6 address stays IPv6: the engines keep them apart.
+ */
+static int put_inet(struct buf *out, const char *s, size_t n)
+{
+	const char *slash = memchr(s, '/', n);
+	size_t alen = slash ? (size_t)(slash - s) : n, used;
+	uint8_t a[16];
+	int family, prefix;
+
+	if (memchr(s, ':', alen)) {
+		if (!read_ipv6(s, alen, a))
+			return -1;
+		family = 6;
+	} else {
+		if (!read_ipv4(s, alen, a, &used) || used != alen)
+			return -1;
+		family = 4;
+	}
+	prefix = family == 4 ? 32 : 128;
+	if (slash) {
+		const char *p = slash + 1, *end = s + n;
+		int64_t v;
+
+		if (!read_uint(&p, end, 0, &v) || p != end || v > prefix || end - (slash + 1) > 3)
+			return -1;
+		prefix = (int)v;
+	}
+	buf_addch(out, TAG_INET);
+	buf_addch(out, (char)family);
+	buf_add(out, a, family == 4 ? 4 : 16);
+	buf_addch(out, (char)prefix);
+	return 0;
+}
+
+/* ---- bit strings ------------------------------------------------------ */
+
+/*
+ * PostgreSQL prints bit and varbit as '0'/'1' characters; MariaDB sends
+ * BIT(n) as raw big-endian bytes, whose low n bits are the value.
+ */
+static int put_bits(struct buf *out, const struct canon_col *col, const char *s, size_t n)
+{
+	size_t nbits, nbytes;
+	uint8_t *p;
+
+	if (col->raw_bits) {
+		if (col->bits <= 0 || n * 8 < (size_t)col->bits)
+			return -1;
+		nbits = (size_t)col->bits;
+		/* Bits above the width must be zero. */
+		for (size_t i = 0; i < n * 8 - nbits; i++)
+			if ((uint8_t)s[i / 8] & (0x80u >> (i % 8)))
+				return -1;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (s[i] != '0' && s[i] != '1')
+				return -1;
+		nbits = n;
+	}
+	if (nbits > UINT32_MAX)
+		return -1;
+	nbytes = (nbits + 7) / 8;
+	buf_grow(out, 5 + nbytes);
+	buf_put1(out, TAG_BITS);
+	for (int k = 3; k >= 0; k--)
+		buf_put1(out, (uint8_t)(nbits >> (8 * k)));
+	p = (uint8_t *)out->data + out->len;
+	memset(p, 0, nbytes);
+	for (size_t i = 0; i < nbits; i++) {
+		bool one;
+
+		if (col->raw_bits) {
+			size_t from = n * 8 - nbits + i;
+
+			one = ((uint8_t)s[from / 8] & (0x80u >> (from % 8))) != 0;
+		} else {
+			one = s[i] == '1';
+		}
+		if (one)
+			p[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+	}
+	buf_setlen(out, out->len + nbytes);
+	return 0;
+}
+
+/* ---- maps ------------------------------------------------------------- */
+
+static int bufcmp(const struct buf *a, const struct buf *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = n ? memcmp(a->data, b->data, n) : 0;
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+bool canon_map_sort(struct canon_map *m, size_t *dup)
+{
+	/* Insertion sort: maps are short, and it keeps from and to together. */
+	for (size_t i = 1; i < m->n; i++)
+		for (size_t j = i; j > 0 && bufcmp(&m->fromv[j - 1], &m->fromv[j]) > 0; j--) {
+			struct buf f = m->fromv[j], t = m->tov[j];
+
+			m->fromv[j] = m->fromv[j - 1];
+			m->tov[j] = m->tov[j - 1];
+			m->fromv[j - 1] = f;
+			m->tov[j - 1] = t;
+		}
+	for (size_t i = 1; i < m->n; i++)
+		if (bufcmp(&m->fromv[i - 1], &m->fromv[i]) == 0) {
+			*dup = i;
+			return false;
+		}
+	return true;
+}
+
+void canon_map_free(struct canon_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		buf_release(&m->fromv[i]);
+		buf_release(&m->tov[i]);
+	}
+	free(m->fromv);
+	free(m->tov);
+	free(m);
+}
+
+/* Returns -2 with err set when the value does not read as the map's own type. */
+static int put_mapped(struct buf *out, const struct canon_col *col, const char *s, size_t n,
+                      struct tally_err *err)
+{
+	static _Thread_local struct buf own = BUF_INIT;
+	const struct canon_map *m = col->map;
+	size_t lo = 0, hi = m->n;
+
+	buf_reset(&own);
+	if (canon_encode(&own, &m->from, s, n, err) < 0)
+		return -2;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = bufcmp(&m->fromv[mid], &own);
+
+		if (c == 0) {
+			buf_add(out, m->tov[mid].data, m->tov[mid].len);
+			return 0;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	put_escaped(out, TAG_UNMAPPED, own.data, own.len);
+	return 0;
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 static const char *expected_form(enum cclass c)
@@ -968,6 +1389,9 @@ static const char *expected_form(enum cclass c)
 	case CC_TIMESTAMPTZ:
 		return "not a valid timestamp with time zone (expected YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]])";
 	case CC_UUID: return "not a valid uuid";
+	case CC_INET: return "not a valid IP address (expected a.b.c.d[/n] or an IPv6 address[/n])";
+	case CC_BITS: return "not a valid bit string";
+	case CC_JSON: return "not valid JSON";
 	case CC_TEXT:
 	case CC_BYTES: break;
 	}
@@ -983,6 +1407,12 @@ int canon_encode(struct buf *out, const struct canon_col *col,
 	if (!val) {
 		buf_addch(out, TAG_NULL);
 		return 0;
+	}
+	if (col->map) {
+		rc = put_mapped(out, col, val, len, err);
+		if (rc < 0)
+			buf_setlen(out, mark);
+		return rc < 0 ? -1 : 0;
 	}
 	switch (col->cls) {
 	case CC_NUMBER:
@@ -1002,7 +1432,7 @@ int canon_encode(struct buf *out, const struct canon_col *col,
 		put_escaped(out, TAG_BYTES, val, len);
 		break;
 	case CC_DATE:
-		rc = put_date(out, val, len);
+		rc = put_date(out, val, len, col->zero_null);
 		break;
 	case CC_TIME:
 		rc = put_time(out, col, val, len);
@@ -1012,8 +1442,22 @@ int canon_encode(struct buf *out, const struct canon_col *col,
 		rc = put_timestamp(out, col, val, len);
 		break;
 	case CC_UUID:
-		rc = put_uuid(out, val, len);
+		rc = put_uuid(out, col, val, len);
 		break;
+	case CC_JSON:
+		rc = put_json(out, col, val, len, err);
+		break;
+	case CC_INET:
+		rc = put_inet(out, val, len);
+		break;
+	case CC_BITS:
+		rc = put_bits(out, col, val, len);
+		break;
+	}
+	if (rc == -2) {
+		/* The parser said what is wrong, better than a generic form. */
+		buf_setlen(out, mark);
+		return -1;
 	}
 	if (rc < 0) {
 		buf_setlen(out, mark);
@@ -1101,6 +1545,59 @@ static size_t get_number(const uint8_t *p, size_t n, bool neg, struct sqlval *v,
 	return i + 1;
 }
 
+/* The standard text of an address: dotted quad, or RFC 5952 IPv6; "/n" unless whole. */
+static void inet_text(struct buf *out, int family, const uint8_t *a, int prefix)
+{
+	if (family == 4) {
+		buf_addf(out, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	} else {
+		int best = -1, bestlen = 1;
+		bool mapped = true;
+
+		for (int i = 0; i < 8;) {
+			int j = i;
+
+			while (j < 8 && a[2 * j] == 0 && a[2 * j + 1] == 0)
+				j++;
+			if (j - i > bestlen) {
+				best = i;
+				bestlen = j - i;
+			}
+			i = j > i ? j : i + 1;
+		}
+		for (int i = 0; i < 10; i++)
+			mapped = mapped && a[i] == 0;
+		if (mapped && a[10] == 0xff && a[11] == 0xff) {
+			buf_addf(out, "::ffff:%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+		} else {
+			for (int i = 0; i < 8; i++) {
+				if (i == best) {
+					buf_addstr(out, "::");
+					i += bestlen - 1;
+					continue;
+				}
+				if (i && i != best + bestlen)
+					buf_addch(out, ':');
+				buf_addf(out, "%x", (unsigned)(a[2 * i] << 8 | a[2 * i + 1]));
+			}
+		}
+	}
+	if (prefix != (family == 4 ? 32 : 128))
+		buf_addf(out, "/%d", prefix);
+}
+
+bool canon_float_of(const uint8_t *p, size_t n, double *d)
+{
+	uint64_t bits;
+
+	if (n < 9 || p[0] != TAG_FLOAT)
+		return false;
+	bits = (uint64_t)get_i64(p + 1) ^ (UINT64_C(1) << 63);
+	bits = bits >> 63 ? bits ^ (UINT64_C(1) << 63) : ~bits;
+	memcpy(d, &bits, sizeof(*d));
+	return true;
+}
+
 size_t canon_decode(const uint8_t *p, size_t n, struct sqlval *v, struct buf *scratch)
 {
 	uint64_t bits;
@@ -1186,6 +1683,43 @@ size_t canon_decode(const uint8_t *p, size_t n, struct sqlval *v, struct buf *sc
 		v->s = scratch->data;
 		v->len = 16;
 		return 17;
+	case TAG_INET: {
+		size_t alen;
+
+		if (n < 2 || (p[1] != 4 && p[1] != 6))
+			return 0;
+		alen = p[1] == 4 ? 4 : 16;
+		if (n < 3 + alen)
+			return 0;
+		inet_text(scratch, p[1], p + 2, p[2 + alen]);
+		v->kind = SV_TEXT;
+		v->s = scratch->data;
+		v->len = scratch->len;
+		return 3 + alen;
+	}
+	case TAG_JSON:
+		k = get_escaped(p + 1, n - 1, scratch);
+		if (!k)
+			return 0;
+		v->kind = SV_TEXT;
+		v->s = scratch->data;
+		v->len = scratch->len;
+		return k + 1;
+	case TAG_BITS: {
+		size_t nbits;
+
+		if (n < 5)
+			return 0;
+		nbits = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+		if (n - 5 < (nbits + 7) / 8)
+			return 0;
+		for (size_t i = 0; i < nbits; i++)
+			buf_addch(scratch, p[5 + i / 8] & (0x80u >> (i % 8)) ? '1' : '0');
+		v->kind = SV_BITS;
+		v->s = scratch->data;
+		v->len = nbits;
+		return 5 + (nbits + 7) / 8;
+	}
 	default:
 		return 0;
 	}

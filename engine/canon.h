@@ -40,6 +40,13 @@
  *   0x66 / 0x67 / 0x69    timestamptz zero / -infinity / infinity
  *   0x68 N[8]             timestamptz: microseconds since 2000-01-01 UTC
  *   0x70 U[16]            uuid: the 16 bytes
+ *   0x74 F A[4|16] P      inet: family 4 or 6, the address, the prefix length
+ *   0x78 S 0x00 0x01      JSON: its canonical text (engine/jsoncanon.h), escaped as text
+ *   0x7A N[4] B[(N+7)/8]  bit string: N bits, big-endian count, then the bits packed
+ *                         from the most significant bit, unused low bits zero
+ *   0x7E S 0x00 0x01      a source value that a `map:` does not name: its own
+ *                         canonical encoding, escaped as binary, so it equals no
+ *                         target value
  * A change to any of this changes hashes: bump CANON_VERSION, which
  * reports and snapshots carry.
  */
@@ -68,12 +75,18 @@ enum cclass {
 	CC_TIME,
 	CC_TIMESTAMP,    /* naive date and time */
 	CC_TIMESTAMPTZ,  /* an instant */
-	CC_UUID,
+	CC_UUID,         /* uuid; text parsed as one; binary(16) as its 16 bytes */
+	CC_JSON,         /* JSON by meaning (json, jsonb, MariaDB JSON; arrays, text with as: json) */
+	CC_INET,         /* an address and its prefix (inet, cidr, INET4, INET6; text parsed as one) */
+	CC_BITS,         /* a bit string (bit, varbit, BIT(n)) */
 };
 
 const char *cclass_name(enum cclass c);
 
 enum canon_trim { CANON_TRIM_NONE = 0, CANON_TRIM_RIGHT, CANON_TRIM_BOTH };
+
+struct tz;
+struct canon_map;
 
 /*
  * How one side's column is read and normalized. Unset options: scale and
@@ -84,13 +97,54 @@ struct canon_col {
 	enum cclass cls;
 	enum ltype type;      /* this side's logical type: how to read its text */
 	bool pad_trim;        /* char(n) on this side: trailing spaces are padding */
+	bool raw_bits;        /* LT_BIT arrives as raw big-endian bytes (MariaDB), not '0'/'1' text */
+	int bits;             /* LT_BIT with raw_bits: the column's width */
+	int arr_elem;         /* LT_ARRAY as CC_JSON: enum pgarray_elem of its elements */
+	/* Conversions: they say what a value means, and a repair writes through them. */
+	const struct tz *tz;  /* LT_TIMESTAMP read as local time in this zone: an instant */
+	bool zero_null;       /* dates and timestamps: MariaDB zero dates read as NULL */
+	const struct canon_map *map;   /* values translated (borrowed from the plan) */
+	/* Relaxations: they only make comparison coarser; a repair ignores them. */
 	int scale;            /* CC_NUMBER: round half away from zero to N places */
 	int precision;        /* CC_TIME/TIMESTAMP*: truncate to N fractional digits */
 	enum canon_trim trim; /* CC_TEXT: strip spaces (U+0020) */
+	bool fold_case;       /* CC_TEXT: compare lowercased (Unicode simple case mapping) */
 };
+
+/*
+ * A `map:` of one side's values to the pair's class: each of a side's
+ * values is read as `from` says (its own type), looked up by its
+ * canonical bytes, and replaced by the canonical bytes of the value it
+ * maps to. A value the map does not name encodes as "unmapped" (tag
+ * 0x7E), which equals nothing on the other side. Entries sorted by from
+ * bytes, no two alike.
+ */
+struct canon_map {
+	struct canon_col from;
+	size_t n;
+	struct buf *fromv;    /* n canonical encodings, sorted */
+	struct buf *tov;      /* what each becomes */
+};
+
+/* Sorts m's entries; false when two from values are equal (*dup: the index of one). */
+bool canon_map_sort(struct canon_map *m, size_t *dup);
+void canon_map_free(struct canon_map *m);
+
+/*
+ * Is case folding available (it needs the C.UTF-8 locale)? Fails with a
+ * message that says what is missing.
+ */
+int canon_case_ready(struct tally_err *err);
 
 /* A canon_col for cls and type with every option unset. */
 struct canon_col canon_col_make(enum cclass cls, enum ltype type);
+
+/*
+ * c without its relaxations, with its conversions: how the side's value
+ * is read and what it means, not how loosely it is compared. A repair
+ * writes values read this way.
+ */
+struct canon_col canon_col_exact(const struct canon_col *c);
 
 /*
  * Appends the canonical encoding of one value to out. val == NULL is SQL
@@ -110,6 +164,12 @@ int canon_encode(struct buf *out, const struct canon_col *col,
  * not start with a valid encoding.
  */
 size_t canon_decode(const uint8_t *p, size_t n, struct sqlval *v, struct buf *scratch);
+
+/*
+ * The double a float encoding at p (n bytes) holds; false when p is not
+ * one (NULL, another class). NaN comes back as NaN.
+ */
+bool canon_float_of(const uint8_t *p, size_t n, double *d);
 
 /* Calendar helpers, exported for tests: days since 2000-01-01, proleptic Gregorian. */
 int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -434,9 +434,9 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	ms.diff = sink_diff;
 	merge_stats_init(&st);
 	if (env->cp->reconcile)
-		rc = merge_run_all(src[0], src[1], p->ncmp, p->check->expect, &ms, &st, err);
+		rc = merge_run_tol(src[0], src[1], p->ncmp, p->tol, p->check->expect, true, &ms, &st, err);
 	else
-		rc = merge_run(src[0], src[1], p->ncmp, p->check->expect, &ms, &st, err);
+		rc = merge_run_tol(src[0], src[1], p->ncmp, p->tol, p->check->expect, false, &ms, &st, err);
 	if (rc == 0)
 		rc = sink_close(&k, env, id, err);
 	if (rc == 0) {
@@ -534,7 +534,8 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 	ms.ctx = &k;
 	ms.diff = sink_diff;
 	merge_stats_init(&st);
-	rc = merge_run(sorter_source(s[0]), sorter_source(s[1]), p->ncmp, p->check->expect, &ms, &st, err);
+	rc = merge_run_tol(sorter_source(s[0]), sorter_source(s[1]), p->ncmp, p->tol, p->check->expect, false,
+	                   &ms, &st, err);
 	if (rc == 0)
 		rc = sink_close(&k, env, WORK_RECONCILE, err);
 	if (rc == 0) {

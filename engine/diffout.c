@@ -50,13 +50,26 @@ static json_t *text_value(const char *v, size_t len)
 	return j;
 }
 
-json_t *diffout_value(const struct coldesc *cd, enum cclass cls, const char *v, size_t len)
+json_t *diffout_value(const struct coldesc *cd, const struct canon_col *cc, const char *v, size_t len)
 {
+	const enum cclass cls = cc->cls;
 	struct buf b = BUF_INIT;
 	json_t *j;
 
 	if (!v)
 		return json_null();
+	if (cc->raw_bits && cls == CC_BOOL && len == 1 && (uint8_t)v[0] <= 1)
+		return v[0] ? json_true() : json_false();
+	if (cc->raw_bits && cd->type == LT_BIT) {
+		/* MariaDB sends BIT(n) as bytes: show the n bits, as PostgreSQL prints them. */
+		size_t nbits = cd->bits > 0 ? (size_t)cd->bits : len * 8;
+
+		for (size_t i = len * 8 > nbits ? len * 8 - nbits : 0; i < len * 8; i++)
+			buf_addch(&b, (uint8_t)v[i / 8] & (0x80u >> (i % 8)) ? '1' : '0');
+		j = json_stringn(b.data, b.len);
+		buf_release(&b);
+		return j;
+	}
 	if (cls == CC_BOOL) {
 		if (len == 1 && (v[0] == 't' || v[0] == '1'))
 			return json_true();
@@ -89,7 +102,7 @@ static json_t *key_object(const struct plan *p, int side, const struct mrow *row
 		const struct plan_col *k = &p->key[i];
 
 		json_object_set_new(o, plan_colname(p, k, SIDE_SOURCE),
-		                    diffout_value(&p->desc[side].cols[k->col[side]], k->canon[side].cls,
+		                    diffout_value(&p->desc[side].cols[k->col[side]], &k->canon[side],
 		                                  raw->val[i], raw->len[i]));
 	}
 	return o;
@@ -108,7 +121,7 @@ static json_t *values_object(const struct plan *p, int side, const struct mrow *
 		if (only && !(only[j / 8] & (1u << (j % 8))))
 			continue;
 		json_object_set_new(o, plan_colname(p, c, side),
-		                    diffout_value(&p->desc[side].cols[c->col[side]], c->canon[side].cls,
+		                    diffout_value(&p->desc[side].cols[c->col[side]], &c->canon[side],
 		                                  raw->val[v], raw->len[v]));
 	}
 	return o;
@@ -154,7 +167,7 @@ void diffout_key_text(struct buf *out, const struct plan *p, int side, const str
 
 	for (size_t i = 0; i < p->nkey; i++) {
 		const struct plan_col *k = &p->key[i];
-		json_t *v = diffout_value(&p->desc[side].cols[k->col[side]], k->canon[side].cls,
+		json_t *v = diffout_value(&p->desc[side].cols[k->col[side]], &k->canon[side],
 		                          raw->val[i], raw->len[i]);
 		char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 

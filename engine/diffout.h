@@ -35,8 +35,8 @@ void diffout_init(struct diffout *d, struct zfile *z, const struct plan *plan, c
 int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
                 const uint8_t *changed, struct tally_err *err);
 
-/* A new JSON value for one raw value of a column read as class cls. */
-json_t *diffout_value(const struct coldesc *cd, enum cclass cls, const char *v, size_t len);
+/* A new JSON value for one raw value of a column read as cc says. */
+json_t *diffout_value(const struct coldesc *cd, const struct canon_col *cc, const char *v, size_t len);
 
 /* Appends a short, human rendering of a row's key: "id=17, region='eu'". */
 void diffout_key_text(struct buf *out, const struct plan *p, int side, const struct mrow *row);

@@ -5,10 +5,12 @@
  */
 #include "merge.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "canon.h"
 
 const char *diff_kind_name(enum diff_kind k)
 {
@@ -80,22 +82,44 @@ static int cursor_next(struct cursor *c, struct tally_err *err)
 	return 1;
 }
 
-static void changed_columns(const struct mrow *a, const struct mrow *b, size_t ncmp,
-                            uint8_t *bits)
+/* Equal within tol? Both floats, or the same bytes (two NULLs). */
+static bool within(const uint8_t *a, size_t la, const uint8_t *b, size_t lb, double tol)
+{
+	double x, y;
+
+	if (!canon_float_of(a, la, &x) || !canon_float_of(b, lb, &y))
+		return false;
+	if (isnan(x) || isnan(y))
+		return isnan(x) && isnan(y);
+	if (isinf(x) || isinf(y))
+		return x == y;
+	return fabs(x - y) <= tol;
+}
+
+/* Sets the bits of the differing columns; returns how many differ. */
+static size_t changed_columns(const struct mrow *a, const struct mrow *b, size_t ncmp, const double *tol,
+                              uint8_t *bits)
 {
 	const uint8_t *va = a->bytes + a->keylen, *vb = b->bytes + b->keylen;
+	size_t n = 0;
 
 	memset(bits, 0, (ncmp + 7) / 8);
 	for (size_t i = 0; i < ncmp; i++) {
 		size_t la = a->off[i + 1] - a->off[i], lb = b->off[i + 1] - b->off[i];
 
-		if (la != lb || memcmp(va + a->off[i], vb + b->off[i], la) != 0)
-			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+		if (la == lb && memcmp(va + a->off[i], vb + b->off[i], la) == 0)
+			continue;
+		if (tol && tol[i] >= 0 && within(va + a->off[i], la, vb + b->off[i], lb, tol[i]))
+			continue;
+		bits[i / 8] |= (uint8_t)(1u << (i % 8));
+		n++;
 	}
+	return n;
 }
 
-static int merge(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
-                 bool all, const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
+static int merge(struct msource *src, struct msource *tgt, size_t ncmp, const double *tol,
+                 enum spec_expect expect, bool all, const struct merge_sink *sink, struct merge_stats *st,
+                 struct tally_err *err)
 {
 	struct cursor a = { src, NULL, BUF_INIT, 0, &st->side[0] };
 	struct cursor b = { tgt, NULL, BUF_INIT, 0, &st->side[1] };
@@ -133,11 +157,11 @@ static int merge(struct msource *src, struct msource *tgt, size_t ncmp, enum spe
 				st->extra++;
 				if (sink->diff(sink->ctx, DIFF_EXTRA, a.row, b.row, NULL, err) < 0)
 					goto out;
-			} else if (a.row->len == b.row->len &&
-			           memcmp(a.row->bytes, b.row->bytes, a.row->len) == 0) {
+			} else if ((a.row->len == b.row->len &&
+			            memcmp(a.row->bytes, b.row->bytes, a.row->len) == 0) ||
+			           changed_columns(a.row, b.row, ncmp, tol, bits) == 0) {
 				st->matched++;
 			} else {
-				changed_columns(a.row, b.row, ncmp, bits);
 				st->changed++;
 				if (sink->diff(sink->ctx, DIFF_CHANGED, a.row, b.row, bits, err) < 0)
 					goto out;
@@ -157,11 +181,18 @@ out:
 int merge_run(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
               const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
 {
-	return merge(src, tgt, ncmp, expect, false, sink, st, err);
+	return merge(src, tgt, ncmp, NULL, expect, false, sink, st, err);
 }
 
 int merge_run_all(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
                   const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
 {
-	return merge(src, tgt, ncmp, expect, true, sink, st, err);
+	return merge(src, tgt, ncmp, NULL, expect, true, sink, st, err);
+}
+
+int merge_run_tol(struct msource *src, struct msource *tgt, size_t ncmp, const double *tol,
+                  enum spec_expect expect, bool all, const struct merge_sink *sink,
+                  struct merge_stats *st, struct tally_err *err)
+{
+	return merge(src, tgt, ncmp, tol, expect, all, sink, st, err);
 }

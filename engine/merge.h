@@ -84,6 +84,16 @@ int merge_run(struct msource *src, struct msource *tgt, size_t ncmp,
               struct merge_stats *st, struct tally_err *err);
 
 /*
+ * Compared columns with a tolerance: tol[i] >= 0 makes column i (a float)
+ * equal when the two values differ by at most tol[i] (NaN equals NaN,
+ * NULL only NULL); tol == NULL or tol[i] < 0 compares bytes. The row
+ * hashes of such rows must leave those columns out (stream.c does).
+ */
+int merge_run_tol(struct msource *src, struct msource *tgt, size_t ncmp, const double *tol,
+                  enum spec_expect expect, bool all, const struct merge_sink *sink,
+                  struct merge_stats *st, struct tally_err *err);
+
+/*
  * As merge_run, but every key found on one side only is passed to the sink
  * (MISSING with src, EXTRA with tgt alone), whatever expect says: a chunk
  * whose keys may belong to a neighbouring chunk on the other side hands

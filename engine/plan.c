@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsoncanon.h"
+#include "tz.h"
 
 static const char *side_name(int side)
 {
@@ -19,7 +21,12 @@ static const char *side_name(int side)
 
 /* ---- type pairing ----------------------------------------------------- */
 
-/* The class a type compares as, or -1 when it has none across engines. */
+/*
+ * The class a type compares as on its own, or -1 when it has none across
+ * engines (interval, arrays, types tally does not know): those compare
+ * only between identical types of one engine, by the server's text, or
+ * through an `as:` option.
+ */
 static int class_of(const struct coldesc *c)
 {
 	switch (c->type) {
@@ -27,11 +34,12 @@ static int class_of(const struct coldesc *c)
 	case LT_DECIMAL:
 	case LT_YEAR:
 		return CC_NUMBER;
-	case LT_FLOAT: return CC_FLOAT64;     /* narrowed to CC_FLOAT32 by the pair */
+	case LT_FLOAT: return c->bits == 32 ? CC_FLOAT32 : CC_FLOAT64;
 	case LT_BOOL: return CC_BOOL;
 	case LT_TEXT:
 	case LT_CHAR:
 	case LT_ENUM:
+	case LT_SET:
 		return CC_TEXT;
 	case LT_BYTES: return CC_BYTES;
 	case LT_DATE: return CC_DATE;
@@ -39,11 +47,10 @@ static int class_of(const struct coldesc *c)
 	case LT_TIMESTAMP: return CC_TIMESTAMP;
 	case LT_TIMESTAMPTZ: return CC_TIMESTAMPTZ;
 	case LT_UUID: return CC_UUID;
-	case LT_JSON:
-	case LT_SET:
-	case LT_BIT:
+	case LT_JSON: return CC_JSON;
+	case LT_INET: return CC_INET;
+	case LT_BIT: return CC_BITS;
 	case LT_INTERVAL:
-	case LT_INET:
 	case LT_ARRAY:
 	case LT_OTHER:
 		break;
@@ -51,15 +58,61 @@ static int class_of(const struct coldesc *c)
 	return -1;
 }
 
-static void set_pair(struct canon_col out[2], enum cclass cls, const struct coldesc *s,
-                     const struct coldesc *t)
+static bool is_float(int cls)
 {
-	out[0] = canon_col_make(cls, s->type);
-	out[1] = canon_col_make(cls, t->type);
-	if (cls == CC_TEXT) {
-		out[0].pad_trim = s->type == LT_CHAR;
-		out[1].pad_trim = t->type == LT_CHAR;
+	return cls == CC_FLOAT32 || cls == CC_FLOAT64;
+}
+
+/* Text a value of another class can be parsed from: not enum or set labels. */
+static bool plain_text(const struct coldesc *c)
+{
+	return c->type == LT_TEXT || c->type == LT_CHAR;
+}
+
+/* MariaDB's BINARY(16), the usual storage of a uuid as its bytes. */
+static bool binary16(const struct coldesc *c)
+{
+	return c->type == LT_BYTES && c->fixed && c->length == 16;
+}
+
+/* The element kind of a PostgreSQL array, from its type's name ("integer[]"). */
+static enum pgarray_elem array_elem(const char *native)
+{
+	static const char *const numbers[] = { "smallint[", "integer[", "bigint[", "numeric", "real[",
+	                                       "double precision[" };
+	static const char *const jsons[] = { "json[", "jsonb[" };
+
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+		if (strncmp(native, numbers[i], strlen(numbers[i])) == 0)
+			return PGARRAY_NUMBER;
+	if (strncmp(native, "boolean[", 8) == 0)
+		return PGARRAY_BOOL;
+	for (size_t i = 0; i < sizeof(jsons) / sizeof(jsons[0]); i++)
+		if (strncmp(native, jsons[i], strlen(jsons[i])) == 0)
+			return PGARRAY_JSON;
+	return PGARRAY_TEXT;
+}
+
+/* How one side reads as cls: the engine's ways of sending a type. */
+static struct canon_col side_col(enum cclass cls, const struct coldesc *c, const char *driver)
+{
+	struct canon_col cc = canon_col_make(cls, c->type);
+
+	cc.pad_trim = cls == CC_TEXT && c->type == LT_CHAR;
+	if (c->type == LT_BIT && strcmp(driver, "mariadb") == 0) {
+		cc.raw_bits = true;
+		cc.bits = c->bits;
 	}
+	if (c->type == LT_ARRAY)
+		cc.arr_elem = (int)array_elem(c->native ? c->native : "");
+	return cc;
+}
+
+static void set_pair(struct canon_col out[2], enum cclass cls, const struct coldesc *s, const char *sdriver,
+                     const struct coldesc *t, const char *tdriver)
+{
+	out[0] = side_col(cls, s, sdriver);
+	out[1] = side_col(cls, t, tdriver);
 }
 
 static int refuse(struct tally_err *err, const struct coldesc *s, const struct coldesc *t,
@@ -71,55 +124,138 @@ static int refuse(struct tally_err *err, const struct coldesc *s, const struct c
 	return -1;
 }
 
+/* Is one side of the pair of type t (or class c)? */
+#define EITHER_TYPE(t) (s->type == (t) || tt->type == (t))
+#define EITHER_CLASS(c) (cs == (c) || ct == (c))
+
+/* Why a pair of classes cannot be compared, and what would make it so. */
+static int explain(struct tally_err *err, const struct coldesc *s, const struct coldesc *tt, int cs, int ct,
+                   bool as_key)
+{
+	if (as_key && (is_float(cs) || is_float(ct)))
+		return err_detail(err, "floating-point values are not exact enough to identify rows");
+	if (as_key && EITHER_CLASS(CC_JSON))
+		return err_detail(err, "JSON documents do not identify rows");
+	if (as_key && cs >= 0 && ct >= 0 && cs != ct)
+		return err_detail(err, "keys are merged in one order on both sides, and these types do not sort alike");
+	if (EITHER_TYPE(LT_INTERVAL))
+		return err_detail(err, "an interval has months, days and microseconds, which %s does not hold; "
+		                  "compare through a query that converts it (EXTRACT(EPOCH FROM col))",
+		                  ltype_name(s->type == LT_INTERVAL ? tt->type : s->type));
+	if (EITHER_TYPE(LT_ARRAY)) {
+		err_detail(err, "an array compares with another engine's value only as JSON or as text");
+		return err_hint(err, "add `as: json` to the column to compare it with a JSON array, "
+		                "or `as: text` to compare the server's text");
+	}
+	if (EITHER_CLASS(CC_JSON) && EITHER_CLASS(CC_TEXT)) {
+		err_detail(err, "text is not JSON until it is parsed");
+		return err_hint(err, "add `as: json` to compare the text as a JSON document, "
+		                "or `as: text` to compare the exact text");
+	}
+	if (EITHER_CLASS(CC_TIMESTAMP) && EITHER_CLASS(CC_TIMESTAMPTZ)) {
+		err_detail(err, "a timestamp without time zone is not an instant, so it cannot equal one");
+		return err_hint(err, "say which zone the naive timestamps are in, e.g. `timezone: Europe/Berlin`");
+	}
+	if (cs == CC_BITS && ct == CC_BITS)
+		return err_detail(err, "bit strings of %d and %d bits cannot be equal", s->bits, tt->bits);
+	if ((is_float(cs) || is_float(ct)) && EITHER_CLASS(CC_NUMBER)) {
+		err_detail(err, "a binary floating-point value is not the decimal it is printed as");
+		return err_hint(err, "compare through a query that casts one side, or give the float column "
+		                "a `tolerance:`");
+	}
+	if (EITHER_CLASS(CC_UUID)) {
+		err_detail(err, "a uuid compares with text, binary(16) or a uuid");
+		return err_hint(err, "add `as: uuid` to read 16-byte binary values as uuids");
+	}
+	if (EITHER_CLASS(CC_NUMBER) && EITHER_CLASS(CC_TEXT))
+		return err_hint(err, "a migration that renamed value codes can say how: "
+		                "`map: {1: active, 2: closed}`");
+	if (cs < 0 && ct < 0 && s->type == tt->type)
+		return err_detail(err, "%s values are compared only between identical types of one engine",
+		                  ltype_name(s->type));
+	if (cs < 0 || ct < 0)
+		return err_detail(err, "tally has no exact comparison between these types");
+	if (as_key)
+		return err_detail(err, "keys are merged in one order on both sides, and these types do not sort alike");
+	return err_detail(err, "values of these types cannot be equal by meaning");
+}
+
+#undef EITHER_TYPE
+#undef EITHER_CLASS
+
+/*
+ * The pairs, by each side's class:
+ *   number with number (any integer, decimal, year);
+ *   float32 or float64 with either: float32 when one side is single precision;
+ *   boolean with boolean, any integer (MariaDB's BOOLEAN is tinyint(1)) and
+ *     a one-bit bit string;
+ *   text (text, varchar, char(n) without its padding, enum, set) with text;
+ *   uuid with uuid, with text (parsed: case and dashes do not count) and
+ *     with binary(16) (its 16 bytes);
+ *   inet with inet, and with text (parsed);
+ *   json with json; bits with bits of the same width (or a varying one);
+ *   binary, date, time, timestamp, timestamptz each with itself.
+ * Identical types of one engine without a class (interval, arrays...)
+ * compare by the server's text. Everything else is refused.
+ */
 int plan_pair(const struct coldesc *s, const struct coldesc *t,
               const char *sdriver, const char *tdriver, bool as_key,
               struct canon_col out[2], struct tally_err *err)
 {
 	int cs = class_of(s), ct = class_of(t);
 	bool same_engine = strcmp(sdriver, tdriver) == 0;
+	int cls = -1;
 
-	/* BOOLEAN's MariaDB storage is tinyint(1); any integer reads as one. */
-	if ((cs == CC_BOOL && (ct == CC_BOOL || t->type == LT_INT)) ||
-	    (ct == CC_BOOL && s->type == LT_INT)) {
-		set_pair(out, CC_BOOL, s, t);
+	if ((cs == CC_BOOL && (ct == CC_BOOL || t->type == LT_INT || (ct == CC_BITS && t->bits == 1))) ||
+	    (ct == CC_BOOL && (s->type == LT_INT || (cs == CC_BITS && s->bits == 1))))
+		cls = CC_BOOL;
+	else if (cs >= 0 && cs == ct && cs != CC_BITS)
+		cls = cs;
+	else if (is_float(cs) && is_float(ct))
+		cls = CC_FLOAT32;
+	else if ((cs == CC_UUID && (ct == CC_UUID || plain_text(t) || binary16(t))) ||
+	         (ct == CC_UUID && (plain_text(s) || binary16(s))))
+		cls = CC_UUID;
+	else if ((cs == CC_INET && plain_text(t)) || (ct == CC_INET && plain_text(s)))
+		cls = CC_INET;
+	else if (cs == CC_BITS && ct == CC_BITS &&
+	         (s->bits == t->bits || (!s->fixed && strcmp(sdriver, "postgres") == 0) ||
+	          (!t->fixed && strcmp(tdriver, "postgres") == 0)))
+		cls = CC_BITS;
+
+	if (cls >= 0 && as_key && (is_float(cls) || cls == CC_JSON)) {
+		refuse(err, s, t, as_key);
+		return explain(err, s, t, cs, ct, as_key);
+	}
+	if (cls >= 0) {
+		set_pair(out, (enum cclass)cls, s, sdriver, t, tdriver);
 		return 0;
 	}
-	if (cs < 0 || ct < 0) {
-		/* One engine prints one type one way: exact text comparison is sound. */
-		if (same_engine && s->type == t->type && strcmp(s->native, t->native) == 0 && !as_key) {
-			set_pair(out, s->type == LT_BIT && strcmp(sdriver, "mariadb") == 0 ? CC_BYTES : CC_TEXT,
-			         s, t);
-			out[0].pad_trim = out[1].pad_trim = false;
-			return 0;
-		}
-		refuse(err, s, t, as_key);
-		if (cs < 0 && ct < 0 && s->type == t->type)
-			return err_detail(err, "%s values are compared only between identical types of one engine",
-			                  ltype_name(s->type));
-		return err_detail(err, "tally has no exact comparison between these types");
+	/* One engine prints one type one way: exact text comparison is sound. */
+	if ((cs < 0 || ct < 0) && same_engine && s->type == t->type && strcmp(s->native, t->native) == 0 &&
+	    !as_key) {
+		set_pair(out, CC_TEXT, s, sdriver, t, tdriver);
+		out[0].pad_trim = out[1].pad_trim = false;
+		return 0;
 	}
-	if (cs != ct) {
-		refuse(err, s, t, as_key);
-		if (as_key)
-			return err_detail(err, "keys are merged in one order on both sides, and these types do not sort alike");
-		if ((cs == CC_TIMESTAMP && ct == CC_TIMESTAMPTZ) ||
-		    (cs == CC_TIMESTAMPTZ && ct == CC_TIMESTAMP)) {
-			err_detail(err, "a timestamp without time zone is not an instant, so it cannot equal one");
-			return err_hint(err, "compare through a query that converts one side, e.g. "
-			                "\"SELECT ..., created_at AT TIME ZONE 'UTC' AS created_at FROM ...\"");
-		}
-		return err_detail(err, "values of these types cannot be equal by meaning");
-	}
-	if (cs == CC_FLOAT64) {
-		if (as_key) {
-			refuse(err, s, t, as_key);
-			return err_detail(err, "floating-point values are not exact enough to identify rows");
-		}
-		if (s->bits == 32 || t->bits == 32)
-			cs = CC_FLOAT32;
-	}
-	set_pair(out, (enum cclass)cs, s, t);
-	return 0;
+	refuse(err, s, t, as_key);
+	return explain(err, s, t, cs, ct, as_key);
+}
+
+/*
+ * Does the key column's canonical order follow the server's order of the
+ * column? Only when the column reads as its own class: a uuid parsed from
+ * text, say, sorts as bytes, its text by collation.
+ */
+bool plan_key_native(const struct plan_col *k, int side)
+{
+	const struct canon_col *c = &k->canon[side];
+	struct coldesc d;
+
+	memset(&d, 0, sizeof(d));
+	d.type = c->type;
+	d.bits = c->type == LT_FLOAT && c->cls == CC_FLOAT32 ? 32 : 64;
+	return class_of(&d) == (int)c->cls || (c->cls == CC_BOOL && c->type == LT_INT);
 }
 
 /* ---- normalization options -------------------------------------------- */
@@ -142,61 +278,273 @@ static int spec_err(struct tally_err *err, const struct spec *spec, struct spec_
 	return err_set(err, ERR_SCHEMA, "%s", msg);
 }
 
+static int pair_error(struct tally_err *err, const struct plan *p, const char *sname, const char *tname);
+
+/* Where option o of sc is, for messages: its key, else the entry. */
+static struct spec_pos opt_at(const struct spec_column *sc, enum spec_opt o)
+{
+	return sc->optpos[o].line > 0 ? sc->optpos[o] : sc->pos;
+}
+
+static bool any_option(const struct spec_column *sc)
+{
+	for (int o = 0; o < SPEC_OPT_N; o++)
+		if (sc->optpos[o].line > 0)
+			return true;
+	return false;
+}
+
+static bool reads_as_json(const struct coldesc *c)
+{
+	return c->type == LT_JSON || c->type == LT_TEXT || c->type == LT_CHAR || c->type == LT_ARRAY;
+}
+
+static bool reads_as_uuid(const struct coldesc *c)
+{
+	return c->type == LT_UUID || c->type == LT_TEXT || c->type == LT_CHAR || c->type == LT_BYTES;
+}
+
+/* as: text | json | uuid: both sides read as that class, whatever their types say. */
+static int pair_as(const struct plan *p, const struct spec *spec, const struct spec_column *sc,
+                   const struct coldesc *cd[2], struct canon_col out[2], struct tally_err *err)
+{
+	const enum cclass cls = sc->as == AS_TEXT ? CC_TEXT : sc->as == AS_JSON ? CC_JSON : CC_UUID;
+
+	for (int s = 0; s < 2; s++) {
+		bool ok = sc->as == AS_TEXT || (sc->as == AS_JSON ? reads_as_json(cd[s]) : reads_as_uuid(cd[s]));
+
+		if (!ok)
+			return spec_err(err, spec, opt_at(sc, SPEC_OPT_AS),
+			                "column '%s': as: %s reads %s, not %s in %s (%s)", sc->source,
+			                cclass_name(cls), sc->as == AS_JSON ? "json, text and array columns"
+			                : "uuid, text and binary columns", ltype_name(cd[s]->type), side_name(s),
+			                cd[s]->native);
+		out[s] = side_col(cls, cd[s], p->engine[s]);
+	}
+	return 0;
+}
+
 /*
- * Applies a columns: entry's options to a built pair. Options that do not
+ * timezone: the naive side (or each, with { source, target }) is local time
+ * in a zone, so the pair compares instants.
+ */
+static int pair_timezone(const struct plan *p, const struct spec *spec, const struct spec_column *sc,
+                         const struct coldesc *cd[2], struct canon_col out[2], struct tally_err *err)
+{
+	const struct spec_pos at = opt_at(sc, SPEC_OPT_TIMEZONE);
+	const char *zone[2] = { sc->tz_side[0], sc->tz_side[1] };
+	bool naive[2];
+
+	for (int s = 0; s < 2; s++) {
+		if (cd[s]->type != LT_TIMESTAMP && cd[s]->type != LT_TIMESTAMPTZ)
+			return spec_err(err, spec, at, "column '%s': timezone applies to timestamp columns, not %s in %s (%s)",
+			                sc->source, ltype_name(cd[s]->type), side_name(s), cd[s]->native);
+		naive[s] = cd[s]->type == LT_TIMESTAMP;
+	}
+	if (sc->timezone) {
+		if (naive[0] && naive[1]) {
+			spec_err(err, spec, at, "column '%s': both sides are timestamps without time zone, so one zone "
+			         "says nothing", sc->source);
+			return err_hint(err, "give each side's zone: timezone: { source: Europe/Berlin, target: UTC }");
+		}
+		if (!naive[0] && !naive[1])
+			return spec_err(err, spec, at, "column '%s': timezone applies to a timestamp without time zone, "
+			                "and both sides are instants", sc->source);
+		zone[naive[0] ? 0 : 1] = sc->timezone;
+	}
+	for (int s = 0; s < 2; s++) {
+		const struct tz *z;
+
+		if (zone[s] && !naive[s])
+			return spec_err(err, spec, at, "column '%s': the %s side (%s) is already an instant; "
+			                "timezone applies to a timestamp without time zone", sc->source, side_name(s),
+			                cd[s]->native);
+		if (naive[s] && !zone[s])
+			return spec_err(err, spec, at, "column '%s': the %s side (%s) is a timestamp without time zone: "
+			                "give its zone too", sc->source, side_name(s), cd[s]->native);
+		out[s] = side_col(CC_TIMESTAMPTZ, cd[s], p->engine[s]);
+		if (!zone[s])
+			continue;
+		if (tz_get(zone[s], &z, err) < 0) {
+			struct tally_err e = *err;
+
+			spec_err(err, spec, at, "column '%s': %s", sc->source, e.msg);
+			if (e.detail[0])
+				err_detail(err, "%s", e.detail);
+			return -1;
+		}
+		out[s].tz = z;
+	}
+	return 0;
+}
+
+/*
+ * map: the source's values, read as its own type, become the target's
+ * values named in the map (codes a migration renamed). A repair of the
+ * target writes them through the map; the source cannot be repaired from
+ * the target that way, as values would have to be mapped backwards.
+ */
+static int pair_map(const struct plan *p, const struct spec *spec, const struct spec_column *sc,
+                    const struct coldesc *cd[2], struct plan_col *pc, struct tally_err *err)
+{
+	const struct spec_pos at = opt_at(sc, SPEC_OPT_MAP);
+	int cs = class_of(cd[0]), ct = class_of(cd[1]);
+	struct canon_map *m;
+	size_t dup;
+
+	if (cs < 0 || ct < 0) {
+		const int s = cs < 0 ? 0 : 1;
+
+		return spec_err(err, spec, at, "column '%s': map reads values by their type, and tally has none for "
+		                "%s in %s (%s)", sc->source, ltype_name(cd[s]->type), side_name(s), cd[s]->native);
+	}
+	if (p->check->repair == REPAIR_SOURCE)
+		return spec_err(err, spec, at, "column '%s': map translates source values into target values, and "
+		                "repair: source would need them the other way; use repair: target or none", sc->source);
+	pc->canon[1] = side_col((enum cclass)ct, cd[1], p->engine[1]);
+	m = xcalloc(1, sizeof(*m));
+	pc->map = m;
+	m->from = side_col((enum cclass)cs, cd[0], p->engine[0]);
+	m->n = sc->nmap;
+	m->fromv = xcalloc(m->n ? m->n : 1, sizeof(*m->fromv));
+	m->tov = xcalloc(m->n ? m->n : 1, sizeof(*m->tov));
+	for (size_t i = 0; i < m->n; i++) {
+		const struct spec_map_entry *e = &sc->map[i];
+
+		buf_init(&m->fromv[i]);
+		buf_init(&m->tov[i]);
+		if (canon_encode(&m->fromv[i], &m->from, e->from, strlen(e->from), err) < 0)
+			return spec_err(err, spec, e->pos, "column '%s': map entry '%s' is %s, as source column %s "
+			                "reads it", sc->source, e->from, err->msg, cd[0]->native);
+		if (canon_encode(&m->tov[i], &pc->canon[1], e->to, strlen(e->to), err) < 0)
+			return spec_err(err, spec, e->pos, "column '%s': map entry '%s' maps to '%s', which is %s as "
+			                "target column %s reads it", sc->source, e->from, e->to, err->msg, cd[1]->native);
+		for (size_t j = 0; j < i; j++)
+			if (m->fromv[j].len == m->fromv[i].len &&
+			    memcmp(m->fromv[j].data, m->fromv[i].data, m->fromv[i].len) == 0)
+				return spec_err(err, spec, e->pos, "column '%s': map entries '%s' and '%s' name the same "
+				                "source value", sc->source, sc->map[j].from, e->from);
+	}
+	canon_map_sort(m, &dup);
+	pc->canon[0] = side_col((enum cclass)ct, cd[0], p->engine[0]);
+	pc->canon[0].map = m;
+	return 0;
+}
+
+static void norm_add(struct buf *norm, const char *fmt, ...) TALLY_PRINTF(2, 3);
+
+static void norm_add(struct buf *norm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (norm->len)
+		buf_addstr(norm, ", ");
+	va_start(ap, fmt);
+	buf_vaddf(norm, fmt, ap);
+	va_end(ap);
+}
+
+static int not_for(struct tally_err *err, const struct spec *spec, const struct spec_column *sc, enum spec_opt o,
+                   const char *name, const char *applies, enum cclass cls)
+{
+	return spec_err(err, spec, opt_at(sc, o), "column '%s': option '%s' applies to %s, not %s", sc->source, name,
+	                applies, cclass_name(cls));
+}
+
+/*
+ * Applies a columns: entry's relaxations to a built pair: they make the
+ * comparison coarser on purpose, on both sides alike. Options that do not
  * fit the pair's class are refused at the option's position.
  */
-static int apply_options(struct plan_col *pc, const struct spec *spec, const struct spec_column *sc,
-                         struct tally_err *err)
+static int apply_relaxations(struct plan_col *pc, const struct spec *spec, const struct spec_column *sc,
+                             struct buf *norm, struct tally_err *err)
 {
 	enum cclass cls = pc->canon[0].cls;
-	struct buf norm = BUF_INIT;
-	const char *unsupported = NULL;
-
-	if (sc->case_insensitive)
-		unsupported = "case";
-	else if (sc->has_tolerance)
-		unsupported = "tolerance";
-	else if (sc->nmap)
-		unsupported = "map";
-	else if (sc->as != AS_NONE)
-		unsupported = "as";
-	else if (sc->timezone)
-		unsupported = "timezone";
-	if (unsupported)
-		return spec_err(err, spec, sc->opt_pos,
-		                "column '%s': option '%s' is not supported by this version of tally",
-		                sc->source, unsupported);
 
 	if (sc->scale >= 0) {
 		if (cls != CC_NUMBER)
-			return spec_err(err, spec, sc->opt_pos,
-			                "column '%s': option 'scale' applies to integer and decimal columns, not %s",
-			                sc->source, cclass_name(cls));
+			return not_for(err, spec, sc, SPEC_OPT_SCALE, "scale", "integer and decimal columns", cls);
 		pc->canon[0].scale = pc->canon[1].scale = sc->scale;
-		buf_addf(&norm, "scale %d", sc->scale);
+		norm_add(norm, "scale %d", sc->scale);
 	}
 	if (sc->precision >= 0) {
 		if (cls != CC_TIME && cls != CC_TIMESTAMP && cls != CC_TIMESTAMPTZ)
-			return spec_err(err, spec, sc->opt_pos,
-			                "column '%s': option 'precision' applies to time and timestamp columns, not %s",
-			                sc->source, cclass_name(cls));
+			return not_for(err, spec, sc, SPEC_OPT_PRECISION, "precision", "time and timestamp columns", cls);
 		pc->canon[0].precision = pc->canon[1].precision = sc->precision;
-		buf_addf(&norm, "%sprecision %d", norm.len ? ", " : "", sc->precision);
+		norm_add(norm, "precision %d", sc->precision);
 	}
 	if (sc->trim != TRIM_NONE) {
 		if (cls != CC_TEXT)
-			return spec_err(err, spec, sc->opt_pos,
-			                "column '%s': option 'trim' applies to text columns, not %s",
-			                sc->source, cclass_name(cls));
-		pc->canon[0].trim = pc->canon[1].trim =
-			sc->trim == TRIM_RIGHT ? CANON_TRIM_RIGHT : CANON_TRIM_BOTH;
-		buf_addf(&norm, "%strim %s", norm.len ? ", " : "", sc->trim == TRIM_RIGHT ? "right" : "both");
+			return not_for(err, spec, sc, SPEC_OPT_TRIM, "trim", "text columns", cls);
+		pc->canon[0].trim = pc->canon[1].trim = sc->trim == TRIM_RIGHT ? CANON_TRIM_RIGHT : CANON_TRIM_BOTH;
+		norm_add(norm, "trim %s", sc->trim == TRIM_RIGHT ? "right" : "both");
 	}
-	if (norm.len)
+	if (sc->case_insensitive) {
+		if (cls != CC_TEXT)
+			return not_for(err, spec, sc, SPEC_OPT_CASE, "case", "text columns", cls);
+		if (canon_case_ready(err) < 0)
+			return -1;
+		pc->canon[0].fold_case = pc->canon[1].fold_case = true;
+		norm_add(norm, "case insensitive");
+	}
+	if (sc->has_tolerance) {
+		if (cls != CC_FLOAT32 && cls != CC_FLOAT64) {
+			not_for(err, spec, sc, SPEC_OPT_TOLERANCE, "tolerance", "floating-point columns", cls);
+			return cls == CC_NUMBER ? err_hint(err, "round decimals with scale: N") : -1;
+		}
+		pc->tolerance = sc->tolerance;
+		norm_add(norm, "tolerance %g", sc->tolerance);
+	}
+	if (sc->optpos[SPEC_OPT_ZERO_DATE].line > 0 && sc->zero_null) {
+		if (cls != CC_DATE && cls != CC_TIMESTAMP && cls != CC_TIMESTAMPTZ)
+			return not_for(err, spec, sc, SPEC_OPT_ZERO_DATE, "zero_date", "date and timestamp columns", cls);
+		pc->canon[0].zero_null = pc->canon[1].zero_null = true;
+		norm_add(norm, "zero dates as NULL");
+	}
+	return 0;
+}
+
+/*
+ * Pairs a compared column under its entry's options: as, map and timezone
+ * decide the pair's class themselves (the types alone might not pair);
+ * then the relaxations apply.
+ */
+static int pair_with_options(struct plan *p, const struct spec *spec, const struct spec_column *sc,
+                             struct plan_col *pc, struct tally_err *err)
+{
+	const struct coldesc *cd[2] = { &p->desc[0].cols[pc->col[0]], &p->desc[1].cols[pc->col[1]] };
+	bool tzopt = sc->timezone || sc->tz_side[0] || sc->tz_side[1];
+	struct buf norm = BUF_INIT;
+	int rc;
+
+	if ((sc->as != AS_NONE) + (sc->nmap > 0) + tzopt > 1) {
+		enum spec_opt second = sc->nmap && sc->as != AS_NONE ? SPEC_OPT_MAP : SPEC_OPT_TIMEZONE;
+
+		return spec_err(err, spec, opt_at(sc, second), "column '%s': as, map and timezone each decide how "
+		                "the column compares; give one of them", sc->source);
+	}
+	if (sc->as != AS_NONE) {
+		rc = pair_as(p, spec, sc, cd, pc->canon, err);
+		norm_add(&norm, "as %s", sc->as == AS_TEXT ? "text" : sc->as == AS_JSON ? "json" : "uuid");
+	} else if (sc->nmap) {
+		rc = pair_map(p, spec, sc, cd, pc, err);
+		norm_add(&norm, "map of %zu value%s", sc->nmap, sc->nmap == 1 ? "" : "s");
+	} else if (tzopt) {
+		rc = pair_timezone(p, spec, sc, cd, pc->canon, err);
+		for (int s = 0; s < 2; s++)
+			if (pc->canon[s].tz)
+				norm_add(&norm, "%s in %s", side_name(s), tz_name(pc->canon[s].tz));
+	} else {
+		rc = plan_pair(cd[0], cd[1], p->engine[0], p->engine[1], false, pc->canon, err);
+		if (rc < 0)
+			pair_error(err, p, cd[0]->name, cd[1]->name);
+	}
+	if (rc == 0)
+		rc = apply_relaxations(pc, spec, sc, &norm, err);
+	if (rc == 0 && norm.len)
 		pc->norm = buf_detach(&norm, NULL);
 	buf_release(&norm);
-	return 0;
+	return rc;
 }
 
 /* ---- building --------------------------------------------------------- */
@@ -219,6 +567,7 @@ static int describe_side(struct plan *p, const struct spec_side *sd, struct conn
 	else
 		rc = c->ops->describe_table(c, sd->table, &p->desc[side], err);
 	p->driver[side] = c->ops->driver;
+	p->engine[side] = c->engine ? c->engine : c->ops->driver;
 	return rc;
 }
 
@@ -277,7 +626,7 @@ static int add_key(struct plan *p, const struct spec *spec, const char *name, st
 	memset(pc, 0, sizeof(*pc));
 	pc->col[0] = (size_t)si;
 	pc->col[1] = (size_t)ti;
-	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->driver[0], p->driver[1], true,
+	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], true,
 	              pc->canon, err) < 0)
 		return pair_error(err, p, sname, tname);
 	p->nkey++;
@@ -335,24 +684,27 @@ static int add_cmp(struct plan *p, const struct spec *spec, size_t si, size_t ti
                    const struct spec_column *sc, struct tally_err *err)
 {
 	struct plan_col *pc;
+	int rc;
 
 	p->cmp = xrealloc(p->cmp, (p->ncmp + 1) * sizeof(*p->cmp));
 	pc = &p->cmp[p->ncmp];
 	memset(pc, 0, sizeof(*pc));
 	pc->col[0] = si;
 	pc->col[1] = ti;
-	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->driver[0], p->driver[1], false,
-	              pc->canon, err) < 0) {
-		pair_error(err, p, p->desc[0].cols[si].name, p->desc[1].cols[ti].name);
-		if (sc && sc->pos.line > 0) {
+	pc->tolerance = -1;
+	p->ncmp++;          /* counted now, so that plan_release frees what it owns */
+	if (sc) {
+		rc = pair_with_options(p, spec, sc, pc, err);
+		/* A pair the types refuse is the entry's fault when the spec names it. */
+		if (rc < 0 && err->kind == ERR_SCHEMA && sc->pos.line > 0) {
 			err_context(err, "%s:%d:%d", spec->file, sc->pos.line, sc->pos.col);
 			err->kind = ERR_SPEC;
 		}
-		return -1;
+		return rc;
 	}
-	p->ncmp++;
-	if (sc && apply_options(pc, spec, sc, err) < 0)
-		return -1;
+	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], false,
+	              pc->canon, err) < 0)
+		return pair_error(err, p, p->desc[0].cols[si].name, p->desc[1].cols[ti].name);
 	return 0;
 }
 
@@ -378,8 +730,12 @@ static int resolve_columns(struct plan *p, const struct spec *spec, struct tally
 				return no_column(err, spec, sc->pos, "column", sc->source, p, SIDE_SOURCE);
 			if (ti < 0)
 				return no_column(err, spec, sc->pos, "column", sc->target, p, SIDE_TARGET);
-			if (is_key_col(p, 0, (size_t)si) && is_key_col(p, 1, (size_t)ti))
+			if (is_key_col(p, 0, (size_t)si) && is_key_col(p, 1, (size_t)ti)) {
+				if (any_option(sc))
+					return spec_err(err, spec, sc->opt_pos, "column '%s' is a key column: normalization "
+					                "options apply to compared columns only", sc->source);
 				continue;
+			}
 			if (add_cmp(p, spec, (size_t)si, (size_t)ti, sc, err) < 0)
 				return -1;
 		}
@@ -445,7 +801,7 @@ static void resolve_carry(struct plan *p)
 			continue;
 		if (plan_pair(w == SIDE_SOURCE ? &wd->cols[c] : &od->cols[oc],
 		              w == SIDE_SOURCE ? &od->cols[oc] : &wd->cols[c],
-		              p->driver[0], p->driver[1], false, pair, &ignored) < 0)
+		              p->engine[0], p->engine[1], false, pair, &ignored) < 0)
 			continue;
 		p->carry = xrealloc(p->carry, (p->ncarry + 1) * sizeof(*p->carry));
 		pc = &p->carry[p->ncarry++];
@@ -486,14 +842,15 @@ static void build_reads(struct plan *p)
 	}
 }
 
-struct canon_col plan_own_class(const struct coldesc *cd, bool *raw)
+struct canon_col plan_own_class(const struct coldesc *cd, const char *driver, bool *raw)
 {
 	int cls = class_of(cd);
 
-	if (cls == CC_FLOAT64 && cd->bits == 32)
-		cls = CC_FLOAT32;
-	*raw = cls < 0;
-	return canon_col_make(cls < 0 ? CC_TEXT : (enum cclass)cls, cd->type);
+	/* JSON, addresses and bit strings go back exactly as the server printed them. */
+	*raw = cls < 0 || cls == CC_JSON || cls == CC_INET || cls == CC_BITS;
+	if (*raw)
+		return canon_col_make(CC_TEXT, cd->type);
+	return side_col((enum cclass)cls, cd, driver);
 }
 
 /* Each column of the written side, read as its own type. */
@@ -504,7 +861,7 @@ static void build_own(struct plan *p)
 	p->own = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own));
 	p->own_raw = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own_raw));
 	for (size_t c = 0; c < wd->ncols; c++)
-		p->own[c] = plan_own_class(&wd->cols[c], &p->own_raw[c]);
+		p->own[c] = plan_own_class(&wd->cols[c], p->engine[p->repair_side], &p->own_raw[c]);
 }
 
 /* Decides which side a repair writes, or why none. */
@@ -555,6 +912,13 @@ int plan_build(struct plan *p, const struct spec *spec, const struct spec_check 
 		build_own(p);
 	}
 	build_reads(p);
+	for (size_t j = 0; j < p->ncmp; j++)
+		if (p->cmp[j].tolerance >= 0) {
+			p->tol = xcalloc(p->ncmp, sizeof(double));
+			for (size_t k = 0; k < p->ncmp; k++)
+				p->tol[k] = p->cmp[k].tolerance;
+			break;
+		}
 	return 0;
 }
 
@@ -570,8 +934,10 @@ void plan_release(struct plan *p)
 			free(p->only[s][i]);
 		free(p->only[s]);
 	}
-	for (size_t i = 0; i < p->ncmp; i++)
+	for (size_t i = 0; i < p->ncmp; i++) {
 		free(p->cmp[i].norm);
+		canon_map_free(p->cmp[i].map);
+	}
 	for (size_t i = 0; i < p->nkey; i++)
 		free(p->key[i].norm);
 	free(p->cmp);
@@ -579,5 +945,6 @@ void plan_release(struct plan *p)
 	free(p->carry);
 	free(p->own);
 	free(p->own_raw);
+	free(p->tol);
 	memset(p, 0, sizeof(*p));
 }

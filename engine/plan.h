@@ -34,12 +34,16 @@ struct plan_col {
 	size_t col[2];              /* index into desc[side].cols */
 	struct canon_col canon[2];
 	char *norm;                 /* owned: normalization in force ("scale 2"), NULL when exact */
+	double tolerance;           /* floats equal within it (>= 0), or -1: exactly */
+	struct canon_map *map;      /* owned: the map canon[0] reads through, or NULL */
 };
 
 struct plan {
 	const struct spec_check *check;   /* borrowed */
 	struct tabdesc desc[2];
-	const char *driver[2];            /* borrowed: "postgres", "mariadb" */
+	const char *driver[2];            /* borrowed: "postgres", "mariadb", "snapshot" */
+	const char *engine[2];            /* borrowed: whose text the values are: "postgres",
+	                                     "mariadb" (a snapshot's: the engine it was taken from) */
 	size_t nkey;
 	struct plan_col *key;
 	size_t ncmp;
@@ -66,6 +70,11 @@ struct plan {
 	 */
 	struct canon_col *own;
 	bool *own_raw;
+	/*
+	 * Per compared column, its tolerance (>= 0) or -1; NULL when no
+	 * column has one. Such columns stay out of row hashes.
+	 */
+	double *tol;
 };
 
 /*
@@ -89,11 +98,19 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
               struct canon_col out[2], struct tally_err *err);
 
 /*
- * A column read as its own type, with no options (before-images,
- * snapshots): its class, or *raw set when it has none and its text is
- * taken as it is.
+ * A column of driver's engine read as its own type, with no options
+ * (before-images, snapshots): its class, or *raw set when its text is taken
+ * as it is (no class, or one whose canonical form is not the exact text:
+ * JSON, addresses, bit strings).
  */
-struct canon_col plan_own_class(const struct coldesc *cd, bool *raw);
+struct canon_col plan_own_class(const struct coldesc *cd, const char *driver, bool *raw);
+
+/*
+ * Does key column k on side sort, on its server, in the order of its
+ * canonical bytes' class? False when it is read as another class (a uuid
+ * parsed from text): such a side is sorted locally.
+ */
+bool plan_key_native(const struct plan_col *k, int side);
 
 /* Names of column i of the plan's compared (or key) columns on a side. */
 static inline const char *plan_colname(const struct plan *p, const struct plan_col *c, int side)

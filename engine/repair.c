@@ -121,7 +121,7 @@ void repair_info_from_plan(struct repair_info *ri, const struct plan *p, const c
 		ri->ins_pos = xrealloc(ri->ins_pos, ri->nins * sizeof(size_t));
 		ri->ins_canon = xrealloc(ri->ins_canon, ri->nins * sizeof(struct canon_col));
 		ri->ins_pos[ri->nins - 1] = i;
-		ri->ins_canon[ri->nins - 1] = canon_col_make(pc->canon[1 - w].cls, pc->canon[1 - w].type);
+		ri->ins_canon[ri->nins - 1] = canon_col_exact(&pc->canon[1 - w]);
 	}
 }
 
@@ -229,6 +229,11 @@ static int put_literal(struct repair_writer *w, struct buf *out, size_t col, con
 		sv.kind = SV_RAW;
 		sv.s = v;
 		sv.len = len;
+	} else if (cc->cls == CC_JSON && cc->type == LT_JSON) {
+		/* A document as its side wrote it: its meaning was compared, its text is what is stored. */
+		sv.kind = SV_TEXT;
+		sv.s = v;
+		sv.len = len;
 	} else {
 		buf_reset(&w->enc);
 		if (canon_encode(&w->enc, cc, v, len, err) < 0 ||
@@ -312,7 +317,7 @@ static int update_row(struct repair_writer *w, const struct mrow *wm, const stru
 		if (!(w->bits[j / 8] & (1u << (j % 8))))
 			continue;
 		/* The exact value, not a normalized one: no scale, precision or trim. */
-		cc = canon_col_make(pc->canon[1 - ws].cls, pc->canon[1 - ws].type);
+		cc = canon_col_exact(&pc->canon[1 - ws]);
 		buf_addstr(&w->rb, ", ");
 		if (put_literal(w, &w->rb, pc->col[ws], &cc, false, oraw->val[p->nkey + j], oraw->len[p->nkey + j],
 		                err) < 0)

@@ -20,6 +20,21 @@ void rowhash_of(const void *p, size_t len, struct rowhash *out)
 	memcpy(out->b, c.digest, sizeof(out->b));
 }
 
+void rowhash_skipping(const uint8_t *p, size_t keylen, const uint32_t *off, size_t ncmp, const double *skip,
+                      struct rowhash *out)
+{
+	XXH3_state_t st;
+	XXH128_canonical_t c;
+
+	XXH3_128bits_reset(&st);
+	XXH3_128bits_update(&st, p, keylen);
+	for (size_t i = 0; i < ncmp; i++)
+		if (skip[i] < 0)
+			XXH3_128bits_update(&st, p + keylen + off[i], off[i + 1] - off[i]);
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
+	memcpy(out->b, c.digest, sizeof(out->b));
+}
+
 void chunkhash_init(struct chunkhash *c)
 {
 	memset(c, 0, sizeof(*c));

@@ -30,6 +30,15 @@ struct chunkhash {
 /* Digest of len bytes at p (a row's canonical key and values). */
 void rowhash_of(const void *p, size_t len, struct rowhash *out);
 
+/*
+ * The digest of a row whose compared columns with skip[i] >= 0 are left
+ * out (they compare within a tolerance, so their bytes may differ in
+ * equal rows): the key (keylen bytes at p), then each other column
+ * (off[i]..off[i+1] after the key), hashed as one stream.
+ */
+void rowhash_skipping(const uint8_t *p, size_t keylen, const uint32_t *off, size_t ncmp, const double *skip,
+                      struct rowhash *out);
+
 void chunkhash_init(struct chunkhash *c);
 /* Adds one row. */
 void chunkhash_add(struct chunkhash *c, const struct rowhash *h);

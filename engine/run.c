@@ -198,7 +198,7 @@ static bool side_exact(const struct plan *p, int side, const struct conn *c)
 	for (size_t i = 0; i < p->nkey; i++) {
 		const struct coldesc *cd = &p->desc[side].cols[p->key[i].col[side]];
 
-		if (cd->nullable || !c->ops->order_is_bytewise(cd))
+		if (cd->nullable || !c->ops->order_is_bytewise(cd) || !plan_key_native(&p->key[i], side))
 			return false;
 	}
 	return true;

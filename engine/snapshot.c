@@ -188,7 +188,7 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 	k->cc = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->cc));
 	k->raw = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->raw));
 	for (size_t col = 0; col < k->t.ncols; col++)
-		k->cc[col] = plan_own_class(&k->t.cols[col], &k->raw[col]);
+		k->cc[col] = plan_own_class(&k->t.cols[col], k->conn->engine, &k->raw[col]);
 	for (size_t i = 0; i < k->nkey; i++) {
 		const struct coldesc *cd = &k->t.cols[k->key[i]];
 
@@ -203,7 +203,7 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 	header = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o}",
 	                   "format", SNAPSHOT_FORMAT, "canon_version", CANON_VERSION, "tally_version", TALLY_VERSION,
 	                   "taken_at", taken, "spec", spec->name, "check", c->name, "side", k->side,
-	                   "system", sd->system, "driver", k->conn->ops->driver, "server", k->conn->server_version,
+	                   "system", sd->system, "driver", k->conn->engine, "server", k->conn->server_version,
 	                   "position", position, "table", tabdesc_json(&k->t), "key", json_array());
 	for (size_t i = 0; i < k->nkey; i++)
 		json_array_append_new(json_object_get(header, "key"), json_integer((json_int_t)k->key[i]));

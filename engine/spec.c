@@ -889,6 +889,7 @@ static int parse_map(struct loader *ld, const struct field *f, const char *paren
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(col->map[j].from, e->from) == 0)
 				return fail(ld, kpos, path, "duplicate entry '%s'", e->from);
+		e->pos = kpos;
 		path_key(vpath, sizeof(vpath), path, e->from);
 		if (node_str(ld, val, pos_or(val, kpos), vpath, false, &e->to))
 			return -1;
@@ -896,12 +897,55 @@ static int parse_map(struct loader *ld, const struct field *f, const char *paren
 	return 0;
 }
 
+/*
+ * The option fields in spec_opt order, after the names: field
+ * C_FIRST_OPTION + k is option k.
+ */
 enum {
 	C_NAME, C_SOURCE, C_TARGET,
-	C_SCALE, C_PRECISION, C_TIMEZONE, C_TRIM, C_CASE, C_TOLERANCE, C_MAP, C_AS,
+	C_SCALE, C_PRECISION, C_TIMEZONE, C_TRIM, C_CASE, C_TOLERANCE, C_MAP, C_AS, C_ZERO_DATE,
 	C_N
 };
 #define C_FIRST_OPTION C_SCALE
+
+/* timezone: ZONE, or { source: ZONE, target: ZONE } for two naive sides. */
+static int parse_timezone(struct loader *ld, const struct field *f, const char *parent,
+                          struct spec_column *col)
+{
+	struct field tf[2] = { { .name = "source" }, { .name = "target" } };
+	char path[PATH_LEN];
+
+	if (is_scalar(f->val))
+		return field_str(ld, f, parent, true, &col->timezone);
+	path_key(path, sizeof(path), parent, f->name);
+	if (want_kind(ld, f->val, val_pos(f), path, FYNT_MAPPING, "a zone name or a mapping of source and target"))
+		return -1;
+	if (get_fields(ld, f->val, path, tf, 2))
+		return -1;
+	if (!tf[0].key && !tf[1].key)
+		return fail(ld, val_pos(f), path, "expected 'source', 'target' or both");
+	for (int s = 0; s < 2; s++)
+		if (tf[s].key && field_str(ld, &tf[s], path, true, &col->tz_side[s]))
+			return -1;
+	return 0;
+}
+
+/* zero_date: null (YAML's null, or the string "null"), or keep. */
+static int parse_zero_date(struct loader *ld, const struct field *f, const char *parent,
+                           struct spec_column *col)
+{
+	static const char *const names[] = { "null", "keep", NULL };
+	int v;
+
+	if (is_null(f->val)) {
+		col->zero_null = true;
+		return 0;
+	}
+	if (field_enum(ld, f, parent, names, &v))
+		return -1;
+	col->zero_null = v == 0;
+	return 0;
+}
 
 /* name, or source and target, but not both forms. */
 static int column_names(struct loader *ld, struct field *f, struct spec_pos pos,
@@ -939,14 +983,19 @@ static int column_options(struct loader *ld, struct field *f, const char *path,
 	int v;
 
 	for (int i = C_FIRST_OPTION; i < C_N; i++) {
-		if (f[i].key && pos_cmp(key_pos(&f[i]), col->opt_pos) < 0)
+		if (!f[i].key)
+			continue;
+		col->optpos[i - C_FIRST_OPTION] = key_pos(&f[i]);
+		if (pos_cmp(key_pos(&f[i]), col->opt_pos) < 0)
 			col->opt_pos = key_pos(&f[i]);
 	}
 	if (f[C_SCALE].key && field_int(ld, &f[C_SCALE], path, 0, 38, &col->scale))
 		return -1;
 	if (f[C_PRECISION].key && field_int(ld, &f[C_PRECISION], path, 0, 6, &col->precision))
 		return -1;
-	if (f[C_TIMEZONE].key && field_str(ld, &f[C_TIMEZONE], path, true, &col->timezone))
+	if (f[C_TIMEZONE].key && parse_timezone(ld, &f[C_TIMEZONE], path, col))
+		return -1;
+	if (f[C_ZERO_DATE].key && parse_zero_date(ld, &f[C_ZERO_DATE], path, col))
 		return -1;
 	if (f[C_TRIM].key) {
 		if (field_enum(ld, &f[C_TRIM], path, trims, &v))
@@ -988,6 +1037,7 @@ static int parse_column(struct loader *ld, struct fy_node *n, struct spec_pos po
 		[C_TOLERANCE] = { .name = "tolerance" },
 		[C_MAP] = { .name = "map" },
 		[C_AS] = { .name = "as" },
+		[C_ZERO_DATE] = { .name = "zero_date" },
 	};
 
 	col->pos = pos;
@@ -1411,6 +1461,8 @@ static void check_release(struct spec_check *c)
 		free(col->source);
 		free(col->target);
 		free(col->timezone);
+		free(col->tz_side[0]);
+		free(col->tz_side[1]);
 		for (size_t j = 0; j < col->nmap; j++) {
 			free(col->map[j].from);
 			free(col->map[j].to);

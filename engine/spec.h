@@ -51,6 +51,14 @@ enum spec_as { AS_NONE = 0, AS_TEXT, AS_JSON, AS_UUID };
 struct spec_map_entry {
 	char *from;     /* the value as the source holds it, in text */
 	char *to;       /* the value the target holds instead */
+	struct spec_pos pos;    /* of the entry's key */
+};
+
+/* The normalization options of a column, to index spec_column.optpos. */
+enum spec_opt {
+	SPEC_OPT_SCALE, SPEC_OPT_PRECISION, SPEC_OPT_TIMEZONE, SPEC_OPT_TRIM, SPEC_OPT_CASE,
+	SPEC_OPT_TOLERANCE, SPEC_OPT_MAP, SPEC_OPT_AS, SPEC_OPT_ZERO_DATE,
+	SPEC_OPT_N
 };
 
 /*
@@ -64,7 +72,9 @@ struct spec_column {
 	char *target;           /* column name on the target side */
 	int scale;              /* round decimals to N places, -1 unset */
 	int precision;          /* truncate fractional seconds to N digits, -1 unset */
-	char *timezone;         /* interpret a naive timestamp in this zone, NULL unset */
+	char *timezone;         /* timezone: ZONE: the zone of the naive side, NULL unset */
+	char *tz_side[2];       /* timezone: {source: ZONE, target: ZONE}: per side, NULL unset */
+	bool zero_null;         /* zero_date: null: MariaDB zero dates read as NULL */
 	enum spec_trim trim;
 	bool case_insensitive;
 	bool has_tolerance;
@@ -74,6 +84,7 @@ struct spec_column {
 	size_t nmap;
 	struct spec_pos pos;    /* of the entry */
 	struct spec_pos opt_pos; /* of the first normalization option, for plan errors */
+	struct spec_pos optpos[SPEC_OPT_N];  /* of each option's key; line 0 when it is absent */
 };
 
 enum spec_expect { EXPECT_EQUAL = 0, EXPECT_SUBSET, EXPECT_ABSENT };

@@ -103,7 +103,10 @@ int stream_next(void *ctx, const struct mrow **row, struct tally_err *err)
 	s->row.bytes = (const uint8_t *)s->bytes.data;
 	s->row.keylen = keylen;
 	s->row.len = s->bytes.len;
-	rowhash_of(s->bytes.data, s->bytes.len, &s->row.hash);
+	if (p->tol)
+		rowhash_skipping((const uint8_t *)s->bytes.data, keylen, s->off, p->ncmp, p->tol, &s->row.hash);
+	else
+		rowhash_of(s->bytes.data, s->bytes.len, &s->row.hash);
 	*row = &s->row;
 	return 1;
 }

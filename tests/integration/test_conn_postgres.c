@@ -541,7 +541,7 @@ static void assert_sane_tabdesc(const struct tabdesc *t)
 			assert_int_equal(c->length, 0);
 		if (c->type != LT_INT && c->type != LT_FLOAT && c->type != LT_BIT)
 			assert_int_equal(c->bits, 0);
-		assert_true(c->fixed == (c->type == LT_CHAR));
+		assert_true(c->fixed == (c->type == LT_CHAR || (c->type == LT_BIT && strncmp(c->native, "bit(", 4) == 0)));
 		if (c->type == LT_TEXT || c->type == LT_CHAR)
 			assert_non_null(c->collation);
 		if (c->identity)

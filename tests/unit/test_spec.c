@@ -832,7 +832,16 @@ ERROR_TEST(test_column_empty_name, COLS "      - ''\n",
 ERROR_TEST(test_column_unknown_key, COLS "      - { name: a, scael: 2 }\n",
            "t.yaml:11:20: checks[0].columns[0]: unknown key 'scael' (expected one of: "
            "name, source, target, scale, precision, timezone, trim, case, tolerance, "
-           "map, as)")
+           "map, as, zero_date)")
+ERROR_TEST(test_column_zero_date_bad, COLS "      - { name: a, zero_date: zero }\n",
+           "t.yaml:11:31: checks[0].columns[0].zero_date: invalid value 'zero' (expected one of: null, keep)")
+ERROR_TEST(test_column_timezone_list, COLS "      - { name: a, timezone: [UTC] }\n",
+           "t.yaml:11:30: checks[0].columns[0].timezone: expected a zone name or a mapping of source and "
+           "target, got a sequence")
+ERROR_TEST(test_column_timezone_empty_map, COLS "      - { name: a, timezone: {} }\n",
+           "t.yaml:11:30: checks[0].columns[0].timezone: expected 'source', 'target' or both")
+ERROR_TEST(test_column_timezone_unknown_side, COLS "      - { name: a, timezone: { left: UTC } }\n",
+           "t.yaml:11:32: checks[0].columns[0].timezone: unknown key 'left' (expected one of: source, target)")
 ERROR_TEST(test_column_name_and_source, COLS "      - { source: a, target: b, name: c }\n",
            "t.yaml:11:33: checks[0].columns[0]: give either 'name' or 'source' and "
            "'target', not both")
@@ -1089,6 +1098,45 @@ static void test_redact_keyword_value(void **state)
 	assert_redacted("host=h just:words", "host=h just:words");
 }
 
+/* Each option's own position, the zone forms, zero_date, map entry positions. */
+static void test_column_option_positions(void **state)
+{
+	const char *yaml = HEAD CHECK
+		"    columns:\n"
+		"      - name: a\n"
+		"        zero_date: null\n"
+		"        timezone: { source: Europe/Berlin, target: UTC }\n"
+		"        map:\n"
+		"          1: open\n"
+		"          2: closed\n"
+		"      - { name: b, zero_date: keep, timezone: America/New_York, scale: 2 }\n";
+	const struct spec_column *col;
+	struct spec s;
+
+	(void)state;
+	load_ok(yaml, &s);
+	col = &s.checks[0].columns[0];
+	assert_true(col->zero_null);
+	assert_null(col->timezone);
+	assert_string_equal(col->tz_side[0], "Europe/Berlin");
+	assert_string_equal(col->tz_side[1], "UTC");
+	assert_pos(col->optpos[SPEC_OPT_ZERO_DATE], 12, 9);
+	assert_pos(col->optpos[SPEC_OPT_TIMEZONE], 13, 9);
+	assert_pos(col->optpos[SPEC_OPT_MAP], 14, 9);
+	assert_pos(col->optpos[SPEC_OPT_SCALE], 0, 0);
+	assert_pos(col->map[0].pos, 15, 11);
+	assert_pos(col->map[1].pos, 16, 11);
+	assert_pos(col->opt_pos, 12, 9);
+	col = &s.checks[0].columns[1];
+	assert_false(col->zero_null);
+	assert_string_equal(col->timezone, "America/New_York");
+	assert_null(col->tz_side[0]);
+	assert_pos(col->optpos[SPEC_OPT_ZERO_DATE], 17, 20);
+	assert_pos(col->optpos[SPEC_OPT_TIMEZONE], 17, 37);
+	assert_pos(col->optpos[SPEC_OPT_SCALE], 17, 65);
+	spec_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1200,6 +1248,11 @@ int main(void)
 		cmocka_unit_test(test_column_sequence),
 		cmocka_unit_test(test_column_empty_name),
 		cmocka_unit_test(test_column_unknown_key),
+		cmocka_unit_test(test_column_zero_date_bad),
+		cmocka_unit_test(test_column_timezone_list),
+		cmocka_unit_test(test_column_timezone_empty_map),
+		cmocka_unit_test(test_column_timezone_unknown_side),
+		cmocka_unit_test(test_column_option_positions),
 		cmocka_unit_test(test_column_name_and_source),
 		cmocka_unit_test(test_column_source_only),
 		cmocka_unit_test(test_column_target_only),
