@@ -1545,6 +1545,91 @@ static size_t get_number(const uint8_t *p, size_t n, bool neg, struct sqlval *v,
 	return i + 1;
 }
 
+/*
+ * Canonical JSON with its numbers written the usual way (1e0 -> 1,
+ * 1.25e2 -> 125, 1.5e-3 -> 0.0015) while the exponent is modest, for a
+ * reviewer reading a repair script. Same document, same meaning.
+ */
+static void json_plain_numbers(struct buf *out, const char *s, size_t n)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < n;) {
+		char c = s[i];
+
+		if (in_string || (c != '-' && !is_digit(c))) {
+			if (in_string && c == '\\' && i + 1 < n) {
+				buf_add(out, s + i, 2);
+				i += 2;
+				continue;
+			}
+			if (c == '"')
+				in_string = !in_string;
+			buf_addch(out, c);
+			i++;
+			continue;
+		}
+		/* A canonical number: [-]D[.DDD]e[-]X, or 0. */
+		size_t start = i, dstart, nd = 0;
+		char digits[64];
+		long exp = 0;
+		bool neg = c == '-', eneg = false, fits = true;
+
+		if (neg)
+			i++;
+		dstart = i;
+		while (i < n && (is_digit(s[i]) || s[i] == '.')) {
+			if (s[i] != '.') {
+				if (nd < sizeof(digits))
+					digits[nd] = s[i];
+				else
+					fits = false;
+				nd++;
+			}
+			i++;
+		}
+		if (i < n && s[i] == 'e') {
+			i++;
+			if (i < n && s[i] == '-') {
+				eneg = true;
+				i++;
+			}
+			while (i < n && is_digit(s[i])) {
+				if (exp < 1000000)
+					exp = exp * 10 + (s[i] - '0');
+				i++;
+			}
+		} else {
+			fits = false;       /* "0" */
+		}
+		if (eneg)
+			exp = -exp;
+		if (!fits || i == dstart || exp < -6 || exp > 20) {
+			buf_add(out, s + start, i - start);
+			continue;
+		}
+		/* value = 0.digits x 10^(exp + 1) */
+		long point = exp + 1;
+
+		if (neg)
+			buf_addch(out, '-');
+		if (point <= 0) {
+			buf_addstr(out, "0.");
+			for (long k = point; k < 0; k++)
+				buf_addch(out, '0');
+			buf_add(out, digits, nd);
+		} else if ((size_t)point >= nd) {
+			buf_add(out, digits, nd);
+			for (size_t k = nd; k < (size_t)point; k++)
+				buf_addch(out, '0');
+		} else {
+			buf_add(out, digits, (size_t)point);
+			buf_addch(out, '.');
+			buf_add(out, digits + point, nd - (size_t)point);
+		}
+	}
+}
+
 /* The standard text of an address: dotted quad, or RFC 5952 IPv6; "/n" unless whole. */
 static void inet_text(struct buf *out, int family, const uint8_t *a, int prefix)
 {
@@ -1697,14 +1782,20 @@ size_t canon_decode(const uint8_t *p, size_t n, struct sqlval *v, struct buf *sc
 		v->len = scratch->len;
 		return 3 + alen;
 	}
-	case TAG_JSON:
-		k = get_escaped(p + 1, n - 1, scratch);
+	case TAG_JSON: {
+		struct buf canon = BUF_INIT;
+
+		k = get_escaped(p + 1, n - 1, &canon);
+		if (k)
+			json_plain_numbers(scratch, canon.data, canon.len);
+		buf_release(&canon);
 		if (!k)
 			return 0;
 		v->kind = SV_TEXT;
 		v->s = scratch->data;
 		v->len = scratch->len;
 		return k + 1;
+	}
 	case TAG_BITS: {
 		size_t nbits;
 

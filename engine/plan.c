@@ -447,8 +447,8 @@ static void norm_add(struct buf *norm, const char *fmt, ...)
 static int not_for(struct tally_err *err, const struct spec *spec, const struct spec_column *sc, enum spec_opt o,
                    const char *name, const char *applies, enum cclass cls)
 {
-	return spec_err(err, spec, opt_at(sc, o), "column '%s': option '%s' applies to %s, not %s", sc->source, name,
-	                applies, cclass_name(cls));
+	return spec_err(err, spec, opt_at(sc, o), "column '%s': option '%s' applies to %s, not to one compared as %s",
+	                sc->source, name, applies, cclass_name(cls));
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "canon.h"
 #include "tally_config.h"
+#include "tz.h"
 #include "work.h"
 #include "zfile.h"
 
@@ -120,8 +121,10 @@ void repair_info_from_plan(struct repair_info *ri, const struct plan *p, const c
 		ri->ins = idx_push(ri->ins, &ri->nins, col);
 		ri->ins_pos = xrealloc(ri->ins_pos, ri->nins * sizeof(size_t));
 		ri->ins_canon = xrealloc(ri->ins_canon, ri->nins * sizeof(struct canon_col));
+		ri->ins_tz = xrealloc(ri->ins_tz, ri->nins * sizeof(*ri->ins_tz));
 		ri->ins_pos[ri->nins - 1] = i;
 		ri->ins_canon[ri->nins - 1] = canon_col_exact(&pc->canon[1 - w]);
+		ri->ins_tz[ri->nins - 1] = pc->canon[w].tz;
 	}
 }
 
@@ -176,6 +179,7 @@ void repair_info_release(struct repair_info *ri)
 	free(ri->cmp);
 	free(ri->ins_pos);
 	free(ri->ins_canon);
+	free(ri->ins_tz);
 	memset(ri, 0, sizeof(*ri));
 }
 
@@ -215,9 +219,13 @@ struct repair_writer *repair_writer_new(const struct repair_info *ri, const char
 	return w;
 }
 
-/* Appends one value to out as a literal of column col of the written table. */
+/*
+ * Appends one value to out as a literal of column col of the written
+ * table: read as cc says, and, when the written column holds local time
+ * in zone wtz (timezone:), turned from the instant into that local time.
+ */
 static int put_literal(struct repair_writer *w, struct buf *out, size_t col, const struct canon_col *cc,
-                       bool raw_text, const char *v, size_t len, struct tally_err *err)
+                       const struct tz *wtz, bool raw_text, const char *v, size_t len, struct tally_err *err)
 {
 	const struct tabdesc *t = &w->ri->t;
 	struct sqlval sv;
@@ -240,6 +248,10 @@ static int put_literal(struct repair_writer *w, struct buf *out, size_t col, con
 		    canon_decode((const uint8_t *)w->enc.data, w->enc.len, &sv, &w->scratch) == 0)
 			return err_set(err, ERR_DATA, "column '%s' of %s: a value cannot be converted",
 			               t->cols[col].name, t->display);
+		if (wtz && sv.kind == SV_TIMESTAMPTZ && sv.special == SVS_NONE) {
+			sv.kind = SV_TIMESTAMP;
+			sv.i += (int64_t)tz_offset_at(wtz, sv.i) * 1000000;
+		}
 	}
 	buf_reset(&w->lit);
 	if (w->ri->ops->literal(&w->lit, &t->cols[col], &sv, err) < 0)
@@ -262,7 +274,7 @@ static int image_row(struct repair_writer *w, const struct mrow *m, struct tally
 
 		if (i)
 			buf_addstr(&w->ra, ", ");
-		if (put_literal(w, &w->ra, col, &p->own[col], p->own_raw[col], raw->val[pos], raw->len[pos],
+		if (put_literal(w, &w->ra, col, &p->own[col], NULL, p->own_raw[col], raw->val[pos], raw->len[pos],
 		                err) < 0)
 			return -1;
 	}
@@ -283,7 +295,7 @@ static int insert_row(struct repair_writer *w, const struct mrow *m, struct tall
 
 		if (i)
 			buf_addstr(&w->rb, ", ");
-		if (put_literal(w, &w->rb, ri->ins[i], &ri->ins_canon[i], false, raw->val[pos], raw->len[pos],
+		if (put_literal(w, &w->rb, ri->ins[i], &ri->ins_canon[i], ri->ins_tz[i], false, raw->val[pos], raw->len[pos],
 		                err) < 0)
 			return -1;
 	}
@@ -306,7 +318,7 @@ static int update_row(struct repair_writer *w, const struct mrow *wm, const stru
 
 		if (i)
 			buf_addstr(&w->rb, ", ");
-		if (put_literal(w, &w->rb, col, &p->own[col], p->own_raw[col], wraw->val[i], wraw->len[i],
+		if (put_literal(w, &w->rb, col, &p->own[col], NULL, p->own_raw[col], wraw->val[i], wraw->len[i],
 		                err) < 0)
 			return -1;
 	}
@@ -319,7 +331,7 @@ static int update_row(struct repair_writer *w, const struct mrow *wm, const stru
 		/* The exact value, not a normalized one: no scale, precision or trim. */
 		cc = canon_col_exact(&pc->canon[1 - ws]);
 		buf_addstr(&w->rb, ", ");
-		if (put_literal(w, &w->rb, pc->col[ws], &cc, false, oraw->val[p->nkey + j], oraw->len[p->nkey + j],
+		if (put_literal(w, &w->rb, pc->col[ws], &cc, pc->canon[ws].tz, false, oraw->val[p->nkey + j], oraw->len[p->nkey + j],
 		                err) < 0)
 			return -1;
 	}

@@ -63,6 +63,7 @@ struct repair_info {
 	const struct plan *plan;
 	size_t *ins_pos;            /* each INSERT column's place in the other side's row */
 	struct canon_col *ins_canon;
+	const struct tz **ins_tz;   /* the written column's zone when it is naive local time, else NULL */
 };
 
 /*

@@ -56,7 +56,9 @@ port_in_use() {
 free_port() {
 	local p tries=0
 	while [ $tries -lt 200 ]; do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+		# Below the kernel's ephemeral range (32768 and up), where client
+		# sockets of a busy test run could take the port first.
+		p=$(( 12000 + (RANDOM * 32768 + RANDOM) % 20000 ))
 		if ! port_in_use "$p" && ! grep -qs ":$p\$" "$PORTS_TAKEN"; then
 			echo ":$p" >> "$PORTS_TAKEN"
 			echo "$p"

@@ -208,6 +208,7 @@ checks:
         pg = self.pg
         e = dict(os.environ, PGPASSWORD=password or pg.admin_pw)
         sql = ("SELECT pid FROM pg_stat_activity WHERE usename = 'tally' AND state = 'active' "
+               f"AND datname = '{TGT_DB}' "
                "AND query LIKE 'COPY%'")
         out = subprocess.run([os.path.join(pg.bindir, "psql"), "-X", "-A", "-t", "-h", pg.host,
                               "-p", str(port or pg.port), "-U", pg.admin, "-d", "postgres", "-c", sql],
@@ -246,8 +247,10 @@ class ServerDeath(TallyCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="tally-it-death-")
-        subprocess.run([os.path.join(harness.REPO, "scripts", "servers.sh"), "start", cls.dir],
-                       check=True, capture_output=True)
+        p = subprocess.run([os.path.join(harness.REPO, "scripts", "servers.sh"), "start", cls.dir],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"servers.sh start failed: {p.stderr}")
         cls.env = {}
         for line in open(os.path.join(cls.dir, "env")):
             k, _, v = line.strip().partition("=")

@@ -18,6 +18,8 @@
 
 #include "../../engine/canon.h"
 #include "../../engine/rowhash.h"
+#include "../../engine/jsoncanon.h"
+#include "../../engine/tz.h"
 
 /* Encodes one value (NULL: SQL NULL) and returns its bytes as hex. */
 static char *enc_hex(struct canon_col c, const char *v, size_t n)
@@ -578,9 +580,191 @@ static void test_float_parsing_matches_strtod(void **state)
 	}
 }
 
+/* Decodes the encoding of v (as c reads it) back to the text a literal would carry. */
+static const char *round_text(struct canon_col c, const char *v, size_t n)
+{
+	static char out[4][512];
+	static int slot;
+	struct buf b = BUF_INIT, scratch = BUF_INIT;
+	struct tally_err err;
+	struct sqlval sv;
+	char *o = out[slot++ % 4];
+
+	assert_int_equal(canon_encode(&b, &c, v, n, &err), 0);
+	assert_int_equal(canon_decode((const uint8_t *)b.data, b.len, &sv, &scratch), b.len);
+	snprintf(o, 512, "%.*s", (int)sv.len, sv.s ? sv.s : "");
+	buf_release(&b);
+	buf_release(&scratch);
+	return o;
+}
+
+static void test_inet(void **state)
+{
+	struct canon_col c = canon_col_make(CC_INET, LT_INET);
+
+	(void)state;
+	/* One address, however it is printed. */
+	assert_string_equal(enc(CC_INET, LT_INET, "2001:db8::1"), enc(CC_INET, LT_TEXT, "2001:DB8:0:0:0:0:0:1"));
+	assert_string_equal(enc(CC_INET, LT_INET, "10.0.0.1"), enc(CC_INET, LT_INET, "10.0.0.1/32"));
+	assert_string_equal(enc(CC_INET, LT_INET, "::1.2.3.4"), enc(CC_INET, LT_INET, "::102:304"));
+	/* A prefix counts; an IPv4-mapped address is not the IPv4 address. */
+	assert_string_not_equal(enc(CC_INET, LT_INET, "10.0.0.0/8"), enc(CC_INET, LT_INET, "10.0.0.0/16"));
+	assert_string_not_equal(enc(CC_INET, LT_INET, "::ffff:1.2.3.4"), enc(CC_INET, LT_INET, "1.2.3.4"));
+	assert_string_equal(enc(CC_INET, LT_INET, "192.168.0.1/24"), "7404c0a8000118");
+	/* Not addresses. */
+	assert_string_equal(enc(CC_INET, LT_TEXT, "10.0.0.256"),
+	                    "ERROR: not a valid IP address (expected a.b.c.d[/n] or an IPv6 address[/n])");
+	assert_true(strncmp(enc(CC_INET, LT_TEXT, "1::2::3"), "ERROR", 5) == 0);
+	assert_true(strncmp(enc(CC_INET, LT_TEXT, "10.0.0.1/33"), "ERROR", 5) == 0);
+	assert_true(strncmp(enc(CC_INET, LT_TEXT, "010.0.0.1"), "ERROR", 5) == 0);
+	assert_true(strncmp(enc(CC_INET, LT_TEXT, "1:2:3:4:5:6:7:8:9"), "ERROR", 5) == 0);
+	/* Back to text for a literal: the standard spellings. */
+	assert_string_equal(round_text(c, "2001:DB8:0:0:1:0:0:1", 20), "2001:db8::1:0:0:1");
+	assert_string_equal(round_text(c, "::ffff:10.0.0.1", 15), "::ffff:10.0.0.1");
+	assert_string_equal(round_text(c, "10.0.0.0/8", 10), "10.0.0.0/8");
+	assert_string_equal(round_text(c, "0:0:0:0:0:0:0:0", 15), "::");
+}
+
+static void test_bits(void **state)
+{
+	struct canon_col raw = canon_col_make(CC_BITS, LT_BIT), txt = canon_col_make(CC_BITS, LT_BIT);
+
+	(void)state;
+	raw.raw_bits = true;
+	raw.bits = 5;
+	/* MariaDB sends BIT(5) b'00101' as one byte 0x05; PostgreSQL prints 00101. */
+	assert_string_equal(enc_hex(raw, "\x05", 1), enc_hex(txt, "00101", 5));
+	assert_string_equal(enc_hex(txt, "00101", 5), "7a0000000528");
+	assert_string_not_equal(enc_hex(txt, "101", 3), enc_hex(txt, "00101", 5));
+	/* A set bit above the width, or text that is not bits, is refused. */
+	assert_string_equal(enc_hex(raw, "\x25", 1), "ERROR: not a valid bit string");
+	assert_string_equal(enc_hex(txt, "012", 3), "ERROR: not a valid bit string");
+	assert_string_equal(round_text(raw, "\x05", 1), "00101");
+	/* BIT(1) as a boolean. */
+	raw = canon_col_make(CC_BOOL, LT_BIT);
+	raw.raw_bits = true;
+	raw.bits = 1;
+	assert_string_equal(enc_hex(raw, "\x01", 1), enc(CC_BOOL, LT_BOOL, "t"));
+	assert_string_equal(enc_hex(raw, "\x00", 1), enc(CC_BOOL, LT_BOOL, "f"));
+	assert_string_equal(enc_hex(raw, "\x02", 1), "ERROR: not a valid boolean");
+}
+
+static void test_uuid_forms(void **state)
+{
+	struct canon_col bytes = canon_col_make(CC_UUID, LT_BYTES);
+
+	(void)state;
+	assert_string_equal(enc_hex(bytes, "\xa0\xee\xbc\x99\x9c\x0b\x4e\xf8\xbb\x6d\x6b\xb9\xbd\x38\x0a\x11", 16),
+	                    enc(CC_UUID, LT_CHAR, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"));
+	assert_string_equal(enc_hex(bytes, "abc", 3), "ERROR: not a valid uuid");
+}
+
+static void test_json_class(void **state)
+{
+	struct canon_col c = canon_col_make(CC_JSON, LT_JSON), arr = canon_col_make(CC_JSON, LT_ARRAY);
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+
+	(void)state;
+	assert_string_equal(enc(CC_JSON, LT_JSON, "{\"b\": [1, 2.0], \"a\": \"\\u00e9\"}"),
+	                    enc(CC_JSON, LT_TEXT, "{\"a\":\"\xc3\xa9\",\"b\":[1.0,2]}"));
+	assert_string_not_equal(enc(CC_JSON, LT_JSON, "[1,2]"), enc(CC_JSON, LT_JSON, "[2,1]"));
+	arr.arr_elem = PGARRAY_NUMBER;
+	assert_string_equal(enc_hex(arr, "{1,2.50}", 8), enc(CC_JSON, LT_JSON, "[1, 2.5]"));
+	/* A repair writes numbers as people write them. */
+	const char *doc = "{\"b\": 1.50, \"a\": [100, 0.0015, 1e30, -2, 0, \"1e0\"]}";
+
+	assert_string_equal(round_text(c, doc, strlen(doc)),
+	                    "{\"a\":[100,0.0015,1e30,-2,0,\"1e0\"],\"b\":1.5}");
+	/* The parser's message says where, not what. */
+	assert_int_equal(canon_encode(&b, &c, "{\"k\": tru}", 10, &err), -1);
+	assert_int_equal(err.kind, ERR_DATA);
+	assert_non_null(strstr(err.msg, "byte 6"));
+	assert_int_equal(b.len, 0);
+	buf_release(&b);
+}
+
+static void test_case_and_zero_dates(void **state)
+{
+	struct canon_col c = canon_col_make(CC_TEXT, LT_TEXT), d = canon_col_make(CC_DATE, LT_DATE),
+	                 ts = canon_col_make(CC_TIMESTAMP, LT_TIMESTAMP);
+	struct tally_err err;
+
+	(void)state;
+	assert_int_equal(canon_case_ready(&err), 0);
+	c.fold_case = true;
+	assert_string_equal(enc_hex(c, "\xc3\x84" "BC \xc3\x89T\xc3\x89", 10), enc_hex(c, "\xc3\xa4" "bc \xc3\xa9t\xc3\xa9", 10));
+	assert_string_equal(enc_hex(c, "ABC", 3), enc(CC_TEXT, LT_TEXT, "abc"));
+	assert_string_not_equal(enc_hex(c, "abc", 3), enc_hex(c, "abd", 3));
+	/* Bytes that are not UTF-8 are kept as they are. */
+	assert_string_equal(enc_hex(c, "A\xff", 2), enc(CC_TEXT, LT_TEXT, "a\xff"));
+	d.zero_null = true;
+	ts.zero_null = true;
+	assert_string_equal(enc_hex(d, "0000-00-00", 10), "01");
+	assert_string_equal(enc_hex(d, "2024-05-00", 10), "01");
+	assert_string_equal(enc_hex(ts, "0000-00-00 00:00:00", 19), "01");
+	assert_string_equal(enc_hex(d, "2024-05-01", 10), enc(CC_DATE, LT_DATE, "2024-05-01"));
+	assert_string_not_equal(enc(CC_DATE, LT_DATE, "0000-00-00"), "01");
+}
+
+static void test_timezone(void **state)
+{
+	struct canon_col local = canon_col_make(CC_TIMESTAMPTZ, LT_TIMESTAMP);
+	struct tally_err err;
+
+	(void)state;
+	assert_int_equal(tz_get("Europe/Berlin", &local.tz, &err), 0);
+	/* Summer and winter time, the fold (read after the change) and the gap (before). */
+	assert_string_equal(enc_hex(local, "2024-07-01 12:00:00", 19),
+	                    enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-07-01 10:00:00+00"));
+	assert_string_equal(enc_hex(local, "2024-01-01 12:00:00.5", 21),
+	                    enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-01-01 11:00:00.5+00"));
+	assert_string_equal(enc_hex(local, "2024-10-27 02:30:00", 19),
+	                    enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-10-27 01:30:00+00"));
+	assert_string_equal(enc_hex(local, "2024-03-31 02:30:00", 19),
+	                    enc(CC_TIMESTAMPTZ, LT_TIMESTAMPTZ, "2024-03-31 01:30:00+00"));
+}
+
+static void test_map(void **state)
+{
+	struct canon_map *m = calloc(1, sizeof(*m));
+	struct canon_col src = canon_col_make(CC_TEXT, LT_INT);
+	const char *from[] = { "2", "1" }, *to[] = { "closed", "active" };
+	struct tally_err err;
+	size_t dup;
+
+	(void)state;
+	m->from = canon_col_make(CC_NUMBER, LT_INT);
+	m->n = 2;
+	m->fromv = calloc(2, sizeof(struct buf));
+	m->tov = calloc(2, sizeof(struct buf));
+	for (size_t i = 0; i < 2; i++) {
+		struct canon_col t = canon_col_make(CC_TEXT, LT_TEXT);
+
+		assert_int_equal(canon_encode(&m->fromv[i], &m->from, from[i], 1, &err), 0);
+		assert_int_equal(canon_encode(&m->tov[i], &t, to[i], strlen(to[i]), &err), 0);
+	}
+	assert_true(canon_map_sort(m, &dup));
+	src.map = m;
+	assert_string_equal(enc_hex(src, "1", 1), enc(CC_TEXT, LT_TEXT, "active"));
+	assert_string_equal(enc_hex(src, "+2", 2), enc(CC_TEXT, LT_TEXT, "closed"));
+	/* A code the map does not name equals nothing, not even its own text. */
+	assert_string_not_equal(enc_hex(src, "3", 1), enc(CC_TEXT, LT_TEXT, "3"));
+	assert_string_equal(enc_hex(src, "3", 1), "7e128000ff00ff013300ff0001");
+	assert_string_equal(enc_hex(src, "x", 1), "ERROR: not a valid number");
+	canon_map_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inet),
+		cmocka_unit_test(test_bits),
+		cmocka_unit_test(test_uuid_forms),
+		cmocka_unit_test(test_json_class),
+		cmocka_unit_test(test_case_and_zero_dates),
+		cmocka_unit_test(test_timezone),
+		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_golden_bytes),
 		cmocka_unit_test(test_numbers_by_value),
 		cmocka_unit_test(test_number_order),
