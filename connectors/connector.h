@@ -300,7 +300,16 @@ int64_t sqlval_year(const struct sqlval *v);
  * the row count; any failure raises an error that names the check and the
  * key, and the whole transaction rolls back.
  */
-enum step_kind { STEP_INSERT, STEP_UPDATE, STEP_DELETE };
+/*
+ * STEP_MS_INSERT and STEP_MS_DELETE write copies of rows that have no key
+ * (match: multiset): their stage holds each distinct row once, with two
+ * more columns, tally_have (the copies tally saw) and tally_n (the copies
+ * to insert or delete). The block checks that the table holds
+ * tally_have + have_sign * tally_n copies of every staged row, then
+ * inserts or deletes tally_n of them (PostgreSQL by ctid, MariaDB with
+ * DELETE ... LIMIT), and checks the total.
+ */
+enum step_kind { STEP_INSERT, STEP_UPDATE, STEP_DELETE, STEP_MS_INSERT, STEP_MS_DELETE };
 
 struct script_step {
 	enum step_kind kind;
@@ -317,6 +326,7 @@ struct script_step {
 	const size_t *set;              /* INSERT: columns inserted; UPDATE: columns set */
 	size_t nset;
 	uint64_t rows;                  /* rows the step must touch */
+	int have_sign;                  /* MS steps: -1, 0 or +1, see above */
 };
 
 struct script_ops {
@@ -324,9 +334,12 @@ struct script_ops {
 	void (*begin)(struct buf *out);
 	/* Last statement: COMMIT. */
 	void (*end)(struct buf *out);
-	/* Creates an empty stage with the types of columns cols of t. */
+	/*
+	 * Creates an empty stage with the types of columns cols of t, and with
+	 * counts, two more integer columns tally_have and tally_n.
+	 */
 	void (*stage)(struct buf *out, const char *stage, const struct tabdesc *t,
-	              const size_t *cols, size_t ncols);
+	              const size_t *cols, size_t ncols, bool counts);
 	/* "INSERT INTO stage VALUES": rows "(lit, lit),\n" follow, then ";\n". */
 	void (*stage_rows)(struct buf *out, const char *stage);
 	/* The guarded block that applies one step from its stages. */

@@ -211,7 +211,7 @@ static void mdb_script_end(struct buf *out)
 }
 
 static void mdb_script_stage(struct buf *out, const char *stage, const struct tabdesc *t,
-                             const size_t *cols, size_t ncols)
+                             const size_t *cols, size_t ncols, bool counts)
 {
 	buf_addstr(out, "CREATE TEMPORARY TABLE ");
 	add_ident(out, stage);
@@ -221,7 +221,93 @@ static void mdb_script_stage(struct buf *out, const char *stage, const struct ta
 			buf_addstr(out, ", ");
 		add_ident(out, t->cols[cols[i]].name);
 	}
+	if (counts)
+		buf_addstr(out, ", CAST(0 AS SIGNED) AS tally_have, CAST(0 AS SIGNED) AS tally_n");
 	buf_addf(out, " FROM %s LIMIT 0;\n", t->sqlname);
+}
+
+/*
+ * Copies of rows without a key. Every row of the table is locked first,
+ * so no copy appears or goes between the count and the change; then a
+ * cursor walks the staged rows, with a variable of each column's own type
+ * (and character set, so that values compare byte for byte), and inserts
+ * or deletes (DELETE ... LIMIT) the copies one row at a time.
+ */
+static void mdb_copies_block(struct buf *out, const struct script_step *st)
+{
+	const bool insert = st->kind == STEP_MS_INSERT;
+	struct buf msg = BUF_INIT;
+
+	buf_addstr(out, "  DECLARE total BIGINT DEFAULT 0;\n");
+	buf_addf(out, "  SELECT COUNT(*) INTO n FROM %s FOR UPDATE;\n  SELECT ", st->t->sqlname);
+	add_keytext(out, st, 'o');
+	buf_addstr(out, " INTO bad FROM ");
+	add_ident(out, st->old_stage);
+	buf_addf(out, " o\n   WHERE (SELECT COUNT(*) FROM %s t WHERE TRUE", st->t->sqlname);
+	for (size_t i = 0; i < st->nguard; i++) {
+		buf_addstr(out, " AND ");
+		add_same(out, &st->t->cols[st->guard[i]]);
+	}
+	buf_addf(out, ") <> o.tally_have%s LIMIT 1;\n",
+	         st->have_sign < 0 ? " - o.tally_n" : st->have_sign > 0 ? " + o.tally_n" : "");
+	add_raise_bad(out, st->check, st->t->display, "does not have the copies tally counted");
+	buf_addstr(out, "  BEGIN\n    DECLARE done INT DEFAULT 0;\n    DECLARE k BIGINT DEFAULT 0;\n"
+	           "    DECLARE vn BIGINT;\n");
+	for (size_t i = 0; i < st->nset; i++) {
+		const struct coldesc *cd = &st->t->cols[st->set[i]];
+
+		buf_addf(out, "    DECLARE v%zu %s", i, cd->native);
+		if (cd->charset && string_like(cd->type))
+			buf_addf(out, " CHARACTER SET %s", cd->charset);
+		buf_addstr(out, ";\n");
+	}
+	/* Columns are always qualified: in a block, a bare `n` would be the variable n. */
+	buf_addstr(out, "    DECLARE cur CURSOR FOR SELECT ");
+	for (size_t i = 0; i < st->nset; i++) {
+		add_col(out, 's', &st->t->cols[st->set[i]]);
+		buf_addstr(out, ", ");
+	}
+	buf_addstr(out, "s.tally_n FROM ");
+	add_ident(out, st->old_stage);
+	buf_addstr(out, " s;\n    DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;\n    OPEN cur;\n"
+	           "    copies: LOOP\n      FETCH cur INTO ");
+	for (size_t i = 0; i < st->nset; i++)
+		buf_addf(out, "v%zu, ", i);
+	buf_addstr(out, "vn;\n      IF done THEN\n        LEAVE copies;\n      END IF;\n");
+	if (insert) {
+		buf_addf(out, "      SET k = 0;\n      WHILE k < vn DO\n        INSERT INTO %s (", st->t->sqlname);
+		for (size_t i = 0; i < st->nset; i++) {
+			if (i)
+				buf_addstr(out, ", ");
+			add_ident(out, st->t->cols[st->set[i]].name);
+		}
+		buf_addstr(out, ") VALUES (");
+		for (size_t i = 0; i < st->nset; i++)
+			buf_addf(out, "%sv%zu", i ? ", " : "", i);
+		buf_addstr(out, ");\n        SET total = total + ROW_COUNT();\n        SET k = k + 1;\n"
+		           "      END WHILE;\n");
+	} else {
+		buf_addf(out, "      DELETE FROM %s WHERE TRUE", st->t->sqlname);
+		for (size_t i = 0; i < st->nset; i++) {
+			const struct coldesc *cd = &st->t->cols[st->set[i]];
+
+			buf_addstr(out, " AND ");
+			if (string_like(cd->type))
+				buf_addstr(out, "BINARY ");
+			buf_addf(out, "%s.", st->t->sqlname);
+			add_ident(out, cd->name);
+			buf_addf(out, string_like(cd->type) ? " <=> BINARY v%zu" : " <=> v%zu", i);
+		}
+		buf_addstr(out, " LIMIT vn;\n      SET total = total + ROW_COUNT();\n");
+	}
+	buf_addstr(out, "    END LOOP;\n    CLOSE cur;\n  END;\n");
+	buf_addf(out, "  IF total <> %llu THEN\n    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ",
+	         (unsigned long long)st->rows);
+	buf_addf(&msg, "tally: check %s: %s a different number of rows than %llu; nothing was changed", st->check,
+	         insert ? "inserted" : "deleted", (unsigned long long)st->rows);
+	mdb_add_text(out, msg.data, message_cut(msg.data, msg.len));
+	buf_addstr(out, ";\n  END IF;\nEND //\nDELIMITER ;\n");
+	buf_release(&msg);
 }
 
 static void mdb_script_stage_rows(struct buf *out, const char *stage)
@@ -277,6 +363,10 @@ static void mdb_script_apply(struct buf *out, const struct script_step *st)
 	buf_addstr(out, "DELIMITER //\nBEGIN NOT ATOMIC\n"
 	           "  DECLARE bad TEXT CHARACTER SET utf8mb4 DEFAULT NULL;\n"
 	           "  DECLARE n BIGINT DEFAULT 0;\n");
+	if (st->kind == STEP_MS_INSERT || st->kind == STEP_MS_DELETE) {
+		mdb_copies_block(out, st);
+		return;
+	}
 	switch (st->kind) {
 	case STEP_INSERT:
 		add_absent_check(out, st);
@@ -290,11 +380,11 @@ static void mdb_script_apply(struct buf *out, const struct script_step *st)
 		for (size_t i = 0; i < st->nset; i++) {
 			if (i)
 				buf_addstr(out, ", ");
-			add_ident(out, st->t->cols[st->set[i]].name);
+			add_col(out, 's', &st->t->cols[st->set[i]]);
 		}
 		buf_addstr(out, " FROM ");
 		add_ident(out, st->new_stage);
-		buf_addstr(out, ";\n");
+		buf_addstr(out, " s;\n");
 		break;
 	case STEP_UPDATE:
 		add_lock_and_guard(out, st);
@@ -322,6 +412,9 @@ static void mdb_script_apply(struct buf *out, const struct script_step *st)
 		add_key_join(out, st, 't', 'o');
 		buf_addstr(out, ";\n");
 		break;
+	case STEP_MS_INSERT:
+	case STEP_MS_DELETE:
+		break;      /* mdb_copies_block */
 	}
 	/* ROW_COUNT() of an UPDATE counts changed rows: tally updates only rows that differ */
 	buf_addf(out, "  IF ROW_COUNT() <> %llu THEN\n"

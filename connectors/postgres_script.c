@@ -161,12 +161,69 @@ static void pgc_column_list(struct buf *out, const struct script_step *st, const
 	}
 }
 
+/*
+ * Copies of rows without a key. The table is locked against other writers
+ * (readers go on): no row can gain or lose copies between the count and
+ * the change. Copies are told apart by ctid.
+ */
+static void pgc_copies_body(struct buf *b, const struct script_step *st)
+{
+	const char *table = st->t->sqlname;
+	const bool insert = st->kind == STEP_MS_INSERT;
+	char rows[32];
+
+	snprintf(rows, sizeof(rows), "%" PRIu64, st->rows);
+	buf_addstr(b, "DECLARE\n  n bigint;\n  total bigint := 0;\n  bad text;\nBEGIN\n");
+	buf_addf(b, "  LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE;\n  SELECT ", table);
+	pgc_keytext(b, st, "o");
+	buf_addstr(b, " INTO bad FROM ");
+	pgc_stage_name(b, st->old_stage);
+	buf_addf(b, " o\n   WHERE (SELECT pg_catalog.count(*) FROM %s t WHERE true", table);
+	pgc_guard_cond(b, st);
+	buf_addf(b, ") <> o.tally_have %s LIMIT 1;\n  IF bad IS NOT NULL THEN\n",
+	         st->have_sign < 0 ? "- o.tally_n" : st->have_sign > 0 ? "+ o.tally_n" : "");
+	pgc_raise(b, st, "tally: check %s: %s does not hold the copies tally counted of the row %s; "
+	          "nothing was changed", NULL, "bad");
+	buf_addstr(b, "  END IF;\n");
+	if (insert) {
+		bool identity = false;
+
+		for (size_t i = 0; i < st->nset; i++)
+			identity = identity || st->t->cols[st->set[i]].identity;
+		buf_addf(b, "  INSERT INTO %s (", table);
+		pgc_column_list(b, st, NULL);
+		buf_addstr(b, identity ? ") OVERRIDING SYSTEM VALUE SELECT " : ") SELECT ");
+		pgc_column_list(b, st, "o");
+		buf_addstr(b, " FROM ");
+		pgc_stage_name(b, st->old_stage);
+		buf_addstr(b, " o CROSS JOIN LATERAL pg_catalog.generate_series(1, o.tally_n);\n"
+		           "  GET DIAGNOSTICS total = ROW_COUNT;\n");
+	} else {
+		/* The loop's record is named o only in its own block: above, o is the stage. */
+		buf_addstr(b, "  DECLARE\n    o record;\n  BEGIN\n  FOR o IN SELECT * FROM ");
+		pgc_stage_name(b, st->old_stage);
+		buf_addf(b, " LOOP\n    DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT t.ctid FROM %s t WHERE true",
+		         table, table);
+		pgc_guard_cond(b, st);
+		buf_addstr(b, " LIMIT o.tally_n));\n    GET DIAGNOSTICS n = ROW_COUNT;\n    total := total + n;\n"
+		           "  END LOOP;\n  END;\n");
+	}
+	buf_addf(b, "  n := total;\n  IF n <> %s THEN\n", rows);
+	pgc_raise(b, st, "tally: check %s: %s %s rows of %s, expected %s; nothing was changed",
+	          insert ? "inserted" : "deleted", rows);
+	buf_addstr(b, "  END IF;\nEND\n");
+}
+
 /* The body of a step's DO block, from DECLARE to END. */
 static void pgc_step_body(struct buf *b, const struct script_step *st)
 {
 	const char *table = st->t->sqlname;
 	char rows[32];
 
+	if (st->kind == STEP_MS_INSERT || st->kind == STEP_MS_DELETE) {
+		pgc_copies_body(b, st);
+		return;
+	}
 	snprintf(rows, sizeof(rows), "%" PRIu64, st->rows);
 	buf_addstr(b, "DECLARE\n  n bigint;\n  bad text;\nBEGIN\n");
 	if (st->kind == STEP_INSERT) {
@@ -243,6 +300,9 @@ static void pgc_step_body(struct buf *b, const struct script_step *st)
 		pgc_key_cond(b, st, "t", "o");
 		buf_addstr(b, ";\n");
 		break;
+	case STEP_MS_INSERT:
+	case STEP_MS_DELETE:
+		break;      /* pgc_copies_body */
 	}
 
 	buf_addf(b, "  GET DIAGNOSTICS n = ROW_COUNT;\n  IF n <> %s THEN\n", rows);
@@ -270,7 +330,7 @@ static void pgc_script_end(struct buf *out)
 }
 
 static void pgc_script_stage(struct buf *out, const char *stage, const struct tabdesc *t,
-                             const size_t *cols, size_t ncols)
+                             const size_t *cols, size_t ncols, bool counts)
 {
 	buf_addstr(out, "CREATE TEMP TABLE ");
 	pgc_stage_name(out, stage);
@@ -280,6 +340,8 @@ static void pgc_script_stage(struct buf *out, const char *stage, const struct ta
 			buf_addstr(out, ", ");
 		pgc_ident(out, t->cols[cols[i]].name);
 	}
+	if (counts)
+		buf_addstr(out, ", 0::bigint AS tally_have, 0::bigint AS tally_n");
 	buf_addf(out, " FROM %s LIMIT 0;\n", t->sqlname);
 }
 

@@ -55,6 +55,7 @@ int spec_from_run(struct spec *s, json_t *run, struct tally_err *err)
 		          : strcmp(e, "absent") == 0 ? EXPECT_ABSENT : EXPECT_EQUAL;
 		c->repair = !r ? REPAIR_TARGET : strcmp(r, "source") == 0 ? REPAIR_SOURCE
 		          : strcmp(r, "none") == 0 ? REPAIR_NONE : REPAIR_TARGET;
+		c->multiset = json_is_true(json_object_get(x, "multiset"));
 		c->source.system = jstr(json_array_get(json_object_get(x, "sides"), 0), "system");
 		c->target.system = jstr(json_array_get(json_object_get(x, "sides"), 1), "system");
 	}

@@ -97,7 +97,7 @@ static bool can_paginate(const struct plan *p, int side)
 {
 	const struct tabdesc *t = &p->desc[side];
 
-	if (t->is_query || t->npk != p->nkey)
+	if (t->is_query || t->npk != p->nkey || p->nkey == 0)
 		return false;
 	for (size_t i = 0; i < p->nkey; i++)
 		if (t->pk[i] != p->key[i].col[side])
@@ -250,6 +250,7 @@ struct sink {
 	struct repair_writer *rep;
 	struct zfile left;
 	bool has_left;
+	bool absent;                /* expect: absent */
 	size_t ncmp;
 	uint64_t missing, extra, changed;
 	struct buf rec;
@@ -294,6 +295,23 @@ static int sink_diff(void *ctx, enum diff_kind kind, const struct mrow *src, con
 	return 0;
 }
 
+static int sink_copies(void *ctx, enum diff_kind kind, const struct mrow *row, uint64_t sc, uint64_t tc,
+                       struct tally_err *err)
+{
+	struct sink *k = ctx;
+	uint64_t n = kind == DIFF_MISSING ? sc - tc : k->absent ? tc : tc - sc;
+
+	if (kind == DIFF_MISSING)
+		k->missing += n;
+	else
+		k->extra += n;
+	if (diffout_copies(&k->diff, kind, row, sc, tc, n, err) < 0)
+		return -1;
+	if (k->rep && repair_copies(k->rep, kind, row, sc, tc, n, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* Opens the part's files under their temporary names. */
 static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, bool left,
                      struct tally_err *err)
@@ -305,6 +323,7 @@ static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, b
 	buf_init(&k->rec);
 	k->dz.fd = k->left.fd = -1;
 	k->ncmp = env->plan->ncmp;
+	k->absent = env->plan->check->expect == EXPECT_ABSENT;
 	if (fd < 0) {
 		err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
 		free(path);
@@ -432,8 +451,11 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 		goto out;
 	ms.ctx = &k;
 	ms.diff = sink_diff;
+	ms.copies = sink_copies;
 	merge_stats_init(&st);
-	if (env->cp->reconcile)
+	if (p->multiset)
+		rc = merge_multiset(src[0], src[1], p->ncmp, p->check->expect, &ms, &st, err);
+	else if (env->cp->reconcile)
 		rc = merge_run_tol(src[0], src[1], p->ncmp, p->tol, p->check->expect, true, &ms, &st, err);
 	else
 		rc = merge_run_tol(src[0], src[1], p->ncmp, p->tol, p->check->expect, false, &ms, &st, err);
@@ -533,6 +555,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 		goto out;
 	ms.ctx = &k;
 	ms.diff = sink_diff;
+	ms.copies = sink_copies;
 	merge_stats_init(&st);
 	rc = merge_run_tol(sorter_source(s[0]), sorter_source(s[1]), p->ncmp, p->tol, p->check->expect, false,
 	                   &ms, &st, err);

@@ -161,6 +161,36 @@ int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const st
 	return rc;
 }
 
+int diffout_copies(struct diffout *d, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
+                   uint64_t target_copies, uint64_t copies, struct tally_err *err)
+{
+	const struct plan *p = d->plan;
+	const int side = kind == DIFF_MISSING ? SIDE_SOURCE : SIDE_TARGET;
+	json_t *line = json_object();
+	char *text;
+	int rc;
+
+	json_object_set_new(line, "check", json_string(d->check));
+	json_object_set_new(line, "kind", json_string(diff_kind_name(kind)));
+	json_object_set_new(line, "key", json_null());
+	json_object_set_new(line, "columns", json_array());
+	json_object_set_new(line, "copies", json_integer((json_int_t)copies));
+	json_object_set_new(line, "source_copies", json_integer((json_int_t)source_copies));
+	json_object_set_new(line, "target_copies", json_integer((json_int_t)target_copies));
+	json_object_set_new(line, "source", side == SIDE_SOURCE ? values_object(p, side, row, NULL) : json_null());
+	json_object_set_new(line, "target", side == SIDE_TARGET ? values_object(p, side, row, NULL) : json_null());
+	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(line);
+	if (!text)
+		return err_set(err, ERR_INTERNAL, "cannot render a difference as JSON");
+	rc = zfile_write(d->z, text, strlen(text), err);
+	if (rc == 0)
+		rc = zfile_write(d->z, "\n", 1, err);
+	free(text);
+	d->lines++;
+	return rc;
+}
+
 void diffout_key_text(struct buf *out, const struct plan *p, int side, const struct mrow *row)
 {
 	const struct rawrow *raw = raw_of(row);

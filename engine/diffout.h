@@ -31,6 +31,15 @@ struct diffout {
 
 void diffout_init(struct diffout *d, struct zfile *z, const struct plan *plan, const char *check);
 
+/*
+ * A row of a multiset (match: multiset) whose copies differ in number:
+ *   {"check", "kind": "missing"|"extra", "key": null, "columns": [],
+ *    "copies": 2, "source_copies": 3, "target_copies": 1,
+ *    "source": {...} (missing) or null, "target": {...} (extra) or null}
+ */
+int diffout_copies(struct diffout *d, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
+                   uint64_t target_copies, uint64_t copies, struct tally_err *err);
+
 /* merge_sink.diff; ctx is the struct diffout, rows come from struct stream. */
 int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
                 const uint8_t *changed, struct tally_err *err);

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "canon.h"
+#include "rowrec.h"
 
 const char *diff_kind_name(enum diff_kind k)
 {
@@ -46,6 +47,7 @@ struct cursor {
 	struct buf prev;
 	uint64_t n;                 /* rows read */
 	struct chunkhash *hash;
+	bool dups;                  /* equal keys may follow each other (multisets) */
 };
 
 static int cursor_next(struct cursor *c, struct tally_err *err)
@@ -62,7 +64,7 @@ static int cursor_next(struct cursor *c, struct tally_err *err)
 	if (c->n > 0) {
 		int cmp = merge_keycmp(r->bytes, r->keylen, (const uint8_t *)c->prev.data, c->prev.len);
 
-		if (cmp == 0) {
+		if (cmp == 0 && !c->dups) {
 			err_set(err, ERR_DATA, "%s returned a duplicate key at row %llu",
 			        c->src->side, (unsigned long long)(c->n + 1));
 			err_detail(err, "each key must identify one row; rows with equal keys cannot be matched");
@@ -121,8 +123,8 @@ static int merge(struct msource *src, struct msource *tgt, size_t ncmp, const do
                  enum spec_expect expect, bool all, const struct merge_sink *sink, struct merge_stats *st,
                  struct tally_err *err)
 {
-	struct cursor a = { src, NULL, BUF_INIT, 0, &st->side[0] };
-	struct cursor b = { tgt, NULL, BUF_INIT, 0, &st->side[1] };
+	struct cursor a = { src, NULL, BUF_INIT, 0, &st->side[0], false };
+	struct cursor b = { tgt, NULL, BUF_INIT, 0, &st->side[1], false };
 	uint8_t *bits = xcalloc((ncmp + 7) / 8 + 1, 1);
 	int rc = -1;
 
@@ -188,6 +190,91 @@ int merge_run_all(struct msource *src, struct msource *tgt, size_t ncmp, enum sp
                   const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
 {
 	return merge(src, tgt, ncmp, NULL, expect, true, sink, st, err);
+}
+
+/*
+ * Copies the rows of one side that equal key (the current row first) into
+ * rec, counts them, and leaves the cursor on the next distinct row.
+ */
+static int count_copies(struct cursor *c, const uint8_t *key, size_t keylen, size_t ncmp, struct buf *rec,
+                        uint64_t *copies, struct tally_err *err)
+{
+	*copies = 0;
+	if (c->row && merge_keycmp(c->row->bytes, c->row->keylen, key, keylen) == 0) {
+		buf_reset(rec);
+		rowrec_put(rec, c->row, ncmp, c->row->raw);
+	}
+	while (c->row && merge_keycmp(c->row->bytes, c->row->keylen, key, keylen) == 0) {
+		(*copies)++;
+		if (cursor_next(c, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int merge_multiset(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
+                   const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err)
+{
+	struct cursor a = { src, NULL, BUF_INIT, 0, &st->side[0], true };
+	struct cursor b = { tgt, NULL, BUF_INIT, 0, &st->side[1], true };
+	struct buf key = BUF_INIT, rec[2] = { BUF_INIT, BUF_INIT };
+	struct rowview view[2];
+	int rc = -1;
+
+	rowview_init(&view[0]);
+	rowview_init(&view[1]);
+	if (cursor_next(&a, err) < 0 || cursor_next(&b, err) < 0)
+		goto out;
+	while (a.row || b.row) {
+		const struct mrow *first = !b.row ? a.row : !a.row ? b.row
+		                         : merge_keycmp(a.row->bytes, a.row->keylen, b.row->bytes, b.row->keylen) <= 0
+		                         ? a.row : b.row;
+		uint64_t ca, cb, kind_n = 0;
+		enum diff_kind kind = DIFF_MISSING;
+		int side = 0;
+
+		buf_reset(&key);
+		buf_add(&key, first->bytes, first->keylen);
+		if (count_copies(&a, (const uint8_t *)key.data, key.len, ncmp, &rec[0], &ca, err) < 0 ||
+		    count_copies(&b, (const uint8_t *)key.data, key.len, ncmp, &rec[1], &cb, err) < 0)
+			goto out;
+		st->matched += ca < cb ? ca : cb;
+		if (expect == EXPECT_ABSENT) {
+			if (ca && cb) {
+				kind = DIFF_EXTRA;
+				kind_n = cb;
+				side = 1;
+			}
+		} else if (ca > cb) {
+			kind_n = ca - cb;
+		} else if (cb > ca && expect == EXPECT_EQUAL) {
+			kind = DIFF_EXTRA;
+			kind_n = cb - ca;
+			side = 1;
+		}
+		if (!kind_n)
+			continue;
+		if (kind == DIFF_MISSING)
+			st->missing += kind_n;
+		else
+			st->extra += kind_n;
+		if (rowrec_get((const uint8_t *)rec[side].data, rec[side].len, &view[side]) < 0) {
+			err_set(err, ERR_INTERNAL, "a row record is corrupt");
+			goto out;
+		}
+		if (sink->copies(sink->ctx, kind, &view[side].m, ca, cb, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&a.prev);
+	buf_release(&b.prev);
+	buf_release(&key);
+	buf_release(&rec[0]);
+	buf_release(&rec[1]);
+	rowview_release(&view[0]);
+	rowview_release(&view[1]);
+	return rc;
 }
 
 int merge_run_tol(struct msource *src, struct msource *tgt, size_t ncmp, const double *tol,

@@ -57,6 +57,15 @@ struct merge_sink {
 	 */
 	int (*diff)(void *ctx, enum diff_kind kind, const struct mrow *src,
 	            const struct mrow *tgt, const uint8_t *changed, struct tally_err *err);
+	/*
+	 * merge_multiset only: a row whose copies differ in number. MISSING:
+	 * the source has more (row is the source's); EXTRA: the target has
+	 * more, or, under ABSENT, has any (row is the target's). The surplus is
+	 * source_copies - target_copies, or the other way round (under ABSENT,
+	 * target_copies).
+	 */
+	int (*copies)(void *ctx, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
+	              uint64_t target_copies, struct tally_err *err);
 };
 
 struct merge_stats {
@@ -102,6 +111,15 @@ int merge_run_tol(struct msource *src, struct msource *tgt, size_t ncmp, const d
 int merge_run_all(struct msource *src, struct msource *tgt, size_t ncmp,
                   enum spec_expect expect, const struct merge_sink *sink,
                   struct merge_stats *st, struct tally_err *err);
+
+/*
+ * Rows without a key (match: multiset): each stream sorted by whole rows
+ * (mrow.keylen covers the row), duplicates allowed. Counts the copies of
+ * each distinct row on both sides and reports the difference through
+ * sink->copies; st counts copies (missing, extra, matched).
+ */
+int merge_multiset(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
+                   const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err);
 
 /* memcmp order of two canonical keys. */
 int merge_keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

@@ -639,6 +639,8 @@ static int resolve_key(struct plan *p, const struct spec *spec, struct tally_err
 	const struct tabdesc *from;
 	char origin[600];
 
+	if (c->multiset)
+		return 0;       /* rows are their own keys */
 	if (c->nkey) {
 		for (size_t i = 0; i < c->nkey; i++)
 			if (add_key(p, spec, c->key[i], c->key_pos, NULL, err) < 0)
@@ -651,7 +653,8 @@ static int resolve_key(struct plan *p, const struct spec *spec, struct tally_err
 		err_set(err, ERR_SPEC, "%s:%d:%d: check '%s' has no key: neither target %s nor source %s "
 		        "has a primary key", spec->file, c->pos.line, c->pos.col, c->name,
 		        p->desc[1].display, p->desc[0].display);
-		return err_hint(err, "name the columns that identify a row: key: [id]");
+		return err_hint(err, "name the columns that identify a row: key: [id]; or, for rows that nothing "
+		                "identifies, compare whole rows and count copies: match: multiset");
 	}
 	snprintf(origin, sizeof(origin), "the primary key of %s %s",
 	         from == &p->desc[1] ? "target" : "source", from->display);
@@ -864,6 +867,24 @@ static void build_own(struct plan *p)
 		p->own[c] = plan_own_class(&wd->cols[c], p->engine[p->repair_side], &p->own_raw[c]);
 }
 
+/* What a multiset comparison needs: values to compare, and no tolerance (copies are counted by bytes). */
+static int check_multiset(const struct plan *p, const struct spec *spec, struct tally_err *err)
+{
+	const struct spec_check *c = p->check;
+
+	if (!p->multiset)
+		return 0;
+	if (p->ncmp == 0)
+		return spec_err(err, spec, c->match_pos, "check '%s': match: multiset needs columns to compare, and "
+		                "%s and %s share none", c->name, p->desc[0].display, p->desc[1].display);
+	for (size_t i = 0; i < c->ncolumns; i++)
+		if (c->columns[i].has_tolerance)
+			return spec_err(err, spec, c->columns[i].optpos[SPEC_OPT_TOLERANCE], "column '%s': match: "
+			                "multiset counts copies of equal rows, and a tolerance makes equality "
+			                "depend on the pair", c->columns[i].source);
+	return 0;
+}
+
 /* Decides which side a repair writes, or why none. */
 static int resolve_repair(struct plan *p, const struct spec *spec, struct tally_err *err)
 {
@@ -890,6 +911,21 @@ static int resolve_repair(struct plan *p, const struct spec *spec, struct tally_
 		                                : "the source is a snapshot, not a live table";
 		return 0;
 	}
+	if (c->multiset) {
+		/* Copies are told apart by nothing: a repair must write every column. */
+		const struct tabdesc *t = &p->desc[w];
+
+		for (size_t col = 0; col < t->ncols; col++) {
+			bool compared = t->cols[col].generated;
+
+			for (size_t j = 0; j < p->ncmp && !compared; j++)
+				compared = p->cmp[j].col[w] == col;
+			if (!compared) {
+				p->no_repair = "match: multiset repairs only tables whose every column is compared";
+				return 0;
+			}
+		}
+	}
 	p->repair_side = w;
 	return 0;
 }
@@ -899,10 +935,11 @@ int plan_build(struct plan *p, const struct spec *spec, const struct spec_check 
 {
 	memset(p, 0, sizeof(*p));
 	p->check = check;
+	p->multiset = check->multiset;
 	if (describe_side(p, &check->source, src, SIDE_SOURCE, err) < 0 ||
 	    describe_side(p, &check->target, tgt, SIDE_TARGET, err) < 0 ||
 	    resolve_key(p, spec, err) < 0 || resolve_columns(p, spec, err) < 0 ||
-	    resolve_repair(p, spec, err) < 0) {
+	    check_multiset(p, spec, err) < 0 || resolve_repair(p, spec, err) < 0) {
 		plan_release(p);
 		return -1;
 	}

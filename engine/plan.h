@@ -7,7 +7,7 @@
  *   conn_ops.describe_*.
  *
  * Invariants of a built struct plan:
- *   - nkey >= 1; key[i] and cmp[i] pair one column of each side with a
+ *   - nkey >= 1, or nkey == 0 and multiset; key[i] and cmp[i] pair one column of each side with a
  *     canon_col per side that share cls and options;
  *   - each side streams read[s][0..nread[s]) (indexes into desc[s].cols):
  *     first the nkey key columns, then the ncmp compared columns, then the
@@ -40,6 +40,7 @@ struct plan_col {
 
 struct plan {
 	const struct spec_check *check;   /* borrowed */
+	bool multiset;                    /* match: multiset: nkey == 0, a row's key is all its values */
 	struct tabdesc desc[2];
 	const char *driver[2];            /* borrowed: "postgres", "mariadb", "snapshot" */
 	const char *engine[2];            /* borrowed: whose text the values are: "postgres",

@@ -39,7 +39,10 @@
 #define BATCH_ROWS 1000
 #define HEADER_END "-- end of tally header"
 
-enum { REC_INSERT = 'I', REC_UPDATE = 'U', REC_DELETE = 'D', REC_FAILED = 'F' };
+enum {
+	REC_INSERT = 'I', REC_UPDATE = 'U', REC_DELETE = 'D', REC_FAILED = 'F',
+	REC_MS_INSERT = 'i', REC_MS_DELETE = 'd',     /* copies of keyless rows: counts end the row text */
+};
 
 static size_t *idx_push(size_t *a, size_t *n, size_t v)
 {
@@ -421,6 +424,42 @@ int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const str
 	return emit_record(w, k, k == REC_UPDATE ? w->bits : NULL, nbits, k == REC_INSERT ? om : wm, err);
 }
 
+int repair_copies(struct repair_writer *w, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
+                  uint64_t target_copies, uint64_t n, struct tally_err *err)
+{
+	const struct repair_info *ri = w->ri;
+	const struct plan *p = ri->plan;
+	const int ws = p->repair_side;
+	/* The side with the surplus (row's side) loses copies; the other gains them. */
+	const bool row_written = (kind == DIFF_MISSING) == (ws == SIDE_SOURCE);
+	const uint8_t k = row_written ? REC_MS_DELETE : REC_MS_INSERT;
+	uint64_t have = ws == SIDE_SOURCE ? source_copies : target_copies;
+	struct tally_err e;
+	int rc;
+
+	if (w->failed)
+		return 0;
+	buf_reset(&w->ra);
+	buf_reset(&w->rb);
+	rc = row_written ? image_row(w, row, &e) : insert_row(w, row, &e);
+	if (rc < 0) {
+		w->failed = true;
+		buf_reset(&w->ra);
+		buf_reset(&w->rb);
+		buf_addf(&w->ra, "check '%s': %s", ri->check, e.msg);
+		return emit_record(w, REC_FAILED, NULL, 0, row, err);
+	}
+	/* "(v1, v2)" becomes "(v1, v2, have, n)": the stage's count columns. */
+	if (!row_written) {
+		buf_reset(&w->ra);
+		buf_add(&w->ra, w->rb.data, w->rb.len);
+		buf_reset(&w->rb);
+	}
+	buf_setlen(&w->ra, w->ra.len - 1);
+	buf_addf(&w->ra, ", %llu, %llu)", (unsigned long long)have, (unsigned long long)n);
+	return emit_record(w, k, NULL, 0, row, err);
+}
+
 int repair_writer_close(struct repair_writer *w, struct tally_err *err)
 {
 	int rc = zfile_close(&w->z, err);
@@ -486,6 +525,7 @@ struct rcheck {
 	struct repair_result *res;
 	size_t table;
 	struct step *ins, *del;
+	struct step *msins, *msdel;
 	struct step **upd;
 	size_t nupd;
 };
@@ -664,6 +704,35 @@ static struct step *delete_step(struct assembly *as, struct rcheck *c)
 	return c->del;
 }
 
+/* Copies of keyless rows: one stage a, the row's columns and the counts. */
+static struct step *copies_step(struct assembly *as, struct rcheck *c, bool insert)
+{
+	struct step **slot = insert ? &c->msins : &c->msdel;
+
+	if (!*slot) {
+		struct step *st = step_new(as, c, insert ? STEP_MS_INSERT : STEP_MS_DELETE);
+		const size_t *cols = insert ? c->ri->ins : c->ri->img;
+		size_t n = insert ? c->ri->nins : c->ri->nimg;
+
+		for (size_t i = 0; i < n; i++) {
+			st->a.cols = idx_push(st->a.cols, &st->a.ncols, cols[i]);
+			st->set = idx_push(st->set, &st->nset, cols[i]);
+		}
+		*slot = st;
+	}
+	return *slot;
+}
+
+/* The last number of a staged row "(..., have, n)": how many copies it moves. */
+static uint64_t copies_of(const struct buf *row)
+{
+	size_t i = row->len;
+
+	while (i > 0 && row->data[i - 1] != ' ')
+		i--;
+	return strtoull(row->data + i, NULL, 10);
+}
+
 static struct step *update_step(struct assembly *as, struct rcheck *c, const uint8_t *bits, size_t nb)
 {
 	const struct repair_info *ri = c->ri;
@@ -813,6 +882,24 @@ static int read_part(struct assembly *as, struct rcheck *c, const char *path, st
 			c->sys->failed = xstrndup(ra.data, ra.len);
 			continue;
 		}
+		if (kind == REC_MS_INSERT || kind == REC_MS_DELETE) {
+			uint64_t n = copies_of(&ra);
+
+			st = copies_step(as, c, kind == REC_MS_INSERT);
+			if (frag_row(as, c->sys, &st->a, ra.data, ra.len, err) < 0) {
+				rc = -1;
+				break;
+			}
+			st->rows += n;
+			if (kind == REC_MS_INSERT) {
+				c->res->inserts += n;
+				c->sys->ins += n;
+			} else {
+				c->res->deletes += n;
+				c->sys->del += n;
+			}
+			continue;
+		}
 		if (kind != REC_INSERT && kind != REC_UPDATE && kind != REC_DELETE) {
 			rc = err_set(err, ERR_IO, "repair records of check '%s' are corrupt", c->ri->check);
 			break;
@@ -877,7 +964,7 @@ static void add_comment_text(struct buf *b, const char *s)
 
 static const char *step_verb(enum step_kind k)
 {
-	return k == STEP_INSERT ? "insert" : k == STEP_UPDATE ? "update" : "delete";
+	return k == STEP_INSERT || k == STEP_MS_INSERT ? "insert" : k == STEP_UPDATE ? "update" : "delete";
 }
 
 /* Tables in foreign-key order, parents first; a cycle keeps its members in first-use order. */
@@ -926,7 +1013,24 @@ static enum step_kind kind_in(const struct step *st, bool rollback)
 {
 	if (!rollback)
 		return st->kind;
-	return st->kind == STEP_INSERT ? STEP_DELETE : st->kind == STEP_DELETE ? STEP_INSERT : STEP_UPDATE;
+	switch (st->kind) {
+	case STEP_INSERT: return STEP_DELETE;
+	case STEP_DELETE: return STEP_INSERT;
+	case STEP_MS_INSERT: return STEP_MS_DELETE;
+	case STEP_MS_DELETE: return STEP_MS_INSERT;
+	case STEP_UPDATE: break;
+	}
+	return STEP_UPDATE;
+}
+
+static bool inserts(enum step_kind k)
+{
+	return k == STEP_INSERT || k == STEP_MS_INSERT;
+}
+
+static bool deletes(enum step_kind k)
+{
+	return k == STEP_DELETE || k == STEP_MS_DELETE;
 }
 
 /* Steps of a script in order: INSERTs parents first, UPDATEs, DELETEs children first. */
@@ -938,7 +1042,7 @@ static struct step **script_steps(const struct rsys *s, bool rollback, size_t *n
 
 	for (size_t t = 0; t < s->ntables; t++)
 		for (size_t i = 0; i < s->nsteps; i++)
-			if (s->steps[i]->rows && kind_in(s->steps[i], rollback) == STEP_INSERT &&
+			if (s->steps[i]->rows && inserts(kind_in(s->steps[i], rollback)) &&
 			    s->steps[i]->table == order[t])
 				out[n++] = s->steps[i];
 	for (size_t i = 0; i < s->nsteps; i++)
@@ -946,7 +1050,7 @@ static struct step **script_steps(const struct rsys *s, bool rollback, size_t *n
 			out[n++] = s->steps[i];
 	for (size_t t = s->ntables; t-- > 0;)
 		for (size_t i = 0; i < s->nsteps; i++)
-			if (s->steps[i]->rows && kind_in(s->steps[i], rollback) == STEP_DELETE &&
+			if (s->steps[i]->rows && deletes(kind_in(s->steps[i], rollback)) &&
 			    s->steps[i]->table == order[t])
 				out[n++] = s->steps[i];
 	free(order);
@@ -1013,6 +1117,25 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
 	ss.key = ri->key;
 	ss.nkey = ri->nkey;
 	ss.rows = st->rows;
+	if (st->kind == STEP_MS_INSERT || st->kind == STEP_MS_DELETE) {
+		/* One stage both ways; a row is named by all its values. */
+		ss.key = ss.guard = ss.set = st->a.cols;
+		ss.nkey = ss.nguard = ss.nset = st->a.ncols;
+		ss.old_stage = st->a.stage;
+		ss.have_sign = !rollback ? 0 : st->kind == STEP_MS_DELETE ? -1 : 1;
+		buf_reset(tmp);
+		buf_addf(tmp, "\n-- check %s: %s %llu cop%s of rows without a key %s %s\n", ri->check, step_verb(k),
+		         (unsigned long long)st->rows, st->rows == 1 ? "y" : "ies", inserts(k) ? "into" : "from",
+		         t->display);
+		ops->stage(tmp, st->a.stage, t, st->a.cols, st->a.ncols, true);
+		emit(b, tmp);
+		rc = emit_file(b, st->a.fp, st->a.path, err);
+		buf_reset(tmp);
+		ops->apply(tmp, &ss);
+		ops->unstage(tmp, st->a.stage);
+		emit(b, tmp);
+		return rc;
+	}
 	if (!rollback) {
 		ss.old_stage = st->kind == STEP_INSERT ? NULL : st->a.stage;
 		ss.guard = st->a.cols;
@@ -1057,9 +1180,9 @@ static int emit_step(struct body *b, const struct rsys *s, const struct step *st
 	buf_addch(tmp, '\n');
 	/* Stages: a holds before-images, b key and new values. */
 	if (st->kind != STEP_INSERT)
-		ops->stage(tmp, st->a.stage, t, st->a.cols, st->a.ncols);
+		ops->stage(tmp, st->a.stage, t, st->a.cols, st->a.ncols, false);
 	if (st->kind != STEP_DELETE)
-		ops->stage(tmp, st->b.stage, t, st->b.cols, st->b.ncols);
+		ops->stage(tmp, st->b.stage, t, st->b.cols, st->b.ncols, false);
 	emit(b, tmp);
 	if (st->kind != STEP_INSERT)
 		rc = emit_file(b, st->a.fp, st->a.path, err);

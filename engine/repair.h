@@ -90,6 +90,12 @@ struct repair_writer *repair_writer_new(const struct repair_info *ri, const char
  */
 int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
                const uint8_t *changed, struct tally_err *err);
+/*
+ * merge_sink.copies for match: multiset: n copies of row to insert into or
+ * delete from the written side, which holds the copies tally counted.
+ */
+int repair_copies(struct repair_writer *w, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
+                  uint64_t target_copies, uint64_t n, struct tally_err *err);
 /* Finishes the file; then frees. */
 int repair_writer_close(struct repair_writer *w, struct tally_err *err);
 /* Frees without finishing (the file is left incomplete). */

@@ -121,6 +121,7 @@ static json_t *check_json(const struct check_result *c)
 	json_object_set_new(o, "status", json_string(result_status_name(c->status)));
 	json_object_set_new(o, "expect", json_string(spec_expect_name(c->check->expect)));
 	json_object_set_new(o, "mode", json_string("stream"));
+	json_object_set_new(o, "match", json_string(c->check->multiset ? "multiset" : "key"));
 	json_object_set_new(o, "source", side_json(&c->side[0]));
 	json_object_set_new(o, "target", side_json(&c->side[1]));
 	json_object_set_new(o, "key", c->key ? json_incref(c->key) : json_null());
@@ -198,6 +199,9 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		if (c->status == RESULT_INCONSISTENT) {
 			if (c->check->expect == EXPECT_ABSENT)
 				snprintf(counts, sizeof(counts), "  undeleted %llu", (unsigned long long)c->extra);
+			else if (c->check->multiset)
+				snprintf(counts, sizeof(counts), "  copies missing %llu, extra %llu",
+				         (unsigned long long)c->missing, (unsigned long long)c->extra);
 			else
 				snprintf(counts, sizeof(counts), "  missing %llu, extra %llu, changed %llu",
 				         (unsigned long long)c->missing, (unsigned long long)c->extra,

@@ -193,7 +193,7 @@ static void warn_unmatched(const struct plan *p, const char *check)
 /* Does the side's server read the key in tally's bytewise order? */
 static bool side_exact(const struct plan *p, int side, const struct conn *c)
 {
-	if (!c->ops->order_is_bytewise)
+	if (!c->ops->order_is_bytewise || p->multiset)
 		return false;
 	for (size_t i = 0; i < p->nkey; i++) {
 		const struct coldesc *cd = &p->desc[side].cols[p->key[i].col[side]];
@@ -228,7 +228,7 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 	 * Ranges leave out NULL keys: only NOT NULL keys are chunked, and only
 	 * between servers that can both range over their key.
 	 */
-	if (!src->ops->plan_bounds || !src->ops->bound_literal || !tgt->ops->bound_literal ||
+	if (p->multiset || !src->ops->plan_bounds || !src->ops->bound_literal || !tgt->ops->bound_literal ||
 	    p->desc[SIDE_SOURCE].is_query || !key_not_null(p, SIDE_SOURCE) || !key_not_null(p, SIDE_TARGET)) {
 		chunkplan_single(&r->cps[i], exact);
 		return 0;
@@ -272,8 +272,9 @@ static json_t *check_json_for_run(struct run *r, size_t i)
 		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?}", "system", res->side[s].system,
 		                                       "table", res->side[s].table, "server", res->side[s].server,
 		                                       "position", res->side[s].position));
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:O, s:O, s:O, s:o, s:s?}", "name", p->check->name,
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:o, s:s?}", "name", p->check->name,
 	                 "expect", spec_expect_name(p->check->expect), "repair", spec_repair_name(p->check->repair),
+	                 "multiset", p->multiset,
 	                 "chunks", chunkplan_json(&r->cps[i]), "sides", sides, "key", res->key,
 	                 "columns", res->columns, "unmatched", res->unmatched,
 	                 "repair_info", r->rinfo[i] ? repair_info_json(r->rinfo[i]) : json_null(),

@@ -1136,10 +1136,11 @@ static int parse_ignore(struct loader *ld, const struct field *f, const char *pa
 
 static const char *const expects[] = { "equal", "subset", "absent", NULL };
 static const char *const repairs[] = { "target", "source", "none", NULL };
+static const char *const matches[] = { "key", "multiset", NULL };
 
 enum {
 	K_NAME, K_SOURCE, K_TARGET, K_KEY, K_COLUMNS, K_IGNORE, K_EXPECT, K_REPAIR,
-	K_CHUNK_ROWS, K_N
+	K_CHUNK_ROWS, K_MATCH, K_N
 };
 
 static int check_name(struct loader *ld, const struct field *f, const char *path,
@@ -1172,6 +1173,7 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		[K_EXPECT] = { .name = "expect" },
 		[K_REPAIR] = { .name = "repair" },
 		[K_CHUNK_ROWS] = { .name = "chunk_rows" },
+		[K_MATCH] = { .name = "match" },
 	};
 	struct spec_check *chk = &ld->s->checks[i];
 	char path[PATH_LEN];
@@ -1206,6 +1208,19 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 	if (f[K_CHUNK_ROWS].key &&
 	    field_long(ld, &f[K_CHUNK_ROWS], path, 1, CHUNK_ROWS_MAX, &chk->chunk_rows))
 		return -1;
+	if (f[K_MATCH].key) {
+		if (field_enum(ld, &f[K_MATCH], path, matches, &v))
+			return -1;
+		chk->multiset = v == 1;
+		chk->match_pos = val_pos(&f[K_MATCH]);
+		if (chk->multiset && f[K_KEY].key) {
+			char mpath[PATH_LEN];
+
+			path_key(mpath, sizeof(mpath), path, "match");
+			return fail(ld, chk->match_pos, mpath, "match: multiset compares whole rows, without a key: "
+			            "remove key, or match by it");
+		}
+	}
 	return 0;
 }
 

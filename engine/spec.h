@@ -106,6 +106,12 @@ struct spec_check {
 	enum spec_expect expect;
 	enum spec_repair repair;
 	long chunk_rows;            /* 0: the default */
+	/*
+	 * match: multiset: rows have no key; each is identified by all its
+	 * compared values, duplicates count (copies), and nothing is chunked.
+	 */
+	bool multiset;
+	struct spec_pos match_pos;
 	struct spec_pos pos;
 };
 

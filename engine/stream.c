@@ -100,6 +100,11 @@ int stream_next(void *ctx, const struct mrow **row, struct tally_err *err)
 			return value_error(s, p->cmp[j].col[side], err);
 	}
 	s->off[p->ncmp] = (uint32_t)(s->bytes.len - keylen);
+	if (p->multiset) {
+		/* The whole row is the key: copies of a row sort together. */
+		keylen = s->bytes.len;
+		memset(s->off, 0, (p->ncmp + 1) * sizeof(*s->off));
+	}
 	s->row.bytes = (const uint8_t *)s->bytes.data;
 	s->row.keylen = keylen;
 	s->row.len = s->bytes.len;

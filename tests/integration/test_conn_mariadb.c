@@ -2800,7 +2800,7 @@ static void script_stage(struct script *sc, const char *stage, const size_t *col
 {
 	const struct script_ops *ops = mariadb_ops.script;
 
-	ops->stage(&sc->b, stage, &sc->t, cols, n);
+	ops->stage(&sc->b, stage, &sc->t, cols, n, false);
 	ops->stage_rows(&sc->b, stage);
 	for (size_t i = 0; i < nrows; i++)
 		script_row(sc, cols, n, rows + i * n, i + 1 == nrows);

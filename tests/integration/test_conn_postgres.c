@@ -1508,7 +1508,7 @@ static void add_stage(struct buf *sql, const struct tabdesc *t, const char *stag
 {
 	const struct script_ops *ops = postgres_ops.script;
 
-	ops->stage(sql, stage, t, cols, ncols);
+	ops->stage(sql, stage, t, cols, ncols, false);
 	ops->stage_rows(sql, stage);
 	for (size_t r = 0; r < nrows; r++) {
 		add_row(sql, t, cols, ncols, rows + r * ncols);

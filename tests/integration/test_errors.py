@@ -140,7 +140,8 @@ checks:
         self.assertTrouble(r, re.escape(
             f"spec.yaml:7:5: check 'nopk' has no key: neither target public.nopk nor source "
             f"{SRC_DB}.nopk has a primary key"))
-        self.assertIn("hint: name the columns that identify a row: key: [id]", r.stderr)
+        self.assertIn("hint: name the columns that identify a row: key: [id]; or, for rows that nothing "
+                      "identifies, compare whole rows and count copies: match: multiset", r.stderr)
 
     def test_incomparable_key_types(self):
         r = self.tally(self.spec(check="""  - name: mixed

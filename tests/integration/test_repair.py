@@ -267,20 +267,21 @@ class Hostile(TallyCase):
         pg.create_db(cls.db + "_tgt")
         my.create_db(cls.db + "_src")
         my.create_db(cls.db + "_tgt")
+        # Columns named n and bad: the names of the MariaDB blocks' own variables.
         pg_ddl = ('CREATE TABLE "we\'ird ""t"" $$" ("k ey" int PRIMARY KEY, "va\'l""ue $tally$" text, '
-                  '"-- c" text, "ü" bytea);\n')
+                  '"-- c" text, "ü" bytea, n int, bad text);\n')
         my_ddl = ("CREATE TABLE `we'ird \"t\" $$` (`k ey` INT PRIMARY KEY, `va'l\"ue $tally$` TEXT, "
-                  "`-- c` TEXT, `ü` BLOB);\n")
+                  "`-- c` TEXT, `ü` BLOB, n INT, bad TEXT);\n")
         rows_src = [(i + 1, v, v[::-1], v.encode()) for i, v in enumerate(HOSTILE_VALUES)]
         rows_tgt = [(i + 1, "x" + v, None, b"\\" + v.encode()) for i, v in enumerate(HOSTILE_VALUES)
                     if i % 3 != 0] + [(100, "only in target", "--", b"\x00")]
         for side, rows in (("src", rows_src), ("tgt", rows_tgt)):
             pg.psql(cls.db + "_" + side, pg_ddl + "".join(
                 f'INSERT INTO "we\'ird ""t"" $$" VALUES ({k}, {scenario.pg_lit(a)}, {scenario.pg_lit(b)}, '
-                f"{scenario.pg_lit(c)});\n" for k, a, b, c in rows))
+                f"{scenario.pg_lit(c)}, {k * (2 if side == 'src' else 3)}, 'b{side}');\n" for k, a, b, c in rows))
             my.sql(cls.db + "_" + side, my_ddl + "".join(
                 f"INSERT INTO `we'ird \"t\" $$` VALUES ({k}, {scenario.my_lit(a)}, {scenario.my_lit(b)}, "
-                f"{scenario.my_lit(c)});\n" for k, a, b, c in rows))
+                f"{scenario.my_lit(c)}, {k * (2 if side == 'src' else 3)}, 'b{side}');\n" for k, a, b, c in rows))
 
     @classmethod
     def tearDownClass(cls):

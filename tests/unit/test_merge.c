@@ -64,6 +64,10 @@ static int tsource_next(void *ctx, const struct mrow **out, struct tally_err *er
 	s->row.off = s->off;
 	s->vals[0] = r->k1;
 	s->vals[1] = r->k2;
+	s->lens[0] = strlen(r->k1);
+	s->lens[1] = r->k2 ? strlen(r->k2) : 0;
+	if (s->ncmp == 0 && s->nkey == 1)
+		s->row.keylen = s->row.len;     /* a multiset: the row is its key */
 	s->raw.ncols = 2;
 	s->raw.val = s->vals;
 	s->raw.len = s->lens;
@@ -116,7 +120,7 @@ static struct outcome run(const struct trow *a, size_t na, const struct trow *b,
 	struct tsource t = { b, nb, 0, nkey, ncmp, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
 	struct record rec = { BUF_INIT, ncmp };
-	struct merge_sink sink = { &rec, record_diff };
+	struct merge_sink sink = { &rec, record_diff, NULL };
 	struct outcome o;
 
 	memset(&o, 0, sizeof(o));
@@ -332,7 +336,7 @@ static void test_source_error_stops(void **state)
 	struct tsource t = { base, 4, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
 	struct record rec = { BUF_INIT, 1 };
-	struct merge_sink sink = { &rec, record_diff };
+	struct merge_sink sink = { &rec, record_diff, NULL };
 	struct merge_stats st;
 	struct tally_err err;
 
@@ -366,7 +370,7 @@ static void test_all_one_sided_rows(void **state)
 	struct tsource b = { t, 3, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &a, "source", tsource_next }, mt = { &b, "target", tsource_next };
 	struct record rec = { BUF_INIT, 1 };
-	struct merge_sink sink = { &rec, record_diff };
+	struct merge_sink sink = { &rec, record_diff, NULL };
 	struct merge_stats st;
 	struct tally_err err;
 
@@ -394,9 +398,81 @@ static void test_keycmp(void **state)
 	assert_true(merge_keycmp((const uint8_t *)"b", 1, (const uint8_t *)"ab", 2) > 0);
 }
 
+static int record_copies(void *ctx, enum diff_kind kind, const struct mrow *row, uint64_t sc, uint64_t tc,
+                         struct tally_err *err)
+{
+	struct record *r = ctx;
+
+	(void)err;
+	if (r->log.len)
+		buf_addch(&r->log, ' ');
+	buf_addf(&r->log, "%c:%.*s(%llu/%llu)", diff_kind_name(kind)[0], (int)row->raw->len[0], row->raw->val[0],
+	         (unsigned long long)sc, (unsigned long long)tc);
+	return 0;
+}
+
+static struct outcome run_multiset(const struct trow *a, size_t na, const struct trow *b, size_t nb,
+                                   enum spec_expect expect)
+{
+	struct tsource s = { a, na, 0, 1, 0, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
+	struct tsource t = { b, nb, 0, 1, 0, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
+	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
+	struct record rec = { BUF_INIT, 0 };
+	struct merge_sink sink = { &rec, record_diff, record_copies };
+	struct outcome o;
+
+	memset(&o, 0, sizeof(o));
+	merge_stats_init(&o.st);
+	err_clear(&o.err);
+	o.rc = merge_multiset(&ms, &mt, 0, expect, &sink, &o.st, &o.err);
+	snprintf(o.log, sizeof(o.log), "%s", rec.log.len ? rec.log.data : "");
+	buf_release(&rec.log);
+	buf_release(&s.bytes);
+	buf_release(&t.bytes);
+	return o;
+}
+
+/* Rows without a key: copies are counted, never paired away by XOR or order. */
+static void test_multiset(void **state)
+{
+	static const struct trow a[] = { { "1", NULL, { NULL, NULL, NULL } }, { "1", NULL, { NULL, NULL, NULL } }, { "1", NULL, { NULL, NULL, NULL } }, { "2", NULL, { NULL, NULL, NULL } }, { "3", NULL, { NULL, NULL, NULL } }, { "3", NULL, { NULL, NULL, NULL } } };
+	static const struct trow b[] = { { "1", NULL, { NULL, NULL, NULL } }, { "2", NULL, { NULL, NULL, NULL } }, { "2", NULL, { NULL, NULL, NULL } }, { "3", NULL, { NULL, NULL, NULL } }, { "3", NULL, { NULL, NULL, NULL } }, { "4", NULL, { NULL, NULL, NULL } } };
+	static const struct trow twice[] = { { "5", NULL, { NULL, NULL, NULL } }, { "5", NULL, { NULL, NULL, NULL } } };
+	static const struct trow back[] = { { "2", NULL, { NULL, NULL, NULL } }, { "1", NULL, { NULL, NULL, NULL } } };
+	struct outcome o;
+
+	(void)state;
+	o = run_multiset(a, 6, b, 6, EXPECT_EQUAL);
+	assert_int_equal(o.rc, 0);
+	assert_string_equal(o.log, "m:1(3/1) e:2(1/2) e:4(0/1)");
+	assert_int_equal(o.st.missing, 2);
+	assert_int_equal(o.st.extra, 2);
+	assert_int_equal(o.st.matched, 4);
+	assert_int_equal(o.st.side[0].rows, 6);
+	assert_int_equal(o.st.side[1].rows, 6);
+	o = run_multiset(a, 6, b, 6, EXPECT_SUBSET);
+	assert_string_equal(o.log, "m:1(3/1)");
+	o = run_multiset(a, 6, b, 6, EXPECT_ABSENT);
+	assert_string_equal(o.log, "e:1(3/1) e:2(1/2) e:3(2/2)");
+	assert_int_equal(o.st.extra, 5);
+	/* Two equal rows on each side are equal multisets, with equal digests. */
+	o = run_multiset(twice, 2, twice, 2, EXPECT_EQUAL);
+	assert_string_equal(o.log, "");
+	assert_true(chunkhash_equal(&o.st.side[0], &o.st.side[1]));
+	/* ...and two copies against one are not, though XOR would say so. */
+	o = run_multiset(twice, 2, twice, 1, EXPECT_EQUAL);
+	assert_string_equal(o.log, "m:5(2/1)");
+	assert_false(chunkhash_equal(&o.st.side[0], &o.st.side[1]));
+	/* Order is still checked. */
+	o = run_multiset(back, 2, b, 1, EXPECT_EQUAL);
+	assert_int_equal(o.rc, -1);
+	assert_string_equal(o.err.msg, "source returned rows out of key order at row 2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_multiset),
 		cmocka_unit_test(test_identical),
 		cmocka_unit_test(test_both_empty),
 		cmocka_unit_test(test_one_side_empty),

@@ -838,7 +838,7 @@ static void test_script_statements(void **state)
 	assert_string_equal(b.data, "SET NAMES utf8mb4;\nSET time_zone = '+00:00';\n"
 	                    "START TRANSACTION;\n");
 	buf_reset(&b);
-	s->stage(&b, "tally_s1", &hostile, cols, 4);
+	s->stage(&b, "tally_s1", &hostile, cols, 4, false);
 	assert_string_equal(b.data, "CREATE TEMPORARY TABLE `tally_s1` AS SELECT `id`, "
 	                    "`na``m'e\\`, `tag`, `note` FROM `shop`.`or``d'er\\s` LIMIT 0;\n");
 	buf_reset(&b);
@@ -882,7 +882,7 @@ static void test_apply_insert(void **state)
 		"    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = bad;\n"
 		"  END IF;\n"
 		"  INSERT INTO `shop`.`or``d'er\\s` (`id`, `na``m'e\\`, `tag`, `qty`, `note`, `price`) "
-		"SELECT `id`, `na``m'e\\`, `tag`, `qty`, `note`, `price` FROM `tally_n1`;\n"
+		"SELECT s.`id`, s.`na``m'e\\`, s.`tag`, s.`qty`, s.`note`, s.`price` FROM `tally_n1` s;\n"
 		"  IF ROW_COUNT() <> 2 THEN\n"
 		"    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'tally: check orders: inserted a "
 		"different number of rows than 2; nothing was changed';\n"

@@ -771,7 +771,7 @@ static void test_script_frame(void **state)
 	                    "SET LOCAL TimeZone = 'UTC';\n"
 	                    "SET LOCAL IntervalStyle = 'iso_8601';\n");
 	buf_reset(&b);
-	ops->stage(&b, "tally_old_1", &tab, cols, 4);
+	ops->stage(&b, "tally_old_1", &tab, cols, 4, false);
 	assert_string_equal(b.data,
 	                    "CREATE TEMP TABLE pg_temp.\"tally_old_1\" ON COMMIT DROP AS SELECT \"id\", "
 	                    "\"k'$%\", \"na\"\"me\", \"doc\" FROM \"public\".\"o'd$%r\" LIMIT 0;\n");

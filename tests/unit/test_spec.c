@@ -720,7 +720,12 @@ ERROR_TEST(test_check_not_mapping, HEAD "checks:\n  - orders\n",
            "t.yaml:7:5: checks[0]: expected a mapping, got a string")
 ERROR_TEST(test_check_unknown_key, HEAD CHECK "    colums: [a]\n",
            "t.yaml:10:5: checks[0]: unknown key 'colums' (expected one of: name, source, "
-           "target, key, columns, ignore, expect, repair, chunk_rows)")
+           "target, key, columns, ignore, expect, repair, chunk_rows, match)")
+ERROR_TEST(test_check_match_bad, HEAD CHECK "    match: rows\n",
+           "t.yaml:10:12: checks[0].match: invalid value 'rows' (expected one of: key, multiset)")
+ERROR_TEST(test_check_multiset_with_key, HEAD CHECK "    key: [id]\n    match: multiset\n",
+           "t.yaml:11:12: checks[0].match: match: multiset compares whole rows, without a key: remove key, "
+           "or match by it")
 ERROR_TEST(test_check_missing_name, HEAD "checks:\n  - source: { system: pg, table: t }\n",
            "t.yaml:7:5: checks[0]: missing required key 'name'")
 ERROR_TEST(test_check_missing_source, HEAD "checks:\n  - name: c\n",
@@ -1253,6 +1258,8 @@ int main(void)
 		cmocka_unit_test(test_column_timezone_empty_map),
 		cmocka_unit_test(test_column_timezone_unknown_side),
 		cmocka_unit_test(test_column_option_positions),
+		cmocka_unit_test(test_check_match_bad),
+		cmocka_unit_test(test_check_multiset_with_key),
 		cmocka_unit_test(test_column_name_and_source),
 		cmocka_unit_test(test_column_source_only),
 		cmocka_unit_test(test_column_target_only),
