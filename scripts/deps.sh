@@ -10,7 +10,7 @@ packages=(
 	libpq-dev libmariadb-dev libxxhash-dev libzstd-dev libfyaml-dev
 	libjansson-dev libcmocka-dev
 	postgresql postgresql-client mariadb-server mariadb-client
-	zstd xxhash python3 python3-yaml util-linux procps
+	zstd xxhash tzdata python3 python3-yaml util-linux procps
 )
 
 missing=()

@@ -336,6 +336,21 @@ class Matrix(TallyCase):
         self.assertEqual(self.first.code, 1, self.first.stderr)
         self.assertEqual(self.first.report["status"], "inconsistent")
 
+    def test_readme_matrix_is_this_list(self):
+        text = open(os.path.join(harness.REPO, "README.md")).read()
+        table = text.split("<!-- type matrix:", 1)[1].split("\n\n", 1)[0]
+        engines = {"MariaDB": "my", "PostgreSQL": "pg"}
+        rows = []
+        for line in table.splitlines()[3:]:
+            src, tgt, cls = [c.strip() for c in line.strip("|").split(" | ")]
+            se, st = src.split(" ", 1)
+            te, tt = tgt.split(" ", 1)
+            rows.append((engines[se], st.strip("`"), engines[te], tt.strip("`"), cls.split(":")[0]))
+        want = [(c[1], c[2], c[3], c[4], c[7]) for c in CELLS]
+        want += [(c[1], c[2], c[3], c[4], "refused as key" if c[0].startswith("key_") else "refused")
+                 for c in REFUSED + REFUSED_KEYS]
+        self.assertEqual(rows, want)
+
     def test_repair_scripts_apply_and_make_every_cell_equal(self):
         self.assertEqual(self.repair_errors, [])
         self.assertEqual(self.second.code, 0, self.second.stdout + self.second.stderr)
