@@ -197,6 +197,20 @@ REFUSED_KEYS = [
 ]
 
 
+# A repair that would lose information is refused, not written: (cell, source engine, source column,
+# target engine, target column, source value, target value, column entry options, words of the reason).
+LOSSY = [
+    ("lossy_ubigint", "my", "BIGINT UNSIGNED", "pg", "bigint", "18446744073709551615", "1", "",
+     "out of range"),
+    ("lossy_scale", "pg", "numeric(12,4)", "my", "DECIMAL(10,2)", "1.2390", "1.30", ", scale: 1",
+     "scale"),
+    ("lossy_zero_date", "my", "DATE", "pg", "date", "'0000-00-00'", "'2024-01-01'", "",
+     "a MariaDB zero date cannot be stored in PostgreSQL"),
+    ("lossy_fraction", "pg", "timestamp(6)", "my", "DATETIME(3)", "'2024-01-02 03:04:05.123456'",
+     "'2024-01-02 03:04:06'", ", precision: 0", "fractional"),
+]
+
+
 def ddl(engine, table, coldef, key_type=None):
     kt = key_type or ("integer" if engine == "pg" else "INT")
     if engine == "pg":
@@ -252,6 +266,11 @@ def seed():
             q = f'"{cell}"' if engine == "pg" else f"`{cell}`"
             sql[(engine, db)] += f"CREATE TABLE {q} (id {'integer' if engine == 'pg' else 'INT'} PRIMARY KEY, " \
                                  f"{col} {coldef});\n"
+    for cell, se, st, te, tt, sv, tv, _, _ in LOSSY:
+        for engine, db, coldef, v in ((se, SRC_DB, st, sv), (te, TGT_DB, tt, tv)):
+            q = f'"{cell}"' if engine == "pg" else f"`{cell}`"
+            sql[(engine, db)] += (f"CREATE TABLE {q} (id {'integer' if engine == 'pg' else 'INT'} PRIMARY KEY, "
+                                  f"v {coldef});\nINSERT INTO {q} VALUES (1, {v});\n")
     for (engine, db), text in sql.items():
         if engine == "pg":
             pg.psql(db, text)
@@ -383,6 +402,25 @@ def make_refused_test(cell, se, te, words):
         self.assertFalse(r.diff_exists)
     return test
 
+
+def make_lossy_test(cell, se, te, opts, words):
+    def test(self):
+        spec = spec_head() + check(check_name(cell), cell, se, te) + (
+            f"    columns:\n      - {{ name: v{opts} }}\n" if opts else "")
+        r = self.tally(spec)
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        c = r.check(check_name(cell))
+        self.assertEqual(c["changed"], 1)
+        self.assertTrue(c["repair"]["failed"], c["repair"])
+        self.assertIn("column 'v'", c["repair"]["none"])
+        self.assertIn(words, c["repair"]["none"])
+        self.assertIn(f"repair:   none for system '{te}_tgt'", r.stdout)
+        self.assertFalse(os.path.exists(os.path.join(r.outdir, f"repair.{te}_tgt.sql")))
+    return test
+
+
+for _cell, _se, _st, _te, _tt, _sv, _tv, _opts, _words in LOSSY:
+    setattr(Matrix, f"test_{_cell}_is_refused_not_written", make_lossy_test(_cell, _se, _te, _opts, _words))
 
 for _cell, *_rest in CELLS:
     setattr(Matrix, f"test_cell_{_cell}", make_cell_test(_cell, _rest[-1]))

@@ -17,6 +17,8 @@
 #include "../../engine/canon.h"
 #include "../../engine/merge.h"
 
+#include <math.h>
+
 /* A test row: up to two key parts (text) and up to three values (text). */
 struct trow {
 	const char *k1, *k2;
@@ -469,10 +471,86 @@ static void test_multiset(void **state)
 	assert_string_equal(o.err.msg, "source returned rows out of key order at row 2");
 }
 
+/* A float row source for the tolerance test: key k, value v (or NULL). */
+struct fsource {
+	const double *v;
+	const bool *null;
+	size_t n, i;
+	struct buf bytes;
+	uint32_t off[2];
+	struct mrow row;
+};
+
+static int fsource_next(void *ctx, const struct mrow **out, struct tally_err *err)
+{
+	struct fsource *s = ctx;
+	struct canon_col key = canon_col_make(CC_NUMBER, LT_INT), val = canon_col_make(CC_FLOAT64, LT_FLOAT);
+	char k[32], v[64];
+	size_t keylen;
+
+	if (s->i == s->n)
+		return 0;
+	snprintf(k, sizeof(k), "%zu", s->i);
+	snprintf(v, sizeof(v), "%.17g", s->v[s->i]);
+	buf_reset(&s->bytes);
+	assert_int_equal(canon_encode(&s->bytes, &key, k, strlen(k), err), 0);
+	keylen = s->bytes.len;
+	assert_int_equal(canon_encode(&s->bytes, &val, s->null[s->i] ? NULL : v, strlen(v), err), 0);
+	s->off[0] = 0;
+	s->off[1] = (uint32_t)(s->bytes.len - keylen);
+	s->row.bytes = (const uint8_t *)s->bytes.data;
+	s->row.keylen = keylen;
+	s->row.len = s->bytes.len;
+	s->row.off = s->off;
+	s->row.raw = NULL;
+	rowhash_skipping(s->row.bytes, keylen, s->off, 1, (const double[]){ 0.01 }, &s->row.hash);
+	s->i++;
+	*out = &s->row;
+	return 1;
+}
+
+static int count_changed(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
+                         const uint8_t *changed, struct tally_err *err)
+{
+	(void)src;
+	(void)tgt;
+	(void)changed;
+	(void)err;
+	if (kind == DIFF_CHANGED)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+/* tolerance: 0.01: within it equal (and row hashes leave the column out); beyond it, NULL, NaN: exact. */
+static void test_tolerance(void **state)
+{
+	static const double a[] = { 1.0, 1.0, 2.0, 0.0, NAN, INFINITY };
+	static const double b[] = { 1.005, 1.02, -2.0, 0.0, NAN, INFINITY };
+	static const bool an[] = { false, false, false, false, false, false };
+	static const bool bn[] = { false, false, false, true, false, false };
+	struct fsource s = { a, an, 6, 0, BUF_INIT, { 0 }, { 0 } }, t = { b, bn, 6, 0, BUF_INIT, { 0 }, { 0 } };
+	struct msource ms = { &s, "source", fsource_next }, mt = { &t, "target", fsource_next };
+	int changed = 0;
+	struct merge_sink sink = { &changed, count_changed, NULL };
+	struct merge_stats st;
+	struct tally_err err;
+	const double tol[] = { 0.01 };
+
+	(void)state;
+	merge_stats_init(&st);
+	assert_int_equal(merge_run_tol(&ms, &mt, 1, tol, EXPECT_EQUAL, false, &sink, &st, &err), 0);
+	/* 1.0~1.005 and NaN, inf match; 1.02, -2.0 and NULL do not. */
+	assert_int_equal(changed, 3);
+	assert_int_equal(st.matched, 3);
+	buf_release(&s.bytes);
+	buf_release(&t.bytes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_multiset),
+		cmocka_unit_test(test_tolerance),
 		cmocka_unit_test(test_identical),
 		cmocka_unit_test(test_both_empty),
 		cmocka_unit_test(test_one_side_empty),
