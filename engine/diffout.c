@@ -127,14 +127,29 @@ static json_t *values_object(const struct plan *p, int side, const struct mrow *
 	return o;
 }
 
+/* Writes one line and frees it. */
+static int put_line(struct diffout *d, json_t *line, struct tally_err *err)
+{
+	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc;
+
+	json_decref(line);
+	if (!text)
+		return err_set(err, ERR_INTERNAL, "cannot render a difference as JSON");
+	rc = zfile_write(d->z, text, strlen(text), err);
+	if (rc == 0)
+		rc = zfile_write(d->z, "\n", 1, err);
+	free(text);
+	d->lines++;
+	return rc;
+}
+
 int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
                 const uint8_t *changed, struct tally_err *err)
 {
 	struct diffout *d = ctx;
 	const struct plan *p = d->plan;
 	json_t *line = json_object(), *cols = json_array();
-	char *text;
-	int rc;
 
 	json_object_set_new(line, "check", json_string(d->check));
 	json_object_set_new(line, "kind", json_string(diff_kind_name(kind)));
@@ -149,16 +164,7 @@ int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const st
 	                    ? values_object(p, SIDE_SOURCE, src, changed) : json_null());
 	json_object_set_new(line, "target", tgt && kind != DIFF_MISSING
 	                    ? values_object(p, SIDE_TARGET, tgt, changed) : json_null());
-	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(line);
-	if (!text)
-		return err_set(err, ERR_INTERNAL, "cannot render a difference as JSON");
-	rc = zfile_write(d->z, text, strlen(text), err);
-	if (rc == 0)
-		rc = zfile_write(d->z, "\n", 1, err);
-	free(text);
-	d->lines++;
-	return rc;
+	return put_line(d, line, err);
 }
 
 int diffout_copies(struct diffout *d, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
@@ -167,8 +173,6 @@ int diffout_copies(struct diffout *d, enum diff_kind kind, const struct mrow *ro
 	const struct plan *p = d->plan;
 	const int side = kind == DIFF_MISSING ? SIDE_SOURCE : SIDE_TARGET;
 	json_t *line = json_object();
-	char *text;
-	int rc;
 
 	json_object_set_new(line, "check", json_string(d->check));
 	json_object_set_new(line, "kind", json_string(diff_kind_name(kind)));
@@ -179,16 +183,7 @@ int diffout_copies(struct diffout *d, enum diff_kind kind, const struct mrow *ro
 	json_object_set_new(line, "target_copies", json_integer((json_int_t)target_copies));
 	json_object_set_new(line, "source", side == SIDE_SOURCE ? values_object(p, side, row, NULL) : json_null());
 	json_object_set_new(line, "target", side == SIDE_TARGET ? values_object(p, side, row, NULL) : json_null());
-	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(line);
-	if (!text)
-		return err_set(err, ERR_INTERNAL, "cannot render a difference as JSON");
-	rc = zfile_write(d->z, text, strlen(text), err);
-	if (rc == 0)
-		rc = zfile_write(d->z, "\n", 1, err);
-	free(text);
-	d->lines++;
-	return rc;
+	return put_line(d, line, err);
 }
 
 void diffout_key_text(struct buf *out, const struct plan *p, int side, const struct mrow *row)
