@@ -2180,6 +2180,8 @@ static int lit_bytes(struct buf *out, const struct coldesc *col, const char *s, 
 	return 0;
 }
 
+static bool text_in_charset(const char *cs, const char *s, size_t n);
+
 /* UTF-8 text into a column the server parses text for. */
 static int lit_text(struct buf *out, const struct coldesc *col, const char *s, size_t n,
                     struct tally_err *err)
@@ -2193,6 +2195,9 @@ static int lit_text(struct buf *out, const struct coldesc *col, const char *s, s
 		return lit_fail(col, err, "text is not valid UTF-8");
 	if ((col->type == LT_TEXT || col->type == LT_CHAR) && !text_fits(col, n, chars))
 		return lit_fail(col, err, "value is longer than the column holds");
+	if ((col->type == LT_TEXT || col->type == LT_CHAR) && col->charset &&
+	    !text_in_charset(col->charset, s, n))
+		return lit_fail(col, err, "text holds a character the column's character set cannot hold");
 	if ((col->type == LT_ENUM || col->type == LT_SET) && !labels_ok(col, s, n))
 		return lit_fail(col, err, col->type == LT_ENUM
 		                ? "value is not one of the column's labels"

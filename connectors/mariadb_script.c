@@ -7,7 +7,8 @@
  *
  * A script runs in the mariadb client, in one transaction:
  *
- *   SET NAMES utf8mb4; SET time_zone = '+00:00'; START TRANSACTION;
+ *   SET NAMES utf8mb4; SET time_zone = '+00:00'; SET SESSION sql_mode = ... STRICT_ALL_TABLES;
+ *   START TRANSACTION;
  *   CREATE TEMPORARY TABLE `stage` AS SELECT ... LIMIT 0;   (no implicit commit)
  *   INSERT INTO `stage` VALUES (...), ...;
  *   one BEGIN NOT ATOMIC ... END block per step, between DELIMITER lines
@@ -202,7 +203,14 @@ static void add_raise_bad(struct buf *out, const char *check, const char *displa
 
 static void mdb_script_begin(struct buf *out)
 {
-	buf_addstr(out, "SET NAMES utf8mb4;\nSET time_zone = '+00:00';\nSTART TRANSACTION;\n");
+	/*
+	 * Strict, whatever the server's mode: a value the literal writer let
+	 * through but the column cannot hold (a character set tally does not
+	 * know) fails the script instead of being clipped or replaced by '?'.
+	 */
+	buf_addstr(out, "SET NAMES utf8mb4;\nSET time_zone = '+00:00';\n"
+	           "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES');\n"
+	           "START TRANSACTION;\n");
 }
 
 static void mdb_script_end(struct buf *out)

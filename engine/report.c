@@ -225,15 +225,21 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 
 			if (!rr || r->status == RESULT_ERROR)
 				continue;
+			/* Checks that repair one system share its script, or its reason for none. */
+			for (size_t j = 0; j < i && !seen; j++) {
+				const struct repair_result *pr = r->checks[j].repair;
+
+				seen = pr && (rr->file[0] ? strcmp(pr->file, rr->file) == 0
+				                          : !pr->file[0] && pr->failed &&
+				                            strcmp(pr->system, rr->system) == 0);
+			}
+			if (seen)
+				continue;
 			if (!rr->file[0]) {
 				if (rr->failed)
 					fprintf(fp, "repair:   none for system '%s': %s\n", rr->system, rr->none);
 				continue;
 			}
-			for (size_t j = 0; j < i && !seen; j++)
-				seen = r->checks[j].repair && strcmp(r->checks[j].repair->file, rr->file) == 0;
-			if (seen)
-				continue;
 			fprintf(fp, "repair:   %s/%s\nrollback: %s/%s\n", o->path, rr->file, o->path, rr->rollback);
 		}
 	}

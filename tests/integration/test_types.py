@@ -208,6 +208,18 @@ LOSSY = [
      "a MariaDB zero date cannot be stored in PostgreSQL"),
     ("lossy_fraction", "pg", "timestamp(6)", "my", "DATETIME(3)", "'2024-01-02 03:04:05.123456'",
      "'2024-01-02 03:04:06'", ", precision: 0", "fractional"),
+    ("lossy_time_range", "my", "TIME(6)", "pg", "time", "'25:00:00'", "'01:00:00'", "",
+     "a time outside 00:00:00 to 24:00:00 cannot be stored"),
+    ("lossy_datetime6_ts3", "my", "DATETIME(6)", "pg", "timestamp(3)", "'2024-01-01 00:00:00.123456'",
+     "'2024-01-01 00:00:00.123'", "", "more than 3 fractional digits"),
+    ("lossy_tinyint_bool", "my", "TINYINT(1)", "pg", "boolean", "2", "true", "",
+     "only 0 and 1 can be stored as a boolean"),
+    ("lossy_text_length", "my", "TEXT", "pg", "varchar(3)", "'abcd'", "'abc'", "",
+     "text longer than 3 characters cannot be stored"),
+    ("lossy_latin1", "pg", "text", "my", "VARCHAR(10) CHARACTER SET latin1", "'\u0133'", "'y'", "",
+     "character set cannot hold"),
+    ("lossy_prefix_inet6", "pg", "inet", "my", "INET6", "'10.0.0.0/8'", "'10.0.0.0'", "",
+     "an address with a prefix length cannot be stored"),
 ]
 
 
@@ -373,6 +385,19 @@ class Matrix(TallyCase):
     def test_repair_scripts_apply_and_make_every_cell_equal(self):
         self.assertEqual(self.repair_errors, [])
         self.assertEqual(self.second.code, 0, self.second.stdout + self.second.stderr)
+
+
+    def test_one_reason_per_system_without_a_script(self):
+        # two checks that repair pg_tgt, both refused: one line for the system, naming the first
+        spec = spec_head() + check("lossy-ubigint", "lossy_ubigint", "my", "pg") + \
+            check("lossy-zero-date", "lossy_zero_date", "my", "pg")
+        r = self.tally(spec)
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        lines = [ln for ln in r.stdout.splitlines() if ln.startswith("repair:")]
+        self.assertEqual(len(lines), 1, r.stdout)
+        self.assertTrue(lines[0].startswith("repair:   none for system 'pg_tgt': check 'lossy-ubigint': "),
+                        lines[0])
+        self.assertTrue(r.check("lossy-zero-date")["repair"]["failed"])
 
 
 def make_cell_test(cell, cls_name):

@@ -357,6 +357,10 @@ static void test_text(void **state)
 	lit_fails(&c_vc, STXT("123456789012345678901"), "value is longer than the column holds");
 	lit_fails(&c_char, STXT("abcdef"), "value is longer than the column holds");
 	lit_fails(&c_l1, STXT("\xc3\x84pfel\xc3\x84pfelx"), "value is longer than the column holds");
+	/* latin1 is cp1252: the euro sign fits, U+0133 and a C1 control cp1252 names do not */
+	lit_is(&c_l1, STXT("\xe2\x82\xac" "5"), "'\xe2\x82\xac" "5'");
+	lit_fails(&c_l1, STXT("\xc4\xb3"), "text holds a character the column's character set cannot hold");
+	lit_fails(&c_l1, STXT("\xc2\x80"), "text holds a character the column's character set cannot hold");
 	{
 		/* 64 four-byte characters: 64 characters but 256 bytes for a tinytext */
 		char s[257];
@@ -836,7 +840,8 @@ static void test_script_statements(void **state)
 	assert_true(mariadb_ops.literal != NULL);
 	s->begin(&b);
 	assert_string_equal(b.data, "SET NAMES utf8mb4;\nSET time_zone = '+00:00';\n"
-	                    "START TRANSACTION;\n");
+	                    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), "
+	                    "'STRICT_ALL_TABLES');\nSTART TRANSACTION;\n");
 	buf_reset(&b);
 	s->stage(&b, "tally_s1", &hostile, cols, 4, false);
 	assert_string_equal(b.data, "CREATE TEMPORARY TABLE `tally_s1` AS SELECT `id`, "
