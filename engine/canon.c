@@ -392,6 +392,7 @@ static bool fast_float(const char *s, size_t n, bool single, double *out)
 	uint64_t w = 0;
 	int digits = 0, q = 0;
 	bool neg = false, seen = false;
+	static volatile long double tiny_ld = 0x1p-60L;
 	long double ld;
 	uint64_t bits, low, half;
 
@@ -445,6 +446,12 @@ static bool fast_float(const char *s, size_t n, bool single, double *out)
 		return true;
 	}
 	if (q < -27 || q > 27)
+		return false;
+	/*
+	 * Only where long double really carries 64 bits: valgrind, for one,
+	 * computes it in double precision, and would round twice unseen.
+	 */
+	if (!(tiny_ld + 1.0L > 1.0L))
 		return false;
 	ld = q >= 0 ? (long double)w * p10[q] : (long double)w / p10[-q];
 	/* x87 extended: the first 8 bytes are the 64-bit mantissa, integer bit included. */

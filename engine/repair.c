@@ -401,7 +401,7 @@ int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const str
 		bool any = false;
 
 		/* Generated columns cannot be set: their base columns carry the change. */
-		memset(w->bits, 0, nbits + 1);
+		memset(w->bits, 0, nbits);
 		for (size_t j = 0; j < p->ncmp; j++)
 			if ((changed[j / 8] & (1u << (j % 8))) && !ri->t.cols[ri->cmp[j]].generated) {
 				w->bits[j / 8] |= (uint8_t)(1u << (j % 8));
