@@ -311,6 +311,26 @@ static void dec_put(struct buf *out, const struct dec *v)
 	buf_setlen(out, (size_t)(p - (uint8_t *)out->data));
 }
 
+/*
+ * Scratch buffers reused by every encode on a thread, so that encoding
+ * allocates nothing once they have grown; canon_thread_release frees them.
+ */
+static _Thread_local struct {
+	struct buf number;    /* a decimal's significant digits */
+	struct buf folded;    /* text lowercased for case: insensitive */
+	struct buf json;      /* a document's canonical form */
+	struct buf own;       /* a mapped value as its own column's type */
+} tls = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+
+void canon_thread_release(void)
+{
+	buf_release(&tls.number);
+	buf_release(&tls.folded);
+	buf_release(&tls.json);
+	buf_release(&tls.own);
+	json_canon_thread_release();
+}
+
 /* Integers are common and short: encode them without the scratch copy. */
 static int put_integer(struct buf *out, const char *s, size_t n)
 {
@@ -342,7 +362,7 @@ static int put_integer(struct buf *out, const char *s, size_t n)
 
 static int put_number(struct buf *out, const struct canon_col *col, const char *s, size_t n)
 {
-	static _Thread_local struct buf scratch = BUF_INIT;
+	struct buf *scratch = &tls.number;
 	struct dec v;
 
 	if (col->scale < 0 && col->type == LT_INT)
@@ -359,7 +379,7 @@ static int put_number(struct buf *out, const struct canon_col *col, const char *
 		buf_addch(out, TAG_NUM_NINF);
 		return 0;
 	}
-	if (dec_parse(s, n, &scratch, &v) < 0)
+	if (dec_parse(s, n, scratch, &v) < 0)
 		return -1;
 	if (col->scale >= 0)
 		dec_round(&v, col->scale);
@@ -496,6 +516,16 @@ static int put_float(struct buf *out, const struct canon_col *col, const char *s
 			d = strtod(tmp, &end);
 		if (end != tmp + n)
 			return -1;
+	}
+	/*
+	 * A finite value beyond single precision's range (a double column's
+	 * 3.4e39 against a real) is not the infinity IEEE rounding makes of
+	 * it: keep its double, which no single-precision value equals.
+	 */
+	if (col->cls == CC_FLOAT32 && isinf(d) && !memchr(s, 'i', n) && !memchr(s, 'I', n)) {
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		d = strtod(tmp, &end);
 	}
 	if (isnan(d)) {
 		bits = UINT64_C(0x7ff8000000000000);
@@ -681,7 +711,7 @@ static void fold_case(struct buf *out, const char *s, size_t n)
 
 static void put_text(struct buf *out, const struct canon_col *col, const char *s, size_t n)
 {
-	static _Thread_local struct buf folded = BUF_INIT;
+	struct buf *folded = &tls.folded;
 
 	if (col->pad_trim || col->trim != CANON_TRIM_NONE)
 		while (n && s[n - 1] == ' ')
@@ -692,10 +722,10 @@ static void put_text(struct buf *out, const struct canon_col *col, const char *s
 			n--;
 		}
 	if (col->fold_case) {
-		buf_reset(&folded);
-		fold_case(&folded, s, n);
-		s = folded.data;
-		n = folded.len;
+		buf_reset(folded);
+		fold_case(folded, s, n);
+		s = folded->data;
+		n = folded->len;
 	}
 	put_escaped(out, TAG_TEXT, s, n);
 }
@@ -1119,17 +1149,17 @@ static int put_uuid(struct buf *out, const struct canon_col *col, const char *s,
 static int put_json(struct buf *out, const struct canon_col *col, const char *s, size_t n,
                     struct tally_err *err)
 {
-	static _Thread_local struct buf scratch = BUF_INIT;
+	struct buf *scratch = &tls.json;
 	int rc;
 
-	buf_reset(&scratch);
+	buf_reset(scratch);
 	if (col->type == LT_ARRAY)
-		rc = pgarray_canon_json(&scratch, s, n, (enum pgarray_elem)col->arr_elem, err);
+		rc = pgarray_canon_json(scratch, s, n, (enum pgarray_elem)col->arr_elem, err);
 	else
-		rc = json_canon(&scratch, s, n, err);
+		rc = json_canon(scratch, s, n, err);
 	if (rc < 0)
 		return -2;
-	put_escaped(out, TAG_JSON, scratch.data, scratch.len);
+	put_escaped(out, TAG_JSON, scratch->data, scratch->len);
 	return 0;
 }
 
@@ -1357,16 +1387,16 @@ void canon_map_free(struct canon_map *m)
 static int put_mapped(struct buf *out, const struct canon_col *col, const char *s, size_t n,
                       struct tally_err *err)
 {
-	static _Thread_local struct buf own = BUF_INIT;
+	struct buf *own = &tls.own;
 	const struct canon_map *m = col->map;
 	size_t lo = 0, hi = m->n;
 
-	buf_reset(&own);
-	if (canon_encode(&own, &m->from, s, n, err) < 0)
+	buf_reset(own);
+	if (canon_encode(own, &m->from, s, n, err) < 0)
 		return -2;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = bufcmp(&m->fromv[mid], &own);
+		int c = bufcmp(&m->fromv[mid], own);
 
 		if (c == 0) {
 			buf_add(out, m->tov[mid].data, m->tov[mid].len);
@@ -1377,7 +1407,7 @@ static int put_mapped(struct buf *out, const struct canon_col *col, const char *
 		else
 			hi = mid;
 	}
-	put_escaped(out, TAG_UNMAPPED, own.data, own.len);
+	put_escaped(out, TAG_UNMAPPED, own->data, own->len);
 	return 0;
 }
 

@@ -165,6 +165,9 @@ int canon_encode(struct buf *out, const struct canon_col *col,
  */
 size_t canon_decode(const uint8_t *p, size_t n, struct sqlval *v, struct buf *scratch);
 
+/* Frees the calling thread's reused encoding buffers (before the thread ends). */
+void canon_thread_release(void);
+
 /*
  * The double a float encoding at p (n bytes) holds; false when p is not
  * one (NULL, another class). NaN comes back as NaN.

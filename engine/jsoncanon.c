@@ -127,6 +127,18 @@ static void ctx_trim(struct jctx *c)
 	c->dimkind = NULL;
 }
 
+void json_canon_thread_release(void)
+{
+	free(ctx.node);
+	free(ctx.mem);
+	free(ctx.ord);
+	buf_release(&ctx.text);
+	buf_release(&ctx.el);
+	memset(&ctx, 0, sizeof(ctx));
+	buf_init(&ctx.text);
+	buf_init(&ctx.el);
+}
+
 /* The offset is where the trouble is; the message names what was expected, never the text. */
 static int fail(struct jctx *c, size_t at, const char *expected)
 {

@@ -42,6 +42,9 @@
  */
 int json_canon(struct buf *out, const char *s, size_t n, struct tally_err *err);
 
+/* Frees the calling thread's reused buffers (before the thread ends). */
+void json_canon_thread_release(void);
+
 /* How the elements of a PostgreSQL array are read. */
 enum pgarray_elem {
 	PGARRAY_TEXT,      /* strings: text, varchar, char, uuid, date, ... */

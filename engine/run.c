@@ -466,6 +466,7 @@ static void *worker_main(void *arg)
 		__atomic_add_fetch(&r->chunks_done, 1, __ATOMIC_RELAXED);
 	}
 	sessions_close(&w->ss);
+	canon_thread_release();
 	pthread_mutex_lock(&r->lock);
 	r->active--;
 	pthread_cond_signal(&r->idle);

@@ -172,6 +172,16 @@ static void test_floats(void **state)
 	/* A float4 printed shortest by PostgreSQL and as a double by a query. */
 	assert_string_equal(enc(CC_FLOAT32, LT_FLOAT, "0.1"), enc(CC_FLOAT32, LT_FLOAT, "0.100000001490116"));
 	assert_string_not_equal(enc(CC_FLOAT64, LT_FLOAT, "0.1"), enc(CC_FLOAT64, LT_FLOAT, "0.100000001490116"));
+	/* A double beyond single precision's range is not infinity, by either parsing path. */
+	assert_string_not_equal(enc(CC_FLOAT32, LT_FLOAT, "3.4e39"), enc(CC_FLOAT32, LT_FLOAT, "Infinity"));
+	assert_string_not_equal(enc(CC_FLOAT32, LT_FLOAT, "1234567890123456789e27"),
+	                        enc(CC_FLOAT32, LT_FLOAT, "Infinity"));
+	assert_string_equal(enc(CC_FLOAT32, LT_FLOAT, "-inf"), enc(CC_FLOAT32, LT_FLOAT, "-Infinity"));
+	{
+		static const char *const v[] = { "-Infinity", "-3.4e39", "-3.4e38", "0", "3.4e38", "3.4e39",
+		                                 "Infinity", "NaN" };
+		assert_increasing(canon_col_make(CC_FLOAT32, LT_FLOAT), v, sizeof(v) / sizeof(v[0]));
+	}
 	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "abc"), "ERROR: not a valid floating-point number");
 	assert_string_equal(enc(CC_FLOAT64, LT_FLOAT, "1.5x"), "ERROR: not a valid floating-point number");
 	{
@@ -511,11 +521,17 @@ static void test_decode(void **state)
 	buf_release(&iso);
 }
 
-/* The canonical float bytes of what strtod/strtof make of text. */
+/*
+ * The canonical float bytes of what strtod/strtof make of text; a finite
+ * value that overflows single precision keeps its double.
+ */
 static void expected_float(char out[19], const char *text, bool single)
 {
 	double d = single ? (double)strtof(text, NULL) : strtod(text, NULL);
 	uint64_t bits;
+
+	if (single && isinf(d))
+		d = strtod(text, NULL);
 
 	if (d == 0)
 		d = 0.0;
