@@ -218,6 +218,8 @@ LOSSY = [
      "text longer than 3 characters cannot be stored"),
     ("lossy_latin1", "pg", "text", "my", "VARCHAR(10) CHARACTER SET latin1", "'\u0133'", "'y'", "",
      "character set cannot hold"),
+    # a double beyond single precision's range is not the real's infinity: changed, and unwritable
+    ("lossy_double_real_range", "my", "DOUBLE", "pg", "real", "3.4e39", "'Infinity'", "", "out of range"),
     ("lossy_prefix_inet6", "pg", "inet", "my", "INET6", "'10.0.0.0/8'", "'10.0.0.0'", "",
      "an address with a prefix length cannot be stored"),
 ]
