@@ -425,6 +425,18 @@ struct conn_ops {
 	                   uint64_t max_bytes, struct keybounds *out, struct tally_err *err);
 
 	/*
+	 * The server's own order of n range bounds over the first nb key
+	 * columns of req (its desc, table or query, and key): vals holds
+	 * n * nb values as bound_literal takes them, and rank[i] is bound i's
+	 * dense rank in the order a scan's range condition compares them
+	 * (equal bounds, equal ranks). For a key whose order is not bytewise;
+	 * the bounds of a chunk plan must increase in every side's order
+	 * (engine/chunk.h). NULL when the connector has no such keys.
+	 */
+	int (*rank_bounds)(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *vals,
+	                   size_t n, uint32_t *rank, struct tally_err *err);
+
+	/*
 	 * Exports the session's snapshot so sessions opened with
 	 * cfg->snapshot see the same data (PostgreSQL). NULL when the engine
 	 * cannot share one (MariaDB: each session has its own).

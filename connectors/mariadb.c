@@ -4070,6 +4070,92 @@ static int mdb_load(struct conn *base, long *out, struct tally_err *err)
 	return 0;
 }
 
+/*
+ * conn_ops.rank_bounds. The bounds are unioned below the key columns of
+ * an empty scan of the table, so that they take the columns' types and
+ * collations as the range condition compares them (a UUID by its swapped
+ * segments, text by the column's collation, converted to its character
+ * set first: a union does not mix them), and DENSE_RANK orders them.
+ */
+static int mdb_rank_bounds(struct conn *base, const struct scan_req *req, size_t nb, const struct sqlval *vals,
+                           size_t n, uint32_t *rank, struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc = -1;
+
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	if (c->res)
+		return err_set(err, ERR_INTERNAL, "a scan is open on %s system '%s'", c->base.side, c->base.system);
+	if (nb == 0 || nb > req->nkey || (d->is_query ? !req->query : !d->sqlname))
+		return err_set(err, ERR_INTERNAL, "ranking bounds of %zu key columns of %s", nb, d->display);
+	buf_addstr(&sql, "SELECT tally_i, DENSE_RANK() OVER (ORDER BY ");
+	for (size_t k = 0; k < nb; k++)
+		buf_addf(&sql, "%stally_k%zu", k ? ", " : "", k);
+	buf_addstr(&sql, ") FROM (SELECT ");
+	for (size_t k = 0; k < nb; k++) {
+		mdb_quote_ident(&sql, d->cols[req->key[k]].name);
+		buf_addf(&sql, " AS tally_k%zu, ", k);
+	}
+	buf_addstr(&sql, "NULL AS tally_i FROM ");
+	if (d->is_query)
+		add_subquery(&sql, req->query);
+	else
+		buf_addstr(&sql, d->sqlname);
+	buf_addstr(&sql, " WHERE 0 UNION ALL VALUES ");
+	for (size_t i = 0; i < n; i++) {
+		buf_addstr(&sql, i ? ", (" : "(");
+		for (size_t k = 0; k < nb; k++) {
+			const struct coldesc *cd = &d->cols[req->key[k]];
+			bool conv = (cd->type == LT_TEXT || cd->type == LT_CHAR) && cd->charset &&
+			            strspn(cd->charset, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(cd->charset);
+
+			if (k)
+				buf_addstr(&sql, ", ");
+			if (conv)
+				buf_addstr(&sql, "CONVERT(");
+			if (mdb_bound_literal(&sql, cd, &vals[i * nb + k], err) < 0)
+				goto out;
+			if (conv)
+				buf_addf(&sql, " USING %s)", cd->charset);
+		}
+		buf_addf(&sql, ", %zu)", i + 1);
+	}
+	buf_addstr(&sql, ") AS tally_b WHERE tally_i IS NOT NULL");
+	if (mdb_catalog(c, &sql, &res, "ranking chunk bounds of", d->display, err) < 0)
+		goto out;
+	if (mysql_num_fields(res) != 2 || mysql_num_rows(res) != n)
+		goto bad;
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		char *end;
+		unsigned long long i, k;
+
+		if (!row[0] || !row[1])
+			goto bad;
+		i = strtoull(row[0], &end, 10);
+		if (*end || i < 1 || i > n)
+			goto bad;
+		k = strtoull(row[1], &end, 10);
+		if (*end || k < 1 || k > UINT32_MAX)
+			goto bad;
+		rank[i - 1] = (uint32_t)k;
+	}
+	rc = 0;
+	goto out;
+bad:
+	err_set(err, ERR_INTERNAL, "unexpected rank of a chunk bound from %s system '%s'", c->base.side,
+	        c->base.system);
+out:
+	if (res)
+		mysql_free_result(res);
+	buf_release(&sql);
+	return rc;
+}
+
 const struct conn_ops mariadb_ops = {
 	.driver = "mariadb",
 	.dialect = "mariadb",
@@ -4086,6 +4172,7 @@ const struct conn_ops mariadb_ops = {
 	.script = &mariadb_script,
 	.order_is_bytewise = mdb_order_is_bytewise,
 	.plan_bounds = mdb_plan_bounds,
+	.rank_bounds = mdb_rank_bounds,
 	.export_snapshot = NULL,      /* each session has its own snapshot */
 	.position = mdb_position,
 	.load = mdb_load,

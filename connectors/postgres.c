@@ -2915,6 +2915,98 @@ static int pgc_bound_literal(struct buf *out, const struct coldesc *col, const s
 	return 0;
 }
 
+/*
+ * conn_ops.rank_bounds. The bounds, each literal cast to its column's
+ * base type (no typmod: a bound longer than varchar(n) is still itself),
+ * are unioned below the key columns of an empty scan of the table: the
+ * union takes the columns' collations, as the range condition
+ * "k" > 'bound' does, and DENSE_RANK orders them so.
+ */
+static int pgc_rank_bounds(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *vals,
+                           size_t n, uint32_t *rank, struct tally_err *err)
+{
+	struct pgsess *s = (struct pgsess *)c;
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT, doing = BUF_INIT;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (pgc_check_idle(s, "rank chunk bounds", err) < 0)
+		return -1;
+	if (nb == 0 || nb > req->nkey || (d->is_query ? !req->query : !d->sqlname))
+		return err_set(err, ERR_INTERNAL, "ranking bounds of %zu key columns of %s", nb, d->display);
+	buf_addf(&doing, "ranking chunk bounds of %s", d->display);
+	buf_addstr(&sql, "SELECT tally_i, pg_catalog.dense_rank() OVER (ORDER BY ");
+	for (size_t k = 0; k < nb; k++)
+		buf_addf(&sql, "%stally_k%zu", k ? ", " : "", k);
+	buf_addstr(&sql, ") FROM (SELECT ");
+	pgc_add_keys(&sql, d, req->key, nb);
+	buf_addstr(&sql, ", NULL::pg_catalog.int8");
+	if (d->is_query) {
+		buf_addstr(&sql, " FROM (\n");
+		buf_add(&sql, req->query, pgc_stripped_len(req->query));
+		buf_addstr(&sql, "\n) AS tally_q");
+	} else {
+		buf_addstr(&sql, " FROM ");
+		buf_addstr(&sql, d->sqlname);
+	}
+	buf_addstr(&sql, " WHERE false UNION ALL VALUES ");
+	for (size_t i = 0; i < n; i++) {
+		buf_addstr(&sql, i ? ", (" : "(");
+		for (size_t k = 0; k < nb; k++) {
+			const struct coldesc *cd = &d->cols[req->key[k]];
+			size_t mark;
+
+			if (k)
+				buf_addstr(&sql, ", ");
+			mark = sql.len;
+			if (pgc_bound_literal(&sql, cd, &vals[i * nb + k], err) < 0)
+				goto out;
+			/* Typed already, or not a quoted literal (a number). */
+			if (pgc_bound_cast(cd) || sql.len == mark || sql.data[sql.len - 1] != '\'')
+				continue;
+			if (cd->type == LT_TEXT || cd->type == LT_CHAR || cd->type == LT_BYTES)
+				buf_addstr(&sql, cd->type == LT_TEXT ? "::pg_catalog.text"
+				                 : cd->type == LT_CHAR ? "::pg_catalog.bpchar" : "::pg_catalog.bytea");
+			else if (cd->native && pgc_has_order(cd))
+				buf_addf(&sql, "::%s", cd->native);
+		}
+		buf_addf(&sql, ", %zu)", i + 1);
+	}
+	buf_addstr(&sql, ") AS tally_b(");
+	for (size_t k = 0; k < nb; k++)
+		buf_addf(&sql, "tally_k%zu, ", k);
+	buf_addstr(&sql, "tally_i) WHERE tally_i IS NOT NULL");
+
+	if (pgc_savepoint(s, doing.data, err) < 0)
+		goto out;
+	res = PQexec(s->pg, sql.data);
+	if (!pgc_rows_ok(res) || PQnfields(res) != 2 || (size_t)PQntuples(res) != n) {
+		pgc_stmt_err(s, res, false, doing.data, err, "cannot rank chunk bounds of %s on %s system '%s'",
+		             d->display, s->base.side, s->base.system);
+		pgc_undo(s, doing.data, err);
+		goto out;
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		long i, k;
+
+		if (!pgc_parse_long(PQgetvalue(res, r, 0), &i) || !pgc_parse_long(PQgetvalue(res, r, 1), &k) ||
+		    i < 1 || (size_t)i > n || k < 1) {
+			err_set(err, ERR_INTERNAL, "unexpected rank of a chunk bound from %s system '%s'",
+			        s->base.side, s->base.system);
+			pgc_undo(s, doing.data, err);
+			goto out;
+		}
+		rank[i - 1] = (uint32_t)k;
+	}
+	rc = pgc_release_savepoint(s, doing.data, err);
+out:
+	PQclear(res);
+	buf_release(&sql);
+	buf_release(&doing);
+	return rc;
+}
+
 extern const struct script_ops postgres_script;
 
 const struct conn_ops postgres_ops = {
@@ -2933,6 +3025,7 @@ const struct conn_ops postgres_ops = {
 	.script = &postgres_script,
 	.order_is_bytewise = pgc_order_is_bytewise,
 	.plan_bounds = pgc_plan_bounds,
+	.rank_bounds = pgc_rank_bounds,
 	.export_snapshot = pgc_export_snapshot,
 	.position = pgc_position,
 	.load = pgc_load,

@@ -85,6 +85,82 @@ int chunkplan_from_bounds(struct chunkplan *cp, const struct plan *p, const stru
 	return 0;
 }
 
+/* Canonical keys order by their bytes, a prefix first (as merge.c compares them). */
+static int bound_cmp(const struct chunkplan *cp, size_t i, size_t j)
+{
+	size_t n = cp->blen[i] < cp->blen[j] ? cp->blen[i] : cp->blen[j];
+	int c = n ? memcmp(cp->b[i], cp->b[j], n) : 0;
+
+	return c ? c : (cp->blen[i] > cp->blen[j]) - (cp->blen[i] < cp->blen[j]);
+}
+
+static bool bound_before(const struct chunkplan *cp, const uint32_t *const rank[2], size_t i, size_t j)
+{
+	for (int s = 0; s < 2; s++)
+		if (rank[s] ? rank[s][i] >= rank[s][j] : bound_cmp(cp, i, j) >= 0)
+			return false;
+	return true;
+}
+
+size_t chunkplan_make_increasing(struct chunkplan *cp, const uint32_t *const rank[2])
+{
+	size_t n = cp->n > 0 ? cp->n - 1 : 0, kept = 0;
+	size_t *len, *prev;
+	bool *keep;
+
+	if (n == 0)
+		return 0;
+	len = xcalloc(n, sizeof(*len));
+	prev = xcalloc(n, sizeof(*prev));
+	keep = xcalloc(n, sizeof(*keep));
+	if (n <= CHUNK_CHAIN_MAX) {
+		/* The longest chain, O(n^2): n bounds is n + 1 chunks of a big table. */
+		size_t best = 0;
+
+		for (size_t j = 0; j < n; j++) {
+			len[j] = 1;
+			prev[j] = SIZE_MAX;
+			for (size_t i = 0; i < j; i++)
+				if (len[i] + 1 > len[j] && bound_before(cp, rank, i, j)) {
+					len[j] = len[i] + 1;
+					prev[j] = i;
+				}
+			if (len[j] > len[best])
+				best = j;
+		}
+		for (size_t j = best; j != SIZE_MAX; j = prev[j])
+			keep[j] = true;
+	} else {
+		/* Greedy: each bound that follows the last one kept. */
+		size_t last = SIZE_MAX;
+
+		for (size_t j = 0; j < n; j++)
+			if (last == SIZE_MAX || bound_before(cp, rank, last, j)) {
+				keep[j] = true;
+				last = j;
+			}
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (keep[j]) {
+			cp->b[kept] = cp->b[j];
+			cp->blen[kept] = cp->blen[j];
+			kept++;
+		} else {
+			free(cp->b[j]);
+		}
+	}
+	cp->n = kept + 1;
+	if (kept == 0) {
+		cp->nbound = 0;
+		cp->reconcile = false;
+	}
+	fingerprint(cp);
+	free(len);
+	free(prev);
+	free(keep);
+	return n - kept;
+}
+
 void chunkplan_release(struct chunkplan *cp)
 {
 	if (!cp)

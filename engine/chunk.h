@@ -51,6 +51,19 @@ void chunkplan_single(struct chunkplan *cp, const bool exact[2]);
 int chunkplan_from_bounds(struct chunkplan *cp, const struct plan *p, const struct keybounds *kb,
                           const bool exact[2], struct tally_err *err);
 
+/*
+ * Chunk i is (b[i-1], b[i]] in each server's own order, which splits a
+ * side's rows into disjoint chunks only if the boundaries increase in
+ * that order too. They come in the source server's order; a side that
+ * orders the key otherwise (another collation, MariaDB's UUID) may see
+ * some of them out of order. Keeps the longest run of boundaries that
+ * increases on both sides (greedily beyond CHUNK_CHAIN_MAX of them):
+ * rank[s] is side s's dense rank of each boundary, NULL for a side that
+ * orders by the canonical bytes. Returns how many were dropped.
+ */
+#define CHUNK_CHAIN_MAX 4096
+size_t chunkplan_make_increasing(struct chunkplan *cp, const uint32_t *const rank[2]);
+
 void chunkplan_release(struct chunkplan *cp);
 
 /*

@@ -212,6 +212,66 @@ static bool key_not_null(const struct plan *p, int side)
 	return true;
 }
 
+/*
+ * Drops the boundaries that a side whose order is not bytewise sees out
+ * of order (chunk.h): each such side's server ranks them. A side that
+ * cannot rank them gets the table as one chunk.
+ */
+static int bounds_increasing(struct run *r, size_t i, struct conn *cn[2], const bool exact[2],
+                             struct tally_err *err)
+{
+	const struct plan *p = &r->plans[i];
+	struct chunkplan *cp = &r->cps[i];
+	size_t n = cp->n - 1, nb = cp->nbound, dropped;
+	struct sqlval *vals = xcalloc(n * nb, sizeof(*vals));
+	struct buf *scratch = xcalloc(n * nb, sizeof(*scratch));
+	uint32_t *rank[2] = { NULL, NULL };
+	size_t *key = xcalloc(p->nkey, sizeof(*key));
+	int rc = 0;
+
+	for (size_t j = 0; j < n * nb; j++)
+		buf_init(&scratch[j]);
+	for (size_t j = 0; j < n && rc == 0; j++)
+		rc = chunk_key_vals(cp->b[j], cp->blen[j], nb, &vals[j * nb], &scratch[j * nb], err);
+	for (int s = 0; s < 2 && rc == 0; s++) {
+		const struct spec_side *sd = s == SIDE_SOURCE ? &p->check->source : &p->check->target;
+		struct scan_req req;
+
+		if (exact[s])
+			continue;
+		if (!cn[s]->ops->rank_bounds) {
+			chunkplan_release(cp);
+			chunkplan_single(cp, exact);
+			goto out;
+		}
+		for (size_t k = 0; k < p->nkey; k++)
+			key[k] = p->key[k].col[s];
+		memset(&req, 0, sizeof(req));
+		req.desc = &p->desc[s];
+		req.table = sd->table;
+		req.query = sd->query;
+		req.nkey = p->nkey;
+		req.key = key;
+		rank[s] = xcalloc(n, sizeof(*rank[s]));
+		rc = cn[s]->ops->rank_bounds(cn[s], &req, nb, vals, n, rank[s], err);
+	}
+	if (rc == 0) {
+		dropped = chunkplan_make_increasing(cp, (const uint32_t *const *)rank);
+		if (dropped && r->opts->progress && !r->opts->quiet)
+			fprintf(stderr, "tally: check '%s': %zu of %zu chunk boundaries dropped: the two servers "
+			        "order the key differently\n", p->check->name, dropped, n);
+	}
+out:
+	for (size_t j = 0; j < n * nb; j++)
+		buf_release(&scratch[j]);
+	free(scratch);
+	free(vals);
+	free(key);
+	free(rank[0]);
+	free(rank[1]);
+	return rc;
+}
+
 static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *tgt, const bool exact[2],
                        struct tally_err *err)
 {
@@ -256,6 +316,8 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 	free(key);
 	if (rc == 0)
 		rc = chunkplan_from_bounds(&r->cps[i], p, &kb, exact, err);
+	if (rc == 0 && r->cps[i].reconcile)
+		rc = bounds_increasing(r, i, (struct conn *[2]){ src, tgt }, exact, err);
 	keybounds_release(&kb);
 	if (rc < 0)
 		err_context(err, "planning chunks of %s", p->desc[SIDE_SOURCE].display);

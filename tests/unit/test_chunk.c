@@ -5,7 +5,8 @@
  *   prefixes and decode back to the same values; duplicates collapse; the
  *   fingerprint is stable and sensitive; shards cover every chunk once;
  *   pages adapt to their time; chunks of a side sorted in memory shrink to
- *   fit the sort budget.
+ *   fit the sort budget; boundaries out of order on a side are dropped to
+ *   the longest run that increases on both.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +174,78 @@ static void test_fingerprint(void **state)
 	keybounds_release(&kb);
 }
 
+/* The text of boundary i, decoded. */
+static const char *bound_text(const struct chunkplan *cp, size_t i)
+{
+	static char out[64];
+	struct buf scratch = BUF_INIT;
+	struct sqlval v;
+	struct tally_err err;
+
+	assert_int_equal(chunk_key_vals(cp->b[i], cp->blen[i], 1, &v, &scratch, &err), 0);
+	snprintf(out, sizeof(out), "%.*s", (int)v.len, v.s);
+	buf_release(&scratch);
+	return out;
+}
+
+static void test_bounds_made_increasing(void **state)
+{
+	/*
+	 * Boundaries in a case-insensitive source's order; the target orders
+	 * them bytewise. Kept: the longest run increasing in both orders.
+	 */
+	static const char *const v[] = { "a", "B", "c", "D", "e" };
+	static const bool inexact[2] = { false, true };
+	enum cclass cls[] = { CC_TEXT };
+	enum ltype ty[] = { LT_TEXT };
+	struct plan_col keys[1];
+	struct plan p;
+	struct keybounds kb = bounds(1, v, 5);
+	struct chunkplan cp;
+	struct tally_err err;
+	char before[33];
+	const uint32_t src_rank[] = { 1, 2, 3, 4, 5 };
+	const uint32_t *rank[2] = { src_rank, NULL };
+	/* A target that sees D before B and c, and c and e as equal. */
+	const uint32_t tgt_rank[] = { 1, 3, 4, 2, 4 };
+	const uint32_t *rank2[2] = { NULL, tgt_rank };
+
+	(void)state;
+	fake_plan(&p, keys, 1, cls, ty);
+	assert_int_equal(chunkplan_from_bounds(&cp, &p, &kb, inexact, &err), 0);
+	assert_int_equal(cp.n, 6);
+	assert_true(cp.reconcile);
+	memcpy(before, cp.fingerprint, sizeof(before));
+	/* bytewise: B < D < a < c < e; longest chain increasing in both: a c e */
+	assert_int_equal(chunkplan_make_increasing(&cp, rank), 2);
+	assert_int_equal(cp.n, 4);
+	assert_string_equal(bound_text(&cp, 0), "a");
+	assert_string_equal(bound_text(&cp, 1), "c");
+	assert_string_equal(bound_text(&cp, 2), "e");
+	assert_string_not_equal(cp.fingerprint, before);
+	assert_true(cp.reconcile);
+	/* Already increasing: nothing dropped, fingerprint kept. */
+	memcpy(before, cp.fingerprint, sizeof(before));
+	assert_int_equal(chunkplan_make_increasing(&cp, rank), 0);
+	assert_string_equal(cp.fingerprint, before);
+	chunkplan_release(&cp);
+
+	/* Ranks on the other side: ties and inversions both break a chain. */
+	assert_int_equal(chunkplan_from_bounds(&cp, &p, &kb, inexact, &err), 0);
+	{
+		/*
+		 * The source now orders bytewise, B D a c e. Increasing on both
+		 * sides: a c, a e, B c or B e; the first longest is kept.
+		 */
+		assert_int_equal(chunkplan_make_increasing(&cp, rank2), 3);
+		assert_int_equal(cp.n, 3);
+		assert_string_equal(bound_text(&cp, 0), "a");
+		assert_string_equal(bound_text(&cp, 1), "c");
+	}
+	chunkplan_release(&cp);
+	keybounds_release(&kb);
+}
+
 static void test_bad_boundary(void **state)
 {
 	static const char *const v[] = { "12", "x" };
@@ -243,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_integer_skewed),
 		cmocka_unit_test(test_text_and_composite),
 		cmocka_unit_test(test_fingerprint),
+		cmocka_unit_test(test_bounds_made_increasing),
 		cmocka_unit_test(test_bad_boundary),
 		cmocka_unit_test(test_shards_cover_every_chunk_once),
 		cmocka_unit_test(test_page_sizing),
