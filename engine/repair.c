@@ -42,6 +42,7 @@
 enum {
 	REC_INSERT = 'I', REC_UPDATE = 'U', REC_DELETE = 'D', REC_FAILED = 'F',
 	REC_MS_INSERT = 'i', REC_MS_DELETE = 'd',     /* copies of keyless rows: counts end the row text */
+	REC_GENERATED = 'G',        /* a row changed only in generated columns: counted, not written */
 };
 
 static size_t *idx_push(size_t *a, size_t *n, size_t v)
@@ -408,7 +409,7 @@ int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const str
 				any = true;
 			}
 		if (!any)
-			return 0;
+			return emit_record(w, REC_GENERATED, NULL, 0, wm, err);
 		rc = image_row(w, wm, &e);
 		if (rc == 0)
 			rc = update_row(w, wm, om, &e);
@@ -882,6 +883,10 @@ static int read_part(struct assembly *as, struct rcheck *c, const char *path, st
 			c->sys->failed = xstrndup(ra.data, ra.len);
 			continue;
 		}
+		if (kind == REC_GENERATED) {
+			c->res->generated++;
+			continue;
+		}
 		if (kind == REC_MS_INSERT || kind == REC_MS_DELETE) {
 			uint64_t n = copies_of(&ra);
 
@@ -1230,6 +1235,9 @@ static void header(struct buf *h, const struct assembly *as, const struct rsys *
 		if (c->res->duplicates)
 			buf_addf(h, " (%llu more repaired identically by another check)",
 			         (unsigned long long)c->res->duplicates);
+		if (c->res->generated)
+			buf_addf(h, "; %llu changed only in generated columns, which a repair cannot set",
+			         (unsigned long long)c->res->generated);
 		buf_addch(h, '\n');
 	}
 	buf_addstr(h, "-- fires on the tables written:\n");
@@ -1448,7 +1456,8 @@ int repair_assemble(const struct repair_asm *a, struct repair_result *res, struc
 			continue;
 		}
 		if (c->res->inserts + c->res->updates + c->res->deletes == 0 && !c->res->duplicates) {
-			c->res->none = "nothing to repair";
+			c->res->none = c->res->generated ? "the rows differ only in generated columns, which a "
+			                                   "repair cannot set" : "nothing to repair";
 			continue;
 		}
 		memcpy(c->res->file, s->file, sizeof(c->res->file));

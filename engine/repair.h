@@ -112,6 +112,7 @@ struct repair_result {
 	char rollback_xxh128[33];
 	uint64_t inserts, updates, deletes;     /* rows, this check's share */
 	uint64_t duplicates;        /* rows another check of the script repairs the same way */
+	uint64_t generated;         /* changed rows whose differences are all in generated columns */
 	const char *none;           /* why there is no script (borrowed or owned by the caller) */
 	bool failed;                /* none because the repair could not be written exactly */
 	char *failure;              /* owned: the reason when failed */

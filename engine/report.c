@@ -104,12 +104,13 @@ static json_t *repair_json(const struct repair_result *r)
 	if (!r)
 		return json_null();
 	if (!r->file[0])
-		return json_pack("{s:s?, s:s, s:b}", "system", r->system, "none", r->none ? r->none : "no repair",
-		                 "failed", r->failed);
-	return json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:I, s:s, s:s}",
+		return json_pack("{s:s?, s:s, s:b, s:I}", "system", r->system, "none", r->none ? r->none : "no repair",
+		                 "failed", r->failed, "generated_only", (json_int_t)r->generated);
+	return json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:I, s:I, s:s, s:s}",
 	                 "system", r->system, "file", r->file, "rollback", r->rollback,
 	                 "statements", "insert", (json_int_t)r->inserts, "update", (json_int_t)r->updates,
 	                 "delete", (json_int_t)r->deletes, "duplicates", (json_int_t)r->duplicates,
+	                 "generated_only", (json_int_t)r->generated,
 	                 "xxh128", r->xxh128, "rollback_xxh128", r->rollback_xxh128);
 }
 
@@ -241,6 +242,15 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 				continue;
 			}
 			fprintf(fp, "repair:   %s/%s\nrollback: %s/%s\n", o->path, rr->file, o->path, rr->rollback);
+		}
+		for (size_t i = 0; i < r->nchecks; i++) {
+			const struct repair_result *rr = r->checks[i].repair;
+
+			if (rr && rr->generated && r->status != RESULT_ERROR)
+				fprintf(fp, "note:     check '%s': %llu changed row%s differ%s only in generated "
+				        "columns, which a repair cannot set\n", r->checks[i].check->name,
+				        (unsigned long long)rr->generated, rr->generated == 1 ? "" : "s",
+				        rr->generated == 1 ? "s" : "");
 		}
 	}
 	fflush(fp);

@@ -418,7 +418,8 @@ checks:
         r = self.tally(self.spec("    repair: none\n"))
         self.assertEqual(r.code, 1)
         self.assertEqual(sorted(os.listdir(r.outdir)), ["diff.ndjson.zst", "report.json"])
-        self.assertEqual(r.check("t")["repair"], {"system": None, "none": "repair: none", "failed": False})
+        self.assertEqual(r.check("t")["repair"], {"system": None, "none": "repair: none", "failed": False,
+                                                 "generated_only": 0})
 
     def test_subset_never_deletes(self):
         r = self.tally(self.spec("    expect: subset\n"))

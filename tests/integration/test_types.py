@@ -389,6 +389,34 @@ class Matrix(TallyCase):
         self.assertEqual(self.second.code, 0, self.second.stdout + self.second.stderr)
 
 
+    def test_generated_target_column_is_counted_not_written(self):
+        # PostgreSQL computes v: a row that differs only there gets no statement, and says so
+        pg, my = Servers.get()
+        my.sql(SRC_DB, "CREATE TABLE gen_t (id INT PRIMARY KEY, v INT, w INT);"
+                       "INSERT INTO gen_t VALUES (1, 2, 1), (2, 5, 2), (3, 6, 9);")
+        pg.psql(TGT_DB, "CREATE TABLE gen_t (id integer PRIMARY KEY, "
+                        "v integer GENERATED ALWAYS AS (id * 2) STORED, w integer);"
+                        "INSERT INTO gen_t (id, w) VALUES (1, 1), (2, 2), (3, 3);")
+        spec = spec_head() + check("gen", "gen_t", "my", "pg")
+        r = self.tally(spec, outdir=os.path.join(self.tmp, "gen1"))
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        c = r.check("gen")
+        self.assertEqual((c["changed"], c["repair"]["statements"]["update"], c["repair"]["generated_only"]),
+                         (2, 1, 1))
+        self.assertIn("note:     check 'gen': 1 changed row differs only in generated columns, "
+                      "which a repair cannot set", r.stdout)
+        script = open(os.path.join(r.outdir, "repair.pg_tgt.sql")).read()
+        self.assertIn("--   check gen on public.gen_t: 0 inserted, 1 updated, 0 deleted; 1 changed only in "
+                      "generated columns, which a repair cannot set", script)
+        rc, err = apply("pg", TGT_DB, os.path.join(r.outdir, "repair.pg_tgt.sql"))
+        self.assertEqual(rc, 0, err)
+        again = self.tally(spec, outdir=os.path.join(self.tmp, "gen2"))
+        self.assertEqual(again.check("gen")["changed"], 1)
+        self.assertEqual(again.keys("gen", "changed"), [2])
+        self.assertEqual(list(again.changed_columns("gen").values()), [["v"]])
+        self.assertEqual(again.check("gen")["repair"]["none"],
+                         "the rows differ only in generated columns, which a repair cannot set")
+
     def test_one_reason_per_system_without_a_script(self):
         # two checks that repair pg_tgt, both refused: one line for the system, naming the first
         spec = spec_head() + check("lossy-ubigint", "lossy_ubigint", "my", "pg") + \
