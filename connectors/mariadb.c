@@ -1401,6 +1401,15 @@ static void add_subquery(struct buf *sql, const char *q)
 	buf_addstr(sql, "\n) AS tally_q");
 }
 
+/* What a scan reads: the table, or the query as a subquery. */
+static void add_from(struct buf *sql, const struct tabdesc *d, const char *query)
+{
+	if (d->is_query)
+		add_subquery(sql, query);
+	else
+		buf_addstr(sql, d->sqlname);
+}
+
 static const char *field_type_name(enum enum_field_types t)
 {
 	switch (t) {
@@ -1780,10 +1789,7 @@ static int mdb_scan_open(struct conn *base, const struct scan_req *req, struct t
 			buf_addstr(&sql, " AS DOUBLE)");
 	}
 	buf_addstr(&sql, " FROM ");
-	if (d->is_query)
-		add_subquery(&sql, req->query);
-	else
-		buf_addstr(&sql, d->sqlname);
+	add_from(&sql, d, req->query);
 	add_where(&sql, req->where, (const char *const *)cond, 2);
 	add_order_by(&sql, d, req->key, req->nkey, false);
 	if (req->limit)
@@ -4077,8 +4083,8 @@ static int mdb_load(struct conn *base, long *out, struct tally_err *err)
  * segments, text by the column's collation, converted to its character
  * set first: a union does not mix them), and DENSE_RANK orders them.
  */
-static int mdb_rank_bounds(struct conn *base, const struct scan_req *req, size_t nb, const struct sqlval *vals,
-                           size_t n, uint32_t *rank, struct tally_err *err)
+static int mdb_rank_bounds(struct conn *base, const struct scan_req *req, size_t nb,
+                           const struct sqlval *vals, size_t n, uint32_t *rank, struct tally_err *err)
 {
 	struct mdb_conn *c = mdb(base);
 	const struct tabdesc *d = req->desc;
@@ -4102,10 +4108,7 @@ static int mdb_rank_bounds(struct conn *base, const struct scan_req *req, size_t
 		buf_addf(&sql, " AS tally_k%zu, ", k);
 	}
 	buf_addstr(&sql, "NULL AS tally_i FROM ");
-	if (d->is_query)
-		add_subquery(&sql, req->query);
-	else
-		buf_addstr(&sql, d->sqlname);
+	add_from(&sql, d, req->query);
 	buf_addstr(&sql, " WHERE 0 UNION ALL VALUES ");
 	for (size_t i = 0; i < n; i++) {
 		buf_addstr(&sql, i ? ", (" : "(");

@@ -1455,6 +1455,22 @@ static int pgc_add_bound(struct buf *b, const struct tabdesc *d, const size_t *k
 	return 0;
 }
 
+/*
+ * " FROM" and what a scan reads: the table, or the query as a subquery
+ * (the newlines end a trailing "-- comment" in the user's SQL).
+ */
+static void pgc_add_from(struct buf *sql, const struct tabdesc *d, const char *query)
+{
+	if (d->is_query) {
+		buf_addstr(sql, " FROM (\n");
+		buf_add(sql, query, pgc_stripped_len(query));
+		buf_addstr(sql, "\n) AS tally_q");
+	} else {
+		buf_addstr(sql, " FROM ");
+		buf_addstr(sql, d->sqlname);
+	}
+}
+
 static int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *err)
 {
 	struct pgsess *s = (struct pgsess *)c;
@@ -1488,21 +1504,13 @@ static int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tall
 		return err_set(err, ERR_INTERNAL, "scan of %s on %s system '%s' bounds %zu of %zu key columns",
 		               d->display, s->base.side, s->base.system, nlo > nhi ? nlo : nhi, req->nkey);
 
-	/* Newlines end a trailing "-- comment" in the user's SQL. */
 	buf_addstr(&sql, "COPY (SELECT ");
 	for (size_t i = 0; i < req->ncols; i++) {
 		if (i)
 			buf_addstr(&sql, ", ");
 		pgc_quote_ident(&sql, d->cols[req->cols[i]].name);
 	}
-	if (d->is_query) {
-		buf_addstr(&sql, " FROM (\n");
-		buf_add(&sql, req->query, pgc_stripped_len(req->query));
-		buf_addstr(&sql, "\n) AS tally_q");
-	} else {
-		buf_addstr(&sql, " FROM ");
-		buf_addstr(&sql, d->sqlname);
-	}
+	pgc_add_from(&sql, d, req->query);
 	if (req->where && *req->where) {
 		buf_addstr(&sql, " WHERE (");
 		buf_addstr(&sql, req->where);
@@ -2942,14 +2950,7 @@ static int pgc_rank_bounds(struct conn *c, const struct scan_req *req, size_t nb
 	buf_addstr(&sql, ") FROM (SELECT ");
 	pgc_add_keys(&sql, d, req->key, nb);
 	buf_addstr(&sql, ", NULL::pg_catalog.int8");
-	if (d->is_query) {
-		buf_addstr(&sql, " FROM (\n");
-		buf_add(&sql, req->query, pgc_stripped_len(req->query));
-		buf_addstr(&sql, "\n) AS tally_q");
-	} else {
-		buf_addstr(&sql, " FROM ");
-		buf_addstr(&sql, d->sqlname);
-	}
+	pgc_add_from(&sql, d, req->query);
 	buf_addstr(&sql, " WHERE false UNION ALL VALUES ");
 	for (size_t i = 0; i < n; i++) {
 		buf_addstr(&sql, i ? ", (" : "(");

@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "canon.h"
+#include "merge.h"
 
 static void fingerprint(struct chunkplan *cp)
 {
@@ -85,20 +86,14 @@ int chunkplan_from_bounds(struct chunkplan *cp, const struct plan *p, const stru
 	return 0;
 }
 
-/* Canonical keys order by their bytes, a prefix first (as merge.c compares them). */
-static int bound_cmp(const struct chunkplan *cp, size_t i, size_t j)
-{
-	size_t n = cp->blen[i] < cp->blen[j] ? cp->blen[i] : cp->blen[j];
-	int c = n ? memcmp(cp->b[i], cp->b[j], n) : 0;
-
-	return c ? c : (cp->blen[i] > cp->blen[j]) - (cp->blen[i] < cp->blen[j]);
-}
-
 static bool bound_before(const struct chunkplan *cp, const uint32_t *const rank[2], size_t i, size_t j)
 {
-	for (int s = 0; s < 2; s++)
-		if (rank[s] ? rank[s][i] >= rank[s][j] : bound_cmp(cp, i, j) >= 0)
+	for (int s = 0; s < 2; s++) {
+		/* No rank: the side orders by the canonical bytes, as the merge does. */
+		if (rank[s] ? rank[s][i] >= rank[s][j]
+		            : merge_keycmp(cp->b[i], cp->blen[i], cp->b[j], cp->blen[j]) >= 0)
 			return false;
+	}
 	return true;
 }
 

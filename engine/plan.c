@@ -247,6 +247,21 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
  * column? Only when the column reads as its own class: a uuid parsed from
  * text, say, sorts as bytes, its text by collation.
  */
+void plan_scan_req(const struct plan *p, int side, size_t *key, struct scan_req *req)
+{
+	const struct spec_side *sd = side == SIDE_SOURCE ? &p->check->source : &p->check->target;
+
+	for (size_t i = 0; i < p->nkey; i++)
+		key[i] = p->key[i].col[side];
+	memset(req, 0, sizeof(*req));
+	req->desc = &p->desc[side];
+	req->table = sd->table;
+	req->query = sd->query;
+	req->where = sd->where;
+	req->nkey = p->nkey;
+	req->key = key;
+}
+
 bool plan_key_native(const struct plan_col *k, int side)
 {
 	const struct canon_col *c = &k->canon[side];

@@ -113,6 +113,13 @@ struct canon_col plan_own_class(const struct coldesc *cd, const char *driver, bo
  */
 bool plan_key_native(const struct plan_col *k, int side);
 
+/*
+ * The scan request for one side of the check: its table or query, where
+ * and key (key: p->nkey slots owned by the caller, filled here with the
+ * side's key columns). Columns, bounds and limit are left empty.
+ */
+void plan_scan_req(const struct plan *p, int side, size_t *key, struct scan_req *req);
+
 /* Names of column i of the plan's compared (or key) columns on a side. */
 static inline const char *plan_colname(const struct plan *p, const struct plan_col *c, int side)
 {

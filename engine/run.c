@@ -234,7 +234,6 @@ static int bounds_increasing(struct run *r, size_t i, struct conn *cn[2], const 
 	for (size_t j = 0; j < n && rc == 0; j++)
 		rc = chunk_key_vals(cp->b[j], cp->blen[j], nb, &vals[j * nb], &scratch[j * nb], err);
 	for (int s = 0; s < 2 && rc == 0; s++) {
-		const struct spec_side *sd = s == SIDE_SOURCE ? &p->check->source : &p->check->target;
 		struct scan_req req;
 
 		if (exact[s])
@@ -244,14 +243,7 @@ static int bounds_increasing(struct run *r, size_t i, struct conn *cn[2], const 
 			chunkplan_single(cp, exact);
 			goto out;
 		}
-		for (size_t k = 0; k < p->nkey; k++)
-			key[k] = p->key[k].col[s];
-		memset(&req, 0, sizeof(req));
-		req.desc = &p->desc[s];
-		req.table = sd->table;
-		req.query = sd->query;
-		req.nkey = p->nkey;
-		req.key = key;
+		plan_scan_req(p, s, key, &req);
 		rank[s] = xcalloc(n, sizeof(*rank[s]));
 		rc = cn[s]->ops->rank_bounds(cn[s], &req, nb, vals, n, rank[s], err);
 	}
@@ -294,15 +286,8 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 		return 0;
 	}
 	key = xcalloc(p->nkey, sizeof(size_t));
-	for (size_t k = 0; k < p->nkey; k++)
-		key[k] = p->key[k].col[SIDE_SOURCE];
-	memset(&req, 0, sizeof(req));
+	plan_scan_req(p, SIDE_SOURCE, key, &req);
 	memset(&kb, 0, sizeof(kb));
-	req.desc = &p->desc[SIDE_SOURCE];
-	req.table = c->source.table;
-	req.where = c->source.where;
-	req.nkey = p->nkey;
-	req.key = key;
 	/*
 	 * A side read in the server's order is sorted in memory chunk by
 	 * chunk: size chunks to fit the sort budget, so that they do not spill.

@@ -15,7 +15,6 @@
 int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side,
                 const char *system, const struct scan_range *range, struct tally_err *err)
 {
-	const struct spec_side *sd = side == SIDE_SOURCE ? &p->check->source : &p->check->target;
 	struct scan_req req;
 	size_t *key = xcalloc(p->nkey, sizeof(size_t));
 	int rc;
@@ -32,17 +31,9 @@ int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side
 	s->src.side = side == SIDE_SOURCE ? "source" : "target";
 	s->src.next = stream_next;
 
-	for (size_t i = 0; i < p->nkey; i++)
-		key[i] = p->key[i].col[side];
-	memset(&req, 0, sizeof(req));
-	req.desc = &p->desc[side];
-	req.table = sd->table;
-	req.query = sd->query;
-	req.where = sd->where;
+	plan_scan_req(p, side, key, &req);
 	req.ncols = p->nread[side];
 	req.cols = p->read[side];
-	req.nkey = p->nkey;
-	req.key = key;
 	if (range) {
 		req.nlo = range->nlo;
 		req.lo = range->nlo ? range->lo : NULL;
