@@ -78,21 +78,25 @@ static char *part_path(const struct assemble_in *in, size_t check, size_t chunk,
 }
 
 /* Appends a part's compressed lines: zstd frames may simply follow each other. */
-static int copy_file(int out, const char *path, struct tally_err *err)
+static int copy_file(struct zfile *out, const char *path, struct tally_err *err)
 {
 	char chunk[65536];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
+	int rc = 0;
 
 	if (fd < 0)
 		return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (write(out, chunk, (size_t)n) != n) {
-			close(fd);
-			return err_set(err, ERR_IO, "cannot write diff.ndjson.zst: %s", strerror(errno));
-		}
+	while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+		else
+			rc = zfile_write(out, chunk, (size_t)n, err);
+	}
 	close(fd);
-	return n < 0 ? err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno)) : 0;
+	return rc;
 }
 
 static size_t nchunks_of(json_t *check)
@@ -110,23 +114,26 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
                      struct tally_err *err)
 {
 	size_t n = nchunks_of(jc);
+	int rc = 0;
 
-	for (size_t j = 0; j <= n; j++) {
+	for (size_t j = 0; j <= n && rc == 0; j++) {
 		struct part_result pr;
 		size_t id = j < n ? j : WORK_RECONCILE;
 		size_t d;
-		int rc;
+		int got;
 
 		if (id == WORK_RECONCILE && !has_recon(in, ci))
 			break;
 		if (id != WORK_RECONCILE && in->chunk_dir[ci][j] == (size_t)-1)
 			continue;       /* another shard's */
 		d = id == WORK_RECONCILE ? (size_t)in->recon_dir[ci] : in->chunk_dir[ci][j];
-		rc = work_read_part(in->dirs[d], ci, id, &pr, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			return err_set(err, ERR_IO, "check '%s': chunk %zu has no result", res->check->name, j + 1);
+		got = work_read_part(in->dirs[d], ci, id, &pr, err);
+		if (got == 0)
+			got = err_set(err, ERR_IO, "check '%s': chunk %zu has no result", res->check->name, j + 1);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
 		res->side[0].rows += pr.rows[0];
 		res->side[1].rows += pr.rows[1];
 		res->missing += pr.missing;
@@ -139,7 +146,7 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 				res->chunks_mismatched++;
 		}
 	}
-	return 0;
+	return rc;
 }
 
 static void describe_from_run(struct check_result *res, json_t *jc)
@@ -159,131 +166,158 @@ static void describe_from_run(struct check_result *res, json_t *jc)
 	res->unmatched = json_incref(json_object_get(jc, "unmatched"));
 }
 
-int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err)
-{
-	json_t *checks = json_object_get(in->run, "checks");
-	size_t nchecks = json_array_size(checks);
+/* What assembling holds per check, besides the report's results. */
+struct asm_state {
 	struct spec spec;
 	struct run_report rep;
-	struct repair_info **info = xcalloc(nchecks ? nchecks : 1, sizeof(*info));
-	struct repair_result *rres = xcalloc(nchecks ? nchecks : 1, sizeof(*rres));
-	char ***parts = xcalloc(nchecks ? nchecks : 1, sizeof(*parts));
-	size_t *nparts = xcalloc(nchecks ? nchecks : 1, sizeof(*nparts));
-	int rc = 0, fd = -1;
+	struct repair_info **info;
+	struct repair_result *rres;
+	char ***parts;
+	size_t *nparts;
+	size_t nchecks;
+};
 
-	memset(&rep, 0, sizeof(rep));
-	*status = 2;
-	if (spec_from_run(&spec, in->run, err) < 0) {
-		spec_release(&spec);
-		free(info);
-		free(rres);
-		free(parts);
-		free(nparts);
-		return -1;
-	}
-	rep.spec = &spec;
-	snprintf(rep.started_at, sizeof(rep.started_at), "%s", in->started_at);
-	snprintf(rep.finished_at, sizeof(rep.finished_at), "%s", in->finished_at);
-	rep.checks = xcalloc(nchecks ? nchecks : 1, sizeof(*rep.checks));
-	rep.nchecks = nchecks;
-	rep.shard = in->shard ? json_incref(json_object_get(in->run, "shard")) : NULL;
+/* Every check's result from its parts, and what its repair needs. */
+static int load_results(const struct assemble_in *in, struct asm_state *st, struct tally_err *err)
+{
+	json_t *checks = json_object_get(in->run, "checks");
 
-	for (size_t i = 0; i < nchecks && rc == 0; i++) {
+	for (size_t i = 0; i < st->nchecks; i++) {
 		json_t *jc = json_array_get(checks, i);
-		struct check_result *res = &rep.checks[i];
+		struct check_result *res = &st->rep.checks[i];
 		json_t *ri = json_object_get(jc, "repair_info");
 		size_t n = nchunks_of(jc);
 
-		res->check = &spec.checks[i];
+		res->check = &st->spec.checks[i];
 		describe_from_run(res, jc);
-		rc = sum_parts(in, i, jc, res, err);
-		if (rc < 0)
-			break;
+		if (sum_parts(in, i, jc, res, err) < 0)
+			return -1;
 		res->status = res->missing + res->extra + res->changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 		res->chunks_total = in->shard ? res->chunks_total : n;
 		if (json_is_object(ri) && !in->shard) {
-			info[i] = xcalloc(1, sizeof(**info));
-			rc = repair_info_from_json(info[i], ri, err);
-			if (rc < 0) {
-				free(info[i]);
-				info[i] = NULL;
-				break;
+			st->info[i] = xcalloc(1, sizeof(**st->info));
+			if (repair_info_from_json(st->info[i], ri, err) < 0) {
+				free(st->info[i]);
+				st->info[i] = NULL;
+				return -1;
 			}
-			parts[i] = xcalloc(n + 1, sizeof(char *));
+			st->parts[i] = xcalloc(n + 1, sizeof(char *));
 			for (size_t j = 0; j < n; j++)
-				parts[i][nparts[i]++] = part_path(in, i, j, "rep");
+				st->parts[i][st->nparts[i]++] = part_path(in, i, j, "rep");
 			if (has_recon(in, i))
-				parts[i][nparts[i]++] = part_path(in, i, WORK_RECONCILE, "rep");
+				st->parts[i][st->nparts[i]++] = part_path(in, i, WORK_RECONCILE, "rep");
 		} else {
 			const char *why = json_string_value(json_object_get(jc, "no_repair"));
 
-			rres[i].none = why ? why : "repair: none";
-			res->repair = &rres[i];
+			st->rres[i].none = why ? why : "repair: none";
+			res->repair = &st->rres[i];
 		}
 	}
+	return 0;
+}
 
-	/* The differences, in check and chunk order. */
-	if (rc == 0 && !in->shard) {
-		rc = outdir_create(in->out, "diff.ndjson.zst", &fd, err);
-		for (size_t i = 0; i < nchecks && rc == 0; i++) {
-			size_t n = nchunks_of(json_array_get(checks, i));
+/* The differences, in check and chunk order, into a pending diff.ndjson.zst. */
+static int write_diff(const struct assemble_in *in, size_t nchecks, struct tally_err *err)
+{
+	json_t *checks = json_object_get(in->run, "checks");
+	struct tally_err later;
+	struct zfile z;
+	int rc = outdir_create(in->out, "diff.ndjson.zst", &z, 0, ZFILE_PLAIN, err);
 
-			for (size_t j = 0; j <= n && rc == 0; j++) {
-				char *p;
+	for (size_t i = 0; i < nchecks && rc == 0; i++) {
+		size_t n = nchunks_of(json_array_get(checks, i));
 
-				if (j == n && !has_recon(in, i))
-					break;
-				p = part_path(in, i, j < n ? j : WORK_RECONCILE, "diff");
-				rc = copy_file(fd, p, err);
-				free(p);
-			}
+		for (size_t j = 0; j <= n && rc == 0; j++) {
+			char *p;
+
+			if (j == n && !has_recon(in, i))
+				break;
+			p = part_path(in, i, j < n ? j : WORK_RECONCILE, "diff");
+			rc = copy_file(&z, p, err);
+			free(p);
 		}
-		if (fd >= 0 && close(fd) < 0 && rc == 0)
-			rc = err_set(err, ERR_IO, "cannot write diff.ndjson.zst: %s", strerror(errno));
-		if (rc == 0)
-			rc = outdir_publish(in->out, "diff.ndjson.zst", err);
-		rep.diff_written = rc == 0;
 	}
-	if (rc == 0 && !in->shard) {
-		struct repair_asm ra = { in->out, &spec, nchecks, info, parts, nparts, in->compress, in->finished_at };
-
-		rc = repair_assemble(&ra, rres, err);
-		for (size_t i = 0; i < nchecks; i++)
-			if (info[i])
-				rep.checks[i].repair = &rres[i];
-	}
-
-	rep.status = RESULT_CONSISTENT;
-	for (size_t i = 0; i < nchecks; i++)
-		if (rep.checks[i].status == RESULT_INCONSISTENT)
-			rep.status = RESULT_INCONSISTENT;
-	if (rc < 0) {
-		rep.has_error = true;
-		rep.err = *err;
-		rep.status = RESULT_ERROR;
-		rep.diff_written = false;
-	}
-	if (report_write(in->out, &rep, err) < 0)
+	if (zfile_close(&z, rc == 0 ? err : &later) < 0)
 		rc = -1;
-	else if (!in->quiet)
-		report_print_summary(stdout, &rep, in->out);
-	*status = rc < 0 ? 2 : rep.status == RESULT_INCONSISTENT ? 1 : 0;
+	return rc;
+}
 
-	for (size_t i = 0; i < nchecks; i++) {
-		if (info[i]) {
-			repair_info_release(info[i]);
-			free(info[i]);
+static void asm_release(struct asm_state *st)
+{
+	for (size_t i = 0; i < st->nchecks; i++) {
+		if (st->info[i]) {
+			repair_info_release(st->info[i]);
+			free(st->info[i]);
 		}
-		free(rres[i].failure);
-		for (size_t j = 0; j < nparts[i]; j++)
-			free(parts[i][j]);
-		free(parts[i]);
+		free(st->rres[i].failure);
+		for (size_t j = 0; j < st->nparts[i]; j++)
+			free(st->parts[i][j]);
+		free(st->parts[i]);
 	}
-	free(info);
-	free(rres);
-	free(parts);
-	free(nparts);
-	report_release(&rep);
-	spec_release(&spec);
+	free(st->info);
+	free(st->rres);
+	free(st->parts);
+	free(st->nparts);
+	report_release(&st->rep);
+	spec_release(&st->spec);
+}
+
+int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err)
+{
+	struct asm_state st;
+	size_t n = json_array_size(json_object_get(in->run, "checks")), alloc = n ? n : 1;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.nchecks = n;
+	st.info = xcalloc(alloc, sizeof(*st.info));
+	st.rres = xcalloc(alloc, sizeof(*st.rres));
+	st.parts = xcalloc(alloc, sizeof(*st.parts));
+	st.nparts = xcalloc(alloc, sizeof(*st.nparts));
+	*status = 2;
+	if (spec_from_run(&st.spec, in->run, err) < 0) {
+		err_print(err, stderr);
+		asm_release(&st);
+		return -1;
+	}
+	st.rep.spec = &st.spec;
+	snprintf(st.rep.started_at, sizeof(st.rep.started_at), "%s", in->started_at);
+	snprintf(st.rep.finished_at, sizeof(st.rep.finished_at), "%s", in->finished_at);
+	st.rep.checks = xcalloc(alloc, sizeof(*st.rep.checks));
+	st.rep.nchecks = n;
+	st.rep.shard = in->shard ? json_incref(json_object_get(in->run, "shard")) : NULL;
+
+	/* Everything is written in the temporary directory first; then published at once, the report last. */
+	rc = load_results(in, &st, err);
+	if (rc == 0 && !in->shard) {
+		rc = write_diff(in, n, err);
+		st.rep.diff_written = rc == 0;
+	}
+	if (rc == 0 && !in->shard) {
+		struct repair_asm ra = { in->out, &st.spec, n, st.info, st.parts, st.nparts, in->compress,
+		                         in->finished_at };
+
+		rc = repair_assemble(&ra, st.rres, err);
+		for (size_t i = 0; i < n; i++)
+			if (st.info[i])
+				st.rep.checks[i].repair = &st.rres[i];
+	}
+	st.rep.status = RESULT_CONSISTENT;
+	for (size_t i = 0; i < n; i++)
+		if (st.rep.checks[i].status == RESULT_INCONSISTENT)
+			st.rep.status = RESULT_INCONSISTENT;
+	if (rc == 0)
+		rc = report_write(in->out, &st.rep, err);
+	if (rc == 0)
+		rc = outdir_commit(in->out, err);
+	if (rc == 0) {
+		if (!in->quiet)
+			report_print_summary(stdout, &st.rep, in->out);
+		*status = st.rep.status == RESULT_INCONSISTENT ? 1 : 0;
+	} else {
+		st.rep.error_note = in->resume_note;
+		report_fail(in->out, &st.rep, err, in->resume_hint, in->quiet);
+	}
+	asm_release(&st);
 	return rc;
 }

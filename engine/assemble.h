@@ -25,12 +25,14 @@ struct assemble_in {
 	const char *const *dirs;    /* output directories holding the parts */
 	size_t **chunk_dir;         /* [check][chunk]: which of dirs holds that part */
 	long *recon_dir;            /* [check]: dirs index of the reconciliation part, or -1 */
-	const struct outdir *out;
+	struct outdir *out;
 	bool compress;
 	const char *started_at;
 	const char *finished_at;
 	bool quiet;
 	bool shard;                 /* a shard's own share: no diff file, no scripts */
+	const char *resume_note;    /* after a failure: the report's "resume", or NULL */
+	const char *resume_hint;    /* after a failure: the hint on stderr, or NULL */
 };
 
 /*
@@ -41,8 +43,12 @@ struct assemble_in {
 int spec_from_run(struct spec *s, json_t *run, struct tally_err *err);
 
 /*
- * Writes and publishes the outputs (report.json last), prints the summary
- * unless quiet, and sets *status to the exit status (0, 1).
+ * Writes the outputs into the temporary directory, then publishes them
+ * all at once (outdir_commit: report.json last), prints the summary
+ * unless quiet, and sets *status to the exit status (0, 1). When any of
+ * it fails, nothing of it is published: the run ends as report_fail()
+ * says (a report.json saying "error" when one can be written, the errors
+ * printed), *status is 2, and it returns -1 with the first error.
  */
 int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err);
 

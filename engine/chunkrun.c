@@ -316,21 +316,18 @@ static int sink_copies(void *ctx, enum diff_kind kind, const struct mrow *row, u
 static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, bool left,
                      struct tally_err *err)
 {
-	char *path = work_part_tmp(env->out, env->check, part, "diff");
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	char *path;
+	int rc;
 
 	memset(k, 0, sizeof(*k));
 	buf_init(&k->rec);
 	k->dz.fd = k->left.fd = -1;
 	k->ncmp = env->plan->ncmp;
 	k->absent = env->plan->check->expect == EXPECT_ABSENT;
-	if (fd < 0) {
-		err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
+	path = work_part_tmp(env->out, env->check, part, "diff");
+	rc = zfile_create(&k->dz, path, 3, 0, err);
 	free(path);
-	if (zfile_open(&k->dz, fd, 3, err) < 0)
+	if (rc < 0)
 		return -1;
 	diffout_init(&k->diff, &k->dz, env->plan, env->plan->check->name);
 	if (env->repair) {
@@ -342,33 +339,31 @@ static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, b
 	}
 	if (left) {
 		path = work_part_tmp(env->out, env->check, part, "left");
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
-			free(path);
-			return -1;
-		}
+		rc = zfile_create(&k->left, path, 1, 0, err);
 		free(path);
-		if (zfile_open(&k->left, fd, 1, err) < 0)
+		if (rc < 0)
 			return -1;
 		k->has_left = true;
 	}
 	return 0;
 }
 
-/* Finishes the part's files and gives them their final names. */
+/*
+ * Finishes the part's files (each written, synced and closed, every
+ * result checked) and gives them their final names; the part counts as
+ * done only once its .done file follows (work_commit_part).
+ */
 static int sink_close(struct sink *k, const struct chunk_env *env, size_t part, struct tally_err *err)
 {
 	static const char *const kinds[] = { "diff", "rep", "left" };
+	struct tally_err later;
 	int rc = zfile_close(&k->dz, err);
 
-	k->dz.fd = -1;
-	if (rc == 0 && k->rep)
-		rc = repair_writer_close(k->rep, err);
+	if (k->rep && repair_writer_close(k->rep, rc == 0 ? err : &later) < 0)
+		rc = -1;
 	k->rep = NULL;
-	if (rc == 0 && k->has_left)
-		rc = zfile_close(&k->left, err);
-	k->left.fd = -1;
+	if (k->has_left && zfile_close(&k->left, rc == 0 ? err : &later) < 0)
+		rc = -1;
 	for (size_t i = 0; i < 3 && rc == 0; i++) {
 		char *from = work_part_tmp(env->out, env->check, part, kinds[i]);
 		char *to = work_part_path(env->out, env->check, part, kinds[i]);
@@ -382,20 +377,21 @@ static int sink_close(struct sink *k, const struct chunk_env *env, size_t part, 
 	return rc;
 }
 
-/* Drops an unfinished part's files. */
+/* Drops an unfinished part's files, under their temporary names or not. */
 static void sink_abort(struct sink *k, const struct chunk_env *env, size_t part)
 {
 	static const char *const kinds[] = { "diff", "rep", "left" };
 
-	if (k->dz.fd >= 0 || k->dz.cctx)
-		zfile_abort(&k->dz);
+	zfile_abort(&k->dz);
 	repair_writer_free(k->rep);
 	k->rep = NULL;
-	if (k->left.fd >= 0 || k->left.cctx)
-		zfile_abort(&k->left);
+	zfile_abort(&k->left);
 	for (size_t i = 0; i < 3; i++) {
 		char *p = work_part_tmp(env->out, env->check, part, kinds[i]);
 
+		unlink(p);
+		free(p);
+		p = work_part_path(env->out, env->check, part, kinds[i]);
 		unlink(p);
 		free(p);
 	}

@@ -89,8 +89,7 @@ int outdir_open(struct outdir *o, const char *path, struct tally_err *err)
 {
 	struct stat st;
 
-	o->path = NULL;
-	o->tmp = NULL;
+	memset(o, 0, sizeof(*o));
 	if (mkdir_p(path, err) < 0)
 		return -1;
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -109,15 +108,31 @@ int outdir_open(struct outdir *o, const char *path, struct tally_err *err)
 	return 0;
 }
 
-int outdir_create(const struct outdir *o, const char *name, int *fd, struct tally_err *err)
+int outdir_create(struct outdir *o, const char *name, struct zfile *z, int level, unsigned flags,
+                  struct tally_err *err)
 {
 	char *f = xasprintf("%s/%s", o->tmp, name);
+	char *shown = xasprintf("%s/%s", o->path, name);
+	int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc;
 
-	*fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		err_set(err, ERR_IO, "cannot create '%s': %s", f, strerror(errno));
+	if (fd < 0) {
+		memset(z, 0, sizeof(*z));
+		z->fd = -1;
+		rc = err_set(err, ERR_IO, "cannot create '%s': %s", shown, strerror(errno));
+	} else {
+		rc = zfile_fdopen(z, fd, shown, level, flags, err);
+	}
+	/* Pending even when it failed: outdir_discard removes what is there. */
+	o->pending = xrealloc(o->pending, (o->npending + 1) * sizeof(*o->pending));
+	o->pending[o->npending++] = xstrdup(name);
 	free(f);
-	return *fd < 0 ? -1 : 0;
+	free(shown);
+	return rc;
+}
+
+char *outdir_scratch(const struct outdir *o, const char *name)
+{
+	return xasprintf("%s/%s", o->tmp, name);
 }
 
 char *outdir_file(const struct outdir *o, const char *name)
@@ -125,38 +140,86 @@ char *outdir_file(const struct outdir *o, const char *name)
 	return xasprintf("%s/%s", o->path, name);
 }
 
-int outdir_publish(const struct outdir *o, const char *name, struct tally_err *err)
+int outdir_sync_dir(const char *path, struct tally_err *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		rc = err_set(err, ERR_IO, "cannot sync directory '%s': %s", path, strerror(errno));
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = err_set(err, ERR_IO, "cannot sync directory '%s': %s", path, strerror(errno));
+	return rc;
+}
+
+static int publish(const struct outdir *o, const char *name, struct tally_err *err)
 {
 	char *from = xasprintf("%s/%s", o->tmp, name);
 	char *to = xasprintf("%s/%s", o->path, name);
 	int rc = 0;
-	int fd = open(from, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || fsync(fd) < 0)
-		rc = err_set(err, ERR_IO, "cannot sync '%s': %s", from, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && rename(from, to) < 0)
+	if (rename(from, to) < 0)
 		rc = err_set(err, ERR_IO, "cannot rename '%s' to '%s': %s", from, to, strerror(errno));
-	if (rc == 0) {
-		fd = open(o->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
 	free(from);
 	free(to);
 	return rc;
 }
 
-void outdir_close(struct outdir *o)
+static void clear_pending(struct outdir *o)
+{
+	for (size_t i = 0; i < o->npending; i++)
+		free(o->pending[i]);
+	free(o->pending);
+	o->pending = NULL;
+	o->npending = 0;
+}
+
+int outdir_commit(struct outdir *o, struct tally_err *err)
+{
+	const char **done = xcalloc(o->npending + 1, sizeof(*done));
+	const char *report = NULL;
+	size_t ndone = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < o->npending && rc == 0; i++) {
+		if (strcmp(o->pending[i], "report.json") == 0) {
+			report = o->pending[i];
+			continue;
+		}
+		rc = publish(o, o->pending[i], err);
+		if (rc == 0)
+			done[ndone++] = o->pending[i];
+	}
+	/* The commit record goes last, after everything it names is in place. */
+	if (rc == 0 && report && ndone)
+		rc = outdir_sync_dir(o->path, err);
+	if (rc == 0 && report) {
+		rc = publish(o, report, err);
+		if (rc == 0)
+			done[ndone++] = report;
+	}
+	if (rc == 0)
+		rc = outdir_sync_dir(o->path, err);
+	if (rc < 0) {
+		/* The report first: without it, nothing left looks complete. */
+		for (size_t i = ndone; i-- > 0;) {
+			char *f = outdir_file(o, done[i]);
+
+			unlink(f);
+			free(f);
+		}
+	}
+	free(done);
+	clear_pending(o);
+	return rc;
+}
+
+void outdir_discard(struct outdir *o)
 {
 	DIR *d;
 	struct dirent *e;
 
 	if (!o || !o->tmp)
-		goto out;
+		return;
 	d = opendir(o->tmp);
 	if (d) {
 		while ((e = readdir(d)) != NULL) {
@@ -170,11 +233,18 @@ void outdir_close(struct outdir *o)
 		}
 		closedir(d);
 	}
-	rmdir(o->tmp);
-out:
-	if (o) {
-		free(o->tmp);
-		free(o->path);
-		o->tmp = o->path = NULL;
-	}
+	clear_pending(o);
+}
+
+void outdir_close(struct outdir *o)
+{
+	if (!o)
+		return;
+	outdir_discard(o);
+	if (o->tmp)
+		rmdir(o->tmp);
+	clear_pending(o);
+	free(o->tmp);
+	free(o->path);
+	o->tmp = o->path = NULL;
 }

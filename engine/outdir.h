@@ -2,10 +2,12 @@
  * engine/outdir.h
  *   report, repair -> OUTDIR: the output directory and its atomic files.
  *   Every file is written under a private temporary directory inside the
- *   output directory and renamed into place only when complete, so nothing
- *   half-written ever carries a final name. report.json is published last:
- *   when it exists, the run that wrote it is over, and its "status" tells
- *   how it ended.
+ *   output directory; only when all of a run's outputs are written and
+ *   synced are they renamed into place, report.json last, so nothing
+ *   half-written ever carries a final name, and a diff file or script
+ *   under its final name always has the report that names it. When
+ *   report.json exists, the run that wrote it is over, and its "status"
+ *   tells how it ended.
  *
  * The directory is created mode 0700 and files mode 0600: they hold
  * production data.
@@ -14,10 +16,13 @@
 #define TALLY_OUTDIR_H
 
 #include "err.h"
+#include "zfile.h"
 
 struct outdir {
-	char *path;     /* owned: the output directory */
-	char *tmp;      /* owned: path/.tally-tmp-XXXXXX */
+	char *path;         /* owned: the output directory */
+	char *tmp;          /* owned: path/.tally-tmp-XXXXXX */
+	char **pending;     /* owned: files written in tmp, not yet published, in order */
+	size_t npending;
 };
 
 /*
@@ -27,11 +32,32 @@ struct outdir {
  */
 int outdir_open(struct outdir *o, const char *path, struct tally_err *err);
 
-/* Creates tmp/name (mode 0600, truncated) and returns its descriptor in *fd. */
-int outdir_create(const struct outdir *o, const char *name, int *fd, struct tally_err *err);
+/*
+ * Creates tmp/name (mode 0600) and opens it as z (zfile_fdopen: level and
+ * flags as there); messages name the file by its final name, path/name.
+ * The file is pending until outdir_commit() or outdir_discard().
+ */
+int outdir_create(struct outdir *o, const char *name, struct zfile *z, int level, unsigned flags,
+                  struct tally_err *err);
 
-/* Renames tmp/name to path/name after an fsync of the directory entry's data. */
-int outdir_publish(const struct outdir *o, const char *name, struct tally_err *err);
+/* tmp/name, owned by the caller: a scratch file that is never published. */
+char *outdir_scratch(const struct outdir *o, const char *name);
+
+/*
+ * Publishes every pending file, each already closed by zfile_close() (so
+ * written and synced): renames them into place in the order written,
+ * report.json last, syncing the directory before and after it. When any
+ * step fails, every file this call renamed is removed again, so nothing
+ * of the set remains under a final name; returns -1 with the error.
+ * Either way nothing is pending afterwards.
+ */
+int outdir_commit(struct outdir *o, struct tally_err *err);
+
+/* Removes everything in the temporary directory (pending and scratch files). */
+void outdir_discard(struct outdir *o);
+
+/* fsync(2) of a directory, so that the names renamed into it last: checked. */
+int outdir_sync_dir(const char *path, struct tally_err *err);
 
 /* Returns path/name, owned by the caller. */
 char *outdir_file(const struct outdir *o, const char *name);

@@ -201,7 +201,6 @@ struct repair_writer *repair_writer_new(const struct repair_info *ri, const char
                                         struct tally_err *err)
 {
 	struct repair_writer *w = xcalloc(1, sizeof(*w));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	w->ri = ri;
 	buf_init(&w->ra);
@@ -211,12 +210,7 @@ struct repair_writer *repair_writer_new(const struct repair_info *ri, const char
 	buf_init(&w->enc);
 	buf_init(&w->rec);
 	w->bits = xcalloc(ri->ncmp / 8 + 1, 1);
-	if (fd < 0) {
-		err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
-		repair_writer_free(w);
-		return NULL;
-	}
-	if (zfile_open(&w->z, fd, 1, err) < 0) {
+	if (zfile_create(&w->z, path, 1, 0, err) < 0) {
 		repair_writer_free(w);
 		return NULL;
 	}
@@ -465,7 +459,6 @@ int repair_writer_close(struct repair_writer *w, struct tally_err *err)
 {
 	int rc = zfile_close(&w->z, err);
 
-	w->z.fd = -1;
 	repair_writer_free(w);
 	return rc;
 }
@@ -474,8 +467,7 @@ void repair_writer_free(struct repair_writer *w)
 {
 	if (!w)
 		return;
-	if (w->z.fd >= 0 || w->z.cctx)
-		zfile_abort(&w->z);
+	zfile_abort(&w->z);
 	buf_release(&w->ra);
 	buf_release(&w->rb);
 	buf_release(&w->lit);
@@ -1067,15 +1059,20 @@ struct body {
 	FILE *fp;
 	char *path;
 	XXH3_state_t *xxh;
-	bool failed;
+	int errnum;                 /* the first write's failure, 0 while none failed */
 };
+
+static void written(struct body *b, size_t want, size_t got)
+{
+	if (got != want && !b->errnum)
+		b->errnum = errno ? errno : EIO;
+}
 
 static void emit(struct body *b, const struct buf *text)
 {
-	if (b->failed || !text->len)
+	if (b->errnum || !text->len)
 		return;
-	if (fwrite(text->data, 1, text->len, b->fp) != text->len)
-		b->failed = true;
+	written(b, text->len, fwrite(text->data, 1, text->len, b->fp));
 	XXH3_128bits_update(b->xxh, text->data, text->len);
 }
 
@@ -1087,8 +1084,8 @@ static int emit_file(struct body *b, FILE *in, const char *path, struct tally_er
 	if (fseek(in, 0, SEEK_SET) != 0)
 		return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
-		if (fwrite(chunk, 1, n, b->fp) != n)
-			b->failed = true;
+		if (!b->errnum)
+			written(b, n, fwrite(chunk, 1, n, b->fp));
 		XXH3_128bits_update(b->xxh, chunk, n);
 	}
 	return ferror(in) ? err_set(err, ERR_IO, "cannot read '%s'", path) : 0;
@@ -1304,16 +1301,40 @@ static void header(struct buf *h, const struct assembly *as, const struct rsys *
 	buf_addstr(h, HEADER_END "\n");
 }
 
+/* Header, then the body copied from the scratch file, into the pending script. */
+static int copy_script(struct assembly *as, const char *name, const struct buf *h, struct body *b,
+                       struct tally_err *err)
+{
+	const struct repair_asm *a = as->a;
+	struct tally_err later;
+	struct zfile z;
+	char chunk[65536];
+	size_t got;
+	int rc = outdir_create(a->out, name, &z, 3, a->compress ? 0 : ZFILE_PLAIN, err);
+
+	if (rc == 0)
+		rc = zfile_write(&z, h->data, h->len, err);
+	if (rc == 0 && fseek(b->fp, 0, SEEK_SET) != 0)
+		rc = err_set(err, ERR_IO, "cannot read '%s': %s", b->path, strerror(errno));
+	while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), b->fp)) > 0)
+		rc = zfile_write(&z, chunk, got, err);
+	if (rc == 0 && ferror(b->fp))
+		rc = err_set(err, ERR_IO, "cannot read '%s'", b->path);
+	if (zfile_close(&z, rc == 0 ? err : &later) < 0)
+		rc = -1;
+	return rc;
+}
+
 static int write_script(struct assembly *as, struct rsys *s, bool rollback, struct tally_err *err)
 {
 	const struct repair_asm *a = as->a;
 	char name[300], hash[33];
-	struct body b = { NULL, NULL, NULL, false };
+	struct body b = { NULL, NULL, NULL, 0 };
 	struct buf tmp = BUF_INIT, h = BUF_INIT;
 	struct step **steps;
 	size_t n;
 	bool cycle;
-	int fd, rc = 0;
+	int rc = 0;
 
 	snprintf(name, sizeof(name), "%s.%s.sql%s", rollback ? "rollback" : "repair", s->name,
 	         a->compress ? ".zst" : "");
@@ -1336,56 +1357,24 @@ static int write_script(struct assembly *as, struct rsys *s, bool rollback, stru
 	s->ops->script->end(&tmp);
 	emit(&b, &tmp);
 	free(steps);
-	if (rc == 0 && (b.failed || fflush(b.fp) != 0))
-		rc = err_set(err, ERR_IO, "cannot write '%s': %s", b.path, strerror(errno));
+	if (rc == 0 && !b.errnum && fflush(b.fp) != 0)
+		b.errnum = errno;
+	if (rc == 0 && b.errnum)
+		rc = err_set(err, ERR_IO, "cannot write '%s': %s", b.path, strerror(b.errnum));
 	hex128(hash, XXH3_128bits_digest(b.xxh));
 	XXH3_freeState(b.xxh);
 
 	/* The file: header, then the body copied (compressed when asked). */
-	if (rc == 0)
-		rc = outdir_create(a->out, name, &fd, err);
 	if (rc == 0) {
-		struct zfile z;
-		char chunk[65536];
-		size_t got;
-
 		header(&h, as, s, rollback, name, hash, cycle);
-		if (a->compress) {
-			rc = zfile_open(&z, fd, 3, err);
-			if (rc == 0)
-				rc = zfile_write(&z, h.data, h.len, err);
-			rewind(b.fp);
-			while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), b.fp)) > 0)
-				rc = zfile_write(&z, chunk, got, err);
-			if (rc == 0)
-				rc = zfile_close(&z, err);
-			else
-				zfile_abort(&z);
-		} else {
-			FILE *out = fdopen(fd, "w");
-
-			if (!out) {
-				close(fd);
-				rc = err_set(err, ERR_IO, "cannot write '%s': %s", name, strerror(errno));
-			} else {
-				rewind(b.fp);
-				if (fwrite(h.data, 1, h.len, out) != h.len)
-					rc = -1;
-				while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), b.fp)) > 0)
-					if (fwrite(chunk, 1, got, out) != got)
-						rc = -1;
-				if (fclose(out) != 0 || rc < 0)
-					rc = err_set(err, ERR_IO, "cannot write '%s': %s", name, strerror(errno));
-			}
-		}
+		rc = copy_script(as, name, &h, &b, err);
 	}
+	/* A scratch file, read back already: its close cannot lose what the script holds. */
 	fclose(b.fp);
 	unlink(b.path);
 	free(b.path);
 	buf_release(&tmp);
 	buf_release(&h);
-	if (rc == 0)
-		rc = outdir_publish(a->out, name, err);
 	if (rc == 0) {
 		snprintf(rollback ? s->rollback : s->file, 300, "%s", name);
 		memcpy(rollback ? s->rb_xxh128 : s->xxh128, hash, 33);
@@ -1436,6 +1425,8 @@ int repair_assemble(const struct repair_asm *a, struct repair_result *res, struc
 		for (size_t s = 0; s < c->sys->nsteps && rc == 0; s++)
 			if (steps[s]->rc == c && (frag_close(&steps[s]->a, err) < 0 || frag_close(&steps[s]->b, err) < 0))
 				rc = -1;
+		if (rc < 0)
+			err_context(err, "check '%s': repair script for system '%s'", c->ri->check, c->ri->system);
 	}
 	for (size_t i = 0; i < as.nsys && rc == 0; i++) {
 		struct rsys *s = as.sys[i];

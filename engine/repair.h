@@ -119,7 +119,7 @@ struct repair_result {
 };
 
 struct repair_asm {
-	const struct outdir *out;
+	struct outdir *out;
 	const struct spec *spec;    /* name, file, reason; systems for driver and dsn_shown */
 	size_t nchecks;
 	struct repair_info **info;  /* per check; NULL when it repairs nothing */
@@ -130,7 +130,8 @@ struct repair_asm {
 };
 
 /*
- * Assembles and publishes every system's repair and rollback scripts and
+ * Assembles every system's repair and rollback scripts into the output's
+ * temporary directory (pending: outdir_commit publishes them) and
  * fills res[i] for every check with info. A system whose repair cannot be
  * written exactly gets no script, and its checks' results say why.
  */

@@ -4,10 +4,10 @@
  */
 #include "report.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "canon.h"
@@ -114,7 +114,13 @@ static json_t *repair_json(const struct repair_result *r)
 	                 "xxh128", r->xxh128, "rollback_xxh128", r->rollback_xxh128);
 }
 
-static json_t *check_json(const struct check_result *c)
+/* A check's entry; in the report of a run that failed, it names no script. */
+static double round_ms(double s)
+{
+	return (double)(long long)(s * 1000 + 0.5) / 1000;
+}
+
+static json_t *check_json(const struct check_result *c, bool run_failed)
 {
 	json_t *o = json_object();
 
@@ -133,18 +139,19 @@ static json_t *check_json(const struct check_result *c)
 	json_object_set_new(o, "changed", json_integer((json_int_t)c->changed));
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
-	json_object_set_new(o, "seconds", json_real((double)(long long)(c->seconds * 1000 + 0.5) / 1000));
-	json_object_set_new(o, "repair", repair_json(c->repair));
+	json_object_set_new(o, "seconds", json_real(round_ms(c->seconds)));
+	json_object_set_new(o, "repair", run_failed ? json_null() : repair_json(c->repair));
 	json_object_set_new(o, "error", c->status == RESULT_ERROR ? error_json(&c->err) : json_null());
 	return o;
 }
 
-int report_write(const struct outdir *o, const struct run_report *r, struct tally_err *err)
+int report_write(struct outdir *o, const struct run_report *r, struct tally_err *err)
 {
 	json_t *root = json_object(), *checks = json_array();
+	struct zfile z;
+	struct tally_err later;
 	char *text;
-	int fd, rc = 0;
-	size_t len;
+	int rc;
 
 	json_object_set_new(root, "tally_version", json_string(TALLY_VERSION));
 	json_object_set_new(root, "canon_version", json_integer(CANON_VERSION));
@@ -158,29 +165,25 @@ int report_write(const struct outdir *o, const struct run_report *r, struct tall
 		json_object_set(root, "shard", r->shard);
 	for (size_t i = 0; i < r->nchecks; i++)
 		if (r->checks[i].status != RESULT_PENDING)
-			json_array_append_new(checks, check_json(&r->checks[i]));
+			json_array_append_new(checks, check_json(&r->checks[i], r->status == RESULT_ERROR));
 	json_object_set_new(root, "checks", checks);
-	json_object_set_new(root, "diff_file", r->diff_written ? json_string("diff.ndjson.zst") : json_null());
+	json_object_set_new(root, "diff_file", r->diff_written && r->status != RESULT_ERROR
+	                                       ? json_string("diff.ndjson.zst") : json_null());
 	json_object_set_new(root, "error", r->has_error ? error_json(&r->err) : json_null());
-	if (r->has_error && r->error_note)
-		json_object_set_new(json_object_get(root, "error"), "resume", json_string(r->error_note));
+	json_object_set_new(root, "resume", r->has_error && r->error_note ? json_string(r->error_note) : json_null());
 
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!text)
 		return err_set(err, ERR_INTERNAL, "cannot render report.json");
-	len = strlen(text);
-	if (outdir_create(o, "report.json", &fd, err) < 0) {
-		free(text);
-		return -1;
-	}
-	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
-		rc = err_set(err, ERR_IO, "cannot write report.json");
-	if (close(fd) < 0 && rc == 0)
-		rc = err_set(err, ERR_IO, "cannot write report.json");
-	free(text);
+	rc = outdir_create(o, "report.json", &z, 0, ZFILE_PLAIN, err);
 	if (rc == 0)
-		rc = outdir_publish(o, "report.json", err);
+		rc = zfile_write(&z, text, strlen(text), err);
+	if (rc == 0)
+		rc = zfile_write(&z, "\n", 1, err);
+	if (zfile_close(&z, rc == 0 ? err : &later) < 0)
+		rc = -1;
+	free(text);
 	return rc;
 }
 
@@ -195,7 +198,8 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		const struct check_result *c = &r->checks[i];
 		char counts[160] = "";
 
-		if (c->status == RESULT_PENDING)
+		/* A run that failed gives no verdict, not even for the checks it compared. */
+		if (c->status == RESULT_PENDING || (r->status == RESULT_ERROR && c->status != RESULT_ERROR))
 			continue;
 		if (c->status == RESULT_INCONSISTENT) {
 			if (c->check->expect == EXPECT_ABSENT)
@@ -254,4 +258,29 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		}
 	}
 	fflush(fp);
+}
+
+int report_fail(struct outdir *o, struct run_report *r, const struct tally_err *err, const char *hint,
+                bool quiet)
+{
+	struct tally_err rerr;
+	bool published;
+
+	/* Nothing of the failed set is published; dropping it also frees the space it took. */
+	outdir_discard(o);
+	r->status = RESULT_ERROR;
+	r->has_error = true;
+	r->err = *err;
+	r->diff_written = false;
+	published = report_write(o, r, &rerr) == 0 && outdir_commit(o, &rerr) == 0;
+	if (!published)
+		outdir_discard(o);
+	else if (!quiet)
+		report_print_summary(stdout, r, o);
+	err_print(err, stderr);
+	if (hint && !quiet)
+		fprintf(stderr, "hint: %s\n", hint);
+	if (!published)
+		err_print(&rerr, stderr);
+	return 2;
 }

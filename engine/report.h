@@ -55,9 +55,9 @@ struct run_report {
 	size_t nchecks;
 	bool has_error;
 	struct tally_err err;       /* the run's first error */
-	bool diff_written;
+	bool diff_written;          /* diff.ndjson.zst is written (and named unless status is error) */
 	json_t *shard;              /* owned: {"index", "count"} for a shard's share, else NULL */
-	const char *error_note;     /* after an error: what the operator can do, or NULL */
+	const char *error_note;     /* after an error: how to resume ("resume" in the report), or NULL */
 };
 
 /* Fills r->columns, r->key and r->unmatched from a built plan. */
@@ -69,10 +69,29 @@ void report_release(struct run_report *r);
 /* Current UTC time as 2026-11-21T20:59:03Z. */
 void report_now(char out[32]);
 
-/* Writes report.json into o's temporary directory and publishes it. */
-int report_write(const struct outdir *o, const struct run_report *r, struct tally_err *err);
+/*
+ * Writes report.json, synced, into o's temporary directory; outdir_commit()
+ * publishes it, after the files it names. In the report of a run that
+ * failed (status error), "diff_file" and every check's "repair" are null.
+ */
+int report_write(struct outdir *o, const struct run_report *r, struct tally_err *err);
 
-/* The short human summary: one line per check, then where the files are. */
+/*
+ * The short human summary: one line per check, then where the files are.
+ * Call it only once report.json is published: it names the files. After
+ * an error it gives no verdict: only the checks that failed, and the report.
+ */
 void report_print_summary(FILE *fp, const struct run_report *r, const struct outdir *o);
+
+/*
+ * Ends a run that failed with err: drops its pending outputs, writes and
+ * publishes a report.json saying "error" (r->error_note, set by the
+ * caller, as its "resume"), prints the summary once the report is
+ * published (unless quiet), then err, the hint if any, and, when the
+ * report could not be written either, why, on stderr. stdout then names
+ * no file: nothing is published. Returns 2, the exit status.
+ */
+int report_fail(struct outdir *o, struct run_report *r, const struct tally_err *err, const char *hint,
+                bool quiet);
 
 #endif

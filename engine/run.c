@@ -656,26 +656,25 @@ static bool worth_resuming(const struct tally_err *err)
 	       err->kind == ERR_INTERRUPTED || err->kind == ERR_IO;
 }
 
-/* Writes report.json for a run that stopped in trouble; returns 2. */
+#define RESUME_NOTE "finished chunks are kept: run again with --resume to do the rest"
+
+/* "finished chunks are kept in DIR/.tally-work; ...", owned by the caller. */
+static char *resume_hint(const struct run *r)
+{
+	return xasprintf("finished chunks are kept in %s/%s; run again with --resume to do the rest", r->out.path,
+	                 WORK_DIRNAME);
+}
+
+/* Ends a run that stopped in trouble (report_fail); returns 2. */
 static int fail_report(struct run *r, const struct tally_err *err, bool can_resume)
 {
-	struct tally_err e2;
 	bool resumable = can_resume && worth_resuming(err);
+	char *hint = resumable ? resume_hint(r) : NULL;
 
 	report_now(r->report.finished_at);
-	r->report.has_error = true;
-	r->report.err = *err;
-	r->report.status = RESULT_ERROR;
-	r->report.error_note = resumable ? "finished chunks are kept: run again with --resume to do the rest"
-	                                 : NULL;
-	if (report_write(&r->out, &r->report, &e2) < 0)
-		err_print(&e2, stderr);
-	if (!r->opts->quiet)
-		report_print_summary(stdout, &r->report, &r->out);
-	err_print(err, stderr);
-	if (resumable && !r->opts->quiet)
-		fprintf(stderr, "hint: finished chunks are kept in %s/%s; run again with --resume to do the rest\n",
-		        r->out.path, WORK_DIRNAME);
+	r->report.error_note = resumable ? RESUME_NOTE : NULL;
+	report_fail(&r->out, &r->report, err, hint, r->opts->quiet);
+	free(hint);
 	return 2;
 }
 
@@ -685,6 +684,7 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	struct assemble_in in;
 	size_t **chunk_dir = xcalloc(r->n ? r->n : 1, sizeof(*chunk_dir));
 	long *recon = xcalloc(r->n ? r->n : 1, sizeof(*recon));
+	char *hint;
 	int rc;
 
 	for (size_t i = 0; i < r->n; i++) {
@@ -705,7 +705,11 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	in.finished_at = r->report.finished_at;
 	in.quiet = r->opts->quiet;
 	in.shard = r->opts->shard_count > 1;
+	/* Every part is done: --resume only assembles them again, once there is room. */
+	in.resume_note = RESUME_NOTE;
+	in.resume_hint = hint = resume_hint(r);
 	rc = assemble_outputs(&in, status, err);
+	free(hint);
 	for (size_t i = 0; i < r->n; i++)
 		free(chunk_dir[i]);
 	free(chunk_dir);
@@ -891,8 +895,7 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 	sessions_close(&r.coord);
 
 	if (assemble_run(&r, &status, &err) < 0) {
-		err_print(&err, stderr);
-		status = 2;
+		status = 2;     /* the errors are printed, and the parts kept for --resume */
 		goto done;
 	}
 	/* A shard keeps its parts for tally merge; a whole run is complete. */
@@ -1031,7 +1034,7 @@ int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, boo
 	in.finished_at = finished;
 	in.quiet = quiet;
 	if (assemble_outputs(&in, &status, &err) < 0)
-		goto fail;
+		status = 2;     /* the errors are printed */
 	goto done;
 fail:
 	err_print(&err, stderr);

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "canon.h"
 #include "chunk.h"
+#include "outdir.h"
 #include "plan.h"
 #include "report.h"
 #include "rowhash.h"
@@ -283,9 +284,9 @@ int snapshot_take(const struct spec *spec, const struct spec_check *check, int s
 	const struct conn_ops *ops = conn_driver(sys->driver);
 	struct taker k;
 	struct conn_cfg cfg;
-	struct tally_err err;
+	struct tally_err err, later;
 	char *tmp = xasprintf("%s.tmp", file), *dir = xstrdup(file), *slash;
-	int fd, rc = -1;
+	int rc = -1;
 
 	memset(&k, 0, sizeof(k));
 	k.side = side == SIDE_SOURCE ? "source" : "target";
@@ -315,26 +316,23 @@ int snapshot_take(const struct spec *spec, const struct spec_check *check, int s
 	if ((sd->query ? ops->describe_query(k.conn, sd->query, &k.t, &err)
 	               : ops->describe_table(k.conn, sd->table, &k.t, &err)) < 0)
 		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err_set(&err, ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (zfile_open(&k.z, fd, 3, &err) < 0)
+	if (zfile_create(&k.z, tmp, 3, 0, &err) < 0)
 		goto out;
 	rc = take(&k, spec, check, side, sd, dir, opts, &err);
-	if (rc == 0)
-		rc = zfile_close(&k.z, &err);
-	k.z.fd = -1;
+	if (zfile_close(&k.z, rc == 0 ? &err : &later) < 0)
+		rc = -1;
 	if (rc == 0 && rename(tmp, file) < 0)
 		rc = err_set(&err, ERR_IO, "cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
+	if (rc == 0 && outdir_sync_dir(dir, &err) < 0) {
+		unlink(file);
+		rc = -1;
+	}
 	if (rc == 0 && !opts->quiet)
 		printf("snapshot: %s: %llu rows of %s %s (system '%s')\n", file, (unsigned long long)k.rows, k.side,
 		       k.t.display, sd->system);
 out:
 	if (rc < 0) {
-		if (k.z.fd >= 0 || k.z.cctx)
-			zfile_abort(&k.z);
+		zfile_abort(&k.z);
 		unlink(tmp);
 		err_context(&err, "check '%s'", check->name);
 		err_print(&err, stderr);

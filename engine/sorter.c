@@ -69,28 +69,18 @@ static int spill(struct sorter *s, struct tally_err *err)
 	struct zfile z;
 	struct run *r;
 	char *path = xasprintf("%s/sort-%p-%zu.run", s->dir, (void *)s, s->nruns);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int rc = 0;
+	int rc;
 
-	if (fd < 0) {
-		rc = err_set(err, ERR_IO, "cannot create sort run '%s': %s", path, strerror(errno));
-		free(path);
-		return rc;
-	}
 	sort_batch(s);
-	if (zfile_open(&z, fd, 1, err) < 0) {
-		free(path);
-		return -1;
-	}
+	rc = zfile_create(&z, path, 1, ZFILE_SCRATCH, err);
 	for (size_t i = 0; i < s->nrecs && rc == 0; i++) {
 		const uint8_t *rec = (const uint8_t *)s->mem.data + s->recs[i];
 
 		rc = zfile_write(&z, rec, rowrec_len(rec), err);
 	}
-	if (rc == 0)
-		rc = zfile_close(&z, err);
-	else
-		zfile_abort(&z);
+	/* The run is recorded even when it failed, so that sorter_free removes it. */
+	if (zfile_close(&z, err) < 0)
+		rc = -1;
 	s->runs = xrealloc(s->runs, (s->nruns + 1) * sizeof(*s->runs));
 	r = &s->runs[s->nruns++];
 	memset(r, 0, sizeof(*r));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "zfile.h"
 
 static char *work_dir(const char *out)
 {
@@ -102,19 +103,17 @@ char *work_part_tmp(const char *out, size_t check, size_t part, const char *kind
 	return p;
 }
 
-/* Writes text to path through path.tmp and rename(2). */
+/* Writes text to path through path.tmp (synced) and rename(2). */
 static int write_atomic(const char *path, const char *text, struct tally_err *err)
 {
 	char *tmp = xasprintf("%s.tmp", path);
-	size_t len = strlen(text);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+	struct zfile z;
+	int rc = zfile_create(&z, tmp, 0, ZFILE_PLAIN, err);
 
-	if (fd < 0)
-		rc = err_set(err, ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
-	else if (write(fd, text, len) != (ssize_t)len)
-		rc = err_set(err, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = err_set(err, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+	if (rc == 0)
+		rc = zfile_write(&z, text, strlen(text), err);
+	if (zfile_close(&z, err) < 0)
+		rc = -1;
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = err_set(err, ERR_IO, "cannot rename '%s': %s", tmp, strerror(errno));
 	if (rc < 0)
@@ -165,7 +164,7 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
 	                      "changed", (json_int_t)r->changed, "seconds", r->seconds,
 	                      "attempts", (json_int_t)r->attempts);
 	char *text = json_dumps(j, JSON_COMPACT);
-	int rc = write_atomic(path, text, err);
+	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render '%s'", path);
 
 	free(text);
 	json_decref(j);

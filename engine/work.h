@@ -53,7 +53,12 @@ char *work_part_path(const char *out, size_t check, size_t part, const char *kin
 /* Same, as written before it is complete (renamed by work_commit_part). */
 char *work_part_tmp(const char *out, size_t check, size_t part, const char *kind);
 
-/* Writes the part's .done file (atomically): the part is finished. */
+/*
+ * Writes the part's .done file (atomically, synced): the part is
+ * finished. Every file of the work directory is written through struct
+ * zfile, each write, fsync and close checked; one that fails is removed
+ * and never renamed, so no part looks finished that is not.
+ */
 int work_commit_part(const char *out, size_t check, size_t part, const struct part_result *r,
                      struct tally_err *err);
 /* Reads a part's .done file; returns 1, 0 when the part is not done, -1 on error. */

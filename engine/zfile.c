@@ -1,26 +1,44 @@
 /*
  * engine/zfile.c
- *   ZFILE: ZSTD_compressStream2 into a buffer, write(2) when it fills.
+ *   ZFILE: ZSTD_compressStream2 into a buffer (or the bytes as they are),
+ *   write(2) when it fills; fsync(2) and close(2) at the end, all checked.
  */
 #include "zfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <zstd.h>
+
+/* Keeps the first failure; every later call repeats it. */
+static int fail(struct zfile *z, struct tally_err *err)
+{
+	if (!z->failed) {
+		z->failed = true;
+		z->fail = *err;
+	}
+	return -1;
+}
+
+static int failed_before(struct zfile *z, struct tally_err *err)
+{
+	*err = z->fail;
+	return -1;
+}
 
 static int write_all(struct zfile *z, const char *p, size_t n, struct tally_err *err)
 {
 	while (n) {
 		ssize_t w = write(z->fd, p, n);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			z->failed = true;
-			return err_set(err, ERR_IO, "cannot write compressed output: %s", strerror(errno));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err_set(err, ERR_IO, "cannot write '%s': %s", z->name, w < 0 ? strerror(errno) : "nothing written");
+			return fail(z, err);
 		}
 		p += w;
 		n -= (size_t)w;
@@ -28,37 +46,60 @@ static int write_all(struct zfile *z, const char *p, size_t n, struct tally_err 
 	return 0;
 }
 
-int zfile_open(struct zfile *z, int fd, int level, struct tally_err *err)
+int zfile_fdopen(struct zfile *z, int fd, const char *name, int level, unsigned flags, struct tally_err *err)
 {
 	memset(z, 0, sizeof(*z));
 	z->fd = fd;
-	buf_init(&z->out);
-	z->cctx = ZSTD_createCCtx();
-	if (!z->cctx) {
-		z->failed = true;
-		return err_set(err, ERR_IO, "cannot create a zstd context");
-	}
-	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level);
-	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
+	z->name = xstrdup(name);
+	z->flags = flags;
 	buf_init(&z->stage);
+	buf_init(&z->out);
+	if (!(flags & ZFILE_PLAIN)) {
+		z->cctx = ZSTD_createCCtx();
+		if (!z->cctx) {
+			err_set(err, ERR_IO, "cannot write '%s': cannot create a zstd context", name);
+			fail(z, err);
+			zfile_abort(z);
+			return -1;
+		}
+		ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level);
+		ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
+		buf_grow(&z->out, ZSTD_CStreamOutSize());
+	}
 	buf_grow(&z->stage, ZSTD_CStreamInSize());
-	buf_grow(&z->out, ZSTD_CStreamOutSize());
 	return 0;
 }
 
+int zfile_create(struct zfile *z, const char *path, int level, unsigned flags, struct tally_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		memset(z, 0, sizeof(*z));
+		z->fd = -1;
+		err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+		return fail(z, err);
+	}
+	return zfile_fdopen(z, fd, path, level, flags, err);
+}
+
+/* Hands n bytes on: compressed through zstd, or as they are. */
 static int pump(struct zfile *z, const void *p, size_t n, ZSTD_EndDirective mode,
                 struct tally_err *err)
 {
 	ZSTD_inBuffer in = { p, n, 0 };
 	size_t left;
 
+	if (!z->cctx)
+		return write_all(z, p, n, err);
 	do {
 		ZSTD_outBuffer out = { z->out.data, z->out.cap - 1, 0 };
 
 		left = ZSTD_compressStream2(z->cctx, &out, &in, mode);
 		if (ZSTD_isError(left)) {
-			z->failed = true;
-			return err_set(err, ERR_IO, "zstd compression failed: %s", ZSTD_getErrorName(left));
+			err_set(err, ERR_IO, "cannot write '%s': zstd compression failed: %s", z->name,
+			        ZSTD_getErrorName(left));
+			return fail(z, err);
 		}
 		if (out.pos && write_all(z, z->out.data, out.pos, err) < 0)
 			return -1;
@@ -74,7 +115,7 @@ static int pump(struct zfile *z, const void *p, size_t n, ZSTD_EndDirective mode
 int zfile_write(struct zfile *z, const void *p, size_t n, struct tally_err *err)
 {
 	if (z->failed)
-		return err_set(err, ERR_IO, "compressed output failed earlier");
+		return failed_before(z, err);
 	z->bytes_in += n;
 	if (z->stage.len + n < z->stage.cap) {
 		memcpy(z->stage.data + z->stage.len, p, n);
@@ -93,20 +134,22 @@ int zfile_write(struct zfile *z, const void *p, size_t n, struct tally_err *err)
 
 int zfile_close(struct zfile *z, struct tally_err *err)
 {
-	int rc = 0;
-
-	if (z->failed)
-		rc = err_set(err, ERR_IO, "compressed output failed earlier");
-	else
-		rc = pump(z, z->stage.data, z->stage.len, ZSTD_e_end, err);
-	if (z->fd >= 0 && close(z->fd) < 0 && rc == 0)
-		rc = err_set(err, ERR_IO, "cannot close compressed output: %s", strerror(errno));
+	if (!z->failed && z->fd >= 0) {
+		if (pump(z, z->stage.data, z->stage.len, ZSTD_e_end, err) == 0 && !(z->flags & ZFILE_SCRATCH) &&
+		    fsync(z->fd) < 0) {
+			err_set(err, ERR_IO, "cannot write '%s': %s", z->name, strerror(errno));
+			fail(z, err);
+		}
+	}
+	if (z->fd >= 0 && close(z->fd) < 0 && !z->failed) {
+		err_set(err, ERR_IO, "cannot write '%s': %s", z->name, strerror(errno));
+		fail(z, err);
+	}
 	z->fd = -1;
-	ZSTD_freeCCtx(z->cctx);
-	z->cctx = NULL;
-	buf_release(&z->stage);
-	buf_release(&z->out);
-	return rc;
+	if (z->failed)
+		failed_before(z, err);
+	zfile_abort(z);
+	return z->failed ? -1 : 0;
 }
 
 void zfile_abort(struct zfile *z)
@@ -116,6 +159,8 @@ void zfile_abort(struct zfile *z)
 	z->fd = -1;
 	ZSTD_freeCCtx(z->cctx);
 	z->cctx = NULL;
+	free(z->name);
+	z->name = NULL;
 	buf_release(&z->stage);
 	buf_release(&z->out);
 }

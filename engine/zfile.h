@@ -1,8 +1,18 @@
 /*
  * engine/zfile.h
- *   report, repair, snapshot -> ZFILE: a zstd-compressed output stream
- *   over a file descriptor. Sticky error: after the first failure every
- *   call returns -1 at once (after Redis' rio).
+ *   report, repair, snapshot, work -> ZFILE: the output stream every file
+ *   tally writes goes through, zstd-compressed or plain, over a file
+ *   descriptor. Sticky error (after Redis' rio): the first failed write,
+ *   fsync or close is kept, every later call returns -1 at once with the
+ *   same message, and zfile_close() reports it, so a caller that checks
+ *   only the close still learns of the failure. Messages name the file and
+ *   the system's reason: "cannot write '/out/diff.ndjson.zst': No space
+ *   left on device".
+ *
+ * A file is durable when zfile_close() returns 0: its bytes were written,
+ * fsync(2) succeeded (delayed allocation reports a full disk only there)
+ * and close(2) succeeded. ZFILE_SCRATCH skips the fsync for files that
+ * the run itself reads back and removes (sort runs).
  */
 #ifndef TALLY_ZFILE_H
 #define TALLY_ZFILE_H
@@ -14,21 +24,40 @@
 #include "buf.h"
 #include "err.h"
 
+#define ZFILE_PLAIN   0x1u      /* no compression: the bytes as given */
+#define ZFILE_SCRATCH 0x2u      /* no fsync at close: a file the run reads back and removes */
+
 struct zfile {
-	int fd;                 /* owned: closed by zfile_close/zfile_abort */
-	void *cctx;             /* ZSTD_CCtx, opaque here */
+	int fd;                 /* owned: closed by zfile_close/zfile_abort; -1 when closed */
+	char *name;             /* owned: the file as error messages name it */
+	void *cctx;             /* ZSTD_CCtx, opaque here; NULL when plain */
+	unsigned flags;
 	struct buf stage;       /* small writes gathered into zstd-sized blocks */
 	struct buf out;
 	bool failed;
+	struct tally_err fail;  /* the first failure, repeated by every later call */
 	uint64_t bytes_in;
 };
 
-/* Takes ownership of fd; level as zstd's (3 is its default). */
-int zfile_open(struct zfile *z, int fd, int level, struct tally_err *err);
+/*
+ * Takes ownership of fd (closed even when this fails); name is what
+ * messages call the file (the final name of a file written under a
+ * temporary one). level as zstd's (3 is its default), ignored when plain.
+ */
+int zfile_fdopen(struct zfile *z, int fd, const char *name, int level, unsigned flags, struct tally_err *err);
+/* Creates (or truncates) path, mode 0600, and opens it as above. */
+int zfile_create(struct zfile *z, const char *path, int level, unsigned flags, struct tally_err *err);
 int zfile_write(struct zfile *z, const void *p, size_t n, struct tally_err *err);
-/* Ends the frame, flushes and closes the descriptor. */
+/*
+ * Ends the frame, writes what is staged, fsyncs (unless ZFILE_SCRATCH)
+ * and closes; returns the first failure of the file's whole life. Frees
+ * what z holds either way.
+ */
 int zfile_close(struct zfile *z, struct tally_err *err);
-/* Closes without finishing; the file is left incomplete for the caller to remove. */
+/*
+ * Closes without finishing; the file is left incomplete for the caller
+ * to remove. Accepts a zfile that was zeroed with fd -1, or already closed.
+ */
 void zfile_abort(struct zfile *z);
 
 /*

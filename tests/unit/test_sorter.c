@@ -182,7 +182,7 @@ static void write_pattern(const char *path, size_t n)
 	assert_true(fd >= 0);
 	for (size_t i = 0; i < sizeof(piece); i++)
 		piece[i] = (char)((i * 7919u) % 251u);
-	assert_int_equal(zfile_open(&z, fd, 1, &err), 0);
+	assert_int_equal(zfile_fdopen(&z, fd, path, 1, ZFILE_SCRATCH, &err), 0);
 	for (size_t done = 0, k = 0; done < n; k++) {
 		size_t len = k % 3 == 2 ? sizeof(piece) : 37 + k % 200;
 
@@ -230,6 +230,47 @@ static void test_zfile_round_trip_and_truncation(void **state)
 	unlink(path);
 }
 
+/*
+ * /dev/full fails every write with ENOSPC: the first failure names the
+ * file and is repeated by every later call, close included, compressed
+ * or plain, whether it shows at a write or only when the stage is flushed.
+ */
+static void test_zfile_sticky_error(void **state)
+{
+	static char big[300000];
+	static const unsigned flags[] = { 0, ZFILE_PLAIN };
+	const char *want = "cannot write '/dev/full': No space left on device";
+	struct zfile z;
+	struct tally_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		/* At a write: more than the stage holds. */
+		assert_int_equal(zfile_create(&z, "/dev/full", 3, flags[i], &err), 0);
+		assert_int_equal(zfile_write(&z, big, sizeof(big), &err), -1);
+		assert_string_equal(err.msg, want);
+		assert_int_equal(err.kind, ERR_IO);
+		err_clear(&err);
+		assert_int_equal(zfile_write(&z, "x", 1, &err), -1);
+		assert_string_equal(err.msg, want);
+		err_clear(&err);
+		assert_int_equal(zfile_close(&z, &err), -1);
+		assert_string_equal(err.msg, want);
+
+		/* Only at the close: a few bytes staged. */
+		assert_int_equal(zfile_create(&z, "/dev/full", 3, flags[i], &err), 0);
+		assert_int_equal(zfile_write(&z, "abc", 3, &err), 0);
+		assert_int_equal(zfile_close(&z, &err), -1);
+		assert_string_equal(err.msg, want);
+	}
+	/* A file that cannot be created fails at once, and its close says so again. */
+	assert_int_equal(zfile_create(&z, "/nonexistent-dir/x", 3, 0, &err), -1);
+	assert_string_equal(err.msg, "cannot create '/nonexistent-dir/x': No such file or directory");
+	err_clear(&err);
+	assert_int_equal(zfile_close(&z, &err), -1);
+	assert_string_equal(err.msg, "cannot create '/nonexistent-dir/x': No such file or directory");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_rowrec_round_trip),
 		cmocka_unit_test(test_zfile_round_trip_and_truncation),
+		cmocka_unit_test(test_zfile_sticky_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
