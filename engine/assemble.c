@@ -109,11 +109,46 @@ static bool has_recon(const struct assemble_in *in, size_t check)
 	return in->recon_dir[check] >= 0;
 }
 
+struct span {
+	double from, to;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/*
+ * The wall time of a check: how long at least one of its parts was being
+ * worked on (the union of their spans). Parallel chunks count once, and
+ * the pause between an interrupted run and its --resume, or between
+ * shards run one after the other, does not count.
+ */
+static double wall_seconds(struct span *s, size_t n)
+{
+	double total = 0, from = 0, to = 0;
+
+	qsort(s, n, sizeof(*s), span_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || s[i].from > to) {
+			total += to - from;
+			from = s[i].from;
+			to = s[i].to;
+		} else if (s[i].to > to) {
+			to = s[i].to;
+		}
+	}
+	return n ? total + to - from : 0;
+}
+
 /* Sums a check's parts into its result. */
 static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct check_result *res,
                      struct tally_err *err)
 {
-	size_t n = nchunks_of(jc);
+	size_t n = nchunks_of(jc), nspans = 0;
+	struct span *spans = xcalloc(n + 1, sizeof(*spans));
 	int rc = 0;
 
 	for (size_t j = 0; j <= n && rc == 0; j++) {
@@ -139,13 +174,17 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 		res->missing += pr.missing;
 		res->extra += pr.extra;
 		res->changed += pr.changed;
-		res->seconds += pr.seconds;
+		res->worker_seconds += pr.seconds;
+		spans[nspans].from = pr.started;
+		spans[nspans++].to = pr.ended;
 		if (id != WORK_RECONCILE) {
 			res->chunks_total++;
 			if (!chunkhash_equal(&pr.hash[0], &pr.hash[1]))
 				res->chunks_mismatched++;
 		}
 	}
+	res->seconds = wall_seconds(spans, nspans);
+	free(spans);
 	return rc;
 }
 

@@ -27,6 +27,14 @@ double chunk_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double chunk_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void sleep_seconds(double s)
 {
 	struct timespec ts;
@@ -438,6 +446,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
+	res->started = chunk_wall();
 	paged_init(&pg[0], env, SIDE_SOURCE, id);
 	paged_init(&pg[1], env, SIDE_TARGET, id);
 	if (sink_open(&k, env, id, env->cp->reconcile, err) < 0)
@@ -466,6 +475,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 		res->extra = k.extra;
 		res->changed = k.changed;
 		res->seconds = chunk_now() - t0;
+		res->ended = chunk_wall();
 		rc = work_commit_part(env->out, env->check, id, res, err);
 	}
 out:
@@ -545,6 +555,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 
 	free(dir);
 	memset(res, 0, sizeof(*res));
+	res->started = chunk_wall();
 	if (sink_open(&k, env, WORK_RECONCILE, false, err) < 0)
 		goto out;
 	if (feed_leftovers(env, s, err) < 0 || sorter_finish(s[0], err) < 0 || sorter_finish(s[1], err) < 0)
@@ -562,6 +573,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 		res->extra = k.extra;
 		res->changed = k.changed;
 		res->seconds = chunk_now() - t0;
+		res->ended = chunk_wall();
 		chunkhash_init(&res->hash[0]);
 		chunkhash_init(&res->hash[1]);
 		rc = work_commit_part(env->out, env->check, WORK_RECONCILE, res, err);

@@ -65,5 +65,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 
 /* Monotonic seconds. */
 double chunk_now(void);
+/* Wall-clock seconds since the epoch: comparable across runs and machines. */
+double chunk_wall(void);
 
 #endif

@@ -140,6 +140,7 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
 	json_object_set_new(o, "seconds", json_real(round_ms(c->seconds)));
+	json_object_set_new(o, "worker_seconds", json_real(round_ms(c->worker_seconds)));
 	json_object_set_new(o, "repair", run_failed ? json_null() : repair_json(c->repair));
 	json_object_set_new(o, "error", c->status == RESULT_ERROR ? error_json(&c->err) : json_null());
 	return o;

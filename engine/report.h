@@ -38,7 +38,8 @@ struct check_result {
 	struct side_result side[2];
 	uint64_t missing, extra, changed;
 	uint64_t chunks_total, chunks_mismatched;
-	double seconds;
+	double seconds;         /* wall time while any of its chunks (or its reconciliation) ran */
+	double worker_seconds;  /* the workers' time on its chunks, summed */
 	json_t *columns;        /* owned: the compared columns and their normalization */
 	json_t *key;            /* owned: the key columns */
 	json_t *unmatched;      /* owned: {"source": [...], "target": [...]} */

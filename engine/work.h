@@ -10,7 +10,8 @@
  *     c<i>/<id>.diff      the chunk's difference lines (zstd)
  *     c<i>/<id>.rep       the chunk's repair records (zstd)
  *     c<i>/<id>.left      rows found on one side only, to reconcile (zstd)
- *     c<i>/<id>.done      the chunk's result (JSON); written last, by
+ *     c<i>/<id>.done      the chunk's result (JSON): counts, hashes, and
+ *                         when it started and ended; written last, by
  *                         rename, so a part without it is unfinished
  *
  * <id> is the chunk number, or "r" for the reconciliation of a check whose
@@ -38,7 +39,8 @@ struct part_result {
 	uint64_t rows[2];
 	struct chunkhash hash[2];
 	uint64_t missing, extra, changed;
-	double seconds;
+	double seconds;             /* the worker's time on the part */
+	double started, ended;      /* wall clock, seconds since the epoch: when work on it began and ended */
 	uint32_t attempts;
 };
 

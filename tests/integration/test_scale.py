@@ -11,9 +11,11 @@ tests/integration/test_scale.py
   results" is byte for byte: the difference lines, the counts, and the
   repair scripts' body hashes.
 """
+import datetime
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -73,6 +75,21 @@ checks:
     source: {{ system: legacy, table: names }}
     target: {{ system: billing, table: names }}
 """
+
+
+def run_seconds(r):
+    """finished_at - started_at of a report (whole seconds)."""
+    f = "%Y-%m-%dT%H:%M:%SZ"
+    return (datetime.datetime.strptime(r.report["finished_at"], f) -
+            datetime.datetime.strptime(r.report["started_at"], f)).total_seconds()
+
+
+def assertWallTimes(case, r):
+    """Per check: wall time within the run and never more than the workers' time summed."""
+    for c in r.report["checks"]:
+        case.assertGreater(c["seconds"], 0, c["name"])
+        case.assertLessEqual(c["seconds"], c["worker_seconds"] + 0.002, c["name"])
+        case.assertLessEqual(c["seconds"], run_seconds(r) + 1, c["name"])
 
 
 def diff_lines(r):
@@ -148,6 +165,7 @@ class Scale(TallyCase):
         self.assertEqual(p.returncode, 1, p.stderr)
         m = harness.Result(p, merged)
         self.assertSameResults(one, m)
+        assertWallTimes(self, m)
         self.assertEqual(m.report["status"], "inconsistent")
         self.assertNotIn("shard", m.report)
         # A missing shard is refused.
@@ -177,6 +195,7 @@ class Scale(TallyCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         resumed = harness.Result(r, out)
         self.assertSameResults(one, resumed)
+        assertWallTimes(self, resumed)
         self.assertFalse(os.path.exists(os.path.join(out, ".tally-work")))
         self.assertGreater(done_before, 0)
 
@@ -198,12 +217,23 @@ class Scale(TallyCase):
 
     def test_max_rate_throttles(self):
         t0 = time.time()
-        r = self.run_check("--check", "t", "--max-rate", "40000")
+        r = self.run_check("--check", "t", "--max-rate", "40000", "--jobs", "2")
         elapsed = time.time() - t0
         # 2 x 60000 rows at 40000 rows/s cannot take less than about 2 s
-        # (the bucket starts with one second of credit).
+        # (the bucket starts with one second of credit), however many workers.
         self.assertGreaterEqual(elapsed, 1.9)
-        self.assertEqual(r.check("t")["changed"], 4)
+        t = r.check("t")
+        self.assertEqual(t["changed"], 4)
+        # seconds is the check's wall time, worker_seconds the two workers' time summed:
+        # both were busy (throttled) nearly all along.
+        self.assertGreaterEqual(t["seconds"], 1.5)
+        self.assertGreaterEqual(t["worker_seconds"], 1.3 * t["seconds"])
+        self.assertLessEqual(t["seconds"], run_seconds(r) + 1)
+        self.assertLessEqual(t["seconds"], elapsed)
+        # The summary shows the wall time too.
+        shown = re.search(r"^t +inconsistent .*\(source 60000 rows, target 59998 rows, ([\d.]+) s\)$", r.stdout, re.M)
+        self.assertIsNotNone(shown, r.stdout)
+        self.assertAlmostEqual(float(shown.group(1)), t["seconds"], delta=0.011)
 
     def test_progress_lines(self):
         r = self.run_check("--check", "t", "--max-rate", "20000", "--progress")
