@@ -354,8 +354,11 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 			report_print_summary(stdout, &st.rep, in->out);
 		*status = st.rep.status == RESULT_INCONSISTENT ? 1 : 0;
 	} else {
-		st.rep.error_note = in->resume_note;
-		report_fail(in->out, &st.rep, err, in->resume_hint, in->quiet);
+		/* Writing again can help after trouble with the files, not after a bad run.json. */
+		bool io = err->kind == ERR_IO;
+
+		st.rep.error_note = io ? in->resume_note : NULL;
+		report_fail(in->out, &st.rep, err, io ? in->resume_hint : NULL, in->quiet);
 	}
 	asm_release(&st);
 	return rc;

@@ -31,8 +31,9 @@ struct assemble_in {
 	const char *finished_at;
 	bool quiet;
 	bool shard;                 /* a shard's own share: no diff file, no scripts */
-	const char *resume_note;    /* after a failure: the report's "resume", or NULL */
-	const char *resume_hint;    /* after a failure: the hint on stderr, or NULL */
+	/* After a failure with the files (ERR_IO), when --resume can finish: */
+	const char *resume_note;    /* the report's "resume", or NULL */
+	const char *resume_hint;    /* the hint on stderr, or NULL */
 };
 
 /*

@@ -114,12 +114,12 @@ static json_t *repair_json(const struct repair_result *r)
 	                 "xxh128", r->xxh128, "rollback_xxh128", r->rollback_xxh128);
 }
 
-/* A check's entry; in the report of a run that failed, it names no script. */
 static double round_ms(double s)
 {
 	return (double)(long long)(s * 1000 + 0.5) / 1000;
 }
 
+/* A check's entry; in the report of a run that failed, it names no script. */
 static json_t *check_json(const struct check_result *c, bool run_failed)
 {
 	json_t *o = json_object();
