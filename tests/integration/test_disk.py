@@ -98,6 +98,8 @@ class Disk(TallyCase):
                 scenario.inserts("codes", scenario.text_rows("target"), scenario.pg_lit))
         cls.spec_text = SPEC.format(my=my.dsn_env(SRC_DB), pg=pg.dsn_env(TGT_DB))
         cls.base = tempfile.mkdtemp(prefix="tally-it-disk-")
+        # Removed even when the rest of this setup fails (tearDownClass then does not run).
+        cls.addClassCleanup(shutil.rmtree, cls.base, True)
         cls.spec = os.path.join(cls.base, "spec.yaml")
         with open(cls.spec, "w") as f:
             f.write(cls.spec_text)
@@ -112,7 +114,6 @@ class Disk(TallyCase):
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.base, ignore_errors=True)
         harness.PG().drop_db(TGT_DB)
         harness.MY().drop_db(SRC_DB)
 
