@@ -226,6 +226,15 @@ class NullKeys:
         self.assertEqual(r.code, 2, r.stdout + r.stderr)
         self.assertIn("source returned a duplicate key at row 2: key column 'b' is NULL in more than one row\n",
                       r.stderr)
+        # A snapshot of that side says the same.
+        spec = self.write_spec(self.spec, "snap.yaml")
+        out = os.path.join(self.tmp, "dup.tally")
+        p = harness.subprocess.run([harness.tally_bin(), "snapshot", spec, "--check", "dup", "--side", "source",
+                                    "-o", out], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertRegex(p.stderr, r"source \S+\.dup has a duplicate key at row 2: key column 'k' is NULL in "
+                                   r"more than one row\n")
+        self.assertFalse(os.path.exists(out))
 
 
 class PgToPg(NullKeys, TallyCase):
