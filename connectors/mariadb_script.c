@@ -75,7 +75,11 @@ static bool bytes_like(enum ltype t)
 	return t == LT_BYTES || t == LT_BIT || t == LT_OTHER;
 }
 
-/* K(a,b): a.`k1` = b.`k1` AND ...; the key as the table's unique index sees it. */
+/*
+ * K(a,b): a.`k1` = b.`k1` AND ...; the key as the table's unique index
+ * sees it. A nullable key column matches NULL to NULL, as the merge did,
+ * with <=>, which the index serves as well as =.
+ */
 static void add_key_join(struct buf *out, const struct script_step *st, char a, char b)
 {
 	for (size_t i = 0; i < st->nkey; i++) {
@@ -84,7 +88,7 @@ static void add_key_join(struct buf *out, const struct script_step *st, char a, 
 		if (i)
 			buf_addstr(out, " AND ");
 		add_col(out, a, cd);
-		buf_addstr(out, " = ");
+		buf_addstr(out, cd->nullable ? " <=> " : " = ");
 		add_col(out, b, cd);
 	}
 }

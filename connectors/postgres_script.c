@@ -60,19 +60,39 @@ static void pgc_string(struct buf *out, const char *s)
 	buf_addch(out, '\'');
 }
 
-/* a.k1 = b.k1 AND a.k2 = b.k2: typed equality, so the key's index serves. */
+static void pgc_qual(struct buf *out, const char *alias, const char *name)
+{
+	buf_addf(out, "%s.", alias);
+	pgc_ident(out, name);
+}
+
+/*
+ * a.k1 = b.k1 AND a.k2 = b.k2: typed equality, so the key's index serves.
+ * A nullable key column matches NULL to NULL, as the merge did:
+ * (a.k = b.k OR (a.k IS NULL AND b.k IS NULL)). Unlike IS NOT DISTINCT
+ * FROM, which no index serves (a nested loop over the whole table per
+ * staged row), the planner turns this into a BitmapOr of two index scans.
+ */
 static void pgc_key_cond(struct buf *out, const struct script_step *st, const char *a,
                          const char *b)
 {
 	for (size_t i = 0; i < st->nkey; i++) {
-		const char *name = st->t->cols[st->key[i]].name;
+		const struct coldesc *c = &st->t->cols[st->key[i]];
 
 		if (i)
 			buf_addstr(out, " AND ");
-		buf_addf(out, "%s.", a);
-		pgc_ident(out, name);
-		buf_addf(out, " = %s.", b);
-		pgc_ident(out, name);
+		if (c->nullable)
+			buf_addch(out, '(');
+		pgc_qual(out, a, c->name);
+		buf_addstr(out, " = ");
+		pgc_qual(out, b, c->name);
+		if (c->nullable) {
+			buf_addstr(out, " OR (");
+			pgc_qual(out, a, c->name);
+			buf_addstr(out, " IS NULL AND ");
+			pgc_qual(out, b, c->name);
+			buf_addstr(out, " IS NULL))");
+		}
 	}
 }
 

@@ -439,6 +439,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	struct paged pg[2];
 	struct sorter *sorted[2] = { NULL, NULL };
 	struct msource *src[2];
+	const char **keynames[2] = { NULL, NULL };
 	struct merge_sink ms;
 	struct merge_stats st;
 	struct sink k;
@@ -454,6 +455,13 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	if (side_source(env, SIDE_SOURCE, &pg[0], &sorted[0], &src[0], err) < 0 ||
 	    side_source(env, SIDE_TARGET, &pg[1], &sorted[1], &src[1], err) < 0)
 		goto out;
+	for (int s = 0; s < 2 && !p->multiset; s++) {
+		keynames[s] = xcalloc(p->nkey ? p->nkey : 1, sizeof(char *));
+		for (size_t i = 0; i < p->nkey; i++)
+			keynames[s][i] = plan_colname(p, &p->key[i], s);
+		src[s]->keynames = keynames[s];
+		src[s]->nkey = p->nkey;
+	}
 	ms.ctx = &k;
 	ms.diff = sink_diff;
 	ms.copies = sink_copies;
@@ -487,6 +495,8 @@ out:
 	sorter_free(sorted[1]);
 	paged_release(&pg[0]);
 	paged_release(&pg[1]);
+	free(keynames[0]);
+	free(keynames[1]);
 	return rc;
 }
 

@@ -17,21 +17,23 @@
 #include "run.h"
 #include "snapshot.h"
 #include "spec.h"
+#include "sqlguard.h"
 #include "tally_config.h"
 
 static void usage(FILE *fp)
 {
 	fputs("usage: tally check SPEC.yaml [--out DIR] [--check NAME]... [--jobs N] [--shard K/N]\n"
 	      "                  [--resume] [--progress|--quiet] [--max-rate ROWS/S] [--max-load N]\n"
-	      "                  [--chunk-rows N] [--target-seconds S] [--compress-repair]\n"
+	      "                  [--chunk-rows N] [--target-seconds S] [--compress-repair] [--safe-sql]\n"
 	      "       tally merge --out DIR SHARD_DIR...\n"
-	      "       tally snapshot SPEC.yaml --check NAME --side source|target -o FILE\n"
+	      "       tally snapshot SPEC.yaml --check NAME --side source|target -o FILE [--safe-sql]\n"
 	      "       tally --help | --version\n"
 	      "\n"
 	      "check compares the tables a spec names between two systems and writes, to DIR\n"
 	      "(default tally-out/<spec name>/), report.json, diff.ndjson.zst, and for each\n"
 	      "system that needs it repair.<system>.sql and rollback.<system>.sql to review\n"
-	      "and apply. It only reads: nothing is written to any system.\n"
+	      "and apply. Its sessions only read: tally writes nothing to any system (a spec's\n"
+	      "where and query are the user's SQL: see --safe-sql).\n"
 	      "\n"
 	      "options for check:\n"
 	      "  -o, --out DIR           output directory (created mode 0700)\n"
@@ -47,6 +49,8 @@ static void usage(FILE *fp)
 	      "      --target-seconds S  aim each page query at S seconds (default 1)\n"
 	      "      --connect-timeout S seconds to wait for a server (default 10)\n"
 	      "      --compress-repair   write repair and rollback scripts as .sql.zst\n"
+	      "      --safe-sql          refuse, before connecting, a where or query that calls a\n"
+	      "                          function other than the servers' read-only built-ins\n"
 	      "\n"
 	      "merge combines the output directories of the N runs of --shard K/N into DIR,\n"
 	      "as one run would have written them.\n"
@@ -132,8 +136,51 @@ static char *read_file(const char *path, size_t *len)
 
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
-	OPT_CHUNK_ROWS, OPT_TARGET,
+	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL,
 };
+
+/*
+ * --safe-sql for one side: its where or query, when it goes to a server,
+ * calls only read-only built-ins. Prints the refusal at the value's
+ * place in the spec; returns 0 or 2.
+ */
+static int safe_sql_side(const struct spec *spec, const struct spec_side *side)
+{
+	const char *const what[2] = { "where", "query" };
+	const char *const sql[2] = { side->where, side->query };
+	const struct spec_pos pos[2] = { side->where_pos, side->query_pos };
+	enum sqlguard_dialect d;
+	struct tally_err err;
+
+	if (strcmp(side->sys->driver, "postgres") == 0)
+		d = SQLGUARD_POSTGRES;
+	else if (strcmp(side->sys->driver, "mariadb") == 0)
+		d = SQLGUARD_MARIADB;
+	else
+		return 0;   /* a snapshot file runs no SQL */
+	for (int i = 0; i < 2; i++)
+		if (sql[i] && sqlguard_check(d, what[i], sql[i], &err) < 0) {
+			err_context(&err, "%s:%d:%d", spec->file, pos[i].line, pos[i].col);
+			err_print(&err, stderr);
+			return 2;
+		}
+	return 0;
+}
+
+/* --safe-sql for every check that runs (all, or those named by --check). */
+static int safe_sql(const struct spec *spec, char *const *only, size_t nonly)
+{
+	for (size_t i = 0; i < spec->nchecks; i++) {
+		const struct spec_check *c = &spec->checks[i];
+		bool runs = nonly == 0;
+
+		for (size_t j = 0; j < nonly; j++)
+			runs = runs || strcmp(only[j], c->name) == 0;
+		if (runs && (safe_sql_side(spec, &c->source) || safe_sql_side(spec, &c->target)))
+			return 2;
+	}
+	return 0;
+}
 
 static int cmd_check(int argc, char **argv)
 {
@@ -151,6 +198,7 @@ static int cmd_check(int argc, char **argv)
 		{ "max-load", required_argument, NULL, OPT_LOAD },
 		{ "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
 		{ "target-seconds", required_argument, NULL, OPT_TARGET },
+		{ "safe-sql", no_argument, NULL, OPT_SAFE_SQL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,6 +209,7 @@ static int cmd_check(int argc, char **argv)
 	size_t len;
 	long v;
 	int ch, status;
+	bool safe = false;
 
 	run_opts_init(&opts);
 	optind = 1;
@@ -238,6 +287,9 @@ static int cmd_check(int argc, char **argv)
 				return bad_option("--target-seconds needs seconds from 0.05 to 3600");
 			}
 			break;
+		case OPT_SAFE_SQL:
+			safe = true;
+			break;
 		case 'h':
 			usage(stdout);
 			free(opts.only);
@@ -276,6 +328,11 @@ static int cmd_check(int argc, char **argv)
 			free(opts.only);
 			return 2;
 		}
+	if (safe && safe_sql(&spec, opts.only, opts.nonly)) {
+		spec_release(&spec);
+		free(opts.only);
+		return 2;
+	}
 	text = read_file(argv[optind], &len);
 	if (!text) {
 		fprintf(stderr, "tally: error: cannot read spec file '%s': %s\n", argv[optind], strerror(errno));
@@ -339,6 +396,7 @@ static int cmd_snapshot(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "safe-sql", no_argument, NULL, OPT_SAFE_SQL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -349,6 +407,7 @@ static int cmd_snapshot(int argc, char **argv)
 	const char *check = NULL, *side = NULL, *file = NULL;
 	long v;
 	int ch, status;
+	bool safe = false;
 
 	run_opts_init(&opts);
 	optind = 1;
@@ -371,6 +430,9 @@ static int cmd_snapshot(int argc, char **argv)
 				return bad_option("--connect-timeout needs seconds between 1 and 3600");
 			opts.connect_timeout = (int)v;
 			break;
+		case OPT_SAFE_SQL:
+			safe = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -390,6 +452,10 @@ static int cmd_snapshot(int argc, char **argv)
 	c = spec_find_check(&spec, check);
 	if (!c) {
 		fprintf(stderr, "tally: error: %s: no check named '%s'\n", spec.file, check);
+		spec_release(&spec);
+		return 2;
+	}
+	if (safe && safe_sql_side(&spec, strcmp(side, "source") == 0 ? &c->source : &c->target)) {
 		spec_release(&spec);
 		return 2;
 	}

@@ -40,6 +40,28 @@ int merge_keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
+long merge_key_null_column(const uint8_t *key, size_t keylen, size_t nkey)
+{
+	struct buf scratch = BUF_INIT;
+	size_t at = 0;
+	long found = -1;
+
+	for (size_t i = 0; i < nkey && at < keylen; i++) {
+		struct sqlval v;
+		size_t n = canon_decode(key + at, keylen - at, &v, &scratch);
+
+		if (n == 0)
+			break;
+		if (v.kind == SV_NULL) {
+			found = (long)i;
+			break;
+		}
+		at += n;
+	}
+	buf_release(&scratch);
+	return found;
+}
+
 /* One side of the merge: its source, current row, and previous key. */
 struct cursor {
 	struct msource *src;
@@ -49,6 +71,33 @@ struct cursor {
 	struct chunkhash *hash;
 	bool dups;                  /* equal keys may follow each other (multisets) */
 };
+
+/*
+ * A repeated key. A unique index lets any number of rows hold NULL in a
+ * key column, and NULL matches only NULL: say so, naming the column.
+ */
+static int duplicate_key(const struct cursor *c, const struct mrow *r, struct tally_err *err)
+{
+	const struct msource *s = c->src;
+	long col = merge_key_null_column(r->bytes, r->keylen, s->nkey ? s->nkey : SIZE_MAX);
+	unsigned long long row = (unsigned long long)(c->n + 1);
+
+	if (col < 0) {
+		err_set(err, ERR_DATA, "%s returned a duplicate key at row %llu", s->side, row);
+		err_detail(err, "each key must identify one row; rows with equal keys cannot be matched");
+		return err_hint(err, "choose key columns that are unique on the %s side", s->side);
+	}
+	if (s->keynames)
+		err_set(err, ERR_DATA, "%s returned a duplicate key at row %llu: key column '%s' is NULL in more "
+		        "than one row", s->side, row, s->keynames[col]);
+	else
+		err_set(err, ERR_DATA, "%s returned a duplicate key at row %llu: key column %ld is NULL in more "
+		        "than one row", s->side, row, col + 1);
+	err_detail(err, "a unique index allows many rows with NULL in a key column, and tally matches NULL "
+	           "only to NULL: rows with equal keys cannot be matched");
+	return err_hint(err, "choose key columns that are NOT NULL on the %s side, or leave these rows out "
+	                "with a where", s->side);
+}
 
 static int cursor_next(struct cursor *c, struct tally_err *err)
 {
@@ -64,12 +113,8 @@ static int cursor_next(struct cursor *c, struct tally_err *err)
 	if (c->n > 0) {
 		int cmp = merge_keycmp(r->bytes, r->keylen, (const uint8_t *)c->prev.data, c->prev.len);
 
-		if (cmp == 0 && !c->dups) {
-			err_set(err, ERR_DATA, "%s returned a duplicate key at row %llu",
-			        c->src->side, (unsigned long long)(c->n + 1));
-			err_detail(err, "each key must identify one row; rows with equal keys cannot be matched");
-			return err_hint(err, "choose key columns that are unique on the %s side", c->src->side);
-		}
+		if (cmp == 0 && !c->dups)
+			return duplicate_key(c, r, err);
 		if (cmp < 0) {
 			err_set(err, ERR_DATA, "%s returned rows out of key order at row %llu",
 			        c->src->side, (unsigned long long)(c->n + 1));

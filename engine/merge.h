@@ -42,6 +42,9 @@ struct msource {
 	const char *side;       /* "source" or "target", for messages */
 	/* 1 with *row set (borrowed until the next call), 0 at end, -1 error. */
 	int (*next)(void *ctx, const struct mrow **row, struct tally_err *err);
+	/* Optional (NULL): the key columns' names, nkey of them, for messages. Borrowed. */
+	const char *const *keynames;
+	size_t nkey;
 };
 
 enum diff_kind { DIFF_MISSING, DIFF_EXTRA, DIFF_CHANGED };
@@ -120,6 +123,12 @@ int merge_run_all(struct msource *src, struct msource *tgt, size_t ncmp,
  */
 int merge_multiset(struct msource *src, struct msource *tgt, size_t ncmp, enum spec_expect expect,
                    const struct merge_sink *sink, struct merge_stats *st, struct tally_err *err);
+
+/*
+ * The index of the first of nkey key columns whose value in the canonical
+ * key is NULL, or -1 when none is (or the key does not decode).
+ */
+long merge_key_null_column(const uint8_t *key, size_t keylen, size_t nkey);
 
 /* memcmp order of two canonical keys. */
 int merge_keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

@@ -251,6 +251,10 @@ static int put_literal(struct repair_writer *w, struct buf *out, size_t col, con
 			sv.i += (int64_t)tz_offset_at(wtz, sv.i) * 1000000;
 		}
 	}
+	/* The statement would fail when applied: say why now, and write no script. */
+	if (sv.kind == SV_NULL && !t->cols[col].nullable)
+		return err_set(err, ERR_DATA, "column '%s' of %s is NOT NULL and the value to write is NULL",
+		               t->cols[col].name, t->display);
 	buf_reset(&w->lit);
 	if (w->ri->ops->literal(&w->lit, &t->cols[col], &sv, err) < 0)
 		return -1;

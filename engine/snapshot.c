@@ -129,9 +129,16 @@ static int write_row(struct taker *k, const struct mrow *m, struct tally_err *er
 	if (k->rows > 0) {
 		int c = merge_keycmp(m->bytes, m->keylen, (const uint8_t *)k->prev.data, k->prev.len);
 
-		if (c == 0)
+		if (c == 0) {
+			long nul = merge_key_null_column(m->bytes, m->keylen, k->nkey);
+
+			if (nul >= 0)
+				return err_set(err, ERR_DATA, "%s %s has a duplicate key at row %llu: key column '%s' is "
+				               "NULL in more than one row", k->side, k->t.display,
+				               (unsigned long long)k->rows + 1, k->t.cols[k->key[nul]].name);
 			return err_set(err, ERR_DATA, "%s %s has a duplicate key at row %llu", k->side, k->t.display,
 			               (unsigned long long)k->rows + 1);
+		}
 		if (c < 0)
 			return err_set(err, ERR_DATA, "%s %s returned rows out of key order at row %llu", k->side,
 			               k->t.display, (unsigned long long)k->rows + 1);

@@ -798,6 +798,10 @@ static int parse_side(struct loader *ld, const struct field *sf, const char *par
 		return -1;
 	if (f[F_QUERY].key && field_str(ld, &f[F_QUERY], path, true, &side->query))
 		return -1;
+	if (f[F_WHERE].key)
+		side->where_pos = val_pos(&f[F_WHERE]);
+	if (f[F_QUERY].key)
+		side->query_pos = val_pos(&f[F_QUERY]);
 	return 0;
 }
 

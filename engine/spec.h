@@ -43,6 +43,8 @@ struct spec_side {
 	char *where;                /* only with table */
 	char *query;
 	struct spec_pos pos;
+	struct spec_pos where_pos;  /* of the where value; line 0 when there is none */
+	struct spec_pos query_pos;  /* of the query value; line 0 when there is none */
 };
 
 enum spec_trim { TRIM_NONE = 0, TRIM_RIGHT, TRIM_BOTH };

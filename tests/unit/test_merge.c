@@ -51,9 +51,9 @@ static int tsource_next(void *ctx, const struct mrow **out, struct tally_err *er
 		return 0;
 	r = &s->rows[s->i++];
 	buf_reset(&s->bytes);
-	assert_int_equal(canon_encode(&s->bytes, &key, r->k1, strlen(r->k1), err), 0);
+	assert_int_equal(canon_encode(&s->bytes, &key, r->k1, r->k1 ? strlen(r->k1) : 0, err), 0);
 	if (s->nkey == 2)
-		assert_int_equal(canon_encode(&s->bytes, &txt, r->k2, strlen(r->k2), err), 0);
+		assert_int_equal(canon_encode(&s->bytes, &txt, r->k2, r->k2 ? strlen(r->k2) : 0, err), 0);
 	keylen = s->bytes.len;
 	for (size_t j = 0; j < s->ncmp; j++) {
 		s->off[j] = (uint32_t)(s->bytes.len - keylen);
@@ -66,7 +66,7 @@ static int tsource_next(void *ctx, const struct mrow **out, struct tally_err *er
 	s->row.off = s->off;
 	s->vals[0] = r->k1;
 	s->vals[1] = r->k2;
-	s->lens[0] = strlen(r->k1);
+	s->lens[0] = r->k1 ? strlen(r->k1) : 0;
 	s->lens[1] = r->k2 ? strlen(r->k2) : 0;
 	if (s->ncmp == 0 && s->nkey == 1)
 		s->row.keylen = s->row.len;     /* a multiset: the row is its key */
@@ -94,7 +94,7 @@ static int record_diff(void *ctx, enum diff_kind kind, const struct mrow *src,
 	(void)err;
 	if (r->log.len)
 		buf_addch(&r->log, ' ');
-	buf_addf(&r->log, "%c:%s", diff_kind_name(kind)[0], row->val[0]);
+	buf_addf(&r->log, "%c:%s", diff_kind_name(kind)[0], row->val[0] ? row->val[0] : "NULL");
 	if (row->val[1])
 		buf_addf(&r->log, "/%s", row->val[1]);
 	if (kind == DIFF_CHANGED) {
@@ -120,7 +120,7 @@ static struct outcome run(const struct trow *a, size_t na, const struct trow *b,
 {
 	struct tsource s = { a, na, 0, nkey, ncmp, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct tsource t = { b, nb, 0, nkey, ncmp, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
-	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
+	struct msource ms = { &s, "source", tsource_next, NULL, 0 }, mt = { &t, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, ncmp };
 	struct merge_sink sink = { &rec, record_diff, NULL };
 	struct outcome o;
@@ -321,6 +321,87 @@ static void test_duplicate_key(void **state)
 	assert_string_equal(o.err.msg, "target returned a duplicate key at row 3");
 }
 
+/* NULL in a key matches only NULL: a NULL key on both sides is one row. */
+static void test_null_key_matches_null(void **state)
+{
+	const struct trow s[] = { { NULL, NULL, { "a" } }, { "1", NULL, { "b" } } };
+	const struct trow t[] = { { NULL, NULL, { "c" } }, { "1", NULL, { "b" } }, { "2", NULL, { "d" } } };
+	const struct trow u[] = { { "1", NULL, { "b" } } };
+	struct outcome o = run(s, 2, t, 3, 1, 1, EXPECT_EQUAL);
+
+	(void)state;
+	assert_int_equal(o.rc, 0);
+	assert_string_equal(o.log, "c:NULL[1] e:2");
+	o = run(s, 2, u, 1, 1, 1, EXPECT_EQUAL);
+	assert_int_equal(o.rc, 0);
+	assert_string_equal(o.log, "m:NULL");
+}
+
+/* Two rows whose key is NULL cannot be told apart: the message names the column. */
+static void test_duplicate_null_key(void **state)
+{
+	const struct trow one[] = { { NULL, NULL, { "a" } }, { NULL, NULL, { "b" } }, { "1", NULL, { "c" } } };
+	const struct trow two[] = { { "1", NULL, { "a" } }, { "1", NULL, { "b" } }, { "1", "x", { "c" } } };
+	const struct trow ok[] = { { "1", NULL, { "a" } } };
+	static const char *const names[] = { "region", "code" };
+	struct tsource a = { one, 3, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
+	struct tsource b = { ok, 1, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
+	struct msource ms = { &a, "source", tsource_next, NULL, 0 }, mt = { &b, "target", tsource_next, NULL, 0 };
+	struct record rec = { BUF_INIT, 1 };
+	struct merge_sink sink = { &rec, record_diff, NULL };
+	struct merge_stats st;
+	struct tally_err err;
+
+	(void)state;
+	merge_stats_init(&st);
+	/* Without names: the column's number. */
+	assert_int_equal(merge_run(&ms, &mt, 1, EXPECT_EQUAL, &sink, &st, &err), -1);
+	assert_int_equal(err.kind, ERR_DATA);
+	assert_string_equal(err.msg, "source returned a duplicate key at row 2: key column 1 is NULL in more "
+	                    "than one row");
+	assert_string_equal(err.detail, "a unique index allows many rows with NULL in a key column, and tally "
+	                    "matches NULL only to NULL: rows with equal keys cannot be matched");
+	assert_string_equal(err.hint, "choose key columns that are NOT NULL on the source side, or leave these "
+	                    "rows out with a where");
+	/* A composite key, the second column NULL, with names: on the target side. */
+	buf_release(&a.bytes);
+	buf_release(&b.bytes);
+	a = (struct tsource){ ok, 1, 0, 2, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
+	b = (struct tsource){ two, 3, 0, 2, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
+	mt.keynames = names;
+	mt.nkey = 2;
+	merge_stats_init(&st);
+	assert_int_equal(merge_run(&ms, &mt, 1, EXPECT_EQUAL, &sink, &st, &err), -1);
+	assert_string_equal(err.msg, "target returned a duplicate key at row 2: key column 'code' is NULL in "
+	                    "more than one row");
+	buf_release(&a.bytes);
+	buf_release(&b.bytes);
+	buf_release(&rec.log);
+}
+
+static void test_key_null_column(void **state)
+{
+	struct canon_col num = canon_col_make(CC_NUMBER, LT_INT);
+	struct canon_col txt = canon_col_make(CC_TEXT, LT_TEXT);
+	struct buf k = BUF_INIT;
+	struct tally_err err;
+
+	(void)state;
+	assert_int_equal(canon_encode(&k, &num, "7", 1, &err), 0);
+	assert_int_equal(canon_encode(&k, &txt, "a\0b", 4, &err), 0);
+	assert_int_equal(merge_key_null_column((const uint8_t *)k.data, k.len, 2), -1);
+	assert_int_equal(canon_encode(&k, &txt, NULL, 0, &err), 0);
+	assert_int_equal(merge_key_null_column((const uint8_t *)k.data, k.len, 3), 2);
+	/* Only the first nkey columns count. */
+	assert_int_equal(merge_key_null_column((const uint8_t *)k.data, k.len, 2), -1);
+	buf_reset(&k);
+	assert_int_equal(canon_encode(&k, &num, NULL, 0, &err), 0);
+	assert_int_equal(canon_encode(&k, &num, "1", 1, &err), 0);
+	assert_int_equal(merge_key_null_column((const uint8_t *)k.data, k.len, 2), 0);
+	assert_int_equal(merge_key_null_column((const uint8_t *)k.data, k.len, SIZE_MAX), 0);
+	buf_release(&k);
+}
+
 static void test_out_of_order(void **state)
 {
 	const struct trow s[] = { { "1", NULL, { "a" } }, { "3", NULL, { "b" } }, { "2", NULL, { "c" } } };
@@ -336,7 +417,7 @@ static void test_source_error_stops(void **state)
 {
 	struct tsource s = { base, 4, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 3 };
 	struct tsource t = { base, 4, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
-	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
+	struct msource ms = { &s, "source", tsource_next, NULL, 0 }, mt = { &t, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, 1 };
 	struct merge_sink sink = { &rec, record_diff, NULL };
 	struct merge_stats st;
@@ -370,7 +451,7 @@ static void test_all_one_sided_rows(void **state)
 	const struct trow t[] = { { "0", NULL, { "z" } }, { "2", NULL, { "B" } }, { "4", NULL, { "d" } } };
 	struct tsource a = { s, 3, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct tsource b = { t, 3, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
-	struct msource ms = { &a, "source", tsource_next }, mt = { &b, "target", tsource_next };
+	struct msource ms = { &a, "source", tsource_next, NULL, 0 }, mt = { &b, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, 1 };
 	struct merge_sink sink = { &rec, record_diff, NULL };
 	struct merge_stats st;
@@ -418,7 +499,7 @@ static struct outcome run_multiset(const struct trow *a, size_t na, const struct
 {
 	struct tsource s = { a, na, 0, 1, 0, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct tsource t = { b, nb, 0, 1, 0, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
-	struct msource ms = { &s, "source", tsource_next }, mt = { &t, "target", tsource_next };
+	struct msource ms = { &s, "source", tsource_next, NULL, 0 }, mt = { &t, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, 0 };
 	struct merge_sink sink = { &rec, record_diff, record_copies };
 	struct outcome o;
@@ -529,7 +610,7 @@ static void test_tolerance(void **state)
 	static const bool an[] = { false, false, false, false, false, false };
 	static const bool bn[] = { false, false, false, true, false, false };
 	struct fsource s = { a, an, 6, 0, BUF_INIT, { 0 }, { 0 } }, t = { b, bn, 6, 0, BUF_INIT, { 0 }, { 0 } };
-	struct msource ms = { &s, "source", fsource_next }, mt = { &t, "target", fsource_next };
+	struct msource ms = { &s, "source", fsource_next, NULL, 0 }, mt = { &t, "target", fsource_next, NULL, 0 };
 	int changed = 0;
 	struct merge_sink sink = { &changed, count_changed, NULL };
 	struct merge_stats st;
@@ -564,6 +645,9 @@ int main(void)
 		cmocka_unit_test(test_composite_keys),
 		cmocka_unit_test(test_composite_key_prefix_order),
 		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_null_key_matches_null),
+		cmocka_unit_test(test_duplicate_null_key),
+		cmocka_unit_test(test_key_null_column),
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_source_error_stops),
 		cmocka_unit_test(test_chunk_digest_order_independent),

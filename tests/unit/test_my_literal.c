@@ -983,6 +983,48 @@ static void test_apply_delete(void **state)
 	buf_release(&b);
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* A nullable key column (qty) matches NULL to NULL with <=> in every statement. */
+static void test_apply_nullable_key(void **state)
+{
+	static const size_t key[] = { 0, 3 };
+	static const size_t all[] = { 0, 1, 2, 3, 4, 5 };
+	static const size_t set[] = { 4 };
+	struct script_step st = {
+		.check = "c", .t = &hostile, .key = key, .nkey = 2, .guard = set, .nguard = 1,
+		.set = all, .nset = 6, .rows = 1, .new_stage = "n",
+	};
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	st.kind = STEP_INSERT;
+	mariadb_ops.script->apply(&b, &st);
+	assert_int_equal(count_of(b.data, "t.`id` = s.`id` AND t.`qty` <=> s.`qty`"), 1);
+	buf_reset(&b);
+	st.kind = STEP_UPDATE;
+	st.old_stage = "o";
+	st.set = set;
+	st.nset = 1;
+	mariadb_ops.script->apply(&b, &st);
+	assert_int_equal(count_of(b.data, "t.`id` = o.`id` AND t.`qty` <=> o.`qty`"), 2);
+	assert_int_equal(count_of(b.data, "t.`id` = s.`id` AND t.`qty` <=> s.`qty`"), 1);
+	buf_reset(&b);
+	st.kind = STEP_DELETE;
+	st.new_stage = NULL;
+	mariadb_ops.script->apply(&b, &st);
+	assert_int_equal(count_of(b.data, "t.`id` = o.`id` AND t.`qty` <=> o.`qty`"), 3);
+	assert_int_equal(count_of(b.data, "`qty` = "), 0);
+	buf_release(&b);
+}
+
 /* The fixed message stays within SIGNAL's 128 characters, cut on a character boundary. */
 static void test_apply_long_check(void **state)
 {
@@ -1070,6 +1112,7 @@ int main(void)
 		cmocka_unit_test(test_bound_temporal),
 		cmocka_unit_test(test_order_is_bytewise),
 		cmocka_unit_test(test_script_statements),
+		cmocka_unit_test(test_apply_nullable_key),
 		cmocka_unit_test(test_apply_insert),
 		cmocka_unit_test(test_apply_update),
 		cmocka_unit_test(test_apply_delete),

@@ -924,6 +924,63 @@ static void test_script_delete(void **state)
 	free(got);
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * A nullable key column matches NULL to NULL in every statement, in a form
+ * an index serves; a NOT NULL one keeps plain equality.
+ */
+static void test_script_nullable_key(void **state)
+{
+	static const size_t all[] = { 0, 1, 2, 3, 4, 5 };
+	static const size_t set[] = { 2 };
+	struct script_step st = {
+		.check = "c", .t = &tab, .key = tkey, .nkey = 2, .guard = all + 2, .nguard = 1,
+		.set = set, .nset = 1, .rows = 1,
+	};
+	const char *cond[2] = {
+		"t.\"id\" = o.\"id\" AND (t.\"k'$%\" = o.\"k'$%\" OR (t.\"k'$%\" IS NULL AND o.\"k'$%\" IS NULL))",
+		"t.\"id\" = s.\"id\" AND (t.\"k'$%\" = s.\"k'$%\" OR (t.\"k'$%\" IS NULL AND s.\"k'$%\" IS NULL))",
+	};
+	char *got;
+
+	(void)state;
+	make_table("public.o'd$%r", "\"public\".\"o'd$%r\"");
+	tcols[1].nullable = true;
+	/* INSERT: the key is still absent, NULL included. */
+	st.kind = STEP_INSERT;
+	st.new_stage = "n";
+	st.set = all;
+	st.nset = 6;
+	got = apply_text(&st);
+	assert_int_equal(count_of(got, cond[1]), 1);
+	assert_null(strstr(got, "IS NOT DISTINCT FROM"));
+	free(got);
+	/* UPDATE: the lock, the guard and the UPDATE itself. */
+	st.kind = STEP_UPDATE;
+	st.old_stage = "o";
+	st.set = set;
+	st.nset = 1;
+	got = apply_text(&st);
+	assert_int_equal(count_of(got, cond[0]), 2);
+	assert_int_equal(count_of(got, cond[1]), 1);
+	free(got);
+	/* DELETE: the lock, the guard and the DELETE itself. */
+	st.kind = STEP_DELETE;
+	st.new_stage = NULL;
+	got = apply_text(&st);
+	assert_int_equal(count_of(got, cond[0]), 3);
+	assert_int_equal(count_of(got, "IS NULL"), 6);
+	free(got);
+}
+
 #define USER_ARG "-U \"${REPAIR_USER:?set it to a role allowed to write}\""
 
 static void command_is(const char *file, const char *dsn, const char *want)
@@ -994,6 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_script_insert),
 		cmocka_unit_test(test_script_update),
 		cmocka_unit_test(test_script_delete),
+		cmocka_unit_test(test_script_nullable_key),
 		cmocka_unit_test(test_apply_command),
 	};
 

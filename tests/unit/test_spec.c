@@ -237,12 +237,15 @@ static void test_contract_example(void **state)
 	assert_string_equal(c->source.where, "deleted = 0");
 	assert_null(c->source.query);
 	assert_pos(c->source.pos, 9, 13);
+	assert_pos(c->source.where_pos, 9, 54);
+	assert_pos(c->source.query_pos, 0, 0);
 	assert_string_equal(c->target.system, "billing");
 	assert_ptr_equal(c->target.sys, &s.systems[1]);
 	assert_string_equal(c->target.table, "public.orders");
 	assert_null(c->target.where);
 	assert_null(c->target.query);
 	assert_pos(c->target.pos, 10, 13);
+	assert_pos(c->target.where_pos, 0, 0);
 
 	assert_int_equal(c->nkey, 1);
 	assert_string_equal(c->key[0], "id");
@@ -345,6 +348,9 @@ static void test_all_options(void **state)
 	assert_null(c->source.table);
 	assert_string_equal(c->target.query, "select 2");
 	assert_pos(c->target.pos, 10, 7);
+	assert_pos(c->source.query_pos, 8, 37);
+	assert_pos(c->target.query_pos, 11, 14);
+	assert_pos(c->target.where_pos, 0, 0);
 	assert_int_equal(c->nkey, 1);
 	assert_string_equal(c->key[0], "id");
 	assert_pos(c->key_pos, 12, 10);
