@@ -143,7 +143,9 @@ start_my() {
 	port=$(free_port)
 	pw_admin=$(random_password)
 	pw_user=$(random_password)
-	mkdir -p "$dir/my"
+	# Its own tmpdir: a shared /tmp that something else cleans must not
+	# take the server's temporary tables and files with it.
+	mkdir -p "$dir/my/tmp"
 	if [ "$(id -u)" = 0 ]; then
 		chown -R mysql: "$dir/my"
 		user_opt=(--user=mysql)
@@ -158,6 +160,7 @@ start_my() {
 	setsid /usr/sbin/mariadbd --no-defaults "${user_opt[@]}" \
 		--datadir="$dir/my/data" --socket="$dir/my/mysqld.sock" \
 		--pid-file="$dir/my/mariadbd.pid" --log-error="$dir/my/server.log" \
+		--tmpdir="$dir/my/tmp" \
 		--port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
 		--skip-log-bin --character-set-server=utf8mb4 \
 		--innodb-buffer-pool-size=512M --innodb-flush-log-at-trx-commit=2 \
