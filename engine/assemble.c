@@ -159,6 +159,18 @@ static void describe_from_run(struct check_result *res, json_t *jc)
 	res->unmatched = json_incref(json_object_get(jc, "unmatched"));
 }
 
+/* The check's own error, from whichever directory holds one: 1 with e filled, 0, -1. */
+static int check_error(const struct assemble_in *in, size_t ci, struct tally_err *e, struct tally_err *err)
+{
+	for (size_t d = 0; d < in->ndirs; d++) {
+		int rc = work_read_error(in->dirs[d], ci, e, err);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err)
 {
 	json_t *checks = json_object_get(in->run, "checks");
@@ -169,6 +181,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	struct repair_result *rres = xcalloc(nchecks ? nchecks : 1, sizeof(*rres));
 	char ***parts = xcalloc(nchecks ? nchecks : 1, sizeof(*parts));
 	size_t *nparts = xcalloc(nchecks ? nchecks : 1, sizeof(*nparts));
+	bool *errored = xcalloc(nchecks ? nchecks : 1, sizeof(*errored));
 	int rc = 0, fd = -1;
 
 	memset(&rep, 0, sizeof(rep));
@@ -179,9 +192,11 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 		free(rres);
 		free(parts);
 		free(nparts);
+		free(errored);
 		return -1;
 	}
 	rep.spec = &spec;
+	rep.sessions = in->sessions ? json_incref(in->sessions) : NULL;
 	snprintf(rep.started_at, sizeof(rep.started_at), "%s", in->started_at);
 	snprintf(rep.finished_at, sizeof(rep.finished_at), "%s", in->finished_at);
 	rep.checks = xcalloc(nchecks ? nchecks : 1, sizeof(*rep.checks));
@@ -196,6 +211,18 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 
 		res->check = &spec.checks[i];
 		describe_from_run(res, jc);
+		rc = check_error(in, i, &res->err, err);
+		if (rc < 0)
+			break;
+		if (rc == 1) {
+			/* No verdict: no counts, no lines, no repair from its parts. */
+			errored[i] = true;
+			res->status = RESULT_ERROR;
+			rres[i].none = "the check has no verdict";
+			res->repair = &rres[i];
+			rc = 0;
+			continue;
+		}
 		rc = sum_parts(in, i, jc, res, err);
 		if (rc < 0)
 			break;
@@ -226,9 +253,9 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	if (rc == 0 && !in->shard) {
 		rc = outdir_create(in->out, "diff.ndjson.zst", &fd, err);
 		for (size_t i = 0; i < nchecks && rc == 0; i++) {
-			size_t n = nchunks_of(json_array_get(checks, i));
+			size_t n = errored[i] ? 0 : nchunks_of(json_array_get(checks, i));
 
-			for (size_t j = 0; j <= n && rc == 0; j++) {
+			for (size_t j = 0; j <= n && rc == 0 && !errored[i]; j++) {
 				char *p;
 
 				if (j == n && !has_recon(in, i))
@@ -255,8 +282,15 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 
 	rep.status = RESULT_CONSISTENT;
 	for (size_t i = 0; i < nchecks; i++)
-		if (rep.checks[i].status == RESULT_INCONSISTENT)
+		if (rep.checks[i].status == RESULT_INCONSISTENT && rep.status != RESULT_ERROR)
 			rep.status = RESULT_INCONSISTENT;
+	for (size_t i = 0; i < nchecks && rc == 0; i++)
+		if (errored[i] && rep.status != RESULT_ERROR) {
+			/* The first check in error is the run's error; the others are in their checks. */
+			rep.status = RESULT_ERROR;
+			rep.has_error = true;
+			rep.err = rep.checks[i].err;
+		}
 	if (rc < 0) {
 		rep.has_error = true;
 		rep.err = *err;
@@ -267,7 +301,10 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 		rc = -1;
 	else if (!in->quiet)
 		report_print_summary(stdout, &rep, in->out);
-	*status = rc < 0 ? 2 : rep.status == RESULT_INCONSISTENT ? 1 : 0;
+	for (size_t i = 0; i < nchecks && rc == 0; i++)
+		if (errored[i])
+			err_print(&rep.checks[i].err, stderr);
+	*status = rc < 0 || rep.status == RESULT_ERROR ? 2 : rep.status == RESULT_INCONSISTENT ? 1 : 0;
 
 	for (size_t i = 0; i < nchecks; i++) {
 		if (info[i]) {
@@ -283,6 +320,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	free(rres);
 	free(parts);
 	free(nparts);
+	free(errored);
 	report_release(&rep);
 	spec_release(&spec);
 	return rc;

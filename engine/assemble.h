@@ -23,6 +23,7 @@
 struct assemble_in {
 	json_t *run;                /* run.json (borrowed) */
 	const char *const *dirs;    /* output directories holding the parts */
+	size_t ndirs;
 	size_t **chunk_dir;         /* [check][chunk]: which of dirs holds that part */
 	long *recon_dir;            /* [check]: dirs index of the reconciliation part, or -1 */
 	const struct outdir *out;
@@ -31,6 +32,7 @@ struct assemble_in {
 	const char *finished_at;
 	bool quiet;
 	bool shard;                 /* a shard's own share: no diff file, no scripts */
+	json_t *sessions;           /* report.json's "sessions" (borrowed), or NULL */
 };
 
 /*
@@ -42,7 +44,10 @@ int spec_from_run(struct spec *s, json_t *run, struct tally_err *err);
 
 /*
  * Writes and publishes the outputs (report.json last), prints the summary
- * unless quiet, and sets *status to the exit status (0, 1).
+ * unless quiet, and sets *status to the exit status (0, 1; 2 when a check
+ * has an error of its own, work_write_error: that check is reported with
+ * its error and no counts, contributes no difference line and no repair
+ * statement, and the others are written as usual).
  */
 int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err);
 

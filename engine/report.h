@@ -58,6 +58,8 @@ struct run_report {
 	bool diff_written;
 	json_t *shard;              /* owned: {"index", "count"} for a shard's share, else NULL */
 	const char *error_note;     /* after an error: what the operator can do, or NULL */
+	json_t *sessions;           /* owned: per system, tally's sessions as the server saw them
+	                               (engine/guard.h), or NULL */
 };
 
 /* Fills r->columns, r->key and r->unmatched from a built plan. */
