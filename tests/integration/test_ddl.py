@@ -324,11 +324,13 @@ checks:
 
     def test_pg_rewrite_past_the_locks_is_caught_by_the_stamps(self):
         # Tests only: no locks, so the ALTER does not wait; the big check keeps
-        # the only worker busy while the victim's target is rewritten.
+        # the only worker busy while the victim's target is rewritten. As a
+        # shard, so that tally merge is seen to keep the error too.
         self.pg_dirty()
         spec = self.pg_spec(("big", "victim"))
-        p, out = self.start(spec, "--chunk-rows", "1000", "--max-rate", "10000", "--jobs", "1",
-                            env_extra={"TALLY_TEST_SKIP_LOCKS": "1"})
+        out0, out1 = os.path.join(self.tmp, "shard0"), os.path.join(self.tmp, "shard1")
+        p, _ = self.start(spec, "--shard", "0/2", "--chunk-rows", "1000", "--max-rate", "5000", "--jobs", "1",
+                          env_extra={"TALLY_TEST_SKIP_LOCKS": "1"}, outdir=out0)
         wait_for("tally to start", lambda: int(self.pg_value(
             TGT, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tally'")) >= 2)
         time.sleep(0.5)
@@ -336,12 +338,24 @@ checks:
         self.pg.psql(TGT, "ALTER TABLE victim ALTER COLUMN a TYPE bigint;")
         self.assertLess(time.time() - t0, 2.0)
         self.assertIsNone(p.poll())
-        r = self.finish(p, out)
+        r = self.finish(p, out0)
         self.assertEqual(r.code, 2, r.stderr)
         self.assertNoVerdict(r, "victim", "table 'public.victim' on target system 'new' was rewritten",
                              "during the run")
         self.assertEqual(r.report["status"], "error")
-        self.assertBigExact(r)
+        self.assertIn("was rewritten", r.stderr)
+        # The other shard runs after the ALTER: its snapshot sees the new table whole.
+        r1 = self.tally(spec, "--shard", "1/2", "--chunk-rows", "1000", outdir=out1)
+        self.assertEqual(r1.code, 1, r1.stderr)
+        self.assertEqual(r1.check("victim")["status"], "consistent")
+        merged = os.path.join(self.tmp, "merged")
+        m = subprocess.run([harness.tally_bin(), "merge", "--out", merged, out0, out1], capture_output=True,
+                           text=True)
+        mr = harness.Result(m, merged)
+        self.assertEqual(m.returncode, 2, m.stderr)
+        self.assertNoVerdict(mr, "victim", "was rewritten")
+        self.assertBigExact(mr)
+        self.assertEqual(mr.report["status"], "error")
 
     def test_pg_lock_timeout_names_the_holder(self):
         holder = self.pg_admin_bg(TGT, "BEGIN; LOCK TABLE small IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20);",
