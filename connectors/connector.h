@@ -540,11 +540,11 @@ struct conn_ops {
 	 * Stops the statement that session pid (one of tally's on the same
 	 * server and user) runs, if any, through the monitor session c. The
 	 * interrupted call in that session fails; a session between
-	 * statements is not affected.
+	 * statements is not affected. NULL op when the driver has no server.
 	 */
 	int (*cancel)(struct conn *c, long pid, struct tally_err *err);
 
-	/* Runs a trivial statement, so that an idle session is not ended by an idle timeout. */
+	/* Runs a trivial statement, so that an idle session is not ended by an idle timeout; may be NULL. */
 	int (*keepalive)(struct conn *c, struct tally_err *err);
 };
 

@@ -17,6 +17,18 @@
  * membership are reconciled, and the outputs are assembled from the parts
  * (a shard keeps its parts for tally merge instead).
  *
+ * DDL. The coordinator's sessions lock every compared table when they
+ * open (before the snapshot, on PostgreSQL) and keep the locks until the
+ * workers are done. Meanwhile the coordinator, once a second, keeps its
+ * sessions from an idle timeout and looks through the guard (guard.h) for
+ * sessions waiting on a lock of tally's; after --yield-after it lets go
+ * (watch_sessions, run_chunks): workers stop and are cancelled, the
+ * coordinator's sessions close, and the run either stops (resumable) or,
+ * with --on-lock-wait wait, opens again behind the waiter and redoes the
+ * unfinished chunks. Table stamps taken when the run began are compared
+ * after every wait and at the end: a table rewritten under the run gives
+ * its check no verdict ("tables that change under a run" below).
+ *
  * PostgreSQL workers see the coordinator's snapshot: the run compares one
  * state of each PostgreSQL system. MariaDB cannot share a snapshot: each
  * worker session takes its own when it opens, so rows changed while the
@@ -423,19 +435,14 @@ static const struct spec_side *check_side(const struct run *r, size_t i, int s)
 	return s == SIDE_SOURCE ? &r->res[i].check->source : &r->res[i].check->target;
 }
 
-static int mark_check_error(struct run *r, size_t i, struct tally_err *e)
+/* Check i has no verdict, for e; -1 with err set when the work directory cannot keep that. */
+static int mark_check_error(struct run *r, size_t i, struct tally_err *e, struct tally_err *err)
 {
-	struct tally_err werr;
-
 	err_context(e, "check '%s'", r->res[i].check->name);
 	r->errored[i] = true;
 	r->res[i].status = RESULT_ERROR;
 	r->res[i].err = *e;
-	if (work_write_error(r->out.path, i, e, &werr) < 0) {
-		*e = werr;
-		return -1;
-	}
-	return 0;
+	return work_write_error(r->out.path, i, e, err);
 }
 
 /* The stamp of check i's side s now against the one the run began with; when is for the message. */
@@ -452,7 +459,7 @@ static int stamp_compare(struct run *r, size_t i, int s, const char *when, struc
 	if (guard_stamp(&r->guard, sd->sys, sd->table, &now, &e) < 0) {
 		err_context(&e, "cannot tell whether table '%s' on %s system '%s' was rewritten %s", sd->table,
 		            s == SIDE_SOURCE ? "source" : "target", sd->system, when);
-		return mark_check_error(r, i, &e);
+		return mark_check_error(r, i, &e, err);
 	}
 	if (now && strcmp(now, was) == 0) {
 		free(now);
@@ -467,8 +474,7 @@ static int stamp_compare(struct run *r, size_t i, int s, const char *when, struc
 	err_detail(&e, "its storage when the run began: %s; now: %s", was, now ? now : "unknown");
 	err_hint(&e, "run the check again from the start once the table is no longer being changed");
 	free(now);
-	(void)err;
-	return mark_check_error(r, i, &e);
+	return mark_check_error(r, i, &e, err);
 }
 
 /* Every check's stamps against the run's first; -1 only when the work directory fails. */
@@ -740,6 +746,7 @@ static void watch_sessions(struct run *r)
 	struct guard_yield y;
 	struct tally_err e;
 	double now = chunk_now();
+	bool failed;
 
 	if (now - r->guard.last < 1.0)
 		return;
@@ -749,7 +756,10 @@ static void watch_sessions(struct run *r)
 		if (c && c->ops->keepalive)
 			(void)c->ops->keepalive(c, &e);
 	}
-	if (guard_look(&r->guard, now, true, &y) == 1 && !r->yielded && !r->failed) {
+	pthread_mutex_lock(&r->lock);
+	failed = r->failed;
+	pthread_mutex_unlock(&r->lock);
+	if (guard_look(&r->guard, now, true, &y) == 1 && !r->yielded && !failed) {
 		guard_yield_err(&y, r->opts->yield_after, r->opts->on_lock_wait, &e);
 		r->yield = y;
 		r->yielded = true;
@@ -1225,6 +1235,19 @@ done:
 
 /* ---- tally merge ------------------------------------------------------ */
 
+/* Is check i in error in one of the shards? 1, 0, or -1 with err set. */
+static int shard_error(char **dirs, size_t ndirs, size_t i, struct tally_err *err)
+{
+	for (size_t d = 0; d < ndirs; d++) {
+		struct tally_err e;
+		int rc = work_read_error(dirs[d], i, &e, err);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, bool quiet)
 {
 	struct tally_err err;
@@ -1236,7 +1259,6 @@ int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, boo
 	long *recon = NULL;
 	bool *seen = NULL;
 	char started[32] = "", finished[32];
-	bool errored = false;
 	int status = 2;
 
 	memset(&out, 0, sizeof(out));
@@ -1298,17 +1320,13 @@ int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, boo
 		chunk_dir[i] = xcalloc(n ? n : 1, sizeof(size_t));
 		recon[i] = -1;
 		/* A check in error in some shard has no verdict: its chunks are not needed. */
-		for (size_t d = 0; d < ndirs && !errored; d++) {
-			struct tally_err e;
-			int rc = work_read_error(dirs[d], i, &e, &err);
-
-			if (rc < 0)
-				goto fail;
-			errored = rc == 1;
-		}
-		if (errored) {
-			errored = false;
+		switch (shard_error(dirs, ndirs, i, &err)) {
+		case -1:
+			goto fail;
+		case 1:
 			continue;
+		default:
+			break;
 		}
 		for (size_t j = 0; j < n; j++) {
 			long where = -1;
