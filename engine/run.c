@@ -620,6 +620,14 @@ static void env_for(struct run *r, size_t check, struct conn *cn[2], struct chun
 	env->sort_budget = r->opts->sort_budget;
 	env->page_seconds = r->opts->page_seconds;
 	env->first_page = (uint64_t)(c->chunk_rows ? c->chunk_rows : r->opts->chunk_rows);
+	/*
+	 * Under --max-rate a page's statement lasts as long as tally takes to
+	 * read it: start with what the rate allows in a page's time, so that a
+	 * gentle rate does not make the first page outlast --statement-timeout.
+	 */
+	if (r->opts->max_rate > 0 && (double)env->first_page > r->opts->max_rate * r->opts->page_seconds)
+		env->first_page = r->opts->max_rate * r->opts->page_seconds < 100
+		                  ? 100 : (uint64_t)(r->opts->max_rate * r->opts->page_seconds);
 	env->rate = r->opts->max_rate > 0 ? &r->rate : NULL;
 	env->max_load = r->opts->max_load;
 	env->progress_rows = &r->rows_done;
