@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -32,6 +33,42 @@ const struct conn_ops *conn_driver(const char *name)
 const char *conn_driver_names(void)
 {
 	return "postgres, mariadb, snapshot";
+}
+
+double conn_limit(double ours, bool forced, double role)
+{
+	if (ours < 0)
+		ours = 0;
+	if (role < 0)
+		role = 0;
+	if (forced || role == 0)
+		return ours;
+	if (ours == 0)
+		return role;
+	return ours < role ? ours : role;
+}
+
+static bool ident_char(unsigned char ch)
+{
+	return ch == '_' || ch == '$' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+	       ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+}
+
+bool conn_sql_mentions(const char *sql, const char *table)
+{
+	const char *dot = strrchr(table, '.');
+	const char *name = dot ? dot + 1 : table;
+	size_t n = strlen(name);
+
+	if (!sql || n == 0)
+		return false;
+	for (const char *p = sql; *p; p++) {
+		if (strncasecmp(p, name, n) != 0)
+			continue;
+		if ((p == sql || !ident_char((unsigned char)p[-1])) && !ident_char((unsigned char)p[n]))
+			return true;
+	}
+	return false;
 }
 
 const char *ltype_name(enum ltype t)

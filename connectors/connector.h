@@ -173,6 +173,40 @@ struct conn_cfg {
 	const char *dsn;        /* SECRET: never printed, logged or stored */
 	const char *dsn_shown;  /* the dsn with any password replaced by "***" */
 	int connect_timeout;    /* seconds, 0 = driver default */
+	/*
+	 * A monitor: a session without a transaction (every statement its own,
+	 * so it holds no snapshot and no lock), for watch, cancel and
+	 * table_stamp. It reads no rows; snapshot and lock are ignored.
+	 */
+	bool monitor;
+	/*
+	 * Tables (named as the spec names them) to hold against DDL for the
+	 * whole session, taken before the snapshot where the engine allows it:
+	 * PostgreSQL LOCK TABLE ... IN ACCESS SHARE MODE right after BEGIN, so
+	 * the snapshot sees every rewrite committed before it and none can
+	 * commit after it; MariaDB a metadata lock, by an empty read of each
+	 * table right after the snapshot starts (a rebuild between the two
+	 * makes InnoDB refuse the read, ER_TABLE_DEF_CHANGED). A table that
+	 * does not exist or cannot be locked that way (a foreign table) is
+	 * skipped: describe says what it is. When a lock is not granted within
+	 * the lock timeout, open fails with ERR_LOCKED naming the sessions that
+	 * hold or wait for a conflicting lock.
+	 */
+	const char *const *lock;
+	size_t nlock;
+	/*
+	 * Limits in seconds, 0 for none from tally. statement_timeout bounds
+	 * each statement: the session keeps the role's own limit when that is
+	 * shorter, unless statement_timeout_forced. lock_timeout bounds every
+	 * lock wait, never beyond the role's own. An idle timeout the role has
+	 * (PostgreSQL idle_in_transaction_session_timeout, MariaDB
+	 * idle_readonly_transaction_timeout) is raised to the statement limit
+	 * when shorter: a session waits, idle, while its partner side's page
+	 * is read.
+	 */
+	double statement_timeout;
+	bool statement_timeout_forced;
+	double lock_timeout;
 };
 
 /* One streamed row. val[i] == NULL is SQL NULL. */
@@ -351,6 +385,30 @@ struct script_ops {
 	void (*apply_command)(struct buf *out, const char *file, const char *dsn_shown);
 };
 
+/*
+ * What a monitor session sees of tally on its server (watch). A waiter is
+ * a session of someone else's that waits for a lock one of tally's
+ * sessions holds. Strings are the server's names, truncated; never a
+ * statement's text.
+ */
+#define CONN_WAITERS_MAX 4
+
+struct conn_waiter {
+	long pid;               /* backend pid (PostgreSQL) or thread id (MariaDB) */
+	char user[64];
+	char application[64];   /* "" when the server has none to tell */
+	char state[64];         /* "active", "Waiting for table metadata lock" */
+	char what[256];         /* "AccessExclusiveLock on public.big", "a metadata lock on legacy.big" */
+	double seconds;         /* how long it has waited; -1 when the server does not say */
+};
+
+struct conn_watch {
+	size_t nwaiters;
+	struct conn_waiter waiters[CONN_WAITERS_MAX];
+	double snapshot_age;    /* seconds since the oldest of tally's transactions began; -1 unknown */
+	long long xmin_age;     /* PostgreSQL: transactions since the oldest xmin tally's sessions hold; -1 unknown */
+};
+
 struct conn;
 
 struct conn_ops {
@@ -450,6 +508,44 @@ struct conn_ops {
 	/* How busy the server is now: active backends (PostgreSQL),
 	 * Threads_running (MariaDB), tally's own sessions not counted. */
 	int (*load)(struct conn *c, long *out, struct tally_err *err);
+
+	/*
+	 * A token of the table's storage that changes when the table is
+	 * rewritten or emptied, read from the server's current catalog: the
+	 * call is for a monitor session (cfg->monitor), which sees what is
+	 * committed now, not a snapshot. PostgreSQL: the relfilenode of the
+	 * table (of each leaf partition), which ALTER TABLE ... TYPE, TRUNCATE,
+	 * VACUUM FULL, CLUSTER and SET TABLESPACE replace. MariaDB: InnoDB's
+	 * table id, which a rebuild replaces (an ALTER TABLE that copies or
+	 * rebuilds, OPTIMIZE, TRUNCATE). *out is owned by the caller: "missing"
+	 * when no table has that name now, NULL when the table has no such
+	 * token (a view; not InnoDB). NULL op when the driver cannot tell.
+	 */
+	int (*table_stamp)(struct conn *c, const char *table, char **out, struct tally_err *err);
+
+	/*
+	 * One look at the server from a monitor session: the sessions that
+	 * wait for a lock one of pids (tally's own sessions on this system)
+	 * holds, and the age of the oldest of pids' transactions. tables are
+	 * the compared tables, as the spec names them, for a server that does
+	 * not say who blocks whom (MariaDB: a thread "Waiting for table
+	 * metadata lock" counts when its statement names one of them, or
+	 * METADATA_LOCK_INFO shows it holding a lock on one). NULL op when the
+	 * driver cannot tell.
+	 */
+	int (*watch)(struct conn *c, const long *pids, size_t npids, const char *const *tables,
+	             size_t ntables, struct conn_watch *out, struct tally_err *err);
+
+	/*
+	 * Stops the statement that session pid (one of tally's on the same
+	 * server and user) runs, if any, through the monitor session c. The
+	 * interrupted call in that session fails; a session between
+	 * statements is not affected. NULL op when the driver has no server.
+	 */
+	int (*cancel)(struct conn *c, long pid, struct tally_err *err);
+
+	/* Runs a trivial statement, so that an idle session is not ended by an idle timeout; may be NULL. */
+	int (*keepalive)(struct conn *c, struct tally_err *err);
 };
 
 /*
@@ -469,7 +565,23 @@ struct conn {
 	 * with. Owned.
 	 */
 	char *engine;
+	double statement_timeout;       /* seconds in force in the session; 0: none */
+	double role_statement_timeout;  /* what the role had before tally set its own; 0: none */
 };
+
+/*
+ * The limit a session runs under, in seconds, 0 for none: ours, unless the
+ * role's own (role, 0 for none) is shorter and ours is not forced.
+ */
+double conn_limit(double ours, bool forced, double role);
+
+/*
+ * Does the statement text sql name the table (its name after the last
+ * dot, as the spec names it) as a whole identifier, in any case? For a
+ * server that does not say which table a session waits for; a guess
+ * that may err towards yes. The text is only matched, never shown.
+ */
+bool conn_sql_mentions(const char *sql, const char *table);
 
 /* The driver registered under `name`, or NULL. */
 const struct conn_ops *conn_driver(const char *name);

@@ -16,7 +16,9 @@
  * A session is one MYSQL handle with one transaction, started at open and
  * rolled back at close: every describe and scan reads the same snapshot.
  * Sessions cannot share a snapshot (MariaDB has no way to import one):
- * parallel sessions each read their own, taken when they open.
+ * parallel sessions each read their own, taken when they open. Limits,
+ * the metadata locks a coordinator session takes at open, table stamps
+ * and the monitor session's watch are mariadb_guard.c's.
  *
  * Names from the spec never enter SQL as quoted strings: catalog lookups
  * write them as hex literals (_utf8mb4 X'...'), safe whatever the sql_mode,
@@ -40,6 +42,8 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "mariadb_int.h"
+
 #define MDB_DEFAULT_PORT 3306
 #define MDB_DEFAULT_CONNECT_TIMEOUT 10
 #define MDB_MAX_CONNECT_TIMEOUT 3600
@@ -58,24 +62,6 @@ struct mdb_dsn {
 	int connect_timeout; /* 0 unless ?connect_timeout= */
 };
 
-struct mdb_conn {
-	struct conn base;             /* first: the engine sees a struct conn */
-	MYSQL *my;
-	char *db;                     /* the dsn's database: default for unqualified names */
-	bool no_backslash_escapes;    /* sql_mode: '\' is not an escape in literals */
-	enum err_kind failed_kind;    /* what the first fatal error was */
-	char *position;               /* "gtid 0-1-42" or "binlog off", read at open */
-
-	/* The open scan, if any; val/len grow once and are reused. */
-	MYSQL_RES *res;
-	bool res_done;                /* the scan has read its last row */
-	struct buf what;              /* "legacy.orders" or "the query", for messages */
-	const char **val;
-	size_t *len;
-	size_t cap;
-	struct rawrow row;
-};
-
 extern const struct conn_ops mariadb_ops;
 extern const struct script_ops mariadb_script;     /* mariadb_script.c */
 
@@ -86,11 +72,6 @@ static int mdb_lib_status;
 static void mdb_lib_init(void)
 {
 	mdb_lib_status = mysql_library_init(0, NULL, NULL);
-}
-
-static inline struct mdb_conn *mdb(struct conn *c)
-{
-	return (struct mdb_conn *)c;
 }
 
 /* ---- dsn ---------------------------------------------------------------- */
@@ -399,14 +380,9 @@ static void mdb_set_failed(struct mdb_conn *c, enum err_kind kind)
 	}
 }
 
-/*
- * Fills err from the session's last error, `doing` e.g. "reading" and
- * `what` e.g. "legacy.orders": ERR_LOST (and a failed session) when the
- * connection is gone, `kind` otherwise. The server's text goes to detail,
- * its SQLSTATE to err->sqlstate. Returns -1.
- */
-static int mdb_fail(struct mdb_conn *c, enum err_kind kind, const char *doing, const char *what,
-                     struct tally_err *err)
+/* Branches on the server's error number: see mariadb_int.h. */
+int mdb_fail(struct mdb_conn *c, enum err_kind kind, const char *doing, const char *what,
+             struct tally_err *err)
 {
 	unsigned int e = mysql_errno(c->my);
 	const char *side = c->base.side, *sys = c->base.system;
@@ -416,18 +392,28 @@ static int mdb_fail(struct mdb_conn *c, enum err_kind kind, const char *doing, c
 		        side, c->base.backend_pid, side, sys, doing, what);
 		mdb_set_failed(c, ERR_LOST);
 	} else {
+		if (e == ER_STATEMENT_TIMEOUT)
+			kind = ERR_TIMEOUT;
+		else if (e == ER_LOCK_WAIT_TIMEOUT)
+			kind = ERR_LOCKED;
 		err_set(err, kind, "[%s pid %ld] query failed on %s system '%s' while %s %s",
 		        side, c->base.backend_pid, side, sys, doing, what);
 		if (mdb_errno_ends_trx(e))
 			mdb_set_failed(c, kind);
 	}
 	err_detail(err, "%s", e ? mysql_error(c->my) : "the server returned no result set");
+	if (e == ER_TABLE_DEF_CHANGED)
+		err_hint(err, "the table was rebuilt or truncated (ALTER TABLE, OPTIMIZE, TRUNCATE) after "
+		         "this session's snapshot began; InnoDB refuses to read it in that snapshot");
+	else if (e == ER_STATEMENT_TIMEOUT)
+		err_hint(err, "the statement ran past max_statement_time (%g s in this session); "
+		         "--statement-timeout sets tally's limit", c->base.statement_timeout);
 	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", e ? mysql_sqlstate(c->my) : "");
 	return -1;
 }
 
 /* Sticky failure: after a fatal error every call fails at once. */
-static int mdb_usable(struct mdb_conn *c, struct tally_err *err)
+int mdb_usable(struct mdb_conn *c, struct tally_err *err)
 {
 	if (!c->base.failed)
 		return 0;
@@ -438,7 +424,7 @@ static int mdb_usable(struct mdb_conn *c, struct tally_err *err)
 
 /* ---- small SQL helpers ----------------------------------------------------- */
 
-static void mdb_quote_ident(struct buf *out, const char *name)
+void mdb_quote_ident(struct buf *out, const char *name)
 {
 	buf_addch(out, '`');
 	for (const char *p = name; *p; p++) {
@@ -450,7 +436,7 @@ static void mdb_quote_ident(struct buf *out, const char *name)
 }
 
 /* A string constant that no sql_mode can misread: _utf8mb4 X'6f72...' */
-static void add_hexstr(struct buf *out, const char *s)
+void mdb_add_hexstr(struct buf *out, const char *s)
 {
 	buf_addstr(out, "_utf8mb4 X'");
 	buf_addhex(out, s, strlen(s));
@@ -461,14 +447,14 @@ static void add_hexstr(struct buf *out, const char *s)
 static void add_name_match(struct buf *out, const char *col, const char *name)
 {
 	buf_addf(out, "%s = ", col);
-	add_hexstr(out, name);
+	mdb_add_hexstr(out, name);
 	buf_addf(out, " AND BINARY %s = ", col);
-	add_hexstr(out, name);
+	mdb_add_hexstr(out, name);
 }
 
 /* Runs a statement that returns no rows (or whose rows are ignored). */
-static int mdb_exec(struct mdb_conn *c, const char *sql, const char *doing, const char *what,
-                    struct tally_err *err)
+int mdb_exec(struct mdb_conn *c, const char *sql, const char *doing, const char *what,
+             struct tally_err *err)
 {
 	if (mysql_real_query(c->my, sql, strlen(sql)) != 0)
 		return mdb_fail(c, ERR_QUERY, doing, what, err);
@@ -483,8 +469,8 @@ static int mdb_exec(struct mdb_conn *c, const char *sql, const char *doing, cons
 }
 
 /* Runs a small catalog query and keeps its result (never for data). */
-static int mdb_catalog(struct mdb_conn *c, const struct buf *sql, MYSQL_RES **res,
-                       const char *doing, const char *what, struct tally_err *err)
+int mdb_catalog(struct mdb_conn *c, const struct buf *sql, MYSQL_RES **res, const char *doing,
+                const char *what, struct tally_err *err)
 {
 	*res = NULL;
 	if (mysql_real_query(c->my, sql->data, sql->len) != 0)
@@ -530,7 +516,6 @@ static char *server_version(const char *info)
 static const char *const mdb_session_sql[] = {
 	"SET time_zone='+00:00'",
 	"SET SESSION sql_quote_show_create=1",      /* fk_rules_from_ddl finds quoted names */
-	"SET SESSION net_write_timeout=3600, net_read_timeout=3600, max_statement_time=0",
 	"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 };
 
@@ -565,7 +550,7 @@ static int read_position(struct mdb_conn *c, struct tally_err *err)
 	return 0;
 }
 
-static int mdb_session(struct mdb_conn *c, struct tally_err *err)
+static int mdb_session(struct mdb_conn *c, const struct conn_cfg *cfg, struct tally_err *err)
 {
 	static const char *const doing = "starting", *const what = "the read-only snapshot";
 	static const char get_mode[] = "SELECT @@SESSION.sql_mode";
@@ -592,9 +577,16 @@ static int mdb_session(struct mdb_conn *c, struct tally_err *err)
 	                         "',PAD_CHAR_TO_FULL_LENGTH,', ','))", doing, what, err) < 0)
 		return -1;
 
-	if (mdb_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", doing, what, err) < 0)
+	if (mdb_set_limits(c, cfg, err) < 0)
 		return -1;
-	return read_position(c, err);
+	if (cfg->monitor) {
+		c->monitor = true;
+		return 0;
+	}
+	if (mdb_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", doing, what, err) < 0 ||
+	    read_position(c, err) < 0)
+		return -1;
+	return cfg->nlock > 0 ? mdb_lock_tables(c, cfg, err) : 0;
 }
 
 static void mdb_close(struct conn *base);
@@ -671,8 +663,10 @@ static int mdb_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 	c->base.backend_pid = (long)mysql_thread_id(my);
 	c->base.server_version = server_version(mysql_get_server_info(my));
 
-	if (mdb_session(c, err) < 0) {
-		err->kind = ERR_CONNECT;
+	c->lock_info = -1;
+	if (mdb_session(c, cfg, err) < 0) {
+		if (err->kind != ERR_LOCKED)
+			err->kind = ERR_CONNECT;
 		c->base.failed = true;    /* no ROLLBACK on a session that never started */
 		mdb_close(&c->base);
 		return -1;
@@ -944,7 +938,7 @@ static int missing_table(struct mdb_conn *c, const char *db, const char *display
 
 	buf_addstr(&sql, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
 	           "WHERE LOWER(TABLE_SCHEMA) = LOWER(");
-	add_hexstr(&sql, db);
+	mdb_add_hexstr(&sql, db);
 	buf_addstr(&sql, ") ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME");
 	if (mdb_catalog(c, &sql, &r, "describing", display, err) < 0) {
 		buf_release(&sql);
@@ -3311,7 +3305,7 @@ static bool mdb_order_is_bytewise(const struct coldesc *col)
  */
 
 /* The database and table a spec's table name means; both owned. */
-static void split_table(struct mdb_conn *c, const char *table, char **db, char **name)
+void mdb_split_table(struct mdb_conn *c, const char *table, char **db, char **name)
 {
 	const char *dot = strchr(table, '.');
 
@@ -3421,7 +3415,7 @@ static int plan_table_rows(struct plan *p, double *rows, double *bytes, struct t
 	MYSQL_RES *r;
 	MYSQL_ROW row;
 
-	split_table(p->c, p->req->table, &db, &name);
+	mdb_split_table(p->c, p->req->table, &db, &name);
 	buf_addstr(&sql, "SELECT TABLE_ROWS, DATA_LENGTH FROM information_schema.TABLES WHERE ");
 	add_name_match(&sql, "TABLE_SCHEMA", db);
 	buf_addstr(&sql, " AND ");
@@ -4179,4 +4173,8 @@ const struct conn_ops mariadb_ops = {
 	.export_snapshot = NULL,      /* each session has its own snapshot */
 	.position = mdb_position,
 	.load = mdb_load,
+	.table_stamp = mdb_table_stamp,
+	.watch = mdb_watch,
+	.cancel = mdb_cancel,
+	.keepalive = mdb_keepalive,
 };

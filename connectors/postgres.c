@@ -6,8 +6,11 @@
  *   COPY text format in place in libpq's row buffer.
  *
  * One snapshot per session: open() runs BEGIN ISOLATION LEVEL REPEATABLE
- * READ READ ONLY and a first SELECT, so the snapshot is taken at open time
- * and every describe and scan of the session sees it. Statements that may
+ * READ READ ONLY, locks the tables it is asked to hold (cfg->lock; LOCK
+ * takes no snapshot) and runs a first SELECT, so the snapshot is taken at
+ * open time, after the locks, and every describe and scan of the session
+ * sees it. Limits, locks, table stamps and the monitor session's watch
+ * are postgres_guard.c's. Statements that may
  * fail on user input (describe_query's PREPARE, scan_open's COPY,
  * plan_bounds' sample) run inside SAVEPOINT tally_sp: a failure, or a COPY
  * abandoned by scan_close, is undone with ROLLBACK TO SAVEPOINT, which
@@ -55,28 +58,9 @@
 
 #include <libpq-fe.h>
 
-#define PGC_SAVEPOINT "tally_sp"
+#include "postgres_int.h"
+
 #define PGC_MIN_VERSION 120000  /* attgenerated, indnkeyatts, to_regclass(text) */
-
-struct pgsess {
-	struct conn base;          /* first: the engine holds a struct conn * */
-	PGconn *pg;
-	struct tally_err fail;     /* the error that set base.failed, repeated */
-	char *default_coll;        /* owned: the database's default collation, by name */
-
-	/* The scan, between scan_open() and scan_close(). */
-	bool scanning;
-	bool copying;              /* the COPY has not ended yet */
-	bool in_savepoint;         /* SAVEPOINT tally_sp is still open */
-	char *what;                /* owned: "public.orders" or "the query" */
-	char *copybuf;             /* libpq's buffer for the current row */
-	size_t ncols;
-	size_t cap;                /* allocated length of val, len, hexcol */
-	const char **val;
-	size_t *len;
-	bool *hexcol;              /* bytea column: decode \x hex in place */
-	struct rawrow row;
-};
 
 extern const struct conn_ops postgres_ops;
 
@@ -98,7 +82,7 @@ static void pgc_notice(void *arg, const char *message)
 }
 
 /* Copies s into dst without its trailing newlines and blanks. */
-static void pgc_trimmed(char *dst, size_t cap, const char *s)
+void pgc_trimmed(char *dst, size_t cap, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -157,7 +141,7 @@ static bool pgc_is_lost(const struct pgsess *s, const char *sqlstate)
 	return sqlstate && (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P", 3) == 0);
 }
 
-static const char *pgc_sqlstate(const PGresult *res)
+const char *pgc_sqlstate(const PGresult *res)
 {
 	return res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 }
@@ -176,18 +160,9 @@ static int pgc_sticky(const struct pgsess *s, struct tally_err *err)
 	return -1;
 }
 
-/*
- * Reports a failed statement: ERR_LOST "lost connection ... while <doing>"
- * when the session broke, else ERR_QUERY with the message fmt. Both are
- * prefixed "[side pid N] "; detail is the server's primary message (or
- * libpq's), hint the server's hint, sqlstate the server's. A lost session,
- * or sticky, fails the session for good.
- */
-static int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, const char *doing,
-                        struct tally_err *err, const char *fmt, ...) TALLY_PRINTF(6, 7);
-
-static int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, const char *doing,
-                        struct tally_err *err, const char *fmt, ...)
+/* Branches on SQLSTATE: 57014 a statement cancelled (its time limit, or tally), 55P03 a lock wait. */
+int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, const char *doing,
+                 struct tally_err *err, const char *fmt, ...)
 {
 	const char *state = pgc_sqlstate(res);
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -203,7 +178,9 @@ static int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, cons
 		va_start(ap, fmt);
 		vsnprintf(text, sizeof(text), fmt, ap);
 		va_end(ap);
-		err_set(err, ERR_QUERY, "[%s pid %ld] %s", s->base.side, s->base.backend_pid, text);
+		err_set(err, state && strcmp(state, "57014") == 0 ? ERR_TIMEOUT
+		             : state && strcmp(state, "55P03") == 0 ? ERR_LOCKED : ERR_QUERY,
+		        "[%s pid %ld] %s", s->base.side, s->base.backend_pid, text);
 	}
 	if (primary)
 		pgc_trimmed(err->detail, sizeof(err->detail), primary);
@@ -211,6 +188,9 @@ static int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, cons
 		pgc_trimmed(err->detail, sizeof(err->detail), PQerrorMessage(s->pg));
 	if (hint)
 		pgc_trimmed(err->hint, sizeof(err->hint), hint);
+	else if (err->kind == ERR_TIMEOUT && s->base.statement_timeout > 0)
+		err_hint(err, "the statement ran past statement_timeout (%g s in this session); "
+		         "--statement-timeout sets tally's limit", s->base.statement_timeout);
 	if (state)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
 	if (sticky)
@@ -220,7 +200,7 @@ static int pgc_stmt_err(struct pgsess *s, const PGresult *res, bool sticky, cons
 
 /* ---- small helpers ------------------------------------------------- */
 
-static void pgc_quote_ident(struct buf *out, const char *name)
+void pgc_quote_ident(struct buf *out, const char *name)
 {
 	const char *q;
 
@@ -234,7 +214,23 @@ static void pgc_quote_ident(struct buf *out, const char *name)
 	buf_addch(out, '"');
 }
 
-static bool pgc_parse_long(const char *s, long *out)
+void pgc_add_table_name(struct buf *out, const char *table)
+{
+	const char *dot = strchr(table, '.');
+
+	/* "schema.name" splits at the first dot, as describe_table reads it. */
+	if (dot) {
+		char *schema = xasprintf("%.*s", (int)(dot - table), table);
+
+		pgc_quote_ident(out, schema);
+		buf_addch(out, '.');
+		free(schema);
+		table = dot + 1;
+	}
+	pgc_quote_ident(out, table);
+}
+
+bool pgc_parse_long(const char *s, long *out)
 {
 	char *end;
 	long v;
@@ -272,7 +268,7 @@ static size_t pgc_stripped_len(const char *sql)
 }
 
 /* Runs a statement that returns no rows; *resp holds the result on failure. */
-static int pgc_command(struct pgsess *s, const char *sql, PGresult **resp)
+int pgc_command(struct pgsess *s, const char *sql, PGresult **resp)
 {
 	PGresult *res = PQexec(s->pg, sql);
 
@@ -286,13 +282,12 @@ static int pgc_command(struct pgsess *s, const char *sql, PGresult **resp)
 }
 
 /* Runs a parameterized catalog query; ok when it returns rows. */
-static PGresult *pgc_query(struct pgsess *s, const char *sql, int nparams,
-                           const char *const *params)
+PGresult *pgc_query(struct pgsess *s, const char *sql, int nparams, const char *const *params)
 {
 	return PQexecParams(s->pg, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
-static bool pgc_rows_ok(const PGresult *res)
+bool pgc_rows_ok(const PGresult *res)
 {
 	return res && PQresultStatus(res) == PGRES_TUPLES_OK;
 }
@@ -329,7 +324,7 @@ static int pgc_savepoint_then(struct pgsess *s, const char *then, const char *do
 	return 0;
 }
 
-static int pgc_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+int pgc_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
 {
 	return pgc_savepoint_then(s, NULL, doing, err);
 }
@@ -339,7 +334,7 @@ static int pgc_savepoint(struct pgsess *s, const char *doing, struct tally_err *
  * request that reached the server after its COPY ended hits the next
  * statement instead (SQLSTATE 57014): that one is simply run again.
  */
-static int pgc_rollback_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+int pgc_rollback_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
 {
 	static const char sql[] = "ROLLBACK TO SAVEPOINT " PGC_SAVEPOINT "; RELEASE SAVEPOINT " PGC_SAVEPOINT;
 	PGresult *res;
@@ -364,7 +359,7 @@ static int pgc_rollback_savepoint(struct pgsess *s, const char *doing, struct ta
 	return 0;
 }
 
-static int pgc_release_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
+int pgc_release_savepoint(struct pgsess *s, const char *doing, struct tally_err *err)
 {
 	PGresult *res;
 
@@ -424,8 +419,7 @@ static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 	static const char session_sql[] =
 		"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'; "
 		"SET bytea_output = 'hex'; SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
-		"SET standard_conforming_strings = on; SET default_transaction_read_only = on; "
-		"SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0";
+		"SET standard_conforming_strings = on; SET default_transaction_read_only = on";
 #define PGC_COLL_SQL(provider, locale)                                                   \
 	"SELECT " provider ", d.datcollate, " locale " FROM pg_catalog.pg_database d"     \
 	" WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
@@ -504,8 +498,25 @@ static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 		pgc_close(&s->base);
 		return -1;
 	}
-	if (pgc_command(s, session_sql, &res) < 0 ||
-	    pgc_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &res) < 0) {
+	if (pgc_command(s, session_sql, &res) < 0) {
+		pgc_stmt_err(s, res, false, "starting the session", err,
+		             "cannot start a read-only session on %s system '%s'", side, system);
+		err->kind = ERR_CONNECT;
+		PQclear(res);
+		pgc_close(&s->base);
+		return -1;
+	}
+	if (pgc_set_limits(s, cfg, err) < 0) {
+		err->kind = ERR_CONNECT;
+		pgc_close(&s->base);
+		return -1;
+	}
+	if (cfg->monitor) {
+		s->monitor = true;
+		*out = &s->base;
+		return 0;
+	}
+	if (pgc_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &res) < 0) {
 		pgc_stmt_err(s, res, false, "starting the session", err,
 		             "cannot start a read-only session on %s system '%s'", side, system);
 		err->kind = ERR_CONNECT;
@@ -531,6 +542,11 @@ static int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 			pgc_close(&s->base);
 			return -1;
 		}
+	}
+	/* LOCK takes no snapshot: the snapshot below sees every rewrite committed before the locks. */
+	if (!cfg->snapshot && cfg->nlock > 0 && pgc_lock_tables(s, cfg, err) < 0) {
+		pgc_close(&s->base);
+		return -1;
 	}
 	/*
 	 * The snapshot is taken by the first query, here rather than later; it
@@ -1862,7 +1878,7 @@ static bool pgc_order_is_bytewise(const struct coldesc *col)
 }
 
 /* Undoes a failed statement of the savepoint; err keeps the first failure. */
-static void pgc_undo(struct pgsess *s, const char *doing, struct tally_err *err)
+void pgc_undo(struct pgsess *s, const char *doing, struct tally_err *err)
 {
 	struct tally_err e2;
 
@@ -1871,7 +1887,7 @@ static void pgc_undo(struct pgsess *s, const char *doing, struct tally_err *err)
 }
 
 /* Session calls other than a scan's need the connection to themselves. */
-static int pgc_check_idle(struct pgsess *s, const char *what, struct tally_err *err)
+int pgc_check_idle(struct pgsess *s, const char *what, struct tally_err *err)
 {
 	if (s->base.failed)
 		return pgc_sticky(s, err);
@@ -3030,4 +3046,8 @@ const struct conn_ops postgres_ops = {
 	.export_snapshot = pgc_export_snapshot,
 	.position = pgc_position,
 	.load = pgc_load,
+	.table_stamp = pgc_table_stamp,
+	.watch = pgc_watch,
+	.cancel = pgc_cancel,
+	.keepalive = pgc_keepalive,
 };

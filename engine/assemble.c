@@ -205,6 +205,18 @@ static void describe_from_run(struct check_result *res, json_t *jc)
 	res->unmatched = json_incref(json_object_get(jc, "unmatched"));
 }
 
+/* The check's own error, from whichever directory holds one: 1 with e filled, 0, -1. */
+static int check_error(const struct assemble_in *in, size_t ci, struct tally_err *e, struct tally_err *err)
+{
+	for (size_t d = 0; d < in->ndirs; d++) {
+		int rc = work_read_error(in->dirs[d], ci, e, err);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* What assembling holds per check, besides the report's results. */
 struct asm_state {
 	struct spec spec;
@@ -213,6 +225,7 @@ struct asm_state {
 	struct repair_result *rres;
 	char ***parts;
 	size_t *nparts;
+	bool *errored;            /* [check]: an error of its own, no verdict */
 	size_t nchecks;
 };
 
@@ -226,9 +239,21 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		struct check_result *res = &st->rep.checks[i];
 		json_t *ri = json_object_get(jc, "repair_info");
 		size_t n = nchunks_of(jc);
+		int got;
 
 		res->check = &st->spec.checks[i];
 		describe_from_run(res, jc);
+		got = check_error(in, i, &res->err, err);
+		if (got < 0)
+			return -1;
+		if (got == 1) {
+			/* No verdict: no counts, no lines, no repair from its parts. */
+			st->errored[i] = true;
+			res->status = RESULT_ERROR;
+			st->rres[i].none = "the check has no verdict";
+			res->repair = &st->rres[i];
+			continue;
+		}
 		if (sum_parts(in, i, jc, res, err) < 0)
 			return -1;
 		res->status = res->missing + res->extra + res->changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
@@ -256,15 +281,18 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 }
 
 /* The differences, in check and chunk order, into a pending diff.ndjson.zst. */
-static int write_diff(const struct assemble_in *in, size_t nchecks, struct tally_err *err)
+static int write_diff(const struct assemble_in *in, const struct asm_state *st, struct tally_err *err)
 {
 	json_t *checks = json_object_get(in->run, "checks");
 	struct tally_err later;
 	struct zfile z;
 	int rc = outdir_create(in->out, "diff.ndjson.zst", &z, 0, ZFILE_PLAIN, err);
 
-	for (size_t i = 0; i < nchecks && rc == 0; i++) {
+	for (size_t i = 0; i < st->nchecks && rc == 0; i++) {
 		size_t n = nchunks_of(json_array_get(checks, i));
+
+		if (st->errored[i])
+			continue;
 
 		for (size_t j = 0; j <= n && rc == 0; j++) {
 			char *p;
@@ -297,6 +325,7 @@ static void asm_release(struct asm_state *st)
 	free(st->rres);
 	free(st->parts);
 	free(st->nparts);
+	free(st->errored);
 	report_release(&st->rep);
 	spec_release(&st->spec);
 }
@@ -313,6 +342,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	st.rres = xcalloc(alloc, sizeof(*st.rres));
 	st.parts = xcalloc(alloc, sizeof(*st.parts));
 	st.nparts = xcalloc(alloc, sizeof(*st.nparts));
+	st.errored = xcalloc(alloc, sizeof(*st.errored));
 	*status = 2;
 	if (spec_from_run(&st.spec, in->run, err) < 0) {
 		err_print(err, stderr);
@@ -325,11 +355,12 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	st.rep.checks = xcalloc(alloc, sizeof(*st.rep.checks));
 	st.rep.nchecks = n;
 	st.rep.shard = in->shard ? json_incref(json_object_get(in->run, "shard")) : NULL;
+	st.rep.sessions = in->sessions ? json_incref(in->sessions) : NULL;
 
 	/* Everything is written in the temporary directory first; then published at once, the report last. */
 	rc = load_results(in, &st, err);
 	if (rc == 0 && !in->shard) {
-		rc = write_diff(in, n, err);
+		rc = write_diff(in, &st, err);
 		st.rep.diff_written = rc == 0;
 	}
 	if (rc == 0 && !in->shard) {
@@ -345,6 +376,13 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	for (size_t i = 0; i < n; i++)
 		if (st.rep.checks[i].status == RESULT_INCONSISTENT)
 			st.rep.status = RESULT_INCONSISTENT;
+	for (size_t i = 0; i < n; i++)
+		if (st.errored[i] && st.rep.status != RESULT_ERROR) {
+			/* The first check in error is the run's error; the others are in their checks. */
+			st.rep.status = RESULT_ERROR;
+			st.rep.has_error = true;
+			st.rep.err = st.rep.checks[i].err;
+		}
 	if (rc == 0)
 		rc = report_write(in->out, &st.rep, err);
 	if (rc == 0)
@@ -352,7 +390,10 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	if (rc == 0) {
 		if (!in->quiet)
 			report_print_summary(stdout, &st.rep, in->out);
-		*status = st.rep.status == RESULT_INCONSISTENT ? 1 : 0;
+		for (size_t i = 0; i < n; i++)
+			if (st.errored[i])
+				err_print(&st.rep.checks[i].err, stderr);
+		*status = st.rep.status == RESULT_ERROR ? 2 : st.rep.status == RESULT_INCONSISTENT ? 1 : 0;
 	} else {
 		/* Writing again can help after trouble with the files, not after a bad run.json. */
 		bool io = err->kind == ERR_IO;

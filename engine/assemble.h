@@ -23,6 +23,7 @@
 struct assemble_in {
 	json_t *run;                /* run.json (borrowed) */
 	const char *const *dirs;    /* output directories holding the parts */
+	size_t ndirs;
 	size_t **chunk_dir;         /* [check][chunk]: which of dirs holds that part */
 	long *recon_dir;            /* [check]: dirs index of the reconciliation part, or -1 */
 	struct outdir *out;
@@ -34,6 +35,7 @@ struct assemble_in {
 	/* After a failure with the files (ERR_IO), when --resume can finish: */
 	const char *resume_note;    /* the report's "resume", or NULL */
 	const char *resume_hint;    /* the hint on stderr, or NULL */
+	json_t *sessions;           /* report.json's "sessions" (borrowed), or NULL */
 };
 
 /*
@@ -50,6 +52,11 @@ int spec_from_run(struct spec *s, json_t *run, struct tally_err *err);
  * it fails, nothing of it is published: the run ends as report_fail()
  * says (a report.json saying "error" when one can be written, the errors
  * printed), *status is 2, and it returns -1 with the first error.
+ *
+ * A check with an error of its own (work_write_error: a table rewritten
+ * under it) is reported with its error and no counts, contributes no
+ * difference line and no repair statement, and makes *status 2; the
+ * others are written as usual.
  */
 int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err);
 

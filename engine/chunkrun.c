@@ -186,6 +186,8 @@ static int paged_next(void *ctx, const struct mrow **row, struct tally_err *err)
 
 		if (pg->done)
 			return 0;
+		if (pg->env->stop && __atomic_load_n(pg->env->stop, __ATOMIC_RELAXED))
+			return err_set(err, ERR_LOCKED, "stopped: the run lets go of its locks");
 		if (!pg->open && open_page(pg, err) < 0)
 			return -1;
 		rc = stream_next(&pg->st, row, err);

@@ -51,6 +51,7 @@ struct chunk_env {
 	uint64_t *progress_rows;            /* rows read, added to atomically; NULL: not counted */
 	void (*on_pause)(void *arg, const char *system, long load);   /* NULL: silent */
 	void *pause_arg;
+	const int *stop;                    /* read atomically: when set, the chunk stops at the next row */
 };
 
 /* Compares chunk id and commits its part. */

@@ -38,6 +38,9 @@ enum err_kind {
 	ERR_SNAPSHOT,    /* a shared snapshot cannot be imported: its exporter is gone */
 	ERR_DATA,        /* a value could not be read, keys out of order or duplicated */
 	ERR_IO,          /* local files */
+	ERR_LOCKED,      /* a lock: tally waited too long for one, or let go of its own
+	                    for a session that waited on it; running again may succeed */
+	ERR_TIMEOUT,     /* a statement ran past the time limit of its session */
 	ERR_INTERRUPTED, /* SIGINT/SIGTERM */
 	ERR_INTERNAL,
 };

@@ -25,6 +25,8 @@ static void usage(FILE *fp)
 	fputs("usage: tally check SPEC.yaml [--out DIR] [--check NAME]... [--jobs N] [--shard K/N]\n"
 	      "                  [--resume] [--progress|--quiet] [--max-rate ROWS/S] [--max-load N]\n"
 	      "                  [--chunk-rows N] [--target-seconds S] [--compress-repair] [--safe-sql]\n"
+	      "                  [--statement-timeout S] [--lock-timeout S] [--yield-after S]\n"
+	      "                  [--on-lock-wait yield|wait]\n"
 	      "       tally merge --out DIR SHARD_DIR...\n"
 	      "       tally snapshot SPEC.yaml --check NAME --side source|target -o FILE [--safe-sql]\n"
 	      "       tally --help | --version\n"
@@ -51,6 +53,13 @@ static void usage(FILE *fp)
 	      "      --compress-repair   write repair and rollback scripts as .sql.zst\n"
 	      "      --safe-sql          refuse, before connecting, a where or query that calls a\n"
 	      "                          function other than the servers' read-only built-ins\n"
+	      "      --statement-timeout S  limit each statement to S seconds (default 600, or the\n"
+	      "                          role's own limit when shorter; given, it wins; 0: none)\n"
+	      "      --lock-timeout S    wait at most S seconds for a lock (default 60)\n"
+	      "      --yield-after S     let go of tally's locks when a session has waited S\n"
+	      "                          seconds for them (default 5; 0: never)\n"
+	      "      --on-lock-wait yield|wait  then stop, resumable (default), or wait for that\n"
+	      "                          session to finish and go on\n"
 	      "\n"
 	      "merge combines the output directories of the N runs of --shard K/N into DIR,\n"
 	      "as one run would have written them.\n"
@@ -136,7 +145,8 @@ static char *read_file(const char *path, size_t *len)
 
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
-	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL,
+	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
+	OPT_ON_LOCK_WAIT,
 };
 
 /*
@@ -199,6 +209,10 @@ static int cmd_check(int argc, char **argv)
 		{ "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
 		{ "target-seconds", required_argument, NULL, OPT_TARGET },
 		{ "safe-sql", no_argument, NULL, OPT_SAFE_SQL },
+		{ "statement-timeout", required_argument, NULL, OPT_STMT_TIMEOUT },
+		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+		{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
+		{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -289,6 +303,32 @@ static int cmd_check(int argc, char **argv)
 			break;
 		case OPT_SAFE_SQL:
 			safe = true;
+			break;
+		case OPT_STMT_TIMEOUT:
+			if (parse_double(optarg, 0, 604800, &opts.statement_timeout) < 0) {
+				free(opts.only);
+				return bad_option("--statement-timeout needs seconds from 0 (no limit) to 604800");
+			}
+			opts.statement_timeout_forced = true;
+			break;
+		case OPT_LOCK_TIMEOUT:
+			if (parse_double(optarg, 0, 86400, &opts.lock_timeout) < 0) {
+				free(opts.only);
+				return bad_option("--lock-timeout needs seconds from 0 to 86400");
+			}
+			break;
+		case OPT_YIELD_AFTER:
+			if (parse_double(optarg, 0, 86400, &opts.yield_after) < 0) {
+				free(opts.only);
+				return bad_option("--yield-after needs seconds from 0 (never) to 86400");
+			}
+			break;
+		case OPT_ON_LOCK_WAIT:
+			if (strcmp(optarg, "yield") != 0 && strcmp(optarg, "wait") != 0) {
+				free(opts.only);
+				return bad_option("--on-lock-wait is yield or wait");
+			}
+			opts.on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
 			break;
 		case 'h':
 			usage(stdout);

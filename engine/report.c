@@ -84,6 +84,8 @@ void report_release(struct run_report *r)
 	r->nchecks = 0;
 	json_decref(r->shard);
 	r->shard = NULL;
+	json_decref(r->sessions);
+	r->sessions = NULL;
 }
 
 static json_t *error_json(const struct tally_err *e)
@@ -93,10 +95,16 @@ static json_t *error_json(const struct tally_err *e)
 	                 "hint", e->hint[0] ? json_string(e->hint) : json_null());
 }
 
-static json_t *side_json(const struct side_result *s)
+/* A check in error has no counts: null, never a 0 it did not see. */
+static json_t *count_json(const struct check_result *c, uint64_t n)
 {
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:I}", "system", s->system, "table", s->table,
-	                 "server", s->server, "position", s->position, "rows", (json_int_t)s->rows);
+	return c->status == RESULT_ERROR ? json_null() : json_integer((json_int_t)n);
+}
+
+static json_t *side_json(const struct check_result *c, const struct side_result *s)
+{
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:o}", "system", s->system, "table", s->table,
+	                 "server", s->server, "position", s->position, "rows", count_json(c, s->rows));
 }
 
 static json_t *repair_json(const struct repair_result *r)
@@ -129,14 +137,14 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "expect", json_string(spec_expect_name(c->check->expect)));
 	json_object_set_new(o, "mode", json_string("stream"));
 	json_object_set_new(o, "match", json_string(c->check->multiset ? "multiset" : "key"));
-	json_object_set_new(o, "source", side_json(&c->side[0]));
-	json_object_set_new(o, "target", side_json(&c->side[1]));
+	json_object_set_new(o, "source", side_json(c, &c->side[0]));
+	json_object_set_new(o, "target", side_json(c, &c->side[1]));
 	json_object_set_new(o, "key", c->key ? json_incref(c->key) : json_null());
 	json_object_set_new(o, "columns", c->columns ? json_incref(c->columns) : json_null());
 	json_object_set_new(o, "unmatched_columns", c->unmatched ? json_incref(c->unmatched) : json_null());
-	json_object_set_new(o, "missing", json_integer((json_int_t)c->missing));
-	json_object_set_new(o, "extra", json_integer((json_int_t)c->extra));
-	json_object_set_new(o, "changed", json_integer((json_int_t)c->changed));
+	json_object_set_new(o, "missing", count_json(c, c->missing));
+	json_object_set_new(o, "extra", count_json(c, c->extra));
+	json_object_set_new(o, "changed", count_json(c, c->changed));
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
 	json_object_set_new(o, "seconds", json_real(round_ms(c->seconds)));
@@ -166,10 +174,10 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 		json_object_set(root, "shard", r->shard);
 	for (size_t i = 0; i < r->nchecks; i++)
 		if (r->checks[i].status != RESULT_PENDING)
-			json_array_append_new(checks, check_json(&r->checks[i], r->status == RESULT_ERROR));
+			json_array_append_new(checks, check_json(&r->checks[i], r->failed));
 	json_object_set_new(root, "checks", checks);
-	json_object_set_new(root, "diff_file", r->diff_written && r->status != RESULT_ERROR
-	                                       ? json_string("diff.ndjson.zst") : json_null());
+	json_object_set_new(root, "diff_file", r->diff_written && !r->failed ? json_string("diff.ndjson.zst") : json_null());
+	json_object_set_new(root, "sessions", r->sessions ? json_incref(r->sessions) : json_null());
 	json_object_set_new(root, "error", r->has_error ? error_json(&r->err) : json_null());
 	json_object_set_new(root, "resume", r->has_error && r->error_note ? json_string(r->error_note) : json_null());
 
@@ -200,7 +208,7 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		char counts[160] = "";
 
 		/* A run that failed gives no verdict, not even for the checks it compared. */
-		if (c->status == RESULT_PENDING || (r->status == RESULT_ERROR && c->status != RESULT_ERROR))
+		if (c->status == RESULT_PENDING || (r->failed && c->status != RESULT_ERROR))
 			continue;
 		if (c->status == RESULT_INCONSISTENT) {
 			if (c->check->expect == EXPECT_ABSENT)
@@ -214,7 +222,7 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 				         (unsigned long long)c->changed);
 		}
 		if (c->status == RESULT_ERROR)
-			fprintf(fp, "%-*s  error\n", w, c->check->name);
+			fprintf(fp, "%-*s  error\n", w, c->check->name);   /* the error itself goes to stderr */
 		else
 			fprintf(fp, "%-*s  %-12s%s  (source %llu rows, target %llu rows, %.2f s)\n", w,
 			        c->check->name, result_status_name(c->status), counts,
@@ -222,14 +230,18 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        c->seconds);
 	}
 	if (o && o->path) {
+		bool differs = false;
+
+		for (size_t i = 0; i < r->nchecks; i++)
+			differs = differs || r->checks[i].status == RESULT_INCONSISTENT;
 		fprintf(fp, "report:   %s/report.json\n", o->path);
-		if (r->diff_written && r->status == RESULT_INCONSISTENT)
+		if (r->diff_written && differs)
 			fprintf(fp, "diffs:    %s/diff.ndjson.zst (read with zstdcat)\n", o->path);
 		for (size_t i = 0; i < r->nchecks; i++) {
 			const struct repair_result *rr = r->checks[i].repair;
 			bool seen = false;
 
-			if (!rr || r->status == RESULT_ERROR)
+			if (!rr || !r->diff_written)
 				continue;
 			/* Checks that repair one system share its script, or its reason for none. */
 			for (size_t j = 0; j < i && !seen; j++) {
@@ -251,7 +263,7 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		for (size_t i = 0; i < r->nchecks; i++) {
 			const struct repair_result *rr = r->checks[i].repair;
 
-			if (rr && rr->generated && r->status != RESULT_ERROR)
+			if (rr && rr->generated && r->diff_written)
 				fprintf(fp, "note:     check '%s': %llu changed row%s differ%s only in generated "
 				        "columns, which a repair cannot set\n", r->checks[i].check->name,
 				        (unsigned long long)rr->generated, rr->generated == 1 ? "" : "s",
@@ -270,6 +282,7 @@ int report_fail(struct outdir *o, struct run_report *r, const struct tally_err *
 	/* Nothing of the failed set is published; dropping it also frees the space it took. */
 	outdir_discard(o);
 	r->status = RESULT_ERROR;
+	r->failed = true;
 	r->has_error = true;
 	r->err = *err;
 	r->diff_written = false;

@@ -56,9 +56,13 @@ struct run_report {
 	size_t nchecks;
 	bool has_error;
 	struct tally_err err;       /* the run's first error */
+	bool failed;                /* the run as a whole failed (report_fail): no verdict, no file
+	                               but report.json; checks with errors of their own do not set it */
 	bool diff_written;          /* diff.ndjson.zst is written (and named unless status is error) */
 	json_t *shard;              /* owned: {"index", "count"} for a shard's share, else NULL */
 	const char *error_note;     /* after an error: how to resume ("resume" in the report), or NULL */
+	json_t *sessions;           /* owned: per system, tally's sessions as the server saw them
+	                               (engine/guard.h), or NULL */
 };
 
 /* Fills r->columns, r->key and r->unmatched from a built plan. */

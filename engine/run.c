@@ -17,6 +17,18 @@
  * membership are reconciled, and the outputs are assembled from the parts
  * (a shard keeps its parts for tally merge instead).
  *
+ * DDL. The coordinator's sessions lock every compared table when they
+ * open (before the snapshot, on PostgreSQL) and keep the locks until the
+ * workers are done. Meanwhile the coordinator, once a second, keeps its
+ * sessions from an idle timeout and looks through the guard (guard.h) for
+ * sessions waiting on a lock of tally's; after --yield-after it lets go
+ * (watch_sessions, run_chunks): workers stop and are cancelled, the
+ * coordinator's sessions close, and the run either stops (resumable) or,
+ * with --on-lock-wait wait, opens again behind the waiter and redoes the
+ * unfinished chunks. Table stamps taken when the run began are compared
+ * after every wait and at the end: a table rewritten under the run gives
+ * its check no verdict ("tables that change under a run" below).
+ *
  * PostgreSQL workers see the coordinator's snapshot: the run compares one
  * state of each PostgreSQL system. MariaDB cannot share a snapshot: each
  * worker session takes its own when it opens, so rows changed while the
@@ -50,6 +62,7 @@
 #include "work.h"
 
 #define MAX_RETRIES 3
+#define MAX_WAITS 5             /* --on-lock-wait wait: times the run lets go and waits */
 
 void run_opts_init(struct run_opts *o)
 {
@@ -59,6 +72,10 @@ void run_opts_init(struct run_opts *o)
 	o->page_seconds = 1.0;
 	o->chunk_rows = 100000;
 	o->sort_budget = 8u << 20;
+	o->statement_timeout = 600;
+	o->lock_timeout = 60;
+	o->yield_after = 5;
+	o->on_lock_wait = LOCKWAIT_YIELD;
 }
 
 struct session {
@@ -113,6 +130,14 @@ struct run {
 	struct ratelimit rate;
 	struct run_report report;
 	double t0;
+	/* DDL: see "Tables that change under a run" below. */
+	struct guard guard;
+	bool skip_locks;            /* TALLY_TEST_SKIP_LOCKS, for tests of the stamps only */
+	char *(*stamp)[2];          /* [check][side]: the table's stamp when the run began; NULL: none */
+	bool *errored;              /* [check]: no verdict; its error is in the work directory */
+	int stop;                   /* set (atomically): workers stop at the next row */
+	bool yielded;               /* the run let go of its locks for r->yield */
+	struct guard_yield yield;
 };
 
 /* ---- sessions --------------------------------------------------------- */
@@ -125,13 +150,47 @@ static struct session *session_find(struct sessions *ss, const struct spec_syste
 	return NULL;
 }
 
+/* What every session of the run opens with: its limits. */
+static void run_conn_cfg(const struct run *r, struct conn_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->connect_timeout = r->opts->connect_timeout;
+	cfg->statement_timeout = r->opts->statement_timeout;
+	cfg->statement_timeout_forced = r->opts->statement_timeout_forced;
+	cfg->lock_timeout = r->opts->lock_timeout;
+}
+
+/* The tables a coordinator session of (sys, side) holds locks on: every table it compares. */
+static const char **lock_list(const struct run *r, const struct spec_system *sys, int side, size_t *n)
+{
+	const char **t = xcalloc(r->n ? r->n : 1, sizeof(*t));
+
+	*n = 0;
+	for (size_t i = 0; i < r->n && !r->skip_locks; i++) {
+		const struct spec_check *c = r->res[i].check;
+		const struct spec_side *sd = side == SIDE_SOURCE ? &c->source : &c->target;
+		bool dup = false;
+
+		if (sd->sys != sys || !sd->table)
+			continue;
+		for (size_t j = 0; j < *n; j++)
+			dup = dup || strcmp(t[j], sd->table) == 0;
+		if (!dup)
+			t[(*n)++] = sd->table;
+	}
+	return t;
+}
+
 static int session_get(struct run *r, struct sessions *ss, const struct spec_system *sys, int side,
                        const char *snapshot, struct conn **out, struct tally_err *err)
 {
 	struct session *s = session_find(ss, sys, side);
 	const struct conn_ops *ops;
+	const char **lock = NULL;
 	struct conn_cfg cfg;
 	struct conn *c = NULL;
+	bool coord = ss == &r->coord;
+	int rc;
 
 	if (s && s->conn) {
 		*out = s->conn;
@@ -140,15 +199,22 @@ static int session_get(struct run *r, struct sessions *ss, const struct spec_sys
 	ops = conn_driver(sys->driver);
 	if (!ops)
 		return err_set(err, ERR_SPEC, "system '%s': unknown driver '%s'", sys->name, sys->driver);
-	memset(&cfg, 0, sizeof(cfg));
+	run_conn_cfg(r, &cfg);
 	cfg.snapshot = snapshot;
 	cfg.system = sys->name;
 	cfg.side = side == SIDE_SOURCE ? "source" : "target";
 	cfg.dsn = sys->dsn;
 	cfg.dsn_shown = sys->dsn_shown;
-	cfg.connect_timeout = r->opts->connect_timeout;
-	if (ops->open(&c, &cfg, err) < 0)
+	if (coord) {
+		lock = lock_list(r, sys, side, &cfg.nlock);
+		cfg.lock = lock;
+	}
+	rc = ops->open(&c, &cfg, err);
+	free(lock);
+	if (rc < 0)
 		return -1;
+	/* A coordinator's session is never cancelled: it holds the snapshot the workers share. */
+	guard_pid_add(&r->guard, sys, c->backend_pid, !coord);
 	if (!s) {
 		ss->s = xrealloc(ss->s, (ss->n + 1) * sizeof(*ss->s));
 		s = &ss->s[ss->n++];
@@ -161,17 +227,19 @@ static int session_get(struct run *r, struct sessions *ss, const struct spec_sys
 	return 0;
 }
 
-static void session_drop(struct session *s)
+static void session_drop(struct run *r, struct session *s)
 {
-	if (s->conn)
+	if (s->conn) {
+		guard_pid_remove(&r->guard, s->sys, s->conn->backend_pid);
 		s->conn->ops->close(s->conn);
+	}
 	s->conn = NULL;
 }
 
-static void sessions_close(struct sessions *ss)
+static void sessions_close(struct run *r, struct sessions *ss)
 {
 	for (size_t i = 0; i < ss->n; i++) {
-		session_drop(&ss->s[i]);
+		session_drop(r, &ss->s[i]);
 		free(ss->s[i].snapshot);
 		free(ss->s[i].position);
 	}
@@ -316,9 +384,9 @@ static json_t *check_json_for_run(struct run *r, size_t i)
 	json_t *sides = json_array();
 
 	for (int s = 0; s < 2; s++)
-		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?}", "system", res->side[s].system,
+		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "system", res->side[s].system,
 		                                       "table", res->side[s].table, "server", res->side[s].server,
-		                                       "position", res->side[s].position));
+		                                       "position", res->side[s].position, "stamp", r->stamp[i][s]));
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:o, s:s?}", "name", p->check->name,
 	                 "expect", spec_expect_name(p->check->expect), "repair", spec_repair_name(p->check->repair),
 	                 "multiset", p->multiset,
@@ -346,6 +414,104 @@ static json_t *run_json(struct run *r, const char *spec_hash)
 	                 ? json_pack("{s:i, s:i}", "index", r->opts->shard_index, "count", r->opts->shard_count)
 	                 : json_null(),
 	                 "started_at", r->report.started_at, "checks", checks);
+}
+
+/* ---- tables that change under a run ----------------------------------- */
+
+/*
+ * A table rewritten while a snapshot reads it (TRUNCATE, an ALTER TABLE
+ * that rewrites, VACUUM FULL, CLUSTER; on MariaDB a rebuild) may look
+ * empty to that snapshot, or its chunks may come from two versions of the
+ * table. The coordinator's locks keep that from happening while the run
+ * holds them; the stamps, read when the run begins (or, resuming, taken
+ * from run.json) and again after every time the run let go of its locks
+ * and at its end, tell when it happened anyway. A check whose table
+ * changed gets no verdict: it becomes an error of its own (kept in the
+ * work directory, so assembling, resuming and merging see it), and the
+ * other checks go on.
+ */
+static const struct spec_side *check_side(const struct run *r, size_t i, int s)
+{
+	return s == SIDE_SOURCE ? &r->res[i].check->source : &r->res[i].check->target;
+}
+
+/* Check i has no verdict, for e; -1 with err set when the work directory cannot keep that. */
+static int mark_check_error(struct run *r, size_t i, struct tally_err *e, struct tally_err *err)
+{
+	err_context(e, "check '%s'", r->res[i].check->name);
+	r->errored[i] = true;
+	r->res[i].status = RESULT_ERROR;
+	r->res[i].err = *e;
+	return work_write_error(r->out.path, i, e, err);
+}
+
+/* The stamp of check i's side s now against the one the run began with; when is for the message. */
+static int stamp_compare(struct run *r, size_t i, int s, const char *when, struct tally_err *err)
+{
+	const struct spec_side *sd = check_side(r, i, s);
+	const char *was = r->stamp[i][s];
+	struct tally_err e;
+	char *now = NULL;
+	bool gone;
+
+	if (!was || !sd->table || r->errored[i])
+		return 0;
+	if (guard_stamp(&r->guard, sd->sys, sd->table, &now, &e) < 0) {
+		err_context(&e, "cannot tell whether table '%s' on %s system '%s' was rewritten %s", sd->table,
+		            s == SIDE_SOURCE ? "source" : "target", sd->system, when);
+		return mark_check_error(r, i, &e, err);
+	}
+	if (now && strcmp(now, was) == 0) {
+		free(now);
+		return 0;
+	}
+	gone = now && strcmp(now, "missing") == 0;
+	err_set(&e, ERR_DATA, "table '%s' on %s system '%s' %s %s: tally cannot tell which version of it "
+	        "each chunk read, so this check has no verdict", r->res[i].side[s].table ? r->res[i].side[s].table
+	        : sd->table, s == SIDE_SOURCE ? "source" : "target", sd->system,
+	        gone ? "was renamed or dropped" : "was rewritten (a TRUNCATE, or an ALTER TABLE, VACUUM FULL, "
+	        "CLUSTER or OPTIMIZE that rebuilds it)", when);
+	err_detail(&e, "its storage when the run began: %s; now: %s", was, now ? now : "unknown");
+	err_hint(&e, "run the check again from the start once the table is no longer being changed");
+	free(now);
+	return mark_check_error(r, i, &e, err);
+}
+
+/* Every check's stamps against the run's first; -1 only when the work directory fails. */
+static int stamps_check(struct run *r, const char *when, struct tally_err *err)
+{
+	for (size_t i = 0; i < r->n; i++)
+		for (int s = 0; s < 2; s++)
+			if (stamp_compare(r, i, s, when, err) < 0)
+				return -1;
+	return 0;
+}
+
+/*
+ * The stamps a check begins with: read now, under the coordinator's
+ * locks, or, resuming, those of the interrupted run (old), which the
+ * tables must still have.
+ */
+static int stamps_begin(struct run *r, size_t i, json_t *old, struct tally_err *err)
+{
+	for (int s = 0; s < 2; s++) {
+		const struct spec_side *sd = check_side(r, i, s);
+		const char *was;
+
+		if (!sd->table)
+			continue;
+		if (!old) {
+			if (guard_stamp(&r->guard, sd->sys, sd->table, &r->stamp[i][s], err) < 0)
+				return err_context(err, "reading the storage of table '%s'", sd->table);
+			continue;
+		}
+		was = json_string_value(json_object_get(json_array_get(json_object_get(old, "sides"), (size_t)s),
+		                                        "stamp"));
+		r->stamp[i][s] = was ? xstrdup(was) : NULL;
+		if (stamp_compare(r, i, s, "since the interrupted run began", err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Plans check i on the coordinator's sessions; reads no row. */
@@ -381,15 +547,26 @@ static int check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err
 	exact[1] = side_exact(plan, SIDE_TARGET, cn[1]);
 	if (resumed) {
 		json_t *old = json_array_get(json_object_get(resumed, "checks"), i);
+		struct tally_err e;
+		int known = old ? work_read_error(r->out.path, i, &e, err) : 0;
 
-		if (!old || !json_equal(json_object_get(old, "columns"), res->columns) ||
-		    !json_equal(json_object_get(old, "key"), res->key)) {
+		if (known < 0)
+			return -1;
+		if (known == 1) {
+			r->errored[i] = true;
+			res->status = RESULT_ERROR;
+			res->err = e;
+		}
+		if (old && stamps_begin(r, i, old, err) < 0)
+			return -1;
+		if (!old || (!r->errored[i] && (!json_equal(json_object_get(old, "columns"), res->columns) ||
+		                                !json_equal(json_object_get(old, "key"), res->key)))) {
 			err_set(err, ERR_USAGE, "check '%s' no longer matches the interrupted run", c->name);
 			return err_hint(err, "the tables or the spec changed; start again without --resume");
 		}
 		if (chunkplan_from_json(&r->cps[i], json_object_get(old, "chunks"), err) < 0)
 			return -1;
-	} else if (plan_chunks(r, i, cn[0], cn[1], exact, err) < 0) {
+	} else if (stamps_begin(r, i, NULL, err) < 0 || plan_chunks(r, i, cn[0], cn[1], exact, err) < 0) {
 		return -1;
 	}
 	if (plan->repair_side >= 0) {
@@ -443,11 +620,20 @@ static void env_for(struct run *r, size_t check, struct conn *cn[2], struct chun
 	env->sort_budget = r->opts->sort_budget;
 	env->page_seconds = r->opts->page_seconds;
 	env->first_page = (uint64_t)(c->chunk_rows ? c->chunk_rows : r->opts->chunk_rows);
+	/*
+	 * Under --max-rate a page's statement lasts as long as tally takes to
+	 * read it: start with what the rate allows in a page's time, so that a
+	 * gentle rate does not make the first page outlast --statement-timeout.
+	 */
+	if (r->opts->max_rate > 0 && (double)env->first_page > r->opts->max_rate * r->opts->page_seconds)
+		env->first_page = r->opts->max_rate * r->opts->page_seconds < 100
+		                  ? 100 : (uint64_t)(r->opts->max_rate * r->opts->page_seconds);
 	env->rate = r->opts->max_rate > 0 ? &r->rate : NULL;
 	env->max_load = r->opts->max_load;
 	env->progress_rows = &r->rows_done;
 	env->on_pause = on_pause;
 	env->pause_arg = r;
+	env->stop = &r->stop;
 }
 
 static int run_task(struct worker *w, const struct task *t, struct tally_err *err)
@@ -483,7 +669,7 @@ static int run_task(struct worker *w, const struct task *t, struct tally_err *er
 			struct session *ws = session_find(&w->ss, sys[s], s);
 
 			if (ws)
-				session_drop(ws);
+				session_drop(r, ws);
 		}
 		sleep(1u << attempt);
 	}
@@ -512,7 +698,7 @@ static void *worker_main(void *arg)
 		}
 		__atomic_add_fetch(&r->chunks_done, 1, __ATOMIC_RELAXED);
 	}
-	sessions_close(&w->ss);
+	sessions_close(r, &w->ss);
 	canon_thread_release();
 	pthread_mutex_lock(&r->lock);
 	r->active--;
@@ -538,7 +724,7 @@ static void draw_progress(struct run *r, bool tty, bool last)
 	uint64_t rows = __atomic_load_n(&r->rows_done, __ATOMIC_RELAXED);
 	uint64_t done = __atomic_load_n(&r->chunks_done, __ATOMIC_RELAXED);
 	double el = chunk_now() - r->t0, rate = el > 0 ? (double)rows / el : 0, left = -1;
-	char rs[16], rt[16], eta[32] = "?";
+	char rs[16], rt[16], eta[32] = "?", ages[96];
 
 	if (r->rows_total > 0 && rate > 0 && (double)rows < r->rows_total)
 		left = (r->rows_total - (double)rows) / rate;
@@ -548,9 +734,48 @@ static void draw_progress(struct run *r, bool tty, bool last)
 		snprintf(eta, sizeof(eta), "%d:%02d:%02d", (int)(left / 3600), (int)(left / 60) % 60, (int)left % 60);
 	human(rs, sizeof(rs), (double)rows);
 	human(rt, sizeof(rt), rate);
-	fprintf(stderr, "%stally: %llu/%zu chunks, %s rows, %s rows/s, ETA %s%s", tty ? "\r" : "",
-	        (unsigned long long)done, r->ntasks, rs, rt, last ? "0:00:00" : eta, tty && !last ? "   " : "\n");
+	guard_progress(&r->guard, ages, sizeof(ages));
+	fprintf(stderr, "%stally: %llu/%zu chunks, %s rows, %s rows/s, ETA %s%s%s", tty ? "\r" : "",
+	        (unsigned long long)done, r->ntasks, rs, rt, last ? "0:00:00" : eta, ages,
+	        tty && !last ? "   " : "\n");
 	fflush(stderr);
+}
+
+/*
+ * Once a second while the workers run: keeps the coordinator's sessions
+ * from an idle timeout (they hold the snapshot and the locks), looks for
+ * sessions waiting on tally's locks, and after --yield-after lets go: the
+ * workers stop at their next row, their statements are cancelled (again
+ * at every look, until they have all ended), and the run stops with the
+ * waiter named; run_chunks then closes the coordinator's sessions.
+ */
+static void watch_sessions(struct run *r)
+{
+	struct guard_yield y;
+	struct tally_err e;
+	double now = chunk_now();
+	bool failed;
+
+	if (now - r->guard.last < 1.0)
+		return;
+	for (size_t i = 0; i < r->coord.n; i++) {
+		struct conn *c = r->coord.s[i].conn;
+
+		if (c && c->ops->keepalive)
+			(void)c->ops->keepalive(c, &e);
+	}
+	pthread_mutex_lock(&r->lock);
+	failed = r->failed;
+	pthread_mutex_unlock(&r->lock);
+	if (guard_look(&r->guard, now, true, &y) == 1 && !r->yielded && !failed) {
+		guard_yield_err(&y, r->opts->yield_after, r->opts->on_lock_wait, &e);
+		r->yield = y;
+		r->yielded = true;
+		__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+		fail_run(r, &e);
+	}
+	if (r->yielded)
+		guard_cancel(&r->guard);
 }
 
 static int run_workers(struct run *r)
@@ -591,17 +816,20 @@ static int run_workers(struct run *r)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&r->idle, &r->lock, &ts);
-		if (r->active > 0 && show && (tty || chunk_now() - last >= 5.0)) {
-			pthread_mutex_unlock(&r->lock);
+		if (r->active == 0)
+			break;
+		pthread_mutex_unlock(&r->lock);
+		watch_sessions(r);
+		if (show && (tty || chunk_now() - last >= 5.0)) {
 			draw_progress(r, tty, false);
 			last = chunk_now();
-			pthread_mutex_lock(&r->lock);
 		}
+		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
 	for (unsigned i = 0; i < jobs; i++)
 		pthread_join(w[i].th, NULL);
-	if (show && tty && !r->failed)
+	if (show && !r->failed)
 		draw_progress(r, tty, true);
 	else if (show && tty)
 		fputc('\n', stderr);
@@ -653,7 +881,8 @@ static bool owned(const struct run *r, size_t check, size_t chunk)
 static bool worth_resuming(const struct tally_err *err)
 {
 	return err->kind == ERR_LOST || err->kind == ERR_CONNECT || err->kind == ERR_SNAPSHOT ||
-	       err->kind == ERR_INTERRUPTED || err->kind == ERR_IO;
+	       err->kind == ERR_INTERRUPTED || err->kind == ERR_IO || err->kind == ERR_LOCKED ||
+	       err->kind == ERR_TIMEOUT;
 }
 
 #define RESUME_NOTE "finished chunks are kept: run again with --resume to do the rest"
@@ -673,6 +902,8 @@ static int fail_report(struct run *r, const struct tally_err *err, bool can_resu
 
 	report_now(r->report.finished_at);
 	r->report.error_note = resumable ? RESUME_NOTE : NULL;
+	json_decref(r->report.sessions);
+	r->report.sessions = guard_json(&r->guard);
 	report_fail(&r->out, &r->report, err, hint, r->opts->quiet);
 	free(hint);
 	return 2;
@@ -696,6 +927,8 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	memset(&in, 0, sizeof(in));
 	in.run = r->runjson;
 	in.dirs = dirs;
+	in.ndirs = 1;
+	in.sessions = guard_json(&r->guard);
 	in.chunk_dir = chunk_dir;
 	in.recon_dir = recon;
 	in.out = &r->out;
@@ -710,6 +943,7 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	in.resume_hint = hint = resume_hint(r);
 	rc = assemble_outputs(&in, status, err);
 	free(hint);
+	json_decref(in.sessions);
 	for (size_t i = 0; i < r->n; i++)
 		free(chunk_dir[i]);
 	free(chunk_dir);
@@ -717,10 +951,124 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	return rc;
 }
 
+/* The guard: every system the checks read, with their compared tables. */
+static void run_init_guard(struct run *r)
+{
+	struct conn_cfg cfg;
+	const char *skip = getenv("TALLY_TEST_SKIP_LOCKS");
+
+	run_conn_cfg(r, &cfg);
+	guard_init(&r->guard, &cfg, r->opts->yield_after);
+	/* Tests only: lets a table be rewritten under a run, to test the stamps. */
+	r->skip_locks = skip && strcmp(skip, "1") == 0;
+	for (size_t i = 0; i < r->n; i++)
+		for (int s = 0; s < 2; s++)
+			guard_add_table(&r->guard, check_side(r, i, s)->sys, check_side(r, i, s)->table);
+}
+
+/* Workers of PostgreSQL systems share the coordinator's snapshots. */
+static int export_snapshots(struct run *r, struct tally_err *err)
+{
+	for (size_t i = 0; i < r->coord.n; i++) {
+		struct session *s = &r->coord.s[i];
+
+		free(s->snapshot);
+		s->snapshot = NULL;
+		if (s->conn && s->conn->ops->export_snapshot &&
+		    s->conn->ops->export_snapshot(s->conn, &s->snapshot, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The chunks left to do: this shard's, not done yet, of checks that have no error. */
+static int collect_tasks(struct run *r, struct tally_err *err)
+{
+	free(r->tasks);
+	r->tasks = NULL;
+	r->ntasks = r->next = 0;
+	for (size_t i = 0; i < r->n; i++)
+		for (size_t j = 0; j < r->cps[i].n && !r->errored[i]; j++) {
+			struct part_result pr;
+			int d;
+
+			if (!owned(r, i, j))
+				continue;
+			d = work_read_part(r->out.path, i, j, &pr, err);
+			if (d < 0)
+				return -1;
+			if (d == 1)
+				continue;       /* done before an interruption */
+			r->tasks = xrealloc(r->tasks, (r->ntasks + 1) * sizeof(*r->tasks));
+			r->tasks[r->ntasks].check = i;
+			r->tasks[r->ntasks++].chunk = j;
+		}
+	return 0;
+}
+
+/*
+ * After letting go (--on-lock-wait wait): the coordinator's sessions open
+ * again, their locks queued behind the session the run let go for, so
+ * they are granted once it is done (within --lock-timeout); a new
+ * snapshot is exported, and the stamps tell which tables it rewrote.
+ */
+static int coord_reopen(struct run *r, struct tally_err *err)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct conn *c;
+
+		if (r->errored[i])
+			continue;
+		for (int s = 0; s < 2; s++)
+			if (session_get(r, &r->coord, check_side(r, i, s)->sys, s, NULL, &c, err) < 0)
+				return err_context(err, "opening again after waiting for %s %ld",
+				                   strcmp(r->yield.sys->driver, "mariadb") == 0 ? "thread" : "pid",
+				                   r->yield.waiter.pid);
+	}
+	if (export_snapshots(r, err) < 0)
+		return -1;
+	return stamps_check(r, "while tally waited for it", err);
+}
+
+/*
+ * Compares the chunks left, on workers. When the run lets go of its locks
+ * for a waiting session, the coordinator's sessions close at once; with
+ * --on-lock-wait wait, the run then waits for that session, opens again,
+ * and redoes the chunks that did not finish (at most MAX_WAITS times).
+ */
+static int run_chunks(struct run *r, struct tally_err *err)
+{
+	for (unsigned waits = 0;; waits++) {
+		if (collect_tasks(r, err) < 0)
+			return -1;
+		if (r->ntasks == 0 || run_workers(r) == 0)
+			return 0;
+		*err = r->err;
+		if (!r->yielded)
+			return -1;
+		sessions_close(r, &r->coord);
+		if (r->opts->on_lock_wait != LOCKWAIT_WAIT || waits == MAX_WAITS)
+			return -1;
+		if (!r->opts->quiet)
+			fprintf(stderr, "tally: %s; waiting for it to finish\n", err->msg);
+		if (coord_reopen(r, err) < 0)
+			return -1;
+		pthread_mutex_lock(&r->lock);
+		r->failed = false;
+		err_clear(&r->err);
+		pthread_mutex_unlock(&r->lock);
+		r->yielded = false;
+		__atomic_store_n(&r->stop, 0, __ATOMIC_RELAXED);
+	}
+}
+
 static void run_release(struct run *r)
 {
-	sessions_close(&r->coord);
+	sessions_close(r, &r->coord);
+	guard_release(&r->guard);
 	for (size_t i = 0; i < r->n; i++) {
+		free(r->stamp[i][0]);
+		free(r->stamp[i][1]);
 		if (r->planned[i])
 			plan_release(&r->plans[i]);
 		chunkplan_release(&r->cps[i]);
@@ -734,6 +1082,8 @@ static void run_release(struct run *r)
 	free(r->cps);
 	free(r->rinfo);
 	free(r->no_repair);
+	free(r->stamp);
+	free(r->errored);
 	free(r->tasks);
 	json_decref(r->runjson);
 	report_release(&r->report);
@@ -782,6 +1132,9 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 	r.cps = xcalloc(r.n ? r.n : 1, sizeof(*r.cps));
 	r.rinfo = xcalloc(r.n ? r.n : 1, sizeof(*r.rinfo));
 	r.no_repair = xcalloc(r.n ? r.n : 1, sizeof(*r.no_repair));
+	r.stamp = xcalloc(r.n ? r.n : 1, sizeof(*r.stamp));
+	r.errored = xcalloc(r.n ? r.n : 1, sizeof(*r.errored));
+	run_init_guard(&r);
 	if (opts->shard_count > 1)
 		r.report.shard = json_pack("{s:i, s:i}", "index", opts->shard_index, "count", opts->shard_count);
 	spec_hash(hash, spec_text, spec_len);
@@ -844,44 +1197,28 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 		}
 	}
 
-	/* Workers of PostgreSQL systems share the coordinator's snapshots. */
-	for (size_t i = 0; i < r.coord.n; i++) {
-		struct session *s = &r.coord.s[i];
-
-		if (s->conn->ops->export_snapshot && s->conn->ops->export_snapshot(s->conn, &s->snapshot, &err) < 0) {
-			status = fail_report(&r, &err, false);
-			goto done;
-		}
+	if (export_snapshots(&r, &err) < 0) {
+		status = fail_report(&r, &err, false);
+		goto done;
 	}
-	for (size_t i = 0; i < r.n; i++)
-		for (size_t j = 0; j < r.cps[i].n; j++) {
-			struct part_result pr;
-			int d;
-
-			if (!owned(&r, i, j))
-				continue;
-			d = work_read_part(out, i, j, &pr, &err);
-			if (d < 0) {
-				status = fail_report(&r, &err, false);
-				goto done;
-			}
-			if (d == 1)
-				continue;       /* done before the interruption */
-			r.tasks = xrealloc(r.tasks, (r.ntasks + 1) * sizeof(*r.tasks));
-			r.tasks[r.ntasks].check = i;
-			r.tasks[r.ntasks++].chunk = j;
-		}
-	if (r.ntasks && run_workers(&r) < 0) {
-		err = r.err;
-		r.res[r.tasks[0].check].status = RESULT_PENDING;
+	if (run_chunks(&r, &err) < 0) {
+		if (r.ntasks)
+			r.res[r.tasks[0].check].status = RESULT_PENDING;
 		status = fail_report(&r, &err, true);
 		goto done;
 	}
+	/* The last look, and the stamps, while the locks are still held. */
+	guard_look(&r.guard, chunk_now(), true, &r.yield);
+	if (stamps_check(&r, "during the run", &err) < 0) {
+		status = fail_report(&r, &err, false);
+		goto done;
+	}
+	sessions_close(&r, &r.coord);
 	for (size_t i = 0; i < r.n; i++) {
 		struct part_result pr;
 		struct chunk_env env;
 
-		if (!r.cps[i].reconcile || !owned(&r, i, 0))
+		if (!r.cps[i].reconcile || !owned(&r, i, 0) || r.errored[i])
 			continue;
 		if (work_read_part(out, i, WORK_RECONCILE, &pr, &err) == 1)
 			continue;
@@ -892,7 +1229,6 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 			goto done;
 		}
 	}
-	sessions_close(&r.coord);
 
 	if (assemble_run(&r, &status, &err) < 0) {
 		status = 2;     /* the errors are printed, and the parts kept for --resume */
@@ -909,6 +1245,19 @@ done:
 }
 
 /* ---- tally merge ------------------------------------------------------ */
+
+/* Is check i in error in one of the shards? 1, 0, or -1 with err set. */
+static int shard_error(char **dirs, size_t ndirs, size_t i, struct tally_err *err)
+{
+	for (size_t d = 0; d < ndirs; d++) {
+		struct tally_err e;
+		int rc = work_read_error(dirs[d], i, &e, err);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
 
 int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, bool quiet)
 {
@@ -980,6 +1329,16 @@ int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, boo
 			}
 		}
 		chunk_dir[i] = xcalloc(n ? n : 1, sizeof(size_t));
+		recon[i] = -1;
+		/* A check in error in some shard has no verdict: its chunks are not needed. */
+		switch (shard_error(dirs, ndirs, i, &err)) {
+		case -1:
+			goto fail;
+		case 1:
+			continue;
+		default:
+			break;
+		}
 		for (size_t j = 0; j < n; j++) {
 			long where = -1;
 
@@ -1025,6 +1384,7 @@ int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, boo
 	memset(&in, 0, sizeof(in));
 	in.run = first;
 	in.dirs = (const char *const *)dirs;
+	in.ndirs = ndirs;
 	in.chunk_dir = chunk_dir;
 	in.recon_dir = recon;
 	in.out = &out;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "guard.h"
 #include "spec.h"
 
 struct run_opts {
@@ -28,6 +29,11 @@ struct run_opts {
 	double page_seconds;            /* target time of one page query */
 	long chunk_rows;                /* default chunk size when the spec gives none */
 	size_t sort_budget;             /* bytes per local sort */
+	double statement_timeout;       /* seconds per statement, 0: none (never beyond the role's) */
+	bool statement_timeout_forced;  /* given on the command line: wins over the role's limit */
+	double lock_timeout;            /* seconds to wait for a lock, at start and in every session */
+	double yield_after;             /* let go when a session waited this long on tally; 0: never */
+	enum lockwait on_lock_wait;     /* then stop (resumable), or wait for it and go on */
 };
 
 /* Fills the defaults. */

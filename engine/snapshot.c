@@ -318,6 +318,14 @@ int snapshot_take(const struct spec *spec, const struct spec_check *check, int s
 	cfg.dsn = sys->dsn;
 	cfg.dsn_shown = sys->dsn_shown;
 	cfg.connect_timeout = opts->connect_timeout;
+	/*
+	 * One statement reads the whole table: it runs under the role's own
+	 * limit only. The lock keeps a rewrite from emptying the table under
+	 * the session's snapshot before the read begins.
+	 */
+	cfg.lock_timeout = opts->lock_timeout;
+	cfg.lock = (const char *const *)&sd->table;
+	cfg.nlock = sd->table ? 1 : 0;
 	if (ops->open(&k.conn, &cfg, &err) < 0)
 		goto out;
 	if ((sd->query ? ops->describe_query(k.conn, sd->query, &k.t, &err)

@@ -233,3 +233,45 @@ json_t *work_read_run(const char *dir, struct tally_err *err)
 	return j;
 }
 
+
+int work_write_error(const char *out, size_t check, const struct tally_err *e, struct tally_err *err)
+{
+	char *path = xasprintf("%s/%s/c%zu/error.json", out, WORK_DIRNAME, check);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "message", e->msg, "detail", e->detail, "hint", e->hint);
+	char *text = json_dumps(j, JSON_COMPACT);
+	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render error.json");
+
+	free(text);
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
+int work_read_error(const char *dir, size_t check, struct tally_err *out, struct tally_err *err)
+{
+	char *path = xasprintf("%s/%s/c%zu/error.json", dir, WORK_DIRNAME, check);
+	json_error_t je;
+	json_t *j;
+	const char *m;
+	int rc = 1;
+
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return 0;
+	}
+	j = json_load_file(path, 0, &je);
+	m = json_string_value(json_object_get(j, "message"));
+	if (!m) {
+		rc = err_set(err, ERR_IO, "check error '%s' is unreadable", path);
+	} else {
+		const char *d = json_string_value(json_object_get(j, "detail"));
+		const char *h = json_string_value(json_object_get(j, "hint"));
+
+		err_set(out, ERR_DATA, "%s", m);
+		err_detail(out, "%s", d ? d : "");
+		err_hint(out, "%s", h ? h : "");
+	}
+	json_decref(j);
+	free(path);
+	return rc;
+}

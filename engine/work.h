@@ -13,6 +13,8 @@
  *     c<i>/<id>.done      the chunk's result (JSON): counts, hashes, and
  *                         when it started and ended; written last, by
  *                         rename, so a part without it is unfinished
+ *     c<i>/error.json     the check has no verdict (a table rewritten
+ *                         during the run): its parts are not used
  *
  * <id> is the chunk number, or "r" for the reconciliation of a check whose
  * chunks may disagree on membership. A killed run leaves finished parts
@@ -66,6 +68,16 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
 /* Reads a part's .done file; returns 1, 0 when the part is not done, -1 on error. */
 int work_read_part(const char *out, size_t check, size_t part, struct part_result *r,
                    struct tally_err *err);
+
+/*
+ * A check that ends in trouble of its own while the others go on: its
+ * error (message, detail, hint) is kept in its directory, and the outputs
+ * assembled later (by the run, a resumed run, or tally merge) report the
+ * check as an error, with no difference or repair from its parts.
+ * work_read_error returns 1 with out filled, 0 when the check has none.
+ */
+int work_write_error(const char *out, size_t check, const struct tally_err *e, struct tally_err *err);
+int work_read_error(const char *dir, size_t check, struct tally_err *out, struct tally_err *err);
 
 /* run.json, written atomically; read back for --resume and tally merge. */
 int work_write_run(const char *out, json_t *run, struct tally_err *err);

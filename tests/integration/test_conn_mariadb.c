@@ -71,8 +71,14 @@ static void close_conn(struct conn *c)
 	mariadb_ops.close(c);
 }
 
+static MYSQL *guard_ddl;     /* test_guard's second admin connection, closed here too */
+
 static void close_all(void)
 {
+	if (guard_ddl) {
+		mysql_close(guard_ddl);
+		guard_ddl = NULL;
+	}
 	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
 		if (live[i]) {
 			mariadb_ops.close(live[i]);
@@ -660,7 +666,12 @@ static void test_registry_and_quote_ident(void **state)
 	mariadb_ops.close(NULL);   /* accepts NULL */
 }
 
-/* The session: snapshot open, UTC, long net timeouts, utf8mb4, REPEATABLE READ. */
+/*
+ * The session: snapshot open, UTC, utf8mb4, REPEATABLE READ; no statement
+ * limit asked, so the server's (none) stays, and the server waits an hour
+ * for a client that stops reading (net_write_timeout), while
+ * net_read_timeout stays the server's.
+ */
 static void test_session(void **state)
 {
 	struct conn *c = open_tally();
@@ -672,7 +683,7 @@ static void test_session(void **state)
 	                " @@character_set_results AS cr, @@max_statement_time AS mst,"
 	                " CONNECTION_ID() = @@pseudo_thread_id AS same ;  \n";
 	const struct val exp[] = {
-		V("1"), V("+00:00"), V("3600"), V("3600"), V("REPEATABLE-READ"), V("utf8mb4"),
+		V("1"), V("+00:00"), V("3600"), V("30"), V("REPEATABLE-READ"), V("utf8mb4"),
 		V("utf8mb4"), V("0.000000"), V("1"),
 	};
 	char pid[32];
@@ -703,6 +714,174 @@ static void test_session(void **state)
 	}
 	tabdesc_release(&t);
 	close_conn(c);
+}
+
+/* ---- guard: limits, metadata locks, stamps, the watch ------------------- */
+
+static struct conn *open_cfg(struct conn_cfg *cfg, struct tally_err *err)
+{
+	struct dsnpair p;
+	char hostport[128];
+	struct conn *c = NULL;
+
+	require_env();
+	snprintf(hostport, sizeof(hostport), "%s:%s", env.host, env.port);
+	make_dsn(&p, env.user, env.password, hostport, DB);
+	cfg->system = "legacy";
+	cfg->side = cfg->monitor ? "monitor" : "source";
+	cfg->dsn = p.dsn;
+	cfg->dsn_shown = p.shown;
+	cfg->connect_timeout = 5;
+	err_clear(err);
+	if (mariadb_ops.open(&c, cfg, err) < 0)
+		return NULL;
+	live_add(c);
+	return c;
+}
+
+static MYSQL *admin_connect2(void)
+{
+	MYSQL *m = mysql_init(NULL);
+
+	if (!mysql_real_connect(m, env.host, env.admin_user, env.admin_password, DB,
+	                        (unsigned int)strtoul(env.port, NULL, 10), NULL, 0))
+		fail_msg("cannot connect as admin: %s", mysql_error(m));
+	return m;
+}
+
+static const char *stamp_of(struct conn *mon, const char *table)
+{
+	static char out[128];
+	struct tally_err err;
+	char *s = NULL;
+
+	if (mon->ops->table_stamp(mon, table, &s, &err) < 0)
+		fail_msg("table_stamp(%s): %s / %s", table, err.msg, err.detail);
+	snprintf(out, sizeof(out), "%s", s ? s : "(none)");
+	free(s);
+	return out;
+}
+
+/*
+ * A session opened with locks holds a metadata lock on its tables (a DDL
+ * with a short lock_wait_timeout fails); the limits asked for are in
+ * force; a monitor's stamps are InnoDB's table ids, which a rebuild or a
+ * TRUNCATE replaces and ADD INDEX does not; a metadata lock held
+ * elsewhere stops open within the lock timeout; the watch sees a DDL
+ * waiting on the session's lock.
+ */
+static void test_guard(void **state)
+{
+	static const char *const locks[] = { "guard_t", DB ".no_such_table" };
+	const char *tables[] = { "guard_t" };
+	struct conn_cfg cfg;
+	struct conn *c, *mon;
+	struct conn_watch w;
+	struct tally_err err;
+	struct tabdesc t;
+	struct scan sc;
+	char before[128], want[256];
+	const char *q = "SELECT @@max_statement_time AS mst, @@lock_wait_timeout AS lwt,"
+	                " @@net_write_timeout AS nwt";
+	MYSQL *ddl;
+
+	(void)state;
+	admin_sql("DROP TABLE IF EXISTS " DB ".guard_t");
+	admin_sql("DROP VIEW IF EXISTS " DB ".guard_v");
+	admin_sql("CREATE TABLE " DB ".guard_t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB");
+	admin_sql("INSERT INTO " DB ".guard_t SELECT seq, seq FROM seq_1_to_100");
+	admin_sql("CREATE VIEW " DB ".guard_v AS SELECT * FROM " DB ".guard_t");
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lock = locks;
+	cfg.nlock = 2;
+	cfg.lock_timeout = 2;
+	cfg.statement_timeout = 5;
+	c = open_cfg(&cfg, &err);
+	if (!c)
+		fail_msg("open: %s / %s", err.msg, err.detail);
+	assert_true(c->statement_timeout == 5);
+	describe_q(c, q, &t);
+	scan_init(&sc, &t, NULL, q, NULL, "*", NULL);
+	expect_scan(c, &sc, (const struct val[]){ V("5.000000"), V("2"), V("60") }, 1);
+	tabdesc_release(&t);
+	admin_sql("SET SESSION lock_wait_timeout = 1");
+	assert_int_not_equal(mysql_query(admin, "ALTER TABLE " DB ".guard_t ADD COLUMN z INT"), 0);
+	assert_int_equal(mysql_errno(admin), 1205);     /* ER_LOCK_WAIT_TIMEOUT */
+	admin_sql("SET SESSION lock_wait_timeout = DEFAULT");
+	close_conn(c);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.monitor = true;
+	mon = open_cfg(&cfg, &err);
+	assert_non_null(mon);
+	snprintf(want, sizeof(want), "table_id %s",
+	         admin_value("SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = '" DB "/guard_t'"));
+	snprintf(before, sizeof(before), "%s", stamp_of(mon, "guard_t"));
+	assert_string_equal(before, want);
+	assert_string_equal(stamp_of(mon, DB ".guard_t"), want);
+	assert_string_equal(stamp_of(mon, "guard_v"), "(none)");
+	assert_string_equal(stamp_of(mon, "no_such_table"), "missing");
+	admin_sql("ALTER TABLE " DB ".guard_t ADD INDEX iv (v)");
+	assert_string_equal(stamp_of(mon, "guard_t"), before);
+	admin_sql("ALTER TABLE " DB ".guard_t FORCE");
+	assert_string_not_equal(stamp_of(mon, "guard_t"), before);
+	snprintf(before, sizeof(before), "%s", stamp_of(mon, "guard_t"));
+	admin_sql("TRUNCATE " DB ".guard_t");
+	assert_string_not_equal(stamp_of(mon, "guard_t"), before);
+
+	/* A metadata lock held elsewhere. */
+	ddl = guard_ddl = admin_connect2();
+	assert_int_equal(mysql_query(ddl, "LOCK TABLES guard_t WRITE"), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lock = locks;
+	cfg.nlock = 1;
+	cfg.lock_timeout = 1;
+	c = open_cfg(&cfg, &err);
+	assert_null(c);
+	assert_int_equal(err.kind, ERR_LOCKED);
+	assert_non_null(strstr(err.msg, "] cannot take a metadata lock on table '" DB ".guard_t' on source "
+	                       "system 'legacy' within 1 s: another session holds a conflicting one"));
+	assert_non_null(strstr(err.hint, "metadata_lock_info"));
+	assert_int_equal(mysql_query(ddl, "UNLOCK TABLES"), 0);
+
+	/* The watch: a DDL waits on the session's metadata lock. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lock = locks;
+	cfg.nlock = 1;
+	c = open_cfg(&cfg, &err);
+	assert_non_null(c);
+	{
+		static const char alter[] = "ALTER TABLE guard_t ADD COLUMN z INT";
+
+		assert_int_equal(mysql_send_query(ddl, alter, sizeof(alter) - 1), 0);
+	}
+	for (int tries = 0; tries < 100; tries++) {
+		assert_int_equal(mon->ops->watch(mon, (long[]){ c->backend_pid }, 1, tables, 1, &w, &err), 0);
+		if (w.nwaiters)
+			break;
+		usleep(50000);
+	}
+	assert_int_equal(w.nwaiters, 1);
+	assert_int_equal(w.waiters[0].pid, (long)mysql_thread_id(ddl));
+	assert_string_equal(w.waiters[0].user, env.admin_user);
+	assert_string_equal(w.waiters[0].state, "Waiting for table metadata lock");
+	assert_string_equal(w.waiters[0].what, "a metadata lock on " DB ".guard_t");
+	assert_true(w.snapshot_age >= 0);
+	assert_true(w.xmin_age == -1);
+	/* A statement that names another table is not counted. */
+	assert_int_equal(mon->ops->watch(mon, (long[]){ c->backend_pid }, 1,
+	                                 (const char *[]){ "other_t" }, 1, &w, &err), 0);
+	assert_int_equal(w.nwaiters, 0);
+	assert_int_equal(mon->ops->keepalive(mon, &err), 0);
+	assert_int_equal(mon->ops->cancel(mon, 999999999, &err), 0);  /* no such thread: nothing to do */
+	close_conn(c);
+	assert_int_equal(mysql_read_query_result(ddl), 0);
+	mysql_close(ddl);
+	guard_ddl = NULL;
+	close_conn(mon);
+	admin_sql("DROP VIEW " DB ".guard_v");
+	admin_sql("DROP TABLE " DB ".guard_t");
 }
 
 /* Writes are refused by the server: the transaction is READ ONLY. */
@@ -3090,6 +3269,7 @@ int main(void)
 		cmocka_unit_test(test_registry_and_quote_ident),
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_read_only),
+		cmocka_unit_test(test_guard),
 		cmocka_unit_test(test_error_mid_stream),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_describe_types),

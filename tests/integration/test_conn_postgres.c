@@ -3090,6 +3090,191 @@ static void release_backend(PGconn *pg)
 	PQfinish(pg);
 }
 
+/* ---- guard: limits, locks, stamps, the watch ------------------------- */
+
+static struct conn *open_cfg(struct conn_cfg *cfg, struct tally_err *err)
+{
+	struct conn *c = NULL;
+
+	cfg->system = SYSTEM;
+	cfg->side = cfg->monitor ? "monitor" : "source";
+	cfg->dsn = dsn;
+	cfg->dsn_shown = dsn_shown;
+	cfg->connect_timeout = 10;
+	err_clear(err);
+	if (postgres_ops.open(&c, cfg, err) < 0)
+		return NULL;
+	return c;
+}
+
+static void stamp_of(struct conn *mon, const char *table, char *out, size_t cap)
+{
+	struct tally_err err;
+	char *s = NULL;
+
+	if (mon->ops->table_stamp(mon, table, &s, &err) < 0) {
+		print_err(&err);
+		fail_msg("table_stamp('%s') failed", table);
+	}
+	snprintf(out, cap, "%s", s ? s : "(none)");
+	free(s);
+}
+
+/*
+ * A session opened with locks holds ACCESS SHARE on its tables, and takes
+ * its snapshot after them; the limits asked for are in force; a monitor's
+ * stamps are the relfilenodes, which TRUNCATE and VACUUM FULL replace and
+ * ADD COLUMN does not; a lock another session holds stops open within the
+ * lock timeout, naming that session; the watch sees a DDL waiting on the
+ * session's lock, and the ages of its transaction.
+ */
+static void test_guard(void **state)
+{
+	static const char *const locks[] = { "public.guard_t", "no_such_table", "guard_v" };
+	struct conn_cfg cfg;
+	struct conn *c, *mon;
+	struct conn_watch w;
+	struct tally_err err;
+	char sql[512], buf[256], want[256], before[256], pid[32];
+	PGconn *ddl;
+	PGresult *res;
+
+	(void)state;
+	admin_exec("DROP TABLE IF EXISTS guard_t, guard_p CASCADE;"
+	           "CREATE TABLE guard_t (id int PRIMARY KEY, v text);"
+	           "INSERT INTO guard_t SELECT g, 'x' FROM generate_series(1, 100) g;"
+	           "CREATE VIEW guard_v AS SELECT * FROM guard_t;"
+	           "CREATE TABLE guard_p (id int PRIMARY KEY) PARTITION BY RANGE (id);"
+	           "CREATE TABLE guard_p1 PARTITION OF guard_p FOR VALUES FROM (0) TO (10);"
+	           "CREATE TABLE guard_p2 PARTITION OF guard_p FOR VALUES FROM (10) TO (20);"
+	           "GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC;");
+
+	/*
+	 * Locks and limits. The open waits for a writer that holds ACCESS
+	 * EXCLUSIVE, and its snapshot, taken after its locks, sees what that
+	 * writer committed.
+	 */
+	ddl = admin_connect(TEST_DB);
+	assert_non_null(ddl);
+	assert_int_equal(exec_on(ddl, "BEGIN; LOCK TABLE guard_t IN ACCESS EXCLUSIVE MODE;"
+	                         "INSERT INTO guard_t VALUES (1000, 'late')"), 0);
+	assert_int_equal(PQsendQuery(ddl, "SELECT pg_sleep(0.5); COMMIT"), 1);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lock = locks;
+	cfg.nlock = 3;
+	cfg.lock_timeout = 2;
+	cfg.statement_timeout = 5;
+	c = open_cfg(&cfg, &err);
+	if (!c)
+		print_err(&err);
+	assert_non_null(c);
+	assert_true(c->statement_timeout == 5);
+	assert_true(c->role_statement_timeout == 0);
+	snprintf(sql, sizeof(sql), "SELECT string_agg(relation::regclass::text, ',' ORDER BY relation::regclass::text)"
+	         " FROM pg_locks WHERE pid = %ld AND locktype = 'relation' AND mode = 'AccessShareLock'"
+	         " AND granted AND relation::regclass::text LIKE 'guard%%'", c->backend_pid);
+	admin_value(sql, buf, sizeof(buf));
+	assert_string_equal(buf, "guard_t,guard_v");
+	while ((res = PQgetResult(ddl)) != NULL)
+		PQclear(res);
+	{
+		struct tabdesc t;
+
+		describe_query_ok(c, "SELECT count(*)::text AS n, current_setting('statement_timeout') AS st,"
+		                  " current_setting('lock_timeout') AS lt FROM guard_t", &t);
+		scan_expect(c, &t, "SELECT count(*)::text AS n, current_setting('statement_timeout') AS st,"
+		            " current_setting('lock_timeout') AS lt FROM guard_t", NULL, "n,st,lt", "",
+		            (const struct val[]){ V("101"), V("5s"), V("2s") }, 1, 3);
+		tabdesc_release(&t);
+	}
+	c->ops->close(c);
+
+	/* Stamps, through a monitor (no transaction). */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.monitor = true;
+	mon = open_cfg(&cfg, &err);
+	assert_non_null(mon);
+	admin_value("SELECT 'guard_t'::regclass::oid || ':' || pg_relation_filenode('guard_t')", want, sizeof(want));
+	stamp_of(mon, "guard_t", buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	stamp_of(mon, "public.guard_t", before, sizeof(before));
+	assert_string_equal(before, want);
+	stamp_of(mon, "guard_v", buf, sizeof(buf));
+	assert_string_equal(buf, "(none)");
+	stamp_of(mon, "no_such_table", buf, sizeof(buf));
+	assert_string_equal(buf, "missing");
+	admin_value("SELECT string_agg(oid || ':' || pg_relation_filenode(oid), ',' ORDER BY oid) FROM pg_class"
+	            " WHERE relname IN ('guard_p1', 'guard_p2')", want, sizeof(want));
+	stamp_of(mon, "guard_p", buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	admin_exec("ALTER TABLE guard_t ADD COLUMN w int");
+	stamp_of(mon, "guard_t", buf, sizeof(buf));
+	assert_string_equal(buf, before);
+	admin_exec("BEGIN; TRUNCATE guard_t; INSERT INTO guard_t VALUES (1, 'x'); COMMIT");
+	stamp_of(mon, "guard_t", buf, sizeof(buf));
+	assert_string_not_equal(buf, before);
+	snprintf(before, sizeof(before), "%s", buf);
+	admin_exec("VACUUM FULL guard_t");
+	stamp_of(mon, "guard_t", buf, sizeof(buf));
+	assert_string_not_equal(buf, before);
+	admin_exec("ALTER TABLE guard_t RENAME TO guard_t2; CREATE TABLE guard_t (id int PRIMARY KEY, v text);"
+	           "GRANT SELECT ON guard_t TO PUBLIC");
+	stamp_of(mon, "guard_t", before, sizeof(before));
+	assert_string_not_equal(buf, before);
+	admin_exec("DROP TABLE guard_t; ALTER TABLE guard_t2 RENAME TO guard_t");
+
+	/* A lock held elsewhere: open fails within the lock timeout and names the holder. */
+	assert_int_equal(exec_on(ddl, "BEGIN; LOCK TABLE guard_t IN ACCESS EXCLUSIVE MODE"), 0);
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(ddl));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lock = locks;
+	cfg.nlock = 1;
+	cfg.lock_timeout = 0.3;
+	c = open_cfg(&cfg, &err);
+	assert_null(c);
+	assert_int_equal(err.kind, ERR_LOCKED);
+	assert_string_equal(err.sqlstate, "55P03");
+	snprintf(want, sizeof(want), "cannot lock table 'public.guard_t' on source system '" SYSTEM "' within 0.3 s: "
+	         "pid %s (user '%s', application '', idle in transaction, in a transaction for ", pid, env_admin_user);
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, ") holds ACCESS EXCLUSIVE"));
+	assert_int_equal(exec_on(ddl, "ROLLBACK"), 0);
+
+	/* The watch: a DDL waits on the session's lock. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lock = locks;
+	cfg.nlock = 1;
+	c = open_cfg(&cfg, &err);
+	assert_non_null(c);
+	assert_int_equal(PQsendQuery(ddl, "ALTER TABLE guard_t ADD COLUMN z int"), 1);
+	for (int tries = 0; tries < 100; tries++) {
+		assert_int_equal(mon->ops->watch(mon, (long[]){ c->backend_pid }, 1, NULL, 0, &w, &err), 0);
+		if (w.nwaiters)
+			break;
+		usleep(50000);
+	}
+	assert_int_equal(w.nwaiters, 1);
+	assert_int_equal(w.waiters[0].pid, PQbackendPID(ddl));
+	assert_string_equal(w.waiters[0].user, env_admin_user);
+	assert_string_equal(w.waiters[0].what, "AccessExclusiveLock on guard_t");
+	assert_true(w.waiters[0].seconds >= 0);
+	assert_true(w.snapshot_age >= 0);
+	assert_true(w.xmin_age >= 0);
+	/* Not a waiter of tally's when the session it waits for is not one. */
+	assert_int_equal(mon->ops->watch(mon, (long[]){ 1 }, 1, NULL, 0, &w, &err), 0);
+	assert_int_equal(w.nwaiters, 0);
+	assert_true(w.snapshot_age < 0);
+	assert_int_equal(c->ops->keepalive(c, &err), 0);
+	c->ops->close(c);
+	while ((res = PQgetResult(ddl)) != NULL) {
+		assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+		PQclear(res);
+	}
+	PQfinish(ddl);
+	mon->ops->close(mon);
+	admin_exec("DROP TABLE guard_t, guard_p CASCADE");
+}
+
 static void test_position_load(void **state)
 {
 	struct conn *c = open_ok(), *mon;
@@ -3212,6 +3397,7 @@ int main(void)
 		cmocka_unit_test(test_order_is_bytewise),
 		cmocka_unit_test(test_snapshot_share),
 		cmocka_unit_test(test_position_load),
+		cmocka_unit_test(test_guard),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
