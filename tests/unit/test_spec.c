@@ -587,7 +587,21 @@ ERROR_TEST(test_top_sequence, "- version: 1\n",
 ERROR_TEST(test_top_scalar, "\n  hello\n",
            "t.yaml:2:3: expected a mapping at the top level, got a string")
 ERROR_TEST(test_yaml_duplicate_key, "version: 1\nname: a\nversion: 1\n",
-           "t.yaml:3:1: invalid yaml: duplicate key")
+           "t.yaml:3:1: invalid yaml: duplicate key 'version'")
+/* Duplicate keys are found before anything else is read, as libfyaml did. */
+ERROR_TEST(test_yaml_duplicate_key_first, "version: 2\nname: a\n'name': b\n",
+           "t.yaml:3:1: invalid yaml: duplicate key 'name'")
+ERROR_TEST(test_yaml_duplicate_key_nested, HEAD
+           "checks:\n  - name: c\n    source: { system: maria, table: t, \"table\": u }\n",
+           "t.yaml:8:40: invalid yaml: duplicate key 'table'")
+ERROR_TEST(test_yaml_duplicate_key_in_sequence, HEAD CHECK
+           "    columns: [a, { name: b, scale: 1, name: c }]\n",
+           "t.yaml:10:39: invalid yaml: duplicate key 'name'")
+ERROR_TEST(test_yaml_duplicate_system, HEAD "  pg: { driver: postgres, dsn: y }\n" CHECK,
+           "t.yaml:6:3: invalid yaml: duplicate key 'pg'")
+ERROR_TEST(test_yaml_duplicate_key_redacted,
+           "version: 1\npostgresql://u:secret@h/db: 1\n\"postgresql://u:secret@h/db\": 2\n",
+           "t.yaml:3:1: invalid yaml: duplicate key 'postgresql://u:***@h/db'")
 ERROR_TEST(test_yaml_unclosed_flow, "version: 1\nsystems: { a: 1\n",
            "t.yaml:3:1: invalid yaml: missing comma in flow mapping")
 ERROR_TEST(test_yaml_bad_indent, "version: 1\nsystems:\n  a: 1\n b: 2\n",
@@ -907,6 +921,9 @@ ERROR_TEST(test_column_map_key_not_scalar, COLS "      - { name: a, map: { [a]: 
 ERROR_TEST(test_column_map_duplicate, COLS
            "      - { name: a, map: { &k A: x, B: y, *k : z } }\n",
            "t.yaml:11:42: checks[0].columns[0].map: duplicate entry 'A'")
+ERROR_TEST(test_column_map_duplicate_text, COLS
+           "      - { name: a, map: { A: x, B: y, 'A': z } }\n",
+           "t.yaml:11:39: invalid yaml: duplicate key 'A'")
 ERROR_TEST(test_column_as_invalid, COLS "      - { name: a, as: xml }\n",
            "t.yaml:11:24: checks[0].columns[0].as: invalid value 'xml' (expected one of: "
            "text, json, uuid)")
@@ -1163,6 +1180,11 @@ int main(void)
 		cmocka_unit_test(test_top_sequence),
 		cmocka_unit_test(test_top_scalar),
 		cmocka_unit_test(test_yaml_duplicate_key),
+		cmocka_unit_test(test_yaml_duplicate_key_first),
+		cmocka_unit_test(test_yaml_duplicate_key_nested),
+		cmocka_unit_test(test_yaml_duplicate_key_in_sequence),
+		cmocka_unit_test(test_yaml_duplicate_system),
+		cmocka_unit_test(test_yaml_duplicate_key_redacted),
 		cmocka_unit_test(test_yaml_unclosed_flow),
 		cmocka_unit_test(test_yaml_bad_indent),
 		cmocka_unit_test(test_two_documents),
@@ -1283,6 +1305,7 @@ int main(void)
 		cmocka_unit_test(test_column_map_value_null),
 		cmocka_unit_test(test_column_map_key_not_scalar),
 		cmocka_unit_test(test_column_map_duplicate),
+		cmocka_unit_test(test_column_map_duplicate_text),
 		cmocka_unit_test(test_column_as_invalid),
 
 		cmocka_unit_test(test_dsn_errors_hide_password),
