@@ -1417,6 +1417,59 @@ static int unique_keys(struct loader *ld, struct fy_node *n)
 	return rc;
 }
 
+/* Length of the UTF-8 sequence at s (n > 0 bytes), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], need, cp, min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n <= need)
+		return 0;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+/*
+ * A spec is UTF-8 text. Checked before libfyaml sees it: libfyaml 0.7
+ * accepts stray bytes in scalars, and loops forever on one after an
+ * unknown directive ("%A\xf2").
+ */
+static int check_utf8(struct loader *ld, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	struct spec_pos pos = { 1, 1 };
+
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(p + i, len - i);
+
+		if (k == 0)
+			return fail(ld, pos, "", "invalid yaml: byte 0x%02x is not UTF-8", p[i]);
+		if (p[i] == '\n') {
+			pos.line++;
+			pos.col = 1;
+		} else {
+			pos.col++;
+		}
+		i += k;
+	}
+	return 0;
+}
+
 /* Loads exactly one document into *doc. */
 static int load_document(struct loader *ld, struct fy_parser *fyp, struct fy_diag *diag,
                          struct fy_document **doc)
@@ -1450,6 +1503,8 @@ static int load(struct loader *ld, const char *text, size_t len)
 	struct fy_document *doc = NULL;
 	int rc = -1;
 
+	if (check_utf8(ld, text, len))
+		return -1;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = diag_sink;

@@ -602,6 +602,12 @@ ERROR_TEST(test_yaml_duplicate_system, HEAD "  pg: { driver: postgres, dsn: y }\
 ERROR_TEST(test_yaml_duplicate_key_redacted,
            "version: 1\npostgresql://u:secret@h/db: 1\n\"postgresql://u:secret@h/db\": 2\n",
            "t.yaml:3:1: invalid yaml: duplicate key 'postgresql://u:***@h/db'")
+/* libfyaml 0.7 loops forever on a stray byte after an unknown directive. */
+ERROR_TEST(test_yaml_directive_not_utf8, "%A\xf2\n", "t.yaml:1:3: invalid yaml: byte 0xf2 is not UTF-8")
+ERROR_TEST(test_yaml_scalar_not_utf8, "version: 1\nname: caf\xe9\n",
+           "t.yaml:2:10: invalid yaml: byte 0xe9 is not UTF-8")
+ERROR_TEST(test_yaml_surrogate_not_utf8, "version: 1\nname: \xed\xa0\x80\n",
+           "t.yaml:2:7: invalid yaml: byte 0xed is not UTF-8")
 ERROR_TEST(test_yaml_unclosed_flow, "version: 1\nsystems: { a: 1\n",
            "t.yaml:3:1: invalid yaml: missing comma in flow mapping")
 ERROR_TEST(test_yaml_bad_indent, "version: 1\nsystems:\n  a: 1\n b: 2\n",
@@ -1185,6 +1191,9 @@ int main(void)
 		cmocka_unit_test(test_yaml_duplicate_key_in_sequence),
 		cmocka_unit_test(test_yaml_duplicate_system),
 		cmocka_unit_test(test_yaml_duplicate_key_redacted),
+		cmocka_unit_test(test_yaml_directive_not_utf8),
+		cmocka_unit_test(test_yaml_scalar_not_utf8),
+		cmocka_unit_test(test_yaml_surrogate_not_utf8),
 		cmocka_unit_test(test_yaml_unclosed_flow),
 		cmocka_unit_test(test_yaml_bad_indent),
 		cmocka_unit_test(test_two_documents),
