@@ -802,7 +802,9 @@ enum date_kind { DATE_OK, DATE_ZERO };
  * it as a year before Christ (1 BC is astronomical year 0). A date with a
  * zero month or day (MariaDB's "zero dates") is DATE_ZERO and *packed
  * holds y*10000+m*100+d, so that distinct zero dates still encode
- * distinctly; otherwise *days is set.
+ * distinctly; otherwise *days is set. Zero dates only come from MariaDB,
+ * whose years have four digits: a longer year is refused, which also
+ * keeps a timestamp's packed * USEC_PER_DAY within int64.
  */
 static int read_date(const char **pp, const char *end, bool bc, enum date_kind *kind,
                      int64_t *days, int64_t *packed)
@@ -818,7 +820,7 @@ static int read_date(const char **pp, const char *end, bool bc, enum date_kind *
 		return -1;
 	*pp = p;
 	if (mo == 0 || d == 0) {
-		if (bc || mo > 12 || d > 31)
+		if (bc || mo > 12 || d > 31 || y > 9999)
 			return -1;
 		*kind = DATE_ZERO;
 		*packed = y * 10000 + mo * 100 + d;

@@ -721,6 +721,12 @@ static void test_case_and_zero_dates(void **state)
 	assert_string_equal(enc_hex(ts, "0000-00-00 00:00:00", 19), "01");
 	assert_string_equal(enc_hex(d, "2024-05-01", 10), enc(CC_DATE, LT_DATE, "2024-05-01"));
 	assert_string_not_equal(enc(CC_DATE, LT_DATE, "0000-00-00"), "01");
+	/* Zero dates are MariaDB's: four-digit years (a longer one overflowed int64). */
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "9999-12-00 23:59:59.999999"),
+	                    "5ef7e4becb7db35fff");
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "57302-01-00 23:04:05.3456"),
+	                    "ERROR: not a valid timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "10000-00-00"), "ERROR: not a valid date (expected YYYY-MM-DD)");
 }
 
 static void test_timezone(void **state)
