@@ -146,10 +146,17 @@ long tabdesc_find(const struct tabdesc *t, const char *name)
 	return -1;
 }
 
+/*
+ * Days since 2000-01-01 -> proleptic Gregorian date, for every int64 (a
+ * snapshot or a damaged value may hold any): whole 400-year eras are
+ * taken out first, so that shifting to the algorithm's epoch cannot
+ * overflow.
+ */
 static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
-	int64_t z = days + 719468 + 10957;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t eras = days / 146097 - (days % 146097 < 0);
+	int64_t z = days - eras * 146097 + 719468 + 10957;
+	int64_t era = z / 146097;
 	int64_t doe = z - era * 146097;
 	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -157,7 +164,7 @@ static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 
 	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
+	*y = yoe + (eras + era) * 400 + (*m <= 2);
 }
 
 int64_t sqlval_year(const struct sqlval *v)

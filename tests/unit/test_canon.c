@@ -488,6 +488,21 @@ static void test_decode(void **state)
 	sqlval_iso(&iso, &v, 0);
 	assert_string_equal(iso.data, "0044-03-15 BC");
 	assert_int_equal(sqlval_year(&v), -43);
+	/* Every int64 of days is a date, without overflow (a snapshot may hold any). */
+	v = (struct sqlval){ .kind = SV_DATE, .i = INT64_MAX };
+	buf_reset(&iso);
+	sqlval_iso(&iso, &v, 0);
+	assert_string_equal(iso.data, "25252734927768554-07-27");
+	assert_true(sqlval_year(&v) == INT64_C(25252734927768554));
+	v.i = INT64_MIN;
+	buf_reset(&iso);
+	sqlval_iso(&iso, &v, 0);
+	assert_string_equal(iso.data, "25252734927764556-06-06 BC");
+	assert_true(sqlval_year(&v) == INT64_C(-25252734927764555));
+	v = (struct sqlval){ .kind = SV_TIMESTAMP, .i = INT64_MIN };
+	buf_reset(&iso);
+	sqlval_iso(&iso, &v, 6);
+	assert_string_equal(iso.data, "290279-12-22 19:59:05.224192 BC");
 	buf_reset(&iso);
 	v = dec(CC_TIMESTAMP, LT_TIMESTAMP, "1969-12-31 23:59:59.5", 21, &scratch);
 	sqlval_iso(&iso, &v, 6);
