@@ -1817,11 +1817,21 @@ static const char *kv_skip_value(const char *p)
 	return p;
 }
 
-/* A bare word such as "user:pw@host/db": as in a uri, ':' to the last '@'. */
+/*
+ * A bare word such as "user:pw@host/db": as in a uri, ':' to the last '@'
+ * (the first ':' after a "://", when the word holds a whole uri).
+ */
 static void add_word_masked(struct buf *b, const char *w, size_t len)
 {
-	const char *colon = memchr(w, ':', len);
-	const char *at = NULL;
+	const char *from = w, *colon, *at = NULL;
+
+	for (size_t i = 0; i + 3 <= len; i++) {
+		if (memcmp(w + i, "://", 3) == 0) {
+			from = w + i + 3;
+			break;
+		}
+	}
+	colon = memchr(from, ':', len - (size_t)(from - w));
 
 	for (size_t i = len; i > 0; i--) {
 		if (w[i - 1] == '@') {
@@ -1878,6 +1888,43 @@ static char *redact_kv(const char *dsn)
 	return buf_detach(&b, NULL);
 }
 
+/*
+ * Masks the user info of every "scheme://user:password@" in s, wherever
+ * it starts: a dsn pasted into a key, a value or an option ("dsn
+ * \"postgresql://u:pw@h\"", a missing colon) is text around a uri.
+ * Within one word (up to a blank or a quote) the password runs from the
+ * first ':' to the last '@', as in redact_uri(). Takes s, returns a new string.
+ */
+static char *redact_inner_uris(char *s)
+{
+	struct buf b = BUF_INIT;
+	const char *p = s, *sep;
+
+	while ((sep = strstr(p, "://")) != NULL) {
+		const char *rest = sep + 3;
+		size_t n = strcspn(rest, " \t\n\r\f\v\"'");
+		const char *colon = memchr(rest, ':', n), *at = NULL;
+
+		for (size_t i = n; i > 0; i--) {
+			if (rest[i - 1] == '@') {
+				at = rest + i - 1;
+				break;
+			}
+		}
+		if (colon && at && colon < at) {
+			buf_add(&b, p, (size_t)(colon - p) + 1);
+			buf_addstr(&b, "***");
+			p = at;
+		} else {
+			buf_add(&b, p, (size_t)(rest - p));
+			p = rest;
+		}
+	}
+	buf_addstr(&b, p);
+	free(s);
+	return buf_detach(&b, NULL);
+}
+
 char *spec_redact_dsn(const char *dsn)
 {
 	size_t n;
@@ -1885,7 +1932,7 @@ char *spec_redact_dsn(const char *dsn)
 	if (!dsn)
 		return xstrdup("");
 	n = uri_scheme_len(dsn);
-	return n > 0 ? redact_uri(dsn, n) : redact_kv(dsn);
+	return redact_inner_uris(n > 0 ? redact_uri(dsn, n) : redact_kv(dsn));
 }
 
 const char *spec_expect_name(enum spec_expect e)

@@ -599,6 +599,11 @@ ERROR_TEST(test_yaml_duplicate_key_in_sequence, HEAD CHECK
            "t.yaml:10:39: invalid yaml: duplicate key 'name'")
 ERROR_TEST(test_yaml_duplicate_system, HEAD "  pg: { driver: postgres, dsn: y }\n" CHECK,
            "t.yaml:6:3: invalid yaml: duplicate key 'pg'")
+/* A dsn that lost its colon is a key: the message must not show its password. */
+ERROR_TEST(test_unknown_key_with_dsn_redacted,
+           TOP "systems:\n  pg: { driver: postgres, dsn \"postgresql://u:secret@h/db\" }\n" CHECK_PG,
+           "t.yaml:4:27: systems.pg: unknown key 'dsn \"postgresql://u:***@h/db\"' "
+           "(expected one of: driver, dsn, path)")
 ERROR_TEST(test_yaml_duplicate_key_redacted,
            "version: 1\npostgresql://u:secret@h/db: 1\n\"postgresql://u:secret@h/db\": 2\n",
            "t.yaml:3:1: invalid yaml: duplicate key 'postgresql://u:***@h/db'")
@@ -1124,6 +1129,14 @@ static void test_redact_keyword_value(void **state)
 	assert_redacted("tally:secret@h:5432/db", "tally:***@h:5432/db");
 	assert_redacted("host=h u:se@cret@h2", "host=h u:***@h2");
 	assert_redacted("host=h just:words", "host=h just:words");
+	/* a uri inside other text: a key=value whose key holds one, an option */
+	assert_redacted("drive\"mariadb://u:p%40ss@b?socket=/tmp/s.sock\"",
+	                "drive\"mariadb://u:***@b?socket=/tmp/s.sock\"");
+	assert_redacted("host=h options='-c x=postgresql://u:pw@h2/db'",
+	                "host=h options='-c x=postgresql://u:***@h2/db'");
+	assert_redacted("a postgresql://u:pw@h b mariadb://v:pw2@i c",
+	                "a postgresql://u:***@h b mariadb://v:***@i c");
+	assert_redacted("see http://example.com/a:b", "see http://example.com/a:b");
 }
 
 /* Each option's own position, the zone forms, zero_date, map entry positions. */
@@ -1191,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_duplicate_key_in_sequence),
 		cmocka_unit_test(test_yaml_duplicate_system),
 		cmocka_unit_test(test_yaml_duplicate_key_redacted),
+		cmocka_unit_test(test_unknown_key_with_dsn_redacted),
 		cmocka_unit_test(test_yaml_directive_not_utf8),
 		cmocka_unit_test(test_yaml_scalar_not_utf8),
 		cmocka_unit_test(test_yaml_surrogate_not_utf8),
