@@ -530,6 +530,9 @@ static void test_decode(void **state)
 
 	/* Garbage is refused. */
 	assert_int_equal(canon_decode((const uint8_t *)"\x12\x80", 2, &v, &scratch), 0);
+	/* A number whose exponent no encoder writes: its plain digits would take gigabytes. */
+	assert_int_equal(canon_decode((const uint8_t *)"\x12\xff\xff\xff\xff" "1\x00", 7, &v, &scratch), 0);
+	assert_int_equal(canon_decode((const uint8_t *)"\x12\x00\x00\x00\x00" "1\x00", 7, &v, &scratch), 0);
 	assert_int_equal(canon_decode((const uint8_t *)"\x40" "ab", 3, &v, &scratch), 0);
 	assert_int_equal(canon_decode((const uint8_t *)"\x99", 1, &v, &scratch), 0);
 	buf_release(&scratch);
@@ -736,6 +739,15 @@ static void test_case_and_zero_dates(void **state)
 	assert_string_equal(enc_hex(ts, "0000-00-00 00:00:00", 19), "01");
 	assert_string_equal(enc_hex(d, "2024-05-01", 10), enc(CC_DATE, LT_DATE, "2024-05-01"));
 	assert_string_not_equal(enc(CC_DATE, LT_DATE, "0000-00-00"), "01");
+	/* Exponents stop at a million either way ("35e288235282" took minutes to decode). */
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e999999"), "12800f42403100");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e-1000001"), "127ff0bdc03100");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e1000000"),
+	                    "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "35e288235282"),
+	                    "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "0.01e-1000000"),
+	                    "ERROR: not a valid number");
 	/* Zero dates are MariaDB's: four-digit years (a longer one overflowed int64). */
 	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "9999-12-00 23:59:59.999999"),
 	                    "5ef7e4becb7db35fff");
