@@ -764,6 +764,11 @@ static void test_bound_temporal(void **state)
 	bound_is(&c_time6, STIME(1), "'00:00:00.000001'");
 	bound_fails(&c_time, STIME(INT64_C(-900) * 3600000000), "a time below -838:59:59.999999 "
 	            "cannot be compared");
+	/* Times at the ends of int64 (flooring INT64_MIN to seconds overflowed). */
+	bound_fails(&c_time, STIME(INT64_MIN), "a time below -838:59:59.999999 cannot be compared");
+	bound_fails(&c_time6, STIME(INT64_MIN), "a time below -838:59:59.999999 cannot be compared");
+	bound_is(&c_time, STIME(INT64_MAX), "'838:59:59'");
+	lit_fails(&c_time6, STIME(INT64_MIN), "time outside -838:59:59.999999..838:59:59.999999");
 	/* A date beyond every year: clamped, computed without overflow. */
 	bound_is(&c_date, SDATE(INT64_MAX), "'9999-12-31'");
 	bound_fails(&c_date, SDATE(INT64_MIN), "a date before the year 0000 cannot be compared");
