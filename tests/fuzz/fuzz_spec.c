@@ -28,13 +28,14 @@ static bool valid_name(const char *s)
 
 /*
  * In every "scheme://user:password@" of s, the password is "***". A
- * redacted dsn and a message must not show one.
+ * redacted dsn and a message must not show one. A uri ends at a blank or
+ * a quote, as for the redaction.
  */
 static bool no_uri_password(const char *s)
 {
 	for (const char *p = strstr(s, "://"); p; p = strstr(p + 1, "://")) {
 		const char *user = p + 3;
-		size_t span = strcspn(user, "/@?# '\"");
+		size_t span = strcspn(user, "/@?# \t\n\r\f\v'\"");
 		const char *colon = memchr(user, ':', span);
 
 		if (user[span] != '@' || !colon)

@@ -82,6 +82,10 @@ static bool value_of(const struct coldesc *col, uint8_t kind, uint8_t sp,
 	v->len = n;
 	switch (v->kind) {
 	case SV_NUMBER:
+		/* as canon_decode() gives them: NUL-terminated (len 0 may mean "up to the NUL") */
+		buf_reset(scratch);
+		buf_add(scratch, p, n);
+		v->s = scratch->data;
 		return v->special != SVS_NONE ? v->special != SVS_ZERO : number_form(p, n);
 	case SV_FLOAT:
 	case SV_DATE:
