@@ -1445,11 +1445,12 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 }
 
 /*
- * A spec is UTF-8 text. Checked before libfyaml sees it: libfyaml 0.7
- * accepts stray bytes in scalars, and loops forever on one after an
- * unknown directive ("%A\xf2").
+ * A spec is UTF-8 text without NUL bytes (YAML allows neither). Checked
+ * before libfyaml sees it: libfyaml 0.7 accepts stray bytes in scalars,
+ * loops forever on one after an unknown directive ("%A\xf2"), and can
+ * crash on NUL bytes (in fy_parser_destroy, after complex keys).
  */
-static int check_utf8(struct loader *ld, const char *text, size_t len)
+static int check_text(struct loader *ld, const char *text, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)text;
 	struct spec_pos pos = { 1, 1 };
@@ -1459,6 +1460,8 @@ static int check_utf8(struct loader *ld, const char *text, size_t len)
 
 		if (k == 0)
 			return fail(ld, pos, "", "invalid yaml: byte 0x%02x is not UTF-8", p[i]);
+		if (p[i] == 0)
+			return fail(ld, pos, "", "invalid yaml: a NUL byte");
 		if (p[i] == '\n') {
 			pos.line++;
 			pos.col = 1;
@@ -1503,7 +1506,7 @@ static int load(struct loader *ld, const char *text, size_t len)
 	struct fy_document *doc = NULL;
 	int rc = -1;
 
-	if (check_utf8(ld, text, len))
+	if (check_text(ld, text, len))
 		return -1;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;

@@ -613,6 +613,19 @@ ERROR_TEST(test_yaml_scalar_not_utf8, "version: 1\nname: caf\xe9\n",
            "t.yaml:2:10: invalid yaml: byte 0xe9 is not UTF-8")
 ERROR_TEST(test_yaml_surrogate_not_utf8, "version: 1\nname: \xed\xa0\x80\n",
            "t.yaml:2:7: invalid yaml: byte 0xed is not UTF-8")
+/* libfyaml 0.7 can crash on NUL bytes; YAML does not allow them anyway. */
+static void test_yaml_nul_byte(void **state)
+{
+	static const char yaml[] = "version: 1\nname: a\0b\n? x\n: \0\n";
+	struct tally_err err;
+	struct spec s;
+
+	(void)state;
+	err_clear(&err);
+	assert_int_equal(spec_load_string("t.yaml", yaml, sizeof(yaml) - 1, &s, &err), -1);
+	assert_int_equal(err.kind, ERR_SPEC);
+	assert_string_equal(err.msg, "t.yaml:2:8: invalid yaml: a NUL byte");
+}
 ERROR_TEST(test_yaml_unclosed_flow, "version: 1\nsystems: { a: 1\n",
            "t.yaml:3:1: invalid yaml: missing comma in flow mapping")
 ERROR_TEST(test_yaml_bad_indent, "version: 1\nsystems:\n  a: 1\n b: 2\n",
@@ -1208,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_directive_not_utf8),
 		cmocka_unit_test(test_yaml_scalar_not_utf8),
 		cmocka_unit_test(test_yaml_surrogate_not_utf8),
+		cmocka_unit_test(test_yaml_nul_byte),
 		cmocka_unit_test(test_yaml_unclosed_flow),
 		cmocka_unit_test(test_yaml_bad_indent),
 		cmocka_unit_test(test_two_documents),
