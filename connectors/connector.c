@@ -154,13 +154,19 @@ long tabdesc_find(const struct tabdesc *t, const char *name)
  */
 static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
-	int64_t eras = days / 146097 - (days % 146097 < 0);
-	int64_t z = days - eras * 146097 + 719468 + 10957;
-	int64_t era = z / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
+	int64_t eras = days / 146097, rest = days % 146097;
+	int64_t z, era, doe, yoe, doy, mp;
+
+	if (rest < 0) {
+		rest += 146097;
+		eras--;
+	}
+	z = rest + 719468 + 10957;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
 
 	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
