@@ -3056,6 +3056,9 @@ static int bound_temporal(struct buf *out, const struct coldesc *col, const stru
 	if (v->special == SVS_ZERO && v->kind != SV_TIME) {
 		struct sqlval z = *v;
 
+		/* a zero date packs y*10000+m*100+d (times a day): never negative */
+		if (v->i < 0)
+			return bound_fail(col, err, "not a valid zero date");
 		if (v->kind != SV_DATE) {
 			int64_t packed = v->i / MDB_DAY_US;
 

@@ -769,6 +769,9 @@ static void test_bound_temporal(void **state)
 	bound_fails(&c_time6, STIME(INT64_MIN), "a time below -838:59:59.999999 cannot be compared");
 	bound_is(&c_time, STIME(INT64_MAX), "'838:59:59'");
 	lit_fails(&c_time6, STIME(INT64_MIN), "time outside -838:59:59.999999..838:59:59.999999");
+	/* A zero datetime is never negative (flooring one near INT64_MIN overflowed). */
+	bound_fails(&c_dt0, SSPEC(SV_TIMESTAMP, SVS_ZERO, INT64_MIN + 1), "not a valid zero date");
+	bound_fails(&c_date, SSPEC(SV_DATE, SVS_ZERO, -1), "not a valid zero date");
 	/* A date beyond every year: clamped, computed without overflow. */
 	bound_is(&c_date, SDATE(INT64_MAX), "'9999-12-31'");
 	bound_fails(&c_date, SDATE(INT64_MIN), "a date before the year 0000 cannot be compared");
