@@ -138,7 +138,13 @@ static struct spec_pos val_pos(const struct field *f)
 	return pos_or(f->val, node_pos(f->key));
 }
 
-/* Sets err to "file:line:col: path: message" and returns -1. */
+static char *redact_inner_uris(char *s);
+
+/*
+ * Sets err to "file:line:col: path: message" and returns -1. Whatever
+ * user text the message or the path quotes (an alias name, a column, a
+ * map value), a uri's password in it is masked.
+ */
 static int fail(struct loader *ld, struct spec_pos pos, const char *path,
                 const char *fmt, ...) TALLY_PRINTF(4, 5);
 
@@ -147,6 +153,7 @@ static int fail(struct loader *ld, struct spec_pos pos, const char *path,
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
+	char *msg;
 
 	if (pos.line < 1)
 		pos.line = 1;
@@ -158,8 +165,9 @@ static int fail(struct loader *ld, struct spec_pos pos, const char *path,
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	err_set(ld->err, ERR_SPEC, "%s", b.data);
-	buf_release(&b);
+	msg = redact_inner_uris(buf_detach(&b, NULL));
+	err_set(ld->err, ERR_SPEC, "%s", msg);
+	free(msg);
 	return -1;
 }
 

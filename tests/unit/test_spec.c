@@ -145,6 +145,9 @@ static const char *load_err(const char *yaml)
 	"    source: { system: maria, table: t }\n" \
 	"    target: { system: pg, table: t }\n"
 
+/* A dsn mistyped as an alias (a leading '*'): lines 1-4 and a check. */
+#define SYSTEM_PG_ALIAS TOP "systems:\n  pg: { driver: postgres, dsn: *postgresql://u:pw@h/db }\n"
+
 /* Lines 1-3: version and name; tests add the systems from line 3. */
 #define TOP "version: 1\nname: n\n"
 #define CHECK_PG \
@@ -604,6 +607,13 @@ ERROR_TEST(test_unknown_key_with_dsn_redacted,
            TOP "systems:\n  pg: { driver: postgres, dsn \"postgresql://u:secret@h/db\" }\n" CHECK_PG,
            "t.yaml:4:27: systems.pg: unknown key 'dsn \"postgresql://u:***@h/db\"' "
            "(expected one of: driver, dsn, path)")
+/* Every message masks a uri's password, whatever it quotes: an alias, a column, a path. */
+ERROR_TEST(test_unknown_alias_redacted, SYSTEM_PG_ALIAS,
+           "t.yaml:4:32: systems.pg.dsn: unknown alias 'postgresql://u:***@h/db'")
+ERROR_TEST(test_duplicate_column_redacted, HEAD CHECK "    key: [\"a://u:pw@h\", \"a://u:pw@h\"]\n",
+           "t.yaml:10:25: checks[0].key[1]: duplicate column 'a://u:***@h'")
+ERROR_TEST(test_map_path_redacted, HEAD CHECK "    columns:\n      - { name: a, map: { \"x://u:pw@h\": } }\n",
+           "t.yaml:11:27: checks[0].columns[0].map.x://u:***@h: expected a string, got null")
 ERROR_TEST(test_yaml_duplicate_key_redacted,
            "version: 1\npostgresql://u:secret@h/db: 1\n\"postgresql://u:secret@h/db\": 2\n",
            "t.yaml:3:1: invalid yaml: duplicate key 'postgresql://u:***@h/db'")
@@ -1217,6 +1227,9 @@ int main(void)
 		cmocka_unit_test(test_yaml_duplicate_key_in_sequence),
 		cmocka_unit_test(test_yaml_duplicate_system),
 		cmocka_unit_test(test_yaml_duplicate_key_redacted),
+		cmocka_unit_test(test_unknown_alias_redacted),
+		cmocka_unit_test(test_duplicate_column_redacted),
+		cmocka_unit_test(test_map_path_redacted),
 		cmocka_unit_test(test_unknown_key_with_dsn_redacted),
 		cmocka_unit_test(test_yaml_directive_not_utf8),
 		cmocka_unit_test(test_yaml_scalar_not_utf8),
