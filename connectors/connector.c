@@ -183,18 +183,31 @@ long tabdesc_find(const struct tabdesc *t, const char *name)
 	return -1;
 }
 
+/*
+ * Days since 2000-01-01 -> proleptic Gregorian date, for every int64 (a
+ * snapshot or a damaged value may hold any): whole 400-year eras are
+ * taken out first, so that shifting to the algorithm's epoch cannot
+ * overflow.
+ */
 static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
-	int64_t z = days + 719468 + 10957;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
+	int64_t eras = days / 146097, rest = days % 146097;
+	int64_t z, era, doe, yoe, doy, mp;
+
+	if (rest < 0) {
+		rest += 146097;
+		eras--;
+	}
+	z = rest + 719468 + 10957;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
 
 	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
+	*y = yoe + (eras + era) * 400 + (*m <= 2);
 }
 
 int64_t sqlval_year(const struct sqlval *v)

@@ -2962,7 +2962,11 @@ static bool only_chars(const char *s, size_t n, const char *allowed)
 
 #define HEXDIGITS "0123456789abcdefABCDEF"
 
-/* Microseconds floored to fsp digits (toward minus infinity). */
+/*
+ * Microseconds floored to fsp digits (toward minus infinity); a value
+ * within a unit of INT64_MIN, far below anything MariaDB holds, floors to
+ * INT64_MIN instead of overflowing.
+ */
 static int64_t floor_us(int64_t us, int fsp)
 {
 	int64_t unit = 1, r;
@@ -2970,7 +2974,9 @@ static int64_t floor_us(int64_t us, int fsp)
 	for (int i = fsp < 0 ? 0 : fsp; i < 6; i++)
 		unit *= 10;
 	r = us % unit;
-	return r < 0 ? us - r - unit : us - r;
+	if (r >= 0)
+		return us - r;
+	return us - r >= INT64_MIN + unit ? us - r - unit : INT64_MIN;
 }
 
 /* Days from 2000-01-01 of a proleptic Gregorian date (year 0 is 1 BC). */
@@ -3044,6 +3050,9 @@ static int bound_temporal(struct buf *out, const struct coldesc *col, const stru
 	if (v->special == SVS_ZERO && v->kind != SV_TIME) {
 		struct sqlval z = *v;
 
+		/* a zero date packs y*10000+m*100+d (times a day): never negative */
+		if (v->i < 0)
+			return bound_fail(col, err, "not a valid zero date");
 		if (v->kind != SV_DATE) {
 			int64_t packed = v->i / MDB_DAY_US;
 

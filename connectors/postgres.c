@@ -2833,7 +2833,7 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 	case SV_UUID: {
 		const unsigned char *u = (const unsigned char *)s;
 
-		if (!v->s || (v->len != 0 && v->len != 16))
+		if (!v->s || v->len != 16)
 			return pgc_lit_err(err, col, "the uuid is malformed");
 		if (col->type != LT_UUID && col->type != LT_TEXT && col->type != LT_CHAR &&
 		    col->type != LT_OTHER)

@@ -135,6 +135,15 @@ static inline bool is_digit(char c)
 /* ---- numbers ---------------------------------------------------------- */
 
 /*
+ * The largest decimal exponent of a number, either way: far beyond any
+ * engine's decimals (PostgreSQL: 131072 digits before the point, 16383
+ * after), and small enough that the plain digits canon_decode() writes
+ * for any encoding stay around a megabyte ("1e288235282" took minutes
+ * and 288 MB to decode). A longer number is not valid.
+ */
+#define DEC_EXP_MAX 1000000L
+
+/*
  * A decimal in scientific form: value = (neg ? -1 : 1) * 0.D * 10^exp,
  * where D is the digit string (no leading or trailing zeros). nd == 0
  * means zero.
@@ -231,6 +240,8 @@ static int dec_parse(const char *s, size_t n, struct buf *scratch, struct dec *o
 	} else {
 		out->exp += e10;
 	}
+	if (out->exp > DEC_EXP_MAX || out->exp < -DEC_EXP_MAX)
+		return -1;
 	return 0;
 }
 
@@ -350,6 +361,8 @@ static int put_integer(struct buf *out, const char *s, size_t n)
 	while (i < n && s[i] == '0')
 		i++;
 	v.exp = (long)(n - i);
+	if (v.exp > DEC_EXP_MAX)
+		return -1;
 	v.d = (char *)s + i;
 	v.nd = n - i;
 	while (v.nd && v.d[v.nd - 1] == '0')
@@ -802,7 +815,9 @@ enum date_kind { DATE_OK, DATE_ZERO };
  * it as a year before Christ (1 BC is astronomical year 0). A date with a
  * zero month or day (MariaDB's "zero dates") is DATE_ZERO and *packed
  * holds y*10000+m*100+d, so that distinct zero dates still encode
- * distinctly; otherwise *days is set.
+ * distinctly; otherwise *days is set. Zero dates only come from MariaDB,
+ * whose years have four digits: a longer year is refused, which also
+ * keeps a timestamp's packed * USEC_PER_DAY within int64.
  */
 static int read_date(const char **pp, const char *end, bool bc, enum date_kind *kind,
                      int64_t *days, int64_t *packed)
@@ -818,7 +833,7 @@ static int read_date(const char **pp, const char *end, bool bc, enum date_kind *
 		return -1;
 	*pp = p;
 	if (mo == 0 || d == 0) {
-		if (bc || mo > 12 || d > 31)
+		if (bc || mo > 12 || d > 31 || y > 9999)
 			return -1;
 		*kind = DATE_ZERO;
 		*packed = y * 10000 + mo * 100 + d;
@@ -1555,6 +1570,8 @@ static size_t get_number(const uint8_t *p, size_t n, bool neg, struct sqlval *v,
 	e = (uint32_t)(p[0] ^ flip) << 24 | (uint32_t)(p[1] ^ flip) << 16 |
 	    (uint32_t)(p[2] ^ flip) << 8 | (uint32_t)(p[3] ^ flip);
 	exp = (int32_t)(e ^ UINT32_C(0x80000000));
+	if (exp > DEC_EXP_MAX || exp < -DEC_EXP_MAX)
+		return 0;   /* no encoder writes it: damaged, and its digits would not end */
 	d = p + 4;
 	while (i < n && p[i] != end)
 		i++;

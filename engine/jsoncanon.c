@@ -532,7 +532,8 @@ static bool jmem_samekey(const struct jmem *a, const struct jmem *b)
 static void object_close(struct jctx *c, size_t obj, size_t from)
 {
 	size_t cnt = c->nmem - from;
-	struct jmem *m = c->mem + from;
+	/* an empty first object has no member array yet: no offset into NULL */
+	struct jmem *m = cnt ? c->mem + from : NULL;
 
 	/* The arena no longer moves while this object closes, so pointers into it are safe now. */
 	for (size_t i = 0; i < cnt; i++)

@@ -58,6 +58,8 @@ static int cmp_recs(const void *a, const void *b)
 
 static void sort_batch(struct sorter *s)
 {
+	if (s->nrecs < 2)
+		return;   /* nothing to sort, and recs may still be NULL, which qsort() must not get */
 	sort_base = s->mem.data;
 	qsort(s->recs, s->nrecs, sizeof(size_t), cmp_recs);
 	sort_base = NULL;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,15 +30,24 @@
 #include <libfyaml.h>
 
 #include "buf.h"
+#include "nameset.h"
 
 #define PATH_LEN 256
 #define NAME_MAX_LEN 64
 #define CHUNK_ROWS_MAX 100000000L
 
+/*
+ * The name sets make every duplicate check and reference a lookup, so a
+ * spec loads in time linear in its size (a schema check can expand into
+ * thousands of tables).
+ */
 struct loader {
 	const char *file;       /* name used in messages */
 	struct spec *s;         /* the spec being built */
 	struct tally_err *err;
+	struct nameset systems; /* system name -> index in s->systems */
+	struct nameset checks;  /* check name -> index in s->checks */
+	struct nameset cols[2]; /* the current check's source, target column -> index */
 };
 
 /* One key of a mapping with a fixed set of keys; key NULL when absent. */
@@ -128,7 +138,13 @@ static struct spec_pos val_pos(const struct field *f)
 	return pos_or(f->val, node_pos(f->key));
 }
 
-/* Sets err to "file:line:col: path: message" and returns -1. */
+static char *redact_inner_uris(char *s);
+
+/*
+ * Sets err to "file:line:col: path: message" and returns -1. Whatever
+ * user text the message or the path quotes (an alias name, a column, a
+ * map value), a uri's password in it is masked.
+ */
 static int fail(struct loader *ld, struct spec_pos pos, const char *path,
                 const char *fmt, ...) TALLY_PRINTF(4, 5);
 
@@ -137,6 +153,7 @@ static int fail(struct loader *ld, struct spec_pos pos, const char *path,
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
+	char *msg;
 
 	if (pos.line < 1)
 		pos.line = 1;
@@ -148,8 +165,9 @@ static int fail(struct loader *ld, struct spec_pos pos, const char *path,
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	err_set(ld->err, ERR_SPEC, "%s", b.data);
-	buf_release(&b);
+	msg = redact_inner_uris(buf_detach(&b, NULL));
+	err_set(ld->err, ERR_SPEC, "%s", msg);
+	free(msg);
 	return -1;
 }
 
@@ -732,10 +750,9 @@ static int parse_systems(struct loader *ld, const struct field *f)
 		    node_name(ld, key, kpos, f->name, &sys->name))
 			return -1;
 		sys->pos = kpos;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(s->systems[j].name, sys->name) == 0)
-				return fail(ld, kpos, f->name, "duplicate system name '%s'",
-				            sys->name);
+		if (!nameset_add(&ld->systems, sys->name, strlen(sys->name), i, NULL))
+			return fail(ld, kpos, f->name, "duplicate system name '%s'",
+			            sys->name);
 		path_key(path, sizeof(path), f->name, sys->name);
 		if (parse_system(ld, val, pos_or(val, kpos), path, sys))
 			return -1;
@@ -770,6 +787,7 @@ static int parse_side(struct loader *ld, const struct field *sf, const char *par
 		[F_QUERY] = { .name = "query" },
 	};
 	char path[PATH_LEN], sys_path[PATH_LEN];
+	size_t i;
 
 	path_key(path, sizeof(path), parent, sf->name);
 	if (field_map(ld, sf, path, f, F_N) || require(ld, &f[F_SYSTEM], sf->val, path))
@@ -777,7 +795,9 @@ static int parse_side(struct loader *ld, const struct field *sf, const char *par
 	side->pos = val_pos(sf);
 	if (field_str(ld, &f[F_SYSTEM], path, true, &side->system))
 		return -1;
-	side->sys = spec_find_system(ld->s, side->system);
+	side->sys = NULL;
+	if (nameset_find(&ld->systems, side->system, strlen(side->system), &i))
+		side->sys = &ld->s->systems[i];
 	path_key(sys_path, sizeof(sys_path), path, "system");
 	if (!side->sys)
 		return unknown_system(ld, val_pos(&f[F_SYSTEM]), sys_path, side->system);
@@ -813,7 +833,9 @@ static int parse_names(struct loader *ld, const struct field *f, const char *pat
                        char ***items, size_t *nitems, struct spec_pos **pos)
 {
 	struct spec_pos seq_pos = val_pos(f);
+	struct nameset seen = NAMESET_INIT;
 	void *iter = NULL;
+	int rc = 0;
 	size_t n;
 
 	if (want_kind(ld, f->val, seq_pos, path, FYNT_SEQUENCE, "a sequence"))
@@ -830,15 +852,19 @@ static int parse_names(struct loader *ld, const struct field *f, const char *pat
 
 		path_index(ipath, sizeof(ipath), path, i);
 		if (deref(ld, &item, ipos, ipath) ||
-		    node_str(ld, item, ipos, ipath, true, &(*items)[i]))
-			return -1;
+		    node_str(ld, item, ipos, ipath, true, &(*items)[i])) {
+			rc = -1;
+			break;
+		}
 		if (pos)
 			(*pos)[i] = ipos;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp((*items)[j], (*items)[i]) == 0)
-				return fail(ld, ipos, ipath, "duplicate column '%s'", (*items)[i]);
+		if (!nameset_add(&seen, (*items)[i], strlen((*items)[i]), i, NULL)) {
+			rc = fail(ld, ipos, ipath, "duplicate column '%s'", (*items)[i]);
+			break;
+		}
 	}
-	return 0;
+	nameset_release(&seen);
+	return rc;
 }
 
 static int parse_key(struct loader *ld, const struct field *f, const char *parent,
@@ -870,7 +896,9 @@ static int parse_map(struct loader *ld, const struct field *f, const char *paren
 {
 	char path[PATH_LEN];
 	struct spec_pos map_pos = val_pos(f);
+	struct nameset seen = NAMESET_INIT;
 	void *iter = NULL;
+	int rc = 0;
 	size_t n;
 
 	path_key(path, sizeof(path), parent, f->name);
@@ -888,17 +916,23 @@ static int parse_map(struct loader *ld, const struct field *f, const char *paren
 		char vpath[PATH_LEN];
 
 		if (deref(ld, &key, kpos, path) || deref(ld, &val, kpos, path) ||
-		    node_str(ld, key, kpos, path, false, &e->from))
-			return -1;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(col->map[j].from, e->from) == 0)
-				return fail(ld, kpos, path, "duplicate entry '%s'", e->from);
+		    node_str(ld, key, kpos, path, false, &e->from)) {
+			rc = -1;
+			break;
+		}
+		if (!nameset_add(&seen, e->from, strlen(e->from), i, NULL)) {
+			rc = fail(ld, kpos, path, "duplicate entry '%s'", e->from);
+			break;
+		}
 		e->pos = kpos;
 		path_key(vpath, sizeof(vpath), path, e->from);
-		if (node_str(ld, val, pos_or(val, kpos), vpath, false, &e->to))
-			return -1;
+		if (node_str(ld, val, pos_or(val, kpos), vpath, false, &e->to)) {
+			rc = -1;
+			break;
+		}
 	}
-	return 0;
+	nameset_release(&seen);
+	return rc;
 }
 
 /*
@@ -1064,23 +1098,27 @@ static int parse_column(struct loader *ld, struct fy_node *n, struct spec_pos po
 	return 0;
 }
 
-/* A column may appear once per side. */
+/*
+ * A column may appear once per side. Of two clashes, the earlier listed
+ * column is named, the source side first.
+ */
 static int column_unique(struct loader *ld, const struct spec_check *chk, size_t i,
                          const char *path)
 {
 	const struct spec_column *c = &chk->columns[i];
+	size_t js = SIZE_MAX, jt = SIZE_MAX;
+	bool src_new = nameset_add(&ld->cols[0], c->source, strlen(c->source), i, &js);
+	bool tgt_new = nameset_add(&ld->cols[1], c->target, strlen(c->target), i, &jt);
 
-	for (size_t j = 0; j < i; j++) {
-		if (strcmp(chk->columns[j].source, c->source) == 0)
-			return fail(ld, c->pos, path,
-			            "source column '%s' is already listed in columns[%zu]",
-			            c->source, j);
-		if (strcmp(chk->columns[j].target, c->target) == 0)
-			return fail(ld, c->pos, path,
-			            "target column '%s' is already listed in columns[%zu]",
-			            c->target, j);
-	}
-	return 0;
+	if (src_new && tgt_new)
+		return 0;
+	if (js <= jt)
+		return fail(ld, c->pos, path,
+		            "source column '%s' is already listed in columns[%zu]",
+		            c->source, js);
+	return fail(ld, c->pos, path,
+	            "target column '%s' is already listed in columns[%zu]",
+	            c->target, jt);
 }
 
 static int parse_columns(struct loader *ld, const struct field *f, const char *parent,
@@ -1125,14 +1163,15 @@ static int parse_ignore(struct loader *ld, const struct field *f, const char *pa
 	if (parse_names(ld, f, path, &chk->ignore, &chk->nignore, &chk->ignore_pos))
 		return -1;
 	for (size_t i = 0; i < chk->nignore; i++) {
-		for (size_t j = 0; j < chk->ncolumns; j++) {
-			if (strcmp(chk->ignore[i], chk->columns[j].source) == 0 ||
-			    strcmp(chk->ignore[i], chk->columns[j].target) == 0) {
-				path_index(ipath, sizeof(ipath), path, i);
-				return fail(ld, chk->ignore_pos[i], ipath,
-				            "column '%s' is also listed in columns[%zu]",
-				            chk->ignore[i], j);
-			}
+		size_t js = SIZE_MAX, jt = SIZE_MAX;
+
+		nameset_find(&ld->cols[0], chk->ignore[i], strlen(chk->ignore[i]), &js);
+		nameset_find(&ld->cols[1], chk->ignore[i], strlen(chk->ignore[i]), &jt);
+		if (js != SIZE_MAX || jt != SIZE_MAX) {
+			path_index(ipath, sizeof(ipath), path, i);
+			return fail(ld, chk->ignore_pos[i], ipath,
+			            "column '%s' is also listed in columns[%zu]",
+			            chk->ignore[i], js < jt ? js : jt);
 		}
 	}
 	return 0;
@@ -1152,15 +1191,15 @@ static int check_name(struct loader *ld, const struct field *f, const char *path
 {
 	char npath[PATH_LEN];
 	struct spec_check *chk = &ld->s->checks[i];
+	size_t j;
 
 	path_key(npath, sizeof(npath), path, f->name);
 	if (node_name(ld, f->val, val_pos(f), npath, &chk->name))
 		return -1;
-	for (size_t j = 0; j < i; j++)
-		if (strcmp(ld->s->checks[j].name, chk->name) == 0)
-			return fail(ld, val_pos(f), npath,
-			            "duplicate check name '%s' (already used by checks[%zu])",
-			            chk->name, j);
+	if (!nameset_add(&ld->checks, chk->name, strlen(chk->name), i, &j))
+		return fail(ld, val_pos(f), npath,
+		            "duplicate check name '%s' (already used by checks[%zu])",
+		            chk->name, j);
 	return 0;
 }
 
@@ -1185,6 +1224,8 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 
 	path_index(path, sizeof(path), "checks", i);
 	chk->pos = pos;
+	nameset_release(&ld->cols[0]);
+	nameset_release(&ld->cols[1]);
 	if (want_kind(ld, n, pos, path, FYNT_MAPPING, "a mapping") ||
 	    get_fields(ld, n, path, f, K_N) ||
 	    require(ld, &f[K_NAME], n, path) || require(ld, &f[K_SOURCE], n, path) ||
@@ -1335,6 +1376,115 @@ static int yaml_error(struct loader *ld, struct fy_diag *diag)
 	return fail(ld, (struct spec_pos){ 1, 1 }, "", "invalid yaml");
 }
 
+/*
+ * libfyaml's own duplicate-key check compares each key of a mapping with
+ * every earlier one, which is quadratic in the mapping's size (40,000
+ * systems took over a minute), so the parser runs with it off
+ * (FYPCF_ALLOW_DUPLICATE_KEYS) and this pass does it instead, before the
+ * tree is read: keys written as text compare by their text, whatever the
+ * quoting, as libfyaml compares them. A key written as an alias is left
+ * to the reader of its mapping, which compares resolved keys; a key that
+ * is not a string is refused there too. Aliased values are not followed:
+ * their anchors are checked where they are defined.
+ */
+static int unique_keys(struct loader *ld, struct fy_node *n)
+{
+	struct nameset seen = NAMESET_INIT;
+	void *iter = NULL;
+	int rc = 0;
+
+	if (!n || fy_node_is_alias(n))
+		return 0;
+	if (fy_node_get_type(n) == FYNT_SEQUENCE) {
+		struct fy_node *item;
+
+		while (rc == 0 && (item = fy_node_sequence_iterate(n, &iter)) != NULL)
+			rc = unique_keys(ld, item);
+		return rc;
+	}
+	if (fy_node_get_type(n) != FYNT_MAPPING)
+		return 0;
+	for (size_t i = 0; rc == 0; i++) {
+		struct fy_node_pair *pair = fy_node_mapping_iterate(n, &iter);
+		struct fy_node *key;
+		const char *s;
+		size_t len;
+
+		if (!pair)
+			break;
+		key = fy_node_pair_key(pair);
+		if (key && !fy_node_is_alias(key) && fy_node_get_type(key) == FYNT_SCALAR) {
+			s = scalar_text(key, &len);
+			if (!nameset_add(&seen, s, len, i, NULL)) {
+				char *q = shown(s, len);
+
+				rc = fail(ld, node_pos(key), "", "invalid yaml: duplicate key '%s'", q);
+				free(q);
+				break;
+			}
+		}
+		rc = unique_keys(ld, fy_node_pair_value(pair));
+	}
+	nameset_release(&seen);
+	return rc;
+}
+
+/* Length of the UTF-8 sequence at s (n > 0 bytes), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], need, cp, min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n <= need)
+		return 0;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+/*
+ * A spec is UTF-8 text without NUL bytes (YAML allows neither). Checked
+ * before libfyaml sees it: libfyaml 0.7 accepts stray bytes in scalars,
+ * loops forever on one after an unknown directive ("%A\xf2"), and can
+ * crash on NUL bytes (in fy_parser_destroy, after complex keys).
+ */
+static int check_text(struct loader *ld, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	struct spec_pos pos = { 1, 1 };
+
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(p + i, len - i);
+
+		if (k == 0)
+			return fail(ld, pos, "", "invalid yaml: byte 0x%02x is not UTF-8", p[i]);
+		if (p[i] == 0)
+			return fail(ld, pos, "", "invalid yaml: a NUL byte");
+		if (p[i] == '\n') {
+			pos.line++;
+			pos.col = 1;
+		} else {
+			pos.col++;
+		}
+		i += k;
+	}
+	return 0;
+}
+
 /* Loads exactly one document into *doc. */
 static int load_document(struct loader *ld, struct fy_parser *fyp, struct fy_diag *diag,
                          struct fy_document **doc)
@@ -1368,6 +1518,8 @@ static int load(struct loader *ld, const char *text, size_t len)
 	struct fy_document *doc = NULL;
 	int rc = -1;
 
+	if (check_text(ld, text, len))
+		return -1;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = diag_sink;
@@ -1377,7 +1529,7 @@ static int load(struct loader *ld, const char *text, size_t len)
 		return err_set(ld->err, ERR_INTERNAL, "cannot create a yaml diagnostic object");
 	fy_diag_set_collect_errors(diag, true);
 	memset(&pcfg, 0, sizeof(pcfg));
-	pcfg.flags = FYPCF_QUIET;
+	pcfg.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS;  /* see unique_keys() */
 	pcfg.diag = diag;
 	fyp = fy_parser_create(&pcfg);
 	if (!fyp) {
@@ -1389,7 +1541,7 @@ static int load(struct loader *ld, const char *text, size_t len)
 
 		if (is_null(root))
 			fail(ld, pos_or(root, (struct spec_pos){ 1, 1 }), "", "spec is empty");
-		else
+		else if (unique_keys(ld, root) == 0)
 			rc = parse_top(ld, root);
 	}
 	if (doc)
@@ -1397,6 +1549,10 @@ static int load(struct loader *ld, const char *text, size_t len)
 	if (fyp)
 		fy_parser_destroy(fyp);
 	fy_diag_destroy(diag);
+	nameset_release(&ld->systems);
+	nameset_release(&ld->checks);
+	nameset_release(&ld->cols[0]);
+	nameset_release(&ld->cols[1]);
 	return rc;
 }
 
@@ -1406,7 +1562,8 @@ int spec_load_string(const char *name, const char *text, size_t len,
                      struct spec *out, struct tally_err *err)
 {
 	struct spec s;
-	struct loader ld = { name, &s, err };
+	struct loader ld = { name, &s, err, NAMESET_INIT, NAMESET_INIT,
+	                     { NAMESET_INIT, NAMESET_INIT } };
 
 	memset(out, 0, sizeof(*out));
 	memset(&s, 0, sizeof(s));
@@ -1675,11 +1832,21 @@ static const char *kv_skip_value(const char *p)
 	return p;
 }
 
-/* A bare word such as "user:pw@host/db": as in a uri, ':' to the last '@'. */
+/*
+ * A bare word such as "user:pw@host/db": as in a uri, ':' to the last '@'
+ * (the first ':' after a "://", when the word holds a whole uri).
+ */
 static void add_word_masked(struct buf *b, const char *w, size_t len)
 {
-	const char *colon = memchr(w, ':', len);
-	const char *at = NULL;
+	const char *from = w, *colon, *at = NULL;
+
+	for (size_t i = 0; i + 3 <= len; i++) {
+		if (memcmp(w + i, "://", 3) == 0) {
+			from = w + i + 3;
+			break;
+		}
+	}
+	colon = memchr(from, ':', len - (size_t)(from - w));
 
 	for (size_t i = len; i > 0; i--) {
 		if (w[i - 1] == '@') {
@@ -1736,6 +1903,43 @@ static char *redact_kv(const char *dsn)
 	return buf_detach(&b, NULL);
 }
 
+/*
+ * Masks the user info of every "scheme://user:password@" in s, wherever
+ * it starts: a dsn pasted into a key, a value or an option ("dsn
+ * \"postgresql://u:pw@h\"", a missing colon) is text around a uri.
+ * Within one word (up to a blank or a quote) the password runs from the
+ * first ':' to the last '@', as in redact_uri(). Takes s, returns a new string.
+ */
+static char *redact_inner_uris(char *s)
+{
+	struct buf b = BUF_INIT;
+	const char *p = s, *sep;
+
+	while ((sep = strstr(p, "://")) != NULL) {
+		const char *rest = sep + 3;
+		size_t n = strcspn(rest, " \t\n\r\f\v\"'");
+		const char *colon = memchr(rest, ':', n), *at = NULL;
+
+		for (size_t i = n; i > 0; i--) {
+			if (rest[i - 1] == '@') {
+				at = rest + i - 1;
+				break;
+			}
+		}
+		if (colon && at && colon < at) {
+			buf_add(&b, p, (size_t)(colon - p) + 1);
+			buf_addstr(&b, "***");
+			p = at;
+		} else {
+			buf_add(&b, p, (size_t)(rest - p));
+			p = rest;
+		}
+	}
+	buf_addstr(&b, p);
+	free(s);
+	return buf_detach(&b, NULL);
+}
+
 char *spec_redact_dsn(const char *dsn)
 {
 	size_t n;
@@ -1743,7 +1947,7 @@ char *spec_redact_dsn(const char *dsn)
 	if (!dsn)
 		return xstrdup("");
 	n = uri_scheme_len(dsn);
-	return n > 0 ? redact_uri(dsn, n) : redact_kv(dsn);
+	return redact_inner_uris(n > 0 ? redact_uri(dsn, n) : redact_kv(dsn));
 }
 
 const char *spec_expect_name(enum spec_expect e)

@@ -155,8 +155,9 @@ int spec_expand_env(const char *in, char **out, struct tally_err *err);
 
 /*
  * Returns a copy of dsn with any password removed: the password in
- * "scheme://user:PASSWORD@host", a "password=" URI parameter, and
- * "password=" in a libpq key=value string all become "***".
+ * "scheme://user:PASSWORD@host" (also where such a uri starts inside the
+ * text, so that any user text can be masked with it), a "password=" URI
+ * parameter, and "password=" in a libpq key=value string all become "***".
  */
 char *spec_redact_dsn(const char *dsn);
 

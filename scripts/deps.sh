@@ -5,10 +5,17 @@
 #   are present. Needs root (or sudo) only when something must be installed.
 set -euo pipefail
 
+# clang builds the sanitized suite and the fuzzers (scripts/test.sh
+# --sanitize, --fuzz). libclang-rt-14-dev holds libFuzzer and the
+# AddressSanitizer and UndefinedBehaviorSanitizer runtimes of clang 14
+# (libclang_rt.fuzzer-x86_64.a, .asan-, .ubsan_standalone-): clang only
+# recommends it, and recommends are not installed. llvm-14 brings
+# llvm-symbolizer, which puts function names and lines in their reports.
 packages=(
 	gcc libc6-dev pkg-config meson ninja-build
 	libpq-dev libmariadb-dev libxxhash-dev libzstd-dev libfyaml-dev
 	libjansson-dev libcmocka-dev
+	clang libclang-rt-14-dev llvm-14
 	postgresql postgresql-client mariadb-server mariadb-client
 	zstd xxhash tzdata python3 python3-yaml util-linux procps
 )

@@ -2351,7 +2351,7 @@ static void test_range_types(void **state)
 /* The first row of an admin query as NUL-separated columns in a static buffer. */
 static MYSQL_RES *admin_result(const char *sql)
 {
-	MYSQL_RES *r;
+	MYSQL_RES *r = NULL;
 
 	if (mysql_query(admin, sql) != 0 || !(r = mysql_store_result(admin)))
 		fail_msg("admin query failed: %s\n  %s", mysql_error(admin), sql);

@@ -488,6 +488,21 @@ static void test_decode(void **state)
 	sqlval_iso(&iso, &v, 0);
 	assert_string_equal(iso.data, "0044-03-15 BC");
 	assert_int_equal(sqlval_year(&v), -43);
+	/* Every int64 of days is a date, without overflow (a snapshot may hold any). */
+	v = (struct sqlval){ .kind = SV_DATE, .i = INT64_MAX };
+	buf_reset(&iso);
+	sqlval_iso(&iso, &v, 0);
+	assert_string_equal(iso.data, "25252734927768554-07-27");
+	assert_true(sqlval_year(&v) == INT64_C(25252734927768554));
+	v.i = INT64_MIN;
+	buf_reset(&iso);
+	sqlval_iso(&iso, &v, 0);
+	assert_string_equal(iso.data, "25252734927764556-06-06 BC");
+	assert_true(sqlval_year(&v) == INT64_C(-25252734927764555));
+	v = (struct sqlval){ .kind = SV_TIMESTAMP, .i = INT64_MIN };
+	buf_reset(&iso);
+	sqlval_iso(&iso, &v, 6);
+	assert_string_equal(iso.data, "290279-12-22 19:59:05.224192 BC");
 	buf_reset(&iso);
 	v = dec(CC_TIMESTAMP, LT_TIMESTAMP, "1969-12-31 23:59:59.5", 21, &scratch);
 	sqlval_iso(&iso, &v, 6);
@@ -515,6 +530,9 @@ static void test_decode(void **state)
 
 	/* Garbage is refused. */
 	assert_int_equal(canon_decode((const uint8_t *)"\x12\x80", 2, &v, &scratch), 0);
+	/* A number whose exponent no encoder writes: its plain digits would take gigabytes. */
+	assert_int_equal(canon_decode((const uint8_t *)"\x12\xff\xff\xff\xff" "1\x00", 7, &v, &scratch), 0);
+	assert_int_equal(canon_decode((const uint8_t *)"\x12\x00\x00\x00\x00" "1\x00", 7, &v, &scratch), 0);
 	assert_int_equal(canon_decode((const uint8_t *)"\x40" "ab", 3, &v, &scratch), 0);
 	assert_int_equal(canon_decode((const uint8_t *)"\x99", 1, &v, &scratch), 0);
 	buf_release(&scratch);
@@ -721,6 +739,21 @@ static void test_case_and_zero_dates(void **state)
 	assert_string_equal(enc_hex(ts, "0000-00-00 00:00:00", 19), "01");
 	assert_string_equal(enc_hex(d, "2024-05-01", 10), enc(CC_DATE, LT_DATE, "2024-05-01"));
 	assert_string_not_equal(enc(CC_DATE, LT_DATE, "0000-00-00"), "01");
+	/* Exponents stop at a million either way ("35e288235282" took minutes to decode). */
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e999999"), "12800f42403100");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e-1000001"), "127ff0bdc03100");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "1e1000000"),
+	                    "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "35e288235282"),
+	                    "ERROR: not a valid number");
+	assert_string_equal(enc(CC_NUMBER, LT_DECIMAL, "0.01e-1000000"),
+	                    "ERROR: not a valid number");
+	/* Zero dates are MariaDB's: four-digit years (a longer one overflowed int64). */
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "9999-12-00 23:59:59.999999"),
+	                    "5ef7e4becb7db35fff");
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "57302-01-00 23:04:05.3456"),
+	                    "ERROR: not a valid timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])");
+	assert_string_equal(enc(CC_DATE, LT_DATE, "10000-00-00"), "ERROR: not a valid date (expected YYYY-MM-DD)");
 }
 
 static void test_timezone(void **state)

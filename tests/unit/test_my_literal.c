@@ -434,6 +434,10 @@ static void test_temporal(void **state)
 	lit_is(&c_date, SSPEC(SV_DATE, SVS_ZERO, 20240100), "'2024-01-00'");
 	lit_fails(&c_date, SDATE(-730120), "year outside 0001..9999");
 	lit_fails(&c_date, SDATE(2921940), "year outside 0001..9999");
+	/* The extremes of int64 are dates too (the year was computed with an overflow). */
+	lit_fails(&c_date, SDATE(INT64_MAX), "year outside 0001..9999");
+	lit_fails(&c_date, SDATE(INT64_MIN), "year outside 0001..9999");
+	lit_fails(&c_dt6, STS(INT64_MIN), "year outside 0001..9999");
 	lit_fails(&c_date, SSPEC(SV_DATE, SVS_PINF, 0), "MariaDB cannot store infinity");
 	lit_fails(&c_date, SSPEC(SV_DATE, SVS_NINF, 0), "MariaDB cannot store infinity");
 	lit_fails(&c_date, SSPEC(SV_DATE, SVS_ZERO, 100000000), "not a valid zero date");
@@ -760,6 +764,17 @@ static void test_bound_temporal(void **state)
 	bound_is(&c_time6, STIME(1), "'00:00:00.000001'");
 	bound_fails(&c_time, STIME(INT64_C(-900) * 3600000000), "a time below -838:59:59.999999 "
 	            "cannot be compared");
+	/* Times at the ends of int64 (flooring INT64_MIN to seconds overflowed). */
+	bound_fails(&c_time, STIME(INT64_MIN), "a time below -838:59:59.999999 cannot be compared");
+	bound_fails(&c_time6, STIME(INT64_MIN), "a time below -838:59:59.999999 cannot be compared");
+	bound_is(&c_time, STIME(INT64_MAX), "'838:59:59'");
+	lit_fails(&c_time6, STIME(INT64_MIN), "time outside -838:59:59.999999..838:59:59.999999");
+	/* A zero datetime is never negative (flooring one near INT64_MIN overflowed). */
+	bound_fails(&c_dt0, SSPEC(SV_TIMESTAMP, SVS_ZERO, INT64_MIN + 1), "not a valid zero date");
+	bound_fails(&c_date, SSPEC(SV_DATE, SVS_ZERO, -1), "not a valid zero date");
+	/* A date beyond every year: clamped, computed without overflow. */
+	bound_is(&c_date, SDATE(INT64_MAX), "'9999-12-31'");
+	bound_fails(&c_date, SDATE(INT64_MIN), "a date before the year 0000 cannot be compared");
 }
 
 static const struct coldesc c_nopad = { .name = "np", .native = "varchar(10)", .type = LT_TEXT,

@@ -557,6 +557,8 @@ static void test_uuid_raw(void **state)
 	lit_ok(&uu, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'");
 	lit_ok(&tx, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'");
 	lit_err(&uu, txt(SV_UUID, u, 15), "the uuid is malformed");
+	/* A uuid is 16 bytes: a length of 0 read 16 bytes past a shorter buffer. */
+	lit_err(&uu, txt(SV_UUID, u + 16, 0), "the uuid is malformed");
 	lit_err(&i4, txt(SV_UUID, u, 16), "a uuid value cannot be stored in this column");
 
 	lit_ok(&js, RAW("{\"a\": \"it's\", \"b\": \"\\\\\"}"), "'{\"a\": \"it''s\", \"b\": \"\\\\\"}'");
@@ -694,6 +696,7 @@ static void test_bound_text_times(void **state)
 	         "'0044-03-15 00:00:00+00 BC'::pg_catalog.timestamptz");
 	bound_ok(&t0, timed(SV_TIME, 500000), "'00:00:00.5'::pg_catalog.time");
 	bound_ok(&uu, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::pg_catalog.uuid");
+	bound_err(&uu, txt(SV_UUID, u + 16, 0), "the uuid is malformed");
 	bound_ok(&m, TEXT("ok"), "'ok'::s2.\"My Mood\"");
 	bound_ok(&iv, RAW("P1D"), "'P1D'");
 

@@ -145,6 +145,9 @@ static const char *load_err(const char *yaml)
 	"    source: { system: maria, table: t }\n" \
 	"    target: { system: pg, table: t }\n"
 
+/* A dsn mistyped as an alias (a leading '*'): lines 1-4 and a check. */
+#define SYSTEM_PG_ALIAS TOP "systems:\n  pg: { driver: postgres, dsn: *postgresql://u:pw@h/db }\n"
+
 /* Lines 1-3: version and name; tests add the systems from line 3. */
 #define TOP "version: 1\nname: n\n"
 #define CHECK_PG \
@@ -593,7 +596,52 @@ ERROR_TEST(test_top_sequence, "- version: 1\n",
 ERROR_TEST(test_top_scalar, "\n  hello\n",
            "t.yaml:2:3: expected a mapping at the top level, got a string")
 ERROR_TEST(test_yaml_duplicate_key, "version: 1\nname: a\nversion: 1\n",
-           "t.yaml:3:1: invalid yaml: duplicate key")
+           "t.yaml:3:1: invalid yaml: duplicate key 'version'")
+/* Duplicate keys are found before anything else is read, as libfyaml did. */
+ERROR_TEST(test_yaml_duplicate_key_first, "version: 2\nname: a\n'name': b\n",
+           "t.yaml:3:1: invalid yaml: duplicate key 'name'")
+ERROR_TEST(test_yaml_duplicate_key_nested, HEAD
+           "checks:\n  - name: c\n    source: { system: maria, table: t, \"table\": u }\n",
+           "t.yaml:8:40: invalid yaml: duplicate key 'table'")
+ERROR_TEST(test_yaml_duplicate_key_in_sequence, HEAD CHECK
+           "    columns: [a, { name: b, scale: 1, name: c }]\n",
+           "t.yaml:10:39: invalid yaml: duplicate key 'name'")
+ERROR_TEST(test_yaml_duplicate_system, HEAD "  pg: { driver: postgres, dsn: y }\n" CHECK,
+           "t.yaml:6:3: invalid yaml: duplicate key 'pg'")
+/* A dsn that lost its colon is a key: the message must not show its password. */
+ERROR_TEST(test_unknown_key_with_dsn_redacted,
+           TOP "systems:\n  pg: { driver: postgres, dsn \"postgresql://u:secret@h/db\" }\n" CHECK_PG,
+           "t.yaml:4:27: systems.pg: unknown key 'dsn \"postgresql://u:***@h/db\"' "
+           "(expected one of: driver, dsn, path)")
+/* Every message masks a uri's password, whatever it quotes: an alias, a column, a path. */
+ERROR_TEST(test_unknown_alias_redacted, SYSTEM_PG_ALIAS,
+           "t.yaml:4:32: systems.pg.dsn: unknown alias 'postgresql://u:***@h/db'")
+ERROR_TEST(test_duplicate_column_redacted, HEAD CHECK "    key: [\"a://u:pw@h\", \"a://u:pw@h\"]\n",
+           "t.yaml:10:25: checks[0].key[1]: duplicate column 'a://u:***@h'")
+ERROR_TEST(test_map_path_redacted, HEAD CHECK "    columns:\n      - { name: a, map: { \"x://u:pw@h\": } }\n",
+           "t.yaml:11:27: checks[0].columns[0].map.x://u:***@h: expected a string, got null")
+ERROR_TEST(test_yaml_duplicate_key_redacted,
+           "version: 1\npostgresql://u:secret@h/db: 1\n\"postgresql://u:secret@h/db\": 2\n",
+           "t.yaml:3:1: invalid yaml: duplicate key 'postgresql://u:***@h/db'")
+/* libfyaml 0.7 loops forever on a stray byte after an unknown directive. */
+ERROR_TEST(test_yaml_directive_not_utf8, "%A\xf2\n", "t.yaml:1:3: invalid yaml: byte 0xf2 is not UTF-8")
+ERROR_TEST(test_yaml_scalar_not_utf8, "version: 1\nname: caf\xe9\n",
+           "t.yaml:2:10: invalid yaml: byte 0xe9 is not UTF-8")
+ERROR_TEST(test_yaml_surrogate_not_utf8, "version: 1\nname: \xed\xa0\x80\n",
+           "t.yaml:2:7: invalid yaml: byte 0xed is not UTF-8")
+/* libfyaml 0.7 can crash on NUL bytes; YAML does not allow them anyway. */
+static void test_yaml_nul_byte(void **state)
+{
+	static const char yaml[] = "version: 1\nname: a\0b\n? x\n: \0\n";
+	struct tally_err err;
+	struct spec s;
+
+	(void)state;
+	err_clear(&err);
+	assert_int_equal(spec_load_string("t.yaml", yaml, sizeof(yaml) - 1, &s, &err), -1);
+	assert_int_equal(err.kind, ERR_SPEC);
+	assert_string_equal(err.msg, "t.yaml:2:8: invalid yaml: a NUL byte");
+}
 ERROR_TEST(test_yaml_unclosed_flow, "version: 1\nsystems: { a: 1\n",
            "t.yaml:3:1: invalid yaml: missing comma in flow mapping")
 ERROR_TEST(test_yaml_bad_indent, "version: 1\nsystems:\n  a: 1\n b: 2\n",
@@ -913,6 +961,9 @@ ERROR_TEST(test_column_map_key_not_scalar, COLS "      - { name: a, map: { [a]: 
 ERROR_TEST(test_column_map_duplicate, COLS
            "      - { name: a, map: { &k A: x, B: y, *k : z } }\n",
            "t.yaml:11:42: checks[0].columns[0].map: duplicate entry 'A'")
+ERROR_TEST(test_column_map_duplicate_text, COLS
+           "      - { name: a, map: { A: x, B: y, 'A': z } }\n",
+           "t.yaml:11:39: invalid yaml: duplicate key 'A'")
 ERROR_TEST(test_column_as_invalid, COLS "      - { name: a, as: xml }\n",
            "t.yaml:11:24: checks[0].columns[0].as: invalid value 'xml' (expected one of: "
            "text, json, uuid)")
@@ -1107,6 +1158,14 @@ static void test_redact_keyword_value(void **state)
 	assert_redacted("tally:secret@h:5432/db", "tally:***@h:5432/db");
 	assert_redacted("host=h u:se@cret@h2", "host=h u:***@h2");
 	assert_redacted("host=h just:words", "host=h just:words");
+	/* a uri inside other text: a key=value whose key holds one, an option */
+	assert_redacted("drive\"mariadb://u:p%40ss@b?socket=/tmp/s.sock\"",
+	                "drive\"mariadb://u:***@b?socket=/tmp/s.sock\"");
+	assert_redacted("host=h options='-c x=postgresql://u:pw@h2/db'",
+	                "host=h options='-c x=postgresql://u:***@h2/db'");
+	assert_redacted("a postgresql://u:pw@h b mariadb://v:pw2@i c",
+	                "a postgresql://u:***@h b mariadb://v:***@i c");
+	assert_redacted("see http://example.com/a:b", "see http://example.com/a:b");
 }
 
 /* Each option's own position, the zone forms, zero_date, map entry positions. */
@@ -1169,6 +1228,19 @@ int main(void)
 		cmocka_unit_test(test_top_sequence),
 		cmocka_unit_test(test_top_scalar),
 		cmocka_unit_test(test_yaml_duplicate_key),
+		cmocka_unit_test(test_yaml_duplicate_key_first),
+		cmocka_unit_test(test_yaml_duplicate_key_nested),
+		cmocka_unit_test(test_yaml_duplicate_key_in_sequence),
+		cmocka_unit_test(test_yaml_duplicate_system),
+		cmocka_unit_test(test_yaml_duplicate_key_redacted),
+		cmocka_unit_test(test_unknown_alias_redacted),
+		cmocka_unit_test(test_duplicate_column_redacted),
+		cmocka_unit_test(test_map_path_redacted),
+		cmocka_unit_test(test_unknown_key_with_dsn_redacted),
+		cmocka_unit_test(test_yaml_directive_not_utf8),
+		cmocka_unit_test(test_yaml_scalar_not_utf8),
+		cmocka_unit_test(test_yaml_surrogate_not_utf8),
+		cmocka_unit_test(test_yaml_nul_byte),
 		cmocka_unit_test(test_yaml_unclosed_flow),
 		cmocka_unit_test(test_yaml_bad_indent),
 		cmocka_unit_test(test_two_documents),
@@ -1289,6 +1361,7 @@ int main(void)
 		cmocka_unit_test(test_column_map_value_null),
 		cmocka_unit_test(test_column_map_key_not_scalar),
 		cmocka_unit_test(test_column_map_duplicate),
+		cmocka_unit_test(test_column_map_duplicate_text),
 		cmocka_unit_test(test_column_as_invalid),
 
 		cmocka_unit_test(test_dsn_errors_hide_password),
