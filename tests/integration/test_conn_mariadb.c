@@ -1,6 +1,6 @@
 /*
  * tests/integration/test_conn_mariadb.c
- *   Integration tests of connectors/mariadb.c against the MariaDB server of
+ *   Integration tests of connectors/mariadb/ against the MariaDB server of
  *   scripts/servers.sh. The TALLY_MY_* variables of DIR/env must be exported;
  *   without them every test that needs the server fails (none skips).
  *

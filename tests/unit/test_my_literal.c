@@ -3,7 +3,7 @@
  *   Unit tests of the MariaDB dialect without a server: mariadb_ops.literal
  *   and bound_literal (every rule, exact text, every error message), each
  *   test a table of cases that check_case() runs, order_is_bytewise, and the
- *   script_ops text of connectors/mariadb_script.c.
+ *   script_ops text of connectors/mariadb/script.c.
  *   tests/integration/test_conn_mariadb.c runs the same forms against a real
  *   server and the real client.
  */

@@ -1,5 +1,5 @@
 /*
- * connectors/mariadb_guard.c
+ * connectors/mariadb/guard.c
  *   SOURCE, MariaDB: what a session does to the server besides reading
  *   rows. The limits a session runs under, the metadata locks a
  *   coordinator session holds on the compared tables, and, for a monitor
@@ -30,7 +30,7 @@
  * one (an ALTER TABLE holds the upgradable lock while it waits). It needs
  * the PROCESS privilege to see other users' threads.
  */
-#include "mariadb_int.h"
+#include "my_int.h"
 
 #include <math.h>
 #include <stdio.h>

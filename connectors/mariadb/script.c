@@ -1,9 +1,10 @@
 /*
- * connectors/mariadb_script.c
+ * connectors/mariadb/script.c
  *   engine/repair -> SCRIPT: the MariaDB dialect of repair scripts. Writes
- *   the statements that stage rows in temporary tables and the guarded
- *   blocks that apply them; the values themselves are written by
- *   mariadb_ops.literal. Performs no I/O and needs no session.
+ *   the statements that stage rows in temporary tables, the guarded
+ *   blocks that apply them, and the client command that runs a script;
+ *   the values themselves are written by mariadb_ops.literal (literal.c).
+ *   Performs no I/O and needs no session.
  *
  * A script runs in the mariadb client, in one transaction:
  *
@@ -27,14 +28,11 @@
  * parsing (quotes, comments, DELIMITER, backslash commands) cannot be led
  * astray by a name or a value.
  */
-#include "connector.h"
+#include "my_int.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-
-/* From mariadb.c: a string constant safe in every sql_mode, and the client command. */
-void mdb_add_text(struct buf *out, const char *s, size_t n);
-void mdb_apply_command(struct buf *out, const char *file, const char *dsn);
 
 /* SIGNAL refuses a MESSAGE_TEXT longer than this (in strict mode) instead of cutting it. */
 #define MDB_MESSAGE_MAX 128
@@ -437,6 +435,68 @@ static void mdb_script_apply(struct buf *out, const struct script_step *st)
 	buf_addstr(out, ";\n  END IF;\nEND //\nDELIMITER ;\n");
 	buf_release(&msg);
 }
+
+/* ---- the client command ------------------------------------------------------ */
+
+/* A word for sh: as is when it is safe, else in single quotes ('\'' for a quote). */
+static void add_shell_word(struct buf *out, const char *s)
+{
+	bool plain = *s != '\0';
+
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_./:-", *p))
+			plain = false;
+	if (plain) {
+		buf_addstr(out, s);
+		return;
+	}
+	buf_addch(out, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			buf_addstr(out, "'\\''");
+		else
+			buf_addch(out, *p);
+	}
+	buf_addch(out, '\'');
+}
+
+/*
+ * script_ops.apply_command: the client command an operator runs. The dsn gives the server and the database
+ * only: its user is tally's read-only one, so the account is the
+ * placeholder OPERATOR, and -p makes the client ask for the password (a
+ * password in the dsn is never written). --skip-force overrides a `force`
+ * in an option file: a client that goes on after an error would commit the
+ * steps before and after the failed one.
+ */
+void mdb_apply_command(struct buf *out, const char *file, const char *dsn)
+{
+	struct conn_cfg cfg = { .system = "?", .side = "?", .dsn = dsn, .dsn_shown = "?" };
+	struct tally_err err;
+	struct mdb_dsn d;
+	char port[16];
+
+	buf_addstr(out, "mariadb --default-character-set=utf8mb4 --skip-force ");
+	if (mdb_dsn_parse(&d, &cfg, &err) < 0) {
+		buf_addstr(out, "-h HOST -P PORT -u OPERATOR -p -D DATABASE < ");
+	} else {
+		if (d.socket) {
+			buf_addstr(out, "-S ");
+			add_shell_word(out, d.socket);
+		} else {
+			snprintf(port, sizeof(port), "%u", d.port);
+			buf_addstr(out, "-h ");
+			add_shell_word(out, d.host);
+			buf_addstr(out, " -P ");
+			buf_addstr(out, port);
+		}
+		buf_addstr(out, " -u OPERATOR -p -D ");
+		add_shell_word(out, d.db);
+		buf_addstr(out, " < ");
+	}
+	mdb_dsn_release(&d);
+	add_shell_word(out, file);
+}
+
 
 const struct script_ops mariadb_script = {
 	.begin = mdb_script_begin,
