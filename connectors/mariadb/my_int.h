@@ -177,9 +177,12 @@ int mdb_plan_bounds(struct conn *base, const struct scan_req *req, uint64_t chun
 int mdb_rank_bounds(struct conn *base, const struct scan_req *req, size_t nb,
                     const struct sqlval *vals, size_t n, uint32_t *rank, struct tally_err *err);
 
-/* ---- literal.c ----------------------------------------------------------------- */
+/* ---- literal.c, literal_num.c ---------------------------------------------------- */
 
-/* conn_ops.literal and bound_literal: on failure out is left as it was. */
+/*
+ * conn_ops.literal (a value a repair stores) and bound_literal (a range
+ * bound, only compared): on failure out is left as it was.
+ */
 int mdb_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
                 struct tally_err *err);
 int mdb_bound_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
@@ -196,6 +199,29 @@ void mdb_add_text(struct buf *out, const char *s, size_t n);
  * over, or text that is not that type's.
  */
 bool mdb_key_literal(struct buf *out, const struct coldesc *col, const char *s, size_t n);
+/*
+ * The writers both files share. bound says which literal: a repair's
+ * value or a range bound. Each returns 0, or -1 with err filled, or -2
+ * (nothing written, err untouched) when the column's type takes no value
+ * of this kind: literal.c words that refusal.
+ */
+/* Text into a column the server parses text for; see literal.c for what a bound checks. */
+int mdb_text_lit(struct buf *out, const struct coldesc *col, const char *s, size_t n, bool bound,
+                 struct tally_err *err);
+/* SV_NUMBER, SV_FLOAT and SV_BOOL values (literal_num.c). */
+int mdb_number_lit(struct buf *out, const struct coldesc *col, const struct sqlval *v,
+                   bool bound, struct tally_err *err);
+int mdb_float_lit(struct buf *out, const struct coldesc *col, const struct sqlval *v, bool bound,
+                  struct tally_err *err);
+int mdb_bool_lit(struct buf *out, const struct coldesc *col, const struct sqlval *v, bool bound,
+                 struct tally_err *err);
+/*
+ * The failure of a literal, ERR_DATA: "cannot write a value for column
+ * 'c' (native): why", or "a range bound" with bound; never the value.
+ */
+int mdb_lit_fail(const struct coldesc *col, bool bound, struct tally_err *err, const char *why);
+/* Appends a number's text ([-]digits[.digits]) without redundant zeros; false if it is none. */
+bool mdb_add_number(struct buf *out, const char *s, size_t n);
 /*
  * Calendar arithmetic on days from 2000-01-01 (proleptic Gregorian, year
  * 0 is 1 BC), shared with plan.c's bisection.
