@@ -37,17 +37,6 @@
 /* SIGNAL refuses a MESSAGE_TEXT longer than this (in strict mode) instead of cutting it. */
 #define MDB_MESSAGE_MAX 128
 
-static void add_ident(struct buf *out, const char *name)
-{
-	buf_addch(out, '`');
-	for (const char *p = name; *p; p++) {
-		if (*p == '`')
-			buf_addch(out, '`');
-		buf_addch(out, *p);
-	}
-	buf_addch(out, '`');
-}
-
 static void add_text(struct buf *out, const char *s)
 {
 	mdb_add_text(out, s, strlen(s));
@@ -58,7 +47,7 @@ static void add_col(struct buf *out, char alias, const struct coldesc *cd)
 {
 	buf_addch(out, alias);
 	buf_addch(out, '.');
-	add_ident(out, cd->name);
+	mdb_quote_ident(out, cd->name);
 }
 
 /* Types whose <=> follows a collation (case, trailing spaces): compared as bytes. */
@@ -224,12 +213,12 @@ static void mdb_script_stage(struct buf *out, const char *stage, const struct ta
                              const size_t *cols, size_t ncols, bool counts)
 {
 	buf_addstr(out, "CREATE TEMPORARY TABLE ");
-	add_ident(out, stage);
+	mdb_quote_ident(out, stage);
 	buf_addstr(out, " AS SELECT ");
 	for (size_t i = 0; i < ncols; i++) {
 		if (i)
 			buf_addstr(out, ", ");
-		add_ident(out, t->cols[cols[i]].name);
+		mdb_quote_ident(out, t->cols[cols[i]].name);
 	}
 	if (counts)
 		buf_addstr(out, ", CAST(0 AS SIGNED) AS tally_have, CAST(0 AS SIGNED) AS tally_n");
@@ -252,7 +241,7 @@ static void mdb_copies_block(struct buf *out, const struct script_step *st)
 	buf_addf(out, "  SELECT COUNT(*) INTO n FROM %s FOR UPDATE;\n  SELECT ", st->t->sqlname);
 	add_keytext(out, st, 'o');
 	buf_addstr(out, " INTO bad FROM ");
-	add_ident(out, st->old_stage);
+	mdb_quote_ident(out, st->old_stage);
 	buf_addf(out, " o\n   WHERE (SELECT COUNT(*) FROM %s t WHERE TRUE", st->t->sqlname);
 	for (size_t i = 0; i < st->nguard; i++) {
 		buf_addstr(out, " AND ");
@@ -278,7 +267,7 @@ static void mdb_copies_block(struct buf *out, const struct script_step *st)
 		buf_addstr(out, ", ");
 	}
 	buf_addstr(out, "s.tally_n FROM ");
-	add_ident(out, st->old_stage);
+	mdb_quote_ident(out, st->old_stage);
 	buf_addstr(out, " s;\n    DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;\n    OPEN cur;\n"
 	           "    copies: LOOP\n      FETCH cur INTO ");
 	for (size_t i = 0; i < st->nset; i++)
@@ -289,7 +278,7 @@ static void mdb_copies_block(struct buf *out, const struct script_step *st)
 		for (size_t i = 0; i < st->nset; i++) {
 			if (i)
 				buf_addstr(out, ", ");
-			add_ident(out, st->t->cols[st->set[i]].name);
+			mdb_quote_ident(out, st->t->cols[st->set[i]].name);
 		}
 		buf_addstr(out, ") VALUES (");
 		for (size_t i = 0; i < st->nset; i++)
@@ -305,7 +294,7 @@ static void mdb_copies_block(struct buf *out, const struct script_step *st)
 			if (string_like(cd->type))
 				buf_addstr(out, "BINARY ");
 			buf_addf(out, "%s.", st->t->sqlname);
-			add_ident(out, cd->name);
+			mdb_quote_ident(out, cd->name);
 			buf_addf(out, string_like(cd->type) ? " <=> BINARY v%zu" : " <=> v%zu", i);
 		}
 		buf_addstr(out, " LIMIT vn;\n      SET total = total + ROW_COUNT();\n");
@@ -323,14 +312,14 @@ static void mdb_copies_block(struct buf *out, const struct script_step *st)
 static void mdb_script_stage_rows(struct buf *out, const char *stage)
 {
 	buf_addstr(out, "INSERT INTO ");
-	add_ident(out, stage);
+	mdb_quote_ident(out, stage);
 	buf_addstr(out, " VALUES\n");
 }
 
 static void mdb_script_unstage(struct buf *out, const char *stage)
 {
 	buf_addstr(out, "DROP TEMPORARY TABLE ");
-	add_ident(out, stage);
+	mdb_quote_ident(out, stage);
 	buf_addstr(out, ";\n");
 }
 
@@ -338,13 +327,13 @@ static void mdb_script_unstage(struct buf *out, const char *stage)
 static void add_lock_and_guard(struct buf *out, const struct script_step *st)
 {
 	buf_addf(out, "  SELECT COUNT(*) INTO n FROM %s t JOIN ", st->t->sqlname);
-	add_ident(out, st->old_stage);
+	mdb_quote_ident(out, st->old_stage);
 	buf_addstr(out, " o ON ");
 	add_key_join(out, st, 't', 'o');
 	buf_addstr(out, " FOR UPDATE;\n  SELECT ");
 	add_keytext(out, st, 'o');
 	buf_addstr(out, " INTO bad FROM ");
-	add_ident(out, st->old_stage);
+	mdb_quote_ident(out, st->old_stage);
 	buf_addf(out, " o\n   WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE ", st->t->sqlname);
 	add_key_join(out, st, 't', 'o');
 	add_guard(out, st);
@@ -358,7 +347,7 @@ static void add_absent_check(struct buf *out, const struct script_step *st)
 	buf_addstr(out, "  SELECT ");
 	add_keytext(out, st, 's');
 	buf_addstr(out, " INTO bad FROM ");
-	add_ident(out, st->new_stage);
+	mdb_quote_ident(out, st->new_stage);
 	buf_addf(out, " s\n   WHERE EXISTS (SELECT 1 FROM %s t WHERE ", st->t->sqlname);
 	add_key_join(out, st, 't', 's');
 	buf_addstr(out, ") LIMIT 1;\n");
@@ -384,7 +373,7 @@ static void mdb_script_apply(struct buf *out, const struct script_step *st)
 		for (size_t i = 0; i < st->nset; i++) {
 			if (i)
 				buf_addstr(out, ", ");
-			add_ident(out, st->t->cols[st->set[i]].name);
+			mdb_quote_ident(out, st->t->cols[st->set[i]].name);
 		}
 		buf_addstr(out, ") SELECT ");
 		for (size_t i = 0; i < st->nset; i++) {
@@ -393,13 +382,13 @@ static void mdb_script_apply(struct buf *out, const struct script_step *st)
 			add_col(out, 's', &st->t->cols[st->set[i]]);
 		}
 		buf_addstr(out, " FROM ");
-		add_ident(out, st->new_stage);
+		mdb_quote_ident(out, st->new_stage);
 		buf_addstr(out, " s;\n");
 		break;
 	case STEP_UPDATE:
 		add_lock_and_guard(out, st);
 		buf_addf(out, "  UPDATE %s t JOIN ", st->t->sqlname);
-		add_ident(out, st->new_stage);
+		mdb_quote_ident(out, st->new_stage);
 		buf_addstr(out, " s ON ");
 		add_key_join(out, st, 't', 's');
 		buf_addstr(out, " SET ");
@@ -417,7 +406,7 @@ static void mdb_script_apply(struct buf *out, const struct script_step *st)
 	case STEP_DELETE:
 		add_lock_and_guard(out, st);
 		buf_addf(out, "  DELETE t FROM %s t JOIN ", st->t->sqlname);
-		add_ident(out, st->old_stage);
+		mdb_quote_ident(out, st->old_stage);
 		buf_addstr(out, " o ON ");
 		add_key_join(out, st, 't', 'o');
 		buf_addstr(out, ";\n");
