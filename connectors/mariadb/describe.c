@@ -720,6 +720,47 @@ static bool field_attr(const MYSQL_FIELD *f, enum mariadb_field_attr_t a, char *
 	return true;
 }
 
+/*
+ * The string types of a result, told apart by the type's name (uuid,
+ * inet4, inet6), flags (enum, set), format (json) and character set
+ * (binary); native holds the type's name and gets its length.
+ */
+static void coldesc_from_string_field(struct coldesc *cd, const MYSQL_FIELD *f, const char *tname,
+                                      const char *fmt, bool binary, long chars,
+                                      struct buf *native)
+{
+	if (strcmp(tname, "uuid") == 0) {
+		cd->type = LT_UUID;
+	} else if (strcmp(tname, "inet4") == 0 || strcmp(tname, "inet6") == 0) {
+		cd->type = LT_INET;
+	} else if ((f->flags & ENUM_FLAG) || f->type == MYSQL_TYPE_ENUM) {
+		cd->type = LT_ENUM;
+		buf_reset(native);
+		buf_addstr(native, "enum");
+	} else if ((f->flags & SET_FLAG) || f->type == MYSQL_TYPE_SET) {
+		cd->type = LT_SET;
+		buf_reset(native);
+		buf_addstr(native, "set");
+	} else if (strcmp(fmt, "json") == 0) {
+		cd->type = LT_JSON;
+		buf_reset(native);
+		buf_addstr(native, "json");
+	} else if (binary) {
+		cd->type = LT_BYTES;
+		cd->fixed = f->type == MYSQL_TYPE_STRING;
+		cd->length = (long)f->length;
+		buf_reset(native);
+		buf_addf(native, "%s(%lu)", f->type == MYSQL_TYPE_STRING ? "binary"
+		         : f->type == MYSQL_TYPE_VAR_STRING || f->type == MYSQL_TYPE_VARCHAR
+		         ? "varbinary" : "blob", f->length);
+	} else {
+		cd->type = f->type == MYSQL_TYPE_STRING ? LT_CHAR : LT_TEXT;
+		cd->fixed = f->type == MYSQL_TYPE_STRING;
+		cd->length = chars;
+		buf_addf(native, "(%ld)", chars);
+	}
+}
+
 /* Maps result metadata to a coldesc, the same ltypes describe_table gives. */
 static void coldesc_from_field(struct coldesc *cd, const MYSQL_FIELD *f)
 {
@@ -805,36 +846,7 @@ static void coldesc_from_field(struct coldesc *cd, const MYSQL_FIELD *f)
 	case MYSQL_TYPE_MEDIUM_BLOB:
 	case MYSQL_TYPE_LONG_BLOB:
 	case MYSQL_TYPE_BLOB:
-		if (strcmp(tname, "uuid") == 0) {
-			cd->type = LT_UUID;
-		} else if (strcmp(tname, "inet4") == 0 || strcmp(tname, "inet6") == 0) {
-			cd->type = LT_INET;
-		} else if ((f->flags & ENUM_FLAG) || f->type == MYSQL_TYPE_ENUM) {
-			cd->type = LT_ENUM;
-			buf_reset(&native);
-			buf_addstr(&native, "enum");
-		} else if ((f->flags & SET_FLAG) || f->type == MYSQL_TYPE_SET) {
-			cd->type = LT_SET;
-			buf_reset(&native);
-			buf_addstr(&native, "set");
-		} else if (strcmp(fmt, "json") == 0) {
-			cd->type = LT_JSON;
-			buf_reset(&native);
-			buf_addstr(&native, "json");
-		} else if (binary) {
-			cd->type = LT_BYTES;
-			cd->fixed = f->type == MYSQL_TYPE_STRING;
-			cd->length = (long)f->length;
-			buf_reset(&native);
-			buf_addf(&native, "%s(%lu)", f->type == MYSQL_TYPE_STRING ? "binary"
-			         : f->type == MYSQL_TYPE_VAR_STRING || f->type == MYSQL_TYPE_VARCHAR
-			         ? "varbinary" : "blob", f->length);
-		} else {
-			cd->type = f->type == MYSQL_TYPE_STRING ? LT_CHAR : LT_TEXT;
-			cd->fixed = f->type == MYSQL_TYPE_STRING;
-			cd->length = chars;
-			buf_addf(&native, "(%ld)", chars);
-		}
+		coldesc_from_string_field(cd, f, tname, fmt, binary, chars, &native);
 		break;
 	default:
 		break;

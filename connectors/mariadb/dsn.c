@@ -167,56 +167,35 @@ static int dsn_params(struct mdb_dsn *d, const char *p, const struct conn_cfg *c
 	return 0;
 }
 
-/* See my_int.h. */
-int mdb_dsn_parse(struct mdb_dsn *d, const struct conn_cfg *cfg, struct tally_err *err)
+/* user[:password] from auth[0..at), percent-decoded. */
+static int dsn_userinfo(struct mdb_dsn *d, const char *auth, const char *at,
+                        const struct conn_cfg *cfg, struct tally_err *err)
 {
-	const char *s = cfg->dsn ? cfg->dsn : "";
-	const char *p, *auth, *auth_end, *at, *hp, *hp_end, *path, *q;
+	const char *colon = memchr(auth, ':', (size_t)(at - auth));
+	const char *uend = colon ? colon : at;
 
-	memset(d, 0, sizeof(*d));
-	d->port = MDB_DEFAULT_PORT;
-
-	for (p = s; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return dsn_error(cfg, err, "the dsn holds a space or a control character "
-			                 "(write it percent-encoded)");
-	if (strncmp(s, "mariadb://", 10) == 0)
-		auth = s + 10;
-	else if (strncmp(s, "mysql://", 8) == 0)
-		auth = s + 8;
-	else
-		return dsn_error(cfg, err, "the dsn must start with mariadb:// or mysql://");
-	if (strchr(auth, '#'))
-		return dsn_error(cfg, err, "the dsn holds a '#' (write it %23)");
-
-	auth_end = auth + strcspn(auth, "/?");
-	at = NULL;
-	for (p = auth; p < auth_end; p++)
-		if (*p == '@')
-			at = p;
-	if (!at)
-		return dsn_error(cfg, err, "the dsn has no user: expected user[:password]@ before "
-		                 "the host");
-	if (memchr(auth, '@', (size_t)(at - auth)))
-		return dsn_error(cfg, err, "the user or password holds a '@' (write it %40)");
-	{
-		const char *colon = memchr(auth, ':', (size_t)(at - auth));
-		const char *uend = colon ? colon : at;
-
-		if (uend == auth)
-			return dsn_error(cfg, err, "the dsn has an empty user name");
-		d->user = pct_decode(auth, (size_t)(uend - auth));
-		if (!d->user)
-			goto bad_userinfo;
-		if (colon) {
-			d->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
-			if (!d->password)
-				goto bad_userinfo;
-		}
+	if (uend == auth)
+		return dsn_error(cfg, err, "the dsn has an empty user name");
+	d->user = pct_decode(auth, (size_t)(uend - auth));
+	if (!d->user)
+		goto bad;
+	if (colon) {
+		d->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
+		if (!d->password)
+			goto bad;
 	}
+	return 0;
+bad:
+	return dsn_error(cfg, err, "the user or password holds an invalid percent-escape "
+	                 "(write '%' as %25)");
+}
 
-	hp = at + 1;
-	hp_end = auth_end;
+/* host[:port] or [ipv6][:port] from hp[0..hp_end). */
+static int dsn_hostport(struct mdb_dsn *d, const char *hp, const char *hp_end,
+                        const struct conn_cfg *cfg, struct tally_err *err)
+{
+	const char *p;
+
 	if (*hp == '[') {
 		const char *close = memchr(hp, ']', (size_t)(hp_end - hp));
 
@@ -246,30 +225,61 @@ int mdb_dsn_parse(struct mdb_dsn *d, const struct conn_cfg *cfg, struct tally_er
 			return dsn_error(cfg, err, "the port is not a number from 1 to 65535");
 		d->port = (unsigned int)port;
 	}
+	return 0;
+}
+
+/* See my_int.h. */
+int mdb_dsn_parse(struct mdb_dsn *d, const struct conn_cfg *cfg, struct tally_err *err)
+{
+	const char *s = cfg->dsn ? cfg->dsn : "";
+	const char *p, *auth, *auth_end, *at, *path, *q;
+	size_t n;
+
+	memset(d, 0, sizeof(*d));
+	d->port = MDB_DEFAULT_PORT;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return dsn_error(cfg, err, "the dsn holds a space or a control character "
+			                 "(write it percent-encoded)");
+	if (strncmp(s, "mariadb://", 10) == 0)
+		auth = s + 10;
+	else if (strncmp(s, "mysql://", 8) == 0)
+		auth = s + 8;
+	else
+		return dsn_error(cfg, err, "the dsn must start with mariadb:// or mysql://");
+	if (strchr(auth, '#'))
+		return dsn_error(cfg, err, "the dsn holds a '#' (write it %23)");
+
+	auth_end = auth + strcspn(auth, "/?");
+	at = NULL;
+	for (p = auth; p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return dsn_error(cfg, err, "the dsn has no user: expected user[:password]@ before "
+		                 "the host");
+	if (memchr(auth, '@', (size_t)(at - auth)))
+		return dsn_error(cfg, err, "the user or password holds a '@' (write it %40)");
+	if (dsn_userinfo(d, auth, at, cfg, err) < 0 || dsn_hostport(d, at + 1, auth_end, cfg, err) < 0)
+		return -1;
 
 	if (*auth_end != '/')
 		return dsn_error(cfg, err, "the dsn has no database: expected /database after "
 		                 "the host");
 	path = auth_end + 1;
 	q = strchr(path, '?');
-	{
-		size_t n = q ? (size_t)(q - path) : strlen(path);
-
-		if (n == 0)
-			return dsn_error(cfg, err, "the dsn has an empty database name");
-		if (memchr(path, '/', n))
-			return dsn_error(cfg, err, "the database name holds a '/' (write it %2F)");
-		d->db = pct_decode(path, n);
-		if (!d->db)
-			return dsn_error(cfg, err, "the database name holds an invalid percent-escape");
-	}
+	n = q ? (size_t)(q - path) : strlen(path);
+	if (n == 0)
+		return dsn_error(cfg, err, "the dsn has an empty database name");
+	if (memchr(path, '/', n))
+		return dsn_error(cfg, err, "the database name holds a '/' (write it %2F)");
+	d->db = pct_decode(path, n);
+	if (!d->db)
+		return dsn_error(cfg, err, "the database name holds an invalid percent-escape");
 	if (q && dsn_params(d, q + 1, cfg, err) < 0)
 		return -1;
 	if (d->host[0] == '\0' && !d->socket)
 		return dsn_error(cfg, err, "the dsn has no host (an empty host needs ?socket=)");
 	return 0;
-
-bad_userinfo:
-	return dsn_error(cfg, err, "the user or password holds an invalid percent-escape "
-	                 "(write '%' as %25)");
 }

@@ -379,58 +379,63 @@ static int plan_end(struct plan *p, bool last, const char *from, char **val, siz
 	return 0;
 }
 
-/*
- * Bisection (see above). *fallback is set when the key cannot be split
- * this way: a zero date at an end, or a heavy value of a composite key.
- */
-static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally_err *err)
+/* The axis of the first key column k1, and a value its zero value sorts below (or NULL). */
+static void axis_init(struct axis *ax, const struct coldesc *k1, const char **from)
 {
-	const struct coldesc *k1 = &p->req->desc->cols[p->req->key[0]];
-	struct axis ax = { .fsp = k1->fsp };
-	struct span *list = NULL, *next = NULL;
-	size_t n = 0, cap = 0, nn = 0, ncap = 0, calls = 0, maxcalls;
+	*ax = (struct axis){ .fsp = k1->fsp };
+	*from = NULL;
+	switch (k1->type) {
+	case LT_INT:
+		ax->kind = k1->is_unsigned ? AX_UINT : AX_INT;
+		break;
+	case LT_YEAR:
+		ax->kind = AX_YEAR;
+		*from = "1901";
+		break;
+	case LT_DATE:
+		ax->kind = AX_DATE;
+		*from = "'0000-01-01'";
+		break;
+	case LT_TIMESTAMP:
+		ax->kind = AX_SECONDS;
+		*from = "'0000-01-01 00:00:00'";
+		break;
+	default:    /* LT_TIMESTAMPTZ: TIMESTAMP's zero value sorts first */
+		ax->kind = AX_SECONDS;
+		*from = "'1970-01-01 00:00:01'";
+		break;
+	}
+}
+
+/*
+ * The two ends of the first key column: ax->min becomes the smallest
+ * value, *top the largest one's offset from it. *none when the table has
+ * no rows; *fallback when an end has no axis number (a zero date that
+ * does not sort first, an unexpected text).
+ */
+static int bisect_ends(struct plan *p, struct axis *ax, const char *from, uint64_t *top,
+                       bool *none, bool *fallback, struct tally_err *err)
+{
 	char *lo = NULL, *hi = NULL;
 	size_t lolen = 0, hilen = 0;
 	uint64_t umin, umax;
-	const char *from = NULL;
-	double split = 1.5 * (double)p->chunk, acc = 0, scale = 1;
 	int rc = -1;
 
-	*fallback = false;
-	switch (k1->type) {
-	case LT_INT:
-		ax.kind = k1->is_unsigned ? AX_UINT : AX_INT;
-		break;
-	case LT_YEAR:
-		ax.kind = AX_YEAR;
-		from = "1901";
-		break;
-	case LT_DATE:
-		ax.kind = AX_DATE;
-		from = "'0000-01-01'";
-		break;
-	case LT_TIMESTAMP:
-		ax.kind = AX_SECONDS;
-		from = "'0000-01-01 00:00:00'";
-		break;
-	default:    /* LT_TIMESTAMPTZ: TIMESTAMP's zero value sorts first */
-		ax.kind = AX_SECONDS;
-		from = "'1970-01-01 00:00:01'";
-		break;
-	}
+	*none = false;
 	if (plan_end(p, false, NULL, &lo, &lolen, err) < 0)
 		goto out;
-	if (!lo) {              /* no rows */
+	if (!lo) {
+		*none = true;
 		rc = 0;
 		goto out;
 	}
-	if (!axis_parse(&ax, lo, lolen, &umin)) {
+	if (!axis_parse(ax, lo, lolen, &umin)) {
 		/* the zero value sorts first: start after it */
 		free(lo);
 		lo = NULL;
 		if (from && plan_end(p, false, from, &lo, &lolen, err) < 0)
 			goto out;
-		if (!lo || !axis_parse(&ax, lo, lolen, &umin)) {
+		if (!lo || !axis_parse(ax, lo, lolen, &umin)) {
 			*fallback = true;
 			rc = 0;
 			goto out;
@@ -438,25 +443,44 @@ static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally
 	}
 	if (plan_end(p, true, NULL, &hi, &hilen, err) < 0)
 		goto out;
-	if (!hi || !axis_parse(&ax, hi, hilen, &umax) || umax < umin) {
+	if (!hi || !axis_parse(ax, hi, hilen, &umax) || umax < umin) {
 		*fallback = true;
 		rc = 0;
 		goto out;
 	}
-	ax.min = umin;
+	ax->min = umin;
+	*top = umax - umin;
+	rc = 0;
+out:
+	free(lo);
+	free(hi);
+	return rc;
+}
 
-	maxcalls = (size_t)(4.0 * rows / (double)p->chunk) + 64;
-	list = xgrow(list, &cap, 1, sizeof(*list));
-	list[n++] = (struct span){ .a_none = true, .b = umax - umin };
-	if (plan_explain(p, &ax, &list[0], err) < 0)
+/*
+ * Estimates *list's one span, then halves every span estimated at more
+ * than 1.5 chunks, a level at a time, until none is or the EXPLAINs run
+ * out (4 per expected chunk, plus 64). *list, *n and *cap follow the
+ * spans; the caller frees *list, also after a failure.
+ */
+static int bisect_split(struct plan *p, const struct axis *ax, double rows, struct span **list,
+                        size_t *n, size_t *cap, struct tally_err *err)
+{
+	struct span *next = NULL;
+	size_t nn = 0, ncap = 0, calls = 0;
+	size_t maxcalls = (size_t)(4.0 * rows / (double)p->chunk) + 64;
+	double split = 1.5 * (double)p->chunk, scale;
+	int rc = -1;
+
+	if (plan_explain(p, ax, &(*list)[0], err) < 0)
 		goto out;
 	calls++;
 	for (bool more = true; more && calls + 2 <= maxcalls;) {
-		scale = span_scale(list, n, rows);
+		scale = span_scale(*list, *n, rows);
 		more = false;
 		nn = 0;
-		for (size_t i = 0; i < n; i++) {
-			struct span s = list[i], l, r;
+		for (size_t i = 0; i < *n; i++) {
+			struct span s = (*list)[i], l, r;
 
 			if (s.est * scale <= split || !span_splits(&s) || calls + 2 > maxcalls) {
 				next = xgrow(next, &ncap, nn + 1, sizeof(*next));
@@ -466,7 +490,7 @@ static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally
 			l = s;
 			l.b = s.a_none ? s.b / 2 : s.a + (s.b - s.a) / 2;
 			r = (struct span){ .a_none = false, .a = l.b, .b = s.b };
-			if (plan_explain(p, &ax, &l, err) < 0 || plan_explain(p, &ax, &r, err) < 0)
+			if (plan_explain(p, ax, &l, err) < 0 || plan_explain(p, ax, &r, err) < 0)
 				goto out;
 			calls += 2;
 			next = xgrow(next, &ncap, nn + 2, sizeof(*next));
@@ -475,26 +499,32 @@ static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally
 			more = true;
 		}
 		{
-			struct span *t = list;
-			size_t tc = cap;
+			struct span *t = *list;
+			size_t tc = *cap;
 
-			list = next;
-			cap = ncap;
-			n = nn;
+			*list = next;
+			*cap = ncap;
+			*n = nn;
 			next = t;
 			ncap = tc;
 		}
 	}
-	scale = span_scale(list, n, rows);
-	for (size_t i = 0; i < n; i++)
-		if (!span_splits(&list[i]) && list[i].est * scale > 2.0 * (double)p->chunk &&
-		    p->req->nkey > 1) {
-			*fallback = true;
-			rc = 0;
-			goto out;
-		}
+	rc = 0;
+out:
+	free(next);
+	return rc;
+}
 
-	/* merge neighbours up to 1.5 chunks; a small remainder joins the last chunk */
+/*
+ * Boundaries from the spans: neighbours merged up to 1.5 chunks (their
+ * estimates times scale); a last chunk under half a chunk joins the one
+ * before.
+ */
+static void bisect_merge(struct plan *p, const struct axis *ax, const struct span *list,
+                         size_t n, double scale)
+{
+	double split = 1.5 * (double)p->chunk, acc = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		double est = list[i].est * scale;
 
@@ -503,7 +533,7 @@ static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally
 			char *v;
 			size_t vlen;
 
-			axis_text(&txt, &ax, list[i - 1].b);
+			axis_text(&txt, ax, list[i - 1].b);
 			v = buf_detach(&txt, &vlen);
 			plan_push(p, &v, &vlen);
 			free(v);
@@ -513,12 +543,46 @@ static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally
 	}
 	if (p->out->n > 0 && acc < (double)p->chunk / 2)
 		plan_pop(p);
+}
+
+/*
+ * Bisection (see above). *fallback is set when the key cannot be split
+ * this way: a zero date at an end, or a heavy value of a composite key.
+ */
+static int plan_bisect(struct plan *p, double rows, bool *fallback, struct tally_err *err)
+{
+	const struct coldesc *k1 = &p->req->desc->cols[p->req->key[0]];
+	struct axis ax;
+	struct span *list = NULL;
+	size_t n = 0, cap = 0;
+	const char *from;
+	uint64_t top = 0;
+	bool none;
+	double scale;
+	int rc = -1;
+
+	*fallback = false;
+	axis_init(&ax, k1, &from);
+	if (bisect_ends(p, &ax, from, &top, &none, fallback, err) < 0)
+		return -1;
+	if (none || *fallback)
+		return 0;
+	list = xgrow(list, &cap, 1, sizeof(*list));
+	list[n++] = (struct span){ .a_none = true, .b = top };
+	if (bisect_split(p, &ax, rows, &list, &n, &cap, err) < 0)
+		goto out;
+	scale = span_scale(list, n, rows);
+	for (size_t i = 0; i < n; i++)
+		if (!span_splits(&list[i]) && list[i].est * scale > 2.0 * (double)p->chunk &&
+		    p->req->nkey > 1) {
+			*fallback = true;
+			rc = 0;
+			goto out;
+		}
+	bisect_merge(p, &ax, list, n, scale);
 	rc = 0;
 out:
 	free(list);
-	free(next);
-	free(lo);
-	free(hi);
 	return rc;
 }
 
