@@ -5,15 +5,19 @@
  *   connector.h alone.
  *
  * The files, in the order a run uses them:
- *   driver.c    the conn_ops table
- *   dsn.c       mariadb://user[:password]@host[:port]/db[?...] parsed
- *   session.c   open and close, errors, small SQL helpers, position, load
- *   guard.c     limits, metadata locks, table stamps, the monitor's watch
- *   describe.c  information_schema and result metadata -> tabdesc
- *   plan.c      chunk bounds (bisection, stepping) and their ranking
- *   scan.c      SELECT ... WHERE range ORDER BY key, streamed row by row
- *   literal.c   values as literals: for a repair (stored) or a bound (compared)
- *   script.c    the repair script dialect around the literals
+ *   driver.c       the conn_ops table
+ *   dsn.c          mariadb://user[:password]@host[:port]/db[?...] parsed
+ *   session.c      open and close, errors, small SQL helpers, position, load
+ *   guard.c        limits, metadata locks, table stamps, the monitor's watch
+ *   describe.c     information_schema and result metadata -> tabdesc
+ *   plan.c         chunk bounds (bisection, stepping) and their ranking
+ *   scan.c         SELECT ... WHERE range ORDER BY key, streamed row by row
+ *   literal.c      values as literals: for a repair (stored) or a bound (compared)
+ *   literal_num.c  the numbers and booleans among them
+ *   script.c       the repair script dialect around the literals
+ *
+ * A function named after a conn_ops entry (mdb_open for .open, ...)
+ * implements it as connector.h documents; only what it adds is said here.
  */
 #ifndef TALLY_MY_INT_H
 #define TALLY_MY_INT_H
@@ -55,7 +59,7 @@ static inline struct mdb_conn *mdb(struct conn *c)
 	return (struct mdb_conn *)c;
 }
 
-/* ---- dsn.c ---------------------------------------------------------------- */
+/* ---- dsn.c --------------------------------------------------------------- */
 
 #define MDB_DEFAULT_PORT 3306
 
@@ -79,8 +83,13 @@ struct mdb_dsn {
 int mdb_dsn_parse(struct mdb_dsn *d, const struct conn_cfg *cfg, struct tally_err *err);
 void mdb_dsn_release(struct mdb_dsn *d);
 
-/* ---- session.c -------------------------------------------------------------- */
+/* ---- session.c ----------------------------------------------------------- */
 
+/*
+ * conn_ops.open and .close. A session is one MYSQL handle in one read-only
+ * REPEATABLE READ transaction WITH CONSISTENT SNAPSHOT, rolled back at
+ * close; a monitor session (cfg->monitor) has none.
+ */
 int mdb_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err);
 void mdb_close(struct conn *base);
 /*
@@ -116,10 +125,11 @@ void mdb_add_subquery(struct buf *sql, const char *q);
 long mdb_num_or(const char *s, long dflt);
 /* The database and table a spec's table name means; both owned. */
 void mdb_split_table(struct mdb_conn *c, const char *table, char **db, char **name);
+/* conn_ops.position (read when the snapshot began) and .load (Threads_running). */
 int mdb_position(struct conn *base, char **out, struct tally_err *err);
 int mdb_load(struct conn *base, long *out, struct tally_err *err);
 
-/* ---- guard.c ------------------------------------------------------------------ */
+/* ---- guard.c ------------------------------------------------------------- */
 
 /*
  * Reads the session's limits as the server and the user's account set
@@ -134,21 +144,24 @@ int mdb_set_limits(struct mdb_conn *c, const struct conn_cfg *cfg, struct tally_
  * with ERR_LOCKED, naming who holds it where the server can tell.
  */
 int mdb_lock_tables(struct mdb_conn *c, const struct conn_cfg *cfg, struct tally_err *err);
+/* conn_ops.table_stamp, .watch, .cancel and .keepalive. */
 int mdb_table_stamp(struct conn *base, const char *table, char **out, struct tally_err *err);
 int mdb_watch(struct conn *base, const long *pids, size_t npids, const char *const *tables,
               size_t ntables, struct conn_watch *out, struct tally_err *err);
 int mdb_cancel(struct conn *base, long pid, struct tally_err *err);
 int mdb_keepalive(struct conn *base, struct tally_err *err);
 
-/* ---- describe.c ------------------------------------------------------------------ */
+/* ---- describe.c ---------------------------------------------------------- */
 
+/* conn_ops.describe_table (information_schema) and .describe_query (result metadata). */
 int mdb_describe_table(struct conn *base, const char *table, struct tabdesc *out,
                        struct tally_err *err);
 int mdb_describe_query(struct conn *base, const char *sql_in, struct tabdesc *out,
                        struct tally_err *err);
 
-/* ---- scan.c -------------------------------------------------------------------- */
+/* ---- scan.c -------------------------------------------------------------- */
 
+/* conn_ops.scan_open, .scan_next, .scan_close and .order_is_bytewise. */
 int mdb_scan_open(struct conn *base, const struct scan_req *req, struct tally_err *err);
 int mdb_scan_next(struct conn *base, struct rawrow **row, struct tally_err *err);
 void mdb_scan_close(struct conn *base);
@@ -170,14 +183,15 @@ void mdb_add_order_by(struct buf *sql, const struct tabdesc *d, const size_t *ke
 /* Frees n strings and the array; accepts NULL. */
 void mdb_free_strings(char **s, size_t n);
 
-/* ---- plan.c -------------------------------------------------------------------- */
+/* ---- plan.c -------------------------------------------------------------- */
 
+/* conn_ops.plan_bounds (bisection or stepping, see plan.c) and .rank_bounds. */
 int mdb_plan_bounds(struct conn *base, const struct scan_req *req, uint64_t chunk_rows,
                     uint64_t max_bytes, struct keybounds *out, struct tally_err *err);
 int mdb_rank_bounds(struct conn *base, const struct scan_req *req, size_t nb,
                     const struct sqlval *vals, size_t n, uint32_t *rank, struct tally_err *err);
 
-/* ---- literal.c, literal_num.c ---------------------------------------------------- */
+/* ---- literal.c, literal_num.c -------------------------------------------- */
 
 /*
  * conn_ops.literal (a value a repair stores) and bound_literal (a range
@@ -232,7 +246,7 @@ void mdb_add_civil_date(struct buf *out, int64_t days);
 /* HH:MM:SS[.f] of microseconds within a day, with exactly fsp digits. */
 void mdb_add_clock_of_day(struct buf *out, int64_t us, int fsp);
 
-/* ---- script.c ------------------------------------------------------------------ */
+/* ---- script.c ------------------------------------------------------------ */
 
 /*
  * script_ops.apply_command: the client command an operator runs; the dsn
