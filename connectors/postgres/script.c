@@ -23,7 +23,7 @@
  * their quotes doubled; a DO block's dollar-quote tag is one that its
  * body does not contain.
  */
-#include "connector.h"
+#include "../connector.h"
 
 #include <inttypes.h>
 #include <stdio.h>

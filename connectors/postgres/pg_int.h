@@ -14,7 +14,7 @@
 
 #include <libpq-fe.h>
 
-#include "connector.h"
+#include "../connector.h"
 
 #define PGC_SAVEPOINT "tally_sp"
 

@@ -28,7 +28,7 @@
  * of tally's oldest transaction and xmin (age() is stable within a
  * transaction: in the coordinator's own it would never move).
  */
-#include "postgres_int.h"
+#include "pg_int.h"
 
 #include <limits.h>
 #include <math.h>

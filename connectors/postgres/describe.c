@@ -46,7 +46,7 @@
  * literal of the target column (no session needed). The statements
  * around the literals are in postgres_script.c.
  */
-#include "connector.h"
+#include "../connector.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -58,7 +58,7 @@
 
 #include <libpq-fe.h>
 
-#include "postgres_int.h"
+#include "pg_int.h"
 
 #define PGC_MIN_VERSION 120000  /* attgenerated, indnkeyatts, to_regclass(text) */
 
