@@ -1,5 +1,5 @@
 /*
- * connectors/postgres_guard.c
+ * connectors/postgres/guard.c
  *   SOURCE, PostgreSQL: what a session does to the server besides reading
  *   rows. The limits a session runs under, the ACCESS SHARE locks a
  *   coordinator session holds on the compared tables, and, for a monitor

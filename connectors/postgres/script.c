@@ -1,5 +1,5 @@
 /*
- * connectors/postgres_script.c
+ * connectors/postgres/script.c
  *   merge -> repair -> SCRIPT: the PostgreSQL dialect of repair scripts
  *   (struct script_ops). Writes text only; tally never runs it. A
  *   reviewer approves the script and an operator runs it with psql.

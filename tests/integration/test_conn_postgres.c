@@ -1,6 +1,6 @@
 /*
  * tests/integration/test_conn_postgres.c
- *   SOURCE: connectors/postgres.c against a real PostgreSQL started by
+ *   SOURCE: connectors/postgres/ against a real PostgreSQL started by
  *   scripts/servers.sh (export DIR/env first; without it the test fails).
  *
  * The group setup connects as the admin user with libpq, recreates the

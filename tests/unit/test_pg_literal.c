@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_pg_literal.c
- *   connectors/postgres.c literal() and bound_literal() and
- *   connectors/postgres_script.c script_ops, without a server: every rule
+ *   connectors/postgres/literal.c (literal() and bound_literal()) and
+ *   connectors/postgres/script.c (script_ops), without a server: every rule
  *   with its exact output, every refusal with its exact message (and the
  *   buffer left as it was), and the exact text of an INSERT, UPDATE and
  *   DELETE block.
