@@ -117,6 +117,47 @@ static void pgc_map_type(struct coldesc *c, const char *typname, bool in_catalog
 }
 
 /*
+ * Reads the labels of the enum columns of cols[0..n), in their declared
+ * order; base[i] is column i's type oid, enums those of the enums as an
+ * array literal.
+ */
+static int pgc_read_labels(struct pgsess *s, struct coldesc *cols, size_t n, const unsigned *base,
+                           const char *enums, const char *doing, struct tally_err *err)
+{
+	static const char enum_sql[] =
+		"SELECT enumtypid, enumlabel FROM pg_catalog.pg_enum"
+		" WHERE enumtypid = ANY ($1::pg_catalog.oid[])"
+		" ORDER BY enumtypid, enumsortorder";
+	const char *params[1] = { enums };
+	PGresult *res;
+
+	res = pgc_query(s, enum_sql, 1, params);
+	if (!pgc_rows_ok(res)) {
+		pgc_stmt_err(s, res, true, doing, err, "cannot read enum labels from %s system '%s'",
+		             s->base.side, s->base.system);
+		PQclear(res);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t cap = 0;
+
+		if (cols[i].type != LT_ENUM)
+			continue;
+		for (int r = 0; r < PQntuples(res); r++) {
+			long oid;
+
+			if (!pgc_parse_long(PQgetvalue(res, r, 0), &oid) || (unsigned long)oid != base[i])
+				continue;
+			cols[i].labels = xgrow(cols[i].labels, &cap, cols[i].nlabels + 1,
+			                       sizeof(*cols[i].labels));
+			cols[i].labels[cols[i].nlabels++] = xstrdup(PQgetvalue(res, r, 1));
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
  * Resolves types for cols[0..n): oids[i] and typmods[i] as the server
  * gave them. Fills native (format_type), type and attributes from the
  * base type of a domain, and enum labels; collatable[i], unless NULL,
@@ -146,10 +187,6 @@ static int pgc_resolve_types(struct pgsess *s, struct coldesc *cols, size_t n,
 		" JOIN chain c ON c.ord = i.ord"
 		" JOIN pg_catalog.pg_type t ON t.oid = c.typid AND t.typtype <> 'd' "
 		"ORDER BY i.ord";
-	static const char enum_sql[] =
-		"SELECT enumtypid, enumlabel FROM pg_catalog.pg_enum"
-		" WHERE enumtypid = ANY ($1::pg_catalog.oid[])"
-		" ORDER BY enumtypid, enumsortorder";
 	struct buf oidarr = BUF_INIT, modarr = BUF_INIT, enums = BUF_INIT;
 	unsigned *base = xcalloc(n ? n : 1, sizeof(*base));
 	const char *params[2];
@@ -203,28 +240,8 @@ static int pgc_resolve_types(struct pgsess *s, struct coldesc *cols, size_t n,
 
 	if (enums.len) {
 		buf_addch(&enums, '}');
-		params[0] = enums.data;
-		res = pgc_query(s, enum_sql, 1, params);
-		if (!pgc_rows_ok(res)) {
-			pgc_stmt_err(s, res, true, doing, err, "cannot read enum labels from %s system '%s'",
-			             s->base.side, s->base.system);
+		if (pgc_read_labels(s, cols, n, base, enums.data, doing, err) < 0)
 			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			size_t cap = 0;
-
-			if (cols[i].type != LT_ENUM)
-				continue;
-			for (int r = 0; r < PQntuples(res); r++) {
-				long oid;
-
-				if (!pgc_parse_long(PQgetvalue(res, r, 0), &oid) || (unsigned long)oid != base[i])
-					continue;
-				cols[i].labels = xgrow(cols[i].labels, &cap, cols[i].nlabels + 1,
-				                       sizeof(*cols[i].labels));
-				cols[i].labels[cols[i].nlabels++] = xstrdup(PQgetvalue(res, r, 1));
-			}
-		}
 	}
 	rc = 0;
 out:
@@ -491,8 +508,13 @@ static int pgc_read_triggers(struct pgsess *s, const char *relid, struct tabdesc
 	return 0;
 }
 
-int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
-                       struct tally_err *err)
+/*
+ * Looks up table as the spec names it and fills t->display and
+ * t->sqlname; *relid (owned) is its oid, as text. A table that does not
+ * exist gets the closest name as a hint.
+ */
+static int pgc_find_table(struct pgsess *s, const char *table, struct tabdesc *t, char **relid,
+                          const char *doing, struct tally_err *err)
 {
 	static const char find_qualified[] =
 		"SELECT c.oid, n.nspname, c.relname, c.relkind"
@@ -506,36 +528,12 @@ int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
 		" FROM pg_catalog.pg_class c"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident($1))";
-	static const char columns_sql[] =
-		"SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, NOT a.attnotnull,"
-		"       a.attgenerated <> '',"
-		"       CASE WHEN co.collprovider <> 'd' THEN co.collname END,"
-		"       a.attidentity = 'a', a.atthasdef OR a.attidentity <> '', a.attcollation <> 0"
-		" FROM pg_catalog.pg_attribute a"
-		" LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation"
-		" WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
-		" ORDER BY a.attnum";
-	static const char pk_sql[] =
-		"SELECT k.attnum"
-		" FROM pg_catalog.pg_index i,"
-		"      pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
-		" WHERE i.indrelid = $1 AND i.indisprimary AND k.ord <= i.indnkeyatts"
-		" ORDER BY k.ord";
-	struct pgsess *s = (struct pgsess *)c;
-	struct tabdesc t = { 0 };
-	struct buf doing = BUF_INIT, name = BUF_INIT;
+	struct buf name = BUF_INIT;
 	const char *dot = strchr(table, '.');
 	const char *params[2];
 	PGresult *res = NULL;
-	unsigned *oids = NULL;
-	int *typmods = NULL;
-	long *attnums = NULL;
-	char relkind, *relid = NULL;
+	char relkind;
 	int rc = -1;
-
-	if (s->base.failed)
-		return pgc_sticky(s, err);
-	buf_addf(&doing, "describing table '%s'", table);
 
 	/* "schema.name" splits at the first dot; names are used as stored. */
 	if (dot) {
@@ -548,7 +546,7 @@ int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
 		res = pgc_query(s, find_visible, 1, params);
 	}
 	if (!pgc_rows_ok(res)) {
-		pgc_stmt_err(s, res, true, doing.data, err, "cannot look up table '%s' in %s system '%s'",
+		pgc_stmt_err(s, res, true, doing, err, "cannot look up table '%s' in %s system '%s'",
 		             table, s->base.side, s->base.system);
 		goto out;
 	}
@@ -568,31 +566,60 @@ int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
 		        table, s->base.side, s->base.system, pgc_relkind_name(relkind));
 		goto out;
 	}
-	relid = xstrdup(PQgetvalue(res, 0, 0));
-	t.display = xasprintf("%s.%s", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	*relid = xstrdup(PQgetvalue(res, 0, 0));
+	t->display = xasprintf("%s.%s", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	{
 		struct buf q = BUF_INIT;
 
 		pgc_quote_ident(&q, PQgetvalue(res, 0, 1));
 		buf_addch(&q, '.');
 		pgc_quote_ident(&q, PQgetvalue(res, 0, 2));
-		t.sqlname = buf_detach(&q, NULL);
+		t->sqlname = buf_detach(&q, NULL);
 	}
+	rc = 0;
+out:
 	PQclear(res);
+	buf_release(&name);
+	return rc;
+}
 
-	params[0] = relid;
+/*
+ * Reads the columns of relid into t->cols and, for the lookups that
+ * follow, each one's type oid, typmod and attnum: arrays of t->ncols,
+ * owned by the caller, handed over even after a failure.
+ */
+static int pgc_read_columns(struct pgsess *s, const char *relid, struct tabdesc *t,
+                            unsigned **oidsp, int **typmodsp, long **attnumsp,
+                            const char *doing, struct tally_err *err)
+{
+	static const char columns_sql[] =
+		"SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, NOT a.attnotnull,"
+		"       a.attgenerated <> '',"
+		"       CASE WHEN co.collprovider <> 'd' THEN co.collname END,"
+		"       a.attidentity = 'a', a.atthasdef OR a.attidentity <> '', a.attcollation <> 0"
+		" FROM pg_catalog.pg_attribute a"
+		" LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation"
+		" WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
+		" ORDER BY a.attnum";
+	const char *params[1] = { relid };
+	unsigned *oids;
+	int *typmods;
+	long *attnums;
+	PGresult *res;
+	int rc = -1;
+
 	res = pgc_query(s, columns_sql, 1, params);
 	if (!pgc_rows_ok(res)) {
-		pgc_stmt_err(s, res, true, doing.data, err, "cannot read the columns of %s from %s system '%s'",
-		             t.display, s->base.side, s->base.system);
+		pgc_stmt_err(s, res, true, doing, err, "cannot read the columns of %s from %s system '%s'",
+		             t->display, s->base.side, s->base.system);
 		goto out;
 	}
-	t.ncols = (size_t)PQntuples(res);
-	t.cols = xcalloc(t.ncols ? t.ncols : 1, sizeof(*t.cols));
-	oids = xcalloc(t.ncols ? t.ncols : 1, sizeof(*oids));
-	typmods = xcalloc(t.ncols ? t.ncols : 1, sizeof(*typmods));
-	attnums = xcalloc(t.ncols ? t.ncols : 1, sizeof(*attnums));
-	for (size_t i = 0; i < t.ncols; i++) {
+	t->ncols = (size_t)PQntuples(res);
+	t->cols = xcalloc(t->ncols ? t->ncols : 1, sizeof(*t->cols));
+	*oidsp = oids = xcalloc(t->ncols ? t->ncols : 1, sizeof(*oids));
+	*typmodsp = typmods = xcalloc(t->ncols ? t->ncols : 1, sizeof(*typmods));
+	*attnumsp = attnums = xcalloc(t->ncols ? t->ncols : 1, sizeof(*attnums));
+	for (size_t i = 0; i < t->ncols; i++) {
 		int r = (int)i;
 		long oid;
 
@@ -600,51 +627,89 @@ int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
 		    !pgc_parse_long(PQgetvalue(res, r, 2), &oid) || oid < 0 ||
 		    !pgc_parse_int(PQgetvalue(res, r, 3), &typmods[i])) {
 			err_set(err, ERR_INTERNAL, "[%s pid %ld] unexpected catalog row for %s from %s system '%s'",
-			        s->base.side, s->base.backend_pid, t.display, s->base.side, s->base.system);
+			        s->base.side, s->base.backend_pid, t->display, s->base.side, s->base.system);
 			goto out;
 		}
 		oids[i] = (unsigned)oid;
-		t.cols[i].name = xstrdup(PQgetvalue(res, r, 1));
-		t.cols[i].nullable = PQgetvalue(res, r, 4)[0] == 't';
-		t.cols[i].generated = PQgetvalue(res, r, 5)[0] == 't';
+		t->cols[i].name = xstrdup(PQgetvalue(res, r, 1));
+		t->cols[i].nullable = PQgetvalue(res, r, 4)[0] == 't';
+		t->cols[i].generated = PQgetvalue(res, r, 5)[0] == 't';
 		/* The database default by its name, so order_is_bytewise needs no session. */
 		if (!PQgetisnull(res, r, 6))
-			t.cols[i].collation = xstrdup(PQgetvalue(res, r, 6));
+			t->cols[i].collation = xstrdup(PQgetvalue(res, r, 6));
 		else if (PQgetvalue(res, r, 9)[0] == 't')
-			t.cols[i].collation = xstrdup(s->default_coll);
-		t.cols[i].identity = PQgetvalue(res, r, 7)[0] == 't';
-		t.cols[i].has_default = PQgetvalue(res, r, 8)[0] == 't';
+			t->cols[i].collation = xstrdup(s->default_coll);
+		t->cols[i].identity = PQgetvalue(res, r, 7)[0] == 't';
+		t->cols[i].has_default = PQgetvalue(res, r, 8)[0] == 't';
 	}
+	rc = 0;
+out:
 	PQclear(res);
-	res = NULL;
-	if (pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, NULL, doing.data, err) < 0)
-		goto out;
+	return rc;
+}
+
+/* Reads the primary key of relid into t->pk: column i has attnum attnums[i]. */
+static int pgc_read_pk(struct pgsess *s, const char *relid, struct tabdesc *t, const long *attnums,
+                       const char *doing, struct tally_err *err)
+{
+	static const char pk_sql[] =
+		"SELECT k.attnum"
+		" FROM pg_catalog.pg_index i,"
+		"      pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
+		" WHERE i.indrelid = $1 AND i.indisprimary AND k.ord <= i.indnkeyatts"
+		" ORDER BY k.ord";
+	const char *params[1] = { relid };
+	PGresult *res;
+	int rc = -1;
 
 	res = pgc_query(s, pk_sql, 1, params);
 	if (!pgc_rows_ok(res)) {
-		pgc_stmt_err(s, res, true, doing.data, err, "cannot read the primary key of %s from %s system '%s'",
-		             t.display, s->base.side, s->base.system);
+		pgc_stmt_err(s, res, true, doing, err, "cannot read the primary key of %s from %s system '%s'",
+		             t->display, s->base.side, s->base.system);
 		goto out;
 	}
-	t.pk = xcalloc((size_t)PQntuples(res) + 1, sizeof(*t.pk));
+	t->pk = xcalloc((size_t)PQntuples(res) + 1, sizeof(*t->pk));
 	for (int r = 0; r < PQntuples(res); r++) {
 		long attnum;
 		size_t i = 0;
 
 		if (!pgc_parse_long(PQgetvalue(res, r, 0), &attnum))
 			attnum = 0;
-		while (i < t.ncols && attnums[i] != attnum)
+		while (i < t->ncols && attnums[i] != attnum)
 			i++;
-		if (i == t.ncols) {
+		if (i == t->ncols) {
 			err_set(err, ERR_INTERNAL, "[%s pid %ld] primary key of %s in %s system '%s' names no column",
-			        s->base.side, s->base.backend_pid, t.display, s->base.side, s->base.system);
+			        s->base.side, s->base.backend_pid, t->display, s->base.side, s->base.system);
 			goto out;
 		}
-		t.pk[t.npk++] = i;
+		t->pk[t->npk++] = i;
 	}
+	rc = 0;
+out:
 	PQclear(res);
-	res = NULL;
-	if (pgc_read_fks(s, parents_sql, relid, true, &t, doing.data, err) < 0 ||
+	return rc;
+}
+
+int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
+                       struct tally_err *err)
+{
+	struct pgsess *s = (struct pgsess *)c;
+	struct tabdesc t = { 0 };
+	struct buf doing = BUF_INIT;
+	unsigned *oids = NULL;
+	int *typmods = NULL;
+	long *attnums = NULL;
+	char *relid = NULL;
+	int rc = -1;
+
+	if (s->base.failed)
+		return pgc_sticky(s, err);
+	buf_addf(&doing, "describing table '%s'", table);
+	if (pgc_find_table(s, table, &t, &relid, doing.data, err) < 0 ||
+	    pgc_read_columns(s, relid, &t, &oids, &typmods, &attnums, doing.data, err) < 0 ||
+	    pgc_resolve_types(s, t.cols, t.ncols, oids, typmods, NULL, doing.data, err) < 0 ||
+	    pgc_read_pk(s, relid, &t, attnums, doing.data, err) < 0 ||
+	    pgc_read_fks(s, parents_sql, relid, true, &t, doing.data, err) < 0 ||
 	    pgc_read_fks(s, children_sql, relid, false, &t, doing.data, err) < 0 ||
 	    pgc_read_triggers(s, relid, &t, doing.data, err) < 0)
 		goto out;
@@ -652,14 +717,12 @@ int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
 	memset(&t, 0, sizeof(t));
 	rc = 0;
 out:
-	PQclear(res);
 	tabdesc_release(&t);
 	free(relid);
 	free(oids);
 	free(typmods);
 	free(attnums);
 	buf_release(&doing);
-	buf_release(&name);
 	return rc;
 }
 

@@ -180,6 +180,76 @@ static bool pgc_same_row(const PGresult *res, int a, int b)
 }
 
 /*
+ * Reads the page sample of the key (of the rows a condition keeps) and
+ * keeps every (sampled / chunks)-th key as a boundary in out. rows is the
+ * table's estimate, bytes and block its size and page size; a condition
+ * makes the sample correct out->rows.
+ */
+static int pgc_sample_bounds(struct pgsess *s, const struct scan_req *req, uint64_t chunk_rows,
+                             double rows, double bytes, double block, struct keybounds *out,
+                             const char *doing, struct tally_err *err)
+{
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT;
+	double pages, chunks, pct;
+	size_t nsampled, cap;
+	PGresult *res;
+
+	chunks = ceil(rows / (double)chunk_rows);
+	pages = block > 0 ? floor(bytes / block) : 0;
+	if (pages < 1 || pages > rows)
+		pages = rows;
+	pct = 100.0 * PGC_SAMPLES_PER_CHUNK * chunks / (pages >= 1 ? pages : 1);
+	if (pct > 100)
+		pct = 100;
+	buf_addstr(&sql, "SELECT ");
+	pgc_add_keys(&sql, d, req->key, req->nkey);
+	buf_addf(&sql, " FROM %s TABLESAMPLE SYSTEM (%.9g) REPEATABLE (0)", d->sqlname, pct);
+	if (req->where && *req->where) {
+		buf_addstr(&sql, " WHERE (");
+		buf_addstr(&sql, req->where);
+		buf_addstr(&sql, "\n)");
+	}
+	buf_addstr(&sql, " ORDER BY ");
+	pgc_add_keys(&sql, d, req->key, req->nkey);
+	res = PQexec(s->pg, sql.data);
+	if (!pgc_rows_ok(res) || (size_t)PQnfields(res) != req->nkey) {
+		pgc_stmt_err(s, res, false, doing, err, "cannot sample %s on %s system '%s'",
+		             d->display, s->base.side, s->base.system);
+		PQclear(res);
+		buf_release(&sql);
+		return -1;
+	}
+	nsampled = (size_t)PQntuples(res);
+	if (req->where && *req->where) {
+		/* The sample also tells how much of the table the condition keeps. */
+		rows = pct < 100 ? (double)nsampled * 100.0 / pct : (double)nsampled;
+		out->rows = rows;
+		chunks = ceil(rows / (double)chunk_rows);
+		if (rows < 2.0 * (double)chunk_rows)
+			nsampled = 0;
+	}
+	if (nsampled > 0 && chunks > 1) {
+		cap = chunks - 1 < (double)nsampled ? (size_t)chunks - 1 : nsampled;
+		out->val = xcalloc(cap * req->nkey, sizeof(*out->val));
+		out->len = xcalloc(cap * req->nkey, sizeof(*out->len));
+		for (size_t i = 1, last = SIZE_MAX; i < (size_t)chunks && out->n < cap; i++) {
+			size_t at = (size_t)((double)i * (double)nsampled / chunks);
+
+			if (at >= nsampled)
+				break;
+			if (last != SIZE_MAX && pgc_same_row(res, (int)last, (int)at))
+				continue;
+			pgc_add_boundary(out, res, (int)at, d, req->key);
+			last = at;
+		}
+	}
+	PQclear(res);
+	buf_release(&sql);
+	return 0;
+}
+
+/*
  * Samples pages, not rows (TABLESAMPLE SYSTEM reads only the pages it
  * picks), and rows of one page are often neighbours in key order: so the
  * sample is sized in pages, PGC_SAMPLES_PER_CHUNK per chunk, and at least
@@ -192,11 +262,10 @@ int pgc_plan_bounds(struct conn *c, const struct scan_req *req, uint64_t chunk_r
 {
 	struct pgsess *s = (struct pgsess *)c;
 	const struct tabdesc *d = req->desc;
-	struct buf sql = BUF_INIT, doing = BUF_INIT;
+	struct buf doing = BUF_INIT;
 	const char *params[1];
 	PGresult *res = NULL;
-	double rows = 0, tuples, bytes, block, pages, chunks, pct;
-	size_t nsampled, cap;
+	double rows = 0, tuples, bytes, block;
 	char relkind;
 	int rc = -1;
 
@@ -246,55 +315,8 @@ int pgc_plan_bounds(struct conn *c, const struct scan_req *req, uint64_t chunk_r
 		goto out;
 	}
 
-	chunks = ceil(rows / (double)chunk_rows);
-	pages = block > 0 ? floor(bytes / block) : 0;
-	if (pages < 1 || pages > rows)
-		pages = rows;
-	pct = 100.0 * PGC_SAMPLES_PER_CHUNK * chunks / (pages >= 1 ? pages : 1);
-	if (pct > 100)
-		pct = 100;
-	buf_addstr(&sql, "SELECT ");
-	pgc_add_keys(&sql, d, req->key, req->nkey);
-	buf_addf(&sql, " FROM %s TABLESAMPLE SYSTEM (%.9g) REPEATABLE (0)", d->sqlname, pct);
-	if (req->where && *req->where) {
-		buf_addstr(&sql, " WHERE (");
-		buf_addstr(&sql, req->where);
-		buf_addstr(&sql, "\n)");
-	}
-	buf_addstr(&sql, " ORDER BY ");
-	pgc_add_keys(&sql, d, req->key, req->nkey);
-	res = PQexec(s->pg, sql.data);
-	if (!pgc_rows_ok(res) || (size_t)PQnfields(res) != req->nkey) {
-		pgc_stmt_err(s, res, false, doing.data, err, "cannot sample %s on %s system '%s'",
-		             d->display, s->base.side, s->base.system);
+	if (pgc_sample_bounds(s, req, chunk_rows, rows, bytes, block, out, doing.data, err) < 0)
 		goto undo;
-	}
-	nsampled = (size_t)PQntuples(res);
-	if (req->where && *req->where) {
-		/* The sample also tells how much of the table the condition keeps. */
-		rows = pct < 100 ? (double)nsampled * 100.0 / pct : (double)nsampled;
-		out->rows = rows;
-		chunks = ceil(rows / (double)chunk_rows);
-		if (rows < 2.0 * (double)chunk_rows)
-			nsampled = 0;
-	}
-	if (nsampled > 0 && chunks > 1) {
-		cap = chunks - 1 < (double)nsampled ? (size_t)chunks - 1 : nsampled;
-		out->val = xcalloc(cap * req->nkey, sizeof(*out->val));
-		out->len = xcalloc(cap * req->nkey, sizeof(*out->len));
-		for (size_t i = 1, last = SIZE_MAX; i < (size_t)chunks && out->n < cap; i++) {
-			size_t at = (size_t)((double)i * (double)nsampled / chunks);
-
-			if (at >= nsampled)
-				break;
-			if (last != SIZE_MAX && pgc_same_row(res, (int)last, (int)at))
-				continue;
-			pgc_add_boundary(out, res, (int)at, d, req->key);
-			last = at;
-		}
-	}
-	PQclear(res);
-	res = NULL;
 	rc = pgc_release_savepoint(s, doing.data, err);
 	if (rc < 0)
 		keybounds_release(out);
@@ -304,7 +326,6 @@ undo:
 	memset(out, 0, sizeof(*out));
 out:
 	PQclear(res);
-	buf_release(&sql);
 	buf_release(&doing);
 	return rc;
 }

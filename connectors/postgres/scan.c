@@ -93,6 +93,53 @@ void pgc_add_from(struct buf *sql, const struct tabdesc *d, const char *query)
 	}
 }
 
+/*
+ * The scan's statement: COPY (SELECT cols FROM what WHERE where AND the
+ * bounds (lo over the first nlo key columns, hi over the first nhi)
+ * ORDER BY key LIMIT limit) TO STDOUT.
+ */
+static int pgc_scan_sql(struct pgsess *s, const struct scan_req *req, size_t nlo, size_t nhi,
+                        struct buf *sql, struct tally_err *err)
+{
+	const struct tabdesc *d = req->desc;
+	int conds = 0;
+
+	buf_addstr(sql, "COPY (SELECT ");
+	for (size_t i = 0; i < req->ncols; i++) {
+		if (i)
+			buf_addstr(sql, ", ");
+		pgc_quote_ident(sql, d->cols[req->cols[i]].name);
+	}
+	pgc_add_from(sql, d, req->query);
+	if (req->where && *req->where) {
+		buf_addstr(sql, " WHERE (");
+		buf_addstr(sql, req->where);
+		buf_addstr(sql, "\n)");
+		conds++;
+	}
+	for (int hi = 0; hi < 2; hi++) {
+		size_t n = hi ? nhi : nlo;
+
+		if (n == 0)
+			continue;
+		buf_addstr(sql, conds++ ? " AND " : " WHERE ");
+		if (pgc_add_bound(sql, d, req->key, n, hi ? "<=" : ">", hi ? req->hi : req->lo, err) < 0) {
+			err_context(err, "[%s pid %ld] cannot read %s from %s system '%s'", s->base.side,
+			            s->base.backend_pid, d->is_query ? "the query" : d->display,
+			            s->base.side, s->base.system);
+			return -1;
+		}
+	}
+	if (req->nkey) {
+		buf_addstr(sql, " ORDER BY ");
+		pgc_add_keys(sql, d, req->key, req->nkey);
+	}
+	if (req->limit)
+		buf_addf(sql, " LIMIT %" PRIu64, req->limit);
+	buf_addstr(sql, ") TO STDOUT");
+	return 0;
+}
+
 int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *err)
 {
 	struct pgsess *s = (struct pgsess *)c;
@@ -100,7 +147,6 @@ int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *
 	struct buf sql = BUF_INIT, doing = BUF_INIT;
 	PGresult *res;
 	size_t nlo = req->nlo, nhi = req->nhi;
-	int conds = 0;
 
 	if (s->base.failed)
 		return pgc_sticky(s, err);
@@ -126,39 +172,8 @@ int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *
 		return err_set(err, ERR_INTERNAL, "scan of %s on %s system '%s' bounds %zu of %zu key columns",
 		               d->display, s->base.side, s->base.system, nlo > nhi ? nlo : nhi, req->nkey);
 
-	buf_addstr(&sql, "COPY (SELECT ");
-	for (size_t i = 0; i < req->ncols; i++) {
-		if (i)
-			buf_addstr(&sql, ", ");
-		pgc_quote_ident(&sql, d->cols[req->cols[i]].name);
-	}
-	pgc_add_from(&sql, d, req->query);
-	if (req->where && *req->where) {
-		buf_addstr(&sql, " WHERE (");
-		buf_addstr(&sql, req->where);
-		buf_addstr(&sql, "\n)");
-		conds++;
-	}
-	for (int hi = 0; hi < 2; hi++) {
-		size_t n = hi ? nhi : nlo;
-
-		if (n == 0)
-			continue;
-		buf_addstr(&sql, conds++ ? " AND " : " WHERE ");
-		if (pgc_add_bound(&sql, d, req->key, n, hi ? "<=" : ">", hi ? req->hi : req->lo, err) < 0) {
-			err_context(err, "[%s pid %ld] cannot read %s from %s system '%s'", s->base.side,
-			            s->base.backend_pid, d->is_query ? "the query" : d->display,
-			            s->base.side, s->base.system);
-			goto fail;
-		}
-	}
-	if (req->nkey) {
-		buf_addstr(&sql, " ORDER BY ");
-		pgc_add_keys(&sql, d, req->key, req->nkey);
-	}
-	if (req->limit)
-		buf_addf(&sql, " LIMIT %" PRIu64, req->limit);
-	buf_addstr(&sql, ") TO STDOUT");
+	if (pgc_scan_sql(s, req, nlo, nhi, &sql, err) < 0)
+		goto fail;
 
 	free(s->what);
 	s->what = xstrdup(d->is_query ? "the query" : d->display);

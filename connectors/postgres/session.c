@@ -377,35 +377,21 @@ static char *pgc_default_collation(char provider, const char *collate, const cha
 	return xstrdup(collate);
 }
 
-int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err)
+/*
+ * Connects with libpq: the dsn as dbname, after tally's defaults.
+ * Returns the connection, or NULL with err set (ERR_CONNECT).
+ */
+static PGconn *pgc_connect(const struct conn_cfg *cfg, const char *side, const char *system,
+                           struct tally_err *err)
 {
-	static const char session_sql[] =
-		"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'; "
-		"SET bytea_output = 'hex'; SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
-		"SET standard_conforming_strings = on; SET default_transaction_read_only = on";
-#define PGC_COLL_SQL(provider, locale)                                                   \
-	"SELECT " provider ", d.datcollate, " locale " FROM pg_catalog.pg_database d"     \
-	" WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
-	static const char coll17_sql[] = PGC_COLL_SQL("d.datlocprovider", "d.datlocale");
-	static const char coll15_sql[] = PGC_COLL_SQL("d.datlocprovider", "d.daticulocale");
-	static const char coll12_sql[] = PGC_COLL_SQL("'c'", "NULL");
-#undef PGC_COLL_SQL
-	const char *side = cfg->side ? cfg->side : "?";
-	const char *system = cfg->system ? cfg->system : "?";
 	const char *shown = cfg->dsn_shown ? cfg->dsn_shown : "connection string hidden";
 	const char *keywords[4], *values[4];
 	const char *password = NULL;
 	PQconninfoOption *opts = NULL;
 	char timeout[24];
 	char *perr = NULL;
-	struct pgsess *s;
-	PGresult *res;
 	PGconn *pg;
-	int n = 0, version, rc;
-
-	*out = NULL;
-	if (!cfg->dsn || !*cfg->dsn)
-		return err_set(err, ERR_CONNECT, "cannot connect to %s system '%s': no dsn", side, system);
+	int n = 0;
 
 	/* Learn the password only to keep it out of libpq's messages. */
 	if (pgc_is_conninfo(cfg->dsn)) {
@@ -415,7 +401,7 @@ int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *er
 			pgc_redact_quoted(err->detail, sizeof(err->detail),
 			                  perr ? perr : "invalid connection string");
 			PQfreemem(perr);
-			return -1;
+			return NULL;
 		}
 		for (PQconninfoOption *o = opts; o->keyword; o++)
 			if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
@@ -443,10 +429,98 @@ int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *er
 		pgc_scrub(err->detail, sizeof(err->detail), password);
 		PQfinish(pg);
 		PQconninfoFree(opts);
-		return -1;
+		return NULL;
 	}
 	PQconninfoFree(opts);
 	PQsetNoticeProcessor(pg, pgc_notice, NULL);
+	return pg;
+}
+
+/*
+ * Starts the transaction of a session that is not a monitor: BEGIN, the
+ * imported snapshot or the table locks, then the first query, which
+ * takes the snapshot and reads the database's default collation. On
+ * failure err is set and the caller closes the session.
+ */
+static int pgc_begin(struct pgsess *s, const struct conn_cfg *cfg, const char *side,
+                     const char *system, int version, struct tally_err *err)
+{
+#define PGC_COLL_SQL(provider, locale)                                                   \
+	"SELECT " provider ", d.datcollate, " locale " FROM pg_catalog.pg_database d"     \
+	" WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+	static const char coll17_sql[] = PGC_COLL_SQL("d.datlocprovider", "d.datlocale");
+	static const char coll15_sql[] = PGC_COLL_SQL("d.datlocprovider", "d.daticulocale");
+	static const char coll12_sql[] = PGC_COLL_SQL("'c'", "NULL");
+#undef PGC_COLL_SQL
+	PGresult *res;
+	int rc;
+
+	if (pgc_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &res) < 0) {
+		pgc_stmt_err(s, res, false, "starting the session", err,
+		             "cannot start a read-only session on %s system '%s'", side, system);
+		err->kind = ERR_CONNECT;
+		PQclear(res);
+		return -1;
+	}
+	/* An imported snapshot replaces the transaction's before its first query. */
+	if (cfg->snapshot) {
+		struct buf q = BUF_INIT;
+
+		buf_addstr(&q, "SET TRANSACTION SNAPSHOT ");
+		pgc_add_quoted(&q, cfg->snapshot, strlen(cfg->snapshot));
+		rc = pgc_command(s, q.data, &res);
+		buf_release(&q);
+		if (rc < 0) {
+			pgc_stmt_err(s, res, false, "importing a snapshot", err,
+			             "cannot import snapshot '%s' on %s system '%s'", cfg->snapshot,
+			             side, system);
+			/* Its exporter is gone (a restart, a lost coordinator): no retry can bring it back. */
+			err->kind = ERR_SNAPSHOT;
+			PQclear(res);
+			return -1;
+		}
+	}
+	/* LOCK takes no snapshot: the snapshot below sees every rewrite committed before the locks. */
+	if (!cfg->snapshot && cfg->nlock > 0 && pgc_lock_tables(s, cfg, err) < 0)
+		return -1;
+	/*
+	 * The snapshot is taken by the first query, here rather than later; it
+	 * reads the database's default collation, which describe reports for
+	 * every column that uses it.
+	 */
+	res = PQexec(s->pg, version >= 170000 ? coll17_sql : version >= 150000 ? coll15_sql : coll12_sql);
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1) {
+		pgc_stmt_err(s, res, false, "starting the session", err,
+		             "cannot take a snapshot on %s system '%s'", side, system);
+		err->kind = ERR_CONNECT;
+		PQclear(res);
+		return -1;
+	}
+	s->default_coll = pgc_default_collation(PQgetvalue(res, 0, 0)[0], PQgetvalue(res, 0, 1),
+	                                        PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return 0;
+}
+
+int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err)
+{
+	static const char session_sql[] =
+		"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'; "
+		"SET bytea_output = 'hex'; SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
+		"SET standard_conforming_strings = on; SET default_transaction_read_only = on";
+	const char *side = cfg->side ? cfg->side : "?";
+	const char *system = cfg->system ? cfg->system : "?";
+	struct pgsess *s;
+	PGresult *res;
+	PGconn *pg;
+	int version;
+
+	*out = NULL;
+	if (!cfg->dsn || !*cfg->dsn)
+		return err_set(err, ERR_CONNECT, "cannot connect to %s system '%s': no dsn", side, system);
+	pg = pgc_connect(cfg, side, system, err);
+	if (!pg)
+		return -1;
 
 	s = xcalloc(1, sizeof(*s));
 	conn_base_init(&s->base, &postgres_ops, cfg);
@@ -479,55 +553,10 @@ int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *er
 		*out = &s->base;
 		return 0;
 	}
-	if (pgc_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &res) < 0) {
-		pgc_stmt_err(s, res, false, "starting the session", err,
-		             "cannot start a read-only session on %s system '%s'", side, system);
-		err->kind = ERR_CONNECT;
-		PQclear(res);
+	if (pgc_begin(s, cfg, side, system, version, err) < 0) {
 		pgc_close(&s->base);
 		return -1;
 	}
-	/* An imported snapshot replaces the transaction's before its first query. */
-	if (cfg->snapshot) {
-		struct buf q = BUF_INIT;
-
-		buf_addstr(&q, "SET TRANSACTION SNAPSHOT ");
-		pgc_add_quoted(&q, cfg->snapshot, strlen(cfg->snapshot));
-		rc = pgc_command(s, q.data, &res);
-		buf_release(&q);
-		if (rc < 0) {
-			pgc_stmt_err(s, res, false, "importing a snapshot", err,
-			             "cannot import snapshot '%s' on %s system '%s'", cfg->snapshot,
-			             side, system);
-			/* Its exporter is gone (a restart, a lost coordinator): no retry can bring it back. */
-			err->kind = ERR_SNAPSHOT;
-			PQclear(res);
-			pgc_close(&s->base);
-			return -1;
-		}
-	}
-	/* LOCK takes no snapshot: the snapshot below sees every rewrite committed before the locks. */
-	if (!cfg->snapshot && cfg->nlock > 0 && pgc_lock_tables(s, cfg, err) < 0) {
-		pgc_close(&s->base);
-		return -1;
-	}
-	/*
-	 * The snapshot is taken by the first query, here rather than later; it
-	 * reads the database's default collation, which describe reports for
-	 * every column that uses it.
-	 */
-	res = PQexec(pg, version >= 170000 ? coll17_sql : version >= 150000 ? coll15_sql : coll12_sql);
-	if (!pgc_rows_ok(res) || PQntuples(res) != 1) {
-		pgc_stmt_err(s, res, false, "starting the session", err,
-		             "cannot take a snapshot on %s system '%s'", side, system);
-		err->kind = ERR_CONNECT;
-		PQclear(res);
-		pgc_close(&s->base);
-		return -1;
-	}
-	s->default_coll = pgc_default_collation(PQgetvalue(res, 0, 0)[0], PQgetvalue(res, 0, 1),
-	                                        PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
-	PQclear(res);
 	*out = &s->base;
 	return 0;
 }
