@@ -603,11 +603,11 @@ static int mdb_open(struct conn **out, const struct conn_cfg *cfg, struct tally_
 
 	*out = NULL;
 	/*
-	 * MariaDB cannot share a snapshot between sessions (export_snapshot is
+	 * MariaDB cannot share a snapshot between sessions (export_txsnap is
 	 * NULL): a caller that asks for one would believe its sessions read the
 	 * same data when they do not.
 	 */
-	if (cfg->snapshot)
+	if (cfg->txsnap)
 		return err_set(err, ERR_INTERNAL, "cannot open %s system '%s' on a shared snapshot: "
 		               "MariaDB sessions cannot share one",
 		               cfg->side ? cfg->side : "?", cfg->system ? cfg->system : "?");
@@ -4179,7 +4179,7 @@ const struct conn_ops mariadb_ops = {
 	.order_is_bytewise = mdb_order_is_bytewise,
 	.plan_bounds = mdb_plan_bounds,
 	.rank_bounds = mdb_rank_bounds,
-	.export_snapshot = NULL,      /* each session has its own snapshot */
+	.export_txsnap = NULL,      /* each session has its own snapshot */
 	.position = mdb_position,
 	.load = mdb_load,
 	.table_stamp = mdb_table_stamp,

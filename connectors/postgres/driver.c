@@ -7,7 +7,7 @@
  *
  * The driver's files, by job (pg_int.h declares what they share):
  *   session.c   open and close, errors, the savepoint, the exported
- *               snapshot, position, load
+ *               snapshot (txsnap), position, load
  *   describe.c  catalog -> tabdesc: types, tables, queries, foreign keys,
  *               triggers
  *   scan.c      COPY ... TO STDOUT of a table, a key range or a query
@@ -37,7 +37,7 @@ const struct conn_ops postgres_ops = {
 	.order_is_bytewise = pgc_order_is_bytewise,
 	.plan_bounds = pgc_plan_bounds,
 	.rank_bounds = pgc_rank_bounds,
-	.export_snapshot = pgc_export_snapshot,
+	.export_txsnap = pgc_export_txsnap,
 	.position = pgc_position,
 	.load = pgc_load,
 	.table_stamp = pgc_table_stamp,

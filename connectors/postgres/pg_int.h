@@ -106,7 +106,7 @@ int pgc_check_idle(struct pgsess *s, const char *what, struct tally_err *err);
 
 int pgc_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err);
 void pgc_close(struct conn *c);
-int pgc_export_snapshot(struct conn *c, char **id, struct tally_err *err);
+int pgc_export_txsnap(struct conn *c, char **id, struct tally_err *err);
 int pgc_position(struct conn *c, char **out, struct tally_err *err);
 int pgc_load(struct conn *c, long *out, struct tally_err *err);
 

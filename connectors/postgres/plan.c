@@ -9,8 +9,8 @@
  * enough to split, reads a page sample (TABLESAMPLE SYSTEM, REPEATABLE so
  * the same data gives the same chunks) of its key in the server's order
  * and keeps every so many keys as chunk boundaries. It exports its
- * snapshot (export_snapshot, session.c); worker sessions open with
- * cfg->snapshot, import it with SET TRANSACTION SNAPSHOT before their first
+ * snapshot (export_txsnap, session.c); worker sessions open with
+ * cfg->txsnap, import it with SET TRANSACTION SNAPSHOT before their first
  * query, and so see exactly the planner's data. Each worker then scans
  * ranges (lo, hi] of the key (scan.c). Where the server's order is not
  * tally's bytewise order (order_is_bytewise) the engine sorts locally.

@@ -3,7 +3,7 @@
  *   SOURCE, PostgreSQL: a session's life. Opens a read-only REPEATABLE READ
  *   session (or a monitor, without a transaction), reports failed
  *   statements, keeps the savepoint that undoes a failed one, exports the
- *   session's snapshot for workers, and reads its position
+ *   session's snapshot for workers (the txsnap), and reads its position
  *   and the server's load. Everything else the driver does runs on a
  *   session opened here.
  *
@@ -11,7 +11,7 @@
  * READ READ ONLY, locks the tables it is asked to hold (cfg->lock; LOCK
  * takes no snapshot) and runs a first SELECT, so the snapshot is taken at
  * open time, after the locks, and every describe and scan of the session
- * sees it. A worker opens with cfg->snapshot instead and imports the
+ * sees it. A worker opens with cfg->txsnap instead and imports the
  * coordinator's exported snapshot before its first query. Limits, locks,
  * table stamps and the monitor session's watch are guard.c's.
  *
@@ -463,16 +463,16 @@ static int pgc_begin(struct pgsess *s, const struct conn_cfg *cfg, const char *s
 		return -1;
 	}
 	/* An imported snapshot replaces the transaction's before its first query. */
-	if (cfg->snapshot) {
+	if (cfg->txsnap) {
 		struct buf q = BUF_INIT;
 
 		buf_addstr(&q, "SET TRANSACTION SNAPSHOT ");
-		pgc_add_quoted(&q, cfg->snapshot, strlen(cfg->snapshot));
+		pgc_add_quoted(&q, cfg->txsnap, strlen(cfg->txsnap));
 		rc = pgc_command(s, q.data, &res);
 		buf_release(&q);
 		if (rc < 0) {
 			pgc_stmt_err(s, res, false, "importing a snapshot", err,
-			             "cannot import snapshot '%s' on %s system '%s'", cfg->snapshot,
+			             "cannot import snapshot '%s' on %s system '%s'", cfg->txsnap,
 			             side, system);
 			/* Its exporter is gone (a restart, a lost coordinator): no retry can bring it back. */
 			err->kind = ERR_SNAPSHOT;
@@ -481,7 +481,7 @@ static int pgc_begin(struct pgsess *s, const struct conn_cfg *cfg, const char *s
 		}
 	}
 	/* LOCK takes no snapshot: the snapshot below sees every rewrite committed before the locks. */
-	if (!cfg->snapshot && cfg->nlock > 0 && pgc_lock_tables(s, cfg, err) < 0)
+	if (!cfg->txsnap && cfg->nlock > 0 && pgc_lock_tables(s, cfg, err) < 0)
 		return -1;
 	/*
 	 * The snapshot is taken by the first query, here rather than later; it
@@ -611,7 +611,7 @@ int pgc_check_idle(struct pgsess *s, const char *what, struct tally_err *err)
 
 /* ---- exported snapshot, position, load ----------------------------- */
 
-int pgc_export_snapshot(struct conn *c, char **id, struct tally_err *err)
+int pgc_export_txsnap(struct conn *c, char **id, struct tally_err *err)
 {
 	struct pgsess *s = (struct pgsess *)c;
 	PGresult *res;

@@ -2955,7 +2955,7 @@ static void test_order_is_bytewise(void **state)
 static struct conn *open_snapshot(const char *id, struct tally_err *err)
 {
 	struct conn_cfg cfg = {
-		.snapshot = id, .system = SYSTEM, .side = "source", .dsn = dsn, .dsn_shown = dsn_shown,
+		.txsnap = id, .system = SYSTEM, .side = "source", .dsn = dsn, .dsn_shown = dsn_shown,
 		.connect_timeout = 10,
 	};
 	struct conn *c = (struct conn *)&cfg;
@@ -3004,11 +3004,11 @@ static void test_snapshot_share(void **state)
 		tabdesc_release(&big);
 	}
 	scan_expect(a, &snap, NULL, NULL, "id", "id", one, 1, 1);
-	assert_int_equal(a->ops->export_snapshot(a, &id, &err), 0);
+	assert_int_equal(a->ops->export_txsnap(a, &id, &err), 0);
 	assert_non_null(id);
 	assert_int_equal(sscanf(id, "%8X-%8X-%u%c", &x, &y, &z, &tail), 3);
 	/* Exporting again is allowed and names the same data. */
-	assert_int_equal(a->ops->export_snapshot(a, &id2, &err), 0);
+	assert_int_equal(a->ops->export_txsnap(a, &id2, &err), 0);
 	free(id2);
 
 	admin_exec("INSERT INTO snap VALUES (3)");
@@ -3025,7 +3025,7 @@ static void test_snapshot_share(void **state)
 	/* Not while a scan holds the connection. */
 	assert_int_equal(scan_open_names(a, &snap, NULL, NULL, "id", "id", &err), 0);
 	assert_int_equal(a->ops->scan_next(a, &row, &err), 1);
-	assert_int_equal(a->ops->export_snapshot(a, &id2, &err), -1);
+	assert_int_equal(a->ops->export_txsnap(a, &id2, &err), -1);
 	assert_int_equal(err.kind, ERR_INTERNAL);
 	assert_string_equal(err.msg, "cannot export the snapshot while a scan is open on source system '"
 	                    SYSTEM "'");
