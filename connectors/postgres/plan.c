@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "pg_int.h"
@@ -114,6 +115,20 @@ static const char pgc_stats_sql[] =
 	" GROUP BY r.relkind";
 
 /*
+ * The top plan node's "Plan Rows" in the output of EXPLAIN (FORMAT JSON),
+ * [{"Plan": {"Plan Rows": N, ...}}]; 0 when the text is not that.
+ */
+static double pgc_plan_rows(const char *json)
+{
+	json_t *root = json_loads(json, 0, NULL);
+	json_t *n = json_object_get(json_object_get(json_array_get(root, 0), "Plan"), "Plan Rows");
+	double rows = json_is_number(n) ? json_number_value(n) : 0;
+
+	json_decref(root);
+	return rows;
+}
+
+/*
  * Rows of a table without statistics: counted when it is small, else the
  * planner's estimate, which is the table's pages times the rows a page
  * holds at the average width of the columns' types.
@@ -137,11 +152,7 @@ static int pgc_estimate_rows(struct pgsess *s, const struct tabdesc *d, double b
 		goto out;
 	}
 	p = PQgetvalue(res, 0, 0);
-	if (bytes > PGC_COUNT_BYTES) {
-		p = strstr(p, "\"Plan Rows\":");
-		p = p ? p + strlen("\"Plan Rows\":") : "";
-	}
-	*rows = strtod(p, NULL);
+	*rows = bytes > PGC_COUNT_BYTES ? pgc_plan_rows(p) : strtod(p, NULL);
 	rc = 0;
 out:
 	PQclear(res);

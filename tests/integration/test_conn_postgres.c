@@ -2829,6 +2829,56 @@ static void test_plan_small_and_sampling(void **state)
 	buf_release(&plan_text);
 }
 
+/*
+ * A table never vacuumed or analyzed (reltuples -1, or 0 before
+ * PostgreSQL 14): counted when small, else the planner's estimate read
+ * from EXPLAIN (FORMAT JSON), and split by it.
+ */
+static void test_plan_without_statistics(void **state)
+{
+	struct conn *c;
+	struct keybounds b;
+	struct tabdesc t;
+	char buf[64], want[64];
+
+	(void)state;
+	admin_exec("CREATE TABLE nostats_small (id int PRIMARY KEY) WITH (autovacuum_enabled = false);"
+	           "INSERT INTO nostats_small SELECT g FROM generate_series(1, 1234) g;"
+	           "CREATE TABLE nostats_big (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = false);"
+	           "INSERT INTO nostats_big SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g;"
+	           "GRANT SELECT ON nostats_small, nostats_big TO PUBLIC");
+	admin_value("SELECT bool_and(reltuples <= 0) FROM pg_class"
+	            " WHERE relname IN ('nostats_small', 'nostats_big')", buf, sizeof(buf));
+	assert_string_equal(buf, "t");
+	admin_value("SELECT pg_relation_size('nostats_big') > 10 * 1024 * 1024", buf, sizeof(buf));
+	assert_string_equal(buf, "t");
+
+	/* The planner's estimate, as PostgreSQL's own JSON operators read it. */
+	admin_exec("CREATE OR REPLACE FUNCTION pg_temp.plan_rows(q text) RETURNS float8 LANGUAGE plpgsql AS $$"
+	           " DECLARE j json; BEGIN EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;"
+	           " RETURN (j->0->'Plan'->>'Plan Rows')::float8; END $$");
+	admin_value("SELECT pg_temp.plan_rows('SELECT 1 FROM nostats_big')", want, sizeof(want));
+
+	c = open_ok();
+	describe_ok(c, "nostats_small", &t);
+	plan_ok(c, &t, "id", NULL, 100, &b);
+	assert_true(b.rows == 1234);
+	assert_true(b.n > 0);
+	keybounds_release(&b);
+	tabdesc_release(&t);
+	describe_ok(c, "nostats_big", &t);
+	plan_ok(c, &t, "id", NULL, 10000, &b);
+	if (getenv("TALLY_TEST_VERBOSE"))
+		fprintf(stderr, "plan_bounds nostats_big: %.0f rows estimated, %zu bounds\n", b.rows, b.n);
+	snprintf(buf, sizeof(buf), "%.0f", b.rows);
+	assert_string_equal(buf, want);
+	assert_int_equal(b.n, (size_t)ceil(b.rows / 10000) - 1);
+	keybounds_release(&b);
+	tabdesc_release(&t);
+	c->ops->close(c);
+	admin_exec("DROP TABLE nostats_small, nostats_big");
+}
+
 /* ---- order_is_bytewise --------------------------------------------- */
 
 static void dsn_for(const char *db, char *out, size_t cap)
@@ -3394,6 +3444,7 @@ int main(void)
 		cmocka_unit_test(test_plan_icu_text),
 		cmocka_unit_test(test_plan_composite),
 		cmocka_unit_test(test_plan_small_and_sampling),
+		cmocka_unit_test(test_plan_without_statistics),
 		cmocka_unit_test(test_order_is_bytewise),
 		cmocka_unit_test(test_snapshot_share),
 		cmocka_unit_test(test_position_load),
