@@ -167,7 +167,14 @@ long tabdesc_find(const struct tabdesc *t, const char *name);
 
 /* What a session needs to open. All strings are borrowed for the call. */
 struct conn_cfg {
-	const char *snapshot;   /* import this exported snapshot (export_snapshot), or NULL */
+	/*
+	 * The txsnap: a transaction snapshot that another session of the same
+	 * system exported (export_txsnap) for this one to import, so that both
+	 * see the same data; NULL for a snapshot of the session's own. Not to
+	 * be confused with a snapshot file (tally snapshot) or the connector
+	 * that reads one.
+	 */
+	const char *txsnap;
 	const char *system;     /* spec system name, for messages */
 	const char *side;       /* "source" or "target", for messages */
 	const char *dsn;        /* SECRET: never printed, logged or stored */
@@ -176,7 +183,7 @@ struct conn_cfg {
 	/*
 	 * A monitor: a session without a transaction (every statement its own,
 	 * so it holds no snapshot and no lock), for watch, cancel and
-	 * table_stamp. It reads no rows; snapshot and lock are ignored.
+	 * table_stamp. It reads no rows; txsnap and lock are ignored.
 	 */
 	bool monitor;
 	/*
@@ -495,11 +502,12 @@ struct conn_ops {
 	                   size_t n, uint32_t *rank, struct tally_err *err);
 
 	/*
-	 * Exports the session's snapshot so sessions opened with
-	 * cfg->snapshot see the same data (PostgreSQL). NULL when the engine
-	 * cannot share one (MariaDB: each session has its own).
+	 * Exports the session's snapshot as a txsnap, so sessions opened with
+	 * cfg->txsnap = *id (owned by the caller) see the same data
+	 * (PostgreSQL). NULL when the engine cannot share one (MariaDB: each
+	 * session has its own).
 	 */
-	int (*export_snapshot)(struct conn *c, char **id, struct tally_err *err);
+	int (*export_txsnap)(struct conn *c, char **id, struct tally_err *err);
 
 	/* Where the session's snapshot stands in the server's history, for the
 	 * record: "lsn 0/1A2B3C4D" (PostgreSQL), "gtid 0-1-42" (MariaDB). */

@@ -19,7 +19,7 @@ void guard_init(struct guard *g, const struct conn_cfg *cfg, double yield_after)
 	g->cfg.monitor = true;
 	g->cfg.lock = NULL;
 	g->cfg.nlock = 0;
-	g->cfg.snapshot = NULL;
+	g->cfg.txsnap = NULL;
 	g->yield_after = yield_after;
 	g->last = -1e9;
 }

@@ -82,7 +82,7 @@ struct session {
 	const struct spec_system *sys;
 	int side;
 	struct conn *conn;
-	char *snapshot;             /* exported (coordinator sessions) */
+	char *txsnap;               /* exported snapshot (coordinator sessions) */
 	char *position;
 };
 
@@ -182,7 +182,7 @@ static const char **lock_list(const struct run *r, const struct spec_system *sys
 }
 
 static int session_get(struct run *r, struct sessions *ss, const struct spec_system *sys, int side,
-                       const char *snapshot, struct conn **out, struct tally_err *err)
+                       const char *txsnap, struct conn **out, struct tally_err *err)
 {
 	struct session *s = session_find(ss, sys, side);
 	const struct conn_ops *ops;
@@ -200,7 +200,7 @@ static int session_get(struct run *r, struct sessions *ss, const struct spec_sys
 	if (!ops)
 		return err_set(err, ERR_SPEC, "system '%s': unknown driver '%s'", sys->name, sys->driver);
 	run_conn_cfg(r, &cfg);
-	cfg.snapshot = snapshot;
+	cfg.txsnap = txsnap;
 	cfg.system = sys->name;
 	cfg.side = side == SIDE_SOURCE ? "source" : "target";
 	cfg.dsn = sys->dsn;
@@ -240,7 +240,7 @@ static void sessions_close(struct run *r, struct sessions *ss)
 {
 	for (size_t i = 0; i < ss->n; i++) {
 		session_drop(r, &ss->s[i]);
-		free(ss->s[i].snapshot);
+		free(ss->s[i].txsnap);
 		free(ss->s[i].position);
 	}
 	free(ss->s);
@@ -651,7 +651,7 @@ static int run_task(struct worker *w, const struct task *t, struct tally_err *er
 		for (int s = 0; s < 2 && rc == 0; s++) {
 			struct session *co = session_find(&r->coord, sys[s], s);
 
-			rc = session_get(r, &w->ss, sys[s], s, co ? co->snapshot : NULL, &cn[s], err);
+			rc = session_get(r, &w->ss, sys[s], s, co ? co->txsnap : NULL, &cn[s], err);
 		}
 		if (rc == 0) {
 			env_for(r, t->check, cn, &env);
@@ -967,15 +967,15 @@ static void run_init_guard(struct run *r)
 }
 
 /* Workers of PostgreSQL systems share the coordinator's snapshots. */
-static int export_snapshots(struct run *r, struct tally_err *err)
+static int export_txsnaps(struct run *r, struct tally_err *err)
 {
 	for (size_t i = 0; i < r->coord.n; i++) {
 		struct session *s = &r->coord.s[i];
 
-		free(s->snapshot);
-		s->snapshot = NULL;
-		if (s->conn && s->conn->ops->export_snapshot &&
-		    s->conn->ops->export_snapshot(s->conn, &s->snapshot, err) < 0)
+		free(s->txsnap);
+		s->txsnap = NULL;
+		if (s->conn && s->conn->ops->export_txsnap &&
+		    s->conn->ops->export_txsnap(s->conn, &s->txsnap, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -1025,7 +1025,7 @@ static int coord_reopen(struct run *r, struct tally_err *err)
 				                   strcmp(r->yield.sys->driver, "mariadb") == 0 ? "thread" : "pid",
 				                   r->yield.waiter.pid);
 	}
-	if (export_snapshots(r, err) < 0)
+	if (export_txsnaps(r, err) < 0)
 		return -1;
 	return stamps_check(r, "while tally waited for it", err);
 }
@@ -1197,7 +1197,7 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 		}
 	}
 
-	if (export_snapshots(&r, &err) < 0) {
+	if (export_txsnaps(&r, &err) < 0) {
 		status = fail_report(&r, &err, false);
 		goto done;
 	}

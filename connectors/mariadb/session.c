@@ -355,11 +355,11 @@ int mdb_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *er
 
 	*out = NULL;
 	/*
-	 * MariaDB cannot share a snapshot between sessions (export_snapshot is
+	 * MariaDB cannot share a snapshot between sessions (export_txsnap is
 	 * NULL): a caller that asks for one would believe its sessions read the
 	 * same data when they do not.
 	 */
-	if (cfg->snapshot)
+	if (cfg->txsnap)
 		return err_set(err, ERR_INTERNAL, "cannot open %s system '%s' on a shared snapshot: "
 		               "MariaDB sessions cannot share one",
 		               cfg->side ? cfg->side : "?", cfg->system ? cfg->system : "?");

@@ -32,7 +32,7 @@
 #include <mysql.h>
 
 #include "connectors/connector.h"
-#include "conn_common.h"
+#include "conn_common_my.h"
 
 #define DB "tally_test_conn_my"
 #define BIG_ROWS 200000
@@ -452,7 +452,7 @@ static void test_registry_and_quote_ident(void **state)
 	assert_non_null(mariadb_ops.plan_bounds);
 	assert_non_null(mariadb_ops.position);
 	assert_non_null(mariadb_ops.load);
-	assert_null(mariadb_ops.export_snapshot);     /* each session has its own */
+	assert_null(mariadb_ops.export_txsnap);     /* each session has its own */
 	mariadb_ops.quote_ident(&b, "plain");
 	buf_addch(&b, ' ');
 	mariadb_ops.quote_ident(&b, "we`ird``");
@@ -2673,7 +2673,7 @@ static void test_position_and_load(void **state)
 	{
 		struct dsnpair p;
 		char hostport[128];
-		struct conn_cfg cfg = { .system = "legacy", .side = "target", .snapshot = "00000003-1" };
+		struct conn_cfg cfg = { .system = "legacy", .side = "target", .txsnap = "00000003-1" };
 		struct conn *x = NULL;
 
 		snprintf(hostport, sizeof(hostport), "%s:%s", env.host, env.port);

@@ -1,6 +1,6 @@
 /*
  * tests/integration/test_conn_postgres.c
- *   SOURCE: connectors/postgres.c against a real PostgreSQL started by
+ *   SOURCE: connectors/postgres/ against a real PostgreSQL started by
  *   scripts/servers.sh (export DIR/env first; without it the test fails).
  *
  * The group setup connects as the admin user with libpq, recreates the
@@ -23,6 +23,9 @@
  * plan_bounds() splits tables of 200,000 rows (a skewed integer key, an
  * ICU text key, a composite key) into ranges whose rows are then counted
  * with bounded scans. Set TALLY_TEST_VERBOSE=1 to print the chunk sizes.
+ *
+ * What any connector test can use (the environment, dsns, describe and
+ * scan by names, value and description checks) is in conn_common.h.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +48,7 @@
 #include <libpq-fe.h>
 
 #include "../../connectors/connector.h"
+#include "conn_common.h"
 
 extern const struct conn_ops postgres_ops;
 
@@ -59,15 +63,11 @@ static char mon_pw[40];             /* password of MON_ROLE, random per run */
 #define MON_ROLE "tally_test_monitor"
 #define C_DB TEST_DB "_c"           /* a database whose default collation is "C" */
 #define ICU_DB TEST_DB "_icu"       /* one whose default is ICU's root locale */
-static char dsn[1024], dsn_shown[1024];
+static struct cc_dsn tally_dsn;      /* the read-only user `tally` on TEST_DB */
 
-/* An expected value: p == NULL is SQL NULL; len counts embedded NULs. */
-struct val {
-	const char *p;
-	size_t len;
-};
-#define V(s) { (s), sizeof(s) - 1 }
-#define NUL { NULL, 0 }
+/* Short names for the tables of expected values (struct cc_val). */
+#define V CC_V
+#define NUL CC_NULL
 
 /* ---- setup --------------------------------------------------------- */
 
@@ -122,23 +122,6 @@ static void admin_value(const char *sql, char *out, size_t cap)
 	}
 	snprintf(out, cap, "%s", PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
 	PQclear(res);
-}
-
-/* Appends s percent-encoded for the userinfo part of a URI. */
-static void uri_encode(char *out, size_t cap, const char *s)
-{
-	size_t n = strlen(out);
-
-	for (; *s && n + 4 < cap; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.')
-			out[n++] = (char)ch;
-		else
-			n += (size_t)snprintf(out + n, cap - n, "%%%02X", ch);
-	}
-	out[n] = '\0';
 }
 
 #define SCHEMA_SQL \
@@ -327,23 +310,19 @@ static void uri_encode(char *out, size_t cap, const char *s)
 static int group_setup(void **state)
 {
 	static const char *const candidates[] = { "und-x-icu", "en-x-icu", "en_US.utf8" };
-	char *ddl, *user_q;
+	const struct cc_envvar vars[] = {
+		{ "TALLY_PG_HOST", &env_host }, { "TALLY_PG_PORT", &env_port },
+		{ "TALLY_PG_ADMIN_USER", &env_admin_user }, { "TALLY_PG_ADMIN_PASSWORD", &env_admin_pw },
+		{ "TALLY_PG_USER", &env_user }, { "TALLY_PG_PASSWORD", &env_pw },
+	};
+	char *ddl, *user_q, problem[512], hostport[300];
 	PGconn *pg;
 	PGresult *res;
 	size_t cap;
 
 	(void)state;
-	env_host = getenv("TALLY_PG_HOST");
-	env_port = getenv("TALLY_PG_PORT");
-	env_admin_user = getenv("TALLY_PG_ADMIN_USER");
-	env_admin_pw = getenv("TALLY_PG_ADMIN_PASSWORD");
-	env_user = getenv("TALLY_PG_USER");
-	env_pw = getenv("TALLY_PG_PASSWORD");
-	if (!env_host || !env_port || !env_admin_user || !env_admin_pw || !env_user || !env_pw) {
-		fprintf(stderr,
-		        "test_conn_postgres: TALLY_PG_HOST, TALLY_PG_PORT, TALLY_PG_ADMIN_USER, "
-		        "TALLY_PG_ADMIN_PASSWORD, TALLY_PG_USER and TALLY_PG_PASSWORD must be set: "
-		        "run scripts/servers.sh start DIR, then `set -a; . DIR/env; set +a`\n");
+	if (cc_getenv(vars, sizeof(vars) / sizeof(vars[0]), problem, sizeof(problem)) < 0) {
+		fprintf(stderr, "test_conn_postgres: %s\n", problem);
 		return -1;
 	}
 
@@ -418,15 +397,8 @@ static int group_setup(void **state)
 			return -1;
 	}
 
-	snprintf(dsn, sizeof(dsn), "postgresql://");
-	uri_encode(dsn, sizeof(dsn), env_user);
-	snprintf(dsn + strlen(dsn), sizeof(dsn) - strlen(dsn), ":");
-	uri_encode(dsn, sizeof(dsn), env_pw);
-	snprintf(dsn + strlen(dsn), sizeof(dsn) - strlen(dsn), "@%s:%s/" TEST_DB, env_host, env_port);
-	snprintf(dsn_shown, sizeof(dsn_shown), "postgresql://");
-	uri_encode(dsn_shown, sizeof(dsn_shown), env_user);
-	snprintf(dsn_shown + strlen(dsn_shown), sizeof(dsn_shown) - strlen(dsn_shown),
-	         ":***@%s:%s/" TEST_DB, env_host, env_port);
+	snprintf(hostport, sizeof(hostport), "%s:%s", env_host, env_port);
+	cc_dsn_make(&tally_dsn, "postgresql", env_user, env_pw, hostport, TEST_DB);
 	return 0;
 }
 
@@ -450,12 +422,6 @@ static int group_teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------- */
 
-static void print_err(const struct tally_err *err)
-{
-	fprintf(stderr, "kind %d sqlstate '%s'\n", err->kind, err->sqlstate);
-	err_print(err, stderr);
-}
-
 static struct conn *open_as(const char *the_dsn, const char *shown, struct tally_err *err)
 {
 	struct conn_cfg cfg = {
@@ -475,63 +441,30 @@ static struct conn *open_as(const char *the_dsn, const char *shown, struct tally
 static struct conn *open_ok(void)
 {
 	struct tally_err err;
-	struct conn *c = open_as(dsn, dsn_shown, &err);
+	struct conn *c = open_as(tally_dsn.dsn, tally_dsn.shown, &err);
 
 	if (!c)
-		print_err(&err);
+		cc_print_err(&err);
 	assert_non_null(c);
 	return c;
 }
 
-static void describe_ok(struct conn *c, const char *table, struct tabdesc *t)
-{
-	struct tally_err err;
-
-	err_clear(&err);
-	if (c->ops->describe_table(c, table, t, &err) < 0) {
-		print_err(&err);
-		fail_msg("describe_table('%s') failed", table);
-	}
-}
-
-static void describe_query_ok(struct conn *c, const char *sql, struct tabdesc *t)
-{
-	struct tally_err err;
-
-	err_clear(&err);
-	if (c->ops->describe_query(c, sql, t, &err) < 0) {
-		print_err(&err);
-		fail_msg("describe_query('%s') failed", sql);
-	}
-}
-
+/* What every description promises (cc_assert_sane_tabdesc), then what PostgreSQL's add. */
 static void assert_sane_tabdesc(const struct tabdesc *t)
 {
-	assert_non_null(t->display);
-	assert_true(t->ncols > 0);
-	assert_non_null(t->cols);
-	if (t->is_query) {
+	cc_assert_sane_tabdesc(t);
+	if (t->is_query)
 		assert_string_equal(t->display, "query");
-		assert_null(t->sqlname);
-		assert_int_equal(t->npk, 0);
-	} else {
-		assert_non_null(t->sqlname);
+	else
 		assert_int_equal(t->sqlname[0], '"');
-	}
-	for (size_t i = 0; i < t->npk; i++)
-		assert_true(t->pk[i] < t->ncols);
 	for (size_t i = 0; i < t->ncols; i++) {
 		const struct coldesc *c = &t->cols[i];
 
-		assert_non_null(c->name);
-		assert_non_null(c->native);
 		assert_null(c->charset);
 		assert_false(c->is_unsigned);
 		assert_false(c->bool_hint);
 		assert_true((c->nlabels > 0) == (c->type == LT_ENUM));
-		if (c->type == LT_TIME || c->type == LT_TIMESTAMP || c->type == LT_TIMESTAMPTZ)
-			assert_true(c->fsp >= 0 && c->fsp <= 6);
-		else
+		if (c->type != LT_TIME && c->type != LT_TIMESTAMP && c->type != LT_TIMESTAMPTZ)
 			assert_int_equal(c->fsp, 0);
 		if (c->type != LT_DECIMAL) {
 			assert_int_equal(c->precision, 0);
@@ -554,22 +487,10 @@ static void assert_sane_tabdesc(const struct tabdesc *t)
 	for (size_t i = 0; i < t->nparents + t->nchildren; i++) {
 		const struct fkdesc *f = i < t->nparents ? &t->parents[i] : &t->children[i - t->nparents];
 
-		assert_non_null(f->name);
-		assert_non_null(f->table);
 		assert_int_equal(f->sqlname[0], '"');
-		assert_true(f->ncols > 0);
-		for (size_t k = 0; k < f->ncols; k++)
-			assert_true(f->cols[k] && f->refcols[k]);
-		assert_non_null(f->on_delete);
-		assert_non_null(f->on_update);
 	}
-	for (size_t i = 0; i < t->ntriggers; i++) {
-		assert_non_null(t->triggers[i].name);
-		assert_non_null(t->triggers[i].timing);
-		assert_non_null(t->triggers[i].events);
-		if (i)
-			assert_true(strcmp(t->triggers[i - 1].name, t->triggers[i].name) < 0);
-	}
+	for (size_t i = 1; i < t->ntriggers; i++)
+		assert_true(strcmp(t->triggers[i - 1].name, t->triggers[i].name) < 0);
 }
 
 /* What a column must look like; labels only for enums. */
@@ -611,123 +532,6 @@ static void assert_col(const struct coldesc *c, const struct colexp *e)
 		         c->collation ? c->collation : "(none)", e->collation ? e->collation : "(none)");
 }
 
-/*
- * A range of a scan: lo on the first nlo keys, hi on the first nhi, and a
- * page size. When nlo and nhi are 0, lo and hi bound nbound keys each.
- */
-struct range {
-	size_t nbound;
-	const struct sqlval *lo, *hi;
-	uint64_t limit;
-	size_t nlo, nhi;
-};
-
-/* Starts a scan of cols (by name) ordered by keys (by name), in range rg. */
-static int scan_open_range(struct conn *c, const struct tabdesc *t, const char *query,
-                           const char *where, const char *cols, const char *keys,
-                           const struct range *rg, struct tally_err *err)
-{
-	size_t ci[64], ki[8], nc = 0, nk = 0;
-	char list[512], *tok, *save;
-
-	snprintf(list, sizeof(list), "%s", cols);
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long i = tabdesc_find(t, tok);
-
-		if (i < 0)
-			fail_msg("no column '%s'", tok);
-		ci[nc++] = (size_t)i;
-	}
-	snprintf(list, sizeof(list), "%s", keys);
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long i = tabdesc_find(t, tok);
-
-		if (i < 0)
-			fail_msg("no key column '%s'", tok);
-		ki[nk++] = (size_t)i;
-	}
-	{
-		struct scan_req req = {
-			.desc = t, .table = t->is_query ? NULL : t->display, .query = query,
-			.where = where, .ncols = nc, .cols = ci, .nkey = nk, .key = ki,
-		};
-
-		if (rg) {
-			req.lo = rg->lo;
-			req.hi = rg->hi;
-			req.limit = rg->limit;
-			if (rg->nlo || rg->nhi) {
-				req.nlo = rg->nlo;
-				req.nhi = rg->nhi;
-			} else {
-				req.nlo = rg->lo ? rg->nbound : 0;
-				req.nhi = rg->hi ? rg->nbound : 0;
-			}
-		}
-		err_clear(err);
-		return c->ops->scan_open(c, &req, err);
-	}
-}
-
-static int scan_open_names(struct conn *c, const struct tabdesc *t, const char *query,
-                           const char *where, const char *cols, const char *keys,
-                           struct tally_err *err)
-{
-	return scan_open_range(c, t, query, where, cols, keys, NULL, err);
-}
-
-static void assert_value(const struct rawrow *r, size_t i, const struct val *e)
-{
-	if (!e->p) {
-		if (r->val[i])
-			fail_msg("column %zu: expected NULL, got '%.*s'", i, (int)r->len[i], r->val[i]);
-		return;
-	}
-	if (!r->val[i])
-		fail_msg("column %zu: expected '%.*s', got NULL", i, (int)e->len, e->p);
-	if (r->len[i] != e->len || memcmp(r->val[i], e->p, e->len) != 0)
-		fail_msg("column %zu: expected '%.*s' (%zu bytes), got '%.*s' (%zu bytes)", i,
-		         (int)e->len, e->p, e->len, (int)r->len[i], r->val[i], r->len[i]);
-	assert_int_equal(r->val[i][r->len[i]], '\0');
-}
-
-/* Scans and asserts every row: expected is nrows x ncols values. */
-static void scan_expect(struct conn *c, const struct tabdesc *t, const char *query,
-                        const char *where, const char *cols, const char *keys,
-                        const struct val *expected, size_t nrows, size_t ncols)
-{
-	struct tally_err err;
-	struct rawrow *row;
-	size_t n = 0;
-	int rc;
-
-	if (scan_open_names(c, t, query, where, cols, keys, &err) < 0) {
-		print_err(&err);
-		fail_msg("scan_open of %s failed", t->display);
-	}
-	while ((rc = c->ops->scan_next(c, &row, &err)) == 1) {
-		assert_true(n < nrows);
-		assert_int_equal(row->ncols, ncols);
-		for (size_t i = 0; i < ncols; i++)
-			assert_value(row, i, &expected[n * ncols + i]);
-		n++;
-	}
-	if (rc < 0)
-		print_err(&err);
-	assert_int_equal(rc, 0);
-	assert_int_equal(n, nrows);
-	/* The end is sticky too: no more rows. */
-	assert_int_equal(c->ops->scan_next(c, &row, &err), 0);
-	c->ops->scan_close(c);
-}
-
-static void assert_no_secret(const struct tally_err *err, const char *secret)
-{
-	assert_null(strstr(err->msg, secret));
-	assert_null(strstr(err->detail, secret));
-	assert_null(strstr(err->hint, secret));
-}
-
 /* ---- session ------------------------------------------------------- */
 
 static void test_open_session(void **state)
@@ -736,7 +540,7 @@ static void test_open_session(void **state)
 	struct tabdesc q;
 	char sql[256], buf[256];
 	int v = PQserverVersion(admin);
-	static const struct val settings[] = {
+	static const struct cc_val settings[] = {
 		V("ISO, YMD"), V("UTC"), V("iso_8601"), V("hex"), V("3"), V("UTF8"), V("on"),
 		V("repeatable read"), V("on"), V("0"), V("tally"),
 	};
@@ -759,7 +563,7 @@ static void test_open_session(void **state)
 	admin_value(sql, buf, sizeof(buf));
 	assert_string_equal(buf, "idle in transaction/tally/none");
 
-	describe_query_ok(c,
+	cc_describe_query_ok(c,
 	                  "SELECT current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz,"
 	                  " current_setting('IntervalStyle') AS ist, current_setting('bytea_output') AS bo,"
 	                  " current_setting('extra_float_digits') AS efd,"
@@ -771,7 +575,7 @@ static void test_open_session(void **state)
 	                  " current_setting('application_name') AS app",
 	                  &q);
 	assert_sane_tabdesc(&q);
-	scan_expect(c, &q,
+	cc_scan_expect(c, &q,
 	            "SELECT current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz,"
 	            " current_setting('IntervalStyle') AS ist, current_setting('bytea_output') AS bo,"
 	            " current_setting('extra_float_digits') AS efd,"
@@ -799,7 +603,7 @@ static void test_open_keyword_dsn(void **state)
 	         " connect_timeout=3 application_name=nightly", env_host, env_port, env_user, env_pw);
 	c = open_as(kv, "host=... password=***", &err);
 	if (!c)
-		print_err(&err);
+		cc_print_err(&err);
 	assert_non_null(c);
 	{
 		char sql[256], buf[64];
@@ -880,7 +684,7 @@ static void test_describe_alltypes(void **state)
 	const struct coldesc *m;
 
 	(void)state;
-	describe_ok(c, "alltypes", &t);
+	cc_describe_ok(c, "alltypes", &t);
 	assert_sane_tabdesc(&t);
 	assert_string_equal(t.display, "public.alltypes");
 	assert_string_equal(t.sqlname, "\"public\".\"alltypes\"");
@@ -900,7 +704,7 @@ static void test_describe_alltypes(void **state)
 	tabdesc_release(&t);
 
 	/* Qualified, same table. */
-	describe_ok(c, "public.alltypes", &t);
+	cc_describe_ok(c, "public.alltypes", &t);
 	assert_string_equal(t.display, "public.alltypes");
 	assert_int_equal(t.ncols, sizeof(exp) / sizeof(exp[0]));
 	tabdesc_release(&t);
@@ -914,7 +718,7 @@ static void test_describe_keys_views_names(void **state)
 
 	(void)state;
 	/* Composite key in index order (n, region), a dropped column before it. */
-	describe_ok(c, "comp", &t);
+	cc_describe_ok(c, "comp", &t);
 	assert_sane_tabdesc(&t);
 	assert_int_equal(t.ncols, 3);
 	assert_string_equal(t.cols[0].name, "region");
@@ -928,12 +732,12 @@ static void test_describe_keys_views_names(void **state)
 	assert_int_equal(t.pk[1], 0);
 	tabdesc_release(&t);
 
-	describe_ok(c, "nopk", &t);
+	cc_describe_ok(c, "nopk", &t);
 	assert_sane_tabdesc(&t);
 	assert_int_equal(t.npk, 0);
 	tabdesc_release(&t);
 
-	describe_ok(c, "v_words", &t);
+	cc_describe_ok(c, "v_words", &t);
 	assert_sane_tabdesc(&t);
 	assert_string_equal(t.display, "public.v_words");
 	assert_int_equal(t.ncols, 2);
@@ -943,7 +747,7 @@ static void test_describe_keys_views_names(void **state)
 	assert_string_equal(t.cols[0].collation, collation);
 	tabdesc_release(&t);
 
-	describe_ok(c, "Orders", &t);
+	cc_describe_ok(c, "Orders", &t);
 	assert_sane_tabdesc(&t);
 	assert_string_equal(t.display, "public.Orders");
 	assert_string_equal(t.sqlname, "\"public\".\"Orders\"");
@@ -952,7 +756,7 @@ static void test_describe_keys_views_names(void **state)
 	assert_int_equal(t.cols[1].scale, 2);
 	tabdesc_release(&t);
 
-	describe_ok(c, "s2.we\"ird", &t);
+	cc_describe_ok(c, "s2.we\"ird", &t);
 	assert_sane_tabdesc(&t);
 	assert_string_equal(t.display, "s2.we\"ird");
 	assert_string_equal(t.sqlname, "\"s2\".\"we\"\"ird\"");
@@ -960,9 +764,9 @@ static void test_describe_keys_views_names(void **state)
 	assert_string_equal(t.cols[1].name, "x y");
 	assert_int_equal(t.npk, 1);
 	{
-		static const struct val rows[] = { V("1"), V("one"), V("2"), V("two") };
+		static const struct cc_val rows[] = { V("1"), V("one"), V("2"), V("two") };
 
-		scan_expect(c, &t, NULL, NULL, "a\"b,x y", "a\"b", rows, 2, 2);
+		cc_scan_expect(c, &t, NULL, NULL, "a\"b,x y", "a\"b", rows, 2, 2);
 	}
 	tabdesc_release(&t);
 	c->ops->close(c);
@@ -989,7 +793,7 @@ static void test_describe_query(void **state)
 	struct tabdesc t;
 
 	(void)state;
-	describe_query_ok(c,
+	cc_describe_query_ok(c,
 	                  "SELECT id, c_num, c_vc, c_mood, c_dom, c_dom2, c_bytea, c_ts0, c_bit, c_arr,"
 	                  " 1::int8 + 1 AS calc, 'x'::char(3) AS lit, 'y'::text COLLATE \"C\" AS \"Mixed Case\""
 	                  " FROM alltypes ; ;\n\t ",
@@ -1010,7 +814,7 @@ static void test_describe_query(void **state)
 static void test_scan_alltypes(void **state)
 {
 	static const char bytes1[] = { 0x00, 0x01, 0x5c, 0x41, 0x0a, 0x09, (char)0xff };
-	static const struct val rows[] = {
+	static const struct cc_val rows[] = {
 		/* id 1: a value in every column */
 		V("1"), V("-32768"), V("9223372036854775807"), V("1.50"),
 		V("12345678901234567890.123456789"), V("0.1"), V("0.1"), V("t"),
@@ -1038,18 +842,18 @@ static void test_scan_alltypes(void **state)
 	struct buf cols = BUF_INIT;
 
 	(void)state;
-	describe_ok(c, "alltypes", &t);
+	cc_describe_ok(c, "alltypes", &t);
 	for (size_t i = 0; i < t.ncols; i++)
 		buf_addf(&cols, "%s%s", i ? "," : "", t.cols[i].name);
-	scan_expect(c, &t, NULL, NULL, cols.data, "id", rows, 3, t.ncols);
+	cc_scan_expect(c, &t, NULL, NULL, cols.data, "id", rows, 3, t.ncols);
 	/* The reverse key order, only bytea and text: the session scans again. */
 	{
-		static const struct val two[] = {
+		static const struct cc_val two[] = {
 			V("\\N"), V(""),
 			V("a\tb\nc\\d\re\bf\fg\vh\x01i"), { bytes1, sizeof(bytes1) },
 		};
 
-		scan_expect(c, &t, NULL, "c_text IS NOT NULL", "c_text,c_bytea", "c_text", two, 2, 2);
+		cc_scan_expect(c, &t, NULL, "c_text IS NOT NULL", "c_text,c_bytea", "c_text", two, 2, 2);
 	}
 	buf_release(&cols);
 	tabdesc_release(&t);
@@ -1064,11 +868,11 @@ static void test_scan_alltypes(void **state)
 
 static void test_server_order(void **state)
 {
-	static const struct val rows[] = {
+	static const struct cc_val rows[] = {
 		V("Äpfel"), V("1"), V("apple"), V("2"), V("éclair"), V("4"), V("ß"), V("5"),
 		V("Zebra"), V("3"),
 	};
-	static const struct val where_rows[] = {
+	static const struct cc_val where_rows[] = {
 		V("éclair"), V("4"), V("ß"), V("5"), V("Zebra"), V("3"),
 	};
 	struct conn *c = open_ok();
@@ -1079,16 +883,16 @@ static void test_server_order(void **state)
 	admin_value("SELECT string_agg(w, ',' ORDER BY w) FROM words", server, sizeof(server));
 	assert_string_equal(server, WORDS_ORDER);
 
-	describe_ok(c, "words", &t);
+	cc_describe_ok(c, "words", &t);
 	assert_false(postgres_ops.order_is_bytewise(&t.cols[0]));
-	scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
-	scan_expect(c, &t, NULL, "n > 2", "w,n", "w", where_rows, 3, 2);
+	cc_scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
+	cc_scan_expect(c, &t, NULL, "n > 2", "w,n", "w", where_rows, 3, 2);
 	tabdesc_release(&t);
 
 	/* A view over the same table, no key of its own: the same order. */
-	describe_ok(c, "public.v_words", &t);
+	cc_describe_ok(c, "public.v_words", &t);
 	assert_string_equal(t.cols[0].collation, collation);
-	scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
+	cc_scan_expect(c, &t, NULL, NULL, "w,n", "w", rows, 5, 2);
 	tabdesc_release(&t);
 	c->ops->close(c);
 }
@@ -1096,29 +900,29 @@ static void test_server_order(void **state)
 static void test_nulls_last_and_keys(void **state)
 {
 	/* The default collation here is C.UTF-8: code point order; NULLs last. */
-	static const struct val nopk_rows[] = {
+	static const struct cc_val nopk_rows[] = {
 		V(""), V("4"), V("B"), V("5"), V("a"), V("3"), V("b"), V("1"), NUL, V("2"),
 	};
-	static const struct val comp_rows[] = {
+	static const struct cc_val comp_rows[] = {
 		V("0"), V("z"), NUL, V("1"), V("a"), V("y"), V("1"), V("b"), V("x"),
 		V("2"), V("a"), V("w"),
 	};
 	/* Enum keys in the enum's declared order. */
-	static const struct val mood_rows[] = { V("sad"), V("ok"), V("happy"), V("Zany") };
+	static const struct cc_val mood_rows[] = { V("sad"), V("ok"), V("happy"), V("Zany") };
 	struct conn *c = open_ok();
 	struct tabdesc t;
 
 	(void)state;
-	describe_ok(c, "nopk", &t);
-	scan_expect(c, &t, NULL, NULL, "k,v", "k", nopk_rows, 5, 2);
+	cc_describe_ok(c, "nopk", &t);
+	cc_scan_expect(c, &t, NULL, NULL, "k,v", "k", nopk_rows, 5, 2);
 	tabdesc_release(&t);
 
-	describe_ok(c, "comp", &t);
-	scan_expect(c, &t, NULL, NULL, "n,region,val", "n,region", comp_rows, 4, 3);
+	cc_describe_ok(c, "comp", &t);
+	cc_scan_expect(c, &t, NULL, NULL, "n,region,val", "n,region", comp_rows, 4, 3);
 	tabdesc_release(&t);
 
-	describe_ok(c, "moods", &t);
-	scan_expect(c, &t, NULL, NULL, "m", "m", mood_rows, 4, 1);
+	cc_describe_ok(c, "moods", &t);
+	cc_scan_expect(c, &t, NULL, NULL, "m", "m", mood_rows, 4, 1);
 	tabdesc_release(&t);
 	c->ops->close(c);
 }
@@ -1127,15 +931,15 @@ static void test_query_source(void **state)
 {
 	static const char *const sql =
 		"SELECT w AS word, n * 10 AS n10 FROM words WHERE n <> 3 -- no zebra;\n ;; \n";
-	static const struct val rows[] = {
+	static const struct cc_val rows[] = {
 		V("Äpfel"), V("10"), V("apple"), V("20"), V("éclair"), V("40"), V("ß"), V("50"),
 	};
-	static const struct val where_rows[] = { V("ß"), V("50") };
+	static const struct cc_val where_rows[] = { V("ß"), V("50") };
 	struct conn *c = open_ok();
 	struct tabdesc t;
 
 	(void)state;
-	describe_query_ok(c, sql, &t);
+	cc_describe_query_ok(c, sql, &t);
 	assert_sane_tabdesc(&t);
 	assert_int_equal(t.ncols, 2);
 	assert_string_equal(t.cols[0].name, "word");
@@ -1144,45 +948,13 @@ static void test_query_source(void **state)
 	assert_string_equal(t.cols[0].collation, collation);
 	assert_int_equal(t.cols[1].type, LT_INT);
 	assert_null(t.cols[1].collation);
-	scan_expect(c, &t, sql, NULL, "word,n10", "word", rows, 4, 2);
-	scan_expect(c, &t, sql, "n10 = 50", "word,n10", "word", where_rows, 1, 2);
+	cc_scan_expect(c, &t, sql, NULL, "word,n10", "word", rows, 4, 2);
+	cc_scan_expect(c, &t, sql, "n10 = 50", "word,n10", "word", where_rows, 1, 2);
 	tabdesc_release(&t);
 	c->ops->close(c);
 }
 
 /* ---- foreign keys, triggers, identity ------------------------------ */
-
-struct fkexp {
-	const char *name, *table, *sqlname, *cols, *refcols, *on_delete, *on_update;
-};
-
-/* Joins a string list with "," for comparison. */
-static void joined(char *out, size_t cap, char **list, size_t n)
-{
-	size_t len = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && len < cap; i++)
-		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", list[i]);
-}
-
-static void assert_fks(const struct fkdesc *got, size_t n, const struct fkexp *want, size_t nwant)
-{
-	char buf[256];
-
-	assert_int_equal(n, nwant);
-	for (size_t i = 0; i < n; i++) {
-		assert_string_equal(got[i].name, want[i].name);
-		assert_string_equal(got[i].table, want[i].table);
-		assert_string_equal(got[i].sqlname, want[i].sqlname);
-		joined(buf, sizeof(buf), got[i].cols, got[i].ncols);
-		assert_string_equal(buf, want[i].cols);
-		joined(buf, sizeof(buf), got[i].refcols, got[i].ncols);
-		assert_string_equal(buf, want[i].refcols);
-		assert_string_equal(got[i].on_delete, want[i].on_delete);
-		assert_string_equal(got[i].on_update, want[i].on_update);
-	}
-}
 
 /* name:identity:has_default for every column, "," between. */
 static void assert_defaults(const struct tabdesc *t, const char *want)
@@ -1199,7 +971,7 @@ static void assert_defaults(const struct tabdesc *t, const char *want)
 
 static void test_describe_fks_triggers(void **state)
 {
-	static const struct fkexp order_parents[] = {
+	static const struct cc_fk order_parents[] = {
 		{ "cust_orders_cust_id_fkey", "public.customers", "\"public\".\"customers\"",
 		  "cust_id", "id", "CASCADE", "NO ACTION" },
 		{ "orders_cust_code_fk", "public.customers", "\"public\".\"customers\"",
@@ -1207,11 +979,11 @@ static void test_describe_fks_triggers(void **state)
 		{ "orders_parent_fk", "public.cust_orders", "\"public\".\"cust_orders\"",
 		  "parent_no", "no", "SET DEFAULT", "NO ACTION" },
 	};
-	static const struct fkexp order_children[] = {
+	static const struct cc_fk order_children[] = {
 		{ "orders_parent_fk", "public.cust_orders", "\"public\".\"cust_orders\"",
 		  "parent_no", "no", "SET DEFAULT", "NO ACTION" },
 	};
-	static const struct fkexp cust_children[] = {
+	static const struct cc_fk cust_children[] = {
 		{ "cust_orders_cust_id_fkey", "public.cust_orders", "\"public\".\"cust_orders\"",
 		  "cust_id", "id", "CASCADE", "NO ACTION" },
 		{ "orders_cust_code_fk", "public.cust_orders", "\"public\".\"cust_orders\"",
@@ -1220,69 +992,61 @@ static void test_describe_fks_triggers(void **state)
 		  "cust", "id", "NO ACTION", "NO ACTION" },
 		{ "note's cust", "s2.notes", "\"s2\".\"notes\"", "cust", "id", "NO ACTION", "CASCADE" },
 	};
-	static const struct fkexp part_parents[] = {
+	static const struct cc_fk part_parents[] = {
 		{ "parts_cust_fkey", "public.customers", "\"public\".\"customers\"",
 		  "cust", "id", "NO ACTION", "NO ACTION" },
+	};
+	static const struct cc_trigger order_triggers[] = {
+		{ "B before", "BEFORE", "INSERT OR UPDATE", true },
+		{ "a_after_all", "AFTER", "INSERT OR UPDATE OR DELETE OR TRUNCATE", true },
+		{ "c_disabled", "AFTER", "DELETE", false },
+	};
+	static const struct cc_trigger view_triggers[] = {
+		{ "i'nstead", "INSTEAD OF", "UPDATE", true },
 	};
 	struct conn *c = open_ok();
 	struct tabdesc t;
 
 	(void)state;
-	describe_ok(c, "cust_orders", &t);
+	cc_describe_ok(c, "cust_orders", &t);
 	assert_sane_tabdesc(&t);
 	assert_defaults(&t, "no:0:1,cust_id:0:0,region:0:0,code:0:0,parent_no:0:0,made:0:1,n:0:1");
-	assert_fks(t.parents, t.nparents, order_parents, 3);
-	assert_fks(t.children, t.nchildren, order_children, 1);
+	cc_assert_fks(t.parents, t.nparents, order_parents, 3);
+	cc_assert_fks(t.children, t.nchildren, order_children, 1);
 	/* User triggers only (not the foreign keys' own), by name in bytes. */
-	assert_int_equal(t.ntriggers, 3);
-	assert_string_equal(t.triggers[0].name, "B before");
-	assert_string_equal(t.triggers[0].timing, "BEFORE");
-	assert_string_equal(t.triggers[0].events, "INSERT OR UPDATE");
-	assert_true(t.triggers[0].enabled);
-	assert_string_equal(t.triggers[1].name, "a_after_all");
-	assert_string_equal(t.triggers[1].timing, "AFTER");
-	assert_string_equal(t.triggers[1].events, "INSERT OR UPDATE OR DELETE OR TRUNCATE");
-	assert_true(t.triggers[1].enabled);
-	assert_string_equal(t.triggers[2].name, "c_disabled");
-	assert_string_equal(t.triggers[2].timing, "AFTER");
-	assert_string_equal(t.triggers[2].events, "DELETE");
-	assert_false(t.triggers[2].enabled);
+	cc_assert_triggers(&t, order_triggers, 3);
 	tabdesc_release(&t);
 
-	describe_ok(c, "public.customers", &t);
+	cc_describe_ok(c, "public.customers", &t);
 	assert_sane_tabdesc(&t);
 	assert_defaults(&t, "id:1:1,region:0:1,code:0:0");
 	assert_int_equal(t.nparents, 0);
 	/* A partitioned child counts once, not once per partition. */
-	assert_fks(t.children, t.nchildren, cust_children, 4);
+	cc_assert_fks(t.children, t.nchildren, cust_children, 4);
 	assert_int_equal(t.ntriggers, 0);
 	tabdesc_release(&t);
 
 	/* A partition carries its parent's key as its own. */
-	describe_ok(c, "parts_1", &t);
-	assert_fks(t.parents, t.nparents, part_parents, 1);
+	cc_describe_ok(c, "parts_1", &t);
+	cc_assert_fks(t.parents, t.nparents, part_parents, 1);
 	assert_int_equal(t.nchildren, 0);
 	tabdesc_release(&t);
-	describe_ok(c, "parts", &t);
-	assert_fks(t.parents, t.nparents, part_parents, 1);
+	cc_describe_ok(c, "parts", &t);
+	cc_assert_fks(t.parents, t.nparents, part_parents, 1);
 	tabdesc_release(&t);
 
-	describe_ok(c, "v_orders", &t);
+	cc_describe_ok(c, "v_orders", &t);
 	assert_sane_tabdesc(&t);
 	assert_defaults(&t, "no:0:0,code:0:0");
 	assert_int_equal(t.nparents + t.nchildren, 0);
-	assert_int_equal(t.ntriggers, 1);
-	assert_string_equal(t.triggers[0].name, "i'nstead");
-	assert_string_equal(t.triggers[0].timing, "INSTEAD OF");
-	assert_string_equal(t.triggers[0].events, "UPDATE");
-	assert_true(t.triggers[0].enabled);
+	cc_assert_triggers(&t, view_triggers, 1);
 	tabdesc_release(&t);
 
-	describe_ok(c, "words", &t);
+	cc_describe_ok(c, "words", &t);
 	assert_int_equal(t.nparents + t.nchildren + t.ntriggers, 0);
 	tabdesc_release(&t);
 
-	describe_query_ok(c, "SELECT * FROM cust_orders", &t);
+	cc_describe_query_ok(c, "SELECT * FROM cust_orders", &t);
 	assert_sane_tabdesc(&t);
 	tabdesc_release(&t);
 	c->ops->close(c);
@@ -1383,7 +1147,7 @@ static void test_literal_round_trip(void **state)
 			S0, S0, S0, S0, S0,
 		},
 	};
-	static const struct val want[] = {
+	static const struct cc_val want[] = {
 		V("1"), V("-32768"), V("7"), V("9223372036854775807"), V("-12.50"), V("1.50"), V("0.1"),
 		V("0.1"), V("t"), V(hostile), V("äöü'"), V("ab   "), { bytes1, sizeof(bytes1) },
 		V("0044-03-15 BC"), V("24:00:00"), V("2024-01-02 03:04:05.5"),
@@ -1413,7 +1177,7 @@ static void test_literal_round_trip(void **state)
 	PGconn *writer;
 
 	(void)state;
-	describe_ok(c, "lit\"s", &t);
+	cc_describe_ok(c, "lit\"s", &t);
 	assert_int_equal(t.ncols, NCOLS);
 	c->ops->close(c);
 
@@ -1443,7 +1207,7 @@ static void test_literal_round_trip(void **state)
 
 	/* Read back through a session of its own, after the insert. */
 	c = open_ok();
-	scan_expect(c, &t, NULL, NULL, names.data, "id", want, NROWS, NCOLS);
+	cc_scan_expect(c, &t, NULL, NULL, names.data, "id", want, NROWS, NCOLS);
 	c->ops->close(c);
 	tabdesc_release(&t);
 	buf_release(&sql);
@@ -1560,7 +1324,7 @@ static void test_script_psql(void **state)
 	int fd;
 
 	(void)state;
-	describe_ok(c, "rep'air", &t);
+	cc_describe_ok(c, "rep'air", &t);
 	c->ops->close(c);
 	assert_true(t.cols[6].identity);
 	fd = mkstemp(path);
@@ -1710,7 +1474,7 @@ static void test_err_unreachable(void **state)
 	assert_string_equal(err.msg, want);
 	assert_non_null(strstr(err.detail, "Connection refused"));
 	assert_int_not_equal(err.detail[strlen(err.detail) - 1], '\n');
-	assert_no_secret(&err, env_pw);
+	cc_assert_no_secret(&err, env_pw);
 }
 
 static void test_err_wrong_password(void **state)
@@ -1731,8 +1495,8 @@ static void test_err_wrong_password(void **state)
 	snprintf(expect_detail, sizeof(expect_detail), "password authentication failed for user \"%s\"",
 	         env_user);
 	assert_non_null(strstr(err.detail, expect_detail));
-	assert_no_secret(&err, secret);
-	assert_no_secret(&err, "Secret");
+	cc_assert_no_secret(&err, secret);
+	cc_assert_no_secret(&err, "Secret");
 
 	/* libpq quotes the token it cannot parse, which here is the password. */
 	snprintf(bad, sizeof(bad), "postgresql://%s:s3cr%%zzet@%s:%s/" TEST_DB, env_user, env_host,
@@ -1741,8 +1505,8 @@ static void test_err_wrong_password(void **state)
 	assert_int_equal(err.kind, ERR_CONNECT);
 	assert_string_equal(err.msg, want);
 	assert_string_equal(err.detail, "invalid percent-encoded token: \"***\"");
-	assert_no_secret(&err, "s3cr");
-	assert_no_secret(&err, "zzet");
+	cc_assert_no_secret(&err, "s3cr");
+	cc_assert_no_secret(&err, "zzet");
 }
 
 static void test_err_missing_table(void **state)
@@ -1780,14 +1544,14 @@ static void test_err_missing_table(void **state)
 
 	/* None of that hurt the session. */
 	assert_false(c->failed);
-	describe_ok(c, "Orders", &t);
+	cc_describe_ok(c, "Orders", &t);
 	tabdesc_release(&t);
 	c->ops->close(c);
 }
 
 static void test_err_bad_query_and_where(void **state)
 {
-	static const struct val rows[] = {
+	static const struct cc_val rows[] = {
 		V("Äpfel"), V("apple"), V("éclair"), V("ß"), V("Zebra"),
 	};
 	struct conn *c = open_ok();
@@ -1811,8 +1575,8 @@ static void test_err_bad_query_and_where(void **state)
 	assert_string_equal(err.sqlstate, "42601");
 
 	/* A where clause the server rejects: the scan fails, the session lives on. */
-	describe_ok(c, "words", &t);
-	assert_int_equal(scan_open_names(c, &t, NULL, "nope > 1", "w", "w", &err), -1);
+	cc_describe_ok(c, "words", &t);
+	assert_int_equal(cc_scan_open(c, &t, NULL, "nope > 1", "w", "w", NULL, &err), -1);
 	assert_int_equal(err.kind, ERR_QUERY);
 	snprintf(want, sizeof(want),
 	         "[source pid %ld] cannot read public.words from source system '" SYSTEM "'",
@@ -1822,7 +1586,7 @@ static void test_err_bad_query_and_where(void **state)
 	assert_string_equal(err.sqlstate, "42703");
 	assert_false(c->failed);
 	c->ops->scan_close(c);   /* harmless without an open scan */
-	scan_expect(c, &t, NULL, NULL, "w", "w", rows, 5, 1);
+	cc_scan_expect(c, &t, NULL, NULL, "w", "w", rows, 5, 1);
 	tabdesc_release(&t);
 	c->ops->close(c);
 }
@@ -1837,14 +1601,14 @@ static void test_err_read_only(void **state)
 	char want[256], buf[64];
 
 	(void)state;
-	describe_query_ok(c, sql, &t);   /* prepared, never run */
+	cc_describe_query_ok(c, sql, &t);   /* prepared, never run */
 	assert_int_equal(t.cols[0].type, LT_INT);
 	assert_int_equal(t.cols[0].bits, 64);
 	admin_value("SELECT is_called FROM some_seq", buf, sizeof(buf));
 	assert_string_equal(buf, "f");
 
-	if (scan_open_names(c, &t, sql, NULL, "n", "", &err) < 0) {
-		print_err(&err);
+	if (cc_scan_open(c, &t, sql, NULL, "n", "", NULL, &err) < 0) {
+		cc_print_err(&err);
 		fail_msg("COPY should start");
 	}
 	assert_int_equal(c->ops->scan_next(c, &row, &err), -1);
@@ -1874,8 +1638,8 @@ static void test_err_read_only(void **state)
 
 static void test_scan_close_midstream(void **state)
 {
-	static const struct val snap_rows[] = { V("1") };
-	static const struct val words_rows[] = {
+	static const struct cc_val snap_rows[] = { V("1") };
+	static const struct cc_val words_rows[] = {
 		V("Äpfel"), V("apple"), V("éclair"), V("ß"), V("Zebra"),
 	};
 	struct conn *c = open_ok();
@@ -1885,16 +1649,16 @@ static void test_scan_close_midstream(void **state)
 	char buf[64];
 
 	(void)state;
-	describe_ok(c, "big", &big);
-	describe_ok(c, "snap", &snap);
-	describe_ok(c, "words", &words);
-	scan_expect(c, &snap, NULL, NULL, "id", "id", snap_rows, 1, 1);
+	cc_describe_ok(c, "big", &big);
+	cc_describe_ok(c, "snap", &snap);
+	cc_describe_ok(c, "words", &words);
+	cc_scan_expect(c, &snap, NULL, NULL, "id", "id", snap_rows, 1, 1);
 	/* Committed after the session's snapshot: the session never sees it. */
 	admin_exec("INSERT INTO snap VALUES (2)");
 
 	for (int round = 0; round < 2; round++) {
-		if (scan_open_names(c, &big, NULL, NULL, "id,h,pad", "id", &err) < 0) {
-			print_err(&err);
+		if (cc_scan_open(c, &big, NULL, NULL, "id,h,pad", "id", NULL, &err) < 0) {
+			cc_print_err(&err);
 			fail_msg("scan_open of big failed");
 		}
 		for (int i = 1; i <= 5; i++) {
@@ -1908,8 +1672,8 @@ static void test_scan_close_midstream(void **state)
 		assert_false(c->failed);
 		c->ops->scan_close(c);   /* twice is harmless */
 	}
-	scan_expect(c, &words, NULL, NULL, "w", "w", words_rows, 5, 1);
-	scan_expect(c, &snap, NULL, NULL, "id", "id", snap_rows, 1, 1);
+	cc_scan_expect(c, &words, NULL, NULL, "w", "w", words_rows, 5, 1);
+	cc_scan_expect(c, &snap, NULL, NULL, "id", "id", snap_rows, 1, 1);
 	admin_exec("DELETE FROM snap WHERE id = 2");
 	tabdesc_release(&big);
 	tabdesc_release(&snap);
@@ -1928,9 +1692,9 @@ static void test_lost_connection(void **state)
 	int rc;
 
 	(void)state;
-	describe_ok(c, "big", &big);
-	if (scan_open_names(c, &big, NULL, NULL, "id,h,pad", "id", &err) < 0) {
-		print_err(&err);
+	cc_describe_ok(c, "big", &big);
+	if (cc_scan_open(c, &big, NULL, NULL, "id,h,pad", "id", NULL, &err) < 0) {
+		cc_print_err(&err);
 		fail_msg("scan_open of big failed");
 	}
 	for (int i = 0; i < 3; i++, n++)
@@ -1956,7 +1720,7 @@ static void test_lost_connection(void **state)
 	assert_int_equal(again.kind, ERR_LOST);
 	assert_string_equal(again.msg, want);
 	c->ops->scan_close(c);
-	assert_int_equal(scan_open_names(c, &big, NULL, NULL, "id", "id", &again), -1);
+	assert_int_equal(cc_scan_open(c, &big, NULL, NULL, "id", "id", NULL, &again), -1);
 	assert_int_equal(again.kind, ERR_LOST);
 	tabdesc_release(&big);
 	c->ops->close(c);
@@ -1970,12 +1734,12 @@ static void test_lost_between_scans(void **state)
 	char sql[160], buf[16], want[256];
 
 	(void)state;
-	describe_ok(c, "words", &words);
+	cc_describe_ok(c, "words", &words);
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%ld, 10000)", c->backend_pid);
 	admin_value(sql, buf, sizeof(buf));
 	assert_string_equal(buf, "t");
 
-	assert_int_equal(scan_open_names(c, &words, NULL, NULL, "w", "w", &err), -1);
+	assert_int_equal(cc_scan_open(c, &words, NULL, NULL, "w", "w", NULL, &err), -1);
 	assert_int_equal(err.kind, ERR_LOST);
 	snprintf(want, sizeof(want),
 	         "[source pid %ld] lost connection to source system '" SYSTEM "' while reading public.words",
@@ -2024,7 +1788,7 @@ static struct sqlval sv_of(const struct coldesc *c, const char *s, size_t len)
  */
 static size_t scan_text(struct conn *c, const struct tabdesc *t, const char *query,
                         const char *where, const char *cols, const char *keys,
-                        const struct range *rg, struct buf *out)
+                        const struct cc_range *rg, struct buf *out)
 {
 	struct tally_err err;
 	struct rawrow *row;
@@ -2032,8 +1796,8 @@ static size_t scan_text(struct conn *c, const struct tabdesc *t, const char *que
 	int rc;
 
 	buf_reset(out);
-	if (scan_open_range(c, t, query, where, cols, keys, rg, &err) < 0) {
-		print_err(&err);
+	if (cc_scan_open(c, t, query, where, cols, keys, rg, &err) < 0) {
+		cc_print_err(&err);
 		fail_msg("scan_open of %s failed", t->display);
 	}
 	while ((rc = c->ops->scan_next(c, &row, &err)) == 1) {
@@ -2049,7 +1813,7 @@ static size_t scan_text(struct conn *c, const struct tabdesc *t, const char *que
 		}
 	}
 	if (rc < 0)
-		print_err(&err);
+		cc_print_err(&err);
 	assert_int_equal(rc, 0);
 	c->ops->scan_close(c);
 	return n;
@@ -2057,7 +1821,7 @@ static size_t scan_text(struct conn *c, const struct tabdesc *t, const char *que
 
 static void expect_range(struct conn *c, const struct tabdesc *t, const char *query,
                          const char *where, const char *cols, const char *keys,
-                         const struct range *rg, const char *want)
+                         const struct cc_range *rg, const char *want)
 {
 	struct buf got = BUF_INIT;
 
@@ -2089,7 +1853,7 @@ static void scan_pages(struct conn *c, const struct tabdesc *t, const char *quer
 	assert_int_equal(nk, nkey);
 	buf_reset(out);
 	for (;;) {
-		struct range rg = { .nbound = first ? 0 : nkey, .lo = lo, .limit = page };
+		struct cc_range rg = { .nbound = first ? 0 : nkey, .lo = lo, .limit = page };
 		size_t rows = scan_text(c, t, query, where, cols, keys, &rg, &one);
 		const char *p;
 
@@ -2130,16 +1894,16 @@ static void test_bounded_scans(void **state)
 	struct buf got = BUF_INIT;
 
 	(void)state;
-	describe_ok(c, "big", &big);
+	cc_describe_ok(c, "big", &big);
 	{
 		const struct sqlval lo = SN("199995"), hi = SN("3"), lo2 = SN("100"), hi2 = SN("105");
 		const struct sqlval lo3 = SN("10"), hi3 = SN("5");
-		struct range only_lo = { .nbound = 1, .lo = &lo };
-		struct range only_hi = { .nbound = 1, .hi = &hi };
-		struct range both = { .nbound = 1, .lo = &lo2, .hi = &hi2 };
-		struct range page = { .nbound = 1, .lo = &lo3, .limit = 3 };
-		struct range first = { .nbound = 0, .limit = 2 };
-		struct range empty = { .nbound = 1, .lo = &lo3, .hi = &hi3 };
+		struct cc_range only_lo = { .nbound = 1, .lo = &lo };
+		struct cc_range only_hi = { .nbound = 1, .hi = &hi };
+		struct cc_range both = { .nbound = 1, .lo = &lo2, .hi = &hi2 };
+		struct cc_range page = { .nbound = 1, .lo = &lo3, .limit = 3 };
+		struct cc_range first = { .nbound = 0, .limit = 2 };
+		struct cc_range empty = { .nbound = 1, .lo = &lo3, .hi = &hi3 };
 
 		expect_range(c, &big, NULL, NULL, "id", "id", &only_lo,
 		             "199996;199997;199998;199999;200000");
@@ -2170,18 +1934,18 @@ static void test_bounded_scans(void **state)
 	}
 
 	/* Composite key (region, n): rows a..c x 1..3. */
-	describe_ok(c, "ck", &ck);
+	cc_describe_ok(c, "ck", &ck);
 	{
 		const struct sqlval a3[] = { ST("a"), SN("3") }, c1[] = { ST("c"), SN("1") };
 		const struct sqlval b2[] = { ST("b"), SN("2") }, a2[] = { ST("a"), SN("2") };
 		const struct sqlval b[] = { ST("b") }, a[] = { ST("a") }, a1[] = { ST("a"), SN("1") };
-		struct range both = { .nbound = 2, .lo = a3, .hi = c1 };
-		struct range lo_only = { .nbound = 2, .lo = b2 };
-		struct range hi_only = { .nbound = 2, .hi = a2 };
-		struct range first_lo = { .nbound = 1, .lo = b };
-		struct range first_hi = { .nbound = 1, .hi = a };
-		struct range where_rg = { .nbound = 2, .lo = a1, .hi = c1 };
-		struct range page = { .nbound = 2, .lo = a3, .limit = 2 };
+		struct cc_range both = { .nbound = 2, .lo = a3, .hi = c1 };
+		struct cc_range lo_only = { .nbound = 2, .lo = b2 };
+		struct cc_range hi_only = { .nbound = 2, .hi = a2 };
+		struct cc_range first_lo = { .nbound = 1, .lo = b };
+		struct cc_range first_hi = { .nbound = 1, .hi = a };
+		struct cc_range where_rg = { .nbound = 2, .lo = a1, .hi = c1 };
+		struct cc_range page = { .nbound = 2, .lo = a3, .limit = 2 };
 
 		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &both, "b,1;b,2;b,3;c,1");
 		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &lo_only, "b,3;c,1;c,2;c,3");
@@ -2193,10 +1957,10 @@ static void test_bounded_scans(void **state)
 		expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &page, "b,1;b,2");
 		/* A page within a chunk: after a whole key, up to a one-column boundary. */
 		{
-			struct range in_chunk = { .lo = a2, .nlo = 2, .hi = b, .nhi = 1, .limit = 3 };
-			struct range to_end = { .lo = b2, .nlo = 2, .hi = b, .nhi = 1, .limit = 3 };
-			struct range whole = { .nbound = 2, .lo = a3, .hi = c1 };
-			struct range whole_lo = { .nbound = 1, .lo = b };
+			struct cc_range in_chunk = { .lo = a2, .nlo = 2, .hi = b, .nhi = 1, .limit = 3 };
+			struct cc_range to_end = { .lo = b2, .nlo = 2, .hi = b, .nhi = 1, .limit = 3 };
+			struct cc_range whole = { .nbound = 2, .lo = a3, .hi = c1 };
+			struct cc_range whole_lo = { .nbound = 1, .lo = b };
 
 			expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &in_chunk, "a,3;b,1;b,2");
 			expect_range(c, &ck, NULL, NULL, "region,n", "region,n", &to_end, "b,3");
@@ -2210,10 +1974,10 @@ static void test_bounded_scans(void **state)
 	assert_string_equal(got.data, "a,1;a,2;a,3|b,1;b,2;b,3|c,1;c,2;c,3");
 
 	/* Text under ICU: bounds compare in the column's collation. */
-	describe_ok(c, "words", &words);
+	cc_describe_ok(c, "words", &words);
 	{
 		const struct sqlval lo = ST("apple"), hi = ST("ß");
-		struct range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
+		struct cc_range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
 
 		expect_range(c, &words, NULL, NULL, "w", "w", &rg, "éclair;ß");
 	}
@@ -2224,18 +1988,18 @@ static void test_bounded_scans(void **state)
 	{
 		static const char sql[] = "SELECT id, h FROM big WHERE id <= 100 -- first hundred\n";
 		const struct sqlval lo = SN("50");
-		struct range rg = { .nbound = 1, .lo = &lo, .limit = 2 };
+		struct cc_range rg = { .nbound = 1, .lo = &lo, .limit = 2 };
 
-		describe_query_ok(c, sql, &q);
+		cc_describe_query_ok(c, sql, &q);
 		expect_range(c, &q, sql, NULL, "id", "id", &rg, "51;52");
 		tabdesc_release(&q);
 	}
 	{
 		static const char sql[] = "SELECT w AS word FROM words";
 		const struct sqlval lo = ST("éclair");
-		struct range rg = { .nbound = 1, .lo = &lo };
+		struct cc_range rg = { .nbound = 1, .lo = &lo };
 
-		describe_query_ok(c, sql, &q);
+		cc_describe_query_ok(c, sql, &q);
 		expect_range(c, &q, sql, NULL, "word", "word", &rg, "ß;Zebra");
 		scan_pages(c, &q, sql, NULL, "word", "word", 1, 4, &got);
 		assert_string_equal(got.data, "Äpfel;apple;éclair;ß|Zebra");
@@ -2297,9 +2061,9 @@ static void test_bound_types(void **state)
 	char want[512];
 
 	(void)state;
-	describe_ok(c, "kt", &t);
+	cc_describe_ok(c, "kt", &t);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct range rg = {
+		struct cc_range rg = {
 			.nbound = 1,
 			.lo = cases[i].lo.kind == SV_NULL ? NULL : &cases[i].lo,
 			.hi = cases[i].hi.kind == SV_NULL ? NULL : &cases[i].hi,
@@ -2307,7 +2071,7 @@ static void test_bound_types(void **state)
 
 		if (!cases[i].want) {
 			/* Malformed: refused before any statement, the session lives on. */
-			assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", cases[i].key, &rg, &err), -1);
+			assert_int_equal(cc_scan_open(c, &t, NULL, NULL, "id", cases[i].key, &rg, &err), -1);
 			assert_int_equal(err.kind, ERR_DATA);
 			assert_false(c->failed);
 			continue;
@@ -2317,7 +2081,7 @@ static void test_bound_types(void **state)
 	/* Booleans: false < true. */
 	{
 		const struct sqlval lo = SB(false);
-		struct range rg = { .nbound = 1, .lo = &lo };
+		struct cc_range rg = { .nbound = 1, .lo = &lo };
 
 		expect_range(c, &t, NULL, NULL, "bo", "bo", &rg, "t;t");
 	}
@@ -2325,16 +2089,16 @@ static void test_bound_types(void **state)
 	/* Refusals name the scan and the column, never the value. */
 	{
 		const struct sqlval nul = S0, nope = ST("nope");
-		struct range rg = { .nbound = 1, .lo = &nul };
+		struct cc_range rg = { .nbound = 1, .lo = &nul };
 
-		assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", "d", &rg, &err), -1);
+		assert_int_equal(cc_scan_open(c, &t, NULL, NULL, "id", "d", &rg, &err), -1);
 		assert_int_equal(err.kind, ERR_DATA);
 		snprintf(want, sizeof(want),
 		         "[source pid %ld] cannot read public.kt from source system '" SYSTEM "': "
 		         "column 'd' (date): a NULL cannot bound a range", c->backend_pid);
 		assert_string_equal(err.msg, want);
 		rg.lo = &nope;
-		assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", "m", &rg, &err), -1);
+		assert_int_equal(cc_scan_open(c, &t, NULL, NULL, "id", "m", &rg, &err), -1);
 		snprintf(want, sizeof(want),
 		         "[source pid %ld] cannot read public.kt from source system '" SYSTEM "': "
 		         "column 'm' (mood): the value is not a label of this enum", c->backend_pid);
@@ -2342,7 +2106,7 @@ static void test_bound_types(void **state)
 		assert_false(c->failed);
 		/* More bound columns than keys is the engine's bug. */
 		rg.nbound = 2;
-		assert_int_equal(scan_open_range(c, &t, NULL, NULL, "id", "d", &rg, &err), -1);
+		assert_int_equal(cc_scan_open(c, &t, NULL, NULL, "id", "d", &rg, &err), -1);
 		assert_int_equal(err.kind, ERR_INTERNAL);
 		assert_string_equal(err.msg, "scan of public.kt on source system '" SYSTEM "' bounds 2 of 1"
 		                    " key columns");
@@ -2385,7 +2149,7 @@ static void explain(const char *options, const char *sql, struct buf *out)
  * the driver runs it: a range or a page of a table without sorts.
  */
 static void explain_scan(struct conn *c, const struct tabdesc *t, const char *cols,
-                         const char *keys, const struct range *rg, const char *want,
+                         const char *keys, const struct cc_range *rg, const char *want,
                          struct buf *plan)
 {
 	char stmt[2048];
@@ -2393,8 +2157,8 @@ static void explain_scan(struct conn *c, const struct tabdesc *t, const char *co
 	struct rawrow *row;
 	size_t n;
 
-	if (scan_open_range(c, t, NULL, NULL, cols, keys, rg, &err) < 0) {
-		print_err(&err);
+	if (cc_scan_open(c, t, NULL, NULL, cols, keys, rg, &err) < 0) {
+		cc_print_err(&err);
 		fail_msg("scan_open failed");
 	}
 	assert_int_equal(c->ops->scan_next(c, &row, &err), 1);
@@ -2438,7 +2202,7 @@ static void scan_counts(const char *table, long *seq, long *idx)
  * scan.
  */
 static void assert_index_only_access(const char *table, const char *cols, const char *keys,
-                                     const struct range *rg, size_t want_rows)
+                                     const struct cc_range *rg, size_t want_rows)
 {
 	struct conn *c;
 	struct tabdesc t;
@@ -2447,7 +2211,7 @@ static void assert_index_only_access(const char *table, const char *cols, const 
 
 	scan_counts(table, &seq0, &idx0);
 	c = open_ok();
-	describe_ok(c, table, &t);
+	cc_describe_ok(c, table, &t);
 	assert_int_equal(scan_text(c, &t, NULL, NULL, cols, keys, rg, &rows), want_rows);
 	tabdesc_release(&t);
 	c->ops->close(c);
@@ -2472,10 +2236,10 @@ static void test_explain_bounded(void **state)
 	struct buf plan = BUF_INIT;
 
 	(void)state;
-	describe_ok(c, "big", &big);
+	cc_describe_ok(c, "big", &big);
 	{
 		const struct sqlval lo = SN("1000"), hi = SN("21000");
-		struct range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
+		struct cc_range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
 
 		explain_scan(c, &big, "id,h", "id", &rg,
 		             "COPY (SELECT \"id\", \"h\" FROM \"public\".\"big\""
@@ -2491,10 +2255,10 @@ static void test_explain_bounded(void **state)
 	             "COPY (SELECT \"id\" FROM \"public\".\"big\" ORDER BY \"id\") TO STDOUT", &plan);
 	assert_string_equal(plan.data, "Index Only Scan using big_pkey on big\n");
 
-	describe_ok(c, "skew", &skew);
+	cc_describe_ok(c, "skew", &skew);
 	{
 		const struct sqlval lo = SN("1100000");
-		struct range rg = { .nbound = 1, .lo = &lo, .limit = 20000 };
+		struct cc_range rg = { .nbound = 1, .lo = &lo, .limit = 20000 };
 
 		explain_scan(c, &skew, "id,pad", "id", &rg,
 		             "COPY (SELECT \"id\", \"pad\" FROM \"public\".\"skew\""
@@ -2507,11 +2271,11 @@ static void test_explain_bounded(void **state)
 	}
 
 	/* A composite key's row comparison is one index condition. */
-	describe_ok(c, "comp2", &comp2);
+	cc_describe_ok(c, "comp2", &comp2);
 	{
 		const struct sqlval lo[] = { ST("region-13"), SN("1013") };
 		const struct sqlval hi[] = { ST("region-14"), SN("34") };
-		struct range rg = { .nbound = 2, .lo = lo, .hi = hi };
+		struct cc_range rg = { .nbound = 2, .lo = lo, .hi = hi };
 
 		explain_scan(c, &comp2, "region,n,pad", "region,n", &rg,
 		             "COPY (SELECT \"region\", \"n\", \"pad\" FROM \"public\".\"comp2\""
@@ -2540,7 +2304,7 @@ static void test_explain_bounded(void **state)
 	}
 	{
 		const struct sqlval lo = SN("1000"), hi = SN("21000");
-		struct range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
+		struct cc_range rg = { .nbound = 1, .lo = &lo, .hi = &hi };
 
 		assert_index_only_access("big", "id,h", "id", &rg, 20000);
 	}
@@ -2576,7 +2340,7 @@ static void plan_ok(struct conn *c, const struct tabdesc *t, const char *keys, c
 	struct tally_err err;
 
 	if (plan(c, t, keys, where, chunk_rows, b, &err) < 0) {
-		print_err(&err);
+		cc_print_err(&err);
 		fail_msg("plan_bounds of %s failed", t->display);
 	}
 }
@@ -2629,7 +2393,7 @@ static void count_ranges(struct conn *c, const struct tabdesc *t, const char *ke
 		ki[nk++] = (size_t)tabdesc_find(t, tok);
 	assert_int_equal(nk, b->ncols);
 	for (size_t i = 0; i <= b->n; i++) {
-		struct range rg = { .nbound = b->ncols, .lo = i ? lo : NULL, .hi = i < b->n ? hi : NULL };
+		struct cc_range rg = { .nbound = b->ncols, .lo = i ? lo : NULL, .hi = i < b->n ? hi : NULL };
 
 		for (size_t k = 0; k < b->ncols; k++) {
 			if (i)
@@ -2657,7 +2421,7 @@ static void check_plan(const char *table, const char *keys, const char *where,
 	uint64_t counts[64], sum = 0, total, want_chunks;
 	char sql[256], buf[32];
 
-	describe_ok(c, table, &t);
+	cc_describe_ok(c, table, &t);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s%s%s", table, where ? " WHERE " : "",
 	         where ? where : "");
 	admin_value(sql, buf, sizeof(buf));
@@ -2754,7 +2518,7 @@ static void test_plan_small_and_sampling(void **state)
 
 	(void)state;
 	/* Small: no split, the estimate still told. */
-	describe_ok(c, "words", &t);
+	cc_describe_ok(c, "words", &t);
 	plan_ok(c, &t, "w", NULL, 20000, &b);
 	assert_int_equal(b.n, 0);
 	assert_int_equal(b.ncols, 1);
@@ -2762,27 +2526,27 @@ static void test_plan_small_and_sampling(void **state)
 	assert_null(b.val);
 	tabdesc_release(&t);
 	/* Large but not twice the chunk. */
-	describe_ok(c, "big", &t);
+	cc_describe_ok(c, "big", &t);
 	plan_ok(c, &t, "id", NULL, 100001, &b);
 	assert_int_equal(b.n, 0);
 	assert_true(b.rows > 190000 && b.rows < 210000);
 	tabdesc_release(&t);
 	/* A query, a nullable key, a view: never split. */
-	describe_query_ok(c, "SELECT id FROM big", &t);
+	cc_describe_query_ok(c, "SELECT id FROM big", &t);
 	plan_ok(c, &t, "id", NULL, 1000, &b);
 	assert_int_equal(b.n, 0);
 	tabdesc_release(&t);
-	describe_ok(c, "nopk", &t);
+	cc_describe_ok(c, "nopk", &t);
 	plan_ok(c, &t, "k", NULL, 1, &b);
 	assert_int_equal(b.n, 0);
 	tabdesc_release(&t);
-	describe_ok(c, "v_words", &t);
+	cc_describe_ok(c, "v_words", &t);
 	plan_ok(c, &t, "w", NULL, 1, &b);
 	assert_int_equal(b.n, 0);
 	tabdesc_release(&t);
 
 	/* A where clause the server rejects: the session lives on. */
-	describe_ok(c, "skew", &t);
+	cc_describe_ok(c, "skew", &t);
 	assert_int_equal(plan(c, &t, "id", "nope > 1", 20000, &b, &err), -1);
 	assert_int_equal(err.kind, ERR_QUERY);
 	snprintf(buf, sizeof(buf), "[source pid %ld] ", c->backend_pid);
@@ -2829,14 +2593,64 @@ static void test_plan_small_and_sampling(void **state)
 	buf_release(&plan_text);
 }
 
+/*
+ * A table never vacuumed or analyzed (reltuples -1, or 0 before
+ * PostgreSQL 14): counted when small, else the planner's estimate read
+ * from EXPLAIN (FORMAT JSON), and split by it.
+ */
+static void test_plan_without_statistics(void **state)
+{
+	struct conn *c;
+	struct keybounds b;
+	struct tabdesc t;
+	char buf[64], want[64];
+
+	(void)state;
+	admin_exec("CREATE TABLE nostats_small (id int PRIMARY KEY) WITH (autovacuum_enabled = false);"
+	           "INSERT INTO nostats_small SELECT g FROM generate_series(1, 1234) g;"
+	           "CREATE TABLE nostats_big (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = false);"
+	           "INSERT INTO nostats_big SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g;"
+	           "GRANT SELECT ON nostats_small, nostats_big TO PUBLIC");
+	admin_value("SELECT bool_and(reltuples <= 0) FROM pg_class"
+	            " WHERE relname IN ('nostats_small', 'nostats_big')", buf, sizeof(buf));
+	assert_string_equal(buf, "t");
+	admin_value("SELECT pg_relation_size('nostats_big') > 10 * 1024 * 1024", buf, sizeof(buf));
+	assert_string_equal(buf, "t");
+
+	/* The planner's estimate, as PostgreSQL's own JSON operators read it. */
+	admin_exec("CREATE OR REPLACE FUNCTION pg_temp.plan_rows(q text) RETURNS float8 LANGUAGE plpgsql AS $$"
+	           " DECLARE j json; BEGIN EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;"
+	           " RETURN (j->0->'Plan'->>'Plan Rows')::float8; END $$");
+	admin_value("SELECT pg_temp.plan_rows('SELECT 1 FROM nostats_big')", want, sizeof(want));
+
+	c = open_ok();
+	cc_describe_ok(c, "nostats_small", &t);
+	plan_ok(c, &t, "id", NULL, 100, &b);
+	assert_true(b.rows == 1234);
+	assert_true(b.n > 0);
+	keybounds_release(&b);
+	tabdesc_release(&t);
+	cc_describe_ok(c, "nostats_big", &t);
+	plan_ok(c, &t, "id", NULL, 10000, &b);
+	if (getenv("TALLY_TEST_VERBOSE"))
+		fprintf(stderr, "plan_bounds nostats_big: %.0f rows estimated, %zu bounds\n", b.rows, b.n);
+	snprintf(buf, sizeof(buf), "%.0f", b.rows);
+	assert_string_equal(buf, want);
+	assert_int_equal(b.n, (size_t)ceil(b.rows / 10000) - 1);
+	keybounds_release(&b);
+	tabdesc_release(&t);
+	c->ops->close(c);
+	admin_exec("DROP TABLE nostats_small, nostats_big");
+}
+
 /* ---- order_is_bytewise --------------------------------------------- */
 
 static void dsn_for(const char *db, char *out, size_t cap)
 {
 	snprintf(out, cap, "postgresql://");
-	uri_encode(out, cap, env_user);
+	cc_uri_encode(out, cap, env_user);
 	snprintf(out + strlen(out), cap - strlen(out), ":");
-	uri_encode(out, cap, env_pw);
+	cc_uri_encode(out, cap, env_pw);
 	snprintf(out + strlen(out), cap - strlen(out), "@%s:%s/%s", env_host, env_port, db);
 }
 
@@ -2864,15 +2678,15 @@ static void default_collation_of(const char *db, const char *create, char *out, 
 	dsn_for(db, the_dsn, sizeof(the_dsn));
 	c = open_as(the_dsn, "hidden", &err);
 	if (!c)
-		print_err(&err);
+		cc_print_err(&err);
 	assert_non_null(c);
-	describe_ok(c, "t", &t);
+	cc_describe_ok(c, "t", &t);
 	snprintf(out, cap, "%s", t.cols[0].collation);
 	assert_string_equal(t.cols[1].collation, out);
 	*bytewise = postgres_ops.order_is_bytewise(&t.cols[0]);
 	assert_true(postgres_ops.order_is_bytewise(&t.cols[1]) == *bytewise);
 	tabdesc_release(&t);
-	describe_query_ok(c, "SELECT k FROM t", &t);
+	cc_describe_query_ok(c, "SELECT k FROM t", &t);
 	assert_string_equal(t.cols[0].collation, out);
 	tabdesc_release(&t);
 	c->ops->close(c);
@@ -2903,7 +2717,7 @@ static void test_order_is_bytewise(void **state)
 	bool bytewise;
 
 	(void)state;
-	describe_ok(c, "bw", &t);
+	cc_describe_ok(c, "bw", &t);
 	assert_int_equal(t.ncols, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < t.ncols; i++) {
 		assert_string_equal(t.cols[i].name, want[i].name);
@@ -2923,7 +2737,7 @@ static void test_order_is_bytewise(void **state)
 	/* A collation nobody could tell: not bytewise. */
 	assert_false(postgres_ops.order_is_bytewise(&unknown));
 	/* Query columns carry their expressions' collations. */
-	describe_query_ok(c, "SELECT t_c, t_icu, t_def, t_c || t_icu AS mixed, 'x' COLLATE \"POSIX\" AS p,"
+	cc_describe_query_ok(c, "SELECT t_c, t_icu, t_def, t_c || t_icu AS mixed, 'x' COLLATE \"POSIX\" AS p,"
 	                  " t_c COLLATE \"C\" < 'b' AS lt FROM bw", &t);
 	assert_string_equal(t.cols[0].collation, "C");
 	assert_string_equal(t.cols[1].collation, collation);
@@ -2955,8 +2769,8 @@ static void test_order_is_bytewise(void **state)
 static struct conn *open_snapshot(const char *id, struct tally_err *err)
 {
 	struct conn_cfg cfg = {
-		.snapshot = id, .system = SYSTEM, .side = "source", .dsn = dsn, .dsn_shown = dsn_shown,
-		.connect_timeout = 10,
+		.txsnap = id, .system = SYSTEM, .side = "source",
+		.dsn = tally_dsn.dsn, .dsn_shown = tally_dsn.shown, .connect_timeout = 10,
 	};
 	struct conn *c = (struct conn *)&cfg;
 
@@ -2980,8 +2794,8 @@ static void assert_open_err(const struct tally_err *err, const char *want)
 
 static void test_snapshot_share(void **state)
 {
-	static const struct val one[] = { V("1") };
-	static const struct val both[] = { V("1"), V("3") };
+	static const struct cc_val one[] = { V("1") };
+	static const struct cc_val both[] = { V("1"), V("3") };
 	struct conn *a = open_ok(), *b, *fresh;
 	struct tally_err err;
 	struct rawrow *row;
@@ -2991,41 +2805,41 @@ static void test_snapshot_share(void **state)
 	char tail;
 
 	(void)state;
-	describe_ok(a, "snap", &snap);
+	cc_describe_ok(a, "snap", &snap);
 	/* As the engine does: plan and scan first (savepoints come and go), then export. */
 	{
 		struct keybounds kb;
 		struct tabdesc big;
 
-		describe_ok(a, "big", &big);
+		cc_describe_ok(a, "big", &big);
 		plan_ok(a, &big, "id", NULL, 20000, &kb);
 		assert_true(kb.n > 0);
 		keybounds_release(&kb);
 		tabdesc_release(&big);
 	}
-	scan_expect(a, &snap, NULL, NULL, "id", "id", one, 1, 1);
-	assert_int_equal(a->ops->export_snapshot(a, &id, &err), 0);
+	cc_scan_expect(a, &snap, NULL, NULL, "id", "id", one, 1, 1);
+	assert_int_equal(a->ops->export_txsnap(a, &id, &err), 0);
 	assert_non_null(id);
 	assert_int_equal(sscanf(id, "%8X-%8X-%u%c", &x, &y, &z, &tail), 3);
 	/* Exporting again is allowed and names the same data. */
-	assert_int_equal(a->ops->export_snapshot(a, &id2, &err), 0);
+	assert_int_equal(a->ops->export_txsnap(a, &id2, &err), 0);
 	free(id2);
 
 	admin_exec("INSERT INTO snap VALUES (3)");
 	b = open_snapshot(id, &err);
 	if (!b)
-		print_err(&err);
+		cc_print_err(&err);
 	assert_non_null(b);
-	scan_expect(b, &snap, NULL, NULL, "id", "id", one, 1, 1);
-	scan_expect(a, &snap, NULL, NULL, "id", "id", one, 1, 1);
+	cc_scan_expect(b, &snap, NULL, NULL, "id", "id", one, 1, 1);
+	cc_scan_expect(a, &snap, NULL, NULL, "id", "id", one, 1, 1);
 	fresh = open_ok();
-	scan_expect(fresh, &snap, NULL, NULL, "id", "id", both, 2, 1);
+	cc_scan_expect(fresh, &snap, NULL, NULL, "id", "id", both, 2, 1);
 	fresh->ops->close(fresh);
 
 	/* Not while a scan holds the connection. */
-	assert_int_equal(scan_open_names(a, &snap, NULL, NULL, "id", "id", &err), 0);
+	assert_int_equal(cc_scan_open(a, &snap, NULL, NULL, "id", "id", NULL, &err), 0);
 	assert_int_equal(a->ops->scan_next(a, &row, &err), 1);
-	assert_int_equal(a->ops->export_snapshot(a, &id2, &err), -1);
+	assert_int_equal(a->ops->export_txsnap(a, &id2, &err), -1);
 	assert_int_equal(err.kind, ERR_INTERNAL);
 	assert_string_equal(err.msg, "cannot export the snapshot while a scan is open on source system '"
 	                    SYSTEM "'");
@@ -3098,8 +2912,8 @@ static struct conn *open_cfg(struct conn_cfg *cfg, struct tally_err *err)
 
 	cfg->system = SYSTEM;
 	cfg->side = cfg->monitor ? "monitor" : "source";
-	cfg->dsn = dsn;
-	cfg->dsn_shown = dsn_shown;
+	cfg->dsn = tally_dsn.dsn;
+	cfg->dsn_shown = tally_dsn.shown;
 	cfg->connect_timeout = 10;
 	err_clear(err);
 	if (postgres_ops.open(&c, cfg, err) < 0)
@@ -3113,7 +2927,7 @@ static void stamp_of(struct conn *mon, const char *table, char *out, size_t cap)
 	char *s = NULL;
 
 	if (mon->ops->table_stamp(mon, table, &s, &err) < 0) {
-		print_err(&err);
+		cc_print_err(&err);
 		fail_msg("table_stamp('%s') failed", table);
 	}
 	snprintf(out, cap, "%s", s ? s : "(none)");
@@ -3166,7 +2980,7 @@ static void test_guard(void **state)
 	cfg.statement_timeout = 5;
 	c = open_cfg(&cfg, &err);
 	if (!c)
-		print_err(&err);
+		cc_print_err(&err);
 	assert_non_null(c);
 	assert_true(c->statement_timeout == 5);
 	assert_true(c->role_statement_timeout == 0);
@@ -3180,11 +2994,11 @@ static void test_guard(void **state)
 	{
 		struct tabdesc t;
 
-		describe_query_ok(c, "SELECT count(*)::text AS n, current_setting('statement_timeout') AS st,"
+		cc_describe_query_ok(c, "SELECT count(*)::text AS n, current_setting('statement_timeout') AS st,"
 		                  " current_setting('lock_timeout') AS lt FROM guard_t", &t);
-		scan_expect(c, &t, "SELECT count(*)::text AS n, current_setting('statement_timeout') AS st,"
+		cc_scan_expect(c, &t, "SELECT count(*)::text AS n, current_setting('statement_timeout') AS st,"
 		            " current_setting('lock_timeout') AS lt FROM guard_t", NULL, "n,st,lt", "",
-		            (const struct val[]){ V("101"), V("5s"), V("2s") }, 1, 3);
+		            (const struct cc_val[]){ V("101"), V("5s"), V("2s") }, 1, 3);
 		tabdesc_release(&t);
 	}
 	c->ops->close(c);
@@ -3306,7 +3120,7 @@ static void test_position_load(void **state)
 	         TEST_DB, env_host, env_port, mon_pw);
 	mon = open_as(mon_dsn, "hidden", &err);
 	if (!mon)
-		print_err(&err);
+		cc_print_err(&err);
 	assert_non_null(mon);
 	assert_int_equal(mon->ops->load(mon, &n, &err), 0);
 	assert_true(n >= 1);
@@ -3324,8 +3138,8 @@ static void test_position_load(void **state)
 	mon->ops->close(mon);
 
 	/* Neither while a scan holds the connection; the scan goes on. */
-	describe_ok(c, "words", &words);
-	assert_int_equal(scan_open_names(c, &words, NULL, NULL, "w", "w", &err), 0);
+	cc_describe_ok(c, "words", &words);
+	assert_int_equal(cc_scan_open(c, &words, NULL, NULL, "w", "w", NULL, &err), 0);
 	assert_int_equal(c->ops->position(c, &pos, &err), -1);
 	assert_int_equal(err.kind, ERR_INTERNAL);
 	assert_string_equal(err.msg, "cannot read the WAL position while a scan is open on source"
@@ -3356,7 +3170,7 @@ static void test_position_load(void **state)
 	assert_false(c->failed);
 	admin_exec("GRANT EXECUTE ON FUNCTION pg_current_wal_lsn() TO PUBLIC");
 	assert_int_equal(c->ops->load(c, &n, &err), 0);
-	assert_int_equal(scan_open_names(c, &words, NULL, NULL, "w", "w", &err), 0);
+	assert_int_equal(cc_scan_open(c, &words, NULL, NULL, "w", "w", NULL, &err), 0);
 	assert_int_equal(c->ops->scan_next(c, &row, &err), 1);
 	c->ops->scan_close(c);
 	tabdesc_release(&words);
@@ -3394,6 +3208,7 @@ int main(void)
 		cmocka_unit_test(test_plan_icu_text),
 		cmocka_unit_test(test_plan_composite),
 		cmocka_unit_test(test_plan_small_and_sampling),
+		cmocka_unit_test(test_plan_without_statistics),
 		cmocka_unit_test(test_order_is_bytewise),
 		cmocka_unit_test(test_snapshot_share),
 		cmocka_unit_test(test_position_load),

@@ -1,10 +1,14 @@
 /*
  * tests/unit/test_pg_literal.c
- *   connectors/postgres.c literal() and bound_literal() and
- *   connectors/postgres_script.c script_ops, without a server: every rule
+ *   connectors/postgres/literal.c (literal() and bound_literal()) and
+ *   connectors/postgres/script.c (script_ops), without a server: every rule
  *   with its exact output, every refusal with its exact message (and the
  *   buffer left as it was), and the exact text of an INSERT, UPDATE and
  *   DELETE block.
+ *
+ * The literal tests are tables of cases (struct lcase: a column of the
+ * catalogue below, a value, and the literal or the refusal), each run by
+ * check_literals().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +70,83 @@ static struct coldesc col_of(const char *name, const char *native, enum ltype ty
 	return c;
 }
 
+/*
+ * The columns the literal cases write to, as describe gives them; a
+ * refusal quotes their name and native type. Set once, by
+ * columns_setup(). The _b ones are the bound cases' own.
+ */
+static struct coldesc i2, i4, i8, dom, nu, n122, n35, n5m2, n52, f4, f4_b, f8, f8_b, bo, bo_b;
+static struct coldesc tx, vc, ch3, ch2, by, bi, uu, js, en, mood, ip, iv, ar, ot;
+static struct coldesc dt, ts, ts0, ts3, tz, tz3, tm, tm3, t0;
+
+static int columns_setup(void **state)
+{
+	static char *labels[] = { "sad", "ok" };
+
+	(void)state;
+	i2 = col_of("small", "smallint", LT_INT);
+	i4 = col_of("amount", "integer", LT_INT);
+	i8 = col_of("big", "bigint", LT_INT);
+	dom = col_of("pos", "posint", LT_INT);
+	dom.bits = 32;
+	nu = col_of("amount", "numeric", LT_DECIMAL);
+	n122 = col_of("amount", "numeric(12,2)", LT_DECIMAL);
+	n122.precision = 12;
+	n122.scale = 2;
+	n35 = col_of("tiny", "numeric(3,5)", LT_DECIMAL);
+	n35.precision = 3;
+	n35.scale = 5;
+	n5m2 = col_of("hundreds", "numeric(5,-2)", LT_DECIMAL);
+	n5m2.precision = 5;
+	n5m2.scale = -2;
+	n52 = col_of("price", "numeric(5,2)", LT_DECIMAL);
+	n52.precision = 5;
+	n52.scale = 2;
+	f4 = col_of("ratio4", "real", LT_FLOAT);
+	f4_b = col_of("ratio", "real", LT_FLOAT);
+	f8 = col_of("ratio", "double precision", LT_FLOAT);
+	f8_b = col_of("x", "double precision", LT_FLOAT);
+	bo = col_of("flag", "boolean", LT_BOOL);
+	bo_b = col_of("ok", "boolean", LT_BOOL);
+
+	tx = col_of("note", "text", LT_TEXT);
+	vc = col_of("code", "character varying(3)", LT_TEXT);
+	vc.length = 3;
+	ch3 = col_of("code", "character(3)", LT_CHAR);
+	ch3.length = 3;
+	ch3.fixed = true;
+	ch2 = col_of("c", "character(2)", LT_CHAR);
+	ch2.length = 2;
+	by = col_of("blob", "bytea", LT_BYTES);
+	bi = col_of("bits", "bit(8)", LT_BIT);
+	uu = col_of("id", "uuid", LT_UUID);
+	js = col_of("doc", "jsonb", LT_JSON);
+	en = col_of("mood", "mood", LT_ENUM);
+	mood = col_of("mood", "s2.\"My Mood\"", LT_ENUM);
+	mood.labels = labels;
+	mood.nlabels = 2;
+	ip = col_of("addr", "inet", LT_INET);
+	iv = col_of("span", "interval", LT_INTERVAL);
+	ar = col_of("tags", "text[]", LT_ARRAY);
+	ot = col_of("pos", "point", LT_OTHER);
+
+	dt = col_of("day", "date", LT_DATE);
+	ts = col_of("at", "timestamp without time zone", LT_TIMESTAMP);
+	ts0 = col_of("at0", "timestamp(0) without time zone", LT_TIMESTAMP);
+	ts0.fsp = 0;
+	ts3 = col_of("at3", "timestamp(3) without time zone", LT_TIMESTAMP);
+	ts3.fsp = 3;
+	tz = col_of("at", "timestamp with time zone", LT_TIMESTAMPTZ);
+	tz3 = col_of("at3", "timestamp(3) with time zone", LT_TIMESTAMPTZ);
+	tz3.fsp = 3;
+	tm = col_of("at", "time without time zone", LT_TIME);
+	tm3 = col_of("at3", "time(3) without time zone", LT_TIME);
+	tm3.fsp = 3;
+	t0 = col_of("t0", "time(0) without time zone", LT_TIME);
+	t0.fsp = 0;
+	return 0;
+}
+
 static struct sqlval num(const char *s)
 {
 	struct sqlval v = { .kind = SV_NUMBER, .s = s, .len = strlen(s) };
@@ -76,6 +157,14 @@ static struct sqlval num(const char *s)
 static struct sqlval special(enum sqlval_kind kind, enum sqlval_special sp)
 {
 	struct sqlval v = { .kind = kind, .special = sp };
+
+	return v;
+}
+
+/* A special value that also carries a number (MariaDB's zero date with its parts). */
+static struct sqlval special_at(enum sqlval_kind kind, enum sqlval_special sp, int64_t i)
+{
+	struct sqlval v = { .kind = kind, .special = sp, .i = i };
 
 	return v;
 }
@@ -104,94 +193,124 @@ static struct sqlval timed(enum sqlval_kind kind, int64_t i)
 	return v;
 }
 
-static void lit_ok(const struct coldesc *c, struct sqlval v, const char *want)
+/*
+ * One case of a literal writer: the column, the value, and either the
+ * literal written or the refusal (the message after "column 'NAME'
+ * (NATIVE): "). line is the case's line in this file, for failures.
+ */
+struct lcase {
+	int line;
+	const struct coldesc *col;
+	struct sqlval v;
+	const char *ok;
+	const char *refused;
+};
+#define OK(col, v, literal) { __LINE__, (col), (v), (literal), NULL }
+#define REFUSED(col, v, msg) { __LINE__, (col), (v), NULL, (msg) }
+#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
+
+enum writer { LITERAL, BOUND };
+
+/*
+ * Runs cases[0..n) through postgres_ops.literal (LITERAL) or
+ * bound_literal (BOUND), each after text already in the buffer: a case
+ * with a literal must append exactly that; a refused one must fail with
+ * ERR_DATA and exactly its message, leave the buffer as it was, and
+ * never quote the value.
+ */
+static void check_literals(const struct lcase *cases, size_t n, enum writer w)
 {
-	struct buf b = BUF_INIT;
-	struct tally_err err;
+	static const char *const before[] = { [LITERAL] = "INSERT (1, ", [BOUND] = "x > " };
+	const char *pre = before[w];
+	size_t npre = strlen(pre);
 
-	err_clear(&err);
-	buf_addstr(&b, "(");
-	if (postgres_ops.literal(&b, c, &v, &err) < 0)
-		fail_msg("literal for column %s failed: %s", c->name, err.msg);
-	if (strcmp(b.data + 1, want) != 0)
-		fail_msg("column %s: got [%s], expected [%s]", c->name, b.data + 1, want);
-	buf_release(&b);
-}
+	for (size_t i = 0; i < n; i++) {
+		const struct lcase *k = &cases[i];
+		const struct coldesc *c = k->col;
+		struct buf b = BUF_INIT;
+		struct tally_err err;
+		char want[ERR_MSG_MAX];
+		int rc;
 
-/* Refused with exactly msg (after "column 'NAME' (NATIVE): "); b unchanged. */
-static void lit_err(const struct coldesc *c, struct sqlval v, const char *msg)
-{
-	struct buf b = BUF_INIT;
-	struct tally_err err;
-	char want[ERR_MSG_MAX];
-
-	err_clear(&err);
-	buf_addstr(&b, "INSERT (1, ");
-	assert_int_equal(postgres_ops.literal(&b, c, &v, &err), -1);
-	assert_int_equal(err.kind, ERR_DATA);
-	snprintf(want, sizeof(want), "column '%s' (%s): %s", c->name, c->native, msg);
-	assert_string_equal(err.msg, want);
-	assert_string_equal(b.data, "INSERT (1, ");
-	assert_int_equal(b.len, 11);
-	/* Never the value itself. */
-	if (v.kind == SV_TEXT || v.kind == SV_NUMBER || v.kind == SV_RAW) {
-		if (v.len > 2 && memchr(v.s, '\0', v.len) == NULL) {
+		err_clear(&err);
+		buf_addstr(&b, pre);
+		rc = w == BOUND ? postgres_ops.bound_literal(&b, c, &k->v, &err)
+		                : postgres_ops.literal(&b, c, &k->v, &err);
+		if (k->ok) {
+			if (rc < 0)
+				fail_msg("line %d: column %s: refused: %s", k->line, c->name, err.msg);
+			if (strcmp(b.data + npre, k->ok) != 0)
+				fail_msg("line %d: column %s: got [%s], expected [%s]", k->line, c->name,
+				         b.data + npre, k->ok);
+			buf_release(&b);
+			continue;
+		}
+		snprintf(want, sizeof(want), "column '%s' (%s): %s", c->name, c->native, k->refused);
+		if (rc != -1 || err.kind != ERR_DATA || strcmp(err.msg, want) != 0)
+			fail_msg("line %d: got %d, kind %d, [%s]; expected -1, ERR_DATA, [%s]", k->line, rc,
+			         err.kind, rc < 0 ? err.msg : b.data + npre, want);
+		if (b.len != npre || strcmp(b.data, pre) != 0)
+			fail_msg("line %d: a refusal left [%s] in the buffer", k->line, b.data);
+		/* Never the value itself. */
+		if ((k->v.kind == SV_TEXT || k->v.kind == SV_NUMBER || k->v.kind == SV_RAW) &&
+		    k->v.len > 2 && memchr(k->v.s, '\0', k->v.len) == NULL) {
 			char value[256];
 
-			snprintf(value, sizeof(value), "%.*s", (int)v.len, v.s);
-			assert_null(strstr(err.msg, value));
+			snprintf(value, sizeof(value), "%.*s", (int)k->v.len, k->v.s);
+			if (strstr(err.msg, value))
+				fail_msg("line %d: the message quotes the value: %s", k->line, err.msg);
 		}
+		buf_release(&b);
 	}
-	buf_release(&b);
 }
 
 /* ---- numbers ------------------------------------------------------- */
 
 static void test_null(void **state)
 {
-	struct coldesc i4 = col_of("amount", "integer", LT_INT);
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
-	struct coldesc by = col_of("blob", "bytea", LT_BYTES);
 	struct sqlval v = { .kind = SV_NULL };
+	const struct lcase cases[] = {
+		OK(&i4, v, "NULL"),
+		OK(&tx, v, "NULL"),
+		OK(&by, v, "NULL"),
+	};
 
 	(void)state;
-	lit_ok(&i4, v, "NULL");
-	lit_ok(&tx, v, "NULL");
-	lit_ok(&by, v, "NULL");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 static void test_number_int(void **state)
 {
-	struct coldesc i2 = col_of("small", "smallint", LT_INT);
-	struct coldesc i4 = col_of("amount", "integer", LT_INT);
-	struct coldesc i8 = col_of("big", "bigint", LT_INT);
+	const struct lcase cases[] = {
+		OK(&i4, num("-12"), "-12"),
+		OK(&i4, num("0"), "0"),
+		OK(&i4, num("-0"), "0"),
+		OK(&i4, num("007"), "7"),
+		OK(&i4, num("12.00"), "12"),
+		OK(&i4, num("2147483647"), "2147483647"),
+		OK(&i4, num("-2147483648"), "-2147483648"),
+		OK(&i2, num("32767"), "32767"),
+		OK(&i2, num("-32768"), "-32768"),
+		OK(&i8, num("9223372036854775807"), "9223372036854775807"),
+		OK(&i8, num("-9223372036854775808"), "-9223372036854775808"),
+
+		REFUSED(&i4, num("-0.5"), "a number with a fraction cannot be stored exactly"),
+		REFUSED(&i4, num("12.001"), "a number with a fraction cannot be stored exactly"),
+		REFUSED(&i4, num("2147483648"), "the number is out of range"),
+		REFUSED(&i4, num("-2147483649"), "the number is out of range"),
+		REFUSED(&i2, num("32768"), "the number is out of range"),
+		REFUSED(&i2, num("-32769"), "the number is out of range"),
+		REFUSED(&i8, num("9223372036854775808"), "the number is out of range"),
+		REFUSED(&i8, num("18446744073709551615"), "the number is out of range"),
+		REFUSED(&i8, num("18446744073709551616"), "the number is out of range"),
+		REFUSED(&i8, num("123456789012345678901234567890"), "the number is out of range"),
+		REFUSED(&i4, special(SV_NUMBER, SVS_NAN), "a NaN or infinite number cannot be stored"),
+		REFUSED(&i4, special(SV_NUMBER, SVS_PINF), "a NaN or infinite number cannot be stored"),
+		REFUSED(&i4, special(SV_NUMBER, SVS_NINF), "a NaN or infinite number cannot be stored"),
+	};
 
 	(void)state;
-	lit_ok(&i4, num("-12"), "-12");
-	lit_ok(&i4, num("0"), "0");
-	lit_ok(&i4, num("-0"), "0");
-	lit_ok(&i4, num("007"), "7");
-	lit_ok(&i4, num("12.00"), "12");
-	lit_ok(&i4, num("2147483647"), "2147483647");
-	lit_ok(&i4, num("-2147483648"), "-2147483648");
-	lit_ok(&i2, num("32767"), "32767");
-	lit_ok(&i2, num("-32768"), "-32768");
-	lit_ok(&i8, num("9223372036854775807"), "9223372036854775807");
-	lit_ok(&i8, num("-9223372036854775808"), "-9223372036854775808");
-
-	lit_err(&i4, num("-0.5"), "a number with a fraction cannot be stored exactly");
-	lit_err(&i4, num("12.001"), "a number with a fraction cannot be stored exactly");
-	lit_err(&i4, num("2147483648"), "the number is out of range");
-	lit_err(&i4, num("-2147483649"), "the number is out of range");
-	lit_err(&i2, num("32768"), "the number is out of range");
-	lit_err(&i2, num("-32769"), "the number is out of range");
-	lit_err(&i8, num("9223372036854775808"), "the number is out of range");
-	lit_err(&i8, num("18446744073709551615"), "the number is out of range");
-	lit_err(&i8, num("18446744073709551616"), "the number is out of range");
-	lit_err(&i8, num("123456789012345678901234567890"), "the number is out of range");
-	lit_err(&i4, special(SV_NUMBER, SVS_NAN), "a NaN or infinite number cannot be stored");
-	lit_err(&i4, special(SV_NUMBER, SVS_PINF), "a NaN or infinite number cannot be stored");
-	lit_err(&i4, special(SV_NUMBER, SVS_NINF), "a NaN or infinite number cannot be stored");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 static void test_number_malformed(void **state)
@@ -200,170 +319,152 @@ static void test_number_malformed(void **state)
 		"", "-", ".", "1.", ".5", "1e5", "1;DROP TABLE x", "+1", "1 ", "0x10", "--1", "1.2.3",
 		"１",
 	};
-	struct coldesc i4 = col_of("amount", "integer", LT_INT);
-	struct coldesc nu = col_of("amount", "numeric", LT_DECIMAL);
-	struct coldesc f8 = col_of("ratio", "double precision", LT_FLOAT);
+	const struct lcase cases[] = {
+		/* len counts: a number is not read past it. */
+		OK(&i4, txt(SV_NUMBER, "12; DROP", 2), "12"),
+	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct sqlval v = num(bad[i]);
+		const struct lcase malformed[] = {
+			REFUSED(&i4, num(bad[i]), "the number is malformed"),
+			REFUSED(&nu, num(bad[i]), "the number is malformed"),
+			REFUSED(&f8, num(bad[i]), "the number is malformed"),
+		};
 
-		lit_err(&i4, v, "the number is malformed");
-		lit_err(&nu, v, "the number is malformed");
-		lit_err(&f8, v, "the number is malformed");
+		check_literals(malformed, NCASES(malformed), LITERAL);
 	}
-	/* len counts: a number is not read past it. */
-	{
-		struct sqlval v = { .kind = SV_NUMBER, .s = "12; DROP", .len = 2 };
-
-		lit_ok(&i4, v, "12");
-	}
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 static void test_number_decimal(void **state)
 {
-	struct coldesc nu = col_of("amount", "numeric", LT_DECIMAL);
-	struct coldesc n122 = col_of("amount", "numeric(12,2)", LT_DECIMAL);
-	struct coldesc n35 = col_of("tiny", "numeric(3,5)", LT_DECIMAL);
-	struct coldesc n5m2 = col_of("hundreds", "numeric(5,-2)", LT_DECIMAL);
-	struct coldesc f8 = col_of("ratio", "double precision", LT_FLOAT);
-	struct coldesc f4 = col_of("ratio4", "real", LT_FLOAT);
+	const struct lcase cases[] = {
+		OK(&nu, num("-12.50"), "-12.50"),
+		OK(&nu, num("-0.5"), "-0.5"),
+		OK(&nu, num("18446744073709551615"), "18446744073709551615"),
+		OK(&nu, num("0.000000000000000000000000000001"), "0.000000000000000000000000000001"),
+		OK(&n122, num("-12.50"), "-12.50"),
+		OK(&n122, num("1.230"), "1.230"),
+		OK(&n122, num("9999999999.99"), "9999999999.99"),
+		OK(&n122, num("-0009999999999.990"), "-0009999999999.990"),
+		OK(&n122, num("0"), "0"),
+		REFUSED(&n122, num("1.234"), "a number with more than 2 decimal places cannot be stored exactly"),
+		REFUSED(&n122, num("10000000000"), "the number is out of range"),
+		REFUSED(&n122, num("18446744073709551615"), "the number is out of range"),
+		OK(&n35, num("0.00999"), "0.00999"),
+		REFUSED(&n35, num("0.01"), "the number is out of range"),
+		OK(&n5m2, num("1234500"), "1234500"),
+		REFUSED(&n5m2, num("1234510"), "the number would be rounded to 2 digits before the decimal point"),
+		REFUSED(&n5m2, num("12345600"), "the number is out of range"),
+
+		OK(&nu, special(SV_NUMBER, SVS_NAN), "'NaN'"),
+		OK(&nu, special(SV_NUMBER, SVS_PINF), "'Infinity'"),
+		OK(&nu, special(SV_NUMBER, SVS_NINF), "'-Infinity'"),
+		OK(&n122, special(SV_NUMBER, SVS_NAN), "'NaN'"),
+		REFUSED(&n122, special(SV_NUMBER, SVS_PINF),
+		        "an infinite number cannot be stored in a numeric with a precision"),
+		REFUSED(&n122, special(SV_NUMBER, SVS_NINF),
+		        "an infinite number cannot be stored in a numeric with a precision"),
+
+		OK(&f8, num("0.1"), "0.1"),
+		OK(&f8, num("-12.50"), "-12.50"),
+		OK(&f4, num("18446744073709551615"), "18446744073709551615"),
+		OK(&f8, special(SV_NUMBER, SVS_NAN), "'NaN'"),
+		OK(&f8, special(SV_NUMBER, SVS_PINF), "'Infinity'"),
+		OK(&f8, special(SV_NUMBER, SVS_NINF), "'-Infinity'"),
+	};
 
 	(void)state;
-	n122.precision = 12;
-	n122.scale = 2;
-	n35.precision = 3;
-	n35.scale = 5;
-	n5m2.precision = 5;
-	n5m2.scale = -2;
-
-	lit_ok(&nu, num("-12.50"), "-12.50");
-	lit_ok(&nu, num("-0.5"), "-0.5");
-	lit_ok(&nu, num("18446744073709551615"), "18446744073709551615");
-	lit_ok(&nu, num("0.000000000000000000000000000001"), "0.000000000000000000000000000001");
-	lit_ok(&n122, num("-12.50"), "-12.50");
-	lit_ok(&n122, num("1.230"), "1.230");
-	lit_ok(&n122, num("9999999999.99"), "9999999999.99");
-	lit_ok(&n122, num("-0009999999999.990"), "-0009999999999.990");
-	lit_ok(&n122, num("0"), "0");
-	lit_err(&n122, num("1.234"), "a number with more than 2 decimal places cannot be stored exactly");
-	lit_err(&n122, num("10000000000"), "the number is out of range");
-	lit_err(&n122, num("18446744073709551615"), "the number is out of range");
-	lit_ok(&n35, num("0.00999"), "0.00999");
-	lit_err(&n35, num("0.01"), "the number is out of range");
-	lit_ok(&n5m2, num("1234500"), "1234500");
-	lit_err(&n5m2, num("1234510"), "the number would be rounded to 2 digits before the decimal point");
-	lit_err(&n5m2, num("12345600"), "the number is out of range");
-
-	lit_ok(&nu, special(SV_NUMBER, SVS_NAN), "'NaN'");
-	lit_ok(&nu, special(SV_NUMBER, SVS_PINF), "'Infinity'");
-	lit_ok(&nu, special(SV_NUMBER, SVS_NINF), "'-Infinity'");
-	lit_ok(&n122, special(SV_NUMBER, SVS_NAN), "'NaN'");
-	lit_err(&n122, special(SV_NUMBER, SVS_PINF),
-	        "an infinite number cannot be stored in a numeric with a precision");
-	lit_err(&n122, special(SV_NUMBER, SVS_NINF),
-	        "an infinite number cannot be stored in a numeric with a precision");
-
-	lit_ok(&f8, num("0.1"), "0.1");
-	lit_ok(&f8, num("-12.50"), "-12.50");
-	lit_ok(&f4, num("18446744073709551615"), "18446744073709551615");
-	lit_ok(&f8, special(SV_NUMBER, SVS_NAN), "'NaN'");
-	lit_ok(&f8, special(SV_NUMBER, SVS_PINF), "'Infinity'");
-	lit_ok(&f8, special(SV_NUMBER, SVS_NINF), "'-Infinity'");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 static void test_number_other_columns(void **state)
 {
-	struct coldesc bo = col_of("flag", "boolean", LT_BOOL);
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
-	struct coldesc dt = col_of("day", "date", LT_DATE);
+	const struct lcase cases[] = {
+		OK(&bo, num("0"), "false"),
+		OK(&bo, num("1"), "true"),
+		REFUSED(&bo, num("2"), "only 0 and 1 can be stored as a boolean"),
+		REFUSED(&bo, num("-1"), "only 0 and 1 can be stored as a boolean"),
+		REFUSED(&bo, num("0.5"), "only 0 and 1 can be stored as a boolean"),
+		REFUSED(&bo, num("10"), "only 0 and 1 can be stored as a boolean"),
+		REFUSED(&bo, special(SV_NUMBER, SVS_NAN), "a NaN or infinite number cannot be stored"),
+		OK(&tx, num("-12.50"), "'-12.50'"),
+		REFUSED(&dt, num("20240102"), "a number value cannot be stored in this column"),
+	};
 
 	(void)state;
-	lit_ok(&bo, num("0"), "false");
-	lit_ok(&bo, num("1"), "true");
-	lit_err(&bo, num("2"), "only 0 and 1 can be stored as a boolean");
-	lit_err(&bo, num("-1"), "only 0 and 1 can be stored as a boolean");
-	lit_err(&bo, num("0.5"), "only 0 and 1 can be stored as a boolean");
-	lit_err(&bo, num("10"), "only 0 and 1 can be stored as a boolean");
-	lit_err(&bo, special(SV_NUMBER, SVS_NAN), "a NaN or infinite number cannot be stored");
-	lit_ok(&tx, num("-12.50"), "'-12.50'");
-	lit_err(&dt, num("20240102"), "a number value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 /* ---- floats -------------------------------------------------------- */
 
 static void test_float(void **state)
 {
-	struct coldesc f8 = col_of("ratio", "double precision", LT_FLOAT);
-	struct coldesc f4 = col_of("ratio4", "real", LT_FLOAT);
-	struct coldesc nu = col_of("amount", "numeric", LT_DECIMAL);
-	struct coldesc n122 = col_of("amount", "numeric(12,2)", LT_DECIMAL);
-	struct coldesc i8 = col_of("big", "bigint", LT_INT);
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
+	const struct lcase cases[] = {
+		OK(&f8, flt(0.1), "'0.1'"),
+		OK(&f8, flt(1e300), "'1e+300'"),
+		OK(&f8, flt(-0.0), "'-0'"),
+		OK(&f8, flt(0.0), "'0'"),
+		OK(&f8, flt(5e-324), "'5e-324'"),
+		OK(&f8, flt(1.0 / 3), "'0.3333333333333333'"),
+		OK(&f8, flt(123456789.0), "'123456789'"),
+		OK(&f8, flt(1.7976931348623157e308), "'1.7976931348623157e+308'"),
+		OK(&f8, flt(NAN), "'NaN'"),
+		OK(&f8, flt(INFINITY), "'Infinity'"),
+		OK(&f8, flt(-INFINITY), "'-Infinity'"),
+
+		/* A 32-bit column: the shortest text that reads back as the float. */
+		OK(&f4, flt(0.1), "'0.1'"),
+		OK(&f4, flt((double)0.1f), "'0.1'"),
+		OK(&f4, flt(1.0 / 3), "'0.33333334'"),
+		OK(&f4, flt(123456789.0), "'1.2345679e+08'"),
+		OK(&f4, flt(-0.0), "'-0'"),
+		OK(&f4, flt((double)3.4028234663852886e38f), "'3.4028235e+38'"),
+		OK(&f4, flt(NAN), "'NaN'"),
+		OK(&f4, flt(-INFINITY), "'-Infinity'"),
+		REFUSED(&f4, flt(1e300), "the number is out of range"),
+		REFUSED(&f4, flt(5e-324), "the number is out of range"),
+
+		/* numeric and integer: finite only, and no rounding. */
+		OK(&nu, flt(0.1), "'0.1'"),
+		OK(&nu, flt(1e300), "'1e+300'"),
+		OK(&nu, flt(5e-324), "'5e-324'"),
+		OK(&n122, flt(-12.5), "'-12.5'"),
+		OK(&n122, flt(1e9), "'1e+09'"),
+		REFUSED(&n122, flt(0.125), "a number with more than 2 decimal places cannot be stored exactly"),
+		REFUSED(&n122, flt(1e10), "the number is out of range"),
+		REFUSED(&n122, flt(1e-5), "a number with more than 2 decimal places cannot be stored exactly"),
+		REFUSED(&nu, flt(NAN), "a NaN or infinite number cannot be stored"),
+		REFUSED(&nu, flt(INFINITY), "a NaN or infinite number cannot be stored"),
+		OK(&i8, flt(3.0), "3"),
+		OK(&i8, flt(-1e18), "-1000000000000000000"),
+		OK(&i8, flt(-0.0), "0"),
+		REFUSED(&i8, flt(3.5), "a number with a fraction cannot be stored exactly"),
+		REFUSED(&i8, flt(1e300), "the number is out of range"),
+		REFUSED(&i8, flt(NAN), "a NaN or infinite number cannot be stored"),
+		REFUSED(&tx, flt(0.1), "a floating-point value cannot be stored in this column"),
+	};
 
 	(void)state;
-	n122.precision = 12;
-	n122.scale = 2;
-
-	lit_ok(&f8, flt(0.1), "'0.1'");
-	lit_ok(&f8, flt(1e300), "'1e+300'");
-	lit_ok(&f8, flt(-0.0), "'-0'");
-	lit_ok(&f8, flt(0.0), "'0'");
-	lit_ok(&f8, flt(5e-324), "'5e-324'");
-	lit_ok(&f8, flt(1.0 / 3), "'0.3333333333333333'");
-	lit_ok(&f8, flt(123456789.0), "'123456789'");
-	lit_ok(&f8, flt(1.7976931348623157e308), "'1.7976931348623157e+308'");
-	lit_ok(&f8, flt(NAN), "'NaN'");
-	lit_ok(&f8, flt(INFINITY), "'Infinity'");
-	lit_ok(&f8, flt(-INFINITY), "'-Infinity'");
-
-	/* A 32-bit column: the shortest text that reads back as the float. */
-	lit_ok(&f4, flt(0.1), "'0.1'");
-	lit_ok(&f4, flt((double)0.1f), "'0.1'");
-	lit_ok(&f4, flt(1.0 / 3), "'0.33333334'");
-	lit_ok(&f4, flt(123456789.0), "'1.2345679e+08'");
-	lit_ok(&f4, flt(-0.0), "'-0'");
-	lit_ok(&f4, flt((double)3.4028234663852886e38f), "'3.4028235e+38'");
-	lit_ok(&f4, flt(NAN), "'NaN'");
-	lit_ok(&f4, flt(-INFINITY), "'-Infinity'");
-	lit_err(&f4, flt(1e300), "the number is out of range");
-	lit_err(&f4, flt(5e-324), "the number is out of range");
-
-	/* numeric and integer: finite only, and no rounding. */
-	lit_ok(&nu, flt(0.1), "'0.1'");
-	lit_ok(&nu, flt(1e300), "'1e+300'");
-	lit_ok(&nu, flt(5e-324), "'5e-324'");
-	lit_ok(&n122, flt(-12.5), "'-12.5'");
-	lit_ok(&n122, flt(1e9), "'1e+09'");
-	lit_err(&n122, flt(0.125), "a number with more than 2 decimal places cannot be stored exactly");
-	lit_err(&n122, flt(1e10), "the number is out of range");
-	lit_err(&n122, flt(1e-5), "a number with more than 2 decimal places cannot be stored exactly");
-	lit_err(&nu, flt(NAN), "a NaN or infinite number cannot be stored");
-	lit_err(&nu, flt(INFINITY), "a NaN or infinite number cannot be stored");
-	lit_ok(&i8, flt(3.0), "3");
-	lit_ok(&i8, flt(-1e18), "-1000000000000000000");
-	lit_ok(&i8, flt(-0.0), "0");
-	lit_err(&i8, flt(3.5), "a number with a fraction cannot be stored exactly");
-	lit_err(&i8, flt(1e300), "the number is out of range");
-	lit_err(&i8, flt(NAN), "a NaN or infinite number cannot be stored");
-	lit_err(&tx, flt(0.1), "a floating-point value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 /* ---- booleans ------------------------------------------------------ */
 
 static void test_bool(void **state)
 {
-	struct coldesc bo = col_of("flag", "boolean", LT_BOOL);
-	struct coldesc i2 = col_of("small", "smallint", LT_INT);
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
 	struct sqlval t = { .kind = SV_BOOL, .b = true }, f = { .kind = SV_BOOL, .b = false };
+	const struct lcase cases[] = {
+		OK(&bo, t, "true"),
+		OK(&bo, f, "false"),
+		OK(&i2, t, "1"),
+		OK(&i2, f, "0"),
+		REFUSED(&tx, t, "a boolean value cannot be stored in this column"),
+	};
 
 	(void)state;
-	lit_ok(&bo, t, "true");
-	lit_ok(&bo, f, "false");
-	lit_ok(&i2, t, "1");
-	lit_ok(&i2, f, "0");
-	lit_err(&tx, t, "a boolean value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 /* ---- text and bytes ------------------------------------------------ */
@@ -374,167 +475,141 @@ static void test_text(void **state)
 		"it's a \\' trap'); DROP TABLE x; -- /* */ $$ $tally$ :'v' \\g\n\r\t 😀 \\x41 '' %s";
 	static const char hostile_lit[] =
 		"'it''s a \\'' trap''); DROP TABLE x; -- /* */ $$ $tally$ :''v'' \\g\n\r\t 😀 \\x41 '''' %s'";
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
-	struct coldesc vc = col_of("code", "character varying(3)", LT_TEXT);
-	struct coldesc ch = col_of("code", "character(3)", LT_CHAR);
-	struct coldesc by = col_of("blob", "bytea", LT_BYTES);
-	struct coldesc uu = col_of("id", "uuid", LT_UUID);
-	struct coldesc js = col_of("doc", "jsonb", LT_JSON);
-	struct coldesc en = col_of("mood", "mood", LT_ENUM);
-	struct coldesc ip = col_of("addr", "inet", LT_INET);
-	struct coldesc i4 = col_of("amount", "integer", LT_INT);
+	const struct lcase cases[] = {
+		OK(&tx, TEXT(""), "''"),
+		OK(&tx, TEXT("'"), "''''"),
+		OK(&tx, TEXT(hostile), hostile_lit),
+		OK(&tx, TEXT("Ω\xf4\x8f\xbf\xbf"), "'Ω\xf4\x8f\xbf\xbf'"),
+		OK(&vc, TEXT("äöü"), "'äöü'"),
+		OK(&ch3, TEXT("ab"), "'ab'"),
+		REFUSED(&vc, TEXT("abcd"), "text longer than 3 characters cannot be stored"),
+		REFUSED(&ch3, TEXT("äöüß"), "text longer than 3 characters cannot be stored"),
+		REFUSED(&tx, TEXT("a\0b"), "a NUL byte cannot be stored in PostgreSQL text"),
+		REFUSED(&tx, TEXT("\xff"), "text that is not valid UTF-8 cannot be stored as text"),
+		REFUSED(&tx, TEXT("\xc0\xaf"), "text that is not valid UTF-8 cannot be stored as text"),
+		REFUSED(&tx, TEXT("\xed\xa0\x80"), "text that is not valid UTF-8 cannot be stored as text"),
+		REFUSED(&tx, TEXT("\xf4\x90\x80\x80"), "text that is not valid UTF-8 cannot be stored as text"),
+		REFUSED(&tx, TEXT("ab\xe2\x82"), "text that is not valid UTF-8 cannot be stored as text"),
+
+		/* Other types: the quoted text, which the column's type parses. */
+		OK(&by, TEXT("é'\\"), "'\\xc3a9275c'"),
+		OK(&uu, TEXT("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"), "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'"),
+		OK(&js, TEXT("{\"a\": \"it's\"}"), "'{\"a\": \"it''s\"}'"),
+		OK(&en, TEXT("Zany"), "'Zany'"),
+		OK(&ip, TEXT("192.168.0.1/24"), "'192.168.0.1/24'"),
+		OK(&i4, TEXT("42"), "'42'"),
+	};
 
 	(void)state;
-	vc.length = 3;
-	ch.length = 3;
-	ch.fixed = true;
-
-	lit_ok(&tx, TEXT(""), "''");
-	lit_ok(&tx, TEXT("'"), "''''");
-	lit_ok(&tx, TEXT(hostile), hostile_lit);
-	lit_ok(&tx, TEXT("Ω\xf4\x8f\xbf\xbf"), "'Ω\xf4\x8f\xbf\xbf'");
-	lit_ok(&vc, TEXT("äöü"), "'äöü'");
-	lit_ok(&ch, TEXT("ab"), "'ab'");
-	lit_err(&vc, TEXT("abcd"), "text longer than 3 characters cannot be stored");
-	lit_err(&ch, TEXT("äöüß"), "text longer than 3 characters cannot be stored");
-	lit_err(&tx, TEXT("a\0b"), "a NUL byte cannot be stored in PostgreSQL text");
-	lit_err(&tx, TEXT("\xff"), "text that is not valid UTF-8 cannot be stored as text");
-	lit_err(&tx, TEXT("\xc0\xaf"), "text that is not valid UTF-8 cannot be stored as text");
-	lit_err(&tx, TEXT("\xed\xa0\x80"), "text that is not valid UTF-8 cannot be stored as text");
-	lit_err(&tx, TEXT("\xf4\x90\x80\x80"), "text that is not valid UTF-8 cannot be stored as text");
-	lit_err(&tx, TEXT("ab\xe2\x82"), "text that is not valid UTF-8 cannot be stored as text");
-
-	/* Other types: the quoted text, which the column's type parses. */
-	lit_ok(&by, TEXT("é'\\"), "'\\xc3a9275c'");
-	lit_ok(&uu, TEXT("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"), "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'");
-	lit_ok(&js, TEXT("{\"a\": \"it's\"}"), "'{\"a\": \"it''s\"}'");
-	lit_ok(&en, TEXT("Zany"), "'Zany'");
-	lit_ok(&ip, TEXT("192.168.0.1/24"), "'192.168.0.1/24'");
-	lit_ok(&i4, TEXT("42"), "'42'");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 static void test_bytes(void **state)
 {
 	static const char raw[] = { 0x00, (char)0xff, '\'', '\\', 'A' };
-	struct coldesc by = col_of("blob", "bytea", LT_BYTES);
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
-	struct coldesc vc = col_of("code", "character varying(3)", LT_TEXT);
-	struct coldesc bi = col_of("bits", "bit(8)", LT_BIT);
+	const struct lcase cases[] = {
+		OK(&by, txt(SV_BYTES, raw, sizeof(raw)), "'\\x00ff275c41'"),
+		OK(&by, txt(SV_BYTES, "", 0), "'\\x'"),
+		OK(&tx, BYTES("it's Ω"), "'it''s Ω'"),
+		REFUSED(&vc, BYTES("abcd"), "text longer than 3 characters cannot be stored"),
+		REFUSED(&tx, txt(SV_BYTES, raw, sizeof(raw)), "a NUL byte cannot be stored in PostgreSQL text"),
+		REFUSED(&tx, BYTES("\xff\xfe"), "bytes that are not valid UTF-8 cannot be stored as text"),
+		REFUSED(&bi, BYTES("\x01"), "a binary value cannot be stored in this column"),
+	};
 
 	(void)state;
-	vc.length = 3;
-	lit_ok(&by, txt(SV_BYTES, raw, sizeof(raw)), "'\\x00ff275c41'");
-	lit_ok(&by, txt(SV_BYTES, "", 0), "'\\x'");
-	lit_ok(&tx, BYTES("it's Ω"), "'it''s Ω'");
-	lit_err(&vc, BYTES("abcd"), "text longer than 3 characters cannot be stored");
-	lit_err(&tx, txt(SV_BYTES, raw, sizeof(raw)), "a NUL byte cannot be stored in PostgreSQL text");
-	lit_err(&tx, BYTES("\xff\xfe"), "bytes that are not valid UTF-8 cannot be stored as text");
-	lit_err(&bi, BYTES("\x01"), "a binary value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 /* ---- dates and times ----------------------------------------------- */
 
 static void test_dates(void **state)
 {
-	struct coldesc dt = col_of("day", "date", LT_DATE);
-	struct coldesc ts = col_of("at", "timestamp without time zone", LT_TIMESTAMP);
+	const struct lcase cases[] = {
+		OK(&dt, timed(SV_DATE, 0), "'2000-01-01'"),
+		OK(&dt, timed(SV_DATE, days_from_civil(2024, 1, 2)), "'2024-01-02'"),
+		OK(&dt, timed(SV_DATE, days_from_civil(-43, 3, 15)), "'0044-03-15 BC'"),
+		OK(&dt, timed(SV_DATE, days_from_civil(0, 12, 31)), "'0001-12-31 BC'"),
+		OK(&dt, timed(SV_DATE, days_from_civil(1, 1, 1)), "'0001-01-01'"),
+		OK(&dt, timed(SV_DATE, days_from_civil(-4713, 11, 24)), "'4714-11-24 BC'"),
+		OK(&dt, timed(SV_DATE, days_from_civil(5874897, 12, 31)), "'5874897-12-31'"),
+		REFUSED(&dt, timed(SV_DATE, days_from_civil(-4713, 11, 23)), "the date is outside PostgreSQL's range"),
+		REFUSED(&dt, timed(SV_DATE, days_from_civil(5874898, 1, 1)), "the date is outside PostgreSQL's range"),
+		OK(&dt, special(SV_DATE, SVS_PINF), "'infinity'"),
+		OK(&dt, special(SV_DATE, SVS_NINF), "'-infinity'"),
+		REFUSED(&dt, special(SV_DATE, SVS_ZERO), "a MariaDB zero date cannot be stored in PostgreSQL"),
+		REFUSED(&dt, special_at(SV_DATE, SVS_ZERO, 20240100), "a MariaDB zero date cannot be stored in PostgreSQL"),
+		REFUSED(&ts, timed(SV_DATE, 0), "a date value cannot be stored in this column"),
+	};
 
 	(void)state;
-	lit_ok(&dt, timed(SV_DATE, 0), "'2000-01-01'");
-	lit_ok(&dt, timed(SV_DATE, days_from_civil(2024, 1, 2)), "'2024-01-02'");
-	lit_ok(&dt, timed(SV_DATE, days_from_civil(-43, 3, 15)), "'0044-03-15 BC'");
-	lit_ok(&dt, timed(SV_DATE, days_from_civil(0, 12, 31)), "'0001-12-31 BC'");
-	lit_ok(&dt, timed(SV_DATE, days_from_civil(1, 1, 1)), "'0001-01-01'");
-	lit_ok(&dt, timed(SV_DATE, days_from_civil(-4713, 11, 24)), "'4714-11-24 BC'");
-	lit_ok(&dt, timed(SV_DATE, days_from_civil(5874897, 12, 31)), "'5874897-12-31'");
-	lit_err(&dt, timed(SV_DATE, days_from_civil(-4713, 11, 23)), "the date is outside PostgreSQL's range");
-	lit_err(&dt, timed(SV_DATE, days_from_civil(5874898, 1, 1)), "the date is outside PostgreSQL's range");
-	lit_ok(&dt, special(SV_DATE, SVS_PINF), "'infinity'");
-	lit_ok(&dt, special(SV_DATE, SVS_NINF), "'-infinity'");
-	{
-		struct sqlval z = special(SV_DATE, SVS_ZERO);
-
-		lit_err(&dt, z, "a MariaDB zero date cannot be stored in PostgreSQL");
-		z.i = 20240100;
-		lit_err(&dt, z, "a MariaDB zero date cannot be stored in PostgreSQL");
-	}
-	lit_err(&ts, timed(SV_DATE, 0), "a date value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 static void test_timestamps(void **state)
 {
-	struct coldesc ts = col_of("at", "timestamp without time zone", LT_TIMESTAMP);
-	struct coldesc ts0 = col_of("at0", "timestamp(0) without time zone", LT_TIMESTAMP);
-	struct coldesc ts3 = col_of("at3", "timestamp(3) without time zone", LT_TIMESTAMP);
-	struct coldesc tz = col_of("at", "timestamp with time zone", LT_TIMESTAMPTZ);
-	struct coldesc dt = col_of("day", "date", LT_DATE);
+	const struct lcase cases[] = {
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 500000)), "'2024-01-02 03:04:05.5'"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 0)), "'2024-01-02 03:04:05'"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 123456)), "'2024-01-02 03:04:05.123456'"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 10)), "'2024-01-02 03:04:05.00001'"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(1999, 12, 31, 23, 59, 59, 999999)), "'1999-12-31 23:59:59.999999'"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(-43, 3, 15, 10, 0, 0, 0)), "'0044-03-15 10:00:00 BC'"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(-43, 3, 15, 10, 0, 0, 250)), "'0044-03-15 10:00:00.00025 BC'"),
+		OK(&ts, special(SV_TIMESTAMP, SVS_PINF), "'infinity'"),
+		OK(&ts, special(SV_TIMESTAMP, SVS_NINF), "'-infinity'"),
+		OK(&ts0, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 0)), "'2024-01-02 03:04:05'"),
+		OK(&ts3, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 123000)), "'2024-01-02 03:04:05.123'"),
+		REFUSED(&ts0, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 500000)),
+		        "a value with more than 0 fractional digits of a second cannot be stored exactly"),
+		REFUSED(&ts3, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 123400)),
+		        "a value with more than 3 fractional digits of a second cannot be stored exactly"),
+		REFUSED(&ts3, timed(SV_TIMESTAMP, ts_us(-43, 3, 15, 10, 0, 0, 1)),
+		        "a value with more than 3 fractional digits of a second cannot be stored exactly"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(-4713, 11, 24, 0, 0, 0, 0)), "'4714-11-24 00:00:00 BC'"),
+		OK(&ts, timed(SV_TIMESTAMP, ts_us(294276, 12, 31, 23, 59, 59, 999999)),
+		   "'294276-12-31 23:59:59.999999'"),
+		REFUSED(&ts, timed(SV_TIMESTAMP, ts_us(-4713, 11, 23, 23, 59, 59, 999999)),
+		        "the timestamp is outside PostgreSQL's range"),
+		REFUSED(&ts, timed(SV_TIMESTAMP, ts_us(294277, 1, 1, 0, 0, 0, 0)),
+		        "the timestamp is outside PostgreSQL's range"),
+		REFUSED(&ts, special(SV_TIMESTAMP, SVS_ZERO), "a MariaDB zero date cannot be stored in PostgreSQL"),
+		REFUSED(&tz, special(SV_TIMESTAMPTZ, SVS_ZERO), "a MariaDB zero date cannot be stored in PostgreSQL"),
+
+		OK(&tz, timed(SV_TIMESTAMPTZ, ts_us(2024, 1, 2, 3, 4, 5, 500000)), "'2024-01-02 03:04:05.5+00'"),
+		OK(&tz, timed(SV_TIMESTAMPTZ, ts_us(2024, 1, 2, 3, 4, 5, 0)), "'2024-01-02 03:04:05+00'"),
+		OK(&tz, timed(SV_TIMESTAMPTZ, ts_us(-43, 3, 15, 10, 0, 0, 0)), "'0044-03-15 10:00:00+00 BC'"),
+		OK(&tz, special(SV_TIMESTAMPTZ, SVS_PINF), "'infinity'"),
+		OK(&tz, special(SV_TIMESTAMPTZ, SVS_NINF), "'-infinity'"),
+
+		REFUSED(&tz, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column"),
+		REFUSED(&ts, timed(SV_TIMESTAMPTZ, 0), "a timestamptz value cannot be stored in this column"),
+		REFUSED(&dt, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column"),
+	};
 
 	(void)state;
-	ts0.fsp = 0;
-	ts3.fsp = 3;
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 500000)), "'2024-01-02 03:04:05.5'");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 0)), "'2024-01-02 03:04:05'");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 123456)), "'2024-01-02 03:04:05.123456'");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 10)), "'2024-01-02 03:04:05.00001'");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(1999, 12, 31, 23, 59, 59, 999999)), "'1999-12-31 23:59:59.999999'");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(-43, 3, 15, 10, 0, 0, 0)), "'0044-03-15 10:00:00 BC'");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(-43, 3, 15, 10, 0, 0, 250)), "'0044-03-15 10:00:00.00025 BC'");
-	lit_ok(&ts, special(SV_TIMESTAMP, SVS_PINF), "'infinity'");
-	lit_ok(&ts, special(SV_TIMESTAMP, SVS_NINF), "'-infinity'");
-	lit_ok(&ts0, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 0)), "'2024-01-02 03:04:05'");
-	lit_ok(&ts3, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 123000)), "'2024-01-02 03:04:05.123'");
-	lit_err(&ts0, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 500000)),
-	        "a value with more than 0 fractional digits of a second cannot be stored exactly");
-	lit_err(&ts3, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 123400)),
-	        "a value with more than 3 fractional digits of a second cannot be stored exactly");
-	lit_err(&ts3, timed(SV_TIMESTAMP, ts_us(-43, 3, 15, 10, 0, 0, 1)),
-	        "a value with more than 3 fractional digits of a second cannot be stored exactly");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(-4713, 11, 24, 0, 0, 0, 0)), "'4714-11-24 00:00:00 BC'");
-	lit_ok(&ts, timed(SV_TIMESTAMP, ts_us(294276, 12, 31, 23, 59, 59, 999999)),
-	       "'294276-12-31 23:59:59.999999'");
-	lit_err(&ts, timed(SV_TIMESTAMP, ts_us(-4713, 11, 23, 23, 59, 59, 999999)),
-	        "the timestamp is outside PostgreSQL's range");
-	lit_err(&ts, timed(SV_TIMESTAMP, ts_us(294277, 1, 1, 0, 0, 0, 0)),
-	        "the timestamp is outside PostgreSQL's range");
-	{
-		struct sqlval z = special(SV_TIMESTAMP, SVS_ZERO);
-
-		lit_err(&ts, z, "a MariaDB zero date cannot be stored in PostgreSQL");
-		z.kind = SV_TIMESTAMPTZ;
-		lit_err(&tz, z, "a MariaDB zero date cannot be stored in PostgreSQL");
-	}
-
-	lit_ok(&tz, timed(SV_TIMESTAMPTZ, ts_us(2024, 1, 2, 3, 4, 5, 500000)), "'2024-01-02 03:04:05.5+00'");
-	lit_ok(&tz, timed(SV_TIMESTAMPTZ, ts_us(2024, 1, 2, 3, 4, 5, 0)), "'2024-01-02 03:04:05+00'");
-	lit_ok(&tz, timed(SV_TIMESTAMPTZ, ts_us(-43, 3, 15, 10, 0, 0, 0)), "'0044-03-15 10:00:00+00 BC'");
-	lit_ok(&tz, special(SV_TIMESTAMPTZ, SVS_PINF), "'infinity'");
-	lit_ok(&tz, special(SV_TIMESTAMPTZ, SVS_NINF), "'-infinity'");
-
-	lit_err(&tz, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column");
-	lit_err(&ts, timed(SV_TIMESTAMPTZ, 0), "a timestamptz value cannot be stored in this column");
-	lit_err(&dt, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 static void test_times(void **state)
 {
-	struct coldesc tm = col_of("at", "time without time zone", LT_TIME);
-	struct coldesc tm3 = col_of("at3", "time(3) without time zone", LT_TIME);
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
+	const struct lcase cases[] = {
+		OK(&tm, timed(SV_TIME, 0), "'00:00:00'"),
+		OK(&tm, timed(SV_TIME, DAY_US), "'24:00:00'"),
+		OK(&tm, timed(SV_TIME, DAY_US - 1), "'23:59:59.999999'"),
+		OK(&tm, timed(SV_TIME, INT64_C(45296789000)), "'12:34:56.789'"),
+		OK(&tm3, timed(SV_TIME, INT64_C(45296789000)), "'12:34:56.789'"),
+		REFUSED(&tm3, timed(SV_TIME, INT64_C(45296789100)),
+		        "a value with more than 3 fractional digits of a second cannot be stored exactly"),
+		REFUSED(&tm, timed(SV_TIME, -1), "a time outside 00:00:00 to 24:00:00 cannot be stored"),
+		REFUSED(&tm, timed(SV_TIME, -INT64_C(3020399000000)), "a time outside 00:00:00 to 24:00:00 cannot be stored"),
+		REFUSED(&tm, timed(SV_TIME, DAY_US + 1), "a time outside 00:00:00 to 24:00:00 cannot be stored"),
+		REFUSED(&tm, timed(SV_TIME, INT64_C(3020399000000)), "a time outside 00:00:00 to 24:00:00 cannot be stored"),
+		REFUSED(&tx, timed(SV_TIME, 0), "a time value cannot be stored in this column"),
+	};
 
 	(void)state;
-	tm3.fsp = 3;
-	lit_ok(&tm, timed(SV_TIME, 0), "'00:00:00'");
-	lit_ok(&tm, timed(SV_TIME, DAY_US), "'24:00:00'");
-	lit_ok(&tm, timed(SV_TIME, DAY_US - 1), "'23:59:59.999999'");
-	lit_ok(&tm, timed(SV_TIME, INT64_C(45296789000)), "'12:34:56.789'");
-	lit_ok(&tm3, timed(SV_TIME, INT64_C(45296789000)), "'12:34:56.789'");
-	lit_err(&tm3, timed(SV_TIME, INT64_C(45296789100)),
-	        "a value with more than 3 fractional digits of a second cannot be stored exactly");
-	lit_err(&tm, timed(SV_TIME, -1), "a time outside 00:00:00 to 24:00:00 cannot be stored");
-	lit_err(&tm, timed(SV_TIME, -INT64_C(3020399000000)), "a time outside 00:00:00 to 24:00:00 cannot be stored");
-	lit_err(&tm, timed(SV_TIME, DAY_US + 1), "a time outside 00:00:00 to 24:00:00 cannot be stored");
-	lit_err(&tm, timed(SV_TIME, INT64_C(3020399000000)), "a time outside 00:00:00 to 24:00:00 cannot be stored");
-	lit_err(&tx, timed(SV_TIME, 0), "a time value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 /* ---- uuid and raw -------------------------------------------------- */
@@ -545,61 +620,27 @@ static void test_uuid_raw(void **state)
 		(char)0xa0, (char)0xee, (char)0xbc, (char)0x99, (char)0x9c, 0x0b, 0x4e, (char)0xf8,
 		(char)0xbb, 0x6d, 0x6b, (char)0xb9, (char)0xbd, 0x38, 0x0a, 0x11,
 	};
-	struct coldesc uu = col_of("id", "uuid", LT_UUID);
-	struct coldesc tx = col_of("note", "text", LT_TEXT);
-	struct coldesc i4 = col_of("amount", "integer", LT_INT);
-	struct coldesc js = col_of("doc", "jsonb", LT_JSON);
-	struct coldesc iv = col_of("span", "interval", LT_INTERVAL);
-	struct coldesc ar = col_of("tags", "text[]", LT_ARRAY);
-	struct coldesc ot = col_of("pos", "point", LT_OTHER);
+	const struct lcase cases[] = {
+		OK(&uu, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"),
+		OK(&tx, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"),
+		REFUSED(&uu, txt(SV_UUID, u, 15), "the uuid is malformed"),
+		/* A uuid is 16 bytes: a length of 0 read 16 bytes past a shorter buffer. */
+		REFUSED(&uu, txt(SV_UUID, u + 16, 0), "the uuid is malformed"),
+		REFUSED(&i4, txt(SV_UUID, u, 16), "a uuid value cannot be stored in this column"),
+
+		OK(&js, RAW("{\"a\": \"it's\", \"b\": \"\\\\\"}"), "'{\"a\": \"it''s\", \"b\": \"\\\\\"}'"),
+		OK(&iv, RAW("P1DT2H3M4.5S"), "'P1DT2H3M4.5S'"),
+		OK(&ar, RAW("{\"a b\",\"c\\\"d\",\"'\"}"), "'{\"a b\",\"c\\\"d\",\"''\"}'"),
+		OK(&ot, RAW("(1,2)"), "'(1,2)'"),
+		OK(&ot, RAW(""), "''"),
+		REFUSED(&js, RAW("{\"a\0\": 1}"), "a NUL byte cannot be stored in PostgreSQL text"),
+	};
 
 	(void)state;
-	lit_ok(&uu, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'");
-	lit_ok(&tx, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'");
-	lit_err(&uu, txt(SV_UUID, u, 15), "the uuid is malformed");
-	/* A uuid is 16 bytes: a length of 0 read 16 bytes past a shorter buffer. */
-	lit_err(&uu, txt(SV_UUID, u + 16, 0), "the uuid is malformed");
-	lit_err(&i4, txt(SV_UUID, u, 16), "a uuid value cannot be stored in this column");
-
-	lit_ok(&js, RAW("{\"a\": \"it's\", \"b\": \"\\\\\"}"), "'{\"a\": \"it''s\", \"b\": \"\\\\\"}'");
-	lit_ok(&iv, RAW("P1DT2H3M4.5S"), "'P1DT2H3M4.5S'");
-	lit_ok(&ar, RAW("{\"a b\",\"c\\\"d\",\"'\"}"), "'{\"a b\",\"c\\\"d\",\"''\"}'");
-	lit_ok(&ot, RAW("(1,2)"), "'(1,2)'");
-	lit_ok(&ot, RAW(""), "''");
-	lit_err(&js, RAW("{\"a\0\": 1}"), "a NUL byte cannot be stored in PostgreSQL text");
+	check_literals(cases, NCASES(cases), LITERAL);
 }
 
 /* ---- range bounds -------------------------------------------------- */
-
-static void bound_ok(const struct coldesc *c, struct sqlval v, const char *want)
-{
-	struct buf b = BUF_INIT;
-	struct tally_err err;
-
-	err_clear(&err);
-	buf_addstr(&b, "(");
-	if (postgres_ops.bound_literal(&b, c, &v, &err) < 0)
-		fail_msg("bound_literal for column %s failed: %s", c->name, err.msg);
-	if (strcmp(b.data + 1, want) != 0)
-		fail_msg("column %s: got [%s], expected [%s]", c->name, b.data + 1, want);
-	buf_release(&b);
-}
-
-static void bound_err(const struct coldesc *c, struct sqlval v, const char *msg)
-{
-	struct buf b = BUF_INIT;
-	struct tally_err err;
-	char want[ERR_MSG_MAX];
-
-	err_clear(&err);
-	buf_addstr(&b, "x > ");
-	assert_int_equal(postgres_ops.bound_literal(&b, c, &v, &err), -1);
-	assert_int_equal(err.kind, ERR_DATA);
-	snprintf(want, sizeof(want), "column '%s' (%s): %s", c->name, c->native, msg);
-	assert_string_equal(err.msg, want);
-	assert_string_equal(b.data, "x > ");
-	buf_release(&b);
-}
 
 /*
  * Bounds are typed as the column compares, never checked against what it
@@ -607,52 +648,44 @@ static void bound_err(const struct coldesc *c, struct sqlval v, const char *msg)
  */
 static void test_bound_numbers(void **state)
 {
-	struct coldesc i2 = col_of("small", "smallint", LT_INT);
-	struct coldesc i4 = col_of("amount", "integer", LT_INT);
-	struct coldesc i8 = col_of("big", "bigint", LT_INT);
-	struct coldesc dom = col_of("pos", "posint", LT_INT);
-	struct coldesc n = col_of("price", "numeric(5,2)", LT_DECIMAL);
-	struct coldesc f4 = col_of("ratio", "real", LT_FLOAT);
-	struct coldesc f8 = col_of("x", "double precision", LT_FLOAT);
-	struct coldesc bo = col_of("ok", "boolean", LT_BOOL);
+	const struct lcase cases[] = {
+		OK(&i4, num("5"), "'5'::pg_catalog.int4"),
+		OK(&i4, num("-2147483648"), "'-2147483648'::pg_catalog.int4"),
+		OK(&i4, num("007"), "'7'::pg_catalog.int4"),
+		OK(&i4, num("-0"), "'0'::pg_catalog.int4"),
+		OK(&i2, num("-32768"), "'-32768'::pg_catalog.int2"),
+		OK(&i8, num("9223372036854775807"), "'9223372036854775807'::pg_catalog.int8"),
+		OK(&dom, num("0"), "'0'::pg_catalog.int4"),
+		/* Beyond the type or with a fraction: compared as numeric, exactly. */
+		OK(&i2, num("40000"), "40000"),
+		OK(&i4, num("-0.5"), "-0.5"),
+		OK(&i8, num("123456789012345678901234567890"), "123456789012345678901234567890"),
+		OK(&i4, special(SV_NUMBER, SVS_PINF), "'Infinity'::pg_catalog.numeric"),
+		OK(&i4, special(SV_NUMBER, SVS_NAN), "'NaN'::pg_catalog.numeric"),
+		OK(&i4, flt(2.0), "'2'::pg_catalog.int4"),
+		OK(&i4, flt(2.5), "2.5"),
+		OK(&i4, flt(-INFINITY), "'-Infinity'::pg_catalog.numeric"),
+
+		OK(&n52, num("1.555"), "'1.555'::pg_catalog.numeric"),
+		OK(&n52, num("123456789.5"), "'123456789.5'::pg_catalog.numeric"),
+		OK(&n52, num("-7"), "'-7'::pg_catalog.numeric"),
+		OK(&n52, special(SV_NUMBER, SVS_NAN), "'NaN'::pg_catalog.numeric"),
+		OK(&n52, special(SV_NUMBER, SVS_PINF), "'Infinity'::pg_catalog.numeric"),
+		OK(&n52, flt(0.125), "'0.125'::pg_catalog.numeric"),
+
+		OK(&f8_b, flt(0.1), "'0.1'::pg_catalog.float8"),
+		OK(&f4_b, flt(0.1), "'0.1'::pg_catalog.float8"),
+		OK(&f4_b, flt(1e300), "'1e+300'::pg_catalog.float8"),
+		OK(&f8_b, flt(NAN), "'NaN'::pg_catalog.float8"),
+
+		OK(&bo_b, ((struct sqlval){ .kind = SV_BOOL, .b = true }), "true"),
+
+		REFUSED(&i4, num("1e5"), "the number is malformed"),
+		REFUSED(&i4, (struct sqlval){ .kind = SV_NULL }, "a NULL cannot bound a range"),
+	};
 
 	(void)state;
-	n.precision = 5;
-	n.scale = 2;
-	dom.bits = 32;
-	bound_ok(&i4, num("5"), "'5'::pg_catalog.int4");
-	bound_ok(&i4, num("-2147483648"), "'-2147483648'::pg_catalog.int4");
-	bound_ok(&i4, num("007"), "'7'::pg_catalog.int4");
-	bound_ok(&i4, num("-0"), "'0'::pg_catalog.int4");
-	bound_ok(&i2, num("-32768"), "'-32768'::pg_catalog.int2");
-	bound_ok(&i8, num("9223372036854775807"), "'9223372036854775807'::pg_catalog.int8");
-	bound_ok(&dom, num("0"), "'0'::pg_catalog.int4");
-	/* Beyond the type or with a fraction: compared as numeric, exactly. */
-	bound_ok(&i2, num("40000"), "40000");
-	bound_ok(&i4, num("-0.5"), "-0.5");
-	bound_ok(&i8, num("123456789012345678901234567890"), "123456789012345678901234567890");
-	bound_ok(&i4, special(SV_NUMBER, SVS_PINF), "'Infinity'::pg_catalog.numeric");
-	bound_ok(&i4, special(SV_NUMBER, SVS_NAN), "'NaN'::pg_catalog.numeric");
-	bound_ok(&i4, flt(2.0), "'2'::pg_catalog.int4");
-	bound_ok(&i4, flt(2.5), "2.5");
-	bound_ok(&i4, flt(-INFINITY), "'-Infinity'::pg_catalog.numeric");
-
-	bound_ok(&n, num("1.555"), "'1.555'::pg_catalog.numeric");
-	bound_ok(&n, num("123456789.5"), "'123456789.5'::pg_catalog.numeric");
-	bound_ok(&n, num("-7"), "'-7'::pg_catalog.numeric");
-	bound_ok(&n, special(SV_NUMBER, SVS_NAN), "'NaN'::pg_catalog.numeric");
-	bound_ok(&n, special(SV_NUMBER, SVS_PINF), "'Infinity'::pg_catalog.numeric");
-	bound_ok(&n, flt(0.125), "'0.125'::pg_catalog.numeric");
-
-	bound_ok(&f8, flt(0.1), "'0.1'::pg_catalog.float8");
-	bound_ok(&f4, flt(0.1), "'0.1'::pg_catalog.float8");
-	bound_ok(&f4, flt(1e300), "'1e+300'::pg_catalog.float8");
-	bound_ok(&f8, flt(NAN), "'NaN'::pg_catalog.float8");
-
-	bound_ok(&bo, (struct sqlval){ .kind = SV_BOOL, .b = true }, "true");
-
-	bound_err(&i4, num("1e5"), "the number is malformed");
-	bound_err(&i4, (struct sqlval){ .kind = SV_NULL }, "a NULL cannot bound a range");
+	check_literals(cases, NCASES(cases), BOUND);
 }
 
 static void test_bound_text_times(void **state)
@@ -661,51 +694,35 @@ static void test_bound_text_times(void **state)
 		(char)0xa0, (char)0xee, (char)0xbc, (char)0x99, (char)0x9c, 0x0b, 0x4e, (char)0xf8,
 		(char)0xbb, 0x6d, 0x6b, (char)0xb9, (char)0xbd, 0x38, 0x0a, 0x11,
 	};
-	static char *labels[] = { "sad", "ok" };
-	struct coldesc vc = col_of("code", "character varying(3)", LT_TEXT);
-	struct coldesc ch = col_of("c", "character(2)", LT_CHAR);
-	struct coldesc by = col_of("blob", "bytea", LT_BYTES);
-	struct coldesc dt = col_of("day", "date", LT_DATE);
-	struct coldesc ts0 = col_of("at0", "timestamp(0) without time zone", LT_TIMESTAMP);
-	struct coldesc tz3 = col_of("at3", "timestamp(3) with time zone", LT_TIMESTAMPTZ);
-	struct coldesc t0 = col_of("t0", "time(0) without time zone", LT_TIME);
-	struct coldesc uu = col_of("id", "uuid", LT_UUID);
-	struct coldesc m = col_of("mood", "s2.\"My Mood\"", LT_ENUM);
-	struct coldesc iv = col_of("span", "interval", LT_INTERVAL);
+	const struct lcase cases[] = {
+		OK(&vc, TEXT("abcd"), "'abcd'"),
+		OK(&vc, TEXT("it's"), "'it''s'"),
+		OK(&ch2, TEXT("abc"), "'abc'"),
+		OK(&by, BYTES("\x00\xff'"), "'\\x00ff27'"),
+		OK(&dt, timed(SV_DATE, days_from_civil(2024, 1, 2)), "'2024-01-02'::pg_catalog.date"),
+		OK(&dt, special(SV_DATE, SVS_PINF), "'infinity'::pg_catalog.date"),
+		OK(&ts0, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 500000)),
+		   "'2024-01-02 03:04:05.5'::pg_catalog.timestamp"),
+		OK(&tz3, timed(SV_TIMESTAMPTZ, ts_us(2024, 1, 2, 3, 4, 5, 500)),
+		   "'2024-01-02 03:04:05.0005+00'::pg_catalog.timestamptz"),
+		OK(&tz3, timed(SV_TIMESTAMPTZ, ts_us(-43, 3, 15, 0, 0, 0, 0)),
+		   "'0044-03-15 00:00:00+00 BC'::pg_catalog.timestamptz"),
+		OK(&t0, timed(SV_TIME, 500000), "'00:00:00.5'::pg_catalog.time"),
+		OK(&uu, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::pg_catalog.uuid"),
+		REFUSED(&uu, txt(SV_UUID, u + 16, 0), "the uuid is malformed"),
+		OK(&mood, TEXT("ok"), "'ok'::s2.\"My Mood\""),
+		OK(&iv, RAW("P1D"), "'P1D'"),
+
+		REFUSED(&vc, TEXT("a\0b"), "a NUL byte cannot be stored in PostgreSQL text"),
+		REFUSED(&vc, BYTES("\xff"), "bytes that are not valid UTF-8 cannot be stored as text"),
+		REFUSED(&mood, TEXT("happy"), "the value is not a label of this enum"),
+		REFUSED(&dt, special(SV_DATE, SVS_ZERO), "a MariaDB zero date cannot be stored in PostgreSQL"),
+		REFUSED(&t0, timed(SV_TIME, -1), "a time outside 00:00:00 to 24:00:00 cannot be stored"),
+		REFUSED(&dt, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column"),
+	};
 
 	(void)state;
-	vc.length = 3;
-	ch.length = 2;
-	ts0.fsp = 0;
-	tz3.fsp = 3;
-	t0.fsp = 0;
-	m.labels = labels;
-	m.nlabels = 2;
-
-	bound_ok(&vc, TEXT("abcd"), "'abcd'");
-	bound_ok(&vc, TEXT("it's"), "'it''s'");
-	bound_ok(&ch, TEXT("abc"), "'abc'");
-	bound_ok(&by, BYTES("\x00\xff'"), "'\\x00ff27'");
-	bound_ok(&dt, timed(SV_DATE, days_from_civil(2024, 1, 2)), "'2024-01-02'::pg_catalog.date");
-	bound_ok(&dt, special(SV_DATE, SVS_PINF), "'infinity'::pg_catalog.date");
-	bound_ok(&ts0, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 500000)),
-	         "'2024-01-02 03:04:05.5'::pg_catalog.timestamp");
-	bound_ok(&tz3, timed(SV_TIMESTAMPTZ, ts_us(2024, 1, 2, 3, 4, 5, 500)),
-	         "'2024-01-02 03:04:05.0005+00'::pg_catalog.timestamptz");
-	bound_ok(&tz3, timed(SV_TIMESTAMPTZ, ts_us(-43, 3, 15, 0, 0, 0, 0)),
-	         "'0044-03-15 00:00:00+00 BC'::pg_catalog.timestamptz");
-	bound_ok(&t0, timed(SV_TIME, 500000), "'00:00:00.5'::pg_catalog.time");
-	bound_ok(&uu, txt(SV_UUID, u, 16), "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::pg_catalog.uuid");
-	bound_err(&uu, txt(SV_UUID, u + 16, 0), "the uuid is malformed");
-	bound_ok(&m, TEXT("ok"), "'ok'::s2.\"My Mood\"");
-	bound_ok(&iv, RAW("P1D"), "'P1D'");
-
-	bound_err(&vc, TEXT("a\0b"), "a NUL byte cannot be stored in PostgreSQL text");
-	bound_err(&vc, BYTES("\xff"), "bytes that are not valid UTF-8 cannot be stored as text");
-	bound_err(&m, TEXT("happy"), "the value is not a label of this enum");
-	bound_err(&dt, special(SV_DATE, SVS_ZERO), "a MariaDB zero date cannot be stored in PostgreSQL");
-	bound_err(&t0, timed(SV_TIME, -1), "a time outside 00:00:00 to 24:00:00 cannot be stored");
-	bound_err(&dt, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column");
+	check_literals(cases, NCASES(cases), BOUND);
 }
 
 /* ---- script_ops ---------------------------------------------------- */
@@ -1058,5 +1075,5 @@ int main(void)
 		cmocka_unit_test(test_apply_command),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, columns_setup, NULL);
 }

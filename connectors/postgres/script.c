@@ -1,5 +1,5 @@
 /*
- * connectors/postgres_script.c
+ * connectors/postgres/script.c
  *   merge -> repair -> SCRIPT: the PostgreSQL dialect of repair scripts
  *   (struct script_ops). Writes text only; tally never runs it. A
  *   reviewer approves the script and an operator runs it with psql.
@@ -23,7 +23,7 @@
  * their quotes doubled; a DO block's dollar-quote tag is one that its
  * body does not contain.
  */
-#include "connector.h"
+#include "../connector.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * connectors/postgres_guard.c
+ * connectors/postgres/guard.c
  *   SOURCE, PostgreSQL: what a session does to the server besides reading
  *   rows. The limits a session runs under, the ACCESS SHARE locks a
  *   coordinator session holds on the compared tables, and, for a monitor
@@ -28,7 +28,7 @@
  * of tally's oldest transaction and xmin (age() is stable within a
  * transaction: in the coordinator's own it would never move).
  */
-#include "postgres_int.h"
+#include "pg_int.h"
 
 #include <limits.h>
 #include <math.h>
