@@ -1430,7 +1430,7 @@ static int unique_keys(struct loader *ld, struct fy_node *n)
 static int check_text(struct loader *ld, const char *text, size_t len)
 {
 	struct spec_pos pos;
-	char why[96];
+	char why[128];
 
 	if (spectext_check(text, len, &pos.line, &pos.col, why, sizeof(why)) == 0)
 		return 0;

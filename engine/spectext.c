@@ -53,7 +53,7 @@ struct lexer {
 	const char *s;
 	size_t len;
 	char quote;         /* '\'' or '"' inside a quoted scalar, else 0 */
-	bool skip;          /* inside quotes: the next character is escaped, or a doubled quote */
+	size_t skip;        /* inside quotes: characters escaped, or quotes doubled, still to pass */
 	bool comment;       /* inside a comment, up to the end of the line */
 	bool prop;          /* inside an anchor or a tag, which a node may start with */
 	bool node_start;    /* the next non-blank character starts a node */
@@ -112,19 +112,42 @@ static bool lex_plain(struct lexer *lx, size_t i)
 	return true;
 }
 
-/* One character of a quoted scalar: an escape (\x) or a doubled quote ('') stays inside. */
-static void lex_quoted(struct lexer *lx, size_t i)
+/*
+ * One character of a quoted scalar: an escape (\x) stays inside, and so
+ * does a run of quotes of even length in single quotes ('' is one quote);
+ * an odd run ends the scalar. False for a run of four or more that the
+ * scalar goes on after: libfyaml 0.7 misreads it ('a''''b' as a''' and
+ * not a''b), and leaks memory doing so.
+ */
+static bool lex_quoted(struct lexer *lx, size_t i)
 {
 	char c = lx->s[i];
+	size_t run = 0;
 
-	if (lx->skip)
-		lx->skip = false;
-	else if (lx->quote == '"' && c == '\\')
-		lx->skip = true;
-	else if (c == lx->quote && lx->quote == '\'' && i + 1 < lx->len && lx->s[i + 1] == '\'')
-		lx->skip = true;
-	else if (c == lx->quote)
+	if (lx->skip) {
+		lx->skip--;
+		return true;
+	}
+	if (lx->quote == '"') {
+		if (c == '\\')
+			lx->skip = 1;
+		else if (c == '"')
+			lx->quote = 0;
+		return true;
+	}
+	if (c != '\'')
+		return true;
+	while (i + run < lx->len && lx->s[i + run] == '\'')
+		run++;
+	if (run % 2 == 1) {
 		lx->quote = 0;
+		lx->skip = run - 1;     /* the quotes before the closing one */
+		return true;
+	}
+	if (run >= 4)
+		return false;
+	lx->skip = run - 1;
+	return true;
 }
 
 /* At the start of a line: leaves a block scalar whose content has ended. */
@@ -146,14 +169,13 @@ static void line_start(struct lexer *lx, size_t i)
 	lx->in_indent = true;
 	lx->comment = false;
 	lx->prop = false;
-	lx->skip = false;
 	if (!lx->quote)
 		lx->node_start = true;
 }
 
 int spectext_check(const char *text, size_t len, int *line, int *col, char *why, size_t whylen)
 {
-	struct lexer lx = { text, len, 0, false, false, false, true, -1, false, 0, true };
+	struct lexer lx = { text, len, 0, 0, false, false, true, -1, false, 0, true };
 	const unsigned char *p = (const unsigned char *)text;
 
 	*line = 1;
@@ -170,6 +192,8 @@ int spectext_check(const char *text, size_t len, int *line, int *col, char *why,
 			return -1;
 		}
 		if (p[i] == '\n') {
+			if (lx.skip)
+				lx.skip--;      /* an escaped line break */
 			if (lx.block_next) {
 				lx.block = lx.indent;
 				lx.block_next = false;
@@ -182,8 +206,12 @@ int spectext_check(const char *text, size_t len, int *line, int *col, char *why,
 		}
 		if (p[i] != ' ')
 			lx.in_indent = false;
-		if (lx.quote) {
-			lex_quoted(&lx, i);
+		if (lx.quote || lx.skip) {
+			if (!lex_quoted(&lx, i)) {
+				snprintf(why, whylen, "'''' (two quotes in a row) in a single-quoted string "
+				         "is misread by libfyaml 0.7: use double quotes");
+				return -1;
+			}
 		} else if (lx.block < 0 && !lx.comment && !lx.in_indent && !lex_plain(&lx, i)) {
 			snprintf(why, whylen, "explicit keys ('? ') are not supported");
 			return -1;
