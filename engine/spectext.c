@@ -115,9 +115,9 @@ static bool lex_plain(struct lexer *lx, size_t i)
 /*
  * One character of a quoted scalar: an escape (\x) stays inside, and so
  * does a run of quotes of even length in single quotes ('' is one quote);
- * an odd run ends the scalar. False for a run of four or more that the
- * scalar goes on after: libfyaml 0.7 misreads it ('a''''b' as a''' and
- * not a''b), and leaks memory doing so.
+ * an odd run ends the scalar. False for a run of four or more: libfyaml
+ * 0.7 misreads an even one ('a''''b' as a''' and not a''b) and leaks
+ * memory on a long one.
  */
 static bool lex_quoted(struct lexer *lx, size_t i)
 {
@@ -139,14 +139,11 @@ static bool lex_quoted(struct lexer *lx, size_t i)
 		return true;
 	while (i + run < lx->len && lx->s[i + run] == '\'')
 		run++;
-	if (run % 2 == 1) {
-		lx->quote = 0;
-		lx->skip = run - 1;     /* the quotes before the closing one */
-		return true;
-	}
 	if (run >= 4)
 		return false;
-	lx->skip = run - 1;
+	if (run % 2 == 1)
+		lx->quote = 0;
+	lx->skip = run - 1;     /* the rest of the run: doubled, or before the closing quote */
 	return true;
 }
 
@@ -191,7 +188,12 @@ int spectext_check(const char *text, size_t len, int *line, int *col, char *why,
 			snprintf(why, whylen, "a NUL byte");
 			return -1;
 		}
-		if (p[i] == '\n') {
+		/* a line break: LF, CR LF, or a CR alone */
+		if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (p[i] == '\n' || p[i] == '\r') {
 			if (lx.skip)
 				lx.skip--;      /* an escaped line break */
 			if (lx.block_next) {
@@ -209,7 +211,7 @@ int spectext_check(const char *text, size_t len, int *line, int *col, char *why,
 		if (lx.quote || lx.skip) {
 			if (!lex_quoted(&lx, i)) {
 				snprintf(why, whylen, "'''' (two quotes in a row) in a single-quoted string "
-				         "is misread by libfyaml 0.7: use double quotes");
+				         "is mishandled by libfyaml 0.7: use double quotes");
 				return -1;
 			}
 		} else if (lx.block < 0 && !lx.comment && !lx.in_indent && !lex_plain(&lx, i)) {

@@ -644,7 +644,7 @@ ERROR_TEST(test_yaml_quote_run, HEAD "checks:\n  - name: c\n"
            "    source: { system: maria, table: t, where: 'note = ''it''''s''' }\n"
            "    target: { system: pg, table: t }\n",
            "t.yaml:8:59: invalid yaml: '''' (two quotes in a row) in a single-quoted string "
-           "is misread by libfyaml 0.7: use double quotes")
+           "is mishandled by libfyaml 0.7: use double quotes")
 ERROR_TEST(test_yaml_unclosed_flow, "version: 1\nsystems: { a: 1\n",
            "t.yaml:3:1: invalid yaml: missing comma in flow mapping")
 ERROR_TEST(test_yaml_bad_indent, "version: 1\nsystems:\n  a: 1\n b: 2\n",

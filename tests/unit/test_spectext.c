@@ -49,6 +49,10 @@ static void test_explicit_keys(void **state)
 	assert_string_equal(CHECK("--- ? x"), "1:5: " KEY);
 	assert_string_equal(CHECK("a:\n  b: 1\n  ?\n"), "3:3: " KEY);
 	assert_string_equal(CHECK("a: b\n?"), "2:1: " KEY);
+	/* a CR alone breaks a line too; CR LF is one break */
+	assert_string_equal(CHECK("a: b\r? x"), "2:1: " KEY);
+	assert_string_equal(CHECK("a: b\r\n? x"), "2:1: " KEY);
+	assert_string_equal(CHECK("a: b\r\nc: d\r\n e: \xff"), "3:5: byte 0xff is not UTF-8");
 }
 
 static void test_question_marks_that_are_text(void **state)
@@ -70,7 +74,7 @@ static void test_question_marks_that_are_text(void **state)
 	assert_string_equal(CHECK("q: |\n  a\n? x:\n"), "3:1: " KEY);
 }
 
-#define QUOTES "'''' (two quotes in a row) in a single-quoted string is misread by " \
+#define QUOTES "'''' (two quotes in a row) in a single-quoted string is mishandled by " \
 	"libfyaml 0.7: use double quotes"
 
 /* libfyaml 0.7 reads 'a''''b' as a''' (and leaks): such strings are refused. */
@@ -82,7 +86,7 @@ static void test_quote_runs(void **state)
 	/* what libfyaml reads right stays allowed */
 	assert_string_equal(CHECK("a: 'it''s'"), "");
 	assert_string_equal(CHECK("a: 'x'' ''y'"), "");
-	assert_string_equal(CHECK("a: 'x'''''"), "");
+	assert_string_equal(CHECK("a: 'x'''''"), "1:6: " QUOTES);
 	assert_string_equal(CHECK("a: ''''\nb: c"), "");
 	assert_string_equal(CHECK("a: \"it''''s\""), "");
 	assert_string_equal(CHECK("a: \"x\\\ny\"\nb: c"), "");
