@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "nameset.h"
+#include "spectext.h"
 
 #define PATH_LEN 256
 #define NAME_MAX_LEN 64
@@ -1429,60 +1430,15 @@ static int unique_keys(struct loader *ld, struct fy_node *n)
 	return rc;
 }
 
-/* Length of the UTF-8 sequence at s (n > 0 bytes), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0], need, cp, min;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n <= need)
-		return 0;
-	for (unsigned i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
-
-/*
- * A spec is UTF-8 text without NUL bytes (YAML allows neither). Checked
- * before libfyaml sees it: libfyaml 0.7 accepts stray bytes in scalars,
- * loops forever on one after an unknown directive ("%A\xf2"), and can
- * crash on NUL bytes (in fy_parser_destroy, after complex keys).
- */
+/* The text checks of spectext.h, as a spec error. */
 static int check_text(struct loader *ld, const char *text, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	struct spec_pos pos = { 1, 1 };
+	struct spec_pos pos;
+	char why[128];
 
-	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq(p + i, len - i);
-
-		if (k == 0)
-			return fail(ld, pos, "", "invalid yaml: byte 0x%02x is not UTF-8", p[i]);
-		if (p[i] == 0)
-			return fail(ld, pos, "", "invalid yaml: a NUL byte");
-		if (p[i] == '\n') {
-			pos.line++;
-			pos.col = 1;
-		} else {
-			pos.col++;
-		}
-		i += k;
-	}
-	return 0;
+	if (spectext_check(text, len, &pos.line, &pos.col, why, sizeof(why)) == 0)
+		return 0;
+	return fail(ld, pos, "", "invalid yaml: %s", why);
 }
 
 /* Loads exactly one document into *doc. */

@@ -642,6 +642,15 @@ static void test_yaml_nul_byte(void **state)
 	assert_int_equal(err.kind, ERR_SPEC);
 	assert_string_equal(err.msg, "t.yaml:2:8: invalid yaml: a NUL byte");
 }
+/* libfyaml 0.7 crashes freeing its parser after some; no spec key needs one. */
+ERROR_TEST(test_yaml_explicit_key, "version: 1\n? name\n: n\n",
+           "t.yaml:2:1: invalid yaml: explicit keys ('? ') are not supported")
+/* libfyaml 0.7 would read this where clause as note = 'it'''s, silently. */
+ERROR_TEST(test_yaml_quote_run, HEAD "checks:\n  - name: c\n"
+           "    source: { system: maria, table: t, where: 'note = ''it''''s''' }\n"
+           "    target: { system: pg, table: t }\n",
+           "t.yaml:8:59: invalid yaml: '''' (two quotes in a row) in a single-quoted string "
+           "is mishandled by libfyaml 0.7: use double quotes")
 ERROR_TEST(test_yaml_unclosed_flow, "version: 1\nsystems: { a: 1\n",
            "t.yaml:3:1: invalid yaml: missing comma in flow mapping")
 ERROR_TEST(test_yaml_bad_indent, "version: 1\nsystems:\n  a: 1\n b: 2\n",
@@ -1241,6 +1250,8 @@ int main(void)
 		cmocka_unit_test(test_yaml_scalar_not_utf8),
 		cmocka_unit_test(test_yaml_surrogate_not_utf8),
 		cmocka_unit_test(test_yaml_nul_byte),
+		cmocka_unit_test(test_yaml_explicit_key),
+		cmocka_unit_test(test_yaml_quote_run),
 		cmocka_unit_test(test_yaml_unclosed_flow),
 		cmocka_unit_test(test_yaml_bad_indent),
 		cmocka_unit_test(test_two_documents),
