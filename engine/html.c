@@ -46,6 +46,8 @@ static const char CSS[] =
 	"code,.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:12.5px}"
 	".err{background:#fdecec;border:1px solid #f0b4b4;padding:8px 12px;margin:8px 0}"
 	".note{color:#5b6670}"
+	".scroll{overflow-x:auto}"
+	"td .mono{overflow-wrap:break-word}"
 	"footer{color:#5b6670;font-size:12px;padding-bottom:24px}";
 
 /* ---- escaping ----------------------------------------------------------- */
@@ -242,7 +244,7 @@ static void side_cell(struct buf *b, const struct side_result *s)
 
 static void summary_section(struct buf *b, const struct run_report *r)
 {
-	buf_addstr(b, "<section id=\"summary\"><h2>Summary</h2>\n<table><tr><th>check</th><th>status</th>"
+	buf_addstr(b, "<section id=\"summary\"><h2>Summary</h2>\n<div class=\"scroll\"><table><tr><th>check</th><th>status</th>"
 	              "<th>expect</th><th>source</th><th>rows</th><th>target</th><th>rows</th><th>missing</th>"
 	              "<th>extra</th><th>changed</th><th>differences</th><th>chunks differing</th>"
 	              "<th>seconds</th></tr>\n");
@@ -272,7 +274,7 @@ static void summary_section(struct buf *b, const struct run_report *r)
 		         (unsigned long long)c->chunks_mismatched, (unsigned long long)c->chunks_total);
 		buf_addf(b, "<td class=\"n\" data-field=\"seconds\">%.3f</td></tr>\n", c->seconds);
 	}
-	buf_addstr(b, "</table>\n<p class=\"note\">missing: in the source only; extra: in the target only "
+	buf_addstr(b, "</table></div>\n<p class=\"note\">missing: in the source only; extra: in the target only "
 	              "(for expect: absent, the undeleted records); changed: in both, with different values. "
 	              "Multisets count copies.</p></section>\n");
 }

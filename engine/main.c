@@ -284,7 +284,11 @@ static int cmd_check(int argc, char **argv)
 			opts.on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
 			break;
 		case OPT_METRICS:
-			metrics_begin(optarg);
+			if (metrics_begin(optarg, &err) < 0) {
+				err_print(&err, stderr);
+				free(opts.only);
+				return 2;
+			}
 			break;
 		case 'h':
 			cli_help(stdout, CLI_CHECK);
@@ -369,9 +373,15 @@ static int cmd_merge(int argc, char **argv)
 		case OPT_COMPRESS:
 			compress = true;
 			break;
-		case OPT_METRICS:
-			metrics_begin(optarg);
+		case OPT_METRICS: {
+			struct tally_err err;
+
+			if (metrics_begin(optarg, &err) < 0) {
+				err_print(&err, stderr);
+				return 2;
+			}
 			break;
+		}
 		case 'h':
 			cli_help(stdout, CLI_MERGE);
 			return 0;

@@ -228,10 +228,18 @@ static char *slurp(const char *path)
 
 /* ---- writing ---------------------------------------------------------- */
 
+/* FILE's directory: "." for a bare name, "/" for a file at the root. Owned by the caller. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? xstrndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
+}
+
 int metrics_write_file(const char *path, const struct metrics_run *m, struct tally_err *err)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
+	char *dir = dir_of(path);
 	char *tmp = xasprintf("%s/.%s.XXXXXX", dir, slash ? slash + 1 : path);
 	struct buf text = BUF_INIT;
 	struct tally_err later;
@@ -284,10 +292,26 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void metrics_begin(const char *path)
+int metrics_begin(const char *path, struct tally_err *err)
 {
-	cur.path = path;
-	cur.started = now_seconds();
+	char *dir = dir_of(path);
+	struct stat st;
+	int rc = 0;
+
+	if (stat(dir, &st) < 0)
+		rc = err_set(err, ERR_USAGE, "cannot write metrics to '%s': %s", path, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		rc = err_set(err, ERR_USAGE, "cannot write metrics to '%s': '%s' is not a directory", path, dir);
+	else if (access(dir, W_OK | X_OK) < 0)
+		rc = err_set(err, ERR_USAGE, "cannot write metrics to '%s': %s", path, strerror(errno));
+	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = err_set(err, ERR_USAGE, "cannot write metrics to '%s': it is a directory", path);
+	free(dir);
+	if (rc == 0) {
+		cur.path = path;
+		cur.started = now_seconds();
+	}
+	return rc;
 }
 
 void metrics_note_spec(const char *name)

@@ -81,8 +81,12 @@ bool metrics_previous_success(const char *text, const char *spec, double *value,
 
 /* ---- the process's run ------------------------------------------------ */
 
-/* --metrics FILE (borrowed: argv): the run starts now. */
-void metrics_begin(const char *path);
+/*
+ * --metrics FILE (borrowed: argv): the run starts now. Fails, before
+ * anything is run, when FILE's directory is missing or not writable, or
+ * FILE is a directory.
+ */
+int metrics_begin(const char *path, struct tally_err *err);
 
 /* The spec's name, once loaded (copied). */
 void metrics_note_spec(const char *name);

@@ -200,10 +200,16 @@ static void test_process_run(void **state)
 	struct spec_check chk;
 	struct check_result cr;
 	struct run_report r;
+	struct tally_err err;
 	char *path, *text;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
+	assert_int_equal(metrics_begin("/nonexistent-tally-dir/tally.prom", &err), -1);
+	assert_string_equal(err.msg, "cannot write metrics to '/nonexistent-tally-dir/tally.prom': "
+	                    "No such file or directory");
+	assert_int_equal(metrics_begin(dir, &err), -1);
+	assert_non_null(strstr(err.msg, "it is a directory"));
 	path = xasprintf("%s/tally.prom", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -221,7 +227,7 @@ static void test_process_run(void **state)
 	r.checks = &cr;
 	r.nchecks = 1;
 
-	metrics_begin(path);
+	assert_int_equal(metrics_begin(path, &err), 0);
 	metrics_note_report(&r);
 	assert_int_equal(metrics_end(2), 2);
 	text = slurp(path);
@@ -231,7 +237,7 @@ static void test_process_run(void **state)
 	assert_null(strstr(text, "tally_check_rows{"));
 
 	/* Without a spec (it could not be read), the previous file's label. */
-	metrics_begin(path);
+	assert_int_equal(metrics_begin(path, &err), 0);
 	assert_int_equal(metrics_end(2), 2);
 	text = slurp(path);
 	assert_non_null(strstr(text, "tally_run_last_success_timestamp_seconds{spec=\"nightly\"} 1234.500\n"));
@@ -239,7 +245,7 @@ static void test_process_run(void **state)
 
 	cr.status = RESULT_INCONSISTENT;
 	cr.missing = 4;
-	metrics_begin(path);
+	assert_int_equal(metrics_begin(path, &err), 0);
 	metrics_note_report(&r);
 	assert_int_equal(metrics_end(1), 1);
 	text = slurp(path);
