@@ -281,6 +281,7 @@ out:
 static struct {
 	const char *path;           /* NULL: no --metrics */
 	double started;
+	bool reported;              /* a report was noted: a run happened */
 	struct metrics_run run;     /* spec and checks as last noted */
 } cur;
 
@@ -333,6 +334,7 @@ void metrics_note_report(const struct run_report *r)
 {
 	if (!cur.path)
 		return;
+	cur.reported = true;
 	metrics_note_spec(r->spec->name);
 	for (size_t i = 0; i < cur.run.nchecks; i++)
 		free(cur.run.checks[i].name);
@@ -365,6 +367,12 @@ int metrics_end(int status)
 
 	if (!cur.path)
 		return status;
+	/* 0 or 1 without a report is no run (--help): nothing to say. */
+	if (status != 2 && !cur.reported) {
+		metrics_run_release(&cur.run);
+		cur.path = NULL;
+		return status;
+	}
 	prev = slurp(cur.path);
 	cur.run.started = cur.started;
 	cur.run.finished = now_seconds();
@@ -379,6 +387,7 @@ int metrics_end(int status)
 	rc = metrics_write_file(cur.path, &cur.run, &err);
 	metrics_run_release(&cur.run);
 	cur.path = NULL;
+	cur.reported = false;
 	if (rc < 0) {
 		err_print(&err, stderr);
 		return 2;

@@ -96,7 +96,8 @@ void metrics_note_report(const struct run_report *r);
 
 /*
  * Writes FILE for a run that ends with status, when metrics_begin() was
- * called. Returns status, or 2 when FILE cannot be written (the error
+ * called (but not for status 0 or 1 without a report, which is no run:
+ * --help). Returns status, or 2 when FILE cannot be written (the error
  * printed on stderr).
  */
 int metrics_end(int status);

@@ -252,6 +252,13 @@ static void test_process_run(void **state)
 	assert_null(strstr(text, "1234.500"));
 	assert_non_null(strstr(text, "tally_check_differences{spec=\"nightly\",check=\"orders\",kind=\"missing\"} 4\n"));
 
+	/* No report and exit status 0 (--help): no run, the file stays as it was. */
+	text = strdup(slurp(path));
+	assert_int_equal(metrics_begin(path, &err), 0);
+	assert_int_equal(metrics_end(0), 0);
+	assert_string_equal(slurp(path), text);
+	free(text);
+
 	/* Without --metrics nothing is written, and the status passes through. */
 	unlink(path);
 	metrics_note_report(&r);
