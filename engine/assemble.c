@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "html.h"
 #include "repair.h"
 #include "work.h"
 
@@ -383,6 +384,8 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 			st.rep.has_error = true;
 			st.rep.err = st.rep.checks[i].err;
 		}
+	if (rc == 0)
+		rc = html_write(in->out, &st.rep, in, err);
 	if (rc == 0)
 		rc = report_write(in->out, &st.rep, err);
 	if (rc == 0)

@@ -12,64 +12,15 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "err.h"
+#include "metrics.h"
 #include "plan.h"
 #include "run.h"
 #include "snapshot.h"
 #include "spec.h"
 #include "sqlguard.h"
 #include "tally_config.h"
-
-static void usage(FILE *fp)
-{
-	fputs("usage: tally check SPEC.yaml [--out DIR] [--check NAME]... [--jobs N] [--shard K/N]\n"
-	      "                  [--resume] [--progress|--quiet] [--max-rate ROWS/S] [--max-load N]\n"
-	      "                  [--chunk-rows N] [--target-seconds S] [--compress-repair] [--safe-sql]\n"
-	      "                  [--statement-timeout S] [--lock-timeout S] [--yield-after S]\n"
-	      "                  [--on-lock-wait yield|wait]\n"
-	      "       tally merge --out DIR SHARD_DIR...\n"
-	      "       tally snapshot SPEC.yaml --check NAME --side source|target -o FILE [--safe-sql]\n"
-	      "       tally --help | --version\n"
-	      "\n"
-	      "check compares the tables a spec names between two systems and writes, to DIR\n"
-	      "(default tally-out/<spec name>/), report.json, diff.ndjson.zst, and for each\n"
-	      "system that needs it repair.<system>.sql and rollback.<system>.sql to review\n"
-	      "and apply. Its sessions only read: tally writes nothing to any system (a spec's\n"
-	      "where and query are the user's SQL: see --safe-sql).\n"
-	      "\n"
-	      "options for check:\n"
-	      "  -o, --out DIR           output directory (created mode 0700)\n"
-	      "  -c, --check NAME        run only this check (repeatable)\n"
-	      "  -j, --jobs N            compare N chunks at once, each over its own sessions\n"
-	      "      --shard K/N         take only shard K (0-based) of N; combine with tally merge\n"
-	      "      --resume            finish the interrupted run in DIR: redo only unfinished chunks\n"
-	      "      --progress          progress lines on stderr even when it is not a terminal\n"
-	      "  -q, --quiet             print errors only\n"
-	      "      --max-rate ROWS/S   read at most this many rows per second (both sides)\n"
-	      "      --max-load N        pause while a server runs more than N active queries\n"
-	      "      --chunk-rows N      rows per chunk when the spec gives none (default 100000)\n"
-	      "      --target-seconds S  aim each page query at S seconds (default 1)\n"
-	      "      --connect-timeout S seconds to wait for a server (default 10)\n"
-	      "      --compress-repair   write repair and rollback scripts as .sql.zst\n"
-	      "      --safe-sql          refuse, before connecting, a where or query that calls a\n"
-	      "                          function other than the servers' read-only built-ins\n"
-	      "      --statement-timeout S  limit each statement to S seconds (default 600, or the\n"
-	      "                          role's own limit when shorter; given, it wins; 0: none)\n"
-	      "      --lock-timeout S    wait at most S seconds for a lock (default 60)\n"
-	      "      --yield-after S     let go of tally's locks when a session has waited S\n"
-	      "                          seconds for them (default 5; 0: never)\n"
-	      "      --on-lock-wait yield|wait  then stop, resumable (default), or wait for that\n"
-	      "                          session to finish and go on\n"
-	      "\n"
-	      "merge combines the output directories of the N runs of --shard K/N into DIR,\n"
-	      "as one run would have written them.\n"
-	      "\n"
-	      "snapshot writes one side of a check (every column, in key order, with row and\n"
-	      "chunk hashes) to FILE; a system { driver: snapshot, path: FILE } then stands\n"
-	      "in for it, so a system can be compared after it is gone.\n"
-	      "\n"
-	      "exit status: 0 consistent, 1 differences found, 2 trouble\n", fp);
-}
 
 static void on_signal(int sig)
 {
@@ -146,7 +97,7 @@ static char *read_file(const char *path, size_t *len)
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
-	OPT_ON_LOCK_WAIT,
+	OPT_ON_LOCK_WAIT, OPT_METRICS,
 };
 
 /*
@@ -213,6 +164,7 @@ static int cmd_check(int argc, char **argv)
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 		{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
 		{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -227,7 +179,8 @@ static int cmd_check(int argc, char **argv)
 
 	run_opts_init(&opts);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:c:j:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:c:j:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			opts.out_dir = optarg;
@@ -330,14 +283,20 @@ static int cmd_check(int argc, char **argv)
 			}
 			opts.on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
 			break;
+		case OPT_METRICS:
+			if (metrics_begin(optarg, &err) < 0) {
+				err_print(&err, stderr);
+				free(opts.only);
+				return 2;
+			}
+			break;
 		case 'h':
-			usage(stdout);
+			cli_help(stdout, CLI_CHECK);
 			free(opts.only);
 			return 0;
 		default:
-			usage(stderr);
 			free(opts.only);
-			return 2;
+			return cli_bad_option(CLI_CHECK, ":o:c:j:qh", argv, ch);
 		}
 	}
 	if (opts.quiet && opts.progress) {
@@ -345,16 +304,15 @@ static int cmd_check(int argc, char **argv)
 		return bad_option("--quiet and --progress contradict each other");
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "tally: error: check needs exactly one spec file\n");
-		usage(stderr);
 		free(opts.only);
-		return 2;
+		return cli_usage_error(CLI_CHECK, "check needs exactly one spec file");
 	}
 	if (spec_load(argv[optind], &spec, &err) < 0) {
 		err_print(&err, stderr);
 		free(opts.only);
 		return 2;
 	}
+	metrics_note_spec(spec.name);
 	for (size_t i = 0; i < opts.nonly; i++)
 		if (!spec_find_check(&spec, opts.only[i])) {
 			struct buf names = BUF_INIT;
@@ -394,6 +352,7 @@ static int cmd_merge(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -402,7 +361,8 @@ static int cmd_merge(int argc, char **argv)
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			out = optarg;
@@ -413,18 +373,24 @@ static int cmd_merge(int argc, char **argv)
 		case OPT_COMPRESS:
 			compress = true;
 			break;
+		case OPT_METRICS: {
+			struct tally_err err;
+
+			if (metrics_begin(optarg, &err) < 0) {
+				err_print(&err, stderr);
+				return 2;
+			}
+			break;
+		}
 		case 'h':
-			usage(stdout);
+			cli_help(stdout, CLI_MERGE);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_bad_option(CLI_MERGE, ":o:qh", argv, ch);
 		}
 	}
-	if (!out || argc - optind < 1) {
-		fprintf(stderr, "tally: error: merge needs --out DIR and the shard directories\n");
-		return 2;
-	}
+	if (!out || argc - optind < 1)
+		return cli_usage_error(CLI_MERGE, "merge needs --out DIR and the shard directories");
 	return run_merge(out, argv + optind, (size_t)(argc - optind), compress, quiet);
 }
 
@@ -451,7 +417,8 @@ static int cmd_snapshot(int argc, char **argv)
 
 	run_opts_init(&opts);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:s:o:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			check = optarg;
@@ -474,15 +441,15 @@ static int cmd_snapshot(int argc, char **argv)
 			safe = true;
 			break;
 		case 'h':
-			usage(stdout);
+			cli_help(stdout, CLI_SNAPSHOT);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_bad_option(CLI_SNAPSHOT, ":c:s:o:qh", argv, ch);
 		}
 	}
 	if (argc - optind != 1 || !check || !side || !file)
-		return bad_option("snapshot needs a spec file, --check NAME, --side source|target and -o FILE");
+		return cli_usage_error(CLI_SNAPSHOT, "snapshot needs a spec file, --check NAME, --side source|target "
+		                       "and -o FILE");
 	if (strcmp(side, "source") != 0 && strcmp(side, "target") != 0)
 		return bad_option("--side is source or target");
 	if (spec_load(argv[optind], &spec, &err) < 0) {
@@ -507,25 +474,24 @@ static int cmd_snapshot(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return cli_usage_error(CLI_ALL, "no command: check, merge or snapshot");
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("tally %s\n", TALLY_VERSION);
 		return 0;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		usage(stdout);
+		cli_help(stdout, CLI_ALL);
 		return 0;
 	}
+	/* --metrics: the file is written however the command ends. */
 	if (strcmp(argv[1], "check") == 0)
-		return cmd_check(argc - 1, argv + 1);
+		return metrics_end(cmd_check(argc - 1, argv + 1));
 	if (strcmp(argv[1], "merge") == 0)
-		return cmd_merge(argc - 1, argv + 1);
+		return metrics_end(cmd_merge(argc - 1, argv + 1));
 	if (strcmp(argv[1], "snapshot") == 0)
 		return cmd_snapshot(argc - 1, argv + 1);
-	fprintf(stderr, "tally: error: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	if (argv[1][0] == '-')
+		return cli_usage_error(CLI_ALL, "unrecognized option '%.*s'", (int)strcspn(argv[1], "="), argv[1]);
+	return cli_usage_error(CLI_ALL, "unknown command '%s'", argv[1]);
 }

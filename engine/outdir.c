@@ -43,7 +43,7 @@ static int mkdir_p(const char *path, struct tally_err *err)
 static bool is_output_name(const char *name)
 {
 	static const char *const patterns[] = {
-		"report.json", "diff.ndjson.zst", "repair.*.sql", "rollback.*.sql",
+		"report.json", "report.html", "diff.ndjson.zst", "repair.*.sql", "rollback.*.sql",
 		"repair.*.sql.zst", "rollback.*.sql.zst",
 	};
 

@@ -27,8 +27,9 @@ struct outdir {
 
 /*
  * Creates path (and its parents) if missing, removes the outputs of an
- * earlier run (report.json first, then diff.ndjson.zst, repair.*.sql and
- * rollback.*.sql and their .zst forms) and makes the temporary directory.
+ * earlier run (report.json first, then report.html, diff.ndjson.zst,
+ * repair.*.sql and rollback.*.sql and their .zst forms) and makes the
+ * temporary directory.
  */
 int outdir_open(struct outdir *o, const char *path, struct tally_err *err);
 

@@ -11,6 +11,8 @@
 
 #include "buf.h"
 #include "canon.h"
+#include "html.h"
+#include "metrics.h"
 #include "tally_config.h"
 
 const char *result_status_name(enum result_status s)
@@ -162,6 +164,7 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 	char *text;
 	int rc;
 
+	metrics_note_report(r);     /* --metrics: the last report written is how the run ended */
 	json_object_set_new(root, "tally_version", json_string(TALLY_VERSION));
 	json_object_set_new(root, "canon_version", json_integer(CANON_VERSION));
 	json_object_set_new(root, "spec", json_string(r->spec->name));
@@ -286,6 +289,9 @@ int report_fail(struct outdir *o, struct run_report *r, const struct tally_err *
 	r->has_error = true;
 	r->err = *err;
 	r->diff_written = false;
+	/* report.html says so too, when it fits: the error report matters more. */
+	if (html_write(o, r, NULL, &rerr) < 0)
+		outdir_discard(o);
 	published = report_write(o, r, &rerr) == 0 && outdir_commit(o, &rerr) == 0;
 	if (!published)
 		outdir_discard(o);

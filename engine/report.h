@@ -37,6 +37,7 @@ struct check_result {
 	enum result_status status;
 	struct side_result side[2];
 	uint64_t missing, extra, changed;
+	uint64_t in_flight;     /* differing rows still being written (live rechecks); 0 without them */
 	uint64_t chunks_total, chunks_mismatched;
 	double seconds;         /* wall time while any of its chunks (or its reconciliation) ran */
 	double worker_seconds;  /* the workers' time on its chunks, summed */

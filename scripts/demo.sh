@@ -4,7 +4,7 @@
 #   starts a throwaway MariaDB (the legacy billing system) and PostgreSQL
 #   (the new one) on 127.0.0.1, seeds a cut-over that went wrong
 #   (specs/demo/*.sql), runs `tally check specs/demo.yaml`, and shows the
-#   summary, the report and the first differences. The servers are stopped
+#   summary, the report and the first differences, and names report.html. The servers are stopped
 #   at the end; the outputs stay in tally-out/demo/.
 set -euo pipefail
 
@@ -57,5 +57,9 @@ sed -n '1,/^-- end of tally header$/p' tally-out/demo/repair.billing.sql
 awk '/^-- check /{n++} n==1' tally-out/demo/repair.billing.sql | head -n 12
 echo "..."
 echo "(review it, then apply it as its header says; rollback.billing.sql undoes it)"
+echo
+echo "== for a reviewer: tally-out/demo/report.html"
+echo "(open it in any browser: one self-contained page, the summary, where the differences sit,"
+echo " the differing rows side by side, the schema findings and the script's header)"
 # The seeded cut-over has differences: exit 1 is the expected outcome.
 [ $status -eq 1 ]

@@ -5,6 +5,12 @@
 #   are present. Needs root (or sudo) only when something must be installed.
 set -euo pipefail
 
+# The tests read what tally writes with real consumers: python3-jsonschema
+# validates every report.json against docs/report.schema.json,
+# python3-prometheus-client parses --metrics files, headless chromium
+# loads report.html (fonts-dejavu-core gives its screenshot glyphs),
+# systemd-analyze verifies the units in docs/, and scdoc builds the man
+# page from docs/tally.1.scd.
 # clang builds the sanitized suite and the fuzzers (scripts/test.sh
 # --sanitize, --fuzz). libclang-rt-14-dev holds libFuzzer and the
 # AddressSanitizer and UndefinedBehaviorSanitizer runtimes of clang 14
@@ -18,6 +24,8 @@ packages=(
 	clang libclang-rt-14-dev llvm-14
 	postgresql postgresql-client mariadb-server mariadb-client
 	zstd xxhash tzdata python3 python3-yaml util-linux procps
+	python3-jsonschema python3-prometheus-client
+	chromium fonts-dejavu-core scdoc systemd
 )
 
 missing=()

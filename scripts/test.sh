@@ -90,8 +90,18 @@ fi
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || rc=$?
 
+# Optional, off by default: build the image of docs/Containerfile and run
+# it against the servers (tests/integration/test_container.py, which says
+# what it needs); its cases count with the others.
+#   TALLY_TEST_CONTAINER=1 scripts/test.sh        (TALLY_CONTAINER=docker for docker)
+container_tap=
+if [ "${TALLY_TEST_CONTAINER:-0}" = 1 ] && [ "$mode" = normal ]; then
+	container_tap=$(mktemp "${TMPDIR:-/tmp}/tally-container.XXXXXX")
+	TALLY="$repo/$build/tally" /usr/bin/python3 tests/integration/test_container.py | tee "$container_tap" || rc=1
+fi
+
 py_rc=0
-python3 - "$build/meson-logs/testlog.json" "$reports" <<'PY' || py_rc=$?
+python3 - "$build/meson-logs/testlog.json" "$reports" "$container_tap" <<'PY' || py_rc=$?
 import json, os, re, sys
 passed = failed = 0
 for line in open(sys.argv[1]):
@@ -103,6 +113,12 @@ for line in open(sys.argv[1]):
         bad = 1        # crashed or timed out before reporting a case
     passed += ok
     failed += bad
+# The container's cases, when they ran.
+if len(sys.argv) > 3 and sys.argv[3]:
+    out = open(sys.argv[3]).read()
+    passed += len(re.findall(r"^ok \d+", out, re.M))
+    failed += len(re.findall(r"^not ok \d+", out, re.M)) or (0 if re.search(r"^ok \d+", out, re.M) else 1)
+    os.unlink(sys.argv[3])
 # Sanitizer reports: each one a failed case, whoever ran the process.
 if sys.argv[2]:
     for name in sorted(os.listdir(sys.argv[2])):

@@ -3,8 +3,9 @@ tests/integration/harness.py
   What every integration test shares: the servers started by
   scripts/servers.sh (their DIR/env exported by scripts/test.sh), admin
   access through the real psql and mariadb clients, running the tally
-  binary on a spec, reading report.json and diff.ndjson.zst, and a TAP
-  runner so meson counts every case.
+  binary on a spec, reading report.json (validated against
+  docs/report.schema.json) and diff.ndjson.zst, and a TAP runner so meson
+  counts every case.
 
 Nothing here is mocked: each test creates its own databases on the real
 servers and drops them at the end. Without the servers the tests fail.
@@ -17,7 +18,27 @@ import sys
 import tempfile
 import unittest
 
+import jsonschema  # Debian's python3-jsonschema: tests/meson.build runs /usr/bin/python3
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCHEMA = os.path.join(REPO, "docs", "report.schema.json")
+_report_validator = jsonschema.Draft202012Validator(json.load(open(SCHEMA)))
+
+
+def validate_report(report, where="report.json"):
+    """Every report a test reads must match the published schema; a mismatch fails that test."""
+    errors = sorted(_report_validator.iter_errors(report), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}" for e in errors[:10]]
+        raise AssertionError(f"{where} does not match docs/report.schema.json:\n  " + "\n  ".join(lines))
+
+
+def load_report(path):
+    """report.json at path, validated against docs/report.schema.json."""
+    with open(path) as f:
+        report = json.load(f)
+    validate_report(report, path)
+    return report
 
 
 def env(name):
@@ -133,7 +154,7 @@ class Result:
         self.stderr = proc.stderr
         self.outdir = outdir
         rp = os.path.join(outdir, "report.json")
-        self.report = json.load(open(rp)) if os.path.exists(rp) else None
+        self.report = load_report(rp) if os.path.exists(rp) else None
         dp = os.path.join(outdir, "diff.ndjson.zst")
         self.diff_exists = os.path.exists(dp)
         self.diffs = []

@@ -192,10 +192,10 @@ class CompareBase:
         self.assertIn(os.path.join(r.outdir, "report.json"), r.stdout)
         self.assertEqual(len(r.diffs), 15 + 7 + 3 + 10)
         self.assertEqual(os.stat(r.outdir).st_mode & 0o777, 0o700)
-        for f in ("report.json", "diff.ndjson.zst", "repair.tgt.sql", "rollback.tgt.sql"):
+        for f in ("report.json", "report.html", "diff.ndjson.zst", "repair.tgt.sql", "rollback.tgt.sql"):
             self.assertEqual(os.stat(os.path.join(r.outdir, f)).st_mode & 0o777, 0o600)
         self.assertEqual(sorted(os.listdir(r.outdir)),
-                         ["diff.ndjson.zst", "repair.tgt.sql", "report.json", "rollback.tgt.sql"])
+                         ["diff.ndjson.zst", "repair.tgt.sql", "report.html", "report.json", "rollback.tgt.sql"])
         pg, my = Servers.get()
         self.assertNoSecret(r, pg.user_pw, my.user_pw)
 

@@ -53,7 +53,7 @@ checks:
 """
 
 EXPECTED = {"orders": (3, 2, 10), "codes": (2, 2, 3)}
-OUTPUT_NAME = re.compile(r"^(report\.json|diff\.ndjson\.zst|(repair|rollback)\..*\.sql(\.zst)?)$")
+OUTPUT_NAME = re.compile(r"^(report\.json|report\.html|diff\.ndjson\.zst|(repair|rollback)\..*\.sql(\.zst)?)$")
 VERDICT = re.compile(r"^\S+\s+(consistent|inconsistent)\b", re.M)
 
 
@@ -168,7 +168,11 @@ class Disk(TallyCase):
             self.assertEqual(outputs, [], "outputs without a report that names them")
             self.assertEqual(r.stdout, "")
         else:
-            self.assertEqual(outputs, ["report.json"], "only the report of a failed run may remain")
+            # report.html too when it fitted: it says error as well.
+            self.assertIn(outputs, (["report.json"], ["report.html", "report.json"]),
+                          "only the report of a failed run may remain")
+            if "report.html" in outputs:
+                self.assertIn('data-field="run-status">error<', open(os.path.join(out, "report.html")).read())
             self.assertEqual(r.report["status"], "error")
             self.assertIsNone(r.report["diff_file"])
             self.assertEqual(r.report["error"]["message"], first_error.group(1))
@@ -200,7 +204,8 @@ class Disk(TallyCase):
         self.assertEqual(sorted(r.keys("codes", "changed")), sorted(scenario.TEXT_CHANGED))
         self.assertEqual(len(r.diffs), sum(sum(v) for v in EXPECTED.values()))
         files = sorted(n for n in os.listdir(r.outdir) if OUTPUT_NAME.match(n))
-        self.assertEqual(files, sorted(["report.json", "diff.ndjson.zst", r.check("orders")["repair"]["file"],
+        self.assertEqual(files, sorted(["report.json", "report.html", "diff.ndjson.zst",
+                                        r.check("orders")["repair"]["file"],
                                         r.check("orders")["repair"]["rollback"]]))
 
     def fail_at(self, after, *extra, file=None, report=None):

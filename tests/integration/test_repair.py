@@ -417,7 +417,7 @@ checks:
     def test_repair_none_writes_nothing(self):
         r = self.tally(self.spec("    repair: none\n"))
         self.assertEqual(r.code, 1)
-        self.assertEqual(sorted(os.listdir(r.outdir)), ["diff.ndjson.zst", "report.json"])
+        self.assertEqual(sorted(os.listdir(r.outdir)), ["diff.ndjson.zst", "report.html", "report.json"])
         self.assertEqual(r.check("t")["repair"], {"system": None, "none": "repair: none", "failed": False,
                                                  "generated_only": 0})
 
@@ -437,7 +437,7 @@ checks:
     def test_compressed(self):
         r = self.tally(self.spec(""), "--compress-repair")
         self.assertEqual(r.code, 1)
-        self.assertEqual(sorted(os.listdir(r.outdir)), ["diff.ndjson.zst", "repair.tgt.sql.zst",
+        self.assertEqual(sorted(os.listdir(r.outdir)), ["diff.ndjson.zst", "repair.tgt.sql.zst", "report.html",
                                                         "report.json", "rollback.tgt.sql.zst"])
         plain = subprocess.run(["zstd", "-dc", os.path.join(r.outdir, "repair.tgt.sql.zst")],
                                capture_output=True, check=True).stdout

@@ -385,7 +385,7 @@ class Scale(TallyCase):
         self.assertEqual(sorted(os.listdir(run)), [f"shard-{k}" for k in range(n)])
         # A pod retried after it finished resumes a finished run: same share, exit 0.
         def share(path):
-            r = json.load(open(os.path.join(path, "report.json")))
+            r = harness.load_report(os.path.join(path, "report.json"))
             return [(c["name"], c["missing"], c["extra"], c["changed"], c["chunks"]) for c in r["checks"]]
 
         before = share(os.path.join(run, "shard-1"))
