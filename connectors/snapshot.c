@@ -17,7 +17,8 @@
 
 #include <jansson.h>
 
-#include "../engine/zfile.h"
+#include "../engine/base/le.h"
+#include "../engine/base/zfile.h"
 
 struct snap {
 	struct conn base;           /* first: the engine holds a struct conn * */
@@ -92,11 +93,6 @@ static int stream_read(struct snap *s, void *p, size_t n, bool end_ok, struct ta
 	return snap_err(s, err, "the file is truncated");
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Reads the magic and the header; leaves the stream at the first record. */
 static int read_header(struct snap *s, json_t **header, struct tally_err *err)
 {
@@ -112,12 +108,12 @@ static int read_header(struct snap *s, json_t **header, struct tally_err *err)
 		               s->base.side, s->base.system);
 	if (stream_read(s, n, 4, false, err) < 0)
 		return -1;
-	buf_grow(&text, get32(n));
-	if (stream_read(s, text.data, get32(n), false, err) < 0) {
+	buf_grow(&text, le_get32(n));
+	if (stream_read(s, text.data, le_get32(n), false, err) < 0) {
 		buf_release(&text);
 		return -1;
 	}
-	buf_setlen(&text, get32(n));
+	buf_setlen(&text, le_get32(n));
 	*header = json_loadb(text.data, text.len, 0, &je);
 	buf_release(&text);
 	if (!*header)
@@ -277,7 +273,7 @@ static int snap_scan_next(struct conn *c, struct rawrow **row, struct tally_err 
 	rc = stream_read(s, n, 4, false, err);
 	if (rc < 0)
 		return -1;
-	len = get32(n);
+	len = le_get32(n);
 	if (len == 0) {
 		s->done = true;
 		return 0;
@@ -289,15 +285,15 @@ static int snap_scan_next(struct conn *c, struct rawrow **row, struct tally_err 
 	buf_setlen(&s->rec, len);
 	p = (const uint8_t *)s->rec.data;
 	end = p + len;
-	if (len < 20 || (uint64_t)get32(p + 16) > (uint64_t)(end - p - 20))
+	if (len < 20 || (uint64_t)le_get32(p + 16) > (uint64_t)(end - p - 20))
 		return snap_err(s, err, "a record is corrupt");
-	p += 20 + get32(p + 16);
+	p += 20 + le_get32(p + 16);
 	for (size_t i = 0; i < s->t.ncols; i++) {
 		uint32_t l;
 
 		if (end - p < 4)
 			return snap_err(s, err, "a record is corrupt");
-		l = get32(p);
+		l = le_get32(p);
 		p += 4;
 		if (l == UINT32_MAX) {
 			s->all[i] = NULL;

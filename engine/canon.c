@@ -15,6 +15,8 @@
 #include <string.h>
 #include <wctype.h>
 
+#include "base/civil.h"
+#include "base/utf8.h"
 #include "jsoncanon.h"
 #include "tz.h"
 
@@ -646,55 +648,6 @@ int canon_case_ready(struct tally_err *err)
 	return 0;
 }
 
-/* One UTF-8 sequence at s (n > 0 bytes): its code point and length, or -1 when invalid. */
-static long utf8_next(const unsigned char *s, size_t n, size_t *len)
-{
-	unsigned c = s[0], need, cp, min;
-
-	if (c < 0x80) {
-		*len = 1;
-		return c;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3, cp = c & 0x07, min = 0x10000;
-	else
-		return -1;
-	if (n < need + 1)
-		return -1;
-	for (unsigned i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*len = need + 1;
-	return (long)cp;
-}
-
-static void put_utf8(struct buf *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		buf_addch(out, (char)cp);
-	} else if (cp < 0x800) {
-		buf_addch(out, (char)(0xc0 | cp >> 6));
-		buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		buf_addch(out, (char)(0xe0 | cp >> 12));
-		buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		buf_addch(out, (char)(0xf0 | cp >> 18));
-		buf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
 /*
  * Lowercases UTF-8 text character by character (glibc's simple Unicode
  * mapping for C.UTF-8); bytes that are not UTF-8 stay as they are.
@@ -705,10 +658,10 @@ static void fold_case(struct buf *out, const char *s, size_t n)
 
 	pthread_once(&utf8_once, open_utf8_locale);
 	for (size_t i = 0; i < n;) {
-		size_t len = 1;
-		long cp = utf8_next(p + i, n - i, &len);
+		uint32_t cp;
+		size_t len = utf8_decode(p + i, n - i, &cp);
 
-		if (cp < 0) {
+		if (len == 0) {
 			buf_addch(out, (char)p[i]);
 			i++;
 			continue;
@@ -716,8 +669,8 @@ static void fold_case(struct buf *out, const char *s, size_t n)
 		if (cp >= 'A' && cp <= 'Z')
 			cp += 'a' - 'A';
 		else if (cp >= 0x80 && utf8_locale != (locale_t)0)
-			cp = (long)towlower_l((wint_t)cp, utf8_locale);
-		put_utf8(out, (unsigned long)cp);
+			cp = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+		utf8_encode(out, cp);
 		i += len;
 	}
 }
@@ -744,38 +697,6 @@ static void put_text(struct buf *out, const struct canon_col *col, const char *s
 }
 
 /* ---- dates and times -------------------------------------------------- */
-
-/*
- * Howard Hinnant's days_from_civil, shifted to the 2000-01-01 epoch that
- * PostgreSQL uses, so every PostgreSQL timestamp fits an int64 of
- * microseconds.
- */
-int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468 - 10957;
-}
-
-void canon_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468 + 10957;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
 
 /* Reads exactly `width` digits (width 0: one or more, at most 12). */
 static bool read_uint(const char **pp, const char *end, int width, int64_t *out)
@@ -847,7 +768,7 @@ static int read_date(const char **pp, const char *end, bool bc, enum date_kind *
 	if (mo > 12 || d > days_in_month(y, (unsigned)mo))
 		return -1;
 	*kind = DATE_OK;
-	*days = canon_days_from_civil(y, (unsigned)mo, (unsigned)d);
+	*days = civil_to_days(y, (unsigned)mo, (unsigned)d);
 	return 0;
 }
 
@@ -1045,7 +966,7 @@ static bool fast_timestamp(const char *s, size_t n, bool tz, int64_t *us)
 	if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo) || h > 23 || mi > 59 ||
 	    sec > 59)
 		return false;
-	*us = canon_days_from_civil(y, (unsigned)mo, (unsigned)d) * USEC_PER_DAY +
+	*us = civil_to_days(y, (unsigned)mo, (unsigned)d) * USEC_PER_DAY +
 	      ((int64_t)h * 3600 + mi * 60 + sec) * USEC_PER_SEC + frac;
 	return true;
 }

@@ -58,8 +58,8 @@
 #include <stdint.h>
 
 #include "../connectors/connector.h"
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 
 #define CANON_VERSION 1
 
@@ -173,9 +173,5 @@ void canon_thread_release(void);
  * one (NULL, another class). NaN comes back as NaN.
  */
 bool canon_float_of(const uint8_t *p, size_t n, double *d);
-
-/* Calendar helpers, exported for tests: days since 2000-01-01, proleptic Gregorian. */
-int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d);
-void canon_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
+
 enum {
 	J_NULL,
 	J_FALSE,
@@ -187,88 +189,6 @@ static bool eq_nocase(const char *s, size_t n, const char *lit)
 	return true;
 }
 
-/* ---- UTF-8 ------------------------------------------------------------ */
-
-/*
- * Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), or 0:
- * overlong forms, encoded surrogates, code points past U+10FFFF and
- * truncated sequences are all refused.
- */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char c0 = p[0], lo = 0x80, hi = 0xBF;
-	size_t k;
-
-	if (c0 < 0x80)
-		return 1;
-	if (c0 < 0xC2)
-		return 0;
-	if (c0 < 0xE0) {
-		k = 2;
-	} else if (c0 < 0xF0) {
-		k = 3;
-		if (c0 == 0xE0)
-			lo = 0xA0;
-		else if (c0 == 0xED)
-			hi = 0x9F;
-	} else if (c0 < 0xF5) {
-		k = 4;
-		if (c0 == 0xF0)
-			lo = 0x90;
-		else if (c0 == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (avail < k || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < k; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return k;
-}
-
-/* Offset of the first byte that is not well-formed UTF-8, or n. */
-static size_t utf8_check(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		size_t k = utf8_len((const unsigned char *)s + i, n - i);
-		if (k == 0)
-			return i;
-		i += k;
-	}
-	return n;
-}
-
-static void put_utf8(struct buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t k;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		k = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		k = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		k = 4;
-	}
-	buf_add(b, u, k);
-}
-
 /* ---- strings ---------------------------------------------------------- */
 
 /* Reads "\uXXXX" at s[at..]; -1 unless all six bytes are there and well formed. */
@@ -323,7 +243,9 @@ static int parse_string(struct jctx *c, size_t *off, size_t *len)
 		if (ch < 0x20)
 			return fail(c, c->pos, "control character in string (expected an escape)");
 		if (ch >= 0x80) {
-			size_t k = utf8_len(s + c->pos, c->n - c->pos);
+			uint32_t cp;
+			size_t k = utf8_decode(s + c->pos, c->n - c->pos, &cp);
+
 			if (k == 0)
 				return fail(c, c->pos, "invalid UTF-8 in string");
 			buf_add(&c->text, s + c->pos, k);
@@ -355,7 +277,7 @@ static int parse_string(struct jctx *c, size_t *off, size_t *len)
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 				c->pos += 6;
 			}
-			put_utf8(&c->text, cp);
+			utf8_encode(&c->text, cp);
 			c->pos += 4;
 			break;
 		}

@@ -27,8 +27,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 
 /* Deepest nesting of arrays and objects accepted; deeper input is refused. */
 #define JSONCANON_MAX_DEPTH 512

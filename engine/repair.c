@@ -29,12 +29,12 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "canon.h"
 #include "tally_config.h"
 #include "tz.h"
 #include "work.h"
-#include "zfile.h"
+#include "base/zfile.h"
 
 #define BATCH_ROWS 1000
 #define HEADER_END "-- end of tally header"
@@ -341,16 +341,9 @@ static int update_row(struct repair_writer *w, const struct mrow *wm, const stru
 	return 0;
 }
 
-static void put32(struct buf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-	buf_add(b, x, 4);
-}
-
 static void put_chunk(struct buf *b, const void *p, size_t n)
 {
-	put32(b, (uint32_t)n);
+	buf_add_le32(b, (uint32_t)n);
 	buf_add(b, p, n);
 }
 
@@ -789,11 +782,6 @@ static int frag_close(struct frag *f, struct tally_err *err)
 	return 0;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Reads one length-prefixed field of a record; returns bytes read, 0 at end, -1 on error. */
 static int read_field(struct zreader *z, struct buf *b, struct tally_err *err)
 {
@@ -805,7 +793,7 @@ static int read_field(struct zreader *z, struct buf *b, struct tally_err *err)
 		return (int)got;
 	if (got != 4)
 		return err_set(err, ERR_IO, "repair records are truncated");
-	len = get32(n);
+	len = le_get32(n);
 	buf_reset(b);
 	buf_grow(b, len);
 	if (len && zreader_read(z, b->data, len, err) != (long)len)

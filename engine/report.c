@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "canon.h"
 #include "tally_config.h"
 

@@ -50,7 +50,7 @@
 
 #include "../connectors/connector.h"
 #include "assemble.h"
-#include "buf.h"
+#include "base/buf.h"
 #include "canon.h"
 #include "chunk.h"
 #include "chunkrun.h"

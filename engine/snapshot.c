@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "../connectors/snapshot.h"
-#include "buf.h"
+#include "base/buf.h"
 #include "canon.h"
 #include "chunk.h"
 #include "outdir.h"
@@ -26,7 +26,7 @@
 #include "rowrec.h"
 #include "sorter.h"
 #include "tally_config.h"
-#include "zfile.h"
+#include "base/zfile.h"
 
 struct taker {
 	struct conn *conn;
@@ -43,13 +43,6 @@ struct taker {
 	json_t *chunks;
 	const char *side;
 };
-
-static void put32(struct buf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-	buf_add(b, x, 4);
-}
 
 /* The columns of the key on this side: the check's key (through its mappings) or the primary key. */
 static int resolve_key(struct taker *k, const struct spec_check *c, int side, struct tally_err *err)
@@ -144,27 +137,19 @@ static int write_row(struct taker *k, const struct mrow *m, struct tally_err *er
 			               k->t.display, (unsigned long long)k->rows + 1);
 	}
 	buf_reset(&k->rec);
-	put32(&k->rec, 0);
+	buf_add_le32(&k->rec, 0);
 	buf_add(&k->rec, m->hash.b, 16);
-	put32(&k->rec, (uint32_t)m->keylen);
+	buf_add_le32(&k->rec, (uint32_t)m->keylen);
 	buf_add(&k->rec, m->bytes, m->keylen);
 	for (size_t col = 0; col < raw->ncols; col++) {
 		if (!raw->val[col]) {
-			put32(&k->rec, UINT32_MAX);
+			buf_add_le32(&k->rec, UINT32_MAX);
 			continue;
 		}
-		put32(&k->rec, (uint32_t)raw->len[col]);
+		buf_add_le32(&k->rec, (uint32_t)raw->len[col]);
 		buf_add(&k->rec, raw->val[col], raw->len[col]);
 	}
-	{
-		uint32_t n = (uint32_t)(k->rec.len - 4);
-		uint8_t *p = (uint8_t *)k->rec.data;
-
-		p[0] = (uint8_t)n;
-		p[1] = (uint8_t)(n >> 8);
-		p[2] = (uint8_t)(n >> 16);
-		p[3] = (uint8_t)(n >> 24);
-	}
+	le_put32((uint8_t *)k->rec.data, (uint32_t)(k->rec.len - 4));
 	if (zfile_write(&k->z, k->rec.data, k->rec.len, err) < 0)
 		return -1;
 	buf_reset(&k->prev);
@@ -219,7 +204,7 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 	text = json_dumps(header, JSON_COMPACT);
 	json_decref(header);
 	buf_add(&b, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_LEN);
-	put32(&b, (uint32_t)strlen(text));
+	buf_add_le32(&b, (uint32_t)strlen(text));
 	buf_addstr(&b, text);
 	free(text);
 	rc = zfile_write(&k->z, b.data, b.len, err);
@@ -273,11 +258,11 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 		return -1;
 	close_chunk(k);
 	buf_reset(&k->rec);
-	put32(&k->rec, 0);
+	buf_add_le32(&k->rec, 0);
 	header = json_pack("{s:I, s:O}", "rows", (json_int_t)k->rows, "chunks", k->chunks);
 	text = json_dumps(header, JSON_COMPACT);
 	json_decref(header);
-	put32(&k->rec, (uint32_t)strlen(text));
+	buf_add_le32(&k->rec, (uint32_t)strlen(text));
 	buf_addstr(&k->rec, text);
 	free(text);
 	return zfile_write(&k->z, k->rec.data, k->rec.len, err);

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "base/err.h"
 
 /* A place in the spec file, 1-based; line 0 means "not in the file". */
 struct spec_pos {

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/nameset.h"
+#include "engine/base/nameset.h"
 
 static void assert_sane_nameset(const struct nameset *set)
 {
