@@ -1,8 +1,9 @@
 /*
  * engine/main.c
  *   The `tally` command: parses the command line (getopt_long), loads the
- *   spec and hands over to run_spec() or run_merge(). Exit status as
- *   diff(1): 0 every check consistent, 1 differences found, 2 trouble.
+ *   spec and hands over to run_spec(), combine_shards() or snapshot_take().
+ *   Exit status as diff(1): 0 every check consistent, 1 differences found,
+ *   2 trouble.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "combine.h"
 #include "plan.h"
 #include "run.h"
 #include "snapshot.h"
@@ -192,152 +194,141 @@ static int safe_sql(const struct spec *spec, char *const *only, size_t nonly)
 	return 0;
 }
 
+static const struct option check_longopts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "check", required_argument, NULL, 'c' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "max-rate", required_argument, NULL, OPT_RATE },
+	{ "max-load", required_argument, NULL, OPT_LOAD },
+	{ "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
+	{ "target-seconds", required_argument, NULL, OPT_TARGET },
+	{ "safe-sql", no_argument, NULL, OPT_SAFE_SQL },
+	{ "statement-timeout", required_argument, NULL, OPT_STMT_TIMEOUT },
+	{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+	{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
+	{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Reads one option of tally check into opts; returns -1 to go on, or the exit status. */
+static int check_option(int ch, struct run_opts *opts, bool *safe)
+{
+	long v;
+
+	switch (ch) {
+	case 'o':
+		opts->out_dir = optarg;
+		return -1;
+	case 'c':
+		opts->only = xrealloc(opts->only, (opts->nonly + 1) * sizeof(char *));
+		opts->only[opts->nonly++] = optarg;
+		return -1;
+	case 'j':
+		if (parse_long(optarg, 1, 256, &v) < 0)
+			return bad_option("--jobs needs a number of workers from 1 to 256");
+		opts->jobs = (unsigned)v;
+		return -1;
+	case 'q':
+		opts->quiet = true;
+		warn_quiet = 1;
+		return -1;
+	case OPT_TIMEOUT:
+		if (parse_long(optarg, 1, 3600, &v) < 0)
+			return bad_option("--connect-timeout needs seconds between 1 and 3600");
+		opts->connect_timeout = (int)v;
+		return -1;
+	case OPT_COMPRESS:
+		opts->compress_repair = true;
+		return -1;
+	case OPT_SHARD: {
+		char *slash = strchr(optarg, '/');
+		long k, n;
+
+		if (!slash || (*slash = '\0', parse_long(optarg, 0, 100000, &k) < 0) ||
+		    parse_long(slash + 1, 1, 100000, &n) < 0 || k >= n)
+			return bad_option("--shard needs K/N with 0 <= K < N, e.g. --shard 0/4");
+		*slash = '/';
+		opts->shard_index = (unsigned)k;
+		opts->shard_count = (unsigned)n;
+		return -1;
+	}
+	case OPT_RESUME:
+		opts->resume = true;
+		return -1;
+	case OPT_PROGRESS:
+		opts->progress = true;
+		return -1;
+	case OPT_RATE:
+		if (parse_double(optarg, 1, 1e12, &opts->max_rate) < 0)
+			return bad_option("--max-rate needs rows per second, at least 1");
+		return -1;
+	case OPT_LOAD:
+		if (parse_long(optarg, 1, 100000, &opts->max_load) < 0)
+			return bad_option("--max-load needs a number of active queries, at least 1");
+		return -1;
+	case OPT_CHUNK_ROWS:
+		if (parse_long(optarg, 1000, 100000000, &opts->chunk_rows) < 0)
+			return bad_option("--chunk-rows needs a number of rows from 1000 to 100000000");
+		return -1;
+	case OPT_TARGET:
+		if (parse_double(optarg, 0.05, 3600, &opts->page_seconds) < 0)
+			return bad_option("--target-seconds needs seconds from 0.05 to 3600");
+		return -1;
+	case OPT_SAFE_SQL:
+		*safe = true;
+		return -1;
+	case OPT_STMT_TIMEOUT:
+		if (parse_double(optarg, 0, 604800, &opts->statement_timeout) < 0)
+			return bad_option("--statement-timeout needs seconds from 0 (no limit) to 604800");
+		opts->statement_timeout_forced = true;
+		return -1;
+	case OPT_LOCK_TIMEOUT:
+		if (parse_double(optarg, 0, 86400, &opts->lock_timeout) < 0)
+			return bad_option("--lock-timeout needs seconds from 0 to 86400");
+		return -1;
+	case OPT_YIELD_AFTER:
+		if (parse_double(optarg, 0, 86400, &opts->yield_after) < 0)
+			return bad_option("--yield-after needs seconds from 0 (never) to 86400");
+		return -1;
+	case OPT_ON_LOCK_WAIT:
+		if (strcmp(optarg, "yield") != 0 && strcmp(optarg, "wait") != 0)
+			return bad_option("--on-lock-wait is yield or wait");
+		opts->on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
+		return -1;
+	case 'h':
+		usage(stdout);
+		return 0;
+	default:
+		usage(stderr);
+		return 2;
+	}
+}
+
 static int cmd_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "check", required_argument, NULL, 'c' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
-		{ "shard", required_argument, NULL, OPT_SHARD },
-		{ "resume", no_argument, NULL, OPT_RESUME },
-		{ "progress", no_argument, NULL, OPT_PROGRESS },
-		{ "max-rate", required_argument, NULL, OPT_RATE },
-		{ "max-load", required_argument, NULL, OPT_LOAD },
-		{ "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
-		{ "target-seconds", required_argument, NULL, OPT_TARGET },
-		{ "safe-sql", no_argument, NULL, OPT_SAFE_SQL },
-		{ "statement-timeout", required_argument, NULL, OPT_STMT_TIMEOUT },
-		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
-		{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
-		{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct run_opts opts;
 	struct spec spec;
 	struct tally_err err;
 	char *text;
 	size_t len;
-	long v;
 	int ch, status;
 	bool safe = false;
 
 	run_opts_init(&opts);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:c:j:qh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			opts.out_dir = optarg;
-			break;
-		case 'c':
-			opts.only = xrealloc(opts.only, (opts.nonly + 1) * sizeof(char *));
-			opts.only[opts.nonly++] = optarg;
-			break;
-		case 'j':
-			if (parse_long(optarg, 1, 256, &v) < 0) {
-				free(opts.only);
-				return bad_option("--jobs needs a number of workers from 1 to 256");
-			}
-			opts.jobs = (unsigned)v;
-			break;
-		case 'q':
-			opts.quiet = true;
-			warn_quiet = 1;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_long(optarg, 1, 3600, &v) < 0) {
-				free(opts.only);
-				return bad_option("--connect-timeout needs seconds between 1 and 3600");
-			}
-			opts.connect_timeout = (int)v;
-			break;
-		case OPT_COMPRESS:
-			opts.compress_repair = true;
-			break;
-		case OPT_SHARD: {
-			char *slash = strchr(optarg, '/');
-			long k, n;
+	while ((ch = getopt_long(argc, argv, "o:c:j:qh", check_longopts, NULL)) != -1) {
+		int rc = check_option(ch, &opts, &safe);
 
-			if (!slash || (*slash = '\0', parse_long(optarg, 0, 100000, &k) < 0) ||
-			    parse_long(slash + 1, 1, 100000, &n) < 0 || k >= n) {
-				free(opts.only);
-				return bad_option("--shard needs K/N with 0 <= K < N, e.g. --shard 0/4");
-			}
-			*slash = '/';
-			opts.shard_index = (unsigned)k;
-			opts.shard_count = (unsigned)n;
-			break;
-		}
-		case OPT_RESUME:
-			opts.resume = true;
-			break;
-		case OPT_PROGRESS:
-			opts.progress = true;
-			break;
-		case OPT_RATE:
-			if (parse_double(optarg, 1, 1e12, &opts.max_rate) < 0) {
-				free(opts.only);
-				return bad_option("--max-rate needs rows per second, at least 1");
-			}
-			break;
-		case OPT_LOAD:
-			if (parse_long(optarg, 1, 100000, &opts.max_load) < 0) {
-				free(opts.only);
-				return bad_option("--max-load needs a number of active queries, at least 1");
-			}
-			break;
-		case OPT_CHUNK_ROWS:
-			if (parse_long(optarg, 1000, 100000000, &opts.chunk_rows) < 0) {
-				free(opts.only);
-				return bad_option("--chunk-rows needs a number of rows from 1000 to 100000000");
-			}
-			break;
-		case OPT_TARGET:
-			if (parse_double(optarg, 0.05, 3600, &opts.page_seconds) < 0) {
-				free(opts.only);
-				return bad_option("--target-seconds needs seconds from 0.05 to 3600");
-			}
-			break;
-		case OPT_SAFE_SQL:
-			safe = true;
-			break;
-		case OPT_STMT_TIMEOUT:
-			if (parse_double(optarg, 0, 604800, &opts.statement_timeout) < 0) {
-				free(opts.only);
-				return bad_option("--statement-timeout needs seconds from 0 (no limit) to 604800");
-			}
-			opts.statement_timeout_forced = true;
-			break;
-		case OPT_LOCK_TIMEOUT:
-			if (parse_double(optarg, 0, 86400, &opts.lock_timeout) < 0) {
-				free(opts.only);
-				return bad_option("--lock-timeout needs seconds from 0 to 86400");
-			}
-			break;
-		case OPT_YIELD_AFTER:
-			if (parse_double(optarg, 0, 86400, &opts.yield_after) < 0) {
-				free(opts.only);
-				return bad_option("--yield-after needs seconds from 0 (never) to 86400");
-			}
-			break;
-		case OPT_ON_LOCK_WAIT:
-			if (strcmp(optarg, "yield") != 0 && strcmp(optarg, "wait") != 0) {
-				free(opts.only);
-				return bad_option("--on-lock-wait is yield or wait");
-			}
-			opts.on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
-			break;
-		case 'h':
-			usage(stdout);
+		if (rc >= 0) {
 			free(opts.only);
-			return 0;
-		default:
-			usage(stderr);
-			free(opts.only);
-			return 2;
+			return rc;
 		}
 	}
 	if (opts.quiet && opts.progress) {
@@ -425,7 +416,7 @@ static int cmd_merge(int argc, char **argv)
 		fprintf(stderr, "tally: error: merge needs --out DIR and the shard directories\n");
 		return 2;
 	}
-	return run_merge(out, argv + optind, (size_t)(argc - optind), compress, quiet);
+	return combine_shards(out, argv + optind, (size_t)(argc - optind), compress, quiet);
 }
 
 static int cmd_snapshot(int argc, char **argv)
