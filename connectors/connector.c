@@ -16,12 +16,12 @@
 
 extern const struct conn_ops postgres_ops;
 extern const struct conn_ops mariadb_ops;
-extern const struct conn_ops snapshot_ops;
+extern const struct conn_ops snapfile_ops;
 
 static const struct conn_ops *const drivers[] = {
 	&postgres_ops,
 	&mariadb_ops,
-	&snapshot_ops,
+	&snapfile_ops,
 };
 
 const struct conn_ops *conn_driver(const char *name)

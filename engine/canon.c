@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsoncanon.h"
+#include "jcanon.h"
 
 const char *cclass_name(enum cclass c)
 {
@@ -70,7 +70,7 @@ void canon_thread_release(void)
 	buf_release(&canon_tls.folded);
 	buf_release(&canon_tls.json);
 	buf_release(&canon_tls.own);
-	json_canon_thread_release();
+	jcanon_thread_release();
 }
 
 /* ---- maps ------------------------------------------------------------- */

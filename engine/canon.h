@@ -41,7 +41,7 @@
  *   0x68 N[8]             timestamptz: microseconds since 2000-01-01 UTC
  *   0x70 U[16]            uuid: the 16 bytes
  *   0x74 F A[4|16] P      inet: family 4 or 6, the address, the prefix length
- *   0x78 S 0x00 0x01      JSON: its canonical text (engine/jsoncanon.h), escaped as text
+ *   0x78 S 0x00 0x01      JSON: its canonical text (engine/jcanon.h), escaped as text
  *   0x7A N[4] B[(N+7)/8]  bit string: N bits, big-endian count, then the bits packed
  *                         from the most significant bit, unused low bits zero
  *   0x7E S 0x00 0x01      a source value that a `map:` does not name: its own

@@ -13,7 +13,7 @@
 #include <wctype.h>
 
 #include "base/utf8.h"
-#include "jsoncanon.h"
+#include "jcanon.h"
 
 /* ---- text and bytes --------------------------------------------------- */
 
@@ -169,7 +169,7 @@ int canon_put_uuid(struct buf *out, const struct canon_col *col, const char *s, 
 
 /* ---- JSON ------------------------------------------------------------- */
 
-/* Returns -2 with err set: json_canon's message names the byte at fault. */
+/* Returns -2 with err set: jcanon's message names the byte at fault. */
 int canon_put_json(struct buf *out, const struct canon_col *col, const char *s, size_t n,
                    struct tally_err *err)
 {
@@ -178,9 +178,9 @@ int canon_put_json(struct buf *out, const struct canon_col *col, const char *s, 
 
 	buf_reset(scratch);
 	if (col->type == LT_ARRAY)
-		rc = pgarray_canon_json(scratch, s, n, (enum pgarray_elem)col->arr_elem, err);
+		rc = jcanon_pgarray(scratch, s, n, (enum pgarray_elem)col->arr_elem, err);
 	else
-		rc = json_canon(scratch, s, n, err);
+		rc = jcanon(scratch, s, n, err);
 	if (rc < 0)
 		return -2;
 	canon_put_escaped(out, TAG_JSON, scratch->data, scratch->len);

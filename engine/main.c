@@ -1,7 +1,7 @@
 /*
  * engine/main.c
  *   The `tally` command: parses the command line (getopt_long), loads the
- *   spec and hands over to run_spec(), combine_shards() or snapshot_take().
+ *   spec and hands over to run_spec(), combine_shards() or snapfile_take().
  *   Exit status as diff(1): 0 every check consistent, 1 differences found,
  *   2 trouble.
  */
@@ -17,7 +17,7 @@
 #include "combine.h"
 #include "plan.h"
 #include "run.h"
-#include "snapshot.h"
+#include "snapfile.h"
 #include "spec.h"
 #include "sqlguard.h"
 #include "tally_config.h"
@@ -491,7 +491,7 @@ static int cmd_snapshot(int argc, char **argv)
 		return 2;
 	}
 	install_signals();
-	status = snapshot_take(&spec, c, strcmp(side, "source") == 0 ? SIDE_SOURCE : SIDE_TARGET, file, &opts);
+	status = snapfile_take(&spec, c, strcmp(side, "source") == 0 ? SIDE_SOURCE : SIDE_TARGET, file, &opts);
 	spec_release(&spec);
 	return status;
 }

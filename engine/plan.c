@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "jsoncanon.h"
+#include "jcanon.h"
 #include "tz.h"
 
 static const char *side_name(int side)

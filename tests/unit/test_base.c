@@ -19,7 +19,7 @@
 #include "../../engine/base/le.h"
 #include "../../engine/base/utf8.h"
 #include "../../engine/canon.h"
-#include "../../engine/jsoncanon.h"
+#include "../../engine/jcanon.h"
 #include "../../engine/spec.h"
 
 #define L(s) s, sizeof(s) - 1
@@ -198,10 +198,10 @@ static void test_utf8_callers(void **state)
 	assert_folds_to(L("\xf0\x90\x90\x80"), L("\xf0\x90\x90\xa8"));       /* U+10400 -> U+10428 */
 
 	/* jcanon refuses, naming no value. */
-	assert_int_equal(json_canon(&out, L("\"\xc0\xaf\""), &err), -1);
+	assert_int_equal(jcanon(&out, L("\"\xc0\xaf\""), &err), -1);
 	assert_string_equal(err.msg, "not valid JSON at byte 1: invalid UTF-8 in string");
-	assert_int_equal(json_canon(&out, L("\"\xed\xa0\x80\""), &err), -1);
-	assert_int_equal(json_canon(&out, L("\"\xf4\x8f\xbf\xbf\""), &err), 0);
+	assert_int_equal(jcanon(&out, L("\"\xed\xa0\x80\""), &err), -1);
+	assert_int_equal(jcanon(&out, L("\"\xf4\x8f\xbf\xbf\""), &err), 0);
 
 	/* The spec loader names the first byte that is not UTF-8, at its position. */
 	assert_int_equal(spec_load_string("t.yaml", L("version: 1\nname: ab\xf4\x90\x80\x80\n"), &spec, &err), -1);

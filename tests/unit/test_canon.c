@@ -19,7 +19,7 @@
 #include "../../engine/base/civil.h"
 #include "../../engine/canon.h"
 #include "../../engine/rowhash.h"
-#include "../../engine/jsoncanon.h"
+#include "../../engine/jcanon.h"
 #include "../../engine/tz.h"
 
 /* Encodes one value (NULL: SQL NULL) and returns its bytes as hex. */

@@ -1,7 +1,7 @@
 /*
- * engine/jsoncanon.c
- *   canon -> JSONCANON: parses a JSON document (or a PostgreSQL array's
- *   text) and writes its canonical text (layout in jsoncanon.h). Performs
+ * engine/jcanon.c
+ *   canon -> JCANON: parses a JSON document (or a PostgreSQL array's
+ *   text) and writes its canonical text (layout in jcanon.h). Performs
  *   no I/O.
  *
  * How it works: the parser does not write to `out` at all. It builds a
@@ -13,10 +13,10 @@
  * byte is parsed and written once (linear time plus a sort per object),
  * and a failure anywhere leaves `out` untouched for free.
  *
- * Recursion (parsing and writing) is bounded by JSONCANON_MAX_DEPTH, with a
+ * Recursion (parsing and writing) is bounded by JCANON_MAX_DEPTH, with a
  * few small frames per level.
  */
-#include "jsoncanon.h"
+#include "jcanon.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -83,7 +83,7 @@ static _Thread_local struct jctx ctx = { .text = BUF_INIT, .el = BUF_INIT };
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define DEPTH_STR STR(JSONCANON_MAX_DEPTH)
+#define DEPTH_STR STR(JCANON_MAX_DEPTH)
 
 /* The largest |exponent| of a normalized number; the spec allows any, we bound the output. */
 #define EXP_MAX INT64_C(1000000000)
@@ -129,7 +129,7 @@ static void ctx_trim(struct jctx *c)
 	c->dimkind = NULL;
 }
 
-void json_canon_thread_release(void)
+void jcanon_thread_release(void)
 {
 	free(ctx.node);
 	free(ctx.mem);
@@ -476,7 +476,7 @@ static int parse_object(struct jctx *c, int depth)
 	size_t obj, from = c->nmem;
 	bool first = true;
 
-	if (depth >= JSONCANON_MAX_DEPTH)
+	if (depth >= JCANON_MAX_DEPTH)
 		return fail(c, c->pos, "nesting deeper than " DEPTH_STR " levels");
 	obj = node_new(c, J_OBJ);
 	c->pos++;
@@ -530,7 +530,7 @@ static int parse_array(struct jctx *c, int depth)
 {
 	size_t arr;
 
-	if (depth >= JSONCANON_MAX_DEPTH)
+	if (depth >= JCANON_MAX_DEPTH)
 		return fail(c, c->pos, "nesting deeper than " DEPTH_STR " levels");
 	arr = node_new(c, J_ARR);
 	c->pos++;
@@ -663,7 +663,7 @@ static void emit(struct buf *out, const struct jctx *c, size_t i)
 	}
 }
 
-int json_canon(struct buf *out, const char *s, size_t n, struct tally_err *err)
+int jcanon(struct buf *out, const char *s, size_t n, struct tally_err *err)
 {
 	struct jctx *c = &ctx;
 	int rc;
@@ -831,7 +831,7 @@ static int pga_parse(struct jctx *c, enum pgarray_elem elem, int depth)
 	size_t arr, start = c->pos, count = 0, lvl = (size_t)depth;
 	unsigned char kind = DIM_EMPTY;
 
-	if (depth >= JSONCANON_MAX_DEPTH)
+	if (depth >= JCANON_MAX_DEPTH)
 		return fail(c, c->pos, "nesting deeper than " DEPTH_STR " levels");
 	/* Levels are entered in order: a new one is the next, its shape unknown until an array there closes. */
 	if (lvl == c->ndim)
@@ -889,12 +889,12 @@ static int pga_parse(struct jctx *c, enum pgarray_elem elem, int depth)
 	return 0;
 }
 
-int pgarray_canon_json(struct buf *out, const char *s, size_t n, enum pgarray_elem elem,
+int jcanon_pgarray(struct buf *out, const char *s, size_t n, enum pgarray_elem elem,
                        struct tally_err *err)
 {
 	struct jctx *c = &ctx;
-	size_t dim[JSONCANON_MAX_DEPTH];
-	unsigned char dimkind[JSONCANON_MAX_DEPTH];
+	size_t dim[JCANON_MAX_DEPTH];
+	unsigned char dimkind[JCANON_MAX_DEPTH];
 	int rc = -1;
 
 	ctx_start(c, s, n, "not a valid array", err);
