@@ -129,22 +129,6 @@ static int bad_option(const char *what)
 	return 2;
 }
 
-/* Reads the whole spec file, for its hash (the loader reads it too). */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	return buf_detach(&b, len);
-}
-
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
@@ -311,13 +295,29 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 	}
 }
 
+/* Is every --check name a check of spec? Prints the refusal; returns 0 or 2. */
+static int known_checks(const struct spec *spec, const struct run_opts *opts)
+{
+	for (size_t i = 0; i < opts->nonly; i++)
+		if (!spec_find_check(spec, opts->only[i])) {
+			struct buf names = BUF_INIT;
+
+			for (size_t j = 0; j < spec->nchecks; j++)
+				buf_addf(&names, "%s%s", j ? ", " : "", spec->checks[j].name);
+			fprintf(stderr, "tally: error: %s: no check named '%s' (checks: %s)\n", spec->file,
+			        opts->only[i], names.data);
+			buf_release(&names);
+			return 2;
+		}
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct run_opts opts;
 	struct spec spec;
 	struct tally_err err;
-	char *text;
-	size_t len;
+	struct buf text = BUF_INIT;
 	int ch, status;
 	bool safe = false;
 
@@ -341,39 +341,23 @@ static int cmd_check(int argc, char **argv)
 		free(opts.only);
 		return 2;
 	}
-	if (spec_load(argv[optind], &spec, &err) < 0) {
+	/* Read once: the run's hash (for --resume) is of the very bytes loaded. */
+	if (spec_read(argv[optind], &text, &err) < 0 ||
+	    spec_load_string(argv[optind], text.data, text.len, &spec, &err) < 0) {
 		err_print(&err, stderr);
+		buf_release(&text);
 		free(opts.only);
 		return 2;
 	}
-	for (size_t i = 0; i < opts.nonly; i++)
-		if (!spec_find_check(&spec, opts.only[i])) {
-			struct buf names = BUF_INIT;
-
-			for (size_t j = 0; j < spec.nchecks; j++)
-				buf_addf(&names, "%s%s", j ? ", " : "", spec.checks[j].name);
-			fprintf(stderr, "tally: error: %s: no check named '%s' (checks: %s)\n", spec.file,
-			        opts.only[i], names.data);
-			buf_release(&names);
-			spec_release(&spec);
-			free(opts.only);
-			return 2;
-		}
-	if (safe && safe_sql(&spec, opts.only, opts.nonly)) {
+	if (known_checks(&spec, &opts) || (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);
-		free(opts.only);
-		return 2;
-	}
-	text = read_file(argv[optind], &len);
-	if (!text) {
-		fprintf(stderr, "tally: error: cannot read spec file '%s': %s\n", argv[optind], strerror(errno));
-		spec_release(&spec);
+		buf_release(&text);
 		free(opts.only);
 		return 2;
 	}
 	install_signals();
-	status = run_spec(&spec, text, len, &opts);
-	free(text);
+	status = run_spec(&spec, text.data, text.len, &opts);
+	buf_release(&text);
 	spec_release(&spec);
 	free(opts.only);
 	return status;

@@ -541,8 +541,6 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 		goto done;
 	}
 	if (run_chunks(&r, &err) < 0) {
-		if (r.ntasks)
-			r.res[r.tasks[0].check].status = RESULT_PENDING;
 		status = fail_report(&r, &err, true);
 		goto done;
 	}

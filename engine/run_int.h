@@ -140,5 +140,7 @@ int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *e
 /* engine/run_pool.c */
 void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_env *env);
 int run_workers(struct run *r);
+/* Sets err to "cannot start worker N: REASON" for pthread_create()'s code; returns -1. */
+int run_worker_start_error(struct tally_err *err, unsigned worker, int code);
 
 #endif

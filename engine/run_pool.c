@@ -215,6 +215,12 @@ static void watch_sessions(struct run *r)
 		guard_cancel(&r->guard);
 }
 
+/* pthread_create() returns its error and leaves errno alone: the message takes the code. */
+int run_worker_start_error(struct tally_err *err, unsigned worker, int code)
+{
+	return err_set(err, ERR_INTERNAL, "cannot start worker %u: %s", worker, strerror(code));
+}
+
 int run_workers(struct run *r)
 {
 	unsigned jobs = r->opts->jobs ? r->opts->jobs : 1;
@@ -229,10 +235,12 @@ int run_workers(struct run *r)
 	r->t0 = chunk_now();
 	for (unsigned i = 0; i < jobs; i++) {
 		w[i].r = r;
-		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
+		int rc = pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+
+		if (rc != 0) {
 			struct tally_err e;
 
-			err_set(&e, ERR_INTERNAL, "cannot start worker %u: %s", i + 1, strerror(errno));
+			run_worker_start_error(&e, i + 1, rc);
 			fail_run(r, &e);
 			pthread_mutex_lock(&r->lock);
 			r->active -= (int)(jobs - i);

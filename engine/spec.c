@@ -40,23 +40,19 @@ int spec_load_string(const char *name, const char *text, size_t len,
 	return 0;
 }
 
-int spec_load(const char *path, struct spec *out, struct tally_err *err)
+int spec_read(const char *path, struct buf *text, struct tally_err *err)
 {
-	struct buf b = BUF_INIT;
-	FILE *fp;
-	int rc;
+	FILE *fp = fopen(path, "rb");
 
-	memset(out, 0, sizeof(*out));
-	fp = fopen(path, "rb");
 	if (!fp)
 		return err_set(err, ERR_SPEC, "cannot read spec file '%s': %s",
 		               path, strerror(errno));
 	for (;;) {
 		size_t n;
 
-		buf_grow(&b, 8192);
-		n = fread(b.data + b.len, 1, b.cap - b.len - 1, fp);
-		buf_setlen(&b, b.len + n);
+		buf_grow(text, 8192);
+		n = fread(text->data + text->len, 1, text->cap - text->len - 1, fp);
+		buf_setlen(text, text->len + n);
 		if (n == 0)
 			break;
 	}
@@ -64,12 +60,22 @@ int spec_load(const char *path, struct spec *out, struct tally_err *err)
 		int e = errno;
 
 		fclose(fp);
-		buf_release(&b);
 		return err_set(err, ERR_SPEC, "cannot read spec file '%s': %s",
 		               path, strerror(e));
 	}
 	fclose(fp);
-	rc = spec_load_string(path, b.data, b.len, out, err);
+	return 0;
+}
+
+int spec_load(const char *path, struct spec *out, struct tally_err *err)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = spec_read(path, &b, err);
+	if (rc == 0)
+		rc = spec_load_string(path, b.data, b.len, out, err);
 	buf_release(&b);
 	return rc;
 }

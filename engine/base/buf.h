@@ -57,11 +57,17 @@ static inline void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-/* Sets the length, which must be < cap; keeps the NUL terminator. */
+/*
+ * Sets the length, which must be < cap, or 0 while the buffer owns no
+ * memory; keeps the NUL terminator. An empty buffer's data is the shared
+ * buf_empty, which is never written (threads share it): rewinding an
+ * empty buffer to 0 leaves it alone.
+ */
 static inline void buf_setlen(struct buf *b, size_t len)
 {
 	b->len = len;
-	b->data[len] = '\0';
+	if (b->cap)
+		b->data[len] = '\0';
 }
 
 static inline void buf_add(struct buf *b, const void *data, size_t len)

@@ -10,9 +10,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../engine/base/buf.h"
 #include "../../engine/base/civil.h"
@@ -226,6 +231,81 @@ static void test_le(void **state)
 	assert_true(le_get64(p) == UINT64_C(0x0102030405060708));
 }
 
+/* ---- buf --------------------------------------------------------------- */
+
+/*
+ * Runs fn in a child process whose page holding buf_empty is read-only:
+ * any write into the shared empty buffer kills the child. The page may
+ * also hold the lazily bound PLT slots, so fn runs once on its own
+ * first (on a buffer that owns memory), to bind what it calls, and the
+ * child leaves through a syscall bound the same way. Returns the
+ * child's wait status.
+ */
+static int with_empty_readonly(void (*fn)(struct buf *))
+{
+	long page = sysconf(_SC_PAGESIZE);
+	pid_t pid;
+	int st = 0;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		void *at = (void *)((uintptr_t)buf_empty & ~((uintptr_t)page - 1));
+		struct buf warm = BUF_INIT, b = BUF_INIT;
+
+		/* cmocka's handlers would go on with the tests in the child */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		buf_addstr(&warm, "warm");
+		fn(&warm);
+		syscall(SYS_getpid);
+		if (mprotect(at, (size_t)page, PROT_READ) != 0)
+			syscall(SYS_exit_group, 3);
+		fn(&b);
+		syscall(SYS_exit_group, b.len == 0 && b.data == buf_empty ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void rewind_to_zero(struct buf *b)
+{
+	buf_setlen(b, 0);
+	buf_reset(b);
+}
+
+/* A failed encode rewinds its output to where it was: 0, on an empty buffer. */
+static void failed_encode(struct buf *b)
+{
+	struct canon_col c = canon_col_make(CC_NUMBER, LT_DECIMAL);
+	struct tally_err err;
+
+	canon_encode(b, &c, "x", 1, &err);
+	buf_reset(b);
+}
+
+static void test_buf_empty_never_written(void **state)
+{
+	struct buf b = BUF_INIT;
+	int st;
+
+	(void)state;
+	st = with_empty_readonly(rewind_to_zero);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	st = with_empty_readonly(failed_encode);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* Once it owns memory, the terminator follows the length. */
+	buf_addstr(&b, "abc");
+	buf_setlen(&b, 1);
+	assert_string_equal(b.data, "a");
+	assert_sane_buf(&b);
+	buf_release(&b);
+	assert_sane_buf(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_check_count_encode),
 		cmocka_unit_test(test_utf8_callers),
 		cmocka_unit_test(test_le),
+		cmocka_unit_test(test_buf_empty_never_written),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
