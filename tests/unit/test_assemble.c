@@ -5,7 +5,8 @@
  *   repair record writer over fixture rows), then assembled (repair
  *   steps, scripts, report.json, diff.ndjson.zst), each output compared
  *   byte for byte with tests/unit/golden/, times and the version masked.
- *   The connectors are the real ones for what needs no session (literals
+ *   Two tables joined by a foreign key pin the order of the steps. The
+ *   connectors are the real ones for what needs no session (literals
  *   and the dialect of the scripts); describing and scanning read the
  *   fixtures.
  *
@@ -64,9 +65,19 @@ static const struct fixture_row new_rows[] = {
 	{ { "5", "void", "0.10", "caf\xc3\xa9 \"quoted\"\\" } },
 };
 
+/* Customers, the parent of orders by a foreign key, in both systems. */
+static const struct fixture_row old_customers[] = {
+	{ { "1", "ann" } }, { { "2", "bob" } }, { { "3", "cy" } },
+};
+static const struct fixture_row new_customers[] = {
+	{ { "1", "ann" } }, { { "4", "dan" } },
+};
+
 struct fake {
 	struct conn c;                  /* first: the engine holds a struct conn * */
-	const struct fixture_row *rows;
+	const struct fixture_row *orders, *customers;
+	size_t norders, ncustomers;
+	const struct fixture_row *rows; /* the table being scanned */
 	size_t nrows, next;
 	const size_t *cols;
 	size_t ncols;
@@ -87,11 +98,61 @@ static void coldesc_set(struct coldesc *c, const char *name, const char *native,
 	c->nullable = true;
 }
 
+static struct fkdesc fk_to_customers(bool my)
+{
+	struct fkdesc f;
+
+	memset(&f, 0, sizeof(f));
+	f.name = strdup("orders_customer_fk");
+	f.table = strdup(my ? "shop.customers" : "public.customers");
+	f.sqlname = strdup(my ? "`shop`.`customers`" : "\"public\".\"customers\"");
+	f.ncols = 1;
+	f.cols = calloc(1, sizeof(char *));
+	f.cols[0] = strdup("id");
+	f.refcols = calloc(1, sizeof(char *));
+	f.refcols[0] = strdup("id");
+	f.on_delete = strdup("NO ACTION");
+	f.on_update = strdup("NO ACTION");
+	return f;
+}
+
+static void describe_customers(bool my, const char *table, struct tabdesc *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->display = strdup(table);
+	out->sqlname = strdup(my ? "`shop`.`customers`" : "\"public\".\"customers\"");
+	out->ncols = 2;
+	out->cols = calloc(2, sizeof(*out->cols));
+	coldesc_set(&out->cols[0], "id", my ? "int(11)" : "integer", LT_INT);
+	out->cols[0].bits = 32;
+	out->cols[0].nullable = false;
+	coldesc_set(&out->cols[1], "name", "text", LT_TEXT);
+	if (my) {
+		out->cols[1].length = 65535;
+		out->cols[1].charset = strdup("utf8mb4");
+		out->cols[1].collation = strdup("utf8mb4_bin");
+	}
+	out->npk = 1;
+	out->pk = calloc(1, sizeof(size_t));
+	/* orders' foreign key, seen from the parent */
+	out->nchildren = 1;
+	out->children = calloc(1, sizeof(*out->children));
+	out->children[0] = fk_to_customers(my);
+	free(out->children[0].table);
+	out->children[0].table = strdup(my ? "shop.orders" : "public.orders");
+	free(out->children[0].sqlname);
+	out->children[0].sqlname = strdup(my ? "`shop`.`orders`" : "\"public\".\"orders\"");
+}
+
 static int fake_describe(struct conn *c, const char *table, struct tabdesc *out, struct tally_err *err)
 {
 	bool my = strcmp(c->ops->driver, "mariadb") == 0;
 
 	(void)err;
+	if (strstr(table, "customers")) {
+		describe_customers(my, table, out);
+		return 0;
+	}
 	memset(out, 0, sizeof(*out));
 	out->display = strdup(table);
 	out->sqlname = strdup(my ? "`shop`.`orders`" : "\"public\".\"orders\"");
@@ -116,6 +177,9 @@ static int fake_describe(struct conn *c, const char *table, struct tabdesc *out,
 	}
 	out->npk = 1;
 	out->pk = calloc(1, sizeof(size_t));
+	out->nparents = 1;
+	out->parents = calloc(1, sizeof(*out->parents));
+	out->parents[0] = fk_to_customers(my);
 	return 0;
 }
 
@@ -129,6 +193,13 @@ static int fake_scan_open(struct conn *c, const struct scan_req *req, struct tal
 	struct fake *f = (struct fake *)c;
 
 	(void)err;
+	if (strstr(req->desc->display, "customers")) {
+		f->rows = f->customers;
+		f->nrows = f->ncustomers;
+	} else {
+		f->rows = f->orders;
+		f->nrows = f->norders;
+	}
 	f->next = 0;
 	f->cols = req->cols;
 	f->ncols = req->ncols;
@@ -180,7 +251,8 @@ static void fake_ops(struct conn_ops *ops, const char *driver)
 }
 
 static void fake_init(struct fake *f, const struct conn_ops *ops, const char *system, const char *side,
-                      const struct fixture_row *rows, size_t n)
+                      const struct fixture_row *orders, size_t norders,
+                      const struct fixture_row *customers, size_t ncustomers)
 {
 	struct conn_cfg cfg;
 
@@ -190,8 +262,10 @@ static void fake_init(struct fake *f, const struct conn_ops *ops, const char *sy
 	cfg.side = side;
 	conn_base_init(&f->c, ops, &cfg);
 	f->c.server_version = strdup(strcmp(ops->driver, "mariadb") == 0 ? "MariaDB 10.11.6" : "PostgreSQL 15.8");
-	f->rows = rows;
-	f->nrows = n;
+	f->orders = orders;
+	f->norders = norders;
+	f->customers = customers;
+	f->ncustomers = ncustomers;
 }
 
 /* ---- golden files ------------------------------------------------------ */
@@ -332,21 +406,27 @@ static const char SPEC[] =
 	"    source: { system: new, table: shop.orders }\n"
 	"    target: { system: old, table: public.orders }\n"
 	"    repair: target\n"
+	"  - name: customers\n"
+	"    source: { system: old, table: public.customers }\n"
+	"    target: { system: new, table: shop.customers }\n"
+	"    repair: target\n"
 	"  - name: gone\n"
 	"    source: { system: old, table: public.orders }\n"
 	"    target: { system: new, table: shop.orders }\n"
 	"    expect: absent\n"
 	"    repair: none\n";
 
+#define NCHECKS 4
+
 struct world {
 	char dir[64];
 	struct spec spec;
 	struct conn_ops ops_pg, ops_my;
 	struct fake old_side[2], new_side[2];   /* [side]: each system as source and as target */
-	struct plan plans[3];
-	struct chunkplan cps[3];
-	struct repair_info *ri[3];
-	struct check_result res[3];
+	struct plan plans[NCHECKS];
+	struct chunkplan cps[NCHECKS];
+	struct repair_info *ri[NCHECKS];
+	struct check_result res[NCHECKS];
 };
 
 static struct fake *side_conn(struct world *w, const char *system, int side)
@@ -385,11 +465,11 @@ static json_t *world_run(struct world *w)
 	fake_ops(&w->ops_pg, "postgres");
 	fake_ops(&w->ops_my, "mariadb");
 	for (int s = 0; s < 2; s++) {
-		fake_init(&w->old_side[s], &w->ops_pg, "old", s ? "target" : "source", old_rows, 4);
-		fake_init(&w->new_side[s], &w->ops_my, "new", s ? "target" : "source", new_rows, 4);
+		fake_init(&w->old_side[s], &w->ops_pg, "old", s ? "target" : "source", old_rows, 4, old_customers, 3);
+		fake_init(&w->new_side[s], &w->ops_my, "new", s ? "target" : "source", new_rows, 4, new_customers, 2);
 	}
-	assert_int_equal(work_create(w->dir, 3, &err), 0);
-	for (size_t i = 0; i < 3; i++) {
+	assert_int_equal(work_create(w->dir, NCHECKS, &err), 0);
+	for (size_t i = 0; i < NCHECKS; i++) {
 		const struct spec_check *c = &w->spec.checks[i];
 		struct fake *src = side_conn(w, c->source.system, 0), *tgt = side_conn(w, c->target.system, 1);
 		struct chunk_env env;
@@ -445,7 +525,7 @@ static void world_release(struct world *w)
 {
 	char cmd[128];
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NCHECKS; i++) {
 		for (int s = 0; s < 2; s++) {
 			free(w->res[i].side[s].table);
 			free(w->res[i].side[s].server);
@@ -475,8 +555,8 @@ static void test_parts_then_outputs(void **state)
 	struct tally_err err;
 	struct outdir out;
 	struct assemble_in in;
-	size_t zero[1] = { 0 }, *chunk_dir[3] = { zero, zero, zero };
-	long recon[3] = { -1, -1, -1 };
+	size_t zero[1] = { 0 }, *chunk_dir[NCHECKS] = { zero, zero, zero, zero };
+	long recon[NCHECKS] = { -1, -1, -1, -1 };
 	const char *dirs[1];
 	json_t *run;
 	int status = -1;

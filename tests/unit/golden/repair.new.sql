@@ -4,23 +4,48 @@
 -- reason:     Golden outputs (CO-1)
 -- generated:  <time> by tally <version>
 -- system:     mariadb://tally:***@db2/new
--- rows:       1 inserted, 2 updated, 1 deleted
+-- rows:       3 inserted, 2 updated, 2 deleted
 --   check orders on shop.orders: 1 inserted, 2 updated, 1 deleted
+--   check customers on shop.customers: 2 inserted, 0 updated, 1 deleted
 -- fires on the tables written:
 --   shop.orders: no triggers, no foreign keys from other tables
+--   shop.customers: foreign key orders_customer_fk from shop.orders, ON DELETE NO ACTION, ON UPDATE NO ACTION
 -- apply:      mariadb --default-character-set=utf8mb4 --skip-force -h db2 -P 3306 -u OPERATOR -p -D new < repair.new.sql
 -- safety:     one transaction. Every UPDATE and DELETE first checks that each row
 --             still holds, in every column, the values tally read; every INSERT that
 --             its key is still absent. On any mismatch the script stops with an error
 --             naming the check and the key, and nothing is changed.
 -- undo:       rollback.new.sql restores every row this script changes
--- body:       xxh128 0225a324f1770e6715e038ae04a98357
+-- body:       xxh128 c231be91857a97965db1d847dee28ebe
 --             (check: cat repair.new.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 SET NAMES utf8mb4;
 SET time_zone = '+00:00';
 SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES');
 START TRANSACTION;
+
+-- check customers: insert 2 rows into shop.customers
+CREATE TEMPORARY TABLE `tally_9_b` AS SELECT `id`, `name` FROM `shop`.`customers` LIMIT 0;
+INSERT INTO `tally_9_b` VALUES
+(2, 'bob'),
+(3, 'cy');
+DELIMITER //
+BEGIN NOT ATOMIC
+  DECLARE bad TEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE n BIGINT DEFAULT 0;
+  SELECT CONCAT('id=', CONVERT(QUOTE(s.`id`) USING utf8mb4)) INTO bad FROM `tally_9_b` s
+   WHERE EXISTS (SELECT 1 FROM `shop`.`customers` t WHERE t.`id` = s.`id`) LIMIT 1;
+  IF bad IS NOT NULL THEN
+    SET bad = LEFT(CONCAT('tally: check customers: row ', bad, ' of shop.customers already exists; nothing was changed'), 128);
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = bad;
+  END IF;
+  INSERT INTO `shop`.`customers` (`id`, `name`) SELECT s.`id`, s.`name` FROM `tally_9_b` s;
+  IF ROW_COUNT() <> 2 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'tally: check customers: inserted a different number of rows than 2; nothing was changed';
+  END IF;
+END //
+DELIMITER ;
+DROP TEMPORARY TABLE `tally_9_b`;
 
 -- check orders: insert 1 row into shop.orders
 CREATE TEMPORARY TABLE `tally_2_b` AS SELECT `id`, `status`, `amount`, `note` FROM `shop`.`orders` LIMIT 0;
@@ -120,5 +145,28 @@ BEGIN NOT ATOMIC
 END //
 DELIMITER ;
 DROP TEMPORARY TABLE `tally_3_a`;
+
+-- check customers: delete 1 row from shop.customers
+CREATE TEMPORARY TABLE `tally_10_a` AS SELECT `id`, `name` FROM `shop`.`customers` LIMIT 0;
+INSERT INTO `tally_10_a` VALUES
+(4, 'dan');
+DELIMITER //
+BEGIN NOT ATOMIC
+  DECLARE bad TEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE n BIGINT DEFAULT 0;
+  SELECT COUNT(*) INTO n FROM `shop`.`customers` t JOIN `tally_10_a` o ON t.`id` = o.`id` FOR UPDATE;
+  SELECT CONCAT('id=', CONVERT(QUOTE(o.`id`) USING utf8mb4)) INTO bad FROM `tally_10_a` o
+   WHERE NOT EXISTS (SELECT 1 FROM `shop`.`customers` t WHERE t.`id` = o.`id` AND t.`id` <=> o.`id` AND BINARY t.`name` <=> BINARY o.`name`) LIMIT 1;
+  IF bad IS NOT NULL THEN
+    SET bad = LEFT(CONCAT('tally: check customers: row ', bad, ' of shop.customers changed since tally read it; nothing was changed'), 128);
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = bad;
+  END IF;
+  DELETE t FROM `shop`.`customers` t JOIN `tally_10_a` o ON t.`id` = o.`id`;
+  IF ROW_COUNT() <> 1 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'tally: check customers: deleted a different number of rows than 1; nothing was changed';
+  END IF;
+END //
+DELIMITER ;
+DROP TEMPORARY TABLE `tally_10_a`;
 
 COMMIT;

@@ -4,10 +4,12 @@
 -- reason:     Golden outputs (CO-1)
 -- generated:  <time> by tally <version>
 -- system:     mariadb://tally:***@db2/new
--- rows:       1 inserted, 2 updated, 1 deleted
+-- rows:       2 inserted, 2 updated, 3 deleted
 --   check orders on shop.orders: 1 inserted, 2 updated, 1 deleted
+--   check customers on shop.customers: 1 inserted, 0 updated, 2 deleted
 -- fires on the tables written:
 --   shop.orders: no triggers, no foreign keys from other tables
+--   shop.customers: foreign key orders_customer_fk from shop.orders, ON DELETE NO ACTION, ON UPDATE NO ACTION
 -- apply:      mariadb --default-character-set=utf8mb4 --skip-force -h db2 -P 3306 -u OPERATOR -p -D new < rollback.new.sql
 -- safety:     one transaction. Every UPDATE and DELETE first checks that each row
 --             still holds, in every column, the values tally read; every INSERT that
@@ -16,13 +18,35 @@
 -- restores:   the rows the repair script changed, as tally read them; columns
 --             the repair did not write are restored but not checked, because
 --             triggers or ON UPDATE clauses may have changed them
--- body:       xxh128 6fbca4f2a9de920a06fbdf7acc6f5950
+-- body:       xxh128 c903a5583645cbe688bd780bc152d8db
 --             (check: cat rollback.new.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 SET NAMES utf8mb4;
 SET time_zone = '+00:00';
 SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES');
 START TRANSACTION;
+
+-- check customers: insert 1 row into shop.customers
+CREATE TEMPORARY TABLE `tally_10_a` AS SELECT `id`, `name` FROM `shop`.`customers` LIMIT 0;
+INSERT INTO `tally_10_a` VALUES
+(4, 'dan');
+DELIMITER //
+BEGIN NOT ATOMIC
+  DECLARE bad TEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE n BIGINT DEFAULT 0;
+  SELECT CONCAT('id=', CONVERT(QUOTE(s.`id`) USING utf8mb4)) INTO bad FROM `tally_10_a` s
+   WHERE EXISTS (SELECT 1 FROM `shop`.`customers` t WHERE t.`id` = s.`id`) LIMIT 1;
+  IF bad IS NOT NULL THEN
+    SET bad = LEFT(CONCAT('tally: check customers: row ', bad, ' of shop.customers already exists; nothing was changed'), 128);
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = bad;
+  END IF;
+  INSERT INTO `shop`.`customers` (`id`, `name`) SELECT s.`id`, s.`name` FROM `tally_10_a` s;
+  IF ROW_COUNT() <> 1 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'tally: check customers: inserted a different number of rows than 1; nothing was changed';
+  END IF;
+END //
+DELIMITER ;
+DROP TEMPORARY TABLE `tally_10_a`;
 
 -- check orders: insert 1 row into shop.orders
 CREATE TEMPORARY TABLE `tally_3_a` AS SELECT `id`, `status`, `amount`, `note` FROM `shop`.`orders` LIMIT 0;
@@ -122,5 +146,29 @@ BEGIN NOT ATOMIC
 END //
 DELIMITER ;
 DROP TEMPORARY TABLE `tally_2_b`;
+
+-- check customers: delete 2 rows from shop.customers
+CREATE TEMPORARY TABLE `tally_9_b` AS SELECT `id`, `name` FROM `shop`.`customers` LIMIT 0;
+INSERT INTO `tally_9_b` VALUES
+(2, 'bob'),
+(3, 'cy');
+DELIMITER //
+BEGIN NOT ATOMIC
+  DECLARE bad TEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE n BIGINT DEFAULT 0;
+  SELECT COUNT(*) INTO n FROM `shop`.`customers` t JOIN `tally_9_b` o ON t.`id` = o.`id` FOR UPDATE;
+  SELECT CONCAT('id=', CONVERT(QUOTE(o.`id`) USING utf8mb4)) INTO bad FROM `tally_9_b` o
+   WHERE NOT EXISTS (SELECT 1 FROM `shop`.`customers` t WHERE t.`id` = o.`id` AND t.`id` <=> o.`id` AND BINARY t.`name` <=> BINARY o.`name`) LIMIT 1;
+  IF bad IS NOT NULL THEN
+    SET bad = LEFT(CONCAT('tally: check customers: row ', bad, ' of shop.customers changed since tally read it; nothing was changed'), 128);
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = bad;
+  END IF;
+  DELETE t FROM `shop`.`customers` t JOIN `tally_9_b` o ON t.`id` = o.`id`;
+  IF ROW_COUNT() <> 2 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'tally: check customers: deleted a different number of rows than 2; nothing was changed';
+  END IF;
+END //
+DELIMITER ;
+DROP TEMPORARY TABLE `tally_9_b`;
 
 COMMIT;
