@@ -62,7 +62,6 @@ enum {
 #define USEC_PER_SEC INT64_C(1000000)
 #define USEC_PER_DAY INT64_C(86400000000)
 
-
 /*
  * Scratch buffers reused by every encode on a thread, so that encoding
  * allocates nothing once they have grown; canon_thread_release frees them.
@@ -104,7 +103,6 @@ static inline bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
-
 
 /* engine/canon_num.c */
 int canon_put_number(struct buf *out, const struct canon_col *col, const char *s, size_t n);

@@ -57,7 +57,6 @@
 #include "report.h"
 #include "run.h"
 
-
 #define MAX_RETRIES 3
 #define MAX_WAITS 5             /* --on-lock-wait wait: times the run lets go and waits */
 
@@ -87,6 +86,11 @@ struct worker {
 	struct sessions ss;
 };
 
+/*
+ * The run, held by the coordinator. Workers share it: lock guards the
+ * task list's next, failed, err and active; rows_done, chunks_done and
+ * stop are atomic; the rest is written before the workers start.
+ */
 struct run {
 	const struct spec *spec;
 	const struct run_opts *opts;
@@ -113,7 +117,7 @@ struct run {
 	struct ratelimit rate;
 	struct run_report report;
 	double t0;
-	/* DDL: see "Tables that change under a run" below. */
+	/* DDL: see "tables that change under a run" in run_plan.c. */
 	struct guard guard;
 	bool skip_locks;            /* TALLY_TEST_SKIP_LOCKS, for tests of the stamps only */
 	char *(*stamp)[2];          /* [check][side]: the table's stamp when the run began; NULL: none */
@@ -122,7 +126,6 @@ struct run {
 	bool yielded;               /* the run let go of its locks for r->yield */
 	struct guard_yield yield;
 };
-
 
 /* engine/run.c */
 struct session *run_session_find(struct sessions *ss, const struct spec_system *sys, int side);
