@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_nameset.c
- *   Unit tests for engine/nameset.c: first index kept on a duplicate,
+ *   Unit tests for engine/base/nameset.c: first index kept on a duplicate,
  *   names that differ only in length or after a NUL byte, growth over
  *   many names with every one still found, release and reuse.
  */
