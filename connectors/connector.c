@@ -12,14 +12,16 @@
 
 #include <jansson.h>
 
+#include "../engine/base/civil.h"
+
 extern const struct conn_ops postgres_ops;
 extern const struct conn_ops mariadb_ops;
-extern const struct conn_ops snapshot_ops;
+extern const struct conn_ops snapfile_ops;
 
 static const struct conn_ops *const drivers[] = {
 	&postgres_ops,
 	&mariadb_ops,
-	&snapshot_ops,
+	&snapfile_ops,
 };
 
 const struct conn_ops *conn_driver(const char *name)
@@ -183,33 +185,6 @@ long tabdesc_find(const struct tabdesc *t, const char *name)
 	return -1;
 }
 
-/*
- * Days since 2000-01-01 -> proleptic Gregorian date, for every int64 (a
- * snapshot or a damaged value may hold any): whole 400-year eras are
- * taken out first, so that shifting to the algorithm's epoch cannot
- * overflow.
- */
-static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t eras = days / 146097, rest = days % 146097;
-	int64_t z, era, doe, yoe, doy, mp;
-
-	if (rest < 0) {
-		rest += 146097;
-		eras--;
-	}
-	z = rest + 719468 + 10957;
-	era = z / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + (eras + era) * 400 + (*m <= 2);
-}
-
 int64_t sqlval_year(const struct sqlval *v)
 {
 	int64_t days = v->i, y;
@@ -220,7 +195,7 @@ int64_t sqlval_year(const struct sqlval *v)
 		if (v->i % INT64_C(86400000000) < 0)
 			days--;
 	}
-	civil(days, &y, &m, &d);
+	civil_from_days(days, &y, &m, &d);
 	return y;
 }
 
@@ -229,7 +204,7 @@ static void add_date(struct buf *out, int64_t days, bool *bc)
 	int64_t y;
 	unsigned m, d;
 
-	civil(days, &y, &m, &d);
+	civil_from_days(days, &y, &m, &d);
 	*bc = y <= 0;
 	if (*bc)
 		y = 1 - y;

@@ -43,8 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/buf.h"
-#include "../engine/err.h"
+#include "../engine/base/buf.h"
+#include "../engine/base/err.h"
 
 /* The logical type of a column, as the connector maps the engine's type. */
 enum ltype {

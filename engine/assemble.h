@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "outdir.h"
 #include "report.h"
 #include "spec.h"

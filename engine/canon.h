@@ -41,7 +41,7 @@
  *   0x68 N[8]             timestamptz: microseconds since 2000-01-01 UTC
  *   0x70 U[16]            uuid: the 16 bytes
  *   0x74 F A[4|16] P      inet: family 4 or 6, the address, the prefix length
- *   0x78 S 0x00 0x01      JSON: its canonical text (engine/jsoncanon.h), escaped as text
+ *   0x78 S 0x00 0x01      JSON: its canonical text (engine/jcanon.h), escaped as text
  *   0x7A N[4] B[(N+7)/8]  bit string: N bits, big-endian count, then the bits packed
  *                         from the most significant bit, unused low bits zero
  *   0x7E S 0x00 0x01      a source value that a `map:` does not name: its own
@@ -58,8 +58,8 @@
 #include <stdint.h>
 
 #include "../connectors/connector.h"
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 
 #define CANON_VERSION 1
 
@@ -173,9 +173,5 @@ void canon_thread_release(void);
  * one (NULL, another class). NaN comes back as NaN.
  */
 bool canon_float_of(const uint8_t *p, size_t n, double *d);
-
-/* Calendar helpers, exported for tests: days since 2000-01-01, proleptic Gregorian. */
-int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d);
-void canon_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

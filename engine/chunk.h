@@ -26,8 +26,8 @@
 #include <jansson.h>
 
 #include "../connectors/connector.h"
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "plan.h"
 
 struct chunkplan {

@@ -17,7 +17,7 @@
 #include "rowrec.h"
 #include "sorter.h"
 #include "stream.h"
-#include "zfile.h"
+#include "base/zfile.h"
 
 double chunk_now(void)
 {

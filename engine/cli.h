@@ -15,7 +15,7 @@
 
 #include <stdio.h>
 
-#include "err.h"
+#include "base/err.h"
 
 enum cli_cmd { CLI_ALL, CLI_CHECK, CLI_MERGE, CLI_SNAPSHOT };
 

@@ -20,7 +20,7 @@
 
 #include "merge.h"
 #include "plan.h"
-#include "zfile.h"
+#include "base/zfile.h"
 
 struct diffout {
 	struct zfile *z;            /* borrowed */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 void guard_init(struct guard *g, const struct conn_cfg *cfg, double yield_after)
 {

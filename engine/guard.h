@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 #include "../connectors/connector.h"
-#include "err.h"
+#include "base/err.h"
 #include "spec.h"
 
 enum lockwait { LOCKWAIT_YIELD, LOCKWAIT_WAIT };

@@ -29,7 +29,7 @@
 #define TALLY_HTML_H
 
 #include "assemble.h"
-#include "err.h"
+#include "base/err.h"
 #include "outdir.h"
 #include "report.h"
 

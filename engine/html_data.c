@@ -17,7 +17,7 @@
 #include "canon.h"
 #include "chunk.h"
 #include "html.h"
-#include "zfile.h"
+#include "base/zfile.h"
 
 /* ---- key ranges --------------------------------------------------------- */
 

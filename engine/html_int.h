@@ -13,8 +13,8 @@
 #include <jansson.h>
 
 #include "assemble.h"
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "work.h"
 
 enum { HTML_MISSING, HTML_EXTRA, HTML_CHANGED };

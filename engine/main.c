@@ -1,8 +1,9 @@
 /*
  * engine/main.c
  *   The `tally` command: parses the command line (getopt_long), loads the
- *   spec and hands over to run_spec() or run_merge(). Exit status as
- *   diff(1): 0 every check consistent, 1 differences found, 2 trouble.
+ *   spec and hands over to run_spec(), combine_shards() or snapfile_take().
+ *   Exit status as diff(1): 0 every check consistent, 1 differences found,
+ *   2 trouble.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "cli.h"
-#include "err.h"
+#include "combine.h"
 #include "metrics.h"
 #include "plan.h"
 #include "run.h"
-#include "snapshot.h"
+#include "snapfile.h"
 #include "spec.h"
 #include "sqlguard.h"
 #include "tally_config.h"
@@ -78,22 +80,6 @@ static int bad_option(const char *what)
 	return 2;
 }
 
-/* Reads the whole spec file, for its hash (the loader reads it too). */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	return buf_detach(&b, len);
-}
-
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
@@ -143,160 +129,168 @@ static int safe_sql(const struct spec *spec, char *const *only, size_t nonly)
 	return 0;
 }
 
+static const struct option check_longopts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "check", required_argument, NULL, 'c' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "max-rate", required_argument, NULL, OPT_RATE },
+	{ "max-load", required_argument, NULL, OPT_LOAD },
+	{ "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
+	{ "target-seconds", required_argument, NULL, OPT_TARGET },
+	{ "safe-sql", no_argument, NULL, OPT_SAFE_SQL },
+	{ "statement-timeout", required_argument, NULL, OPT_STMT_TIMEOUT },
+	{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+	{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
+	{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Reads one option of tally check into opts; returns -1 to go on, or the exit status. */
+static int check_option(int ch, struct run_opts *opts, bool *safe)
+{
+	long v;
+
+	switch (ch) {
+	case 'o':
+		opts->out_dir = optarg;
+		return -1;
+	case 'c':
+		opts->only = xrealloc(opts->only, (opts->nonly + 1) * sizeof(char *));
+		opts->only[opts->nonly++] = optarg;
+		return -1;
+	case 'j':
+		if (parse_long(optarg, 1, 256, &v) < 0)
+			return bad_option("--jobs needs a number of workers from 1 to 256");
+		opts->jobs = (unsigned)v;
+		return -1;
+	case 'q':
+		opts->quiet = true;
+		warn_quiet = 1;
+		return -1;
+	case OPT_TIMEOUT:
+		if (parse_long(optarg, 1, 3600, &v) < 0)
+			return bad_option("--connect-timeout needs seconds between 1 and 3600");
+		opts->connect_timeout = (int)v;
+		return -1;
+	case OPT_COMPRESS:
+		opts->compress_repair = true;
+		return -1;
+	case OPT_SHARD: {
+		char *slash = strchr(optarg, '/');
+		long k, n;
+
+		if (!slash || (*slash = '\0', parse_long(optarg, 0, 100000, &k) < 0) ||
+		    parse_long(slash + 1, 1, 100000, &n) < 0 || k >= n)
+			return bad_option("--shard needs K/N with 0 <= K < N, e.g. --shard 0/4");
+		*slash = '/';
+		opts->shard_index = (unsigned)k;
+		opts->shard_count = (unsigned)n;
+		return -1;
+	}
+	case OPT_RESUME:
+		opts->resume = true;
+		return -1;
+	case OPT_PROGRESS:
+		opts->progress = true;
+		return -1;
+	case OPT_RATE:
+		if (parse_double(optarg, 1, 1e12, &opts->max_rate) < 0)
+			return bad_option("--max-rate needs rows per second, at least 1");
+		return -1;
+	case OPT_LOAD:
+		if (parse_long(optarg, 1, 100000, &opts->max_load) < 0)
+			return bad_option("--max-load needs a number of active queries, at least 1");
+		return -1;
+	case OPT_CHUNK_ROWS:
+		if (parse_long(optarg, 1000, 100000000, &opts->chunk_rows) < 0)
+			return bad_option("--chunk-rows needs a number of rows from 1000 to 100000000");
+		return -1;
+	case OPT_TARGET:
+		if (parse_double(optarg, 0.05, 3600, &opts->page_seconds) < 0)
+			return bad_option("--target-seconds needs seconds from 0.05 to 3600");
+		return -1;
+	case OPT_SAFE_SQL:
+		*safe = true;
+		return -1;
+	case OPT_STMT_TIMEOUT:
+		if (parse_double(optarg, 0, 604800, &opts->statement_timeout) < 0)
+			return bad_option("--statement-timeout needs seconds from 0 (no limit) to 604800");
+		opts->statement_timeout_forced = true;
+		return -1;
+	case OPT_LOCK_TIMEOUT:
+		if (parse_double(optarg, 0, 86400, &opts->lock_timeout) < 0)
+			return bad_option("--lock-timeout needs seconds from 0 to 86400");
+		return -1;
+	case OPT_YIELD_AFTER:
+		if (parse_double(optarg, 0, 86400, &opts->yield_after) < 0)
+			return bad_option("--yield-after needs seconds from 0 (never) to 86400");
+		return -1;
+	case OPT_ON_LOCK_WAIT:
+		if (strcmp(optarg, "yield") != 0 && strcmp(optarg, "wait") != 0)
+			return bad_option("--on-lock-wait is yield or wait");
+		opts->on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
+		return -1;
+	case OPT_METRICS: {
+		struct tally_err err;
+
+		if (metrics_begin(optarg, &err) < 0) {
+			err_print(&err, stderr);
+			return 2;
+		}
+		return -1;
+	}
+	case 'h':
+		cli_help(stdout, CLI_CHECK);
+		return 0;
+	default:
+		return 2;       /* '?' and ':' are refused by the caller, which has argv */
+	}
+}
+
+/* Is every --check name a check of spec? Prints the refusal; returns 0 or 2. */
+static int known_checks(const struct spec *spec, const struct run_opts *opts)
+{
+	for (size_t i = 0; i < opts->nonly; i++)
+		if (!spec_find_check(spec, opts->only[i])) {
+			struct buf names = BUF_INIT;
+
+			for (size_t j = 0; j < spec->nchecks; j++)
+				buf_addf(&names, "%s%s", j ? ", " : "", spec->checks[j].name);
+			fprintf(stderr, "tally: error: %s: no check named '%s' (checks: %s)\n", spec->file,
+			        opts->only[i], names.data);
+			buf_release(&names);
+			return 2;
+		}
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "check", required_argument, NULL, 'c' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
-		{ "shard", required_argument, NULL, OPT_SHARD },
-		{ "resume", no_argument, NULL, OPT_RESUME },
-		{ "progress", no_argument, NULL, OPT_PROGRESS },
-		{ "max-rate", required_argument, NULL, OPT_RATE },
-		{ "max-load", required_argument, NULL, OPT_LOAD },
-		{ "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
-		{ "target-seconds", required_argument, NULL, OPT_TARGET },
-		{ "safe-sql", no_argument, NULL, OPT_SAFE_SQL },
-		{ "statement-timeout", required_argument, NULL, OPT_STMT_TIMEOUT },
-		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
-		{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
-		{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
-		{ "metrics", required_argument, NULL, OPT_METRICS },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct run_opts opts;
 	struct spec spec;
 	struct tally_err err;
-	char *text;
-	size_t len;
-	long v;
+	struct buf text = BUF_INIT;
 	int ch, status;
 	bool safe = false;
 
 	run_opts_init(&opts);
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":o:c:j:qh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			opts.out_dir = optarg;
-			break;
-		case 'c':
-			opts.only = xrealloc(opts.only, (opts.nonly + 1) * sizeof(char *));
-			opts.only[opts.nonly++] = optarg;
-			break;
-		case 'j':
-			if (parse_long(optarg, 1, 256, &v) < 0) {
-				free(opts.only);
-				return bad_option("--jobs needs a number of workers from 1 to 256");
-			}
-			opts.jobs = (unsigned)v;
-			break;
-		case 'q':
-			opts.quiet = true;
-			warn_quiet = 1;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_long(optarg, 1, 3600, &v) < 0) {
-				free(opts.only);
-				return bad_option("--connect-timeout needs seconds between 1 and 3600");
-			}
-			opts.connect_timeout = (int)v;
-			break;
-		case OPT_COMPRESS:
-			opts.compress_repair = true;
-			break;
-		case OPT_SHARD: {
-			char *slash = strchr(optarg, '/');
-			long k, n;
+	while ((ch = getopt_long(argc, argv, ":o:c:j:qh", check_longopts, NULL)) != -1) {
+		int rc = ch == '?' || ch == ':' ? cli_bad_option(CLI_CHECK, ":o:c:j:qh", argv, ch)
+		                                : check_option(ch, &opts, &safe);
 
-			if (!slash || (*slash = '\0', parse_long(optarg, 0, 100000, &k) < 0) ||
-			    parse_long(slash + 1, 1, 100000, &n) < 0 || k >= n) {
-				free(opts.only);
-				return bad_option("--shard needs K/N with 0 <= K < N, e.g. --shard 0/4");
-			}
-			*slash = '/';
-			opts.shard_index = (unsigned)k;
-			opts.shard_count = (unsigned)n;
-			break;
-		}
-		case OPT_RESUME:
-			opts.resume = true;
-			break;
-		case OPT_PROGRESS:
-			opts.progress = true;
-			break;
-		case OPT_RATE:
-			if (parse_double(optarg, 1, 1e12, &opts.max_rate) < 0) {
-				free(opts.only);
-				return bad_option("--max-rate needs rows per second, at least 1");
-			}
-			break;
-		case OPT_LOAD:
-			if (parse_long(optarg, 1, 100000, &opts.max_load) < 0) {
-				free(opts.only);
-				return bad_option("--max-load needs a number of active queries, at least 1");
-			}
-			break;
-		case OPT_CHUNK_ROWS:
-			if (parse_long(optarg, 1000, 100000000, &opts.chunk_rows) < 0) {
-				free(opts.only);
-				return bad_option("--chunk-rows needs a number of rows from 1000 to 100000000");
-			}
-			break;
-		case OPT_TARGET:
-			if (parse_double(optarg, 0.05, 3600, &opts.page_seconds) < 0) {
-				free(opts.only);
-				return bad_option("--target-seconds needs seconds from 0.05 to 3600");
-			}
-			break;
-		case OPT_SAFE_SQL:
-			safe = true;
-			break;
-		case OPT_STMT_TIMEOUT:
-			if (parse_double(optarg, 0, 604800, &opts.statement_timeout) < 0) {
-				free(opts.only);
-				return bad_option("--statement-timeout needs seconds from 0 (no limit) to 604800");
-			}
-			opts.statement_timeout_forced = true;
-			break;
-		case OPT_LOCK_TIMEOUT:
-			if (parse_double(optarg, 0, 86400, &opts.lock_timeout) < 0) {
-				free(opts.only);
-				return bad_option("--lock-timeout needs seconds from 0 to 86400");
-			}
-			break;
-		case OPT_YIELD_AFTER:
-			if (parse_double(optarg, 0, 86400, &opts.yield_after) < 0) {
-				free(opts.only);
-				return bad_option("--yield-after needs seconds from 0 (never) to 86400");
-			}
-			break;
-		case OPT_ON_LOCK_WAIT:
-			if (strcmp(optarg, "yield") != 0 && strcmp(optarg, "wait") != 0) {
-				free(opts.only);
-				return bad_option("--on-lock-wait is yield or wait");
-			}
-			opts.on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
-			break;
-		case OPT_METRICS:
-			if (metrics_begin(optarg, &err) < 0) {
-				err_print(&err, stderr);
-				free(opts.only);
-				return 2;
-			}
-			break;
-		case 'h':
-			cli_help(stdout, CLI_CHECK);
+		if (rc >= 0) {
 			free(opts.only);
-			return 0;
-		default:
-			free(opts.only);
-			return cli_bad_option(CLI_CHECK, ":o:c:j:qh", argv, ch);
+			return rc;
 		}
 	}
 	if (opts.quiet && opts.progress) {
@@ -307,40 +301,24 @@ static int cmd_check(int argc, char **argv)
 		free(opts.only);
 		return cli_usage_error(CLI_CHECK, "check needs exactly one spec file");
 	}
-	if (spec_load(argv[optind], &spec, &err) < 0) {
+	/* Read once: the run's hash (for --resume) is of the very bytes loaded. */
+	if (spec_read(argv[optind], &text, &err) < 0 ||
+	    spec_load_string(argv[optind], text.data, text.len, &spec, &err) < 0) {
 		err_print(&err, stderr);
+		buf_release(&text);
 		free(opts.only);
 		return 2;
 	}
 	metrics_note_spec(spec.name);
-	for (size_t i = 0; i < opts.nonly; i++)
-		if (!spec_find_check(&spec, opts.only[i])) {
-			struct buf names = BUF_INIT;
-
-			for (size_t j = 0; j < spec.nchecks; j++)
-				buf_addf(&names, "%s%s", j ? ", " : "", spec.checks[j].name);
-			fprintf(stderr, "tally: error: %s: no check named '%s' (checks: %s)\n", spec.file,
-			        opts.only[i], names.data);
-			buf_release(&names);
-			spec_release(&spec);
-			free(opts.only);
-			return 2;
-		}
-	if (safe && safe_sql(&spec, opts.only, opts.nonly)) {
+	if (known_checks(&spec, &opts) || (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);
-		free(opts.only);
-		return 2;
-	}
-	text = read_file(argv[optind], &len);
-	if (!text) {
-		fprintf(stderr, "tally: error: cannot read spec file '%s': %s\n", argv[optind], strerror(errno));
-		spec_release(&spec);
+		buf_release(&text);
 		free(opts.only);
 		return 2;
 	}
 	install_signals();
-	status = run_spec(&spec, text, len, &opts);
-	free(text);
+	status = run_spec(&spec, text.data, text.len, &opts);
+	buf_release(&text);
 	spec_release(&spec);
 	free(opts.only);
 	return status;
@@ -391,7 +369,7 @@ static int cmd_merge(int argc, char **argv)
 	}
 	if (!out || argc - optind < 1)
 		return cli_usage_error(CLI_MERGE, "merge needs --out DIR and the shard directories");
-	return run_merge(out, argv + optind, (size_t)(argc - optind), compress, quiet);
+	return combine_shards(out, argv + optind, (size_t)(argc - optind), compress, quiet);
 }
 
 static int cmd_snapshot(int argc, char **argv)
@@ -467,7 +445,7 @@ static int cmd_snapshot(int argc, char **argv)
 		return 2;
 	}
 	install_signals();
-	status = snapshot_take(&spec, c, strcmp(side, "source") == 0 ? SIDE_SOURCE : SIDE_TARGET, file, &opts);
+	status = snapfile_take(&spec, c, strcmp(side, "source") == 0 ? SIDE_SOURCE : SIDE_TARGET, file, &opts);
 	spec_release(&spec);
 	return status;
 }

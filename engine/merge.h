@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "../connectors/connector.h"
-#include "err.h"
+#include "base/err.h"
 #include "rowhash.h"
 #include "spec.h"
 

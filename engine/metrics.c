@@ -14,7 +14,7 @@
 
 #include "outdir.h"
 #include "report.h"
-#include "zfile.h"
+#include "base/zfile.h"
 
 /* ---- rendering --------------------------------------------------------- */
 

@@ -15,8 +15,8 @@
 #ifndef TALLY_OUTDIR_H
 #define TALLY_OUTDIR_H
 
-#include "err.h"
-#include "zfile.h"
+#include "base/err.h"
+#include "base/zfile.h"
 
 struct outdir {
 	char *path;         /* owned: the output directory */

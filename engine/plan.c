@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "jsoncanon.h"
+#include "base/buf.h"
+#include "jcanon.h"
 #include "tz.h"
 
 static const char *side_name(int side)

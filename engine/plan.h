@@ -25,7 +25,7 @@
 
 #include "../connectors/connector.h"
 #include "canon.h"
-#include "err.h"
+#include "base/err.h"
 #include "spec.h"
 
 enum { SIDE_SOURCE = 0, SIDE_TARGET = 1 };

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "canon.h"
 #include "html.h"
 #include "metrics.h"
@@ -97,10 +97,11 @@ static json_t *error_json(const struct tally_err *e)
 	                 "hint", e->hint[0] ? json_string(e->hint) : json_null());
 }
 
-/* A check in error has no counts: null, never a 0 it did not see. */
+/* A check in error, or not run, has no counts: null, never a 0 it did not see. */
 static json_t *count_json(const struct check_result *c, uint64_t n)
 {
-	return c->status == RESULT_ERROR ? json_null() : json_integer((json_int_t)n);
+	return c->status == RESULT_ERROR || c->status == RESULT_PENDING ? json_null()
+	                                                                : json_integer((json_int_t)n);
 }
 
 static json_t *side_json(const struct check_result *c, const struct side_result *s)
@@ -176,8 +177,7 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 	if (r->shard)
 		json_object_set(root, "shard", r->shard);
 	for (size_t i = 0; i < r->nchecks; i++)
-		if (r->checks[i].status != RESULT_PENDING)
-			json_array_append_new(checks, check_json(&r->checks[i], r->failed));
+		json_array_append_new(checks, check_json(&r->checks[i], r->failed));
 	json_object_set_new(root, "checks", checks);
 	json_object_set_new(root, "diff_file", r->diff_written && !r->failed ? json_string("diff.ndjson.zst") : json_null());
 	json_object_set_new(root, "sessions", r->sessions ? json_incref(r->sessions) : json_null());

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "merge.h"
 #include "outdir.h"
 #include "plan.h"

@@ -7,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 void rowrec_put(struct buf *out, const struct mrow *m, size_t ncmp, const struct rawrow *raw)
 {
 	size_t n = ROWREC_HEAD + m->len + 4 * (ncmp + 1), start = out->len;
@@ -24,24 +16,24 @@ void rowrec_put(struct buf *out, const struct mrow *m, size_t ncmp, const struct
 		n += 4 + (raw->val[i] ? raw->len[i] : 0);
 	buf_grow(out, n);
 	p = (uint8_t *)out->data + start;
-	put32(p, (uint32_t)n);
-	put32(p + 4, (uint32_t)m->keylen);
-	put32(p + 8, (uint32_t)m->len);
-	put32(p + 12, (uint32_t)ncmp);
-	put32(p + 16, (uint32_t)raw->ncols);
+	le_put32(p, (uint32_t)n);
+	le_put32(p + 4, (uint32_t)m->keylen);
+	le_put32(p + 8, (uint32_t)m->len);
+	le_put32(p + 12, (uint32_t)ncmp);
+	le_put32(p + 16, (uint32_t)raw->ncols);
 	memcpy(p + 20, m->hash.b, 16);
 	p += ROWREC_HEAD;
 	memcpy(p, m->bytes, m->len);
 	p += m->len;
 	for (size_t i = 0; i <= ncmp; i++, p += 4)
-		put32(p, m->off[i]);
+		le_put32(p, m->off[i]);
 	for (size_t i = 0; i < raw->ncols; i++) {
 		if (!raw->val[i]) {
-			put32(p, UINT32_MAX);
+			le_put32(p, UINT32_MAX);
 			p += 4;
 			continue;
 		}
-		put32(p, (uint32_t)raw->len[i]);
+		le_put32(p, (uint32_t)raw->len[i]);
 		memcpy(p + 4, raw->val[i], raw->len[i]);
 		p += 4 + raw->len[i];
 	}

@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
+#include "base/le.h"
 #include "merge.h"
 
 #define ROWREC_HEAD 36
@@ -46,7 +47,7 @@ void rowview_release(struct rowview *v);
 /* Length of the record at p (0 when fewer than 4 bytes). */
 static inline uint32_t rowrec_len(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return le_get32(p);
 }
 
 /*

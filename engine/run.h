@@ -1,7 +1,7 @@
 /*
  * engine/run.h
  *   RUN: drives `tally check` (plan, chunks on workers, reconcile, then
- *   assemble or, for a shard, keep the parts) and `tally merge`.
+ *   assemble or, for a shard, keep the parts); `tally merge` is combine.h.
  */
 #ifndef TALLY_RUN_H
 #define TALLY_RUN_H
@@ -41,8 +41,5 @@ void run_opts_init(struct run_opts *o);
 
 /* Runs the spec and returns the exit status: 0 consistent, 1 differences, 2 trouble. */
 int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, const struct run_opts *opts);
-
-/* tally merge: combines shard directories into one run's outputs in out_dir. */
-int run_merge(const char *out_dir, char **dirs, size_t ndirs, bool compress, bool quiet);
 
 #endif

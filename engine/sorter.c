@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "zfile.h"
+#include "base/zfile.h"
 
 struct run {
 	char *path;                 /* NULL for the batch kept in memory */

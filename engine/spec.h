@@ -19,7 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 
 /* A place in the spec file, 1-based; line 0 means "not in the file". */
 struct spec_pos {
@@ -135,7 +136,15 @@ struct spec {
  */
 int spec_load(const char *path, struct spec *out, struct tally_err *err);
 
-/* Same, from a string already in memory; name is used in messages. */
+/*
+ * Reads the whole file at path into text (appended), for spec_load_string()
+ * and for the run's hash of the very bytes it loaded: a spec read from a
+ * pipe (/dev/stdin) can be read only once. Fails with ERR_SPEC naming the
+ * file and the system's reason.
+ */
+int spec_read(const char *path, struct buf *text, struct tally_err *err);
+
+/* Same as spec_load, from a string already in memory; name is used in messages. */
 int spec_load_string(const char *name, const char *text, size_t len,
                      struct spec *out, struct tally_err *err);
 

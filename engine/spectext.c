@@ -15,34 +15,10 @@
 #include "spectext.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
-/* Length of the UTF-8 sequence at s (n > 0 bytes), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0], need, cp, min;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n <= need)
-		return 0;
-	for (unsigned i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
+#include "base/utf8.h"
 
 static bool blank_or_end(const char *s, size_t i, size_t len)
 {
@@ -178,7 +154,8 @@ int spectext_check(const char *text, size_t len, int *line, int *col, char *why,
 	*line = 1;
 	*col = 1;
 	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq(p + i, len - i);
+		uint32_t cp;
+		size_t k = utf8_decode(p + i, len - i, &cp);
 
 		if (k == 0) {
 			snprintf(why, whylen, "byte 0x%02x is not UTF-8", p[i]);

@@ -44,7 +44,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "base/err.h"
 
 enum sqlguard_dialect { SQLGUARD_POSTGRES, SQLGUARD_MARIADB };
 

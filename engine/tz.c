@@ -27,7 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "base/buf.h"
+#include "base/civil.h"
 #include "canon.h"
 
 #define SECS_PER_DAY INT64_C(86400)
@@ -125,7 +126,7 @@ static int64_t sat_sub(int64_t a, int64_t b)
 
 static int64_t year_days(int64_t y)
 {
-	return canon_days_from_civil(y + 1, 1, 1) - canon_days_from_civil(y, 1, 1);
+	return civil_to_days(y + 1, 1, 1) - civil_to_days(y, 1, 1);
 }
 
 /* ---- POSIX TZ rules ----------------------------------------------------- */
@@ -270,7 +271,7 @@ static bool parse_posix_tz(const char *s, struct posix_rule *r)
 /* Days since 2000-01-01 of a rule date in year y. */
 static int64_t rule_day(const struct rule_date *d, int64_t y)
 {
-	int64_t jan1 = canon_days_from_civil(y, 1, 1);
+	int64_t jan1 = civil_to_days(y, 1, 1);
 	int64_t first, next, day;
 
 	switch (d->kind) {
@@ -282,9 +283,9 @@ static int64_t rule_day(const struct rule_date *d, int64_t y)
 	case RD_MONTH:
 		break;
 	}
-	first = canon_days_from_civil(y, (unsigned)d->month, 1);
-	next = d->month == 12 ? canon_days_from_civil(y + 1, 1, 1)
-	                      : canon_days_from_civil(y, (unsigned)d->month + 1, 1);
+	first = civil_to_days(y, (unsigned)d->month, 1);
+	next = d->month == 12 ? civil_to_days(y + 1, 1, 1)
+	                      : civil_to_days(y, (unsigned)d->month + 1, 1);
 	/* 2000-01-01 was a Saturday (6). */
 	day = first + floor_mod(d->wday - floor_mod(first + 6, 7), 7) + 7 * (d->week - 1);
 	while (day >= next)
@@ -339,7 +340,7 @@ static bool rule_next(const struct posix_rule *r, int64_t t, int32_t *before,
 		*before = r->std_off;
 		return false;
 	}
-	canon_civil_from_days(floor_div(t, SECS_PER_DAY), &y, &mon, &mday);
+	civil_from_days(floor_div(t, SECS_PER_DAY), &y, &mon, &mday);
 	for (int64_t k = y - 1; k <= y + 1; k++)
 		n += rule_year(r, k, tr + n);
 	if (n == 0) {

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "zfile.h"
+#include "base/buf.h"
+#include "base/zfile.h"
 
 static char *work_dir(const char *out)
 {

@@ -30,7 +30,7 @@
 #include <jansson.h>
 
 #include "../connectors/connector.h"
-#include "err.h"
+#include "base/err.h"
 #include "rowhash.h"
 
 #define WORK_DIRNAME ".tally-work"

@@ -21,7 +21,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-FUZZ_TARGETS=(spec canon jsoncanon pg_literal my_literal)
+FUZZ_TARGETS=(spec canon jcanon pg_literal my_literal)
 
 mode=normal
 case "${1:-}" in

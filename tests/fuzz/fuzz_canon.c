@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "engine/canon.h"
-#include "engine/jsoncanon.h"
+#include "engine/jcanon.h"
 #include "engine/tz.h"
 #include "fuzz.h"
 

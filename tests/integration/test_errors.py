@@ -6,8 +6,11 @@ tests/integration/test_errors.py
   and no diff file: unreachable host, wrong password, missing table,
   missing column, no key, incomparable key types, duplicate keys from a
   query, a session killed mid-stream, a server that dies mid-stream, and
-  Ctrl-C. No message may carry a password.
+  Ctrl-C; after a failure in the workers the report still lists every
+  check, as not run. No message may carry a password. And the spec file is
+  read once, so that it may come from a pipe.
 """
+import json
 import os
 import re
 import signal
@@ -93,6 +96,19 @@ checks:
     def test_consistent_baseline(self):
         r = self.tally(self.spec())
         self.assertEqual(r.code, 0, r.stderr)
+
+    def test_spec_read_once(self):
+        """From a pipe the spec can be read only once; run.json's hash (for --resume) is of those bytes."""
+        text = self.spec().encode()
+        out = os.path.join(self.tmp, "out")
+        p = subprocess.run([harness.tally_bin(), "check", "/dev/stdin", "--out", out, "--shard", "0/2"],
+                           input=text, capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        run = json.load(open(os.path.join(out, ".tally-work", "run.json")))
+        want = subprocess.run(["xxhsum", "-H2", "-"], input=text, capture_output=True,
+                              check=True).stdout.decode().split()[0]
+        self.assertEqual(run["spec"]["hash"], want)
+        self.assertEqual(json.load(open(os.path.join(out, "report.json")))["spec_file"], "/dev/stdin")
 
     def test_unreachable_host(self):
         port = free_port()
@@ -244,6 +260,9 @@ checks:
         # Where the README says: a top-level key, beside "error", not inside it.
         self.assertEqual(r.report["resume"], "finished chunks are kept: run again with --resume to do the rest")
         self.assertEqual(sorted(r.report["error"]), ["detail", "hint", "message"])
+        # A worker's failure gives no verdict, but the report still lists the check, with no counts.
+        self.assertEqual([(c["name"], c["status"], c["missing"], c["extra"], c["changed"], c["repair"])
+                          for c in r.report["checks"]], [("big", "not run", None, None, None, None)])
 
 
 class ServerDeath(TallyCase):
@@ -325,6 +344,8 @@ checks:
         self.assertIn("run again with --resume", r.stderr)
         self.assertEqual(r.report["status"], "error")
         self.assertEqual(r.report["resume"], "finished chunks are kept: run again with --resume to do the rest")
+        self.assertEqual([(c["name"], c["status"], c["source"]["rows"]) for c in r.report["checks"]],
+                         [("big", "not run", None)])
         self.assertFalse(r.diff_exists)
 
     def test_postgres_dies(self):

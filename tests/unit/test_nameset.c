@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_nameset.c
- *   Unit tests for engine/nameset.c: first index kept on a duplicate,
+ *   Unit tests for engine/base/nameset.c: first index kept on a duplicate,
  *   names that differ only in length or after a NUL byte, growth over
  *   many names with every one still found, release and reuse.
  */
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/nameset.h"
+#include "engine/base/nameset.h"
 
 static void assert_sane_nameset(const struct nameset *set)
 {

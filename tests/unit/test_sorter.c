@@ -21,7 +21,7 @@
 #include "../../engine/rowhash.h"
 #include "../../engine/rowrec.h"
 #include "../../engine/sorter.h"
-#include "../../engine/zfile.h"
+#include "../../engine/base/zfile.h"
 
 #include <fcntl.h>
 

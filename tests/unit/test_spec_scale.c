@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/buf.h"
+#include "engine/base/buf.h"
 #include "engine/spec.h"
 
 #define MIN_ROUNDS 3

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../engine/buf.h"
+#include "../../engine/base/buf.h"
 #include "../../engine/sqlguard.h"
 
 #define PG SQLGUARD_POSTGRES

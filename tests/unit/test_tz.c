@@ -26,7 +26,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../engine/buf.h"
+#include "../../engine/base/civil.h"
+#include "../../engine/base/buf.h"
 #include "../../engine/canon.h"
 #include "../../engine/tz.h"
 
@@ -45,7 +46,7 @@ static int64_t ts(const char *s)
 	if (s[n] == '.')
 		for (const char *p = s + n + 1; *p; p++, scale /= 10)
 			us += (*p - '0') * scale;
-	return canon_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 * USEC_PER_SEC +
+	return civil_to_days(y, (unsigned)mo, (unsigned)d) * 86400 * USEC_PER_SEC +
 	       ((int64_t)h * 3600 + mi * 60 + sec) * USEC_PER_SEC + us;
 }
 
@@ -55,7 +56,7 @@ static void fmt_ts(char *out, size_t cap, int64_t us)
 	int64_t rest = us - days * 86400 * USEC_PER_SEC, y;
 	unsigned m, d;
 
-	canon_civil_from_days(days, &y, &m, &d);
+	civil_from_days(days, &y, &m, &d);
 	snprintf(out, cap, "%04lld-%02u-%02u %02lld:%02lld:%02lld.%06lld", (long long)y, m, d,
 	         (long long)(rest / 3600000000), (long long)(rest / 60000000 % 60),
 	         (long long)(rest / USEC_PER_SEC % 60), (long long)(rest % USEC_PER_SEC));

@@ -1,5 +1,5 @@
 /*
- * engine/zfile.c
+ * engine/base/zfile.c
  *   ZFILE: ZSTD_compressStream2 into a buffer (or the bytes as they are),
  *   write(2) when it fills; fsync(2) and close(2) at the end, all checked.
  */

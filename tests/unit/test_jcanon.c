@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_jsoncanon.c
+ * tests/unit/test_jcanon.c
  *   canonical JSON: exact output bytes for key order, duplicate keys,
  *   whitespace, escapes, surrogates, numbers and nesting; invalid documents
  *   refused with an offset and without their text, leaving the output as it
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../engine/jsoncanon.h"
+#include "../../engine/jcanon.h"
 
 /* A literal with its length, so that inputs may hold NUL bytes. */
 #define L(s) s, sizeof(s) - 1
@@ -38,7 +38,7 @@ static const char PREFIX[] = "prefix";
 
 static int canon(struct buf *out, const char *s, size_t n, struct tally_err *err)
 {
-	return json_canon(out, s, n, err);
+	return jcanon(out, s, n, err);
 }
 
 /* Canonical text is a fixed point: canonicalizing it again changes nothing. */
@@ -48,7 +48,7 @@ static void assert_fixed_point(const char *s, size_t n)
 	struct tally_err err;
 
 	err_clear(&err);
-	if (json_canon(&again, s, n, &err) != 0)
+	if (jcanon(&again, s, n, &err) != 0)
 		fail_msg("canonical text refused: %s: %.*s", err.msg, (int)n, s);
 	if (again.len != n || memcmp(again.data, s, n) != 0)
 		fail_msg("not a fixed point: %.*s -> %s", (int)n, s, again.data);
@@ -291,7 +291,7 @@ static void expect_msg(const char *in, const char *want)
 	struct tally_err err;
 
 	err_clear(&err);
-	assert_int_equal(json_canon(&out, in, strlen(in), &err), -1);
+	assert_int_equal(jcanon(&out, in, strlen(in), &err), -1);
 	assert_int_equal(err.kind, ERR_DATA);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(out.len, 0);
@@ -331,7 +331,7 @@ static void test_messages(void **state)
 
 			err_clear(&err);
 			buf_addstr(&out, PREFIX);
-			assert_int_equal(json_canon(&out, secret[i][0], strlen(secret[i][0]), &err), -1);
+			assert_int_equal(jcanon(&out, secret[i][0], strlen(secret[i][0]), &err), -1);
 			assert_int_equal(err.kind, ERR_DATA);
 			assert_non_null(strstr(err.msg, "byte"));
 			if (strstr(err.msg, secret[i][1]) != NULL || strstr(err.msg, "tru}") != NULL)
@@ -362,23 +362,23 @@ static void test_depth(void **state)
 		struct buf out = BUF_INIT;
 		struct tally_err err;
 		size_t len;
-		char *ok = nested(JSONCANON_MAX_DEPTH, object, &len);
-		char *deep = nested(JSONCANON_MAX_DEPTH + 1, object, &len);
+		char *ok = nested(JCANON_MAX_DEPTH, object, &len);
+		char *deep = nested(JCANON_MAX_DEPTH + 1, object, &len);
 		char *huge = nested(200000, object, &len);
 
 		err_clear(&err);
-		assert_int_equal(json_canon(&out, ok, strlen(ok), &err), 0);
+		assert_int_equal(jcanon(&out, ok, strlen(ok), &err), 0);
 		assert_string_equal(out.data, ok);
 
 		buf_reset(&out);
 		buf_addstr(&out, PREFIX);
-		assert_int_equal(json_canon(&out, deep, strlen(deep), &err), -1);
+		assert_int_equal(jcanon(&out, deep, strlen(deep), &err), -1);
 		assert_int_equal(err.kind, ERR_DATA);
 		assert_non_null(strstr(err.msg, "nesting deeper than 512 levels"));
 		assert_string_equal(out.data, PREFIX);
 
 		/* Refused at the limit, long before the C stack could run out. */
-		assert_int_equal(json_canon(&out, huge, len, &err), -1);
+		assert_int_equal(jcanon(&out, huge, len, &err), -1);
 		assert_string_equal(out.data, PREFIX);
 		free(ok);
 		free(deep);
@@ -393,7 +393,7 @@ static void canon_str(const char *in, struct buf *out)
 
 	err_clear(&err);
 	buf_reset(out);
-	if (json_canon(out, in, strlen(in), &err) != 0)
+	if (jcanon(out, in, strlen(in), &err) != 0)
 		fail_msg("refused: %s", err.msg);
 }
 
@@ -478,7 +478,7 @@ static void test_large(void **state)
 	}
 	buf_addch(&want, '}');
 	err_clear(&err);
-	assert_int_equal(json_canon(&out, in.data, in.len, &err), 0);
+	assert_int_equal(jcanon(&out, in.data, in.len, &err), 0);
 	assert_int_equal(out.len, want.len);
 	assert_memory_equal(out.data, want.data, want.len);
 
@@ -492,13 +492,13 @@ static void test_large(void **state)
 		buf_addch(&in, '0');
 	buf_addstr(&in, "]");
 	buf_reset(&out);
-	assert_int_equal(json_canon(&out, in.data, in.len, &err), 0);
+	assert_int_equal(jcanon(&out, in.data, in.len, &err), 0);
 	assert_int_equal(out.len, 2 + 300000 * 6 + 1 + 10);
 	assert_memory_equal(out.data + out.len - 10, ",1e100000]", 10);
 
 	/* After a large document the next small one still works. */
 	buf_reset(&out);
-	assert_int_equal(json_canon(&out, L("{\"b\":[],\"a\":1}"), &err), 0);
+	assert_int_equal(jcanon(&out, L("{\"b\":[],\"a\":1}"), &err), 0);
 	assert_string_equal(out.data, "{\"a\":1e0,\"b\":[]}");
 	buf_release(&in);
 	buf_release(&out);
@@ -586,7 +586,7 @@ static void test_pgarray(void **state)
 
 		err_clear(&err);
 		buf_addstr(&out, PREFIX);
-		rc = pgarray_canon_json(&out, t[i].in, t[i].n, t[i].elem, &err);
+		rc = jcanon_pgarray(&out, t[i].in, t[i].n, t[i].elem, &err);
 		if (t[i].want)
 			check_appends(rc, &out, &err, t[i].want, i);
 		else
@@ -605,40 +605,40 @@ static void test_pgarray_details(void **state)
 	(void)state;
 	err_clear(&err);
 	/* A numeric[] compares equal with the JSON array of the same values. */
-	assert_int_equal(pgarray_canon_json(&a, L("{1.50,-0}"), PGARRAY_NUMBER, &err), 0);
-	assert_int_equal(json_canon(&b, L("[1.5, 0]"), &err), 0);
+	assert_int_equal(jcanon_pgarray(&a, L("{1.50,-0}"), PGARRAY_NUMBER, &err), 0);
+	assert_int_equal(jcanon(&b, L("[1.5, 0]"), &err), 0);
 	assert_string_equal(a.data, b.data);
 
-	assert_int_equal(pgarray_canon_json(&a, L("[0:1]={1,2}"), PGARRAY_NUMBER, &err), -1);
+	assert_int_equal(jcanon_pgarray(&a, L("[0:1]={1,2}"), PGARRAY_NUMBER, &err), -1);
 	assert_int_equal(err.kind, ERR_DATA);
 	assert_non_null(strstr(err.msg, "lower bounds"));
 	assert_non_null(strstr(err.msg, "no JSON form"));
 
-	assert_int_equal(pgarray_canon_json(&a, L("{1,NaN}"), PGARRAY_NUMBER, &err), -1);
+	assert_int_equal(jcanon_pgarray(&a, L("{1,NaN}"), PGARRAY_NUMBER, &err), -1);
 	assert_string_equal(err.msg,
 	                    "not a valid array at byte 3: expected a number (NaN and infinities have no JSON form)");
-	assert_int_equal(pgarray_canon_json(&a, L("{1,2 "), PGARRAY_NUMBER, &err), -1);
+	assert_int_equal(jcanon_pgarray(&a, L("{1,2 "), PGARRAY_NUMBER, &err), -1);
 	assert_string_equal(err.msg, "not a valid array at byte 5: expected ',' or '}'");
-	assert_int_equal(pgarray_canon_json(&a, L("{1,\"{\\\"secret\\\": tru}\"}"), PGARRAY_JSON, &err), -1);
+	assert_int_equal(jcanon_pgarray(&a, L("{1,\"{\\\"secret\\\": tru}\"}"), PGARRAY_JSON, &err), -1);
 	assert_string_equal(err.msg, "array element at byte 4: not valid JSON at byte 11: expected a value");
 
 	/* JSON elements count the array's own level towards the depth limit. */
-	deep = nested(JSONCANON_MAX_DEPTH - 1, false, &len);
+	deep = nested(JCANON_MAX_DEPTH - 1, false, &len);
 	buf_reset(&b);
 	buf_addstr(&b, "{\"");
 	buf_add(&b, deep, len);
 	buf_addstr(&b, "\"}");
 	buf_reset(&a);
-	assert_int_equal(pgarray_canon_json(&a, b.data, b.len, PGARRAY_JSON, &err), 0);
+	assert_int_equal(jcanon_pgarray(&a, b.data, b.len, PGARRAY_JSON, &err), 0);
 	assert_int_equal(a.len, len + 2);
 	free(deep);
-	deep = nested(JSONCANON_MAX_DEPTH, false, &len);
+	deep = nested(JCANON_MAX_DEPTH, false, &len);
 	buf_reset(&b);
 	buf_addstr(&b, "{\"");
 	buf_add(&b, deep, len);
 	buf_addstr(&b, "\"}");
 	buf_reset(&a);
-	assert_int_equal(pgarray_canon_json(&a, b.data, b.len, PGARRAY_JSON, &err), -1);
+	assert_int_equal(jcanon_pgarray(&a, b.data, b.len, PGARRAY_JSON, &err), -1);
 	assert_non_null(strstr(err.msg, "nesting deeper than"));
 	assert_int_equal(a.len, 0);
 	free(deep);
@@ -684,9 +684,9 @@ static int fuzz_one(const char *s, size_t n, int mode)
 	err_clear(&err);
 	buf_addstr(&out, PREFIX);
 	if (mode < 0)
-		rc = json_canon(&out, s, n, &err);
+		rc = jcanon(&out, s, n, &err);
 	else
-		rc = pgarray_canon_json(&out, s, n, (enum pgarray_elem)mode, &err);
+		rc = jcanon_pgarray(&out, s, n, (enum pgarray_elem)mode, &err);
 	assert_memory_equal(out.data, PREFIX, PREFIX_LEN);
 	if (rc == 0) {
 		assert_fixed_point(out.data + PREFIX_LEN, out.len - PREFIX_LEN);

@@ -1,5 +1,5 @@
 /*
- * engine/buf.c
+ * engine/base/buf.c
  *   Base layer: growable buffer and checked allocation. Performs no I/O.
  */
 #include "buf.h"

@@ -1,12 +1,12 @@
 /*
- * engine/jsoncanon.h
- *   canon -> JSONCANON: the canonical text of a JSON value, so that two
+ * engine/jcanon.h
+ *   canon -> JCANON: the canonical text of a JSON value, so that two
  *   documents that mean the same compare equal byte for byte whatever the
  *   engine printed: key order, whitespace, escapes and number spelling do
  *   not count. Also reads PostgreSQL's array text as JSON, so that an array
  *   column can be compared with a JSON array. Performs no I/O.
  *
- * The canonical text (JSONCANON_VERSION 1) is itself JSON:
+ * The canonical text (JCANON_VERSION 1) is itself JSON:
  *   - no whitespace outside strings;
  *   - object members sorted by the bytes of their (unescaped, UTF-8) keys,
  *     a key that is a prefix of another first; when a key repeats, the last
@@ -22,16 +22,16 @@
  *     kept exactly (no rounding through binary floating point);
  *   - true, false and null as they are.
  */
-#ifndef TALLY_JSONCANON_H
-#define TALLY_JSONCANON_H
+#ifndef TALLY_JCANON_H
+#define TALLY_JCANON_H
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 
 /* Deepest nesting of arrays and objects accepted; deeper input is refused. */
-#define JSONCANON_MAX_DEPTH 512
+#define JCANON_MAX_DEPTH 512
 
 /*
  * Appends the canonical text of the JSON document s[0..n) (one value of
@@ -40,10 +40,10 @@
  * and what was expected, never the value's text; out is then left as it
  * was.
  */
-int json_canon(struct buf *out, const char *s, size_t n, struct tally_err *err);
+int jcanon(struct buf *out, const char *s, size_t n, struct tally_err *err);
 
 /* Frees the calling thread's reused buffers (before the thread ends). */
-void json_canon_thread_release(void);
+void jcanon_thread_release(void);
 
 /* How the elements of a PostgreSQL array are read. */
 enum pgarray_elem {
@@ -59,9 +59,9 @@ enum pgarray_elem {
  * arrays, '{"a b","x\"y"}' -> ["a b","x\"y"], '{}' -> []. Elements are
  * separated by ','; NULL (unquoted, any case) is null. A dimension
  * decoration ('[0:1]={...}') is refused: its lower bound has no JSON
- * form. Errors as json_canon().
+ * form. Errors as jcanon().
  */
-int pgarray_canon_json(struct buf *out, const char *s, size_t n, enum pgarray_elem elem,
+int jcanon_pgarray(struct buf *out, const char *s, size_t n, enum pgarray_elem elem,
                        struct tally_err *err);
 
 #endif

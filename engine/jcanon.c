@@ -1,7 +1,7 @@
 /*
- * engine/jsoncanon.c
- *   canon -> JSONCANON: parses a JSON document (or a PostgreSQL array's
- *   text) and writes its canonical text (layout in jsoncanon.h). Performs
+ * engine/jcanon.c
+ *   canon -> JCANON: parses a JSON document (or a PostgreSQL array's
+ *   text) and writes its canonical text (layout in jcanon.h). Performs
  *   no I/O.
  *
  * How it works: the parser does not write to `out` at all. It builds a
@@ -13,10 +13,10 @@
  * byte is parsed and written once (linear time plus a sort per object),
  * and a failure anywhere leaves `out` untouched for free.
  *
- * Recursion (parsing and writing) is bounded by JSONCANON_MAX_DEPTH, with a
+ * Recursion (parsing and writing) is bounded by JCANON_MAX_DEPTH, with a
  * few small frames per level.
  */
-#include "jsoncanon.h"
+#include "jcanon.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/utf8.h"
 
 enum {
 	J_NULL,
@@ -81,7 +83,7 @@ static _Thread_local struct jctx ctx = { .text = BUF_INIT, .el = BUF_INIT };
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define DEPTH_STR STR(JSONCANON_MAX_DEPTH)
+#define DEPTH_STR STR(JCANON_MAX_DEPTH)
 
 /* The largest |exponent| of a normalized number; the spec allows any, we bound the output. */
 #define EXP_MAX INT64_C(1000000000)
@@ -127,7 +129,7 @@ static void ctx_trim(struct jctx *c)
 	c->dimkind = NULL;
 }
 
-void json_canon_thread_release(void)
+void jcanon_thread_release(void)
 {
 	free(ctx.node);
 	free(ctx.mem);
@@ -187,88 +189,6 @@ static bool eq_nocase(const char *s, size_t n, const char *lit)
 	return true;
 }
 
-/* ---- UTF-8 ------------------------------------------------------------ */
-
-/*
- * Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), or 0:
- * overlong forms, encoded surrogates, code points past U+10FFFF and
- * truncated sequences are all refused.
- */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char c0 = p[0], lo = 0x80, hi = 0xBF;
-	size_t k;
-
-	if (c0 < 0x80)
-		return 1;
-	if (c0 < 0xC2)
-		return 0;
-	if (c0 < 0xE0) {
-		k = 2;
-	} else if (c0 < 0xF0) {
-		k = 3;
-		if (c0 == 0xE0)
-			lo = 0xA0;
-		else if (c0 == 0xED)
-			hi = 0x9F;
-	} else if (c0 < 0xF5) {
-		k = 4;
-		if (c0 == 0xF0)
-			lo = 0x90;
-		else if (c0 == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (avail < k || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < k; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return k;
-}
-
-/* Offset of the first byte that is not well-formed UTF-8, or n. */
-static size_t utf8_check(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		size_t k = utf8_len((const unsigned char *)s + i, n - i);
-		if (k == 0)
-			return i;
-		i += k;
-	}
-	return n;
-}
-
-static void put_utf8(struct buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t k;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		k = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		k = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		k = 4;
-	}
-	buf_add(b, u, k);
-}
-
 /* ---- strings ---------------------------------------------------------- */
 
 /* Reads "\uXXXX" at s[at..]; -1 unless all six bytes are there and well formed. */
@@ -323,7 +243,9 @@ static int parse_string(struct jctx *c, size_t *off, size_t *len)
 		if (ch < 0x20)
 			return fail(c, c->pos, "control character in string (expected an escape)");
 		if (ch >= 0x80) {
-			size_t k = utf8_len(s + c->pos, c->n - c->pos);
+			uint32_t cp;
+			size_t k = utf8_decode(s + c->pos, c->n - c->pos, &cp);
+
 			if (k == 0)
 				return fail(c, c->pos, "invalid UTF-8 in string");
 			buf_add(&c->text, s + c->pos, k);
@@ -355,7 +277,7 @@ static int parse_string(struct jctx *c, size_t *off, size_t *len)
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 				c->pos += 6;
 			}
-			put_utf8(&c->text, cp);
+			utf8_encode(&c->text, cp);
 			c->pos += 4;
 			break;
 		}
@@ -554,7 +476,7 @@ static int parse_object(struct jctx *c, int depth)
 	size_t obj, from = c->nmem;
 	bool first = true;
 
-	if (depth >= JSONCANON_MAX_DEPTH)
+	if (depth >= JCANON_MAX_DEPTH)
 		return fail(c, c->pos, "nesting deeper than " DEPTH_STR " levels");
 	obj = node_new(c, J_OBJ);
 	c->pos++;
@@ -608,7 +530,7 @@ static int parse_array(struct jctx *c, int depth)
 {
 	size_t arr;
 
-	if (depth >= JSONCANON_MAX_DEPTH)
+	if (depth >= JCANON_MAX_DEPTH)
 		return fail(c, c->pos, "nesting deeper than " DEPTH_STR " levels");
 	arr = node_new(c, J_ARR);
 	c->pos++;
@@ -741,7 +663,7 @@ static void emit(struct buf *out, const struct jctx *c, size_t i)
 	}
 }
 
-int json_canon(struct buf *out, const char *s, size_t n, struct tally_err *err)
+int jcanon(struct buf *out, const char *s, size_t n, struct tally_err *err)
 {
 	struct jctx *c = &ctx;
 	int rc;
@@ -909,7 +831,7 @@ static int pga_parse(struct jctx *c, enum pgarray_elem elem, int depth)
 	size_t arr, start = c->pos, count = 0, lvl = (size_t)depth;
 	unsigned char kind = DIM_EMPTY;
 
-	if (depth >= JSONCANON_MAX_DEPTH)
+	if (depth >= JCANON_MAX_DEPTH)
 		return fail(c, c->pos, "nesting deeper than " DEPTH_STR " levels");
 	/* Levels are entered in order: a new one is the next, its shape unknown until an array there closes. */
 	if (lvl == c->ndim)
@@ -967,12 +889,12 @@ static int pga_parse(struct jctx *c, enum pgarray_elem elem, int depth)
 	return 0;
 }
 
-int pgarray_canon_json(struct buf *out, const char *s, size_t n, enum pgarray_elem elem,
+int jcanon_pgarray(struct buf *out, const char *s, size_t n, enum pgarray_elem elem,
                        struct tally_err *err)
 {
 	struct jctx *c = &ctx;
-	size_t dim[JSONCANON_MAX_DEPTH];
-	unsigned char dimkind[JSONCANON_MAX_DEPTH];
+	size_t dim[JCANON_MAX_DEPTH];
+	unsigned char dimkind[JCANON_MAX_DEPTH];
 	int rc = -1;
 
 	ctx_start(c, s, n, "not a valid array", err);

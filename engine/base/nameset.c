@@ -1,5 +1,5 @@
 /*
- * engine/nameset.c
+ * engine/base/nameset.c
  *   spec -> plan helper: open addressing with linear probing over XXH3
  *   hashes of the names; the table doubles when it would be half full.
  *   Performs no I/O.

@@ -1,10 +1,10 @@
 /*
- * engine/snapshot.c
- *   SNAPSHOT: one side of a check, read whole, canonicalized for its key
+ * engine/snapfile.c
+ *   SNAPFILE: one side of a check, read whole, canonicalized for its key
  *   order and hashes, sorted locally when its server's order is not
  *   bytewise, and written as a snapshot file through a temporary name.
  */
-#include "snapshot.h"
+#include "snapfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 
 #include <jansson.h>
 
-#include "../connectors/snapshot.h"
-#include "buf.h"
+#include "../connectors/snapfile/snapfile.h"
+#include "base/buf.h"
 #include "canon.h"
 #include "chunk.h"
 #include "outdir.h"
@@ -26,7 +26,7 @@
 #include "rowrec.h"
 #include "sorter.h"
 #include "tally_config.h"
-#include "zfile.h"
+#include "base/zfile.h"
 
 struct taker {
 	struct conn *conn;
@@ -43,13 +43,6 @@ struct taker {
 	json_t *chunks;
 	const char *side;
 };
-
-static void put32(struct buf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-	buf_add(b, x, 4);
-}
 
 /* The columns of the key on this side: the check's key (through its mappings) or the primary key. */
 static int resolve_key(struct taker *k, const struct spec_check *c, int side, struct tally_err *err)
@@ -144,27 +137,19 @@ static int write_row(struct taker *k, const struct mrow *m, struct tally_err *er
 			               k->t.display, (unsigned long long)k->rows + 1);
 	}
 	buf_reset(&k->rec);
-	put32(&k->rec, 0);
+	buf_add_le32(&k->rec, 0);
 	buf_add(&k->rec, m->hash.b, 16);
-	put32(&k->rec, (uint32_t)m->keylen);
+	buf_add_le32(&k->rec, (uint32_t)m->keylen);
 	buf_add(&k->rec, m->bytes, m->keylen);
 	for (size_t col = 0; col < raw->ncols; col++) {
 		if (!raw->val[col]) {
-			put32(&k->rec, UINT32_MAX);
+			buf_add_le32(&k->rec, UINT32_MAX);
 			continue;
 		}
-		put32(&k->rec, (uint32_t)raw->len[col]);
+		buf_add_le32(&k->rec, (uint32_t)raw->len[col]);
 		buf_add(&k->rec, raw->val[col], raw->len[col]);
 	}
-	{
-		uint32_t n = (uint32_t)(k->rec.len - 4);
-		uint8_t *p = (uint8_t *)k->rec.data;
-
-		p[0] = (uint8_t)n;
-		p[1] = (uint8_t)(n >> 8);
-		p[2] = (uint8_t)(n >> 16);
-		p[3] = (uint8_t)(n >> 24);
-	}
+	le_put32((uint8_t *)k->rec.data, (uint32_t)(k->rec.len - 4));
 	if (zfile_write(&k->z, k->rec.data, k->rec.len, err) < 0)
 		return -1;
 	buf_reset(&k->prev);
@@ -176,40 +161,21 @@ static int write_row(struct taker *k, const struct mrow *m, struct tally_err *er
 	return 0;
 }
 
-static int take(struct taker *k, const struct spec *spec, const struct spec_check *c, int side,
-                const struct spec_side *sd, const char *tmpdir, const struct run_opts *opts, struct tally_err *err)
+/* The magic and the header: what was read, from where, when. */
+static int write_header(struct taker *k, const struct spec *spec, const struct spec_check *c,
+                        const struct spec_side *sd, struct tally_err *err)
 {
-	struct scan_req req;
-	size_t *cols;
-	struct rawrow *raw;
-	struct sorter *sorter = NULL;
-	struct mrow m;
 	json_t *header;
 	char *text, taken[32];
 	char *position = NULL;
-	bool exact = k->conn->ops->order_is_bytewise != NULL;
 	struct buf b = BUF_INIT;
 	int rc;
 
-	if (resolve_key(k, c, side, err) < 0)
-		return -1;
-	k->cc = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->cc));
-	k->raw = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->raw));
-	for (size_t col = 0; col < k->t.ncols; col++)
-		k->cc[col] = plan_own_class(&k->t.cols[col], k->conn->engine, &k->raw[col]);
-	for (size_t i = 0; i < k->nkey; i++) {
-		const struct coldesc *cd = &k->t.cols[k->key[i]];
-
-		if (k->raw[k->key[i]] || cd->type == LT_FLOAT)
-			return err_set(err, ERR_SCHEMA, "key column '%s' (%s) of %s %s cannot order a snapshot", cd->name,
-			               cd->native, k->side, k->t.display);
-		exact = exact && !cd->nullable && k->conn->ops->order_is_bytewise(cd);
-	}
 	if (k->conn->ops->position && k->conn->ops->position(k->conn, &position, err) < 0)
 		return -1;
 	report_now(taken);
 	header = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o}",
-	                   "format", SNAPSHOT_FORMAT, "canon_version", CANON_VERSION, "tally_version", TALLY_VERSION,
+	                   "format", SNAPFILE_FORMAT, "canon_version", CANON_VERSION, "tally_version", TALLY_VERSION,
 	                   "taken_at", taken, "spec", spec->name, "check", c->name, "side", k->side,
 	                   "system", sd->system, "driver", k->conn->engine, "server", k->conn->server_version,
 	                   "position", position, "table", tabdesc_json(&k->t), "key", json_array());
@@ -218,14 +184,25 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 	free(position);
 	text = json_dumps(header, JSON_COMPACT);
 	json_decref(header);
-	buf_add(&b, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_LEN);
-	put32(&b, (uint32_t)strlen(text));
+	buf_add(&b, SNAPFILE_MAGIC, SNAPFILE_MAGIC_LEN);
+	buf_add_le32(&b, (uint32_t)strlen(text));
 	buf_addstr(&b, text);
 	free(text);
 	rc = zfile_write(&k->z, b.data, b.len, err);
 	buf_release(&b);
-	if (rc < 0)
-		return -1;
+	return rc;
+}
+
+/* Every row of the side, in bytewise key order: as read when exact, else through a local sort. */
+static int write_rows(struct taker *k, const struct spec_side *sd, bool exact, const char *tmpdir,
+                      const struct run_opts *opts, struct tally_err *err)
+{
+	struct scan_req req;
+	size_t *cols;
+	struct rawrow *raw;
+	struct sorter *sorter = NULL;
+	struct mrow m;
+	int rc;
 
 	cols = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(size_t));
 	for (size_t col = 0; col < k->t.ncols; col++)
@@ -269,21 +246,52 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 				}
 	}
 	sorter_free(sorter);
-	if (rc < 0)
-		return -1;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The end of the records and the trailer: row count and chunk digests. */
+static int write_trailer(struct taker *k, struct tally_err *err)
+{
+	json_t *trailer;
+	char *text;
+
 	close_chunk(k);
 	buf_reset(&k->rec);
-	put32(&k->rec, 0);
-	header = json_pack("{s:I, s:O}", "rows", (json_int_t)k->rows, "chunks", k->chunks);
-	text = json_dumps(header, JSON_COMPACT);
-	json_decref(header);
-	put32(&k->rec, (uint32_t)strlen(text));
+	buf_add_le32(&k->rec, 0);
+	trailer = json_pack("{s:I, s:O}", "rows", (json_int_t)k->rows, "chunks", k->chunks);
+	text = json_dumps(trailer, JSON_COMPACT);
+	json_decref(trailer);
+	buf_add_le32(&k->rec, (uint32_t)strlen(text));
 	buf_addstr(&k->rec, text);
 	free(text);
 	return zfile_write(&k->z, k->rec.data, k->rec.len, err);
 }
 
-int snapshot_take(const struct spec *spec, const struct spec_check *check, int side, const char *file,
+static int take(struct taker *k, const struct spec *spec, const struct spec_check *c, int side,
+                const struct spec_side *sd, const char *tmpdir, const struct run_opts *opts, struct tally_err *err)
+{
+	bool exact = k->conn->ops->order_is_bytewise != NULL;
+
+	if (resolve_key(k, c, side, err) < 0)
+		return -1;
+	k->cc = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->cc));
+	k->raw = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->raw));
+	for (size_t col = 0; col < k->t.ncols; col++)
+		k->cc[col] = plan_own_class(&k->t.cols[col], k->conn->engine, &k->raw[col]);
+	for (size_t i = 0; i < k->nkey; i++) {
+		const struct coldesc *cd = &k->t.cols[k->key[i]];
+
+		if (k->raw[k->key[i]] || cd->type == LT_FLOAT)
+			return err_set(err, ERR_SCHEMA, "key column '%s' (%s) of %s %s cannot order a snapshot", cd->name,
+			               cd->native, k->side, k->t.display);
+		exact = exact && !cd->nullable && k->conn->ops->order_is_bytewise(cd);
+	}
+	if (write_header(k, spec, c, sd, err) < 0 || write_rows(k, sd, exact, tmpdir, opts, err) < 0)
+		return -1;
+	return write_trailer(k, err);
+}
+
+int snapfile_take(const struct spec *spec, const struct spec_check *check, int side, const char *file,
                   const struct run_opts *opts)
 {
 	const struct spec_side *sd = side == SIDE_SOURCE ? &check->source : &check->target;

@@ -1,5 +1,5 @@
 /*
- * engine/zfile.h
+ * engine/base/zfile.h
  *   report, repair, snapshot, work -> ZFILE: the output stream every file
  *   tally writes goes through, zstd-compressed or plain, over a file
  *   descriptor. Sticky error (after Redis' rio): the first failed write,

@@ -1,5 +1,5 @@
 /*
- * engine/err.h
+ * engine/base/err.h
  *   Base layer, used by every stage: the error struct that a fallible
  *   function fills and returns up the stack. Depends on nothing.
  *

@@ -1,5 +1,5 @@
 /*
- * engine/err.c
+ * engine/base/err.c
  *   Base layer: filling and printing struct tally_err. Performs no I/O but
  *   for err_print() and warn_msg().
  */

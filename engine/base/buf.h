@@ -1,5 +1,5 @@
 /*
- * engine/buf.h
+ * engine/base/buf.h
  *   Base layer: a growable byte buffer (after git's strbuf) and the
  *   checked allocation helpers every module uses. Depends on nothing.
  *
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "le.h"
 
 extern char buf_empty[1];
 
@@ -56,11 +57,17 @@ static inline void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-/* Sets the length, which must be < cap; keeps the NUL terminator. */
+/*
+ * Sets the length, which must be < cap, or 0 while the buffer owns no
+ * memory; keeps the NUL terminator. An empty buffer's data is the shared
+ * buf_empty, which is never written (threads share it): rewinding an
+ * empty buffer to 0 leaves it alone.
+ */
 static inline void buf_setlen(struct buf *b, size_t len)
 {
 	b->len = len;
-	b->data[len] = '\0';
+	if (b->cap)
+		b->data[len] = '\0';
 }
 
 static inline void buf_add(struct buf *b, const void *data, size_t len)
@@ -100,6 +107,16 @@ static inline void buf_put64(struct buf *b, uint64_t v)
 	}
 	b->len += 8;
 }
+
+/* Appends v as 4 little-endian bytes (the lengths in tally's own files). */
+static inline void buf_add_le32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4];
+
+	le_put32(x, v);
+	buf_add(b, x, 4);
+}
+
 void buf_addf(struct buf *b, const char *fmt, ...) TALLY_PRINTF(2, 3);
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap) TALLY_PRINTF(2, 0);
 

@@ -1,12 +1,12 @@
 /*
- * connectors/snapshot.c
- *   SOURCE: the snapshot driver. "Opening a session" reads the header;
- *   a scan decompresses the records from the start and yields the asked
- *   columns of each. It cannot range over its key or write literals: the
+ * connectors/snapfile/snapfile.c
+ *   SOURCE: the snapshot file driver (`driver: snapshot` in a spec).
+ *   "Opening a session" reads the header; a scan decompresses the records
+ *   from the start and yields the asked columns of each. It cannot range over its key or write literals: the
  *   engine then reads it whole, sorts it locally if its key differs from
  *   the check's, and writes no repair for it.
  */
-#include "snapshot.h"
+#include "snapfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,8 @@
 
 #include <jansson.h>
 
-#include "../engine/zfile.h"
+#include "../../engine/base/le.h"
+#include "../../engine/base/zfile.h"
 
 struct snap {
 	struct conn base;           /* first: the engine holds a struct conn * */
@@ -92,32 +93,27 @@ static int stream_read(struct snap *s, void *p, size_t n, bool end_ok, struct ta
 	return snap_err(s, err, "the file is truncated");
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Reads the magic and the header; leaves the stream at the first record. */
 static int read_header(struct snap *s, json_t **header, struct tally_err *err)
 {
-	char magic[SNAPSHOT_MAGIC_LEN];
+	char magic[SNAPFILE_MAGIC_LEN];
 	uint8_t n[4];
 	struct buf text = BUF_INIT;
 	json_error_t je;
 
 	if (stream_start(s, err) < 0)
 		return -1;
-	if (stream_read(s, magic, sizeof(magic), false, err) < 0 || memcmp(magic, SNAPSHOT_MAGIC, sizeof(magic)) != 0)
+	if (stream_read(s, magic, sizeof(magic), false, err) < 0 || memcmp(magic, SNAPFILE_MAGIC, sizeof(magic)) != 0)
 		return err_set(err, ERR_CONNECT, "'%s' is not a tally snapshot (%s system '%s')", s->path,
 		               s->base.side, s->base.system);
 	if (stream_read(s, n, 4, false, err) < 0)
 		return -1;
-	buf_grow(&text, get32(n));
-	if (stream_read(s, text.data, get32(n), false, err) < 0) {
+	buf_grow(&text, le_get32(n));
+	if (stream_read(s, text.data, le_get32(n), false, err) < 0) {
 		buf_release(&text);
 		return -1;
 	}
-	buf_setlen(&text, get32(n));
+	buf_setlen(&text, le_get32(n));
 	*header = json_loadb(text.data, text.len, 0, &je);
 	buf_release(&text);
 	if (!*header)
@@ -134,14 +130,14 @@ static int snap_open(struct conn **out, const struct conn_cfg *cfg, struct tally
 	const char *server, *pos, *taken, *system;
 	size_t i;
 
-	conn_base_init(&s->base, &snapshot_ops, cfg);
+	conn_base_init(&s->base, &snapfile_ops, cfg);
 	s->path = xstrdup(cfg->dsn);
 	buf_init(&s->rec);
 	if (read_header(s, &h, err) < 0)
 		goto fail;
-	if (json_integer_value(json_object_get(h, "format")) != SNAPSHOT_FORMAT) {
+	if (json_integer_value(json_object_get(h, "format")) != SNAPFILE_FORMAT) {
 		err_set(err, ERR_CONNECT, "snapshot '%s' has format %lld; this tally reads format %d", s->path,
-		        (long long)json_integer_value(json_object_get(h, "format")), SNAPSHOT_FORMAT);
+		        (long long)json_integer_value(json_object_get(h, "format")), SNAPFILE_FORMAT);
 		goto fail;
 	}
 	if (tabdesc_from_json(&s->t, json_object_get(h, "table"), err) < 0) {
@@ -277,7 +273,7 @@ static int snap_scan_next(struct conn *c, struct rawrow **row, struct tally_err 
 	rc = stream_read(s, n, 4, false, err);
 	if (rc < 0)
 		return -1;
-	len = get32(n);
+	len = le_get32(n);
 	if (len == 0) {
 		s->done = true;
 		return 0;
@@ -289,15 +285,15 @@ static int snap_scan_next(struct conn *c, struct rawrow **row, struct tally_err 
 	buf_setlen(&s->rec, len);
 	p = (const uint8_t *)s->rec.data;
 	end = p + len;
-	if (len < 20 || (uint64_t)get32(p + 16) > (uint64_t)(end - p - 20))
+	if (len < 20 || (uint64_t)le_get32(p + 16) > (uint64_t)(end - p - 20))
 		return snap_err(s, err, "a record is corrupt");
-	p += 20 + get32(p + 16);
+	p += 20 + le_get32(p + 16);
 	for (size_t i = 0; i < s->t.ncols; i++) {
 		uint32_t l;
 
 		if (end - p < 4)
 			return snap_err(s, err, "a record is corrupt");
-		l = get32(p);
+		l = le_get32(p);
 		p += 4;
 		if (l == UINT32_MAX) {
 			s->all[i] = NULL;
@@ -342,7 +338,7 @@ static int snap_position(struct conn *c, char **out, struct tally_err *err)
 	return 0;
 }
 
-const struct conn_ops snapshot_ops = {
+const struct conn_ops snapfile_ops = {
 	.driver = "snapshot",
 	.dialect = "snapshot",
 	.open = snap_open,

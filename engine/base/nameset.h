@@ -1,5 +1,5 @@
 /*
- * engine/nameset.h
+ * engine/base/nameset.h
  *   spec -> plan helper: a set of names, each tied to the index where it
  *   was first seen, found in constant expected time. The spec loader uses
  *   it to refuse duplicate names and resolve references without scanning

@@ -1,6 +1,6 @@
 /*
- * tests/fuzz/fuzz_jsoncanon.c
- *   Fuzz target for the JSON canonicalizer (engine/jsoncanon.h). The
+ * tests/fuzz/fuzz_jcanon.c
+ *   Fuzz target for the JSON canonicalizer (engine/jcanon.h). The
  *   first byte picks the reader: 't', 'n', 'b' or 'a' a PostgreSQL array
  *   of text, numbers, booleans or JSON documents; anything else JSON. The
  *   rest is the input. What is accepted is canonical: canonicalizing the
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "engine/jsoncanon.h"
+#include "engine/jcanon.h"
 #include "fuzz.h"
 
 #define PREFIX "prefix:"
@@ -64,9 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err_clear(&err);
 	buf_addstr(&out, PREFIX);
 	if (mode < 0)
-		rc = json_canon(&out, in, n, &err);
+		rc = jcanon(&out, in, n, &err);
 	else
-		rc = pgarray_canon_json(&out, in, n, (enum pgarray_elem)mode, &err);
+		rc = jcanon_pgarray(&out, in, n, (enum pgarray_elem)mode, &err);
 	FUZZ_ASSERT(out.len >= PREFIX_LEN && memcmp(out.data, PREFIX, PREFIX_LEN) == 0);
 	if (rc == 0) {
 		const char *c = out.data + PREFIX_LEN;
@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FUZZ_ASSERT(clen > 0);
 		FUZZ_ASSERT(compact(c, clen));
-		FUZZ_ASSERT(json_canon(&again, c, clen, &err) == 0);
+		FUZZ_ASSERT(jcanon(&again, c, clen, &err) == 0);
 		FUZZ_ASSERT(again.len == clen && memcmp(again.data, c, clen) == 0);
 	} else {
 		FUZZ_ASSERT(rc == -1);

@@ -1,9 +1,9 @@
 /*
- * connectors/snapshot.h
+ * connectors/snapfile/snapfile.h
  *   SOURCE: a snapshot file standing in for one side of a check
  *   (`driver: snapshot, path: FILE`), so a system can be compared after it
  *   is gone: before and after a cut-over, yesterday against today. `tally
- *   snapshot` writes the file (engine/snapshot.c); this driver reads it and
+ *   snapshot` writes the file (engine/snapfile.c); this driver reads it and
  *   yields the rows exactly as the live driver did, so they compare the
  *   same way.
  *
@@ -32,15 +32,15 @@
  *                                      rows (as rowhash.h sums them)
  * Integers are little-endian.
  */
-#ifndef TALLY_SNAPSHOT_H
-#define TALLY_SNAPSHOT_H
+#ifndef TALLY_SNAPFILE_H
+#define TALLY_SNAPFILE_H
 
-#include "connector.h"
+#include "../connector.h"
 
-#define SNAPSHOT_MAGIC "TALLYSNAP1\n"
-#define SNAPSHOT_MAGIC_LEN 11
-#define SNAPSHOT_FORMAT 1
+#define SNAPFILE_MAGIC "TALLYSNAP1\n"
+#define SNAPFILE_MAGIC_LEN 11
+#define SNAPFILE_FORMAT 1
 
-extern const struct conn_ops snapshot_ops;
+extern const struct conn_ops snapfile_ops;
 
 #endif

@@ -1,0 +1,149 @@
+/*
+ * engine/run_int.h
+ *   Private to the run: run.c (the coordinator), run_plan.c (planning,
+ *   run.json, stamps) and run_pool.c (workers and progress). Nothing else
+ *   includes it.
+ *
+ *
+ * Parallel operation works like this. The coordinator (the main thread)
+ * opens one session per (system, side), plans every check (describing
+ * both sides, asking the source for chunk boundaries) before reading a
+ * row, writes run.json, and exports each PostgreSQL session's snapshot.
+ * The chunks to do (this shard's, not already done when resuming) become
+ * a task list. N workers, each with sessions of its own opened on the
+ * exported snapshots, take tasks one at a time and leave each chunk's
+ * part in the work directory; the coordinator meanwhile draws progress.
+ * A lost connection makes the worker reconnect and redo the chunk, up to
+ * three times, waiting 1, 2 then 4 seconds; any other failure stops every
+ * worker after its current chunk and leaves the finished parts for
+ * --resume. When all parts are there, checks whose chunks may disagree on
+ * membership are reconciled, and the outputs are assembled from the parts
+ * (a shard keeps its parts for tally merge instead).
+ *
+ * DDL. The coordinator's sessions lock every compared table when they
+ * open (before the snapshot, on PostgreSQL) and keep the locks until the
+ * workers are done. Meanwhile the coordinator, once a second, keeps its
+ * sessions from an idle timeout and looks through the guard (guard.h) for
+ * sessions waiting on a lock of tally's; after --yield-after it lets go
+ * (watch_sessions, run_chunks): workers stop and are cancelled, the
+ * coordinator's sessions close, and the run either stops (resumable) or,
+ * with --on-lock-wait wait, opens again behind the waiter and redoes the
+ * unfinished chunks. Table stamps taken when the run began are compared
+ * after every wait and at the end: a table rewritten under the run gives
+ * its check no verdict ("tables that change under a run" below).
+ *
+ * PostgreSQL workers see the coordinator's snapshot: the run compares one
+ * state of each PostgreSQL system. MariaDB cannot share a snapshot: each
+ * worker session takes its own when it opens, so rows changed while the
+ * workers start may be seen by some chunks and not others (report.json
+ * records each side's position for the record).
+ */
+#ifndef TALLY_RUN_INT_H
+#define TALLY_RUN_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../connectors/connector.h"
+#include "base/buf.h"
+#include "canon.h"
+#include "chunkrun.h"
+#include "outdir.h"
+#include "plan.h"
+#include "repair.h"
+#include "report.h"
+#include "run.h"
+
+#define MAX_RETRIES 3
+#define MAX_WAITS 5             /* --on-lock-wait wait: times the run lets go and waits */
+
+struct session {
+	const struct spec_system *sys;
+	int side;
+	struct conn *conn;
+	char *txsnap;               /* exported snapshot (coordinator sessions) */
+	char *position;
+};
+
+struct sessions {
+	struct session *s;
+	size_t n;
+};
+
+struct task {
+	size_t check;
+	size_t chunk;
+};
+
+struct run;
+
+struct worker {
+	struct run *r;
+	pthread_t th;
+	struct sessions ss;
+};
+
+/*
+ * The run, held by the coordinator. Workers share it: lock guards the
+ * task list's next, failed, err and active; rows_done, chunks_done and
+ * stop are atomic; the rest is written before the workers start.
+ */
+struct run {
+	const struct spec *spec;
+	const struct run_opts *opts;
+	struct outdir out;
+	struct sessions coord;
+	size_t n;
+	struct check_result *res;   /* report.checks */
+	struct plan *plans;
+	bool *planned;
+	struct chunkplan *cps;
+	struct repair_info **rinfo;
+	const char **no_repair;
+	json_t *runjson;
+	struct task *tasks;
+	size_t ntasks, next;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;        /* signalled when a worker ends */
+	bool failed;
+	struct tally_err err;
+	uint64_t rows_done;
+	uint64_t chunks_done;
+	int active;
+	double rows_total;
+	struct ratelimit rate;
+	struct run_report report;
+	double t0;
+	/* DDL: see "tables that change under a run" in run_plan.c. */
+	struct guard guard;
+	bool skip_locks;            /* TALLY_TEST_SKIP_LOCKS, for tests of the stamps only */
+	char *(*stamp)[2];          /* [check][side]: the table's stamp when the run began; NULL: none */
+	bool *errored;              /* [check]: no verdict; its error is in the work directory */
+	int stop;                   /* set (atomically): workers stop at the next row */
+	bool yielded;               /* the run let go of its locks for r->yield */
+	struct guard_yield yield;
+};
+
+/* engine/run.c */
+struct session *run_session_find(struct sessions *ss, const struct spec_system *sys, int side);
+int run_session_get(struct run *r, struct sessions *ss, const struct spec_system *sys, int side,
+                    const char *txsnap, struct conn **out, struct tally_err *err);
+void run_session_drop(struct run *r, struct session *s);
+void run_sessions_close(struct run *r, struct sessions *ss);
+
+/* engine/run_plan.c */
+json_t *run_json(struct run *r, const char *spec_hash);
+const struct spec_side *run_check_side(const struct run *r, size_t i, int s);
+int run_stamps_check(struct run *r, const char *when, struct tally_err *err);
+int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err);
+
+/* engine/run_pool.c */
+void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_env *env);
+int run_workers(struct run *r);
+/* Sets err to "cannot start worker N: REASON" for pthread_create()'s code; returns -1. */
+int run_worker_start_error(struct tally_err *err, unsigned worker, int code);
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * engine/run_plan.c
+ *   RUN: planning every check before a row is read (describe, pair,
+ *   chunk bounds that both sides agree on), the chunk plan's record in
+ *   run.json (written, and read back on --resume), and the table stamps
+ *   that tell a table rewritten under the run.
+ */
+#include "run_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "tally_config.h"
+#include "work.h"
+
+/* ---- planning --------------------------------------------------------- */
+
+static void warn_unmatched(const struct plan *p, const char *check)
+{
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < p->nonly[s]; i++)
+			warn_msg("check '%s': column '%s' exists only in %s %s and is not compared", check,
+			         p->only[s][i], s == SIDE_SOURCE ? "source" : "target", p->desc[s].display);
+}
+
+/* Does the side's server read the key in tally's bytewise order? */
+static bool side_exact(const struct plan *p, int side, const struct conn *c)
+{
+	if (!c->ops->order_is_bytewise || p->multiset)
+		return false;
+	for (size_t i = 0; i < p->nkey; i++) {
+		const struct coldesc *cd = &p->desc[side].cols[p->key[i].col[side]];
+
+		if (cd->nullable || !c->ops->order_is_bytewise(cd) || !plan_key_native(&p->key[i], side))
+			return false;
+	}
+	return true;
+}
+
+static bool key_not_null(const struct plan *p, int side)
+{
+	for (size_t i = 0; i < p->nkey; i++)
+		if (p->desc[side].cols[p->key[i].col[side]].nullable)
+			return false;
+	return true;
+}
+
+/*
+ * Drops the boundaries that a side whose order is not bytewise sees out
+ * of order (chunk.h): each such side's server ranks them. A side that
+ * cannot rank them gets the table as one chunk.
+ */
+static int bounds_increasing(struct run *r, size_t i, struct conn *cn[2], const bool exact[2],
+                             struct tally_err *err)
+{
+	const struct plan *p = &r->plans[i];
+	struct chunkplan *cp = &r->cps[i];
+	size_t n = cp->n - 1, nb = cp->nbound, dropped;
+	struct sqlval *vals = xcalloc(n * nb, sizeof(*vals));
+	struct buf *scratch = xcalloc(n * nb, sizeof(*scratch));
+	uint32_t *rank[2] = { NULL, NULL };
+	size_t *key = xcalloc(p->nkey, sizeof(*key));
+	int rc = 0;
+
+	for (size_t j = 0; j < n * nb; j++)
+		buf_init(&scratch[j]);
+	for (size_t j = 0; j < n && rc == 0; j++)
+		rc = chunk_key_vals(cp->b[j], cp->blen[j], nb, &vals[j * nb], &scratch[j * nb], err);
+	for (int s = 0; s < 2 && rc == 0; s++) {
+		struct scan_req req;
+
+		if (exact[s])
+			continue;
+		if (!cn[s]->ops->rank_bounds) {
+			chunkplan_release(cp);
+			chunkplan_single(cp, exact);
+			goto out;
+		}
+		plan_scan_req(p, s, key, &req);
+		rank[s] = xcalloc(n, sizeof(*rank[s]));
+		rc = cn[s]->ops->rank_bounds(cn[s], &req, nb, vals, n, rank[s], err);
+	}
+	if (rc == 0) {
+		dropped = chunkplan_make_increasing(cp, (const uint32_t *const *)rank);
+		if (dropped && r->opts->progress && !r->opts->quiet)
+			fprintf(stderr, "tally: check '%s': %zu of %zu chunk boundaries dropped: the two servers "
+			        "order the key differently\n", p->check->name, dropped, n);
+	}
+out:
+	for (size_t j = 0; j < n * nb; j++)
+		buf_release(&scratch[j]);
+	free(scratch);
+	free(vals);
+	free(key);
+	free(rank[0]);
+	free(rank[1]);
+	return rc;
+}
+
+static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *tgt, const bool exact[2],
+                       struct tally_err *err)
+{
+	const struct plan *p = &r->plans[i];
+	const struct spec_check *c = p->check;
+	struct keybounds kb;
+	struct scan_req req;
+	size_t *key;
+	long rows = c->chunk_rows ? c->chunk_rows : r->opts->chunk_rows;
+	uint64_t max_bytes = 0;
+	int rc;
+
+	/*
+	 * Ranges leave out NULL keys: only NOT NULL keys are chunked, and only
+	 * between servers that can both range over their key.
+	 */
+	if (p->multiset || !src->ops->plan_bounds || !src->ops->bound_literal || !tgt->ops->bound_literal ||
+	    p->desc[SIDE_SOURCE].is_query || !key_not_null(p, SIDE_SOURCE) || !key_not_null(p, SIDE_TARGET)) {
+		chunkplan_single(&r->cps[i], exact);
+		return 0;
+	}
+	key = xcalloc(p->nkey, sizeof(size_t));
+	plan_scan_req(p, SIDE_SOURCE, key, &req);
+	memset(&kb, 0, sizeof(kb));
+	/*
+	 * A side read in the server's order is sorted in memory chunk by
+	 * chunk: size chunks to fit the sort budget, so that they do not spill.
+	 * A sorted record takes about three times the row's size on disk (the
+	 * raw values, their canonical form, offsets): a quarter of the budget
+	 * leaves room for rows wider than the table's average.
+	 */
+	if (!exact[0] || !exact[1])
+		max_bytes = r->opts->sort_budget / 4;
+	rc = src->ops->plan_bounds(src, &req, (uint64_t)rows, max_bytes, &kb, err);
+	free(key);
+	if (rc == 0)
+		rc = chunkplan_from_bounds(&r->cps[i], p, &kb, exact, err);
+	if (rc == 0 && r->cps[i].reconcile)
+		rc = bounds_increasing(r, i, (struct conn *[2]){ src, tgt }, exact, err);
+	keybounds_release(&kb);
+	if (rc < 0)
+		err_context(err, "planning chunks of %s", p->desc[SIDE_SOURCE].display);
+	return rc;
+}
+
+static json_t *check_json_for_run(struct run *r, size_t i)
+{
+	const struct plan *p = &r->plans[i];
+	const struct check_result *res = &r->res[i];
+	json_t *sides = json_array();
+
+	for (int s = 0; s < 2; s++)
+		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "system", res->side[s].system,
+		                                       "table", res->side[s].table, "server", res->side[s].server,
+		                                       "position", res->side[s].position, "stamp", r->stamp[i][s]));
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:o, s:s?}", "name", p->check->name,
+	                 "expect", spec_expect_name(p->check->expect), "repair", spec_repair_name(p->check->repair),
+	                 "multiset", p->multiset,
+	                 "chunks", chunkplan_json(&r->cps[i]), "sides", sides, "key", res->key,
+	                 "columns", res->columns, "unmatched", res->unmatched,
+	                 "repair_info", r->rinfo[i] ? repair_info_json(r->rinfo[i]) : json_null(),
+	                 "no_repair", r->no_repair[i]);
+}
+
+json_t *run_json(struct run *r, const char *spec_hash)
+{
+	json_t *systems = json_array(), *checks = json_array();
+
+	for (size_t i = 0; i < r->spec->nsystems; i++)
+		json_array_append_new(systems, json_pack("{s:s, s:s, s:s}", "name", r->spec->systems[i].name,
+		                                         "driver", r->spec->systems[i].driver,
+		                                         "dsn_shown", r->spec->systems[i].dsn_shown));
+	for (size_t i = 0; i < r->n; i++)
+		json_array_append_new(checks, check_json_for_run(r, i));
+	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s}, s:o, s:o, s:s, s:o}", "format", 1,
+	                 "tally_version", TALLY_VERSION, "canon_version", CANON_VERSION,
+	                 "spec", "name", r->spec->name, "file", r->spec->file, "reason", r->spec->reason,
+	                 "hash", spec_hash, "systems", systems,
+	                 "shard", r->opts->shard_count > 1
+	                 ? json_pack("{s:i, s:i}", "index", r->opts->shard_index, "count", r->opts->shard_count)
+	                 : json_null(),
+	                 "started_at", r->report.started_at, "checks", checks);
+}
+
+/* ---- tables that change under a run ----------------------------------- */
+
+/*
+ * A table rewritten while a snapshot reads it (TRUNCATE, an ALTER TABLE
+ * that rewrites, VACUUM FULL, CLUSTER; on MariaDB a rebuild) may look
+ * empty to that snapshot, or its chunks may come from two versions of the
+ * table. The coordinator's locks keep that from happening while the run
+ * holds them; the stamps, read when the run begins (or, resuming, taken
+ * from run.json) and again after every time the run let go of its locks
+ * and at its end, tell when it happened anyway. A check whose table
+ * changed gets no verdict: it becomes an error of its own (kept in the
+ * work directory, so assembling, resuming and merging see it), and the
+ * other checks go on.
+ */
+const struct spec_side *run_check_side(const struct run *r, size_t i, int s)
+{
+	return s == SIDE_SOURCE ? &r->res[i].check->source : &r->res[i].check->target;
+}
+
+/* Check i has no verdict, for e; -1 with err set when the work directory cannot keep that. */
+static int mark_check_error(struct run *r, size_t i, struct tally_err *e, struct tally_err *err)
+{
+	err_context(e, "check '%s'", r->res[i].check->name);
+	r->errored[i] = true;
+	r->res[i].status = RESULT_ERROR;
+	r->res[i].err = *e;
+	return work_write_error(r->out.path, i, e, err);
+}
+
+/* The stamp of check i's side s now against the one the run began with; when is for the message. */
+static int stamp_compare(struct run *r, size_t i, int s, const char *when, struct tally_err *err)
+{
+	const struct spec_side *sd = run_check_side(r, i, s);
+	const char *was = r->stamp[i][s];
+	struct tally_err e;
+	char *now = NULL;
+	bool gone;
+
+	if (!was || !sd->table || r->errored[i])
+		return 0;
+	if (guard_stamp(&r->guard, sd->sys, sd->table, &now, &e) < 0) {
+		err_context(&e, "cannot tell whether table '%s' on %s system '%s' was rewritten %s", sd->table,
+		            s == SIDE_SOURCE ? "source" : "target", sd->system, when);
+		return mark_check_error(r, i, &e, err);
+	}
+	if (now && strcmp(now, was) == 0) {
+		free(now);
+		return 0;
+	}
+	gone = now && strcmp(now, "missing") == 0;
+	err_set(&e, ERR_DATA, "table '%s' on %s system '%s' %s %s: tally cannot tell which version of it "
+	        "each chunk read, so this check has no verdict", r->res[i].side[s].table ? r->res[i].side[s].table
+	        : sd->table, s == SIDE_SOURCE ? "source" : "target", sd->system,
+	        gone ? "was renamed or dropped" : "was rewritten (a TRUNCATE, or an ALTER TABLE, VACUUM FULL, "
+	        "CLUSTER or OPTIMIZE that rebuilds it)", when);
+	err_detail(&e, "its storage when the run began: %s; now: %s", was, now ? now : "unknown");
+	err_hint(&e, "run the check again from the start once the table is no longer being changed");
+	free(now);
+	return mark_check_error(r, i, &e, err);
+}
+
+/* Every check's stamps against the run's first; -1 only when the work directory fails. */
+int run_stamps_check(struct run *r, const char *when, struct tally_err *err)
+{
+	for (size_t i = 0; i < r->n; i++)
+		for (int s = 0; s < 2; s++)
+			if (stamp_compare(r, i, s, when, err) < 0)
+				return -1;
+	return 0;
+}
+
+/*
+ * The stamps a check begins with: read now, under the coordinator's
+ * locks, or, resuming, those of the interrupted run (old), which the
+ * tables must still have.
+ */
+static int stamps_begin(struct run *r, size_t i, json_t *old, struct tally_err *err)
+{
+	for (int s = 0; s < 2; s++) {
+		const struct spec_side *sd = run_check_side(r, i, s);
+		const char *was;
+
+		if (!sd->table)
+			continue;
+		if (!old) {
+			if (guard_stamp(&r->guard, sd->sys, sd->table, &r->stamp[i][s], err) < 0)
+				return err_context(err, "reading the storage of table '%s'", sd->table);
+			continue;
+		}
+		was = json_string_value(json_object_get(json_array_get(json_object_get(old, "sides"), (size_t)s),
+		                                        "stamp"));
+		r->stamp[i][s] = was ? xstrdup(was) : NULL;
+		if (stamp_compare(r, i, s, "since the interrupted run began", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Plans check i on the coordinator's sessions; reads no row. */
+int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err)
+{
+	struct check_result *res = &r->res[i];
+	const struct spec_check *c = res->check;
+	struct plan *plan = &r->plans[i];
+	struct conn *cn[2];
+	bool exact[2];
+
+	if (run_session_get(r, &r->coord, c->source.sys, SIDE_SOURCE, NULL, &cn[0], err) < 0 ||
+	    run_session_get(r, &r->coord, c->target.sys, SIDE_TARGET, NULL, &cn[1], err) < 0)
+		return -1;
+	for (int s = 0; s < 2; s++) {
+		struct session *se = run_session_find(&r->coord, s == 0 ? c->source.sys : c->target.sys, s);
+
+		res->side[s].system = s == SIDE_SOURCE ? c->source.system : c->target.system;
+		res->side[s].server = cn[s]->server_version ? xstrdup(cn[s]->server_version) : NULL;
+		if (!se->position && cn[s]->ops->position && cn[s]->ops->position(cn[s], &se->position, err) < 0)
+			return -1;
+		res->side[s].position = se->position ? xstrdup(se->position) : NULL;
+	}
+	if (plan_build(plan, r->spec, c, cn[0], cn[1], err) < 0)
+		return -1;
+	r->planned[i] = true;
+	for (int s = 0; s < 2; s++)
+		res->side[s].table = xstrdup(plan->desc[s].display);
+	report_describe_plan(res, plan);
+	if (!r->opts->quiet)
+		warn_unmatched(plan, c->name);
+	exact[0] = side_exact(plan, SIDE_SOURCE, cn[0]);
+	exact[1] = side_exact(plan, SIDE_TARGET, cn[1]);
+	if (resumed) {
+		json_t *old = json_array_get(json_object_get(resumed, "checks"), i);
+		struct tally_err e;
+		int known = old ? work_read_error(r->out.path, i, &e, err) : 0;
+
+		if (known < 0)
+			return -1;
+		if (known == 1) {
+			r->errored[i] = true;
+			res->status = RESULT_ERROR;
+			res->err = e;
+		}
+		if (old && stamps_begin(r, i, old, err) < 0)
+			return -1;
+		if (!old || (!r->errored[i] && (!json_equal(json_object_get(old, "columns"), res->columns) ||
+		                                !json_equal(json_object_get(old, "key"), res->key)))) {
+			err_set(err, ERR_USAGE, "check '%s' no longer matches the interrupted run", c->name);
+			return err_hint(err, "the tables or the spec changed; start again without --resume");
+		}
+		if (chunkplan_from_json(&r->cps[i], json_object_get(old, "chunks"), err) < 0)
+			return -1;
+	} else if (stamps_begin(r, i, NULL, err) < 0 || plan_chunks(r, i, cn[0], cn[1], exact, err) < 0) {
+		return -1;
+	}
+	if (plan->repair_side >= 0) {
+		const struct spec_system *ws = plan->repair_side == SIDE_SOURCE ? c->source.sys : c->target.sys;
+
+		r->rinfo[i] = xcalloc(1, sizeof(**r->rinfo));
+		repair_info_from_plan(r->rinfo[i], plan, ws->name, cn[plan->repair_side]->ops);
+	} else {
+		r->no_repair[i] = plan->no_repair ? plan->no_repair : "repair: none";
+	}
+	r->rows_total += r->cps[i].rows > 0 ? 2 * r->cps[i].rows : 0;
+	return 0;
+}
+
