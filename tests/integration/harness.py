@@ -241,6 +241,9 @@ class TapResult(unittest.TestResult):
             self.bad += 1
             for line in str(text).splitlines():
                 print(f"# {line}", flush=True)
+            # Also on stderr: meson's --print-errorlogs shows stderr of a
+            # failed test, so CI logs carry the reason, not only the name.
+            print(f"not ok {self.n} - {name}\n{text}", file=sys.stderr, flush=True)
 
     def addSuccess(self, test):
         super().addSuccess(test)

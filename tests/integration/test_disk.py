@@ -91,11 +91,16 @@ class Disk(TallyCase):
         my.create_db(SRC_DB)
         my.sql(SRC_DB, scenario.MY_ORDERS_DDL + scenario.MY_TEXT_DDL +
                scenario.inserts("orders", scenario.source_orders(), scenario.my_lit) +
-               scenario.inserts("codes", scenario.text_rows("source"), scenario.my_lit))
+               scenario.inserts("codes", scenario.text_rows("source"), scenario.my_lit) +
+               # Statistics settled now: chunk plans come from them, and the
+               # shards of test_merge must plan the same chunks (InnoDB
+               # recalculates them in the background after a bulk insert).
+               "ANALYZE TABLE orders, codes;")
         pg.create_db(TGT_DB)
         pg.psql(TGT_DB, scenario.PG_ORDERS_DDL + scenario.PG_TEXT_DDL +
                 scenario.inserts("orders", scenario.target_orders(), scenario.pg_lit) +
-                scenario.inserts("codes", scenario.text_rows("target"), scenario.pg_lit))
+                scenario.inserts("codes", scenario.text_rows("target"), scenario.pg_lit) +
+                "ANALYZE orders; ANALYZE codes;")
         cls.spec_text = SPEC.format(my=my.dsn_env(SRC_DB), pg=pg.dsn_env(TGT_DB))
         cls.base = tempfile.mkdtemp(prefix="tally-it-disk-")
         # Removed even when the rest of this setup fails (tearDownClass then does not run).
