@@ -94,12 +94,12 @@ static enum pgarray_elem array_elem(const char *native)
 }
 
 /* How one side reads as cls: the engine's ways of sending a type. */
-static struct canon_col side_col(enum cclass cls, const struct coldesc *c, const char *driver)
+static struct canon_col side_col(enum cclass cls, const struct coldesc *c)
 {
 	struct canon_col cc = canon_col_make(cls, c->type);
 
 	cc.pad_trim = cls == CC_TEXT && c->type == LT_CHAR;
-	if (c->type == LT_BIT && strcmp(driver, "mariadb") == 0) {
+	if (c->type == LT_BIT && c->raw_bits) {
 		cc.raw_bits = true;
 		cc.bits = c->bits;
 	}
@@ -108,11 +108,11 @@ static struct canon_col side_col(enum cclass cls, const struct coldesc *c, const
 	return cc;
 }
 
-static void set_pair(struct canon_col out[2], enum cclass cls, const struct coldesc *s, const char *sdriver,
-                     const struct coldesc *t, const char *tdriver)
+static void set_pair(struct canon_col out[2], enum cclass cls, const struct coldesc *s,
+                     const struct coldesc *t)
 {
-	out[0] = side_col(cls, s, sdriver);
-	out[1] = side_col(cls, t, tdriver);
+	out[0] = side_col(cls, s);
+	out[1] = side_col(cls, t);
 }
 
 static int refuse(struct tally_err *err, const struct coldesc *s, const struct coldesc *t,
@@ -219,8 +219,7 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
 	else if ((cs == CC_INET && plain_text(t)) || (ct == CC_INET && plain_text(s)))
 		cls = CC_INET;
 	else if (cs == CC_BITS && ct == CC_BITS &&
-	         (s->bits == t->bits || (!s->fixed && strcmp(sdriver, "postgres") == 0) ||
-	          (!t->fixed && strcmp(tdriver, "postgres") == 0)))
+	         (s->bits == t->bits || s->bits_varying || t->bits_varying))
 		cls = CC_BITS;
 
 	if (cls >= 0 && as_key && (is_float(cls) || cls == CC_JSON)) {
@@ -228,13 +227,13 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
 		return explain(err, s, t, cs, ct, as_key);
 	}
 	if (cls >= 0) {
-		set_pair(out, (enum cclass)cls, s, sdriver, t, tdriver);
+		set_pair(out, (enum cclass)cls, s, t);
 		return 0;
 	}
 	/* One engine prints one type one way: exact text comparison is sound. */
 	if ((cs < 0 || ct < 0) && same_engine && s->type == t->type && strcmp(s->native, t->native) == 0 &&
 	    !as_key) {
-		set_pair(out, CC_TEXT, s, sdriver, t, tdriver);
+		set_pair(out, CC_TEXT, s, t);
 		out[0].pad_trim = out[1].pad_trim = false;
 		return 0;
 	}
@@ -320,7 +319,7 @@ static bool reads_as_uuid(const struct coldesc *c)
 }
 
 /* as: text | json | uuid: both sides read as that class, whatever their types say. */
-static int pair_as(const struct plan *p, const struct spec *spec, const struct spec_column *sc,
+static int pair_as(const struct spec *spec, const struct spec_column *sc,
                    const struct coldesc *cd[2], struct canon_col out[2], struct tally_err *err)
 {
 	const enum cclass cls = sc->as == AS_TEXT ? CC_TEXT : sc->as == AS_JSON ? CC_JSON : CC_UUID;
@@ -334,7 +333,7 @@ static int pair_as(const struct plan *p, const struct spec *spec, const struct s
 			                cclass_name(cls), sc->as == AS_JSON ? "json, text and array columns"
 			                : "uuid, text and binary columns", ltype_name(cd[s]->type), side_name(s),
 			                cd[s]->native);
-		out[s] = side_col(cls, cd[s], p->engine[s]);
+		out[s] = side_col(cls, cd[s]);
 	}
 	return 0;
 }
@@ -343,7 +342,7 @@ static int pair_as(const struct plan *p, const struct spec *spec, const struct s
  * timezone: the naive side (or each, with { source, target }) is local time
  * in a zone, so the pair compares instants.
  */
-static int pair_timezone(const struct plan *p, const struct spec *spec, const struct spec_column *sc,
+static int pair_timezone(const struct spec *spec, const struct spec_column *sc,
                          const struct coldesc *cd[2], struct canon_col out[2], struct tally_err *err)
 {
 	const struct spec_pos at = opt_at(sc, SPEC_OPT_TIMEZONE);
@@ -377,7 +376,7 @@ static int pair_timezone(const struct plan *p, const struct spec *spec, const st
 		if (naive[s] && !zone[s])
 			return spec_err(err, spec, at, "column '%s': the %s side (%s) is a timestamp without time zone: "
 			                "give its zone too", sc->source, side_name(s), cd[s]->native);
-		out[s] = side_col(CC_TIMESTAMPTZ, cd[s], p->engine[s]);
+		out[s] = side_col(CC_TIMESTAMPTZ, cd[s]);
 		if (!zone[s])
 			continue;
 		if (tz_get(zone[s], &z, err) < 0) {
@@ -416,10 +415,10 @@ static int pair_map(const struct plan *p, const struct spec *spec, const struct 
 	if (p->check->repair == REPAIR_SOURCE)
 		return spec_err(err, spec, at, "column '%s': map translates source values into target values, and "
 		                "repair: source would need them the other way; use repair: target or none", sc->source);
-	pc->canon[1] = side_col((enum cclass)ct, cd[1], p->engine[1]);
+	pc->canon[1] = side_col((enum cclass)ct, cd[1]);
 	m = xcalloc(1, sizeof(*m));
 	pc->map = m;
-	m->from = side_col((enum cclass)cs, cd[0], p->engine[0]);
+	m->from = side_col((enum cclass)cs, cd[0]);
 	m->n = sc->nmap;
 	m->fromv = xcalloc(m->n ? m->n : 1, sizeof(*m->fromv));
 	m->tov = xcalloc(m->n ? m->n : 1, sizeof(*m->tov));
@@ -441,7 +440,7 @@ static int pair_map(const struct plan *p, const struct spec *spec, const struct 
 				                "source value", sc->source, sc->map[j].from, e->from);
 	}
 	canon_map_sort(m, &dup);
-	pc->canon[0] = side_col((enum cclass)ct, cd[0], p->engine[0]);
+	pc->canon[0] = side_col((enum cclass)ct, cd[0]);
 	pc->canon[0].map = m;
 	return 0;
 }
@@ -539,13 +538,13 @@ static int pair_with_options(struct plan *p, const struct spec *spec, const stru
 		                "the column compares; give one of them", sc->source);
 	}
 	if (sc->as != AS_NONE) {
-		rc = pair_as(p, spec, sc, cd, pc->canon, err);
+		rc = pair_as(spec, sc, cd, pc->canon, err);
 		norm_add(&norm, "as %s", sc->as == AS_TEXT ? "text" : sc->as == AS_JSON ? "json" : "uuid");
 	} else if (sc->nmap) {
 		rc = pair_map(p, spec, sc, cd, pc, err);
 		norm_add(&norm, "map of %zu value%s", sc->nmap, sc->nmap == 1 ? "" : "s");
 	} else if (tzopt) {
-		rc = pair_timezone(p, spec, sc, cd, pc->canon, err);
+		rc = pair_timezone(spec, sc, cd, pc->canon, err);
 		for (int s = 0; s < 2; s++)
 			if (pc->canon[s].tz)
 				norm_add(&norm, "%s in %s", side_name(s), tz_name(pc->canon[s].tz));
@@ -860,7 +859,7 @@ static void build_reads(struct plan *p)
 	}
 }
 
-struct canon_col plan_own_class(const struct coldesc *cd, const char *driver, bool *raw)
+struct canon_col plan_own_class(const struct coldesc *cd, bool *raw)
 {
 	int cls = class_of(cd);
 
@@ -868,7 +867,7 @@ struct canon_col plan_own_class(const struct coldesc *cd, const char *driver, bo
 	*raw = cls < 0 || cls == CC_JSON || cls == CC_INET || cls == CC_BITS;
 	if (*raw)
 		return canon_col_make(CC_TEXT, cd->type);
-	return side_col((enum cclass)cls, cd, driver);
+	return side_col((enum cclass)cls, cd);
 }
 
 /* Each column of the written side, read as its own type. */
@@ -879,7 +878,7 @@ static void build_own(struct plan *p)
 	p->own = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own));
 	p->own_raw = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own_raw));
 	for (size_t c = 0; c < wd->ncols; c++)
-		p->own[c] = plan_own_class(&wd->cols[c], p->engine[p->repair_side], &p->own_raw[c]);
+		p->own[c] = plan_own_class(&wd->cols[c], &p->own_raw[c]);
 }
 
 /* What a multiset comparison needs: values to compare, and no tolerance (copies are counted by bytes). */

@@ -277,7 +277,7 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 	k->cc = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->cc));
 	k->raw = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->raw));
 	for (size_t col = 0; col < k->t.ncols; col++)
-		k->cc[col] = plan_own_class(&k->t.cols[col], k->conn->engine, &k->raw[col]);
+		k->cc[col] = plan_own_class(&k->t.cols[col], &k->raw[col]);
 	for (size_t i = 0; i < k->nkey; i++) {
 		const struct coldesc *cd = &k->t.cols[k->key[i]];
 
