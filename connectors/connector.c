@@ -37,6 +37,12 @@ const struct conn_ops *conn_driver(const char *name)
 	return NULL;
 }
 
+int conn_lit_refused(struct tally_err *err, const struct coldesc *col, bool bound, const char *reason)
+{
+	return err_set(err, ERR_DATA, "cannot write %s for column '%s' (%s): %s", bound ? "a range bound" : "a value",
+	               col->name ? col->name : "?", col->native ? col->native : ltype_name(col->type), reason);
+}
+
 const char *conn_session_word(const char *driver)
 {
 	const struct conn_ops *ops = driver ? conn_driver(driver) : NULL;

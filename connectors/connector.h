@@ -618,6 +618,14 @@ bool conn_sql_mentions(const char *sql, const char *table);
 
 /* The driver registered under `name`, or NULL. */
 const struct conn_ops *conn_driver(const char *name);
+/*
+ * The one wording of a literal a driver refuses to write (conn_ops.literal
+ * and bound_literal), the driver supplying only the reason: "cannot write
+ * a value|a range bound for column 'NAME' (NATIVE TYPE): REASON". Never
+ * quotes the value. Sets ERR_DATA; returns -1.
+ */
+int conn_lit_refused(struct tally_err *err, const struct coldesc *col, bool bound, const char *reason);
+
 /* What driver's server calls a session's id in messages ("pid", "thread"); "pid" when unknown. */
 const char *conn_session_word(const char *driver);
 

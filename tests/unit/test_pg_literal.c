@@ -195,8 +195,8 @@ static struct sqlval timed(enum sqlval_kind kind, int64_t i)
 
 /*
  * One case of a literal writer: the column, the value, and either the
- * literal written or the refusal (the message after "column 'NAME'
- * (NATIVE): "). line is the case's line in this file, for failures.
+ * literal written or the refusal (the message after "cannot write a
+ * value|a range bound for column 'NAME' (NATIVE): "). line is the case's line in this file, for failures.
  */
 struct lcase {
 	int line;
@@ -245,7 +245,8 @@ static void check_literals(const struct lcase *cases, size_t n, enum writer w)
 			buf_release(&b);
 			continue;
 		}
-		snprintf(want, sizeof(want), "column '%s' (%s): %s", c->name, c->native, k->refused);
+		snprintf(want, sizeof(want), "cannot write %s for column '%s' (%s): %s",
+		         w == BOUND ? "a range bound" : "a value", c->name, c->native, k->refused);
 		if (rc != -1 || err.kind != ERR_DATA || strcmp(err.msg, want) != 0)
 			fail_msg("line %d: got %d, kind %d, [%s]; expected -1, ERR_DATA, [%s]", k->line, rc,
 			         err.kind, rc < 0 ? err.msg : b.data + npre, want);
