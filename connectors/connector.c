@@ -43,6 +43,13 @@ int conn_lit_refused(struct tally_err *err, const struct coldesc *col, bool boun
 	               col->name ? col->name : "?", col->native ? col->native : ltype_name(col->type), reason);
 }
 
+bool conn_takes_path(const char *driver)
+{
+	const struct conn_ops *ops = driver ? conn_driver(driver) : NULL;
+
+	return ops && ops->takes_path;
+}
+
 const char *conn_session_word(const char *driver)
 {
 	const struct conn_ops *ops = driver ? conn_driver(driver) : NULL;

@@ -626,6 +626,9 @@ const struct conn_ops *conn_driver(const char *name);
  */
 int conn_lit_refused(struct tally_err *err, const struct coldesc *col, bool bound, const char *reason);
 
+/* Does driver name a file rather than a server (ops->takes_path: a snapshot)? False when unknown. */
+bool conn_takes_path(const char *driver);
+
 /* What driver's server calls a session's id in messages ("pid", "thread"); "pid" when unknown. */
 const char *conn_session_word(const char *driver);
 

@@ -700,7 +700,7 @@ static int resolve_repair(struct plan *p, const struct spec *spec, struct tally_
 		                                : "the source is a query, not a table";
 		return 0;
 	}
-	if (strcmp(p->driver[w], "snapshot") == 0) {
+	if (conn_takes_path(p->driver[w])) {
 		p->no_repair = w == SIDE_TARGET ? "the target is a snapshot, not a live table"
 		                                : "the source is a snapshot, not a live table";
 		return 0;

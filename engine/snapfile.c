@@ -315,7 +315,7 @@ int snapfile_take(const struct spec *spec, const struct spec_check *check, int s
 	else
 		snprintf(dir, strlen(dir) + 1, ".");
 	err_clear(&err);
-	if (strcmp(sys->driver, "snapshot") == 0) {
+	if (conn_takes_path(sys->driver)) {
 		err_set(&err, ERR_USAGE, "the %s of check '%s' is already a snapshot ('%s')", k.side, check->name,
 		        sys->dsn_shown);
 		goto out;
