@@ -15,7 +15,7 @@ static const char CHECK_SYNOPSIS[] =
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
-	"                  [--metrics FILE]\n";
+	"                  [--metrics FILE] [--ticket ID]\n";
 
 static const char MERGE_SYNOPSIS[] =
 	"tally merge --out DIR [--quiet] [--compress-repair] [--metrics FILE] SHARD_DIR...\n";
@@ -56,6 +56,7 @@ static const char CHECK_HELP[] =
 	"                          session to finish and go on\n"
 	"      --metrics FILE      write the run's outcome in Prometheus' text format to FILE\n"
 	"                          (for node_exporter's textfile collector), replacing it whole\n"
+	"      --ticket ID         name the ticket in change-order.md, written with the scripts\n"
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =
