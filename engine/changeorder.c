@@ -153,8 +153,12 @@ int changeorder_build(struct change_order *co, const struct outdir *o, const str
 	for (size_t j = 0; j < co->nscripts; j++) {
 		struct co_script *s = &co->scripts[j];
 
-		s->success = success(false, s->file, s->inserts, s->updates, s->deletes);
-		s->rollback_success = success(true, s->rollback, s->deletes, s->updates, s->inserts);
+		char *file = plain_name(s->file), *rollback = plain_name(s->rollback);
+
+		s->success = success(false, file, s->inserts, s->updates, s->deletes);
+		s->rollback_success = success(true, rollback, s->deletes, s->updates, s->inserts);
+		free(file);
+		free(rollback);
 	}
 	return 0;
 }

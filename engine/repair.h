@@ -133,7 +133,8 @@ struct repair_asm {
 /*
  * The line a script prints at its very end, after its COMMIT worked:
  * "tally: repair repair.app.sql applied: 3 rows (1 inserted, 1 updated,
- * 1 deleted)" ("tally: rollback rollback.app.sql ..." for a rollback).
+ * 1 deleted)" ("tally: rollback rollback.app.sql ..." for a rollback);
+ * file is the name the client runs (without .zst).
  * Characters of file other than printable ASCII, quotes and backslashes
  * become '_'. Appended to out.
  */

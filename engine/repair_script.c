@@ -356,8 +356,11 @@ static int write_script(struct assembly *as, struct rsys *s, bool rollback, stru
 	buf_addch(&tmp, '\n');
 	{
 		struct buf ok = BUF_INIT;
+		char plain[300];
 
-		repair_success_line(&ok, rollback, name, rollback ? s->del : s->ins, s->upd, rollback ? s->ins : s->del);
+		/* The name the client runs: a .sql.zst script is decompressed first. */
+		snprintf(plain, sizeof(plain), "%.*s", (int)(strlen(name) - (a->compress ? 4 : 0)), name);
+		repair_success_line(&ok, rollback, plain, rollback ? s->del : s->ins, s->upd, rollback ? s->ins : s->del);
 		s->ops->script->end(&tmp, ok.data);
 		buf_release(&ok);
 	}
