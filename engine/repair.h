@@ -121,7 +121,7 @@ struct repair_result {
 
 struct repair_asm {
 	struct outdir *out;
-	const struct spec *spec;    /* name, file, reason; systems for driver and dsn_shown */
+	const struct spec *spec;    /* name, file, reason, ticket; systems for driver and dsn_shown */
 	size_t nchecks;
 	struct repair_info **info;  /* per check; NULL when it repairs nothing */
 	char ***parts;              /* per check: its .rep files in chunk order */

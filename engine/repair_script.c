@@ -201,6 +201,10 @@ static void header(struct buf *h, const struct assembly *as, const struct rsys *
 	add_comment_text(h, sp->file);
 	buf_addstr(h, ")\n-- reason:     ");
 	add_comment_text(h, sp->reason ? sp->reason : "(none given)");
+	if (sp->ticket) {
+		buf_addstr(h, "\n-- ticket:     ");
+		add_comment_text(h, sp->ticket);
+	}
 	buf_addf(h, "\n-- generated:  %s by tally %s\n-- system:     ", as->a->generated_at, TALLY_VERSION);
 	add_comment_text(h, s->spec ? s->spec->dsn_shown : "?");
 	buf_addf(h, "\n-- rows:       %llu inserted, %llu updated, %llu deleted\n", (unsigned long long)ins,

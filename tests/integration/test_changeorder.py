@@ -155,6 +155,9 @@ class ChangeOrder(TallyCase):
         self.assertTrue(text.startswith("# Change order: it-changeorder\n"))
         self.assertIn(f"| Ticket | {TICKET} |\n", text)
         self.assertIn(f"| Reason | {REASON} |\n", text)
+        # The scripts' headers name the ticket too (a comment: the body and its hash do not change).
+        for f in ("repair.pgt.sql", "rollback.myt.sql"):
+            self.assertIn(f"\n-- ticket:     {TICKET}\n", open(os.path.join(r.outdir, f)).read())
         self.assertIn("| Changes | 10 rows in 2 scripts, one transaction each |\n", text)
         rows = [line for line in section(text, "What will change").splitlines() if line.startswith("| `")]
         self.assertEqual(rows, [
@@ -182,6 +185,13 @@ class ChangeOrder(TallyCase):
         # The summary and report.html point to it.
         self.assertIn(f"change:   {r.outdir}/change-order.md ", r.stdout)
         self.assertIn('href="change-order.md"', open(os.path.join(r.outdir, "report.html")).read())
+
+    def test_bad_ticket_is_refused(self):
+        for bad in ("", "INC-1\nrm -rf /", "x" * 201):
+            r = self.tally(spec(), "--ticket", bad)
+            self.assertEqual(r.code, 2, bad)
+            self.assertIn("--ticket needs an ID of 1 to 200 printable characters", r.stderr)
+            self.assertIsNone(r.report)
 
     def test_digests_are_the_files(self):
         r = self.run_check()

@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     postgresql://tally:***@db1/old
 -- rows:       1 inserted, 2 updated, 1 deleted

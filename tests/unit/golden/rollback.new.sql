@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     mariadb://tally:***@db2/new
 -- rows:       2 inserted, 2 updated, 3 deleted
