@@ -355,6 +355,9 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	snprintf(st.rep.finished_at, sizeof(st.rep.finished_at), "%s", in->finished_at);
 	st.rep.checks = xcalloc(alloc, sizeof(*st.rep.checks));
 	st.rep.nchecks = n;
+	snprintf(st.rep.spec_hash, sizeof(st.rep.spec_hash), "%s",
+	         json_string_value(json_object_get(json_object_get(in->run, "spec"), "hash")) ?
+	         json_string_value(json_object_get(json_object_get(in->run, "spec"), "hash")) : "");
 	st.rep.shard = in->shard ? json_incref(json_object_get(in->run, "shard")) : NULL;
 	st.rep.sessions = in->sessions ? json_incref(in->sessions) : NULL;
 

@@ -36,6 +36,7 @@ void run_opts_init(struct run_opts *o)
 	o->lock_timeout = 60;
 	o->yield_after = 5;
 	o->on_lock_wait = LOCKWAIT_YIELD;
+	o->recheck = -1;
 }
 /* ---- sessions --------------------------------------------------------- */
 
