@@ -299,6 +299,10 @@ static int cmd_check(int argc, char **argv)
 			return rc;
 		}
 	}
+	if (opts.recheck >= 0 && opts.shard_count > 1) {
+		free(opts.only);
+		return bad_option("--recheck is for a whole run, not a shard's share");
+	}
 	if (opts.quiet && opts.progress) {
 		free(opts.only);
 		return bad_option("--quiet and --progress contradict each other");

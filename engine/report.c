@@ -226,6 +226,12 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 				         (unsigned long long)c->missing, (unsigned long long)c->extra,
 				         (unsigned long long)c->changed);
 		}
+		if (c->in_flight && c->status != RESULT_ERROR) {
+			size_t n = strlen(counts);
+
+			snprintf(counts + n, sizeof(counts) - n, "%s%llu in flight", n ? ", " : "  ",
+			         (unsigned long long)c->in_flight);
+		}
 		if (c->status == RESULT_ERROR)
 			fprintf(fp, "%-*s  error\n", w, c->check->name);   /* the error itself goes to stderr */
 		else

@@ -556,6 +556,10 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 		status = fail_report(&r, &err, true);
 		goto done;
 	}
+	if (opts->recheck >= 0 && opts->shard_count <= 1 && run_recheck(&r, &err) < 0) {
+		status = fail_report(&r, &err, true);
+		goto done;
+	}
 	if (assemble_run(&r, &status, &err) < 0) {
 		status = 2;     /* the errors are printed, and the parts kept for --resume */
 		goto done;
