@@ -361,6 +361,16 @@ int verify_run(const char *run_dir, const struct verify_opts *o)
 			err_set(&err, ERR_USAGE, "the spec has no check '%s', which the run compared", vc[i].name);
 			goto fail;
 		}
+		{
+			const char *st = json_string_value(json_object_get(jc, "status"));
+
+			/* No verdict, no differences to read again: never "resolved". */
+			if (!st || strcmp(st, "error") == 0 || strcmp(st, "not run") == 0) {
+				vc[i].has_error = true;
+				err_set(&vc[i].err, ERR_USAGE, "check '%s': the run gave it no verdict: nothing to verify",
+				        vc[i].name);
+			}
+		}
 	}
 	dpath = xasprintf("%s/%s", run_dir, json_string_value(json_object_get(report, "diff_file")));
 	if (read_diff(dpath, &diff, &err) < 0 || split_lines(&diff, vc, n, pending, &err) < 0)
@@ -380,6 +390,10 @@ int verify_run(const char *run_dir, const struct verify_opts *o)
 		struct tally_err e;
 
 		err_clear(&e);
+		if (vc[i].has_error) {
+			worst = 2;
+			continue;
+		}
 		if (verify_check(&spec, &vc[i], pending[i], o, od.tmp, &e) < 0) {
 			err_context(&e, "check '%s'", vc[i].name);
 			vc[i].has_error = true;

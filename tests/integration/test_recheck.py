@@ -22,6 +22,8 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
 import harness  # noqa: E402
 from harness import TallyCase  # noqa: E402
 
@@ -149,7 +151,8 @@ checks:
 
     def test_recheck_keeps_rows_being_written_out(self):
         dirty()
-        r = self.run_with_writer("--recheck", "3")
+        prom = os.path.join(self.tmp, "tally.prom")
+        r = self.run_with_writer("--recheck", "3", "--metrics", prom)
         self.assertEqual(r.code, 1, r.stderr)
         c = r.check("t")
         self.assertEqual((c["missing"], c["extra"], c["changed"]), (2, 1, 2))
@@ -170,6 +173,10 @@ checks:
                 self.assertNotIn(d["key"]["id"], WRITER_KEYS)
         self.assertEqual(c["repair"]["statements"], {"insert": 2, "update": 2, "delete": 1})
         self.assertIn(f"{len(in_flight)} in flight", r.stdout)
+        samples = {(s.name, s.labels.get("check"), s.labels.get("kind")): s.value
+                   for fam in text_string_to_metric_families(open(prom).read()) for s in fam.samples}
+        self.assertEqual(samples[("tally_check_in_flight", "t", None)], len(in_flight))
+        self.assertEqual(samples[("tally_check_differences", "t", "changed")], 2)
         # The repair applies, and the next run (no writer) is consistent.
         _, my = servers()
         p = my.run_file(TGT, os.path.join(r.outdir, "repair.tgt.sql"))
