@@ -470,6 +470,8 @@ static json_t *resume_read(struct run *r, const char *out, const char *hash, str
 static int run_prepare(struct run *r, const char *out, const char *hash, json_t *resumed,
                        struct tally_err *err)
 {
+	if (!resumed)
+		run_stamps_early(r);
 	for (size_t i = 0; i < r->n; i++)
 		if (run_check_plan(r, i, resumed, err) < 0) {
 			if (err->kind != ERR_SPEC)
