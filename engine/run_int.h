@@ -142,6 +142,9 @@ int run_stamps_check(struct run *r, const char *when, struct tally_err *err);
 void run_stamps_early(struct run *r);
 int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err);
 
+/* engine/run_recheck.c: --recheck, before assembling (this file's header says how). */
+int run_recheck(struct run *r, struct tally_err *err);
+
 /* engine/run_pool.c */
 void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_env *env);
 int run_workers(struct run *r);
