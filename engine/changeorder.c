@@ -375,10 +375,11 @@ void changeorder_render(struct buf *b, const struct change_order *co)
 	for (size_t j = 0; j < co->nscripts; j++)
 		script_steps(b, co, &co->scripts[j], false, j + 1);
 
-	buf_addstr(b, "## How to verify\n\nAfter every script succeeded:\n\n```sh\ntally verify RUN_DIR\n```\n\n"
-	              "It compares the systems again for this run's checks: exit status 0 means the\n"
-	              "change is in place and the data consistent, 1 that differences remain, 2\n"
-	              "trouble (the message says which).\n\n");
+	buf_addstr(b, "## How to verify\n\nAfter every script succeeded, from where the run was started (or with\n"
+	              "`--spec FILE`):\n\n```sh\ntally verify RUN_DIR\n```\n\n"
+	              "It reads again, by key, exactly the rows this run found different. Exit\n"
+	              "status 0: every difference is resolved; 1: some remain (it says which, per\n"
+	              "check); 2: trouble. Its report goes to RUN_DIR/verify-<time>/.\n\n");
 
 	buf_addstr(b, "## How to roll back\n\n"
 	              "Only to undo scripts that succeeded, in the reverse order. Each rollback script\n"

@@ -222,6 +222,10 @@ class ChangeOrder(TallyCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stdout.splitlines()[-len(last):], last, p.stdout)
             self.assertEqual(p.stdout.count("tally: repair"), 1)
+        # As the change order says: tally verify RUN_DIR, now every difference is resolved.
+        v = subprocess.run([harness.tally_bin(), "verify", r.outdir], capture_output=True, text=True,
+                           cwd=self.tmp)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         # Consistent now: and a clean run writes no change order.
         clean = self.tally(spec(), outdir=os.path.join(self.tmp, "after"))
         self.assertEqual(clean.code, 0, clean.stdout + clean.stderr)
