@@ -400,6 +400,14 @@ struct script_ops {
 	/* The command that applies a script file, for the header, given the
 	 * file name and the system's dsn with its password removed. */
 	void (*apply_command)(struct buf *out, const char *file, const char *dsn_shown);
+	/*
+	 * For the change order (engine/changeorder.c), Markdown: who runs
+	 * apply_command and how its client finds the password (" (`ROLE`:
+	 * ...)", appended to "Apply it"), and what a failure looks like in
+	 * the client's output (the rest of "Failure is ..."). NULL: generic.
+	 */
+	const char *apply_who;
+	const char *failure_looks_like;
 };
 
 /*
