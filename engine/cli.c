@@ -15,7 +15,7 @@ static const char CHECK_SYNOPSIS[] =
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
-	"                  [--metrics FILE]\n";
+	"                  [--metrics FILE] [--mode stream|counts]\n";
 
 static const char MERGE_SYNOPSIS[] =
 	"tally merge --out DIR [--quiet] [--compress-repair] [--metrics FILE] SHARD_DIR...\n";
@@ -56,6 +56,8 @@ static const char CHECK_HELP[] =
 	"                          session to finish and go on\n"
 	"      --metrics FILE      write the run's outcome in Prometheus' text format to FILE\n"
 	"                          (for node_exporter's textfile collector), replacing it whole\n"
+	"      --mode stream|counts  stream (default) reads and compares every row; counts\n"
+	"                          only counts rows per chunk in each server: no diff, no repair\n"
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =
