@@ -223,6 +223,9 @@ static void verdict_words(struct buf *b, const struct check_result *c)
 		buf_addstr(b, "no verdict");
 	else if (c->status == RESULT_CONSISTENT)
 		buf_addstr(b, "none");
+	else if (c->counts)
+		buf_addf(b, "row counts differ in %llu of %llu chunks (--mode counts)",
+		         (unsigned long long)c->chunks_mismatched, (unsigned long long)c->chunks_total);
 	else if (c->check->expect == EXPECT_ABSENT)
 		buf_addf(b, "undeleted %llu", (unsigned long long)c->extra);
 	else if (c->check->multiset)
