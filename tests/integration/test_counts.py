@@ -98,7 +98,7 @@ class Counts(TallyCase):
     def assert_counts(self, r, name, seeded, where="1 = 1"):
         c = r.check(name)
         self.assertEqual(c["mode"], "counts")
-        self.assertEqual((c["missing"], c["extra"], c["changed"]), (None, None, None))
+        self.assertEqual((c["missing"], c["extra"], c["changed"], c["in_flight"]), (None, None, None, None))
         self.assertEqual(c["repair"]["none"], "--mode counts: no repair (no row was read)")
         self.assertEqual(c["source"]["rows"], self.count("source", where))
         self.assertEqual(c["target"]["rows"], self.count("target", where))
@@ -226,6 +226,11 @@ class Counts(TallyCase):
         self.assertEqual(r.code, 2)
         self.assertIn("check 'sub': --mode counts cannot judge expect: subset", r.stderr)
         self.assertIsNone(r.report)
+
+    def test_recheck_refused(self):
+        r = self.tally(self.spec(self.check("same", "same")), "--mode", "counts", "--recheck", "1")
+        self.assertEqual(r.code, 2)
+        self.assertIn("--recheck reads again the rows found different: --mode counts reads none", r.stderr)
 
     def test_stream_queries_and_bytes(self):
         spec = self.spec(self.check("same", "same"))
