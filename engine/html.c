@@ -142,7 +142,7 @@ static void status_badge(struct buf *b, const char *status, const char *field)
 /* A count cell: the number, or a dash for a check without a verdict. */
 static void count_cell(struct buf *b, const char *field, const struct check_result *c, uint64_t n)
 {
-	if (c->status == RESULT_ERROR)
+	if (c->status == RESULT_ERROR || c->counts)     /* --mode counts knows no differing rows */
 		buf_addf(b, "<td class=\"n\" data-field=\"%s\">&#8212;</td>", field);
 	else
 		buf_addf(b, "<td class=\"n\" data-field=\"%s\">%llu</td>", field, (unsigned long long)n);
