@@ -251,10 +251,16 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        c->seconds);
 	}
 	if (o && o->path) {
-		bool differs = false;
+		bool differs = false, counts = false;
 
-		for (size_t i = 0; i < r->nchecks; i++)
-			differs = differs || r->checks[i].status == RESULT_INCONSISTENT;
+		/* A counts check differs by its counts only: it has no line in the diff file. */
+		for (size_t i = 0; i < r->nchecks; i++) {
+			differs = differs || (r->checks[i].status == RESULT_INCONSISTENT && !r->checks[i].counts);
+			counts = counts || r->checks[i].counts;
+		}
+		if (counts)
+			fprintf(fp, "mode:     counts: rows counted per chunk in each server, none read; "
+			        "no diff rows, no repair scripts (the differing chunks are in report.json)\n");
 		fprintf(fp, "report:   %s/report.json\n", o->path);
 		if (r->diff_written && differs)
 			fprintf(fp, "diffs:    %s/diff.ndjson.zst (read with zstdcat)\n", o->path);

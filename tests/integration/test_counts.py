@@ -130,8 +130,11 @@ class Counts(TallyCase):
         c = self.assert_counts(r, "items", MISSING + EXTRA)
         self.assertEqual((c["source"]["rows"], c["target"]["rows"]), (N, N - len(MISSING) + len(EXTRA)))
         self.assertEqual(r.diffs, [])
-        self.assertIn("row counts differ in", r.stdout)
+        self.assertIn(f"row counts differ in {c['chunks']['mismatched']} of {c['chunks']['total']} chunks", r.stdout)
+        self.assertIn("mode:     counts: rows counted per chunk in each server, none read; "
+                      "no diff rows, no repair scripts (the differing chunks are in report.json)", r.stdout)
         self.assertNotIn("repair:", r.stdout)
+        self.assertNotIn("diffs:", r.stdout)
         self.assertEqual([f for f in os.listdir(r.outdir) if f.startswith(("repair", "rollback"))], [])
         # One count per chunk and side: no row transferred, so bytes are the counts' digits.
         n = c["chunks"]["total"]
