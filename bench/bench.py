@@ -113,13 +113,13 @@ def seed(e, n, text_key):
 
 
 def timed(cmd, env=None, shell=False):
-    """Wall seconds and peak RSS (KiB) of one command."""
+    """Wall seconds, peak RSS (KiB), exit code, stderr and CPU seconds (user + system) of one command."""
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, env=env, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.monotonic() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, ru.ru_maxrss, p.returncode, p.stderr.read().decode()
+    return wall, ru.ru_maxrss, p.returncode, p.stderr.read().decode(), ru.ru_utime + ru.ru_stime
 
 
 def main():
@@ -182,14 +182,15 @@ checks:
                                      ("clients", clients, True, (0,)),
                                      ("tally", tally, False, (1,))) + ((("counts", counts, False, (1,)),)
                                                                        if args.counts else ()):
-            walls, rss = [], 0
+            walls, cpus, rss = [], [], 0
             for _ in range(args.runs):
-                wall, maxrss, code, err = timed(cmd, env=env, shell=shell)
+                wall, maxrss, code, err, cpu = timed(cmd, env=env, shell=shell)
                 if code not in ok:
                     sys.exit(f"bench: {name} exited {code}: {err[-2000:]}")
                 walls.append(wall)
+                cpus.append(cpu)
                 rss = max(rss, maxrss)
-            results[name] = (statistics.median(walls), rss)
+            results[name] = (statistics.median(walls), rss, statistics.median(cpus))
 
         import json
         rep = json.load(open(os.path.join(tmp, "out", "report.json")))["checks"][0]
@@ -202,6 +203,7 @@ checks:
         print(f"reader   (floor)     {r:7.2f} s")
         print(f"clients  (psql+mariadb) {c:4.2f} s")
         print(f"tally    (jobs {args.jobs})    {t:7.2f} s   peak RSS {results['tally'][1] / 1024:.1f} MiB")
+        print(f"tally    CPU (user+sys) {results['tally'][2]:5.2f} s")
         print(f"tally / reader       {t / r:7.2f}")
         print(f"tally / clients      {t / c:7.2f}")
         print(f"differences found    changed {found[0]}, missing {found[1]}, extra {found[2]} (as seeded)")

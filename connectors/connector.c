@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,28 +14,95 @@
 #include <jansson.h>
 
 #include "../engine/base/civil.h"
+#include "../engine/base/dsn.h"
 
 extern const struct conn_ops postgres_ops;
 extern const struct conn_ops mariadb_ops;
 extern const struct conn_ops snapfile_ops;
 
+/* The registry: a new driver is one line here (and its folder). */
 static const struct conn_ops *const drivers[] = {
 	&postgres_ops,
 	&mariadb_ops,
 	&snapfile_ops,
 };
 
+#define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
+
 const struct conn_ops *conn_driver(const char *name)
 {
-	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+	for (size_t i = 0; i < NDRIVERS; i++)
 		if (strcmp(drivers[i]->driver, name) == 0)
 			return drivers[i];
 	return NULL;
 }
 
-const char *conn_driver_names(void)
+int conn_lit_refused(struct tally_err *err, const struct coldesc *col, bool bound, const char *reason)
 {
-	return "postgres, mariadb, snapshot";
+	return err_set(err, ERR_DATA, "cannot write %s for column '%s' (%s): %s", bound ? "a range bound" : "a value",
+	               col->name ? col->name : "?", col->native ? col->native : ltype_name(col->type), reason);
+}
+
+bool conn_takes_path(const char *driver)
+{
+	const struct conn_ops *ops = driver ? conn_driver(driver) : NULL;
+
+	return ops && ops->takes_path;
+}
+
+const char *conn_session_word(const char *driver)
+{
+	const struct conn_ops *ops = driver ? conn_driver(driver) : NULL;
+
+	return ops && ops->session_word ? ops->session_word : "pid";
+}
+
+static const char *driver_names[NDRIVERS + 1];
+static pthread_once_t driver_names_once = PTHREAD_ONCE_INIT;
+
+static void fill_driver_names(void)
+{
+	for (size_t i = 0; i < NDRIVERS; i++)
+		driver_names[i] = drivers[i]->driver;
+}
+
+const char *const *conn_driver_names(void)
+{
+	pthread_once(&driver_names_once, fill_driver_names);
+	return driver_names;
+}
+
+int conn_check_uri(const char *driver, const char *const *schemes, bool kv_pairs, const char *dsn,
+                   struct tally_err *err)
+{
+	size_t n = dsn_scheme_len(dsn), count = 0;
+	struct buf expected = BUF_INIT;
+
+	for (size_t i = 0; schemes[i]; i++) {
+		if (n > 0 && dsn_scheme_is(dsn, n, schemes[i]))
+			return 0;
+		count++;
+	}
+	if (kv_pairs && !strstr(dsn, "://"))
+		return 0;
+	/* "a://, b:// or key=value pairs": only schemes, never the dsn, are quoted */
+	for (size_t i = 0; i < count + kv_pairs; i++) {
+		if (i > 0)
+			buf_addstr(&expected, i + 1 == count + kv_pairs ? " or " : ", ");
+		if (i < count)
+			buf_addf(&expected, "%s://", schemes[i]);
+		else
+			buf_addstr(&expected, "key=value pairs");
+	}
+	if (n > 0)
+		err_set(err, ERR_SPEC, "scheme '%.*s' does not fit driver '%s' (expected %s)", (int)n, dsn, driver,
+		        expected.data);
+	else if (kv_pairs)
+		err_set(err, ERR_SPEC, "malformed uri for driver '%s' (expected %s)", driver, expected.data);
+	else
+		err_set(err, ERR_SPEC, "driver '%s' needs a uri (expected %s)", driver, expected.data);
+	buf_release(&expected);
+	return -1;
 }
 
 double conn_limit(double ours, bool forced, double role)
@@ -313,15 +381,22 @@ json_t *tabdesc_json(const struct tabdesc *t)
 
 	for (size_t i = 0; i < t->ncols; i++) {
 		const struct coldesc *c = &t->cols[i];
+		json_t *o;
 
-		json_array_append_new(cols, json_pack(
+		o = json_pack(
 			"{s:s, s:s, s:i, s:i, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:i, s:I, s:s?, s:s?, s:o}",
 			"name", c->name, "native", c->native, "type", (int)c->type, "bits", c->bits,
 			"unsigned", c->is_unsigned, "bool_hint", c->bool_hint, "fixed", c->fixed,
 			"nullable", c->nullable, "generated", c->generated, "identity", c->identity,
 			"has_default", c->has_default, "precision", c->precision, "scale", c->scale,
 			"fsp", c->fsp, "length", (json_int_t)c->length, "charset", c->charset,
-			"collation", c->collation, "labels", strings_json(c->labels, c->nlabels)));
+			"collation", c->collation, "labels", strings_json(c->labels, c->nlabels));
+		/* only when set: files without them read as before (connectors/snapfile) */
+		if (c->raw_bits)
+			json_object_set_new(o, "raw_bits", json_true());
+		if (c->bits_varying)
+			json_object_set_new(o, "bits_varying", json_true());
+		json_array_append_new(cols, o);
 	}
 	for (size_t i = 0; i < t->npk; i++)
 		json_array_append_new(pk, json_integer((json_int_t)t->pk[i]));
@@ -402,6 +477,8 @@ int tabdesc_from_json(struct tabdesc *t, json_t *j, struct tally_err *err)
 		c->bits = (int)json_integer_value(json_object_get(x, "bits"));
 		c->is_unsigned = json_is_true(json_object_get(x, "unsigned"));
 		c->bool_hint = json_is_true(json_object_get(x, "bool_hint"));
+		c->raw_bits = json_is_true(json_object_get(x, "raw_bits"));
+		c->bits_varying = json_is_true(json_object_get(x, "bits_varying"));
 		c->fixed = json_is_true(json_object_get(x, "fixed"));
 		c->nullable = json_is_true(json_object_get(x, "nullable"));
 		c->generated = json_is_true(json_object_get(x, "generated"));

@@ -4,8 +4,11 @@
  *   opens a read-only session on one system, describes a table or a query,
  *   and streams rows in bytewise key order as text values. The engine never
  *   sees a driver type (PGconn, MYSQL); it sees this table of functions,
- *   after Redis' struct _rio. Adding a driver means adding one file and one
- *   line in connector.c.
+ *   after Redis' struct _rio. Adding a driver means adding one folder
+ *   (connectors/NAME/), one line in connector.c and its files in
+ *   meson.build: the spec loader takes driver names, dsn checks and
+ *   redaction from this table, and the engine never compares a driver's
+ *   name.
  *
  * Sessions are read-only: a connector never issues a statement that
  * writes, and it opens its snapshot inside a read-only transaction so the
@@ -86,6 +89,8 @@ struct coldesc {
 	bool is_unsigned;    /* LT_INT, LT_DECIMAL, LT_FLOAT (MariaDB) */
 	bool bool_hint;      /* MariaDB tinyint(1): BOOLEAN's storage */
 	bool fixed;          /* char(n), binary(n): storage is padded to length */
+	bool raw_bits;       /* LT_BIT read as the bits' raw bytes (MariaDB), not as '0'/'1' text */
+	bool bits_varying;   /* LT_BIT of any width up to bits (PostgreSQL bit varying) */
 	bool nullable;
 	bool generated;      /* computed by the server; never written by a repair */
 	bool identity;       /* PostgreSQL GENERATED ALWAYS AS IDENTITY: an INSERT of
@@ -395,6 +400,14 @@ struct script_ops {
 	/* The command that applies a script file, for the header, given the
 	 * file name and the system's dsn with its password removed. */
 	void (*apply_command)(struct buf *out, const char *file, const char *dsn_shown);
+	/*
+	 * For the change order (engine/changeorder.c), Markdown: who runs
+	 * apply_command and how its client finds the password (" (`ROLE`:
+	 * ...)", appended to "Apply it"), and what a failure looks like in
+	 * the client's output (the rest of "Failure is ..."). NULL: generic.
+	 */
+	const char *apply_who;
+	const char *failure_looks_like;
 };
 
 /*
@@ -423,9 +436,29 @@ struct conn_watch {
 
 struct conn;
 
+/* The SQL a where or a query of a system is read as (engine/sqlguard.h). */
+enum conn_sql {
+	CONN_SQL_NONE,          /* the system runs no SQL (a snapshot file) */
+	CONN_SQL_POSTGRES,
+	CONN_SQL_MARIADB,
+};
+
 struct conn_ops {
 	const char *driver;     /* "postgres", "mariadb" */
 	const char *dialect;    /* "postgresql", "mariadb": the SQL a repair is written in */
+	enum conn_sql sql;      /* how --safe-sql reads a where or a query */
+	const char *session_word; /* what the server calls a session's id in messages: "pid", "thread" */
+	bool takes_path;        /* the system names a file ('path:'), not a server ('dsn:') */
+
+	/*
+	 * Checks the shape of a dsn (a path, when takes_path) after ${VAR}
+	 * expansion, without connecting: 0, or -1 with err saying what is
+	 * expected. The message quotes at most the dsn's scheme, never a
+	 * password; the spec loader adds the file position. Needs no session.
+	 */
+	int (*check_dsn)(const char *dsn, struct tally_err *err);
+	/* The dsn with any password masked, safe to print (malloc'd). */
+	char *(*redact_dsn)(const char *dsn);
 
 	/* Opens a read-only session and its consistent snapshot. */
 	int (*open)(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err);
@@ -619,8 +652,32 @@ bool conn_sql_mentions(const char *sql, const char *table);
 
 /* The driver registered under `name`, or NULL. */
 const struct conn_ops *conn_driver(const char *name);
-/* A space-separated list of registered driver names, for messages. */
-const char *conn_driver_names(void);
+/*
+ * The one wording of a literal a driver refuses to write (conn_ops.literal
+ * and bound_literal), the driver supplying only the reason: "cannot write
+ * a value|a range bound for column 'NAME' (NATIVE TYPE): REASON". Never
+ * quotes the value. Sets ERR_DATA; returns -1.
+ */
+int conn_lit_refused(struct tally_err *err, const struct coldesc *col, bool bound, const char *reason);
+
+/* Does driver name a file rather than a server (ops->takes_path: a snapshot)? False when unknown. */
+bool conn_takes_path(const char *driver);
+
+/* What driver's server calls a session's id in messages ("pid", "thread"); "pid" when unknown. */
+const char *conn_session_word(const char *driver);
+
+/* The registered driver names, in registration order, NULL-terminated. */
+const char *const *conn_driver_names(void);
+
+/*
+ * check_dsn for a driver that takes a uri whose scheme is one of schemes
+ * (NULL-terminated), or also libpq's key=value pairs when kv_pairs: fails
+ * with "scheme 'x' does not fit driver 'd' (expected a://, b:// or
+ * key=value pairs)", "malformed uri for driver 'd' (...)" (kv_pairs, text
+ * with "://" but no scheme) or "driver 'd' needs a uri (...)". ERR_SPEC.
+ */
+int conn_check_uri(const char *driver, const char *const *schemes, bool kv_pairs, const char *dsn,
+                   struct tally_err *err);
 
 /* Helpers for drivers: fill and release the common part. */
 void conn_base_init(struct conn *c, const struct conn_ops *ops, const struct conn_cfg *cfg);

@@ -91,6 +91,7 @@ static int add_script(struct change_order *co, const struct outdir *o, const str
 		memset(s, 0, sizeof(*s));
 		s->system = rr->system;
 		s->dialect = ri->ops->dialect;
+		s->script = ri->ops->script;
 		s->file = rr->file;
 		s->rollback = rr->rollback;
 		s->body_xxh128 = rr->xxh128;
@@ -289,15 +290,11 @@ static void what_changes(struct buf *b, const struct change_order *co)
 	}
 }
 
-/* What failure looks like in the dialect's client. */
-static void failure_text(struct buf *b, const char *dialect)
+/* What failure looks like in the script's client (the driver's script_ops says). */
+static void failure_text(struct buf *b, const struct script_ops *so)
 {
-	if (strcmp(dialect, "postgresql") == 0)
-		buf_addstr(b, "a line `psql:FILE:LINE: ERROR:  tally: check …` (a row is no longer as tally\n"
-		              "   read it) or any other `ERROR:` line, and exit status 3");
-	else if (strcmp(dialect, "mariadb") == 0)
-		buf_addstr(b, "a line `ERROR 1644 (45000) at line N: tally: check …` (a row is no longer as\n"
-		              "   tally read it) or any other `ERROR` line, and exit status 1");
+	if (so && so->failure_looks_like)
+		buf_addstr(b, so->failure_looks_like);
 	else
 		buf_addstr(b, "an error line starting `tally: check` or any other error, and a non-zero\n"
 		              "   exit status");
@@ -329,18 +326,14 @@ static void script_steps(struct buf *b, const struct change_order *co, const str
 		buf_addstr(b, ".\n\n");
 	}
 	buf_addf(b, "%d. Apply it", co->compressed ? 3 : 2);
-	if (strcmp(s->dialect, "postgresql") == 0)
-		buf_addstr(b, " (`REPAIR_USER`: a role allowed to write these tables; its password as\n"
-		              "   psql finds it: `~/.pgpass` or a prompt)");
-	else if (strcmp(s->dialect, "mariadb") == 0)
-		buf_addstr(b, " (`OPERATOR`: an account allowed to write these tables; the client asks\n"
-		              "   for its password)");
+	if (s->script && s->script->apply_who)
+		buf_addstr(b, s->script->apply_who);
 	buf_addstr(b, ":\n\n   ```sh\n   ");
 	buf_addstr(b, rollback ? s->rollback_apply : s->apply);
 	buf_addf(b, "\n   ```\n\n%d. Success is exit status 0 and, at the end of the output, the line:\n\n   ```\n   %s\n   ```\n\n",
 	         co->compressed ? 4 : 3, rollback ? s->rollback_success : s->success);
 	buf_addstr(b, "   Failure is ");
-	failure_text(b, s->dialect);
+	failure_text(b, s->script);
 	buf_addstr(b, ". The script is one\n   transaction: after a failure nothing was changed. Report the error line back.\n\n");
 	free(plain);
 }

@@ -42,6 +42,7 @@ struct co_check {
 struct co_script {
 	const char *system;
 	const char *dialect;        /* conn_ops.dialect: "postgresql", "mariadb" */
+	const struct script_ops *script;  /* the dialect's script text (apply_who, failure_looks_like) */
 	const char *file;           /* "repair.app.sql" or "repair.app.sql.zst" */
 	const char *rollback;
 	const char *body_xxh128;    /* what the header states: the body after "-- end of tally header" */

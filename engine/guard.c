@@ -267,13 +267,12 @@ void guard_yield_err(const struct guard_yield *y, double yield_after, enum lockw
                      struct tally_err *err)
 {
 	const struct conn_waiter *w = &y->waiter;
-	bool thread = strcmp(y->sys->driver, "mariadb") == 0;
 	char app[96] = "";
 
 	if (w->application[0])
 		snprintf(app, sizeof(app), ", application '%s'", w->application);
 	err_set(err, ERR_LOCKED, "system '%s': %s %ld (user '%s'%s) has waited %.0f s for %s, which tally holds: "
-	        "tally let go", y->sys->name, thread ? "thread" : "pid", w->pid, w->user, app, y->waited,
+	        "tally let go", y->sys->name, conn_session_word(y->sys->driver), w->pid, w->user, app, y->waited,
 	        w->what);
 	err_detail(err, "%s%s%sa session waiting for a lock tally holds makes every later statement on its "
 	           "table wait behind it; tally lets go after --yield-after %g s", w->state[0] ? "its state: " : "",

@@ -100,12 +100,19 @@ static int safe_sql_side(const struct spec *spec, const struct spec_side *side)
 	enum sqlguard_dialect d;
 	struct tally_err err;
 
-	if (strcmp(side->sys->driver, "postgres") == 0)
+	const struct conn_ops *ops = conn_driver(side->sys->driver);
+
+	switch (ops ? ops->sql : CONN_SQL_NONE) {
+	case CONN_SQL_POSTGRES:
 		d = SQLGUARD_POSTGRES;
-	else if (strcmp(side->sys->driver, "mariadb") == 0)
+		break;
+	case CONN_SQL_MARIADB:
 		d = SQLGUARD_MARIADB;
-	else
+		break;
+	case CONN_SQL_NONE:
+	default:
 		return 0;   /* a snapshot file runs no SQL */
+	}
 	for (int i = 0; i < 2; i++)
 		if (sql[i] && sqlguard_check(d, what[i], sql[i], &err) < 0) {
 			err_context(&err, "%s:%d:%d", spec->file, pos[i].line, pos[i].col);

@@ -1,9 +1,10 @@
 /*
  * engine/plan.c
- *   spec, connector -> PLAN -> scan: resolves keys and columns and pairs
- *   their types. Every refusal happens here, before any row is read.
+ *   spec, connector -> PLAN -> scan: resolves keys and columns, applies the
+ *   normalization options and builds the plan; plan_pair.c pairs the
+ *   types. Every refusal happens here, before any row is read.
  */
-#include "plan.h"
+#include "plan_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,228 +20,6 @@ static const char *side_name(int side)
 	return side == SIDE_SOURCE ? "source" : "target";
 }
 
-/* ---- type pairing ----------------------------------------------------- */
-
-/*
- * The class a type compares as on its own, or -1 when it has none across
- * engines (interval, arrays, types tally does not know): those compare
- * only between identical types of one engine, by the server's text, or
- * through an `as:` option.
- */
-static int class_of(const struct coldesc *c)
-{
-	switch (c->type) {
-	case LT_INT:
-	case LT_DECIMAL:
-	case LT_YEAR:
-		return CC_NUMBER;
-	case LT_FLOAT: return c->bits == 32 ? CC_FLOAT32 : CC_FLOAT64;
-	case LT_BOOL: return CC_BOOL;
-	case LT_TEXT:
-	case LT_CHAR:
-	case LT_ENUM:
-	case LT_SET:
-		return CC_TEXT;
-	case LT_BYTES: return CC_BYTES;
-	case LT_DATE: return CC_DATE;
-	case LT_TIME: return CC_TIME;
-	case LT_TIMESTAMP: return CC_TIMESTAMP;
-	case LT_TIMESTAMPTZ: return CC_TIMESTAMPTZ;
-	case LT_UUID: return CC_UUID;
-	case LT_JSON: return CC_JSON;
-	case LT_INET: return CC_INET;
-	case LT_BIT: return CC_BITS;
-	case LT_INTERVAL:
-	case LT_ARRAY:
-	case LT_OTHER:
-		break;
-	}
-	return -1;
-}
-
-static bool is_float(int cls)
-{
-	return cls == CC_FLOAT32 || cls == CC_FLOAT64;
-}
-
-/* Text a value of another class can be parsed from: not enum or set labels. */
-static bool plain_text(const struct coldesc *c)
-{
-	return c->type == LT_TEXT || c->type == LT_CHAR;
-}
-
-/* MariaDB's BINARY(16), the usual storage of a uuid as its bytes. */
-static bool binary16(const struct coldesc *c)
-{
-	return c->type == LT_BYTES && c->fixed && c->length == 16;
-}
-
-/* The element kind of a PostgreSQL array, from its type's name ("integer[]"). */
-static enum pgarray_elem array_elem(const char *native)
-{
-	static const char *const numbers[] = { "smallint[", "integer[", "bigint[", "numeric", "real[",
-	                                       "double precision[" };
-	static const char *const jsons[] = { "json[", "jsonb[" };
-
-	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
-		if (strncmp(native, numbers[i], strlen(numbers[i])) == 0)
-			return PGARRAY_NUMBER;
-	if (strncmp(native, "boolean[", 8) == 0)
-		return PGARRAY_BOOL;
-	for (size_t i = 0; i < sizeof(jsons) / sizeof(jsons[0]); i++)
-		if (strncmp(native, jsons[i], strlen(jsons[i])) == 0)
-			return PGARRAY_JSON;
-	return PGARRAY_TEXT;
-}
-
-/* How one side reads as cls: the engine's ways of sending a type. */
-static struct canon_col side_col(enum cclass cls, const struct coldesc *c, const char *driver)
-{
-	struct canon_col cc = canon_col_make(cls, c->type);
-
-	cc.pad_trim = cls == CC_TEXT && c->type == LT_CHAR;
-	if (c->type == LT_BIT && strcmp(driver, "mariadb") == 0) {
-		cc.raw_bits = true;
-		cc.bits = c->bits;
-	}
-	if (c->type == LT_ARRAY)
-		cc.arr_elem = (int)array_elem(c->native ? c->native : "");
-	return cc;
-}
-
-static void set_pair(struct canon_col out[2], enum cclass cls, const struct coldesc *s, const char *sdriver,
-                     const struct coldesc *t, const char *tdriver)
-{
-	out[0] = side_col(cls, s, sdriver);
-	out[1] = side_col(cls, t, tdriver);
-}
-
-static int refuse(struct tally_err *err, const struct coldesc *s, const struct coldesc *t,
-                  bool as_key)
-{
-	err_set(err, ERR_SCHEMA, "%s cannot be compared: %s in source (%s) and %s in target (%s)",
-	        as_key ? "key column" : "column", ltype_name(s->type), s->native,
-	        ltype_name(t->type), t->native);
-	return -1;
-}
-
-/* Is one side of the pair of type t (or class c)? */
-#define EITHER_TYPE(t) (s->type == (t) || tt->type == (t))
-#define EITHER_CLASS(c) (cs == (c) || ct == (c))
-
-/* Why a pair of classes cannot be compared, and what would make it so. */
-static int explain(struct tally_err *err, const struct coldesc *s, const struct coldesc *tt, int cs, int ct,
-                   bool as_key)
-{
-	if (as_key && (is_float(cs) || is_float(ct)))
-		return err_detail(err, "floating-point values are not exact enough to identify rows");
-	if (as_key && EITHER_CLASS(CC_JSON))
-		return err_detail(err, "JSON documents do not identify rows");
-	if (as_key && cs >= 0 && ct >= 0 && cs != ct)
-		return err_detail(err, "keys are merged in one order on both sides, and these types do not sort alike");
-	if (EITHER_TYPE(LT_INTERVAL))
-		return err_detail(err, "an interval has months, days and microseconds, which %s does not hold; "
-		                  "compare through a query that converts it (EXTRACT(EPOCH FROM col))",
-		                  ltype_name(s->type == LT_INTERVAL ? tt->type : s->type));
-	if (EITHER_TYPE(LT_ARRAY)) {
-		err_detail(err, "an array compares with another engine's value only as JSON or as text");
-		return err_hint(err, "add `as: json` to the column to compare it with a JSON array, "
-		                "or `as: text` to compare the server's text");
-	}
-	if (EITHER_CLASS(CC_JSON) && EITHER_CLASS(CC_TEXT)) {
-		err_detail(err, "text is not JSON until it is parsed");
-		return err_hint(err, "add `as: json` to compare the text as a JSON document, "
-		                "or `as: text` to compare the exact text");
-	}
-	if (EITHER_CLASS(CC_TIMESTAMP) && EITHER_CLASS(CC_TIMESTAMPTZ)) {
-		err_detail(err, "a timestamp without time zone is not an instant, so it cannot equal one");
-		return err_hint(err, "say which zone the naive timestamps are in, e.g. `timezone: Europe/Berlin`");
-	}
-	if (cs == CC_BITS && ct == CC_BITS)
-		return err_detail(err, "bit strings of %d and %d bits cannot be equal", s->bits, tt->bits);
-	if ((is_float(cs) || is_float(ct)) && EITHER_CLASS(CC_NUMBER)) {
-		err_detail(err, "a binary floating-point value is not the decimal it is printed as");
-		return err_hint(err, "compare through a query that casts one side, or give the float column "
-		                "a `tolerance:`");
-	}
-	if (EITHER_CLASS(CC_UUID)) {
-		err_detail(err, "a uuid compares with text, binary(16) or a uuid");
-		return err_hint(err, "add `as: uuid` to read 16-byte binary values as uuids");
-	}
-	if (EITHER_CLASS(CC_NUMBER) && EITHER_CLASS(CC_TEXT))
-		return err_hint(err, "a migration that renamed value codes can say how: "
-		                "`map: {1: active, 2: closed}`");
-	if (cs < 0 && ct < 0 && s->type == tt->type)
-		return err_detail(err, "%s values are compared only between identical types of one engine",
-		                  ltype_name(s->type));
-	if (cs < 0 || ct < 0)
-		return err_detail(err, "tally has no exact comparison between these types");
-	if (as_key)
-		return err_detail(err, "keys are merged in one order on both sides, and these types do not sort alike");
-	return err_detail(err, "values of these types cannot be equal by meaning");
-}
-
-#undef EITHER_TYPE
-#undef EITHER_CLASS
-
-/*
- * The pairs, by each side's class:
- *   number with number (any integer, decimal, year);
- *   float32 or float64 with either: float32 when one side is single precision;
- *   boolean with boolean, any integer (MariaDB's BOOLEAN is tinyint(1)) and
- *     a one-bit bit string;
- *   text (text, varchar, char(n) without its padding, enum, set) with text;
- *   uuid with uuid, with text (parsed: case and dashes do not count) and
- *     with binary(16) (its 16 bytes);
- *   inet with inet, and with text (parsed);
- *   json with json; bits with bits of the same width (or a varying one);
- *   binary, date, time, timestamp, timestamptz each with itself.
- * Identical types of one engine without a class (interval, arrays...)
- * compare by the server's text. Everything else is refused.
- */
-int plan_pair(const struct coldesc *s, const struct coldesc *t,
-              const char *sdriver, const char *tdriver, bool as_key,
-              struct canon_col out[2], struct tally_err *err)
-{
-	int cs = class_of(s), ct = class_of(t);
-	bool same_engine = strcmp(sdriver, tdriver) == 0;
-	int cls = -1;
-
-	if ((cs == CC_BOOL && (ct == CC_BOOL || t->type == LT_INT || (ct == CC_BITS && t->bits == 1))) ||
-	    (ct == CC_BOOL && (s->type == LT_INT || (cs == CC_BITS && s->bits == 1))))
-		cls = CC_BOOL;
-	else if (cs >= 0 && cs == ct && cs != CC_BITS)
-		cls = cs;
-	else if (is_float(cs) && is_float(ct))
-		cls = CC_FLOAT32;
-	else if ((cs == CC_UUID && (ct == CC_UUID || plain_text(t) || binary16(t))) ||
-	         (ct == CC_UUID && (plain_text(s) || binary16(s))))
-		cls = CC_UUID;
-	else if ((cs == CC_INET && plain_text(t)) || (ct == CC_INET && plain_text(s)))
-		cls = CC_INET;
-	else if (cs == CC_BITS && ct == CC_BITS &&
-	         (s->bits == t->bits || (!s->fixed && strcmp(sdriver, "postgres") == 0) ||
-	          (!t->fixed && strcmp(tdriver, "postgres") == 0)))
-		cls = CC_BITS;
-
-	if (cls >= 0 && as_key && (is_float(cls) || cls == CC_JSON)) {
-		refuse(err, s, t, as_key);
-		return explain(err, s, t, cs, ct, as_key);
-	}
-	if (cls >= 0) {
-		set_pair(out, (enum cclass)cls, s, sdriver, t, tdriver);
-		return 0;
-	}
-	/* One engine prints one type one way: exact text comparison is sound. */
-	if ((cs < 0 || ct < 0) && same_engine && s->type == t->type && strcmp(s->native, t->native) == 0 &&
-	    !as_key) {
-		set_pair(out, CC_TEXT, s, sdriver, t, tdriver);
-		out[0].pad_trim = out[1].pad_trim = false;
-		return 0;
-	}
-	refuse(err, s, t, as_key);
-	return explain(err, s, t, cs, ct, as_key);
-}
 
 /*
  * Does the key column's canonical order follow the server's order of the
@@ -270,7 +49,7 @@ bool plan_key_native(const struct plan_col *k, int side)
 	memset(&d, 0, sizeof(d));
 	d.type = c->type;
 	d.bits = c->type == LT_FLOAT && c->cls == CC_FLOAT32 ? 32 : 64;
-	return class_of(&d) == (int)c->cls || (c->cls == CC_BOOL && c->type == LT_INT);
+	return plan_class_of(&d) == (int)c->cls || (c->cls == CC_BOOL && c->type == LT_INT);
 }
 
 /* ---- normalization options -------------------------------------------- */
@@ -320,7 +99,7 @@ static bool reads_as_uuid(const struct coldesc *c)
 }
 
 /* as: text | json | uuid: both sides read as that class, whatever their types say. */
-static int pair_as(const struct plan *p, const struct spec *spec, const struct spec_column *sc,
+static int pair_as(const struct spec *spec, const struct spec_column *sc,
                    const struct coldesc *cd[2], struct canon_col out[2], struct tally_err *err)
 {
 	const enum cclass cls = sc->as == AS_TEXT ? CC_TEXT : sc->as == AS_JSON ? CC_JSON : CC_UUID;
@@ -334,7 +113,7 @@ static int pair_as(const struct plan *p, const struct spec *spec, const struct s
 			                cclass_name(cls), sc->as == AS_JSON ? "json, text and array columns"
 			                : "uuid, text and binary columns", ltype_name(cd[s]->type), side_name(s),
 			                cd[s]->native);
-		out[s] = side_col(cls, cd[s], p->engine[s]);
+		out[s] = plan_side_col(cls, cd[s]);
 	}
 	return 0;
 }
@@ -343,7 +122,7 @@ static int pair_as(const struct plan *p, const struct spec *spec, const struct s
  * timezone: the naive side (or each, with { source, target }) is local time
  * in a zone, so the pair compares instants.
  */
-static int pair_timezone(const struct plan *p, const struct spec *spec, const struct spec_column *sc,
+static int pair_timezone(const struct spec *spec, const struct spec_column *sc,
                          const struct coldesc *cd[2], struct canon_col out[2], struct tally_err *err)
 {
 	const struct spec_pos at = opt_at(sc, SPEC_OPT_TIMEZONE);
@@ -377,7 +156,7 @@ static int pair_timezone(const struct plan *p, const struct spec *spec, const st
 		if (naive[s] && !zone[s])
 			return spec_err(err, spec, at, "column '%s': the %s side (%s) is a timestamp without time zone: "
 			                "give its zone too", sc->source, side_name(s), cd[s]->native);
-		out[s] = side_col(CC_TIMESTAMPTZ, cd[s], p->engine[s]);
+		out[s] = plan_side_col(CC_TIMESTAMPTZ, cd[s]);
 		if (!zone[s])
 			continue;
 		if (tz_get(zone[s], &z, err) < 0) {
@@ -403,7 +182,7 @@ static int pair_map(const struct plan *p, const struct spec *spec, const struct 
                     const struct coldesc *cd[2], struct plan_col *pc, struct tally_err *err)
 {
 	const struct spec_pos at = opt_at(sc, SPEC_OPT_MAP);
-	int cs = class_of(cd[0]), ct = class_of(cd[1]);
+	int cs = plan_class_of(cd[0]), ct = plan_class_of(cd[1]);
 	struct canon_map *m;
 	size_t dup;
 
@@ -416,10 +195,10 @@ static int pair_map(const struct plan *p, const struct spec *spec, const struct 
 	if (p->check->repair == REPAIR_SOURCE)
 		return spec_err(err, spec, at, "column '%s': map translates source values into target values, and "
 		                "repair: source would need them the other way; use repair: target or none", sc->source);
-	pc->canon[1] = side_col((enum cclass)ct, cd[1], p->engine[1]);
+	pc->canon[1] = plan_side_col((enum cclass)ct, cd[1]);
 	m = xcalloc(1, sizeof(*m));
 	pc->map = m;
-	m->from = side_col((enum cclass)cs, cd[0], p->engine[0]);
+	m->from = plan_side_col((enum cclass)cs, cd[0]);
 	m->n = sc->nmap;
 	m->fromv = xcalloc(m->n ? m->n : 1, sizeof(*m->fromv));
 	m->tov = xcalloc(m->n ? m->n : 1, sizeof(*m->tov));
@@ -441,7 +220,7 @@ static int pair_map(const struct plan *p, const struct spec *spec, const struct 
 				                "source value", sc->source, sc->map[j].from, e->from);
 	}
 	canon_map_sort(m, &dup);
-	pc->canon[0] = side_col((enum cclass)ct, cd[0], p->engine[0]);
+	pc->canon[0] = plan_side_col((enum cclass)ct, cd[0]);
 	pc->canon[0].map = m;
 	return 0;
 }
@@ -539,13 +318,13 @@ static int pair_with_options(struct plan *p, const struct spec *spec, const stru
 		                "the column compares; give one of them", sc->source);
 	}
 	if (sc->as != AS_NONE) {
-		rc = pair_as(p, spec, sc, cd, pc->canon, err);
+		rc = pair_as(spec, sc, cd, pc->canon, err);
 		norm_add(&norm, "as %s", sc->as == AS_TEXT ? "text" : sc->as == AS_JSON ? "json" : "uuid");
 	} else if (sc->nmap) {
 		rc = pair_map(p, spec, sc, cd, pc, err);
 		norm_add(&norm, "map of %zu value%s", sc->nmap, sc->nmap == 1 ? "" : "s");
 	} else if (tzopt) {
-		rc = pair_timezone(p, spec, sc, cd, pc->canon, err);
+		rc = pair_timezone(spec, sc, cd, pc->canon, err);
 		for (int s = 0; s < 2; s++)
 			if (pc->canon[s].tz)
 				norm_add(&norm, "%s in %s", side_name(s), tz_name(pc->canon[s].tz));
@@ -860,15 +639,15 @@ static void build_reads(struct plan *p)
 	}
 }
 
-struct canon_col plan_own_class(const struct coldesc *cd, const char *driver, bool *raw)
+struct canon_col plan_own_class(const struct coldesc *cd, bool *raw)
 {
-	int cls = class_of(cd);
+	int cls = plan_class_of(cd);
 
 	/* JSON, addresses and bit strings go back exactly as the server printed them. */
 	*raw = cls < 0 || cls == CC_JSON || cls == CC_INET || cls == CC_BITS;
 	if (*raw)
 		return canon_col_make(CC_TEXT, cd->type);
-	return side_col((enum cclass)cls, cd, driver);
+	return plan_side_col((enum cclass)cls, cd);
 }
 
 /* Each column of the written side, read as its own type. */
@@ -879,7 +658,7 @@ static void build_own(struct plan *p)
 	p->own = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own));
 	p->own_raw = xcalloc(wd->ncols ? wd->ncols : 1, sizeof(*p->own_raw));
 	for (size_t c = 0; c < wd->ncols; c++)
-		p->own[c] = plan_own_class(&wd->cols[c], p->engine[p->repair_side], &p->own_raw[c]);
+		p->own[c] = plan_own_class(&wd->cols[c], &p->own_raw[c]);
 }
 
 /* What a multiset comparison needs: values to compare, and no tolerance (copies are counted by bytes). */
@@ -921,7 +700,7 @@ static int resolve_repair(struct plan *p, const struct spec *spec, struct tally_
 		                                : "the source is a query, not a table";
 		return 0;
 	}
-	if (strcmp(p->driver[w], "snapshot") == 0) {
+	if (conn_takes_path(p->driver[w])) {
 		p->no_repair = w == SIDE_TARGET ? "the target is a snapshot, not a live table"
 		                                : "the source is a snapshot, not a live table";
 		return 0;

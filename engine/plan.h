@@ -91,20 +91,22 @@ void plan_release(struct plan *p);
 /*
  * Pairs a source and a target column: fills out[0], out[1] (cls shared)
  * or fails with ERR_SCHEMA naming both types. as_key asks for a class whose
- * order both servers share. driver names decide when two identical native
- * types of one engine may be compared as text. Pure: exported for tests.
+ * order both servers share. The engine names (sdriver, tdriver) only decide,
+ * by being equal, when two identical native types of one engine may be
+ * compared as text; what a driver's values look like is in the coldesc
+ * (raw_bits, bits_varying). Pure: exported for tests.
  */
 int plan_pair(const struct coldesc *s, const struct coldesc *t,
               const char *sdriver, const char *tdriver, bool as_key,
               struct canon_col out[2], struct tally_err *err);
 
 /*
- * A column of driver's engine read as its own type, with no options
+ * A column read as its own type, with no options
  * (before-images, snapshots): its class, or *raw set when its text is taken
  * as it is (no class, or one whose canonical form is not the exact text:
  * JSON, addresses, bit strings).
  */
-struct canon_col plan_own_class(const struct coldesc *cd, const char *driver, bool *raw);
+struct canon_col plan_own_class(const struct coldesc *cd, bool *raw);
 
 /*
  * Does key column k on side sort, on its server, in the order of its

@@ -336,7 +336,7 @@ static int coord_reopen(struct run *r, struct tally_err *err)
 		for (int s = 0; s < 2; s++)
 			if (run_session_get(r, &r->coord, run_check_side(r, i, s)->sys, s, NULL, &c, err) < 0)
 				return err_context(err, "opening again after waiting for %s %ld",
-				                   strcmp(r->yield.sys->driver, "mariadb") == 0 ? "thread" : "pid",
+				                   conn_session_word(r->yield.sys->driver),
 				                   r->yield.waiter.pid);
 	}
 	if (export_txsnaps(r, err) < 0)

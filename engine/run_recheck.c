@@ -249,7 +249,7 @@ static bool rechecks(const struct run *r, size_t i)
 	const struct spec_check *c = r->res[i].check;
 
 	return !r->errored[i] && r->planned[i] && !r->plans[i].multiset &&
-	       strcmp(c->source.sys->driver, "snapshot") != 0 && strcmp(c->target.sys->driver, "snapshot") != 0;
+	       !conn_takes_path(c->source.sys->driver) && !conn_takes_path(c->target.sys->driver);
 }
 
 int run_recheck(struct run *r, struct tally_err *err)

@@ -277,7 +277,7 @@ static int take(struct taker *k, const struct spec *spec, const struct spec_chec
 	k->cc = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->cc));
 	k->raw = xcalloc(k->t.ncols ? k->t.ncols : 1, sizeof(*k->raw));
 	for (size_t col = 0; col < k->t.ncols; col++)
-		k->cc[col] = plan_own_class(&k->t.cols[col], k->conn->engine, &k->raw[col]);
+		k->cc[col] = plan_own_class(&k->t.cols[col], &k->raw[col]);
 	for (size_t i = 0; i < k->nkey; i++) {
 		const struct coldesc *cd = &k->t.cols[k->key[i]];
 
@@ -315,7 +315,7 @@ int snapfile_take(const struct spec *spec, const struct spec_check *check, int s
 	else
 		snprintf(dir, strlen(dir) + 1, ".");
 	err_clear(&err);
-	if (strcmp(sys->driver, "snapshot") == 0) {
+	if (conn_takes_path(sys->driver)) {
 		err_set(&err, ERR_USAGE, "the %s of check '%s' is already a snapshot ('%s')", k.side, check->name,
 		        sys->dsn_shown);
 		goto out;

@@ -162,8 +162,8 @@ static bool env_name_char(char c, bool first)
 	       (!first && c >= '0' && c <= '9');
 }
 
-/* Appends the value of the variable name[0..len). */
-static int expand_var(struct buf *b, const char *name, size_t len, struct tally_err *err)
+/* The value of the variable name[0..len), or NULL with err set. */
+static const char *var_value(const char *name, size_t len, struct tally_err *err)
 {
 	const char *val;
 	char *var;
@@ -171,45 +171,70 @@ static int expand_var(struct buf *b, const char *name, size_t len, struct tally_
 	for (size_t i = 0; i < len; i++)
 		if (!env_name_char(name[i], i == 0))
 			len = 0;
-	if (len == 0)
-		return err_set(err, ERR_SPEC, "invalid environment variable name after '${'");
+	if (len == 0) {
+		err_set(err, ERR_SPEC, "invalid environment variable name after '${'");
+		return NULL;
+	}
 	var = xstrndup(name, len);
 	val = getenv(var);
 	if (!val)
 		err_set(err, ERR_SPEC, "environment variable '%s' is not set", var);
-	else
-		buf_addstr(b, val);
 	free(var);
-	return val ? 0 : -1;
+	return val;
+}
+
+/*
+ * One pass over in: with out NULL, only measures (and finds every error),
+ * else appends into out, which has room for all of it.
+ */
+static int expand_pass(const char *in, struct buf *out, size_t *len, struct tally_err *err)
+{
+	const char *p = in, *end, *val;
+
+	*len = 0;
+	while (*p) {
+		if (p[0] == '$' && p[1] == '$') {
+			val = "$";
+			p += 2;
+		} else if (p[0] == '$' && p[1] == '{') {
+			end = strchr(p + 2, '}');
+			if (!end)
+				return err_set(err, ERR_SPEC, "unterminated '${'");
+			val = var_value(p + 2, (size_t)(end - p - 2), err);
+			if (!val)
+				return -1;
+			p = end + 1;
+		} else {
+			end = p + strcspn(p, "$");
+			if (end == p)
+				end++;
+			if (out)
+				buf_add(out, p, (size_t)(end - p));
+			*len += (size_t)(end - p);
+			p = end;
+			continue;
+		}
+		if (out)
+			buf_addstr(out, val);
+		*len += strlen(val);
+	}
+	return 0;
 }
 
 /* Messages never quote the input: it may be a dsn with a password. */
 int spec_expand_env(const char *in, char **out, struct tally_err *err)
 {
 	struct buf b = BUF_INIT;
-	const char *p = in;
+	size_t len;
 
 	*out = NULL;
-	while (*p) {
-		const char *end;
-
-		if (p[0] == '$' && p[1] == '$') {
-			buf_addch(&b, '$');
-			p += 2;
-		} else if (p[0] == '$' && p[1] == '{') {
-			end = strchr(p + 2, '}');
-			if (!end) {
-				buf_release(&b);
-				return err_set(err, ERR_SPEC, "unterminated '${'");
-			}
-			if (expand_var(&b, p + 2, (size_t)(end - p - 2), err)) {
-				buf_release(&b);
-				return -1;
-			}
-			p = end + 1;
-		} else {
-			buf_addch(&b, *p++);
-		}
+	if (expand_pass(in, NULL, &len, err) < 0)
+		return -1;
+	/* sized once: the second pass never grows the buffer */
+	buf_grow(&b, len + 1);
+	if (expand_pass(in, &b, &len, err) < 0) {
+		buf_release(&b);
+		return -1;
 	}
 	*out = buf_detach(&b, NULL);
 	return 0;
@@ -217,201 +242,9 @@ int spec_expand_env(const char *in, char **out, struct tally_err *err)
 
 /* ---- redaction ---- */
 
-static bool is_password_key(const char *key, size_t len)
-{
-	static const char word[] = "password";
-	size_t n = sizeof(word) - 1;
-
-	return len >= n && strncasecmp(key + len - n, word, n) == 0;
-}
-
-/* Masks the value of every password-like query parameter of a URI. */
-static void redact_query(struct buf *b, const char *s)
-{
-	const char *q = strchr(s, '?');
-
-	if (!q) {
-		buf_addstr(b, s);
-		return;
-	}
-	buf_add(b, s, (size_t)(q - s));
-	while (*q) {
-		const char *key = q + 1;
-		size_t klen = strcspn(key, "=&");
-		size_t vlen;
-
-		buf_addch(b, *q);
-		buf_add(b, key, klen);
-		q = key + klen;
-		if (*q != '=')
-			continue;
-		vlen = strcspn(q + 1, "&");
-		buf_addch(b, '=');
-		if (is_password_key(key, klen))
-			buf_addstr(b, "***");
-		else
-			buf_add(b, q + 1, vlen);
-		q += 1 + vlen;
-	}
-}
-
-/*
- * The user info runs from the first ':' to the last '@', so a password
- * holding an unescaped '@' or '/' is still masked whole; the price is
- * masking too much in odd URIs, never too little.
- */
-static char *redact_uri(const char *dsn, size_t scheme_len)
-{
-	struct buf q = BUF_INIT, b = BUF_INIT;
-	const char *rest;
-	char *colon, *at;
-
-	redact_query(&q, dsn);
-	rest = q.data + scheme_len + 3;
-	colon = strchr(rest, ':');
-	at = strrchr(rest, '@');
-	if (colon && at && colon < at) {
-		buf_add(&b, q.data, (size_t)(colon - q.data) + 1);
-		buf_addstr(&b, "***");
-		buf_addstr(&b, at);
-	} else {
-		buf_addstr(&b, q.data);
-	}
-	buf_release(&q);
-	return buf_detach(&b, NULL);
-}
-
-/* Skips a libpq value, quoted or not, with its backslash escapes. */
-static const char *kv_skip_value(const char *p)
-{
-	if (*p == '\'') {
-		for (p++; *p && *p != '\''; p++)
-			if (*p == '\\' && p[1])
-				p++;
-		return *p ? p + 1 : p;
-	}
-	for (; *p && !spec_is_blank(*p); p++)
-		if (*p == '\\' && p[1])
-			p++;
-	return p;
-}
-
-/*
- * A bare word such as "user:pw@host/db": as in a uri, ':' to the last '@'
- * (the first ':' after a "://", when the word holds a whole uri).
- */
-static void add_word_masked(struct buf *b, const char *w, size_t len)
-{
-	const char *from = w, *colon, *at = NULL;
-
-	for (size_t i = 0; i + 3 <= len; i++) {
-		if (memcmp(w + i, "://", 3) == 0) {
-			from = w + i + 3;
-			break;
-		}
-	}
-	colon = memchr(from, ':', len - (size_t)(from - w));
-
-	for (size_t i = len; i > 0; i--) {
-		if (w[i - 1] == '@') {
-			at = w + i - 1;
-			break;
-		}
-	}
-	if (!colon || !at || colon > at) {
-		buf_add(b, w, len);
-		return;
-	}
-	buf_add(b, w, (size_t)(colon - w) + 1);
-	buf_addstr(b, "***");
-	buf_add(b, at, len - (size_t)(at - w));
-}
-
-/* libpq "key=value key = 'quoted value'" strings. */
-static char *redact_kv(const char *dsn)
-{
-	struct buf b = BUF_INIT;
-	const char *p = dsn;
-
-	while (*p) {
-		const char *key, *eq, *val;
-		size_t klen;
-
-		if (spec_is_blank(*p)) {
-			buf_addch(&b, *p++);
-			continue;
-		}
-		key = p;
-		while (*p && *p != '=' && !spec_is_blank(*p))
-			p++;
-		klen = (size_t)(p - key);
-		eq = p;
-		while (spec_is_blank(*eq))
-			eq++;
-		if (*eq != '=') {
-			/* not key=value, maybe a uri without its scheme */
-			add_word_masked(&b, key, klen);
-			continue;
-		}
-		val = eq + 1;
-		while (spec_is_blank(*val))
-			val++;
-		p = kv_skip_value(val);
-		if (is_password_key(key, klen)) {
-			buf_add(&b, key, klen);
-			buf_addstr(&b, "=***");
-		} else {
-			buf_add(&b, key, (size_t)(p - key));
-		}
-	}
-	return buf_detach(&b, NULL);
-}
-
-/*
- * Masks the user info of every "scheme://user:password@" in s, wherever
- * it starts: a dsn pasted into a key, a value or an option ("dsn
- * \"postgresql://u:pw@h\"", a missing colon) is text around a uri.
- * Within one word (up to a blank or a quote) the password runs from the
- * first ':' to the last '@', as in redact_uri(). Takes s, returns a new string.
- */
-char *spec_redact_inner_uris(char *s)
-{
-	struct buf b = BUF_INIT;
-	const char *p = s, *sep;
-
-	while ((sep = strstr(p, "://")) != NULL) {
-		const char *rest = sep + 3;
-		size_t n = strcspn(rest, " \t\n\r\f\v\"'");
-		const char *colon = memchr(rest, ':', n), *at = NULL;
-
-		for (size_t i = n; i > 0; i--) {
-			if (rest[i - 1] == '@') {
-				at = rest + i - 1;
-				break;
-			}
-		}
-		if (colon && at && colon < at) {
-			buf_add(&b, p, (size_t)(colon - p) + 1);
-			buf_addstr(&b, "***");
-			p = at;
-		} else {
-			buf_add(&b, p, (size_t)(rest - p));
-			p = rest;
-		}
-	}
-	buf_addstr(&b, p);
-	free(s);
-	return buf_detach(&b, NULL);
-}
-
 char *spec_redact_dsn(const char *dsn)
 {
-	size_t n;
-
-	if (!dsn)
-		return xstrdup("");
-	n = spec_uri_scheme_len(dsn);
-	return spec_redact_inner_uris(n > 0 ? redact_uri(dsn, n) : redact_kv(dsn));
+	return dsn_redact(dsn);
 }
 
 const char *spec_expect_name(enum spec_expect e)

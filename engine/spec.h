@@ -164,10 +164,12 @@ struct spec_check *spec_find_check(const struct spec *s, const char *name);
 int spec_expand_env(const char *in, char **out, struct tally_err *err);
 
 /*
- * Returns a copy of dsn with any password removed: the password in
+ * Returns a copy of any user text with anything that looks like a password
+ * masked, as engine/base/dsn.h's dsn_redact() does: the password in
  * "scheme://user:PASSWORD@host" (also where such a uri starts inside the
- * text, so that any user text can be masked with it), a "password=" URI
- * parameter, and "password=" in a libpq key=value string all become "***".
+ * text), a "password=" URI parameter, and "password=" in a libpq
+ * key=value string all become "***". A system's dsn_shown comes from its
+ * driver's redact_dsn (connectors/connector.h).
  */
 char *spec_redact_dsn(const char *dsn);
 

@@ -16,56 +16,27 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../connectors/connector.h"
+
 /* ---- dsn ---- */
 
-size_t spec_uri_scheme_len(const char *dsn)
-{
-	size_t i = 0;
-
-	if (!((dsn[0] >= 'a' && dsn[0] <= 'z') || (dsn[0] >= 'A' && dsn[0] <= 'Z')))
-		return 0;
-	while ((dsn[i] >= 'a' && dsn[i] <= 'z') || (dsn[i] >= 'A' && dsn[i] <= 'Z') ||
-	       (dsn[i] >= '0' && dsn[i] <= '9') || dsn[i] == '+' || dsn[i] == '-' ||
-	       dsn[i] == '.')
-		i++;
-	return strncmp(dsn + i, "://", 3) == 0 ? i : 0;
-}
-
-static bool scheme_is(const char *dsn, size_t len, const char *a, const char *b)
-{
-	return spec_text_is(dsn, len, a) || spec_text_is(dsn, len, b);
-}
-
 /*
- * Only the scheme of the dsn is ever quoted: it is made of [A-Za-z0-9+.-]
- * and cannot hold a password.
+ * The driver's own check (connectors/connector.h check_dsn), at the value's
+ * place in the spec. Its message quotes at most a scheme, never a password.
  */
-static int check_dsn_scheme(struct loader *ld, struct spec_pos pos, const char *path,
-                            const char *driver, const char *dsn)
+static int check_dsn(struct loader *ld, struct spec_pos pos, const char *path,
+                     const struct conn_ops *ops, const char *dsn)
 {
-	size_t n = spec_uri_scheme_len(dsn);
-	bool postgres = strcmp(driver, "postgres") == 0;
-	const char *expected = postgres
-		? "postgresql://, postgres:// or key=value pairs"
-		: "mariadb:// or mysql://";
+	struct tally_err e;
 
-	if (postgres && n > 0 && scheme_is(dsn, n, "postgresql", "postgres"))
-		return 0;
-	if (postgres && !strstr(dsn, "://"))
-		return 0;
-	if (!postgres && n > 0 && scheme_is(dsn, n, "mariadb", "mysql"))
-		return 0;
-	if (n > 0)
-		return spec_fail(ld, pos, path, "scheme '%.*s' does not fit driver '%s' (expected %s)",
-		            (int)n, dsn, driver, expected);
-	if (postgres)
-		return spec_fail(ld, pos, path, "malformed uri for driver '%s' (expected %s)",
-		            driver, expected);
-	return spec_fail(ld, pos, path, "driver '%s' needs a uri (expected %s)", driver, expected);
+	err_clear(&e);
+	if (ops->check_dsn && ops->check_dsn(dsn, &e) < 0)
+		return spec_fail(ld, pos, path, "%s", e.msg);
+	return 0;
 }
 
 static int parse_dsn(struct loader *ld, const struct field *f, const char *parent,
-                     struct spec_system *sys)
+                     const struct conn_ops *ops, struct spec_system *sys)
 {
 	char path[PATH_LEN];
 	struct spec_pos pos = spec_val_pos(f);
@@ -86,22 +57,20 @@ static int parse_dsn(struct loader *ld, const struct field *f, const char *paren
 		free(dsn);
 		return spec_fail(ld, pos, path, "dsn is empty after expanding environment variables");
 	}
-	if (check_dsn_scheme(ld, pos, path, sys->driver, dsn)) {
+	if (check_dsn(ld, pos, path, ops, dsn)) {
 		free(dsn);
 		return -1;
 	}
 	sys->dsn = dsn;
-	sys->dsn_shown = spec_redact_dsn(dsn);
+	sys->dsn_shown = ops->redact_dsn ? ops->redact_dsn(dsn) : dsn_redact(dsn);
 	return 0;
 }
 
 /* ---- systems ---- */
 
-static const char *const drivers[] = { "postgres", "mariadb", "snapshot", NULL };
-
-/* A snapshot file's path: ${VAR} expanded; it stands where a dsn would. */
-static int parse_snapshot_path(struct loader *ld, const struct field *f, const char *parent,
-                               struct spec_system *sys)
+/* A file's path (a snapshot's): ${VAR} expanded; it stands where a dsn would. */
+static int parse_path(struct loader *ld, const struct field *f, const char *parent,
+                      const struct conn_ops *ops, struct spec_system *sys)
 {
 	char path[PATH_LEN];
 	struct spec_pos pos = spec_val_pos(f);
@@ -118,8 +87,12 @@ static int parse_snapshot_path(struct loader *ld, const struct field *f, const c
 	free(copy);
 	if (rc)
 		return err_context(ld->err, "%s:%d:%d: %s", ld->file, pos.line, pos.col, path);
+	if (check_dsn(ld, pos, path, ops, file)) {
+		free(file);
+		return -1;
+	}
 	sys->dsn = file;
-	sys->dsn_shown = xstrdup(file);
+	sys->dsn_shown = ops->redact_dsn ? ops->redact_dsn(file) : xstrdup(file);
 	return 0;
 }
 
@@ -132,6 +105,8 @@ static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos 
 		[F_DSN] = { .name = "dsn" },
 		[F_PATH] = { .name = "path" },
 	};
+	const char *const *drivers = conn_driver_names();
+	const struct conn_ops *ops;
 	int driver;
 
 	if (spec_want_kind(ld, map, pos, path, FYNT_MAPPING, "a mapping") ||
@@ -140,19 +115,21 @@ static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos 
 	    spec_field_enum(ld, &f[F_DRIVER], path, drivers, &driver))
 		return -1;
 	sys->driver = xstrdup(drivers[driver]);
-	/* A snapshot file stands in for a server: it has a path, not a dsn. */
-	if (strcmp(sys->driver, "snapshot") == 0) {
+	ops = conn_driver(sys->driver);
+	/* A file (a snapshot) stands in for a server: it has a path, not a dsn. */
+	if (ops->takes_path) {
 		if (f[F_DSN].key)
-			return spec_fail(ld, spec_key_pos(&f[F_DSN]), path, "a snapshot system takes 'path', not 'dsn'");
+			return spec_fail(ld, spec_key_pos(&f[F_DSN]), path, "a %s system takes 'path', not 'dsn'",
+			                 sys->driver);
 		if (spec_require(ld, &f[F_PATH], map, path))
 			return -1;
-		return parse_snapshot_path(ld, &f[F_PATH], path, sys);
+		return parse_path(ld, &f[F_PATH], path, ops, sys);
 	}
 	if (f[F_PATH].key)
 		return spec_fail(ld, spec_key_pos(&f[F_PATH]), path, "only a snapshot system takes 'path'");
 	if (spec_require(ld, &f[F_DSN], map, path))
 		return -1;
-	return parse_dsn(ld, &f[F_DSN], path, sys);
+	return parse_dsn(ld, &f[F_DSN], path, ops, sys);
 }
 
 static int parse_systems(struct loader *ld, const struct field *f)

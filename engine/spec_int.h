@@ -26,6 +26,7 @@
 #include <libfyaml.h>
 
 #include "base/buf.h"
+#include "base/dsn.h"
 #include "base/nameset.h"
 #include "spec.h"
 
@@ -108,13 +109,9 @@ int spec_field_map(struct loader *ld, const struct field *f, const char *path,
                    struct field *sub, size_t nsub);
 
 /* engine/spec_check.c */
-size_t spec_uri_scheme_len(const char *dsn);
 int spec_parse_top(struct loader *ld, struct fy_node *root);
 
 /* engine/spec_yaml.c */
 int spec_load_text(struct loader *ld, const char *text, size_t len);
-
-/* engine/spec.c */
-char *spec_redact_inner_uris(char *s);
 
 #endif

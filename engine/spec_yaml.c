@@ -123,7 +123,7 @@ int spec_fail(struct loader *ld, struct spec_pos pos, const char *path,
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	msg = spec_redact_inner_uris(buf_detach(&b, NULL));
+	msg = dsn_redact_inner_uris(buf_detach(&b, NULL));
 	err_set(ld->err, ERR_SPEC, "%s", msg);
 	free(msg);
 	return -1;
@@ -165,7 +165,7 @@ static void add_list(struct buf *b, const char *const *names)
 char *spec_shown(const char *s, size_t len)
 {
 	char *raw = xstrndup(s, len);
-	char *out = spec_redact_dsn(raw);
+	char *out = dsn_redact(raw);
 
 	free(raw);
 	return out;

@@ -119,7 +119,7 @@ static int open_side(const struct spec_check *ck, int side, const struct verify_
 
 	if (!ops)
 		return err_set(err, ERR_SPEC, "system '%s': unknown driver '%s'", sd->sys->name, sd->sys->driver);
-	if (strcmp(sd->sys->driver, "snapshot") == 0)
+	if (ops->takes_path)
 		return err_set(err, ERR_USAGE, "the %s of check '%s' is a snapshot file: it cannot be read again by key",
 		               side ? "target" : "source", ck->name);
 	memset(&cfg, 0, sizeof(cfg));

@@ -182,6 +182,7 @@ static void coldesc_from_catalog(struct coldesc *cd, MYSQL_ROW r)
 		break;
 	case LT_BIT:
 		cd->bits = clamp_int(mdb_num_or(r[IC_PRECISION], 1));
+		cd->raw_bits = true;    /* scan.c yields a BIT's bytes as they are */
 		break;
 	case LT_ENUM:
 	case LT_SET:
@@ -832,6 +833,7 @@ static void coldesc_from_field(struct coldesc *cd, const MYSQL_FIELD *f)
 	case MYSQL_TYPE_BIT:
 		cd->type = LT_BIT;
 		cd->bits = (int)f->length;
+		cd->raw_bits = true;
 		buf_addf(&native, "(%lu)", f->length);
 		break;
 	case MYSQL_TYPE_JSON:

@@ -9,6 +9,10 @@
 const struct conn_ops mariadb_ops = {
 	.driver = "mariadb",
 	.dialect = "mariadb",
+	.sql = CONN_SQL_MARIADB,
+	.session_word = "thread",
+	.check_dsn = mdb_check_dsn,
+	.redact_dsn = mdb_redact_dsn,
 	.open = mdb_open,
 	.close = mdb_close,
 	.describe_table = mdb_describe_table,

@@ -16,9 +16,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../engine/base/dsn.h"
+
 #define MDB_MAX_CONNECT_TIMEOUT 3600
 #define MDB_DSN_FORMAT \
 	"mariadb://user[:password]@host[:port]/database[?socket=/path&connect_timeout=N]"
+
+int mdb_check_dsn(const char *dsn, struct tally_err *err)
+{
+	static const char *const schemes[] = { "mariadb", "mysql", NULL };
+
+	return conn_check_uri("mariadb", schemes, false, dsn, err);
+}
+
+char *mdb_redact_dsn(const char *dsn)
+{
+	return dsn_redact(dsn);
+}
 
 void mdb_dsn_release(struct mdb_dsn *d)
 {

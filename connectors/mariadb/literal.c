@@ -57,9 +57,7 @@
 /* See my_int.h: names the column and its type, never the value. */
 int mdb_lit_fail(const struct coldesc *col, bool bound, struct tally_err *err, const char *why)
 {
-	return err_set(err, ERR_DATA, "cannot write %s for column '%s' (%s): %s",
-	               bound ? "a range bound" : "a value", col->name,
-	               col->native ? col->native : ltype_name(col->type), why);
+	return conn_lit_refused(err, col, bound, why);
 }
 
 /* What kind of value, as the subject of a sentence. */

@@ -82,6 +82,9 @@ struct mdb_dsn {
  */
 int mdb_dsn_parse(struct mdb_dsn *d, const struct conn_cfg *cfg, struct tally_err *err);
 void mdb_dsn_release(struct mdb_dsn *d);
+/* conn_ops.check_dsn and redact_dsn: the spec's check of a dsn's scheme, and its password masked. */
+int mdb_check_dsn(const char *dsn, struct tally_err *err);
+char *mdb_redact_dsn(const char *dsn);
 
 /* ---- session.c ----------------------------------------------------------- */
 

@@ -500,4 +500,8 @@ const struct script_ops mariadb_script = {
 	.apply = mdb_script_apply,
 	.unstage = mdb_script_unstage,
 	.apply_command = mdb_apply_command,
+	.apply_who = " (`OPERATOR`: an account allowed to write these tables; the client asks\n"
+	             "   for its password)",
+	.failure_looks_like = "a line `ERROR 1644 (45000) at line N: tally: check …` (a row is no longer as\n"
+	                      "   tally read it) or any other `ERROR` line, and exit status 1",
 };

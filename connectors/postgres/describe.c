@@ -110,6 +110,7 @@ static void pgc_map_type(struct coldesc *c, const char *typname, bool in_catalog
 	case LT_BIT:
 		c->bits = typmod >= 0 ? typmod : -1;
 		c->fixed = strcmp(typname, "bit") == 0;
+		c->bits_varying = !c->fixed;
 		break;
 	default:
 		break;

@@ -20,9 +20,23 @@
 
 #include "pg_int.h"
 
+#include "../../engine/base/dsn.h"
+
+/* A uri (postgresql://, postgres://) or libpq's key=value pairs. */
+static int pgc_check_dsn(const char *dsn, struct tally_err *err)
+{
+	static const char *const schemes[] = { "postgresql", "postgres", NULL };
+
+	return conn_check_uri("postgres", schemes, true, dsn, err);
+}
+
 const struct conn_ops postgres_ops = {
 	.driver = "postgres",
 	.dialect = "postgresql",
+	.sql = CONN_SQL_POSTGRES,
+	.session_word = "pid",
+	.check_dsn = pgc_check_dsn,
+	.redact_dsn = dsn_redact,
 	.open = pgc_open,
 	.close = pgc_close,
 	.describe_table = pgc_describe_table,

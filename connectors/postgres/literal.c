@@ -30,10 +30,11 @@
 #define PGC_TS_END    INT64_C(9223371331200000000)    /* 294277-01-01 00:00 */
 #define PGC_DAY_US    INT64_C(86400000000)
 
-static int pgc_lit_err(struct tally_err *err, const struct coldesc *col, const char *fmt, ...)
-	TALLY_PRINTF(3, 4);
+/* The reason, worded by conn_lit_refused() (connector.h) like every driver's. */
+static int pgc_lit_err(struct tally_err *err, const struct coldesc *col, bool bound, const char *fmt, ...)
+	TALLY_PRINTF(4, 5);
 
-static int pgc_lit_err(struct tally_err *err, const struct coldesc *col, const char *fmt, ...)
+static int pgc_lit_err(struct tally_err *err, const struct coldesc *col, bool bound, const char *fmt, ...)
 {
 	char text[ERR_MSG_MAX];
 	va_list ap;
@@ -41,8 +42,7 @@ static int pgc_lit_err(struct tally_err *err, const struct coldesc *col, const c
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	return err_set(err, ERR_DATA, "column '%s' (%s): %s", col->name ? col->name : "?",
-	               col->native ? col->native : ltype_name(col->type), text);
+	return conn_lit_refused(err, col, bound, text);
 }
 
 static const char *pgc_kind_name(enum sqlval_kind k)
@@ -65,9 +65,9 @@ static const char *pgc_kind_name(enum sqlval_kind k)
 	return "unknown";
 }
 
-static int pgc_lit_mismatch(struct tally_err *err, const struct coldesc *col, const struct sqlval *v)
+static int pgc_lit_mismatch(struct tally_err *err, const struct coldesc *col, bool bound, const struct sqlval *v)
 {
-	return pgc_lit_err(err, col, "a %s value cannot be stored in this column",
+	return pgc_lit_err(err, col, bound, "a %s value cannot be stored in this column",
 	                   pgc_kind_name(v->kind));
 }
 
@@ -139,13 +139,13 @@ static int pgc_text_lit(struct buf *out, const struct coldesc *col, const char *
 	long chars = pgc_utf8_chars(s, len, &nul);
 
 	if (nul)
-		return pgc_lit_err(err, col, "a NUL byte cannot be stored in PostgreSQL text");
+		return pgc_lit_err(err, col, bound, "a NUL byte cannot be stored in PostgreSQL text");
 	if (chars < 0)
-		return pgc_lit_err(err, col, "%s not valid UTF-8 cannot be stored as text",
+		return pgc_lit_err(err, col, bound, "%s not valid UTF-8 cannot be stored as text",
 		                   from_bytes ? "bytes that are" : "text that is");
 	if (!bound && (col->type == LT_TEXT || col->type == LT_CHAR) && col->length > 0 &&
 	    chars > col->length)
-		return pgc_lit_err(err, col, "text longer than %ld characters cannot be stored",
+		return pgc_lit_err(err, col, bound, "text longer than %ld characters cannot be stored",
 		                   col->length);
 	pgc_add_quoted(out, s, len);
 	return 0;
@@ -218,23 +218,24 @@ static void pgc_add_int(struct buf *out, const struct pgc_num *n)
 /* An integer in the range of a PostgreSQL integer of `bits`. */
 static int pgc_check_int(const struct coldesc *col, const struct pgc_num *n, struct tally_err *err)
 {
+	const bool bound = false;   /* only a stored value is checked against its range */
 	int bits = col->bits == 16 || col->bits == 32 ? col->bits : 64;
 	uint64_t mag = 0, limit;
 
 	if (n->nfp)
-		return pgc_lit_err(err, col, "a number with a fraction cannot be stored exactly");
+		return pgc_lit_err(err, col, bound, "a number with a fraction cannot be stored exactly");
 	if (n->nip > 20)
-		return pgc_lit_err(err, col, "the number is out of range");
+		return pgc_lit_err(err, col, bound, "the number is out of range");
 	for (size_t i = 0; i < n->nip; i++) {
 		unsigned d = (unsigned)(n->ip[i] - '0');
 
 		if (mag > (UINT64_MAX - d) / 10)
-			return pgc_lit_err(err, col, "the number is out of range");
+			return pgc_lit_err(err, col, bound, "the number is out of range");
 		mag = mag * 10 + d;
 	}
 	limit = (UINT64_C(1) << (bits - 1)) - (n->neg ? 0 : 1);
 	if (mag > limit)
-		return pgc_lit_err(err, col, "the number is out of range");
+		return pgc_lit_err(err, col, bound, "the number is out of range");
 	return 0;
 }
 
@@ -246,12 +247,13 @@ static int pgc_check_int(const struct coldesc *col, const struct pgc_num *n, str
 static int pgc_check_decimal(const struct coldesc *col, const struct pgc_num *n,
                              struct tally_err *err)
 {
+	const bool bound = false;   /* only a stored value is checked against its scale */
 	long p = col->precision, sc = col->scale, exp10;
 
 	if (p <= 0 || pgc_num_is_zero(n))
 		return 0;
 	if (sc >= 0 && (long)n->nfp > sc)
-		return pgc_lit_err(err, col,
+		return pgc_lit_err(err, col, bound,
 		                   "a number with more than %ld decimal places cannot be stored exactly", sc);
 	if (sc < 0) {
 		size_t tz = 0;
@@ -259,13 +261,13 @@ static int pgc_check_decimal(const struct coldesc *col, const struct pgc_num *n,
 		while (tz < n->nip && n->ip[n->nip - 1 - tz] == '0')
 			tz++;
 		if (n->nfp || (long)tz < -sc)
-			return pgc_lit_err(err, col, "the number would be rounded to %ld digits before the decimal point",
+			return pgc_lit_err(err, col, bound, "the number would be rounded to %ld digits before the decimal point",
 			                   -sc);
 	}
 	/* 10^exp10 <= |x| < 10^(exp10 + 1) */
 	exp10 = n->nip ? (long)n->nip - 1 : -(long)n->fzeros - 1;
 	if (exp10 >= p - sc)
-		return pgc_lit_err(err, col, "the number is out of range");
+		return pgc_lit_err(err, col, bound, "the number is out of range");
 	return 0;
 }
 
@@ -377,14 +379,14 @@ static int pgc_number_lit(struct buf *out, const struct coldesc *col, const stru
 			return 0;
 		}
 		if (!text || (col->type != LT_DECIMAL && col->type != LT_FLOAT))
-			return pgc_lit_err(err, col, "a NaN or infinite number cannot be stored");
+			return pgc_lit_err(err, col, bound, "a NaN or infinite number cannot be stored");
 		if (!bound && col->type == LT_DECIMAL && v->special != SVS_NAN && col->precision > 0)
-			return pgc_lit_err(err, col, "an infinite number cannot be stored in a numeric with a precision");
+			return pgc_lit_err(err, col, bound, "an infinite number cannot be stored in a numeric with a precision");
 		pgc_add_quoted(out, text, strlen(text));
 		return 0;
 	}
 	if (!pgc_parse_num(s, len, &n))
-		return pgc_lit_err(err, col, "the number is malformed");
+		return pgc_lit_err(err, col, bound, "the number is malformed");
 	switch (col->type) {
 	case LT_INT:
 		if (bound) {
@@ -415,14 +417,14 @@ static int pgc_number_lit(struct buf *out, const struct coldesc *col, const stru
 		else if (!n.neg && n.nfp == 0 && n.nip == 1 && n.ip[0] == '1')
 			buf_addstr(out, "true");
 		else
-			return pgc_lit_err(err, col, "only 0 and 1 can be stored as a boolean");
+			return pgc_lit_err(err, col, bound, "only 0 and 1 can be stored as a boolean");
 		return 0;
 	case LT_TEXT:
 	case LT_CHAR:
 	case LT_OTHER:
 		return pgc_text_lit(out, col, s, len, false, bound, err);
 	default:
-		return pgc_lit_mismatch(err, col, v);
+		return pgc_lit_mismatch(err, col, bound, v);
 	}
 }
 
@@ -441,7 +443,7 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 			return 0;
 		}
 		if (col->type != LT_FLOAT)
-			return pgc_lit_err(err, col, "a NaN or infinite number cannot be stored");
+			return pgc_lit_err(err, col, bound, "a NaN or infinite number cannot be stored");
 		pgc_add_quoted(out, special, strlen(special));
 		return 0;
 	}
@@ -450,7 +452,7 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 		/* A bound keeps the double: it is compared as float8, never rounded to real. */
 		pgc_shortest(text, sizeof(text), v->d, col->bits == 32 && !bound, &range);
 		if (!range)
-			return pgc_lit_err(err, col, "the number is out of range");
+			return pgc_lit_err(err, col, bound, "the number is out of range");
 		pgc_add_quoted(out, text, strlen(text));
 		return 0;
 	case LT_DECIMAL:
@@ -462,7 +464,7 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 		pgc_shortest(text, sizeof(text), v->d, false, &range);
 		pgc_plain_digits(&digits, text);
 		rc = pgc_parse_num(digits.data, digits.len, &n) ? 0
-		   : pgc_lit_err(err, col, "the number is malformed");
+		   : pgc_lit_err(err, col, bound, "the number is malformed");
 		if (rc == 0 && bound) {
 			if (col->type == LT_INT)
 				pgc_bound_int(out, col, &n, digits.data, digits.len);
@@ -482,7 +484,7 @@ static int pgc_float_lit(struct buf *out, const struct coldesc *col, const struc
 		return rc;
 	}
 	default:
-		return pgc_lit_mismatch(err, col, v);
+		return pgc_lit_mismatch(err, col, bound, v);
 	}
 }
 
@@ -497,31 +499,31 @@ static int pgc_datetime_lit(struct buf *out, const struct coldesc *col, const st
 	bool bc;
 
 	if (col->type != want)
-		return pgc_lit_mismatch(err, col, v);
+		return pgc_lit_mismatch(err, col, bound, v);
 	if (v->special == SVS_ZERO)
-		return pgc_lit_err(err, col, "a MariaDB zero date cannot be stored in PostgreSQL");
+		return pgc_lit_err(err, col, bound, "a MariaDB zero date cannot be stored in PostgreSQL");
 	if (v->special == SVS_PINF || v->special == SVS_NINF) {
 		const char *text = v->special == SVS_PINF ? "infinity" : "-infinity";
 
 		if (v->kind == SV_TIME)
-			return pgc_lit_err(err, col, "an infinite time cannot be stored");
+			return pgc_lit_err(err, col, bound, "an infinite time cannot be stored");
 		pgc_add_quoted(out, text, strlen(text));
 		return 0;
 	}
 	if (v->special != SVS_NONE)
-		return pgc_lit_err(err, col, "a NaN %s cannot be stored", pgc_kind_name(v->kind));
+		return pgc_lit_err(err, col, bound, "a NaN %s cannot be stored", pgc_kind_name(v->kind));
 	switch (v->kind) {
 	case SV_DATE:
 		if (v->i < PGC_DATE_MIN || v->i > PGC_DATE_MAX)
-			return pgc_lit_err(err, col, "the date is outside PostgreSQL's range");
+			return pgc_lit_err(err, col, bound, "the date is outside PostgreSQL's range");
 		break;
 	case SV_TIME:
 		if (v->i < 0 || v->i > PGC_DAY_US)
-			return pgc_lit_err(err, col, "a time outside 00:00:00 to 24:00:00 cannot be stored");
+			return pgc_lit_err(err, col, bound, "a time outside 00:00:00 to 24:00:00 cannot be stored");
 		break;
 	default:
 		if (v->i < PGC_TS_MIN || v->i >= PGC_TS_END)
-			return pgc_lit_err(err, col, "the timestamp is outside PostgreSQL's range");
+			return pgc_lit_err(err, col, bound, "the timestamp is outside PostgreSQL's range");
 		break;
 	}
 	if (!bound && v->kind != SV_DATE && col->fsp >= 0 && col->fsp < 6) {
@@ -532,7 +534,7 @@ static int pgc_datetime_lit(struct buf *out, const struct coldesc *col, const st
 		for (int k = col->fsp; k < 6; k++)
 			unit *= 10;
 		if (frac % unit)
-			return pgc_lit_err(err, col,
+			return pgc_lit_err(err, col, bound,
 			                   "a value with more than %d fractional digits of a second cannot be stored exactly",
 			                   col->fsp);
 	}
@@ -578,7 +580,7 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 		else if (col->type == LT_INT)
 			buf_addstr(out, v->b ? "1" : "0");
 		else
-			return pgc_lit_mismatch(err, col, v);
+			return pgc_lit_mismatch(err, col, bound, v);
 		return 0;
 	case SV_TEXT:
 		if (col->type == LT_BYTES) {
@@ -597,7 +599,7 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 			return 0;
 		}
 		if (col->type == LT_BIT)
-			return pgc_lit_mismatch(err, col, v);
+			return pgc_lit_mismatch(err, col, bound, v);
 		return pgc_text_lit(out, col, s, v->len, true, bound, err);
 	case SV_DATE:
 	case SV_TIME:
@@ -608,10 +610,10 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 		const unsigned char *u = (const unsigned char *)s;
 
 		if (!v->s || v->len != 16)
-			return pgc_lit_err(err, col, "the uuid is malformed");
+			return pgc_lit_err(err, col, bound, "the uuid is malformed");
 		if (col->type != LT_UUID && col->type != LT_TEXT && col->type != LT_CHAR &&
 		    col->type != LT_OTHER)
-			return pgc_lit_mismatch(err, col, v);
+			return pgc_lit_mismatch(err, col, bound, v);
 		buf_addch(out, '\'');
 		for (int i = 0; i < 16; i++) {
 			if (i == 4 || i == 6 || i == 8 || i == 10)
@@ -623,23 +625,23 @@ static int pgc_literal_of(struct buf *out, const struct coldesc *col, const stru
 	}
 	case SV_BITS:
 		if (col->type != LT_BIT)
-			return pgc_lit_mismatch(err, col, v);
+			return pgc_lit_mismatch(err, col, bound, v);
 		for (size_t i = 0; i < v->len; i++)
 			if (s[i] != '0' && s[i] != '1')
-				return pgc_lit_err(err, col, "the bit string is malformed");
+				return pgc_lit_err(err, col, bound, "the bit string is malformed");
 		if (!bound && col->bits > 0 && (col->fixed ? v->len != (size_t)col->bits : v->len > (size_t)col->bits))
-			return pgc_lit_err(err, col, "a bit string of %zu bits cannot be stored in this column", v->len);
+			return pgc_lit_err(err, col, bound, "a bit string of %zu bits cannot be stored in this column", v->len);
 		buf_addstr(out, "B'");
 		buf_add(out, s, v->len);
 		buf_addch(out, '\'');
 		return 0;
 	case SV_RAW:
 		if (memchr(s, '\0', v->len))
-			return pgc_lit_err(err, col, "a NUL byte cannot be stored in PostgreSQL text");
+			return pgc_lit_err(err, col, bound, "a NUL byte cannot be stored in PostgreSQL text");
 		pgc_add_quoted(out, s, v->len);
 		return 0;
 	}
-	return pgc_lit_mismatch(err, col, v);
+	return pgc_lit_mismatch(err, col, bound, v);
 }
 
 int pgc_literal(struct buf *out, const struct coldesc *col, const struct sqlval *v,
@@ -690,10 +692,11 @@ int pgc_bound_literal(struct buf *out, const struct coldesc *col, const struct s
                       struct tally_err *err)
 {
 	const char *cast = pgc_bound_cast(col);
+	const bool bound = true;
 	size_t mark = out->len;
 
 	if (v->kind == SV_NULL)
-		return pgc_lit_err(err, col, "a NULL cannot bound a range");
+		return pgc_lit_err(err, col, bound, "a NULL cannot bound a range");
 	if (col->type == LT_ENUM && col->nlabels && (v->kind == SV_TEXT || v->kind == SV_RAW)) {
 		size_t i = 0;
 
@@ -701,7 +704,7 @@ int pgc_bound_literal(struct buf *out, const struct coldesc *col, const struct s
 		                            memcmp(col->labels[i], v->s, v->len) != 0))
 			i++;
 		if (i == col->nlabels)
-			return pgc_lit_err(err, col, "the value is not a label of this enum");
+			return pgc_lit_err(err, col, bound, "the value is not a label of this enum");
 	}
 	if (pgc_literal_of(out, col, v, true, err) < 0) {
 		if (out->len != mark)

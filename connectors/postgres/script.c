@@ -543,4 +543,8 @@ const struct script_ops postgres_script = {
 	.apply = pgc_script_apply,
 	.unstage = pgc_script_unstage,
 	.apply_command = pgc_script_apply_command,
+	.apply_who = " (`REPAIR_USER`: a role allowed to write these tables; its password as\n"
+	             "   psql finds it: `~/.pgpass` or a prompt)",
+	.failure_looks_like = "a line `psql:FILE:LINE: ERROR:  tally: check …` (a row is no longer as tally\n"
+	                      "   read it) or any other `ERROR:` line, and exit status 3",
 };

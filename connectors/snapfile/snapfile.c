@@ -123,6 +123,24 @@ static int read_header(struct snap *s, json_t **header, struct tally_err *err)
 
 static void snap_close(struct conn *c);
 
+/*
+ * Files written before a coldesc stored raw_bits and bits_varying: what
+ * the live driver's describe sets, from the engine the file was taken of.
+ */
+static void old_bit_columns(struct tabdesc *t, const char *engine)
+{
+	for (size_t i = 0; engine && i < t->ncols; i++) {
+		struct coldesc *c = &t->cols[i];
+
+		if (c->type != LT_BIT)
+			continue;
+		if (strcmp(engine, "mariadb") == 0)
+			c->raw_bits = true;
+		else if (strcmp(engine, "postgres") == 0)
+			c->bits_varying = !c->fixed;
+	}
+}
+
 static int snap_open(struct conn **out, const struct conn_cfg *cfg, struct tally_err *err)
 {
 	struct snap *s = xcalloc(1, sizeof(*s));
@@ -157,6 +175,7 @@ static int snap_open(struct conn **out, const struct conn_cfg *cfg, struct tally
 		free(s->base.engine);
 		s->base.engine = xstrdup(json_string_value(json_object_get(h, "driver")));
 	}
+	old_bit_columns(&s->t, s->base.engine);
 	s->position = xasprintf("snapshot of system '%s' taken %s%s%s", system ? system : "?", taken ? taken : "?",
 	                        pos ? " at " : "", pos ? pos : "");
 	json_decref(h);
@@ -338,9 +357,28 @@ static int snap_position(struct conn *c, char **out, struct tally_err *err)
 	return 0;
 }
 
+/* Any non-empty text names a file: opening it says whether it is a snapshot. */
+static int snap_check_dsn(const char *path, struct tally_err *err)
+{
+	if (!*path)
+		return err_set(err, ERR_SPEC, "path is empty after expanding environment variables");
+	return 0;
+}
+
+/* A path holds no password: shown as it is. */
+static char *snap_redact_dsn(const char *path)
+{
+	return xstrdup(path);
+}
+
 const struct conn_ops snapfile_ops = {
 	.driver = "snapshot",
 	.dialect = "snapshot",
+	.sql = CONN_SQL_NONE,
+	.session_word = "session",
+	.takes_path = true,
+	.check_dsn = snap_check_dsn,
+	.redact_dsn = snap_redact_dsn,
 	.open = snap_open,
 	.close = snap_close,
 	.describe_table = snap_describe_table,

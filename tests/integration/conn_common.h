@@ -20,10 +20,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../connectors/connector.h"
 
@@ -51,6 +55,32 @@ static inline int cc_getenv(const struct cc_envvar *vars, size_t n, char *proble
 		}
 	}
 	return 0;
+}
+
+/*
+ * Reads the n variables names[i] into *slots[i]. False when one is unset
+ * or empty, with why in problem: a group setup keeps it and every test
+ * then fails with it (cc_require), none skips.
+ */
+static inline bool cc_env_read(const char *const *names, const char **const *slots, size_t n,
+                                  char *problem, size_t cap)
+{
+	for (size_t i = 0; i < n; i++) {
+		*slots[i] = getenv(names[i]);
+		if (!*slots[i] || !**slots[i]) {
+			snprintf(problem, cap, "%s is not set: start the servers with scripts/servers.sh "
+			         "start DIR and export DIR/env (set -a; . DIR/env; set +a)", names[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Fails the test when the environment is unusable (problem is not ""). */
+static inline void cc_require(const char *problem)
+{
+	if (problem[0])
+		fail_msg("%s", problem);
 }
 
 /* Appends s to out (a string of cap bytes), percent-encoded for a URI's userinfo. */
@@ -89,6 +119,46 @@ static inline void cc_dsn_make(struct cc_dsn *d, const char *scheme, const char 
 	cc_uri_encode(d->shown, sizeof(d->shown), user);
 	snprintf(d->shown + strlen(d->shown), sizeof(d->shown) - strlen(d->shown), ":***@%s/%s",
 	         hostport, tail);
+}
+
+/* ---- sessions ------------------------------------------------------------------ */
+
+/*
+ * Sessions a test opened and has not closed: a failing assertion jumps
+ * out of the test, and the teardown closes them, so that their snapshots
+ * do not hold locks against the cleanup.
+ */
+struct cc_live {
+	struct conn *c[16];
+};
+
+static inline void cc_live_add(struct cc_live *l, struct conn *c)
+{
+	for (size_t i = 0; i < sizeof(l->c) / sizeof(l->c[0]); i++)
+		if (!l->c[i]) {
+			l->c[i] = c;
+			return;
+		}
+}
+
+/* Closes c, which may be NULL or not in l. */
+static inline void cc_live_close(struct cc_live *l, struct conn *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < sizeof(l->c) / sizeof(l->c[0]); i++)
+		if (l->c[i] == c)
+			l->c[i] = NULL;
+	c->ops->close(c);
+}
+
+static inline void cc_live_close_all(struct cc_live *l)
+{
+	for (size_t i = 0; i < sizeof(l->c) / sizeof(l->c[0]); i++)
+		if (l->c[i]) {
+			l->c[i]->ops->close(l->c[i]);
+			l->c[i] = NULL;
+		}
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -138,8 +208,10 @@ static inline void cc_describe_query_ok(struct conn *c, const char *sql, struct 
 /*
  * What connector.h promises of every description, whatever the driver:
  * names for the table, its columns and their types; a query has no
- * sqlname and no key; the key names distinct columns; fsp is 0 to 6;
- * labels go with nlabels; foreign keys are whole.
+ * sqlname and no key; the key names distinct columns; names are
+ * distinct; fsp is 0 to 6; labels go with nlabels and an enum or set;
+ * integers, floats and fixed bit strings have a width; foreign keys are
+ * whole.
  */
 static inline void cc_assert_sane_tabdesc(const struct tabdesc *t)
 {
@@ -162,6 +234,11 @@ static inline void cc_assert_sane_tabdesc(const struct tabdesc *t)
 		assert_non_null(c->native);
 		assert_true(c->fsp >= 0 && c->fsp <= 6);
 		assert_true((c->labels == NULL) == (c->nlabels == 0));
+		if (c->nlabels)
+			assert_true(c->type == LT_ENUM || c->type == LT_SET);
+		if (c->type == LT_INT || c->type == LT_FLOAT || (c->type == LT_BIT && !c->bits_varying))
+			assert_true(c->bits > 0);
+		assert_int_equal(tabdesc_find(t, c->name), (long)i);
 	}
 	for (size_t i = 0; i < t->nparents + t->nchildren; i++) {
 		const struct fkdesc *f = i < t->nparents ? &t->parents[i] : &t->children[i - t->nparents];
@@ -230,6 +307,16 @@ static inline void cc_assert_triggers(const struct tabdesc *t, const struct cc_t
 		assert_string_equal(t->triggers[i].events, want[i].events);
 		assert_int_equal(t->triggers[i].enabled, want[i].enabled);
 	}
+}
+
+/* Trigger g is exactly name, timing, events and enabled. */
+static inline void cc_assert_trigger(const struct trigdesc *g, const char *name,
+                                        const char *timing, const char *events, bool enabled)
+{
+	assert_string_equal(g->name, name);
+	assert_string_equal(g->timing, timing);
+	assert_string_equal(g->events, events);
+	assert_int_equal(g->enabled, enabled);
 }
 
 /* ---- scans ------------------------------------------------------------- */
@@ -362,6 +449,106 @@ static inline void cc_scan_expect(struct conn *c, const struct tabdesc *t, const
 	assert_int_equal(n, nrows);
 	assert_int_equal(c->ops->scan_next(c, &row, &err), 0);
 	c->ops->scan_close(c);
+}
+
+
+/* ---- scans built once, checked whole (test_conn_mariadb.c) ------------- */
+
+/* v[0..n) for a message: "text" with \xNN escapes, and its length, or NULL. */
+static inline void cc_render(char *out, size_t cap, const char *v, size_t n)
+{
+	size_t o = 0;
+
+	if (!v) {
+		snprintf(out, cap, "NULL");
+		return;
+	}
+	o += (size_t)snprintf(out, cap, "\"");
+	for (size_t i = 0; i < n && o + 8 < cap; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	snprintf(out + o, cap - o, "\" (%zu bytes)", n);
+}
+
+/* A scan request built from column names ("*" for all) and key names. */
+struct cc_scan {
+	size_t cols[64], ncols, key[8], nkey;
+	struct scan_req req;
+};
+
+static inline void cc_scan_init(struct cc_scan *s, const struct tabdesc *d,
+                                   const char *table, const char *query, const char *where,
+                                   const char *cols, const char *keys)
+{
+	memset(s, 0, sizeof(*s));
+	cc_names_to_idx(d, cols, s->cols, &s->ncols, 64);
+	cc_names_to_idx(d, keys, s->key, &s->nkey, 8);
+	s->req = (struct scan_req){
+		.desc = d, .table = table, .query = query, .where = where,
+		.ncols = s->ncols, .cols = s->cols, .nkey = s->nkey, .key = s->key,
+	};
+}
+
+/*
+ * Streams the whole scan and compares every value byte for byte with
+ * exp (nrows rows of s->ncols values); the end is sticky.
+ */
+static inline void cc_scan_check(struct conn *c, const struct cc_scan *s,
+                                     const struct cc_val *exp, size_t nrows)
+{
+	struct tally_err err;
+	struct rawrow *row;
+	size_t i = 0;
+	int rc;
+
+	if (c->ops->scan_open(c, &s->req, &err) < 0)
+		fail_msg("scan_open: %s / %s", err.msg, err.detail);
+	while ((rc = c->ops->scan_next(c, &row, &err)) == 1) {
+		if (i >= nrows)
+			fail_msg("more than the %zu expected rows", nrows);
+		assert_int_equal(row->ncols, s->ncols);
+		for (size_t j = 0; j < s->ncols; j++) {
+			const struct cc_val *e = &exp[i * s->ncols + j];
+			const char *name = s->req.desc->cols[s->cols[j]].name;
+			char got[512], want[512];
+
+			if ((e->p == NULL) != (row->val[j] == NULL) ||
+			    (e->p && (row->len[j] != e->len || memcmp(row->val[j], e->p, e->len) != 0))) {
+				cc_render(got, sizeof(got), row->val[j], row->len[j]);
+				cc_render(want, sizeof(want), e->p, e->len);
+				fail_msg("row %zu column %s: got %s, expected %s", i, name, got, want);
+			}
+		}
+		i++;
+	}
+	if (rc < 0)
+		fail_msg("scan_next: %s / %s", err.msg, err.detail);
+	assert_int_equal(i, nrows);
+	assert_int_equal(c->ops->scan_next(c, &row, &err), 0);
+	c->ops->scan_close(c);
+}
+
+/* ---- the network ------------------------------------------------------ */
+
+/* A TCP port on 127.0.0.1 where nothing listens (bound, then released). */
+static inline int cc_closed_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }
 
 #endif

@@ -32,7 +32,7 @@
 #include <mysql.h>
 
 #include "connectors/connector.h"
-#include "conn_common_my.h"
+#include "conn_common.h"
 
 #define DB "tally_test_conn_my"
 #define BIG_ROWS 200000
@@ -48,11 +48,11 @@ static struct {
 } env;
 
 static MYSQL *admin;
-static struct ctest_live live;      /* closed by the teardown: see conn_common.h */
+static struct cc_live live;      /* closed by the teardown: see conn_common.h */
 
 /* Short forms of expected values for the tables below. */
-#define V(lit) CTEST_V(lit)
-#define VNULL CTEST_VNULL
+#define V(lit) CC_V(lit)
+#define VNULL CC_NULL
 
 static MYSQL *guard_ddl;     /* test_guard's second admin connection, closed here too */
 
@@ -62,13 +62,13 @@ static void close_all(void)
 		mysql_close(guard_ddl);
 		guard_ddl = NULL;
 	}
-	ctest_live_close_all(&live);
+	cc_live_close_all(&live);
 }
 
 /* The session c, open or NULL, closed and no longer live. */
 static void close_conn(struct conn *c)
 {
-	ctest_live_close(&live, c);
+	cc_live_close(&live, c);
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -125,7 +125,7 @@ static int try_open(struct conn **c, const char *dsn, const char *shown, const c
 	err_clear(err);
 	rc = mariadb_ops.open(c, &cfg, err);
 	if (rc == 0)
-		ctest_live_add(&live, *c);
+		cc_live_add(&live, *c);
 	return rc;
 }
 
@@ -136,7 +136,7 @@ static struct conn *open_tally(void)
 	struct conn *c = NULL;
 	struct tally_err err;
 
-	ctest_require(env.problem);
+	cc_require(env.problem);
 	snprintf(hostport, sizeof(hostport), "%s:%s", env.host, env.port);
 	make_dsn(&p, env.user, env.password, hostport, DB);
 	if (try_open(&c, p.dsn, p.shown, "source", &err) < 0)
@@ -167,7 +167,7 @@ static void assert_str_or_null(const char *got, const char *want, const char *wh
 
 static void assert_cols(const struct tabdesc *t, const struct expcol *exp, size_t n)
 {
-	ctest_assert_sane_tabdesc(t);
+	cc_assert_sane_tabdesc(t);
 	assert_int_equal(t->ncols, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct coldesc *c = &t->cols[i];
@@ -387,7 +387,7 @@ static int group_setup(void **state)
 	char sql[512], host[128];
 
 	(void)state;
-	if (!ctest_env_read(names, slots, sizeof(names) / sizeof(names[0]), env.problem,
+	if (!cc_env_read(names, slots, sizeof(names) / sizeof(names[0]), env.problem,
 	                    sizeof(env.problem)))
 		return 0;  /* every test then fails with this message */
 	admin = mysql_init(NULL);
@@ -473,13 +473,13 @@ static void test_session(void **state)
 {
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 	const char *q = "SELECT @@in_transaction AS t, @@time_zone AS tz,"
 	                " @@net_write_timeout AS nw, @@net_read_timeout AS nr,"
 	                " @@tx_isolation AS iso, @@character_set_client AS cs,"
 	                " @@character_set_results AS cr, @@max_statement_time AS mst,"
 	                " CONNECTION_ID() = @@pseudo_thread_id AS same ;  \n";
-	const struct ctest_val exp[] = {
+	const struct cc_val exp[] = {
 		V("1"), V("+00:00"), V("3600"), V("30"), V("REPEATABLE-READ"), V("utf8mb4"),
 		V("utf8mb4"), V("0.000000"), V("1"),
 	};
@@ -495,19 +495,19 @@ static void test_session(void **state)
 	assert_true(c->backend_pid > 0);
 	assert_false(c->failed);
 
-	ctest_describe_query(c, q, &t);
-	ctest_scan_init(&s, &t, NULL, q, NULL, "*", NULL);
-	ctest_expect_scan(c, &s, exp, 1);
+	cc_describe_query_ok(c, q, &t);
+	cc_scan_init(&s, &t, NULL, q, NULL, "*", NULL);
+	cc_scan_check(c, &s, exp, 1);
 	tabdesc_release(&t);
 
 	/* backend_pid is the server's connection id */
 	snprintf(pid, sizeof(pid), "%ld", c->backend_pid);
-	ctest_describe_query(c, "SELECT CONNECTION_ID() AS id", &t);
-	ctest_scan_init(&s, &t, NULL, "SELECT CONNECTION_ID() AS id", NULL, "*", NULL);
+	cc_describe_query_ok(c, "SELECT CONNECTION_ID() AS id", &t);
+	cc_scan_init(&s, &t, NULL, "SELECT CONNECTION_ID() AS id", NULL, "*", NULL);
 	{
-		const struct ctest_val e[] = { { pid, strlen(pid) } };
+		const struct cc_val e[] = { { pid, strlen(pid) } };
 
-		ctest_expect_scan(c, &s, e, 1);
+		cc_scan_check(c, &s, e, 1);
 	}
 	tabdesc_release(&t);
 	close_conn(c);
@@ -521,7 +521,7 @@ static struct conn *open_cfg(struct conn_cfg *cfg, struct tally_err *err)
 	char hostport[128];
 	struct conn *c = NULL;
 
-	ctest_require(env.problem);
+	cc_require(env.problem);
 	snprintf(hostport, sizeof(hostport), "%s:%s", env.host, env.port);
 	make_dsn(&p, env.user, env.password, hostport, DB);
 	cfg->system = "legacy";
@@ -532,7 +532,7 @@ static struct conn *open_cfg(struct conn_cfg *cfg, struct tally_err *err)
 	err_clear(err);
 	if (mariadb_ops.open(&c, cfg, err) < 0)
 		return NULL;
-	ctest_live_add(&live, c);
+	cc_live_add(&live, c);
 	return c;
 }
 
@@ -576,7 +576,7 @@ static void test_guard(void **state)
 	struct conn_watch w;
 	struct tally_err err;
 	struct tabdesc t;
-	struct ctest_scan sc;
+	struct cc_scan sc;
 	char before[128], want[256];
 	const char *q = "SELECT @@max_statement_time AS mst, @@lock_wait_timeout AS lwt,"
 	                " @@net_write_timeout AS nwt";
@@ -598,9 +598,9 @@ static void test_guard(void **state)
 	if (!c)
 		fail_msg("open: %s / %s", err.msg, err.detail);
 	assert_true(c->statement_timeout == 5);
-	ctest_describe_query(c, q, &t);
-	ctest_scan_init(&sc, &t, NULL, q, NULL, "*", NULL);
-	ctest_expect_scan(c, &sc, (const struct ctest_val[]){ V("5.000000"), V("2"), V("60") }, 1);
+	cc_describe_query_ok(c, q, &t);
+	cc_scan_init(&sc, &t, NULL, q, NULL, "*", NULL);
+	cc_scan_check(c, &sc, (const struct cc_val[]){ V("5.000000"), V("2"), V("60") }, 1);
 	tabdesc_release(&t);
 	admin_sql("SET SESSION lock_wait_timeout = 1");
 	assert_int_not_equal(mysql_query(admin, "ALTER TABLE " DB ".guard_t ADD COLUMN z INT"), 0);
@@ -703,14 +703,14 @@ static void test_read_only(void **state)
 	assert_false(c->failed);
 
 	/* in a where clause: the server locks its tables for writing before any row */
-	ctest_describe(c, "types", &t);
+	cc_describe_ok(c, "types", &t);
 	{
-		struct ctest_scan s;
+		struct cc_scan s;
 		char want[256];
 
 		snprintf(want, sizeof(want), "[source pid %ld] query failed on source system "
 		         "'legacy' while reading " DB ".types", c->backend_pid);
-		ctest_scan_init(&s, &t, "types", NULL, "IF(id = 3, " DB ".ro_write(), 1) = 1", "id", "id");
+		cc_scan_init(&s, &t, "types", NULL, "IF(id = 3, " DB ".ro_write(), 1) = 1", "id", "id");
 		assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), -1);
 		assert_int_equal(err.kind, ERR_QUERY);
 		assert_string_equal(err.sqlstate, "25006");
@@ -730,7 +730,7 @@ static void test_error_mid_stream(void **state)
 	struct tabdesc t;
 	struct tally_err err;
 	struct rawrow *row;
-	struct ctest_scan s;
+	struct cc_scan s;
 	char want[256];
 
 	(void)state;
@@ -740,8 +740,8 @@ static void test_error_mid_stream(void **state)
 	 * arrive first. (An error before the server's first 16 kB flush replaces
 	 * the whole result: scan_open would see it.)
 	 */
-	ctest_describe(c, "big", &t);
-	ctest_scan_init(&s, &t, "big", NULL, "id + IF(id = 100000, 9223372036854775807, 0) > 0", "id",
+	cc_describe_ok(c, "big", &t);
+	cc_scan_init(&s, &t, "big", NULL, "id + IF(id = 100000, 9223372036854775807, 0) > 0", "id",
 	          "id");
 	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), 0);
 	for (int i = 1; i < 100000; i++)
@@ -776,25 +776,25 @@ static void test_snapshot(void **state)
 {
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
-	const struct ctest_val one[] = { V("1") };
+	struct cc_scan s;
+	const struct cc_val one[] = { V("1") };
 
 	(void)state;
-	ctest_describe(c, "snap", &t);
-	ctest_scan_init(&s, &t, "snap", NULL, NULL, "id", "id");
-	ctest_expect_scan(c, &s, one, 1);
+	cc_describe_ok(c, "snap", &t);
+	cc_scan_init(&s, &t, "snap", NULL, NULL, "id", "id");
+	cc_scan_check(c, &s, one, 1);
 	admin_sql("INSERT INTO " DB ".snap VALUES (2)");
-	ctest_expect_scan(c, &s, one, 1);     /* the new row is not in the snapshot */
+	cc_scan_check(c, &s, one, 1);     /* the new row is not in the snapshot */
 	tabdesc_release(&t);
 	close_conn(c);
 
 	c = open_tally();
-	ctest_describe(c, "snap", &t);
-	ctest_scan_init(&s, &t, "snap", NULL, NULL, "id", "id");
+	cc_describe_ok(c, "snap", &t);
+	cc_scan_init(&s, &t, "snap", NULL, NULL, "id", "id");
 	{
-		const struct ctest_val both[] = { V("1"), V("2") };
+		const struct cc_val both[] = { V("1"), V("2") };
 
-		ctest_expect_scan(c, &s, both, 2);
+		cc_scan_check(c, &s, both, 2);
 	}
 	tabdesc_release(&t);
 	close_conn(c);
@@ -866,7 +866,7 @@ static void test_describe_types(void **state)
 	struct tabdesc t;
 
 	(void)state;
-	ctest_describe(c, "types", &t);
+	cc_describe_ok(c, "types", &t);
 	assert_string_equal(t.display, DB ".types");
 	assert_string_equal(t.sqlname, "`" DB "`.`types`");
 	assert_false(t.is_query);
@@ -876,7 +876,7 @@ static void test_describe_types(void **state)
 	tabdesc_release(&t);
 
 	/* qualified names work the same */
-	ctest_describe(c, DB ".types", &t);
+	cc_describe_ok(c, DB ".types", &t);
 	assert_string_equal(t.display, DB ".types");
 	assert_int_equal(t.ncols, sizeof(types_cols) / sizeof(types_cols[0]));
 	tabdesc_release(&t);
@@ -889,7 +889,7 @@ static void test_scan_types(void **state)
 	static const char point[] =
 		"\x00\x00\x00\x00" "\x01" "\x01\x00\x00\x00"
 		"\x00\x00\x00\x00\x00\x00\xf0\x3f" "\x00\x00\x00\x00\x00\x00\x00\x40";
-	const struct ctest_val exp[] = {
+	const struct cc_val exp[] = {
 		/* row 1 */
 		V("1"), V("-128"), V("1"), V("0"), V("-32768"), V("16777215"), V("-2147483648"),
 		V("-9223372036854775808"), V("18446744073709551615"), V("1.50"), V("99999"),
@@ -920,13 +920,13 @@ static void test_scan_types(void **state)
 	};
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "types", &t);
-	ctest_scan_init(&s, &t, "types", NULL, NULL, "*", "id");
+	cc_describe_ok(c, "types", &t);
+	cc_scan_init(&s, &t, "types", NULL, NULL, "*", "id");
 	assert_int_equal(s.ncols * 3, sizeof(exp) / sizeof(exp[0]));
-	ctest_expect_scan(c, &s, exp, 3);
+	cc_scan_check(c, &s, exp, 3);
 	tabdesc_release(&t);
 	close_conn(c);
 }
@@ -977,7 +977,7 @@ static void test_describe_query(void **state)
 	struct tabdesc t;
 
 	(void)state;
-	ctest_describe_query(c, "SELECT id, b1, i8, u64, d10, du, f, d, c5, vc, l1, bn, vb, bl, dt, tm6,"
+	cc_describe_query_ok(c, "SELECT id, b1, i8, u64, d10, du, f, d, c5, vc, l1, bn, vb, bl, dt, tm6,"
 	           " dtm6, ts, y, e, st, bt10, u, i6, j, g, COUNT(*) OVER () AS n FROM types"
 	           " -- a trailing comment\n ; ;\n", &t);
 	assert_string_equal(t.display, "query");
@@ -988,7 +988,7 @@ static void test_describe_query(void **state)
 	tabdesc_release(&t);
 
 	/* a query the server merges keeps NOT NULL */
-	ctest_describe_query(c, "SELECT id AS k, y FROM types", &t);
+	cc_describe_query_ok(c, "SELECT id AS k, y FROM types", &t);
 	assert_int_equal(t.ncols, 2);
 	assert_string_equal(t.cols[0].name, "k");
 	assert_false(t.cols[0].nullable);
@@ -1006,64 +1006,64 @@ static void test_describe_query(void **state)
  */
 static void test_key_order(void **state)
 {
-	const struct ctest_val by_w[] = {
+	const struct cc_val by_w[] = {
 		V("9"), VNULL, V("8"), V("a\t"), V("6"), V("a"), V("7"), V("a "),
 		V("1"), V("Äpfel"), V("2"), V("apple"), V("4"), V("éclair"), V("5"), V("ß"),
 		V("3"), V("Zebra"),
 	};
-	const struct ctest_val by_wl[] = {
+	const struct cc_val by_wl[] = {
 		V("9"), VNULL, V("8"), V("a\t"), V("6"), V("a"), V("7"), V("a "),
 		V("2"), V("apple"), V("4"), V("éclair"), V("3"), V("Zebra"), V("1"), V("Äpfel"),
 		V("5"), V("ß"),
 	};
-	const struct ctest_val by_pk[] = {
+	const struct cc_val by_pk[] = {
 		V("a\t"), V("a"), V("Äpfel"), V("apple"), V("B"), V("éclair"), V("ß"), V("Zebra"),
 	};
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
 	/* utf8mb4_general_ci column of a table without a primary key */
-	ctest_describe(c, "words", &t);
+	cc_describe_ok(c, "words", &t);
 	assert_int_equal(t.npk, 0);
-	ctest_scan_init(&s, &t, "words", NULL, NULL, "id,w", "w,id");
-	ctest_expect_scan(c, &s, by_w, 9);
+	cc_scan_init(&s, &t, "words", NULL, NULL, "id,w", "w,id");
+	cc_scan_check(c, &s, by_w, 9);
 	/* latin1: sent as UTF-8, ordered by latin1_swedish_ci */
-	ctest_scan_init(&s, &t, "words", NULL, NULL, "id,wl", "wl,id");
-	ctest_expect_scan(c, &s, by_wl, 9);
+	cc_scan_init(&s, &t, "words", NULL, NULL, "id,wl", "wl,id");
+	cc_scan_check(c, &s, by_wl, 9);
 	tabdesc_release(&t);
 
 	/* a utf8mb4_general_ci primary key */
-	ctest_describe(c, "ci_pk", &t);
+	cc_describe_ok(c, "ci_pk", &t);
 	assert_int_equal(t.npk, 1);
 	assert_int_equal(t.pk[0], 0);
-	ctest_scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
-	ctest_expect_scan(c, &s, by_pk, 8);
+	cc_scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
+	cc_scan_check(c, &s, by_pk, 8);
 	tabdesc_release(&t);
 	close_conn(c);
 }
 
 static void test_composite_and_where(void **state)
 {
-	const struct ctest_val all[] = {
+	const struct cc_val all[] = {
 		V("B"), V("1"), V("40"), V("a"), V("3"), V("30"), V("b"), V("1"), V("50"),
 		V("x"), V("1"), V("10"), V("x"), V("2"), V("20"),
 	};
-	const struct ctest_val filtered[] = { V("a"), V("3"), V("x"), V("2") };
+	const struct cc_val filtered[] = { V("a"), V("3"), V("x"), V("2") };
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "comp", &t);
+	cc_describe_ok(c, "comp", &t);
 	assert_int_equal(t.npk, 2);
 	assert_int_equal(t.pk[0], 1);   /* b */
 	assert_int_equal(t.pk[1], 0);   /* a */
-	ctest_scan_init(&s, &t, "comp", NULL, NULL, "b,a,c", "b,a");
-	ctest_expect_scan(c, &s, all, 5);
-	ctest_scan_init(&s, &t, "comp", NULL, "a >= 2 -- a comment", "b,a", "b,a");
-	ctest_expect_scan(c, &s, filtered, 2);
+	cc_scan_init(&s, &t, "comp", NULL, NULL, "b,a,c", "b,a");
+	cc_scan_check(c, &s, all, 5);
+	cc_scan_init(&s, &t, "comp", NULL, "a >= 2 -- a comment", "b,a", "b,a");
+	cc_scan_check(c, &s, filtered, 2);
 	tabdesc_release(&t);
 	close_conn(c);
 }
@@ -1071,21 +1071,21 @@ static void test_composite_and_where(void **state)
 static void test_query_source(void **state)
 {
 	static const char q[] = "SELECT wl AS word, id FROM words WHERE id <> 9;\n";
-	const struct ctest_val exp[] = {
+	const struct cc_val exp[] = {
 		V("a\t"), V("8"), V("a"), V("6"), V("a "), V("7"), V("apple"), V("2"),
 		V("éclair"), V("4"), V("Zebra"), V("3"), V("Äpfel"), V("1"), V("ß"), V("5"),
 	};
-	const struct ctest_val filtered[] = { V("éclair"), V("4"), V("ß"), V("5") };
+	const struct cc_val filtered[] = { V("éclair"), V("4"), V("ß"), V("5") };
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe_query(c, q, &t);
-	ctest_scan_init(&s, &t, NULL, q, NULL, "word,id", "word,id");
-	ctest_expect_scan(c, &s, exp, 8);
-	ctest_scan_init(&s, &t, NULL, q, "id IN (4, 5)", "word,id", "word");
-	ctest_expect_scan(c, &s, filtered, 2);
+	cc_describe_query_ok(c, q, &t);
+	cc_scan_init(&s, &t, NULL, q, NULL, "word,id", "word,id");
+	cc_scan_check(c, &s, exp, 8);
+	cc_scan_init(&s, &t, NULL, q, "id IN (4, 5)", "word,id", "word");
+	cc_scan_check(c, &s, filtered, 2);
 	tabdesc_release(&t);
 	close_conn(c);
 }
@@ -1093,21 +1093,21 @@ static void test_query_source(void **state)
 /* Enums stream in the server's order, by index, not by label text. */
 static void test_enum_key(void **state)
 {
-	const struct ctest_val exp[] = { V("zeta"), V("1"), V("alpha"), V("2"), V("Mid"), V("3") };
+	const struct cc_val exp[] = { V("zeta"), V("1"), V("alpha"), V("2"), V("Mid"), V("3") };
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "ek", &t);
+	cc_describe_ok(c, "ek", &t);
 	assert_int_equal(t.cols[0].type, LT_ENUM);
-	ctest_scan_init(&s, &t, "ek", NULL, NULL, "e,n", "e");
-	ctest_expect_scan(c, &s, exp, 3);
+	cc_scan_init(&s, &t, "ek", NULL, NULL, "e,n", "e");
+	cc_scan_check(c, &s, exp, 3);
 	tabdesc_release(&t);
-	ctest_describe_query(c, "SELECT e, n FROM ek", &t);
+	cc_describe_query_ok(c, "SELECT e, n FROM ek", &t);
 	assert_int_equal(t.cols[0].type, LT_ENUM);
-	ctest_scan_init(&s, &t, NULL, "SELECT e, n FROM ek", NULL, "e,n", "e");
-	ctest_expect_scan(c, &s, exp, 3);
+	cc_scan_init(&s, &t, NULL, "SELECT e, n FROM ek", NULL, "e,n", "e");
+	cc_scan_check(c, &s, exp, 3);
 	tabdesc_release(&t);
 	close_conn(c);
 }
@@ -1117,15 +1117,15 @@ static void test_names_and_missing(void **state)
 	struct conn *c = open_tally();
 	struct tabdesc t;
 	struct tally_err err;
-	const struct ctest_val exp[] = { V("1"), V("one") };
-	struct ctest_scan s;
+	const struct cc_val exp[] = { V("1"), V("one") };
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "Orders", &t);
+	cc_describe_ok(c, "Orders", &t);
 	assert_string_equal(t.display, DB ".Orders");
 	assert_string_equal(t.sqlname, "`" DB "`.`Orders`");
-	ctest_scan_init(&s, &t, "Orders", NULL, NULL, "id,note", "id");
-	ctest_expect_scan(c, &s, exp, 1);
+	cc_scan_init(&s, &t, "Orders", NULL, NULL, "id,note", "id");
+	cc_scan_check(c, &s, exp, 1);
 	tabdesc_release(&t);
 
 	/* names match exactly: another case is missing, with a hint */
@@ -1166,7 +1166,7 @@ static void test_bad_query(void **state)
 	struct conn *c = open_tally();
 	struct tabdesc t, d;
 	struct tally_err err;
-	struct ctest_scan s;
+	struct cc_scan s;
 	char want[256];
 
 	(void)state;
@@ -1185,8 +1185,8 @@ static void test_bad_query(void **state)
 	assert_string_equal(err.sqlstate, "42000");
 
 	/* a bad where clause: the message names the table, never the SQL */
-	ctest_describe(c, "comp", &d);
-	ctest_scan_init(&s, &d, "comp", NULL, "secret_literal = 'x'", "a", "a");
+	cc_describe_ok(c, "comp", &d);
+	cc_scan_init(&s, &d, "comp", NULL, "secret_literal = 'x'", "a", "a");
 	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), -1);
 	assert_int_equal(err.kind, ERR_QUERY);
 	snprintf(want, sizeof(want), "[source pid %ld] query failed on source system 'legacy' "
@@ -1198,10 +1198,10 @@ static void test_bad_query(void **state)
 	/* the session survives a rejected statement */
 	assert_false(c->failed);
 	{
-		const struct ctest_val exp[] = { V("1"), V("1"), V("1"), V("2"), V("3") };
+		const struct cc_val exp[] = { V("1"), V("1"), V("1"), V("2"), V("3") };
 
-		ctest_scan_init(&s, &d, "comp", NULL, NULL, "a", "a");
-		ctest_expect_scan(c, &s, exp, 5);
+		cc_scan_init(&s, &d, "comp", NULL, NULL, "a", "a");
+		cc_scan_check(c, &s, exp, 5);
 	}
 	tabdesc_release(&d);
 	close_conn(c);
@@ -1215,10 +1215,10 @@ static void test_connect_errors(void **state)
 	char hostport[128], want[1200];
 
 	(void)state;
-	ctest_require(env.problem);
+	cc_require(env.problem);
 
 	/* nothing listens */
-	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", ctest_closed_port());
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", cc_closed_port());
 	make_dsn(&p, env.user, env.password, hostport, DB);
 	assert_int_equal(try_open(&c, p.dsn, p.shown, "target", &err), -1);
 	assert_null(c);
@@ -1228,7 +1228,7 @@ static void test_connect_errors(void **state)
 	/* libmariadb connects non-blocking: the errno is 111 or 115 */
 	assert_true(strncmp(err.detail, "Can't connect to server on '127.0.0.1' (", 40) == 0);
 	assert_string_equal(err.sqlstate, "HY000");
-	ctest_assert_no_secret(&err, env.password);
+	cc_assert_no_secret(&err, env.password);
 
 	/* wrong password: neither password appears anywhere */
 	snprintf(hostport, sizeof(hostport), "%s:%s", env.host, env.port);
@@ -1241,15 +1241,15 @@ static void test_connect_errors(void **state)
 	         "YES)", env.user);
 	assert_string_equal(err.detail, want);
 	assert_string_equal(err.sqlstate, "28000");
-	ctest_assert_no_secret(&err, "Wr0ng");
-	ctest_assert_no_secret(&err, env.password);
+	cc_assert_no_secret(&err, "Wr0ng");
+	cc_assert_no_secret(&err, env.password);
 
 	/* unknown database */
 	make_dsn(&p, env.user, env.password, hostport, "no_such_db");
 	assert_int_equal(try_open(&c, p.dsn, p.shown, "source", &err), -1);
 	assert_int_equal(err.kind, ERR_CONNECT);
 	assert_string_equal(err.sqlstate, "42000");
-	ctest_assert_no_secret(&err, env.password);
+	cc_assert_no_secret(&err, env.password);
 
 	/* [ipv6] parses and reaches the network (the server listens on 127.0.0.1 only) */
 	snprintf(hostport, sizeof(hostport), "[::1]:%s", env.port);
@@ -1258,7 +1258,7 @@ static void test_connect_errors(void **state)
 	assert_int_equal(err.kind, ERR_CONNECT);
 	snprintf(want, sizeof(want), "cannot connect to source system 'legacy' (%s)", p.shown);
 	assert_string_equal(err.msg, want);
-	ctest_assert_no_secret(&err, env.password);
+	cc_assert_no_secret(&err, env.password);
 }
 
 static void test_malformed_dsn(void **state)
@@ -1320,8 +1320,8 @@ static void test_malformed_dsn(void **state)
 			fail_msg("dsn %zu: detail '%s', expected '%s'", i, err.detail, bad[i].detail);
 		assert_string_equal(err.hint, "expected mariadb://user[:password]@host[:port]/"
 		                    "database[?socket=/path&connect_timeout=N]");
-		ctest_assert_no_secret(&err, "Sekr");
-		ctest_assert_no_secret(&err, "r1t");
+		cc_assert_no_secret(&err, "Sekr");
+		cc_assert_no_secret(&err, "r1t");
 	}
 }
 
@@ -1335,7 +1335,7 @@ static void test_dsn_forms(void **state)
 	size_t o = 0;
 
 	(void)state;
-	ctest_require(env.problem);
+	cc_require(env.problem);
 	/* the socket path, percent-encoded for good measure */
 	for (const char *p = env.socket; *p && o + 4 < sizeof(sock); p++)
 		o += (size_t)snprintf(sock + o, sizeof(sock) - o, *p == '/' ? "%%2F" : "%c", *p);
@@ -1344,7 +1344,7 @@ static void test_dsn_forms(void **state)
 	         SOCK_USER, SOCK_PASSWORD_ENC, DB, sock);
 	if (try_open(&c, dsn, "shown", "source", &err) < 0)
 		fail_msg("socket open: %s / %s", err.msg, err.detail);
-	ctest_describe(c, "comp", &t);
+	cc_describe_ok(c, "comp", &t);
 	tabdesc_release(&t);
 	close_conn(c);
 
@@ -1368,8 +1368,8 @@ static void test_dsn_forms(void **state)
 	                 -1);
 	assert_int_equal(err.kind, ERR_CONNECT);
 	assert_string_equal(err.sqlstate, "28000");
-	ctest_assert_no_secret(&err, "p%40ss");
-	ctest_assert_no_secret(&err, "p@ss");
+	cc_assert_no_secret(&err, "p%40ss");
+	cc_assert_no_secret(&err, "p@ss");
 }
 
 /* A session killed mid-stream: ERR_LOST, then every call fails at once. */
@@ -1379,14 +1379,14 @@ static void test_lost_connection(void **state)
 	struct tabdesc t, t2;
 	struct tally_err err;
 	struct rawrow *row;
-	struct ctest_scan s;
+	struct cc_scan s;
 	char sql[64], want[256];
 	size_t n = 0;
 	int rc;
 
 	(void)state;
-	ctest_describe(c, "big", &t);
-	ctest_scan_init(&s, &t, "big", NULL, NULL, "id,pad", "id");
+	cc_describe_ok(c, "big", &t);
+	cc_scan_init(&s, &t, "big", NULL, NULL, "id,pad", "id");
 	if (mariadb_ops.scan_open(c, &s.req, &err) < 0)
 		fail_msg("scan_open: %s / %s", err.msg, err.detail);
 	for (int i = 0; i < 5; i++) {
@@ -1438,11 +1438,11 @@ static void test_scan_close_early(void **state)
 	struct tabdesc t;
 	struct tally_err err;
 	struct rawrow *row;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "big", &t);
-	ctest_scan_init(&s, &t, "big", NULL, NULL, "id", "id");
+	cc_describe_ok(c, "big", &t);
+	cc_scan_init(&s, &t, "big", NULL, NULL, "id", "id");
 	if (mariadb_ops.scan_open(c, &s.req, &err) < 0)
 		fail_msg("scan_open: %s / %s", err.msg, err.detail);
 	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), 1);
@@ -1451,14 +1451,14 @@ static void test_scan_close_early(void **state)
 	mariadb_ops.scan_close(c);
 	mariadb_ops.scan_close(c);
 
-	ctest_scan_init(&s, &t, "big", NULL, "id > 199998", "id", "id");
+	cc_scan_init(&s, &t, "big", NULL, "id > 199998", "id", "id");
 	{
-		const struct ctest_val exp[] = { V("199999"), V("200000") };
+		const struct cc_val exp[] = { V("199999"), V("200000") };
 
-		ctest_expect_scan(c, &s, exp, 2);
+		cc_scan_check(c, &s, exp, 2);
 	}
 	/* and close() with a scan still open */
-	ctest_scan_init(&s, &t, "big", NULL, NULL, "id", "id");
+	cc_scan_init(&s, &t, "big", NULL, NULL, "id", "id");
 	assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), 0);
 	assert_int_equal(mariadb_ops.scan_next(c, &row, &err), 1);
 	tabdesc_release(&t);
@@ -1504,7 +1504,7 @@ static struct conn *open_sock(void)
 	struct conn *c = NULL;
 	struct tally_err err;
 
-	ctest_require(env.problem);
+	cc_require(env.problem);
 	snprintf(dsn, sizeof(dsn), "mariadb://%s:%s@/%s?socket=%s", SOCK_USER, SOCK_PASSWORD_ENC,
 	         DB, env.socket);
 	if (try_open(&c, dsn, "mariadb://" SOCK_USER ":***@/" DB, "source", &err) < 0)
@@ -1545,8 +1545,8 @@ static void test_describe_fks(void **state)
 	struct tabdesc t;
 
 	(void)state;
-	ctest_describe(c, "fk_child", &t);
-	ctest_assert_sane_tabdesc(&t);
+	cc_describe_ok(c, "fk_child", &t);
+	cc_assert_sane_tabdesc(&t);
 	assert_int_equal(t.ncols, sizeof(child_cols) / sizeof(child_cols[0]));
 	for (size_t i = 0; i < t.ncols; i++) {
 		assert_string_equal(t.cols[i].name, child_cols[i].name);
@@ -1563,27 +1563,27 @@ static void test_describe_fks(void **state)
 	assert_null(t.triggers);
 	tabdesc_release(&t);
 
-	ctest_describe(c, "fk_parent", &t);
+	cc_describe_ok(c, "fk_parent", &t);
 	assert_false(t.cols[0].has_default);
 	assert_false(t.cols[1].has_default);
 	assert_fks("fk_parent parents", t.parents, t.nparents, NULL, 0);
 	assert_fks("fk_parent children", t.children, t.nchildren, parent_children, 1);
 	tabdesc_release(&t);
 
-	ctest_describe(c, DB ".fk_grandchild", &t);
+	cc_describe_ok(c, DB ".fk_grandchild", &t);
 	assert_fks("fk_grandchild parents", t.parents, t.nparents, grandchild_parents, 1);
 	assert_fks("fk_grandchild children", t.children, t.nchildren, NULL, 0);
 	tabdesc_release(&t);
 
 	/* a table without keys or triggers; has_default follows NULL-ability there */
-	ctest_describe(c, "types", &t);
+	cc_describe_ok(c, "types", &t);
 	assert_int_equal(t.nparents + t.nchildren + t.ntriggers, 0);
 	for (size_t i = 0; i < t.ncols; i++)
 		assert_int_equal(t.cols[i].has_default, t.cols[i].nullable);
 	tabdesc_release(&t);
 
 	/* queries have none of it */
-	ctest_describe_query(c, "SELECT id, note FROM fk_child", &t);
+	cc_describe_query_ok(c, "SELECT id, note FROM fk_child", &t);
 	assert_int_equal(t.nparents + t.nchildren + t.ntriggers, 0);
 	assert_false(t.cols[0].has_default);
 	tabdesc_release(&t);
@@ -1591,11 +1591,11 @@ static void test_describe_fks(void **state)
 
 	/* a user with the TRIGGER privilege sees them, by name */
 	s = open_sock();
-	ctest_describe(s, "fk_child", &t);
+	cc_describe_ok(s, "fk_child", &t);
 	assert_int_equal(t.ntriggers, 3);
-	ctest_assert_trigger(&t.triggers[0], "trg_a", "AFTER", "DELETE", true);
-	ctest_assert_trigger(&t.triggers[1], "trg_b", "BEFORE", "INSERT", true);
-	ctest_assert_trigger(&t.triggers[2], "trg_c`u", "AFTER", "UPDATE", true);
+	cc_assert_trigger(&t.triggers[0], "trg_a", "AFTER", "DELETE", true);
+	cc_assert_trigger(&t.triggers[1], "trg_b", "BEFORE", "INSERT", true);
+	cc_assert_trigger(&t.triggers[2], "trg_c`u", "AFTER", "UPDATE", true);
 	assert_fks("fk_child parents", t.parents, t.nparents, child_parents, 2);
 	assert_fks("fk_child children", t.children, t.nchildren, child_children, 2);
 	tabdesc_release(&t);
@@ -1608,7 +1608,7 @@ static void test_describe_fks(void **state)
 struct rt {
 	const char *col;
 	struct sqlval v;
-	struct ctest_val want;
+	struct cc_val want;
 };
 
 #define SV_N(lit) { .kind = SV_NUMBER, .s = (lit), .len = sizeof(lit) - 1 }
@@ -1751,14 +1751,14 @@ static void test_literal_round_trip(void **state)
 		"SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES,STRICT_ALL_TABLES'",
 		"SET SESSION sql_mode = DEFAULT",
 	};
-	struct ctest_val exp[RT_ROWS * RT_COLS];
+	struct cc_val exp[RT_ROWS * RT_COLS];
 	struct conn *c = open_tally();
 	struct buf sql = BUF_INIT;
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "lit_rt", &t);
+	cc_describe_ok(c, "lit_rt", &t);
 	assert_int_equal(t.ncols, RT_COLS);
 	close_conn(c);
 	for (size_t i = 0; i < RT_ROWS; i++)
@@ -1783,8 +1783,8 @@ static void test_literal_round_trip(void **state)
 		                                "WHERE k = 1"), "1");
 
 		c = open_tally();
-		ctest_scan_init(&s, &t, "lit_rt", NULL, NULL, "*", "k");
-		ctest_expect_scan(c, &s, exp, RT_ROWS);
+		cc_scan_init(&s, &t, "lit_rt", NULL, NULL, "*", "k");
+		cc_scan_check(c, &s, exp, RT_ROWS);
 		close_conn(c);
 		admin_sql("DELETE FROM " DB ".lit_rt");
 	}
@@ -1815,7 +1815,7 @@ static int64_t civil_days(int64_t y, unsigned m, unsigned d)
 }
 
 /* Sets a range on the first n key columns of a scan; NULL for no bound. */
-static void scan_range(struct ctest_scan *s, size_t n, const struct sqlval *lo,
+static void scan_range(struct cc_scan *s, size_t n, const struct sqlval *lo,
                        const struct sqlval *hi, uint64_t limit)
 {
 	s->req.nlo = lo ? n : 0;
@@ -1828,49 +1828,49 @@ static void scan_range(struct ctest_scan *s, size_t n, const struct sqlval *lo,
 /* Bounded scans of an integer key: lo, hi, both, limit, pages chained by their last key. */
 static void test_range_int(void **state)
 {
-	const struct ctest_val from6[] = {
+	const struct cc_val from6[] = {
 		V("6"), V("8"), V("9"), V("10"), V("11"), V("12"), V("13"), V("14"), V("15"),
 		V("16"), V("17"), V("18"), V("19"), V("20"),
 	};
-	const struct ctest_val to10[] = {
+	const struct cc_val to10[] = {
 		V("1"), V("2"), V("3"), V("4"), V("5"), V("6"), V("8"), V("9"), V("10"),
 	};
-	const struct ctest_val mid[] = { V("6"), V("8"), V("9"), V("10") };
-	const struct ctest_val even[] = { V("6"), V("8"), V("10"), V("12"), V("14") };
-	const struct ctest_val q2[] = { V("11"), V("v11"), V("12"), V("v12") };
+	const struct cc_val mid[] = { V("6"), V("8"), V("9"), V("10") };
+	const struct cc_val even[] = { V("6"), V("8"), V("10"), V("12"), V("14") };
+	const struct cc_val q2[] = { V("11"), V("v11"), V("12"), V("v12") };
 	const struct sqlval five = TNUM("5"), ten = TNUM("10"), fifteen = TNUM("15");
 	const struct sqlval six5 = TNUM("6.5"), neg = TNUM("-1000"), zero = TNUM("0");
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "rng", &t);
-	ctest_scan_init(&s, &t, "rng", NULL, NULL, "id", "id");
+	cc_describe_ok(c, "rng", &t);
+	cc_scan_init(&s, &t, "rng", NULL, NULL, "id", "id");
 	scan_range(&s, 1, &five, NULL, 0);
-	ctest_expect_scan(c, &s, from6, 14);
+	cc_scan_check(c, &s, from6, 14);
 	scan_range(&s, 1, NULL, &ten, 0);
-	ctest_expect_scan(c, &s, to10, 9);
+	cc_scan_check(c, &s, to10, 9);
 	scan_range(&s, 1, &five, &ten, 0);
-	ctest_expect_scan(c, &s, mid, 4);
+	cc_scan_check(c, &s, mid, 4);
 	scan_range(&s, 1, &six5, &ten, 0);            /* 6.5 is floored to 6 */
-	ctest_expect_scan(c, &s, mid + 1, 3);
+	cc_scan_check(c, &s, mid + 1, 3);
 	scan_range(&s, 1, &neg, &zero, 0);
-	ctest_expect_scan(c, &s, NULL, 0);
+	cc_scan_check(c, &s, NULL, 0);
 	scan_range(&s, 1, &ten, &five, 0);            /* an empty range */
-	ctest_expect_scan(c, &s, NULL, 0);
+	cc_scan_check(c, &s, NULL, 0);
 	scan_range(&s, 0, NULL, NULL, 3);             /* a page without a bound */
-	ctest_expect_scan(c, &s, to10, 3);
+	cc_scan_check(c, &s, to10, 3);
 	scan_range(&s, 1, &five, &ten, 2);
-	ctest_expect_scan(c, &s, mid, 2);
+	cc_scan_check(c, &s, mid, 2);
 	/* with the user's where, which keeps its own parentheses */
-	ctest_scan_init(&s, &t, "rng", NULL, "id % 2 = 0 OR id = 1 -- a comment", "id", "id");
+	cc_scan_init(&s, &t, "rng", NULL, "id % 2 = 0 OR id = 1 -- a comment", "id", "id");
 	scan_range(&s, 1, &five, &fifteen, 0);
-	ctest_expect_scan(c, &s, even, 5);
+	cc_scan_check(c, &s, even, 5);
 
 	/* pages of 4, each starting after the last key of the one before */
 	{
-		const struct ctest_val all[] = {
+		const struct cc_val all[] = {
 			V("1"), V("2"), V("3"), V("4"), V("5"), V("6"), V("8"), V("9"), V("10"),
 			V("11"), V("12"), V("13"), V("14"), V("15"), V("16"), V("17"), V("18"),
 			V("19"), V("20"),
@@ -1878,7 +1878,7 @@ static void test_range_int(void **state)
 		char last[16] = "";
 		size_t got = 0, pages = 0;
 
-		ctest_scan_init(&s, &t, "rng", NULL, NULL, "id", "id");
+		cc_scan_init(&s, &t, "rng", NULL, NULL, "id", "id");
 		for (;;) {
 			struct sqlval lo = { .kind = SV_NUMBER, .s = last, .len = strlen(last) };
 			struct tally_err err;
@@ -1891,8 +1891,8 @@ static void test_range_int(void **state)
 				fail_msg("scan_open: %s / %s", err.msg, err.detail);
 			while ((rc = mariadb_ops.scan_next(c, &row, &err)) == 1) {
 				assert_true(got < 19);
-				assert_int_equal(row->len[0], all[got].n);
-				assert_memory_equal(row->val[0], all[got].s, all[got].n);
+				assert_int_equal(row->len[0], all[got].len);
+				assert_memory_equal(row->val[0], all[got].p, all[got].len);
 				snprintf(last, sizeof(last), "%.*s", (int)row->len[0], row->val[0]);
 				got++;
 				n++;
@@ -1909,10 +1909,10 @@ static void test_range_int(void **state)
 	tabdesc_release(&t);
 
 	/* a query source takes ranges too */
-	ctest_describe_query(c, "SELECT id, v FROM rng WHERE id > 2", &t);
-	ctest_scan_init(&s, &t, NULL, "SELECT id, v FROM rng WHERE id > 2", NULL, "id,v", "id");
+	cc_describe_query_ok(c, "SELECT id, v FROM rng WHERE id > 2", &t);
+	cc_scan_init(&s, &t, NULL, "SELECT id, v FROM rng WHERE id > 2", NULL, "id,v", "id");
 	scan_range(&s, 1, &ten, NULL, 2);
-	ctest_expect_scan(c, &s, q2, 2);
+	cc_scan_check(c, &s, q2, 2);
 	tabdesc_release(&t);
 	close_conn(c);
 }
@@ -1922,33 +1922,33 @@ static void test_range_composite(void **state)
 {
 	const struct sqlval a3[] = { TTXT("a"), TNUM("3") }, x1[] = { TTXT("x"), TNUM("1") };
 	const struct sqlval B1[] = { TTXT("B"), TNUM("1") }, b[] = { TTXT("b") };
-	const struct ctest_val after_a3[] = { V("b"), V("1"), V("x"), V("1"), V("x"), V("2") };
-	const struct ctest_val to_x1[] = {
+	const struct cc_val after_a3[] = { V("b"), V("1"), V("x"), V("1"), V("x"), V("2") };
+	const struct cc_val to_x1[] = {
 		V("B"), V("1"), V("a"), V("3"), V("b"), V("1"), V("x"), V("1"),
 	};
-	const struct ctest_val after_b[] = { V("x"), V("1"), V("x"), V("2") };
-	const struct ctest_val to_b[] = { V("B"), V("1"), V("a"), V("3"), V("b"), V("1") };
-	const struct ctest_val both[] = { V("a"), V("3"), V("b"), V("1"), V("x"), V("1") };
+	const struct cc_val after_b[] = { V("x"), V("1"), V("x"), V("2") };
+	const struct cc_val to_b[] = { V("B"), V("1"), V("a"), V("3"), V("b"), V("1") };
+	const struct cc_val both[] = { V("a"), V("3"), V("b"), V("1"), V("x"), V("1") };
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "comp", &t);
-	ctest_scan_init(&s, &t, "comp", NULL, NULL, "b,a", "b,a");
+	cc_describe_ok(c, "comp", &t);
+	cc_scan_init(&s, &t, "comp", NULL, NULL, "b,a", "b,a");
 	scan_range(&s, 2, a3, NULL, 0);
-	ctest_expect_scan(c, &s, after_a3, 3);
+	cc_scan_check(c, &s, after_a3, 3);
 	scan_range(&s, 2, NULL, x1, 0);
-	ctest_expect_scan(c, &s, to_x1, 4);
+	cc_scan_check(c, &s, to_x1, 4);
 	scan_range(&s, 2, B1, x1, 0);
-	ctest_expect_scan(c, &s, both, 3);
+	cc_scan_check(c, &s, both, 3);
 	scan_range(&s, 2, B1, x1, 2);
-	ctest_expect_scan(c, &s, both, 2);
+	cc_scan_check(c, &s, both, 2);
 	/* a bound on the first column only */
 	scan_range(&s, 1, b, NULL, 0);
-	ctest_expect_scan(c, &s, after_b, 2);
+	cc_scan_check(c, &s, after_b, 2);
 	scan_range(&s, 1, NULL, b, 0);
-	ctest_expect_scan(c, &s, to_b, 3);
+	cc_scan_check(c, &s, to_b, 3);
 	/* a page after a whole key, within a chunk bounded on the first column */
 	{
 		const struct sqlval x[] = { TTXT("x") };
@@ -1956,18 +1956,18 @@ static void test_range_composite(void **state)
 		scan_range(&s, 2, a3, NULL, 0);
 		s.req.nhi = 1;
 		s.req.hi = x;
-		ctest_expect_scan(c, &s, after_a3, 3);
+		cc_scan_check(c, &s, after_a3, 3);
 		scan_range(&s, 2, NULL, x1, 0);
 		s.req.nlo = 1;
 		s.req.lo = b;
-		ctest_expect_scan(c, &s, after_b, 1);
+		cc_scan_check(c, &s, after_b, 1);
 		/* both bounds over the whole key */
 		scan_range(&s, 0, NULL, NULL, 0);
 		s.req.nlo = 2;
 		s.req.nhi = 2;
 		s.req.lo = B1;
 		s.req.hi = x1;
-		ctest_expect_scan(c, &s, both, 3);
+		cc_scan_check(c, &s, both, 3);
 		/* a count beyond the key, or a bound without its count, is refused */
 		for (int k = 0; k < 2; k++) {
 			struct tally_err err;
@@ -1985,16 +1985,16 @@ static void test_range_composite(void **state)
 	}
 	/* pages of two chained by their last key */
 	scan_range(&s, 0, NULL, NULL, 2);
-	ctest_expect_scan(c, &s, to_x1, 2);
+	cc_scan_check(c, &s, to_x1, 2);
 	scan_range(&s, 2, a3, NULL, 2);
-	ctest_expect_scan(c, &s, after_a3, 2);
+	cc_scan_check(c, &s, after_a3, 2);
 	scan_range(&s, 2, x1, NULL, 2);
-	ctest_expect_scan(c, &s, after_a3 + 4, 1);
+	cc_scan_check(c, &s, after_a3 + 4, 1);
 	{
 		const struct sqlval x2[] = { TTXT("x"), TNUM("2") };
 
 		scan_range(&s, 2, x2, NULL, 2);
-		ctest_expect_scan(c, &s, NULL, 0);
+		cc_scan_check(c, &s, NULL, 0);
 	}
 	tabdesc_release(&t);
 	close_conn(c);
@@ -2005,36 +2005,36 @@ static void test_range_types(void **state)
 {
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 	struct tally_err err;
 	char want[512];
 
 	(void)state;
 	/* utf8mb4_general_ci: 'APPLE' is 'apple' */
-	ctest_describe(c, "ci_pk", &t);
-	ctest_scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
+	cc_describe_ok(c, "ci_pk", &t);
+	cc_scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
 	{
 		const struct sqlval lo = TTXT("APPLE"), hi = TTXT("SS");
-		const struct ctest_val exp[] = { V("B"), V("éclair"), V("ß"), V("Zebra") };
+		const struct cc_val exp[] = { V("B"), V("éclair"), V("ß"), V("Zebra") };
 
 		scan_range(&s, 1, &lo, NULL, 0);
-		ctest_expect_scan(c, &s, exp, 4);
+		cc_scan_check(c, &s, exp, 4);
 		scan_range(&s, 1, &lo, &hi, 0);       /* 'ß' = 's' under general_ci, < 'SS' */
-		ctest_expect_scan(c, &s, exp, 3);
+		cc_scan_check(c, &s, exp, 3);
 	}
 	tabdesc_release(&t);
 
 	/* latin1_swedish_ci: 'Ä' after 'Z'; a bound it cannot hold is refused */
-	ctest_describe(c, "l1_pk", &t);
-	ctest_scan_init(&s, &t, "l1_pk", NULL, NULL, "k", "k");
+	cc_describe_ok(c, "l1_pk", &t);
+	cc_scan_init(&s, &t, "l1_pk", NULL, NULL, "k", "k");
 	{
 		const struct sqlval lo = TTXT("zebra"), hi = TTXT("Apple"), bad = TTXT("\xc4\x81");
-		const struct ctest_val after[] = { V("Äpfel"), V("ß") }, upto[] = { V("a"), V("apple") };
+		const struct cc_val after[] = { V("Äpfel"), V("ß") }, upto[] = { V("a"), V("apple") };
 
 		scan_range(&s, 1, &lo, NULL, 0);
-		ctest_expect_scan(c, &s, after, 2);
+		cc_scan_check(c, &s, after, 2);
 		scan_range(&s, 1, NULL, &hi, 0);
-		ctest_expect_scan(c, &s, upto, 2);
+		cc_scan_check(c, &s, upto, 2);
 		scan_range(&s, 1, &bad, NULL, 0);
 		err_clear(&err);
 		assert_int_equal(mariadb_ops.scan_open(c, &s.req, &err), -1);
@@ -2049,89 +2049,89 @@ static void test_range_types(void **state)
 	tabdesc_release(&t);
 
 	/* DATETIME: fractions floored, years past 9999 clamped, the zero date first */
-	ctest_describe(c, "dtk", &t);
-	ctest_scan_init(&s, &t, "dtk", NULL, NULL, "dt", "dt");
+	cc_describe_ok(c, "dtk", &t);
+	cc_scan_init(&s, &t, "dtk", NULL, NULL, "dt", "dt");
 	{
 		const int64_t jan1 = civil_days(2024, 1, 1) * TDAY, y10k = civil_days(10000, 1, 1) * TDAY;
 		const struct sqlval half = TTS(jan1 + 500000), one9 = TTS(jan1 + 1900000);
 		const struct sqlval far = TTS(y10k), zero = { .kind = SV_TIMESTAMP,
 		                                             .special = SVS_ZERO, .i = 0 };
-		const struct ctest_val all[] = {
+		const struct cc_val all[] = {
 			V("0000-00-00 00:00:00"), V("2024-01-01 00:00:00"), V("2024-01-01 00:00:01"),
 			V("2024-01-01 00:00:02"), V("9999-12-31 23:59:59"),
 		};
 
 		scan_range(&s, 1, &half, NULL, 0);
-		ctest_expect_scan(c, &s, all + 2, 3);
+		cc_scan_check(c, &s, all + 2, 3);
 		scan_range(&s, 1, NULL, &one9, 0);
-		ctest_expect_scan(c, &s, all, 3);
+		cc_scan_check(c, &s, all, 3);
 		scan_range(&s, 1, &far, NULL, 0);
-		ctest_expect_scan(c, &s, NULL, 0);
+		cc_scan_check(c, &s, NULL, 0);
 		scan_range(&s, 1, NULL, &far, 0);
-		ctest_expect_scan(c, &s, all, 5);
+		cc_scan_check(c, &s, all, 5);
 		scan_range(&s, 1, &zero, NULL, 0);
-		ctest_expect_scan(c, &s, all + 1, 4);
+		cc_scan_check(c, &s, all + 1, 4);
 	}
 	tabdesc_release(&t);
 
 	/* YEAR: the server would read 5 as 2005 */
-	ctest_describe(c, "yk", &t);
-	ctest_scan_init(&s, &t, "yk", NULL, NULL, "y", "y");
+	cc_describe_ok(c, "yk", &t);
+	cc_scan_init(&s, &t, "yk", NULL, NULL, "y", "y");
 	{
 		const struct sqlval five = TNUM("5"), late = TNUM("3000"), half = TNUM("1999.5");
-		const struct ctest_val all[] = { V("0000"), V("1901"), V("1999"), V("2000"), V("2005"),
+		const struct cc_val all[] = { V("0000"), V("1901"), V("1999"), V("2000"), V("2005"),
 		                           V("2155") };
 
 		scan_range(&s, 1, &five, NULL, 0);
-		ctest_expect_scan(c, &s, all + 1, 5);
+		cc_scan_check(c, &s, all + 1, 5);
 		scan_range(&s, 1, NULL, &late, 0);
-		ctest_expect_scan(c, &s, all, 6);
+		cc_scan_check(c, &s, all, 6);
 		scan_range(&s, 1, &half, NULL, 0);
-		ctest_expect_scan(c, &s, all + 3, 3);
+		cc_scan_check(c, &s, all + 3, 3);
 	}
 	tabdesc_release(&t);
 
 	/* ENUM: by index (zeta, alpha, Mid), not by label text */
-	ctest_describe(c, "ek", &t);
-	ctest_scan_init(&s, &t, "ek", NULL, NULL, "e", "e");
+	cc_describe_ok(c, "ek", &t);
+	cc_scan_init(&s, &t, "ek", NULL, NULL, "e", "e");
 	{
 		const struct sqlval zeta = TTXT("zeta"), alpha = TTXT("alpha");
-		const struct ctest_val all[] = { V("zeta"), V("alpha"), V("Mid") };
+		const struct cc_val all[] = { V("zeta"), V("alpha"), V("Mid") };
 
 		scan_range(&s, 1, &zeta, NULL, 0);
-		ctest_expect_scan(c, &s, all + 1, 2);
+		cc_scan_check(c, &s, all + 1, 2);
 		scan_range(&s, 1, NULL, &alpha, 0);
-		ctest_expect_scan(c, &s, all, 2);
+		cc_scan_check(c, &s, all, 2);
 	}
 	tabdesc_release(&t);
 
 	/* UUID: time-based ones by swapped segments */
-	ctest_describe(c, "uk", &t);
-	ctest_scan_init(&s, &t, "uk", NULL, NULL, "u", "u");
+	cc_describe_ok(c, "uk", &t);
+	cc_scan_init(&s, &t, "uk", NULL, NULL, "u", "u");
 	{
 		const struct sqlval lo = TTXT("00000002-0000-1000-8000-000000000000");
-		const struct ctest_val all[] = {
+		const struct cc_val all[] = {
 			V("00000002-0000-1000-8000-000000000000"),
 			V("00000001-0001-1000-8000-000000000000"),
 			V("00000003-0000-0000-0000-000000000000"),
 		};
 
 		scan_range(&s, 0, NULL, NULL, 0);
-		ctest_expect_scan(c, &s, all, 3);
+		cc_scan_check(c, &s, all, 3);
 		scan_range(&s, 1, &lo, NULL, 0);
-		ctest_expect_scan(c, &s, all + 1, 2);
+		cc_scan_check(c, &s, all + 1, 2);
 	}
 	tabdesc_release(&t);
 
 	/* BIT: as a number (X'0003' would compare as a string) */
-	ctest_describe(c, "bk", &t);
-	ctest_scan_init(&s, &t, "bk", NULL, NULL, "b", "b");
+	cc_describe_ok(c, "bk", &t);
+	cc_scan_init(&s, &t, "bk", NULL, NULL, "b", "b");
 	{
 		const struct sqlval lo = TBYT("\x00\x03");
-		const struct ctest_val exp[] = { V("\x02\x01"), V("\x03\xff") };
+		const struct cc_val exp[] = { V("\x02\x01"), V("\x03\xff") };
 
 		scan_range(&s, 1, &lo, NULL, 0);
-		ctest_expect_scan(c, &s, exp, 2);
+		cc_scan_check(c, &s, exp, 2);
 	}
 	tabdesc_release(&t);
 	close_conn(c);
@@ -2204,7 +2204,7 @@ static char *running_sql(const struct conn *c)
 }
 
 /* Opens a bounded scan, reads one row, EXPLAINs what the server runs, closes. */
-static void explain_scan(struct conn *c, const struct ctest_scan *s)
+static void explain_scan(struct conn *c, const struct cc_scan *s)
 {
 	struct tally_err err;
 	struct rawrow *row;
@@ -2228,11 +2228,11 @@ static void test_range_explain(void **state)
 {
 	struct conn *c = open_tally();
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "big", &t);
-	ctest_scan_init(&s, &t, "big", NULL, NULL, "id,pad", "id");
+	cc_describe_ok(c, "big", &t);
+	cc_scan_init(&s, &t, "big", NULL, NULL, "id,pad", "id");
 	{
 		const struct sqlval lo = TNUM("1000"), hi = TNUM("150000");
 
@@ -2243,8 +2243,8 @@ static void test_range_explain(void **state)
 	}
 	tabdesc_release(&t);
 
-	ctest_describe(c, "pb_comp", &t);
-	ctest_scan_init(&s, &t, "pb_comp", NULL, NULL, "g,n,pad", "g,n");
+	cc_describe_ok(c, "pb_comp", &t);
+	cc_scan_init(&s, &t, "pb_comp", NULL, NULL, "g,n,pad", "g,n");
 	{
 		const struct sqlval lo[] = { TTXT("g1"), TNUM("100") }, hi[] = { TTXT("g5"),
 		                                                                 TNUM("5000") };
@@ -2256,8 +2256,8 @@ static void test_range_explain(void **state)
 	}
 	tabdesc_release(&t);
 
-	ctest_describe(c, "pb_text", &t);
-	ctest_scan_init(&s, &t, "pb_text", NULL, NULL, "k,n", "k");
+	cc_describe_ok(c, "pb_text", &t);
+	cc_scan_init(&s, &t, "pb_text", NULL, NULL, "k,n", "k");
 	{
 		const struct sqlval lo = TTXT("Äa"), hi = TTXT("z\\");   /* plain, and in hex */
 
@@ -2273,7 +2273,7 @@ static void test_range_explain(void **state)
 		struct buf sql = BUF_INIT;
 		struct tally_err err;
 
-		ctest_describe(c, name, &t);
+		cc_describe_ok(c, name, &t);
 		buf_addf(&sql, "SELECT k FROM %s WHERE k > ", name);
 		assert_int_equal(mariadb_ops.bound_literal(&sql, &t.cols[0], &lo, &err), 0);
 		buf_addstr(&sql, " AND k <= ");
@@ -2306,7 +2306,7 @@ static void test_order_is_bytewise(void **state)
 	struct tabdesc t;
 
 	(void)state;
-	ctest_describe(c, "types", &t);
+	cc_describe_ok(c, "types", &t);
 	for (size_t i = 0; i < t.ncols; i++) {
 		const struct coldesc *cd = &t.cols[i];
 		bool want;
@@ -2332,12 +2332,12 @@ static void test_order_is_bytewise(void **state)
 	}
 	tabdesc_release(&t);
 
-	ctest_describe(c, "colls", &t);
+	cc_describe_ok(c, "colls", &t);
 	for (size_t i = 0; i < sizeof(colls) / sizeof(colls[0]); i++) {
 		long k = tabdesc_find(&t, colls[i].col);
 		char keys[32];
-		struct ctest_val exp[7];
-		struct ctest_scan s;
+		struct cc_val exp[7];
+		struct cc_scan s;
 
 		assert_true(k >= 0);
 		if (mariadb_ops.order_is_bytewise(&t.cols[k]) != colls[i].bytewise)
@@ -2346,15 +2346,15 @@ static void test_order_is_bytewise(void **state)
 		if (!colls[i].ids)
 			continue;
 		for (size_t j = 0; j < 7; j++)
-			exp[j] = (struct ctest_val){ colls[i].ids + j, 1 };
+			exp[j] = (struct cc_val){ colls[i].ids + j, 1 };
 		snprintf(keys, sizeof(keys), "%s", colls[i].col);
-		ctest_scan_init(&s, &t, "colls", NULL, NULL, "id", keys);
-		ctest_expect_scan(c, &s, exp, 7);
+		cc_scan_init(&s, &t, "colls", NULL, NULL, "id", keys);
+		cc_scan_check(c, &s, exp, 7);
 	}
 	tabdesc_release(&t);
 
 	/* a query's text columns arrive as utf8mb4_general_ci, whatever their source */
-	ctest_describe_query(c, "SELECT np, id FROM colls", &t);
+	cc_describe_query_ok(c, "SELECT np, id FROM colls", &t);
 	assert_false(mariadb_ops.order_is_bytewise(&t.cols[0]));
 	assert_true(mariadb_ops.order_is_bytewise(&t.cols[1]));
 	tabdesc_release(&t);
@@ -2391,7 +2391,7 @@ static struct sqlval text_bound(const struct coldesc *cd, const char *v, size_t 
 }
 
 /* Rows of s between two boundaries (NULL: none), counted with a bounded scan. */
-static size_t count_range(struct conn *c, struct ctest_scan *s, const struct keybounds *kb, long lo,
+static size_t count_range(struct conn *c, struct cc_scan *s, const struct keybounds *kb, long lo,
                           long hi)
 {
 	const struct tabdesc *d = s->req.desc;
@@ -2442,15 +2442,15 @@ static void check_plan(struct conn *c, const char *table, const char *keys, uint
                        size_t ncols, struct keybounds *kb)
 {
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 	struct keybounds again;
 	struct tally_err err;
 	char sql[256], sizes[1024];
 	size_t total, sum = 0, o = 0, *counts;
 	double t0, ms;
 
-	ctest_describe(c, table, &t);
-	ctest_scan_init(&s, &t, table, NULL, NULL, keys, keys);
+	cc_describe_ok(c, table, &t);
+	cc_scan_init(&s, &t, table, NULL, NULL, keys, keys);
 	t0 = now_ms();
 	if (mariadb_ops.plan_bounds(c, &s.req, chunk, 0, kb, &err) < 0)
 		fail_msg("plan_bounds(%s): %s / %s", table, err.msg, err.detail);
@@ -2562,42 +2562,42 @@ static void test_plan_none(void **state)
 	struct keybounds kb;
 	struct tally_err err;
 	struct tabdesc t;
-	struct ctest_scan s;
+	struct cc_scan s;
 
 	(void)state;
-	ctest_describe(c, "rng", &t);
-	ctest_scan_init(&s, &t, "rng", NULL, NULL, "id", "id");
+	cc_describe_ok(c, "rng", &t);
+	cc_scan_init(&s, &t, "rng", NULL, NULL, "id", "id");
 	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 20000, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	assert_true(kb.rows == 19);
 	keybounds_release(&kb);
 	tabdesc_release(&t);
 
-	ctest_describe_query(c, "SELECT id FROM big", &t);
-	ctest_scan_init(&s, &t, NULL, "SELECT id FROM big", NULL, "id", "id");
+	cc_describe_query_ok(c, "SELECT id FROM big", &t);
+	cc_scan_init(&s, &t, NULL, "SELECT id FROM big", NULL, "id", "id");
 	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1000, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	keybounds_release(&kb);
 	tabdesc_release(&t);
 
-	ctest_describe(c, "ek", &t);
-	ctest_scan_init(&s, &t, "ek", NULL, NULL, "e", "e");
+	cc_describe_ok(c, "ek", &t);
+	cc_scan_init(&s, &t, "ek", NULL, NULL, "e", "e");
 	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	assert_true(kb.rows == 3);
 	keybounds_release(&kb);
 	tabdesc_release(&t);
 
-	ctest_describe(c, "big", &t);
-	ctest_scan_init(&s, &t, "big", NULL, NULL, "pad,id", "pad,id");
+	cc_describe_ok(c, "big", &t);
+	cc_scan_init(&s, &t, "big", NULL, NULL, "pad,id", "pad,id");
 	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 1000, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 0);
 	keybounds_release(&kb);
 	tabdesc_release(&t);
 
 	/* stepping, exactly: 'a\t' 'a' | 'Äpfel' 'apple' | 'B' 'éclair' | 'ß' 'Zebra' */
-	ctest_describe(c, "ci_pk", &t);
-	ctest_scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
+	cc_describe_ok(c, "ci_pk", &t);
+	cc_scan_init(&s, &t, "ci_pk", NULL, NULL, "k", "k");
 	assert_int_equal(mariadb_ops.plan_bounds(c, &s.req, 2, 0, &kb, &err), 0);
 	assert_int_equal(kb.n, 3);
 	assert_int_equal(kb.ncols, 1);
@@ -2652,12 +2652,12 @@ static void test_position_and_load(void **state)
 	assert_true(load >= 0);
 	{
 		struct tabdesc t;
-		struct ctest_scan s;
+		struct cc_scan s;
 		struct rawrow *rr;
 
 		other = open_tally();
-		ctest_describe(other, "big", &t);
-		ctest_scan_init(&s, &t, "big", NULL, NULL, "id,pad", "id");
+		cc_describe_ok(other, "big", &t);
+		cc_scan_init(&s, &t, "big", NULL, NULL, "id,pad", "id");
 		assert_int_equal(mariadb_ops.scan_open(other, &s.req, &err), 0);
 		assert_int_equal(mariadb_ops.scan_next(other, &rr, &err), 1);
 		assert_int_equal(mariadb_ops.load(c, &load, &err), 0);
@@ -2840,7 +2840,7 @@ static void script_open(struct script *sc)
 {
 	struct conn *c = open_tally();
 
-	ctest_describe(c, REP_TABLE, &sc->t);
+	cc_describe_ok(c, REP_TABLE, &sc->t);
 	close_conn(c);
 	assert_int_equal(sc->t.ncols, 6);
 	assert_int_equal(sc->t.npk, 2);
@@ -2902,7 +2902,7 @@ static void test_script_applies(void **state)
 	char err[4096], *after;
 
 	(void)state;
-	ctest_require(env.problem);
+	cc_require(env.problem);
 	rep_seed();
 	script_open(&sc);
 	script_stage(&sc, "tally_n1", rep_all, 6, ins, 1);
@@ -2959,7 +2959,7 @@ static void test_script_drift(void **state)
 	char err[4096], *after;
 
 	(void)state;
-	ctest_require(env.problem);
+	cc_require(env.problem);
 	rep_seed();
 	script_open(&sc);
 	/* a step that succeeds first: its insert must be rolled back too */
@@ -3012,7 +3012,7 @@ static void test_script_insert_exists(void **state)
 	struct script sc;
 
 	(void)state;
-	ctest_require(env.problem);
+	cc_require(env.problem);
 	rep_seed();
 	script_open(&sc);
 	script_stage(&sc, "tally_o1", rep_all, 6, old_del, 1);

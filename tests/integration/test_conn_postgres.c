@@ -2095,13 +2095,13 @@ static void test_bound_types(void **state)
 		assert_int_equal(err.kind, ERR_DATA);
 		snprintf(want, sizeof(want),
 		         "[source pid %ld] cannot read public.kt from source system '" SYSTEM "': "
-		         "column 'd' (date): a NULL cannot bound a range", c->backend_pid);
+		         "cannot write a range bound for column 'd' (date): a NULL cannot bound a range", c->backend_pid);
 		assert_string_equal(err.msg, want);
 		rg.lo = &nope;
 		assert_int_equal(cc_scan_open(c, &t, NULL, NULL, "id", "m", &rg, &err), -1);
 		snprintf(want, sizeof(want),
 		         "[source pid %ld] cannot read public.kt from source system '" SYSTEM "': "
-		         "column 'm' (mood): the value is not a label of this enum", c->backend_pid);
+		         "cannot write a range bound for column 'm' (mood): the value is not a label of this enum", c->backend_pid);
 		assert_string_equal(err.msg, want);
 		assert_false(c->failed);
 		/* More bound columns than keys is the engine's bug. */

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_base.c
- *   engine/base/: the calendar, UTF-8, little-endian integers and the
- *   buffer's edge cases, with what each caller does with a byte that is
+ *   engine/base/: the calendar, UTF-8, little-endian integers, dsn
+ *   schemes and password masking, and the buffer's edge cases, with what each caller does with a byte that is
  *   not UTF-8 pinned through the caller itself.
  */
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 
 #include "../../engine/base/buf.h"
 #include "../../engine/base/civil.h"
+#include "../../engine/base/dsn.h"
 #include "../../engine/base/le.h"
 #include "../../engine/base/utf8.h"
 #include "../../engine/canon.h"
@@ -306,6 +308,58 @@ static void test_buf_empty_never_written(void **state)
 	assert_sane_buf(&b);
 }
 
+/* ---- dsn --------------------------------------------------------------- */
+
+static void assert_masked(const char *dsn, const char *want)
+{
+	char *got = dsn_redact(dsn);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_dsn_scheme(void **state)
+{
+	(void)state;
+	assert_int_equal(dsn_scheme_len("postgresql://h/db"), 10);
+	assert_int_equal(dsn_scheme_len("mysql://u@h/db"), 5);
+	assert_int_equal(dsn_scheme_len("a+b.c-d://x"), 7);
+	assert_int_equal(dsn_scheme_len("host=h dbname=db"), 0);
+	assert_int_equal(dsn_scheme_len("1pg://h"), 0);
+	assert_int_equal(dsn_scheme_len("pg:/h"), 0);
+	assert_int_equal(dsn_scheme_len("://h"), 0);
+	assert_int_equal(dsn_scheme_len(""), 0);
+	assert_true(dsn_scheme_is("mysql://h", 5, "mysql"));
+	assert_false(dsn_scheme_is("MySQL://h", 5, "mysql"));
+	assert_false(dsn_scheme_is("mysql://h", 5, "mysq"));
+}
+
+static void test_dsn_redact(void **state)
+{
+	char *s;
+
+	(void)state;
+	/* uris: user info from the first ':' to the last '@', and password parameters */
+	assert_masked("postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db");
+	assert_masked("mariadb://u:se@c/r?et@h/db", "mariadb://u:***@h/db");
+	assert_masked("postgresql://u@h/db?password=pw&sslmode=disable",
+	              "postgresql://u@h/db?password=***&sslmode=disable");
+	assert_masked("postgresql://u@h/db?sslpassword=pw", "postgresql://u@h/db?sslpassword=***");
+	assert_masked("postgresql://[::1]:5432/db", "postgresql://[::1]:5432/db");
+	/* libpq key=value pairs, quoted values with their escapes */
+	assert_masked("host=h password=pw dbname=db", "host=h password=*** dbname=db");
+	assert_masked("host=h password = 'p w\\' x' dbname=db", "host=h password=*** dbname=db");
+	assert_masked("user=u PASSWORD=pw", "user=u PASSWORD=***");
+	assert_masked("user:pw@h/db", "user:***@h/db");
+	/* text around a uri, and nothing to mask */
+	assert_masked("see mysql://u:pw@h/db here", "see mysql://u:***@h/db here");
+	assert_masked("host=h dbname=db", "host=h dbname=db");
+	assert_masked(NULL, "");
+	s = dsn_redact_inner_uris(strdup("a \"postgresql://u:pw@h\" b mariadb://x@h"));
+	assert_string_equal(s, "a \"postgresql://u:***@h\" b mariadb://x@h");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +370,8 @@ int main(void)
 		cmocka_unit_test(test_utf8_callers),
 		cmocka_unit_test(test_le),
 		cmocka_unit_test(test_buf_empty_never_written),
+		cmocka_unit_test(test_dsn_scheme),
+		cmocka_unit_test(test_dsn_redact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

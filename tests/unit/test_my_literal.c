@@ -2,8 +2,9 @@
  * tests/unit/test_my_literal.c
  *   Unit tests of the MariaDB dialect without a server: mariadb_ops.literal
  *   and bound_literal (every rule, exact text, every error message), each
- *   test a table of cases that check_case() runs, order_is_bytewise, and the
- *   script_ops text of connectors/mariadb/script.c.
+ *   test a table of cases that lit_run() of literal_cases.h runs (shared
+ *   with test_pg_literal.c), order_is_bytewise, and the script_ops text of
+ *   connectors/mariadb/script.c.
  *   tests/integration/test_conn_mariadb.c runs the same forms against a real
  *   server and the real client.
  */
@@ -21,6 +22,8 @@
 #include "connectors/connector.h"
 
 extern const struct conn_ops mariadb_ops;
+
+#include "literal_cases.h"
 
 /* ---- columns ---------------------------------------------------------------- */
 
@@ -111,70 +114,6 @@ static const struct coldesc c_ts3 = { .name = "ts3", .native = "timestamp(3)",
 #define EMOJI63 EMOJI16 EMOJI16 EMOJI16 EMOJI4 EMOJI4 EMOJI4 EMOJI EMOJI EMOJI
 #define EMOJI64 EMOJI16 EMOJI16 EMOJI16 EMOJI16
 
-/*
- * One case of a literal writer: mariadb_ops.literal (a value a repair
- * stores) or, with bound, mariadb_ops.bound_literal (a range bound, only
- * compared). Either it writes exactly want, appended to what the buffer
- * held, or it fails with ERR_DATA, the message "cannot write <what> for
- * column '<name>' (<native>): <why>" and the buffer as it was. what is
- * "a value" for literal and "a range bound" for bound_literal unless the
- * case says otherwise.
- */
-struct lcase {
-	bool bound;
-	const struct coldesc *col;
-	struct sqlval v;
-	const char *want;       /* the literal written; NULL when refused */
-	const char *why;        /* the reason of a refusal */
-	const char *what;       /* a refusal's subject when not the writer's own */
-};
-
-#define LIT(col, v, want) { false, (col), v, (want), NULL, NULL }
-#define LIT_FAILS(col, v, why) { false, (col), v, NULL, (why), NULL }
-#define BOUND(col, v, want) { true, (col), v, (want), NULL, NULL }
-#define BOUND_FAILS(col, v, why) { true, (col), v, NULL, (why), NULL }
-
-static void check_case(size_t i, const struct lcase *c)
-{
-	int (*write)(struct buf *, const struct coldesc *, const struct sqlval *, struct tally_err *) =
-		c->bound ? mariadb_ops.bound_literal : mariadb_ops.literal;
-	const struct coldesc *col = c->col;
-	struct buf b = BUF_INIT;
-	struct tally_err err;
-	char want[512];
-	int rc;
-
-	err_clear(&err);
-	buf_addstr(&b, c->want ? "<" : "kept");
-	rc = write(&b, col, &c->v, &err);
-	if (c->want) {
-		if (rc != 0)
-			fail_msg("case %zu, column %s (%s): unexpected error: %s", i, col->name,
-			         col->native, err.msg);
-		if (strcmp(b.data + 1, c->want) != 0)
-			fail_msg("case %zu, column %s (%s): got %s, expected %s", i, col->name,
-			         col->native, b.data + 1, c->want);
-	} else {
-		if (rc != -1)
-			fail_msg("case %zu, column %s (%s): accepted as %s, expected: %s", i, col->name,
-			         col->native, b.data, c->why);
-		assert_int_equal(err.kind, ERR_DATA);
-		snprintf(want, sizeof(want), "cannot write %s for column '%s' (%s): %s",
-		         c->what ? c->what : c->bound ? "a range bound" : "a value", col->name,
-		         col->native, c->why);
-		assert_string_equal(err.msg, want);
-		assert_string_equal(b.data, "kept");
-		assert_int_equal(b.len, 4);
-	}
-	buf_release(&b);
-}
-
-static void run_cases(const struct lcase *cases, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		check_case(i, &cases[i]);
-}
-
 /* ---- tests ----------------------------------------------------------------------- */
 
 static void test_null(void **state)
@@ -188,7 +127,7 @@ static void test_null(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static void test_numbers(void **state)
@@ -264,7 +203,7 @@ static void test_numbers(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 /*
@@ -328,7 +267,7 @@ static void test_floats(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static void test_bool(void **state)
@@ -348,7 +287,7 @@ static void test_bool(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 /* Hostile text: plain quotes only when nothing in it depends on sql_mode or the client. */
@@ -429,7 +368,7 @@ static void test_text(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static void test_bytes(void **state)
@@ -466,7 +405,7 @@ static void test_bytes(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static void test_temporal(void **state)
@@ -554,7 +493,7 @@ static void test_temporal(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static void test_uuid_and_raw(void **state)
@@ -589,7 +528,7 @@ static void test_uuid_and_raw(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 /* ---- range bounds ---------------------------------------------------------------- */
@@ -674,7 +613,7 @@ static void test_bound_numbers(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static const struct coldesc c_l1ci = { .name = "l1", .native = "varchar(10)", .type = LT_TEXT,
@@ -738,7 +677,7 @@ static void test_bound_text(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static void test_bound_other(void **state)
@@ -777,13 +716,13 @@ static void test_bound_other(void **state)
 		 * included, and refused in a value's words.
 		 */
 		BOUND(&c_bit, SBITS("0101"), "b'101'"),
-		{ true, &c_bit, SBITS("10000000000"), NULL, "value is out of the column's range", "a value" },
-		{ true, &c_bit, SBITS("2"), NULL, "not a valid bit string", "a value" },
+		BOUND_FAILS_AS(&c_bit, SBITS("10000000000"), "value is out of the column's range", "a value"),
+		BOUND_FAILS_AS(&c_bit, SBITS("2"), "not a valid bit string", "a value"),
 		BOUND_FAILS(&c_int, SBITS("1"), "a bit string cannot be compared with this column type"),
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static void test_bound_temporal(void **state)
@@ -849,7 +788,7 @@ static void test_bound_temporal(void **state)
 	};
 
 	(void)state;
-	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	lit_run(&mariadb_ops, cases, NCASES(cases), LIT_GIVEN);
 }
 
 static const struct coldesc c_nopad = { .name = "np", .native = "varchar(10)", .type = LT_TEXT,

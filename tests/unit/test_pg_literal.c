@@ -8,7 +8,7 @@
  *
  * The literal tests are tables of cases (struct lcase: a column of the
  * catalogue below, a value, and the literal or the refusal), each run by
- * check_literals().
+ * lit_run() of literal_cases.h, which test_my_literal.c shares.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +25,8 @@
 #include "../../connectors/connector.h"
 
 extern const struct conn_ops postgres_ops;
+
+#include "literal_cases.h"
 
 #define DAY_US INT64_C(86400000000)
 
@@ -193,77 +195,6 @@ static struct sqlval timed(enum sqlval_kind kind, int64_t i)
 	return v;
 }
 
-/*
- * One case of a literal writer: the column, the value, and either the
- * literal written or the refusal (the message after "column 'NAME'
- * (NATIVE): "). line is the case's line in this file, for failures.
- */
-struct lcase {
-	int line;
-	const struct coldesc *col;
-	struct sqlval v;
-	const char *ok;
-	const char *refused;
-};
-#define OK(col, v, literal) { __LINE__, (col), (v), (literal), NULL }
-#define REFUSED(col, v, msg) { __LINE__, (col), (v), NULL, (msg) }
-#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
-
-enum writer { LITERAL, BOUND };
-
-/*
- * Runs cases[0..n) through postgres_ops.literal (LITERAL) or
- * bound_literal (BOUND), each after text already in the buffer: a case
- * with a literal must append exactly that; a refused one must fail with
- * ERR_DATA and exactly its message, leave the buffer as it was, and
- * never quote the value.
- */
-static void check_literals(const struct lcase *cases, size_t n, enum writer w)
-{
-	static const char *const before[] = { [LITERAL] = "INSERT (1, ", [BOUND] = "x > " };
-	const char *pre = before[w];
-	size_t npre = strlen(pre);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct lcase *k = &cases[i];
-		const struct coldesc *c = k->col;
-		struct buf b = BUF_INIT;
-		struct tally_err err;
-		char want[ERR_MSG_MAX];
-		int rc;
-
-		err_clear(&err);
-		buf_addstr(&b, pre);
-		rc = w == BOUND ? postgres_ops.bound_literal(&b, c, &k->v, &err)
-		                : postgres_ops.literal(&b, c, &k->v, &err);
-		if (k->ok) {
-			if (rc < 0)
-				fail_msg("line %d: column %s: refused: %s", k->line, c->name, err.msg);
-			if (strcmp(b.data + npre, k->ok) != 0)
-				fail_msg("line %d: column %s: got [%s], expected [%s]", k->line, c->name,
-				         b.data + npre, k->ok);
-			buf_release(&b);
-			continue;
-		}
-		snprintf(want, sizeof(want), "column '%s' (%s): %s", c->name, c->native, k->refused);
-		if (rc != -1 || err.kind != ERR_DATA || strcmp(err.msg, want) != 0)
-			fail_msg("line %d: got %d, kind %d, [%s]; expected -1, ERR_DATA, [%s]", k->line, rc,
-			         err.kind, rc < 0 ? err.msg : b.data + npre, want);
-		if (b.len != npre || strcmp(b.data, pre) != 0)
-			fail_msg("line %d: a refusal left [%s] in the buffer", k->line, b.data);
-		/* Never the value itself. */
-		if ((k->v.kind == SV_TEXT || k->v.kind == SV_NUMBER || k->v.kind == SV_RAW) &&
-		    k->v.len > 2 && memchr(k->v.s, '\0', k->v.len) == NULL) {
-			char value[256];
-
-			snprintf(value, sizeof(value), "%.*s", (int)k->v.len, k->v.s);
-			if (strstr(err.msg, value))
-				fail_msg("line %d: the message quotes the value: %s", k->line, err.msg);
-		}
-		buf_release(&b);
-	}
-}
-
 /* ---- numbers ------------------------------------------------------- */
 
 static void test_null(void **state)
@@ -276,7 +207,7 @@ static void test_null(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 static void test_number_int(void **state)
@@ -310,7 +241,7 @@ static void test_number_int(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 static void test_number_malformed(void **state)
@@ -332,9 +263,9 @@ static void test_number_malformed(void **state)
 			REFUSED(&f8, num(bad[i]), "the number is malformed"),
 		};
 
-		check_literals(malformed, NCASES(malformed), LITERAL);
+		lit_run(&postgres_ops, malformed, NCASES(malformed), LIT_VALUE);
 	}
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 static void test_number_decimal(void **state)
@@ -376,7 +307,7 @@ static void test_number_decimal(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 static void test_number_other_columns(void **state)
@@ -394,7 +325,7 @@ static void test_number_other_columns(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 /* ---- floats -------------------------------------------------------- */
@@ -447,7 +378,7 @@ static void test_float(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 /* ---- booleans ------------------------------------------------------ */
@@ -464,7 +395,7 @@ static void test_bool(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 /* ---- text and bytes ------------------------------------------------ */
@@ -501,7 +432,7 @@ static void test_text(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 static void test_bytes(void **state)
@@ -518,7 +449,7 @@ static void test_bytes(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 /* ---- dates and times ----------------------------------------------- */
@@ -543,7 +474,7 @@ static void test_dates(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 static void test_timestamps(void **state)
@@ -588,7 +519,7 @@ static void test_timestamps(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 static void test_times(void **state)
@@ -609,7 +540,7 @@ static void test_times(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 /* ---- uuid and raw -------------------------------------------------- */
@@ -637,7 +568,7 @@ static void test_uuid_raw(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), LITERAL);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_VALUE);
 }
 
 /* ---- range bounds -------------------------------------------------- */
@@ -685,7 +616,7 @@ static void test_bound_numbers(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), BOUND);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_BOUND);
 }
 
 static void test_bound_text_times(void **state)
@@ -722,7 +653,7 @@ static void test_bound_text_times(void **state)
 	};
 
 	(void)state;
-	check_literals(cases, NCASES(cases), BOUND);
+	lit_run(&postgres_ops, cases, NCASES(cases), LIT_BOUND);
 }
 
 /* ---- script_ops ---------------------------------------------------- */

@@ -527,6 +527,11 @@ static void test_snapshot_system(void **state)
 	assert_string_equal(s.systems[0].dsn, "/var/snap/orders.snap");
 	assert_string_equal(s.systems[0].dsn_shown, "/var/snap/orders.snap");
 	spec_release(&s);
+	/* the snapshot driver's check_dsn: a path that expands to nothing */
+	setenv("TALLY_TEST_SNAP_DIR", "", 1);
+	assert_spec_error(TOP "systems:\n  snap: { driver: snapshot, path: \"${TALLY_TEST_SNAP_DIR}\" }\n",
+	                  "t.yaml:4:35: systems.snap.path: path is empty after expanding environment variables");
+	unsetenv("TALLY_TEST_SNAP_DIR");
 }
 
 static void test_load_file(void **state)
