@@ -204,6 +204,7 @@ static void describe_from_run(struct check_result *res, json_t *jc)
 	res->key = json_incref(json_object_get(jc, "key"));
 	res->columns = json_incref(json_object_get(jc, "columns"));
 	res->unmatched = json_incref(json_object_get(jc, "unmatched"));
+	res->findings = json_incref(json_object_get(jc, "findings"));
 }
 
 /* The check's own error, from whichever directory holds one: 1 with e filled, 0, -1. */
@@ -257,7 +258,8 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		}
 		if (sum_parts(in, i, jc, res, err) < 0)
 			return -1;
-		res->status = res->missing + res->extra + res->changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
+		res->status = res->missing + res->extra + res->changed || report_has_findings(res)
+		            ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 		res->chunks_total = in->shard ? res->chunks_total : n;
 		if (json_is_object(ri) && !in->shard) {
 			st->info[i] = xcalloc(1, sizeof(**st->info));
@@ -373,7 +375,8 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 			if (st.info[i])
 				st.rep.checks[i].repair = &st.rres[i];
 	}
-	st.rep.status = RESULT_CONSISTENT;
+	st.rep.findings = json_incref(json_object_get(in->run, "findings"));
+	st.rep.status = json_array_size(st.rep.findings) ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 	for (size_t i = 0; i < n; i++)
 		if (st.rep.checks[i].status == RESULT_INCONSISTENT)
 			st.rep.status = RESULT_INCONSISTENT;

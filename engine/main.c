@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "plan.h"
 #include "run.h"
+#include "schema.h"
 #include "snapfile.h"
 #include "spec.h"
 #include "sqlguard.h"
@@ -272,6 +273,40 @@ static int known_checks(const struct spec *spec, const struct run_opts *opts)
 	return 0;
 }
 
+/*
+ * Schema checks become one check per table (reading both catalogs), and
+ * a --check naming one stands for all of its tables. Its findings belong
+ * to the run only when it is selected as a whole (or nothing is).
+ */
+static int expand_schemas(struct spec *spec, struct run_opts *opts)
+{
+	struct tally_err err;
+	char **only;
+	size_t nonly, kept = 0;
+
+	if (schema_expand(spec, opts->connect_timeout, &err) < 0) {
+		err_print(&err, stderr);
+		return -1;
+	}
+	for (size_t i = 0; i < spec->nfindings && opts->nonly; i++) {
+		bool named = false;
+
+		for (size_t j = 0; j < opts->nonly; j++)
+			named = named || strcmp(opts->only[j], spec->findings[i].check) == 0;
+		if (named)
+			spec->findings[kept++] = spec->findings[i];
+		else
+			spec_finding_release(&spec->findings[i]);
+	}
+	if (opts->nonly)
+		spec->nfindings = kept;
+	schema_select(spec, opts->only, opts->nonly, &only, &nonly);
+	free(opts->only);
+	opts->only = only;
+	opts->nonly = nonly;
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct run_opts opts;
@@ -310,6 +345,12 @@ static int cmd_check(int argc, char **argv)
 		return 2;
 	}
 	metrics_note_spec(spec.name);
+	if (expand_schemas(&spec, &opts) < 0) {
+		spec_release(&spec);
+		buf_release(&text);
+		free(opts.only);
+		return 2;
+	}
 	if (known_checks(&spec, &opts) || (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);
 		buf_release(&text);
@@ -437,6 +478,12 @@ static int cmd_snapshot(int argc, char **argv)
 	c = spec_find_check(&spec, check);
 	if (!c) {
 		fprintf(stderr, "tally: error: %s: no check named '%s'\n", spec.file, check);
+		spec_release(&spec);
+		return 2;
+	}
+	if (c->schema) {
+		fprintf(stderr, "tally: error: %s:%d:%d: check '%s' is a schema check: a snapshot is of one table; "
+		        "name a table instead\n", spec.file, c->pos.line, c->pos.col, check);
 		spec_release(&spec);
 		return 2;
 	}
