@@ -18,6 +18,7 @@
 #include "combine.h"
 #include "metrics.h"
 #include "plan.h"
+#include "init.h"
 #include "run.h"
 #include "schema.h"
 #include "snapfile.h"
@@ -497,10 +498,53 @@ static int cmd_snapshot(int argc, char **argv)
 	return status;
 }
 
+static int cmd_init(int argc, char **argv)
+{
+	enum { I_SOURCE = 256, I_TARGET, I_SOURCE_SCHEMA, I_TARGET_SCHEMA, I_CONNECT_TIMEOUT };
+	static const struct option longopts[] = {
+		{ "source", required_argument, NULL, I_SOURCE },
+		{ "target", required_argument, NULL, I_TARGET },
+		{ "source-schema", required_argument, NULL, I_SOURCE_SCHEMA },
+		{ "target-schema", required_argument, NULL, I_TARGET_SCHEMA },
+		{ "output", required_argument, NULL, 'o' },
+		{ "connect-timeout", required_argument, NULL, I_CONNECT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct init_opts o = { .connect_timeout = 10 };
+	long v;
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case I_SOURCE: o.dsn[0] = optarg; break;
+		case I_TARGET: o.dsn[1] = optarg; break;
+		case I_SOURCE_SCHEMA: o.schema[0] = optarg; break;
+		case I_TARGET_SCHEMA: o.schema[1] = optarg; break;
+		case 'o': o.out = optarg; break;
+		case I_CONNECT_TIMEOUT:
+			if (parse_long(optarg, 1, 3600, &v) < 0)
+				return cli_usage_error(CLI_INIT, "--connect-timeout needs seconds from 1 to 3600");
+			o.connect_timeout = (int)v;
+			break;
+		case 'h':
+			cli_help(stdout, CLI_INIT);
+			return 0;
+		default:
+			return cli_bad_option(CLI_INIT, ":o:h", argv, ch);
+		}
+	}
+	if (argc != optind || !o.dsn[0] || !o.dsn[1])
+		return cli_usage_error(CLI_INIT, "init needs --source DSN and --target DSN, and no other argument");
+	return init_run(&o);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage_error(CLI_ALL, "no command: check, merge or snapshot");
+		return cli_usage_error(CLI_ALL, "no command: check, merge, snapshot or init");
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("tally %s\n", TALLY_VERSION);
 		return 0;
@@ -516,6 +560,8 @@ int main(int argc, char **argv)
 		return metrics_end(cmd_merge(argc - 1, argv + 1));
 	if (strcmp(argv[1], "snapshot") == 0)
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		return cli_usage_error(CLI_ALL, "unrecognized option '%.*s'", (int)strcspn(argv[1], "="), argv[1]);
 	return cli_usage_error(CLI_ALL, "unknown command '%s'", argv[1]);

@@ -176,8 +176,7 @@ static void copy_side(struct spec_side *d, const struct spec_side *s, const char
 	}
 }
 
-/* The check for one pair of tables; o is its override or NULL. */
-static void expand_table(struct spec_check *c, const struct spec_check *parent, const struct tabentry *se,
+void schema_table_check(struct spec_check *c, const struct spec_check *parent, const struct tabentry *se,
                          const struct tabentry *te, const struct spec_check *o)
 {
 	const struct spec_check *ig = o && (o->given & SPEC_GIVEN_IGNORE) ? o : parent;
@@ -288,7 +287,7 @@ static int expand_one(struct spec *spec, const struct spec_check *c, int connect
 	for (size_t i = 0; i < m.npairs; i++) {
 		const struct schema_pair *pr = &m.pairs[i];
 
-		expand_table(&(*out)[(*nout)++], c, &l[0].t[pr->src], &l[1].t[pr->tgt],
+		schema_table_check(&(*out)[(*nout)++], c, &l[0].t[pr->src], &l[1].t[pr->tgt],
 		             pr->over >= 0 ? &c->schema->tables[pr->over] : NULL);
 	}
 	for (size_t i = 0; i < m.nsrc_only; i++)

@@ -50,6 +50,17 @@ int schema_match_tables(const struct spec_schema *sc, const char *file, const ch
                         const char *const *src, size_t nsrc, const char *const *tgt, size_t ntgt,
                         struct schema_match *out, struct tally_err *err);
 
+struct tabentry;
+
+/*
+ * Fills c (zeroed first; release with spec_check_release) with the check
+ * of one pair of tables of schema check parent, as the expansion makes
+ * it: named "<parent>.<source table>", keyed as the catalogs say, with
+ * override o (NULL for none) applied. For tally init as well.
+ */
+void schema_table_check(struct spec_check *c, const struct spec_check *parent, const struct tabentry *se,
+                        const struct tabentry *te, const struct spec_check *o);
+
 /*
  * Expands every schema check of spec in place, reading both catalogs
  * (a session per side and check, closed before returning). Checks keep

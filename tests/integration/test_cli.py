@@ -57,7 +57,7 @@ class Cli(TallyCase):
 
     def test_unknown_command(self):
         self.assertOneLine(tally("frobnicate"), "tally: error: unknown command 'frobnicate' (see tally --help)")
-        self.assertOneLine(tally(), "tally: error: no command: check, merge or snapshot (see tally --help)")
+        self.assertOneLine(tally(), "tally: error: no command: check, merge, snapshot or init (see tally --help)")
         self.assertOneLine(tally("--frob=secret"), "tally: error: unrecognized option '--frob' (see tally --help)")
 
     def test_unknown_and_bad_options(self):
