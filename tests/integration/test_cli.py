@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import REPO, TallyCase  # noqa: E402
 
-COMMANDS = ("check", "merge", "snapshot")
+COMMANDS = ("check", "merge", "snapshot", "init")
 COMPLETION = os.path.join(REPO, "docs", "tally.bash-completion")
 MAN_SOURCE = os.path.join(REPO, "docs", "tally.1.scd")
 
@@ -117,7 +117,7 @@ class Cli(TallyCase):
 
     def test_completion(self):
         self.assertEqual(complete("tally", "ch"), ["check"])
-        self.assertEqual(complete("tally", ""), ["check", "merge", "snapshot", "--help", "--version"])
+        self.assertEqual(complete("tally", ""), ["check", "merge", "snapshot", "init", "--help", "--version"])
         self.assertEqual(complete("tally", "check", "--sta"), ["--statement-timeout"])
         self.assertEqual(complete("tally", "merge", "--m"), ["--metrics"])
         # Every command completes exactly the options its --help lists.
