@@ -3,7 +3,9 @@
  *   Unit tests for engine/schema.c's table matching (a pure function of
  *   two sorted name lists and the schema check's globs and overrides) and
  *   for engine/spec_schema.c: a schema check loads with its parts, and each
- *   mistake is refused with its exact message and position.
+ *   mistake is refused with its exact message and position; tally init's
+ *   pure parts: the driver from a DSN, the password as ${VAR}, the default
+ *   schema.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/init.h"
 #include "engine/schema.h"
 #include "engine/spec.h"
 
@@ -229,6 +232,41 @@ static void test_errors(void **state)
 	                  "name a schema)");
 }
 
+static void dsn_ref(const char *dsn, const char *want, bool want_pw)
+{
+	bool pw = !want_pw;
+	char *got = init_dsn_ref(dsn, "PW", &pw);
+
+	assert_string_equal(got, want);
+	assert_int_equal(pw, want_pw);
+	free(got);
+}
+
+static void test_init_dsn(void **state)
+{
+	char *s;
+
+	(void)state;
+	assert_string_equal(init_driver("postgresql://h/db"), "postgres");
+	assert_string_equal(init_driver("POSTGRES://h/db"), "postgres");
+	assert_string_equal(init_driver("mysql://u@h/db"), "mariadb");
+	assert_string_equal(init_driver("mariadb://u@h/db"), "mariadb");
+	assert_null(init_driver("host=h dbname=x"));
+	dsn_ref("mariadb://u:s3cr@t@h:3306/db", "mariadb://u:${PW}@h:3306/db", true);
+	dsn_ref("postgresql://u@h/db?sslmode=disable&password=x$y&application_name=a",
+	        "postgresql://u@h/db?sslmode=disable&password=${PW}&application_name=a", true);
+	dsn_ref("postgresql://u:p@h/db?password=q", "postgresql://u:${PW}@h/db?password=${PW}", true);
+	dsn_ref("postgresql://u@h/d$b?x_password=1", "postgresql://u@h/d$$b?x_password=1", false);
+	dsn_ref("mariadb://u@h/db", "mariadb://u@h/db", false);
+	s = init_default_schema("mariadb://u:p@h:1/shop?socket=/x", "mariadb");
+	assert_string_equal(s, "shop");
+	free(s);
+	assert_null(init_default_schema("mariadb://u:p@h:1", "mariadb"));
+	s = init_default_schema("postgresql://h/billing", "postgres");
+	assert_string_equal(s, "public");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_override_of_missing_table),
 		cmocka_unit_test(test_loads_parts),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_init_dsn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
