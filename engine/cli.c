@@ -15,7 +15,7 @@ static const char CHECK_SYNOPSIS[] =
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
-	"                  [--metrics FILE]\n";
+	"                  [--metrics FILE] [--recheck S]\n";
 
 static const char MERGE_SYNOPSIS[] =
 	"tally merge --out DIR [--quiet] [--compress-repair] [--metrics FILE] SHARD_DIR...\n";
@@ -27,6 +27,8 @@ static const char SNAPSHOT_SYNOPSIS[] =
 static const char INIT_SYNOPSIS[] =
 	"tally init --source DSN --target DSN [--source-schema S] [--target-schema T]\n"
 	"                  [-o FILE] [--connect-timeout S]\n";
+static const char VERIFY_SYNOPSIS[] =
+	"tally verify RUN_DIR [--spec FILE] [--quiet] [--connect-timeout S]\n";
 
 static const char CHECK_HELP[] =
 	"check compares the tables a spec names between two systems and writes, to DIR\n"
@@ -60,6 +62,9 @@ static const char CHECK_HELP[] =
 	"                          session to finish and go on\n"
 	"      --metrics FILE      write the run's outcome in Prometheus' text format to FILE\n"
 	"                          (for node_exporter's textfile collector), replacing it whole\n"
+	"      --recheck S         S seconds after the comparison, read the keys found\n"
+	"                          different again on both sides: a difference that is gone\n"
+	"                          or changed is in_flight (rows being written), not repaired\n"
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =
@@ -103,10 +108,24 @@ static const char INIT_HELP[] =
 	"      --connect-timeout S seconds to wait for a server (default 10)\n"
 	"  -h, --help              this help\n";
 
+static const char VERIFY_HELP[] =
+	"verify reads again exactly the keys the run in RUN_DIR found different (its\n"
+	"diff.ndjson.zst), on the same systems with the same spec (refused when the spec\n"
+	"changed since), and tells per check how many are resolved, still different the\n"
+	"same way, or different in a new way; it writes RUN_DIR/verify-<UTC time>/\n"
+	"(report.json, diff.ndjson.zst) and never touches the run's own files. Exit\n"
+	"status 0 when every difference is resolved, 1 when some remain.\n"
+	"\n"
+	"options for verify:\n"
+	"      --spec FILE         the spec the run used (default: report.json's spec_file)\n"
+	"  -q, --quiet             print errors only\n"
+	"      --connect-timeout S seconds to wait for a server (default 10)\n"
+	"  -h, --help              this help\n";
+
 static const char EXIT_STATUS[] =
 	"\nexit status: 0 consistent, 1 differences found, 2 trouble\n";
 
-static const char *const NAMES[] = { "", "check", "merge", "snapshot", "init" };
+static const char *const NAMES[] = { "", "check", "merge", "snapshot", "verify", "init" };
 
 void cli_help(FILE *fp, enum cli_cmd cmd)
 {
@@ -124,10 +143,14 @@ void cli_help(FILE *fp, enum cli_cmd cmd)
 		fprintf(fp, "usage: %s\n%s", INIT_SYNOPSIS, INIT_HELP);
 		fputs("\nexit status: 0 spec written, 2 trouble\n", fp);
 		return;
+	case CLI_VERIFY:
+		fprintf(fp, "usage: %s\n%s", VERIFY_SYNOPSIS, VERIFY_HELP);
+		break;
 	case CLI_ALL:
-		fprintf(fp, "usage: %s       %s       %s       %s       tally --help | --version\n"
-		        "       tally COMMAND --help\n\n%s\n%s\n%s\n%s", CHECK_SYNOPSIS, MERGE_SYNOPSIS,
-		        SNAPSHOT_SYNOPSIS, INIT_SYNOPSIS, CHECK_HELP, MERGE_HELP, SNAPSHOT_HELP, INIT_HELP);
+		fprintf(fp, "usage: %s       %s       %s       %s       %s       tally --help | --version\n"
+		        "       tally COMMAND --help\n\n%s\n%s\n%s\n%s\n%s", CHECK_SYNOPSIS, MERGE_SYNOPSIS,
+		        SNAPSHOT_SYNOPSIS, VERIFY_SYNOPSIS, INIT_SYNOPSIS, CHECK_HELP, MERGE_HELP, SNAPSHOT_HELP,
+		        VERIFY_HELP, INIT_HELP);
 		break;
 	}
 	fputs(EXIT_STATUS, fp);
