@@ -119,19 +119,18 @@ EXPECTED = {
 
 def spec_text(checks):
     pg, my = harness.PG(), harness.MY()
-    return ("version: 1\nname: shop\nsystems:\n"
-            f'  legacy: {{ driver: mariadb, dsn: "{my.dsn_env(SRC_DB)}" }}\n'
-            f'  billing: {{ driver: postgres, dsn: "{pg.dsn_env(TGT_DB)}" }}\n'
+    return ("version: 1\nname: shop\n"
+            f'systems: {{ legacy: {{ driver: mariadb, dsn: "{my.dsn_env(SRC_DB)}" }}, '
+            f'billing: {{ driver: postgres, dsn: "{pg.dsn_env(TGT_DB)}" }} }}\n'
             f"checks:\n{checks}")
 
 
+# The whole spec is nine lines.
 SCHEMA_CHECK = f"""  - name: shop
     source: {{ system: legacy, schema: {SRC_DB} }}
     target: {{ system: billing, schema: public }}
     exclude: ["tmp_*"]
-    tables:
-      orders: {{ where: "deleted = 0" }}
-      customers: {{ target: customer_accounts }}
+    tables: {{ orders: {{ where: "deleted = 0" }}, customers: {{ target: customer_accounts }} }}
 """
 
 
@@ -150,6 +149,7 @@ class SchemaCheck(TallyCase):
         harness.MY().drop_db(SRC_DB)
 
     def test_whole_schema(self):
+        self.assertEqual(len(spec_text(SCHEMA_CHECK).splitlines()), 9)
         r = self.tally(spec_text(SCHEMA_CHECK))
         self.assertEqual(r.code, 1, r.stderr)
         got = {c["name"]: (c["status"], c["missing"], c["extra"], c["changed"], c["match"], c["key"])
@@ -188,6 +188,14 @@ class SchemaCheck(TallyCase):
                       "(set('a','b','c')) and array in target (text[]); hint: add `as: json`", r.stdout)
         self.assertRegex(r.stdout, r"shop.stores +inconsistent +findings 1 +\(source 2 rows")
 
+    def test_verify_expands_as_the_run_did(self):
+        r = self.tally(spec_text(SCHEMA_CHECK), "--check", "shop.products")
+        self.assertEqual(r.code, 1, r.stderr)
+        p = subprocess.run([harness.tally_bin(), "verify", r.outdir, "--spec", os.path.join(self.tmp, "spec.yaml")],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("shop.products", p.stdout)
+
     def test_one_table(self):
         r = self.tally(spec_text(SCHEMA_CHECK), "--check", "shop.orders")
         self.assertEqual(r.code, 1, r.stderr)
@@ -208,8 +216,8 @@ class SchemaCheck(TallyCase):
 
     def test_views_and_includes(self):
         checks = SCHEMA_CHECK.replace('exclude: ["tmp_*"]', 'include: ["pay*", "paid_*"]\n    include_views: true')
-        checks = checks.replace("    tables:\n      orders: { where: \"deleted = 0\" }\n"
-                                "      customers: { target: customer_accounts }\n", "")
+        checks = checks.replace('    tables: { orders: { where: "deleted = 0" }, customers: { target: customer_accounts } }\n',
+                                "")
         r = self.tally(spec_text(checks))
         self.assertEqual(r.code, 1, r.stderr)
         self.assertEqual([c["name"] for c in r.report["checks"]], ["shop.payments"])
@@ -220,19 +228,19 @@ class SchemaCheck(TallyCase):
         checks = SCHEMA_CHECK.replace("customers: { target: customer_accounts }", "custmers: { target: x }")
         r = self.tally(spec_text(checks))
         self.assertEqual(r.code, 2)
-        self.assertIn("spec.yaml:13:7: check 'shop': tables: no table 'custmers' in the source schema", r.stderr)
+        self.assertIn("spec.yaml:9:49: check 'shop': tables: no table 'custmers' in the source schema", r.stderr)
         self.assertIsNone(r.report)
 
     def test_spec_errors(self):
         cases = [
             (SCHEMA_CHECK.replace("schema: public", "table: public.orders"),
-             "spec.yaml:9:13: checks[0].target: a schema check names a schema on both sides (the source names one)"),
+             "spec.yaml:7:13: checks[0].target: a schema check names a schema on both sides (the source names one)"),
             (SCHEMA_CHECK.replace("schema: public }", "schema: public, table: x }"),
-             "spec.yaml:9:48: checks[0].target: give one of 'table', 'query' or 'schema', not both 'schema' and 'table'"),
+             "spec.yaml:7:48: checks[0].target: give one of 'table', 'query' or 'schema', not both 'schema' and 'table'"),
             (SCHEMA_CHECK.replace("{ where:", "{ wher:"),
-             "spec.yaml:12:17: checks[0].tables.orders: unknown key 'wher'"),
+             "spec.yaml:9:25: checks[0].tables.orders: unknown key 'wher'"),
             (SCHEMA_CHECK + "    key: [id]\n",
-             "spec.yaml:14:5: checks[0]: 'key' names columns of one table"),
+             "spec.yaml:10:5: checks[0]: 'key' names columns of one table"),
         ]
         for checks, want in cases:
             r = self.tally(spec_text(checks))
