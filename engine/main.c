@@ -486,6 +486,12 @@ static int cmd_snapshot(int argc, char **argv)
 		err_print(&err, stderr);
 		return 2;
 	}
+	/* A schema check's table (shop.orders) is a check once the catalogs are read. */
+	if (!spec_find_check(&spec, check) && schema_expand(&spec, opts.connect_timeout, &err) < 0) {
+		err_print(&err, stderr);
+		spec_release(&spec);
+		return 2;
+	}
 	c = spec_find_check(&spec, check);
 	if (!c) {
 		fprintf(stderr, "tally: error: %s: no check named '%s'\n", spec.file, check);
@@ -494,7 +500,7 @@ static int cmd_snapshot(int argc, char **argv)
 	}
 	if (c->schema) {
 		fprintf(stderr, "tally: error: %s:%d:%d: check '%s' is a schema check: a snapshot is of one table; "
-		        "name a table instead\n", spec.file, c->pos.line, c->pos.col, check);
+		        "name one of its tables (--check %s.TABLE)\n", spec.file, c->pos.line, c->pos.col, check, check);
 		spec_release(&spec);
 		return 2;
 	}

@@ -187,6 +187,9 @@ class SchemaCheck(TallyCase):
         self.assertIn("finding:  shop.tags: column flags not compared: column cannot be compared: set in source "
                       "(set('a','b','c')) and array in target (text[]); hint: add `as: json`", r.stdout)
         self.assertRegex(r.stdout, r"shop.stores +inconsistent +findings 1 +\(source 2 rows")
+        html = open(os.path.join(r.outdir, "report.html")).read()
+        self.assertEqual([html.count(f'data-finding="{k}"') for k in ("missing_table", "extra_table", "refused_column",
+                                                                     "unmatched_column")], [1, 3, 1, 2])
 
     def test_verify_expands_as_the_run_did(self):
         r = self.tally(spec_text(SCHEMA_CHECK), "--check", "shop.products")
@@ -195,6 +198,28 @@ class SchemaCheck(TallyCase):
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("shop.products", p.stdout)
+
+    def test_snapshots(self):
+        spec = self.write_spec(spec_text(SCHEMA_CHECK))
+        snap = os.path.join(self.tmp, "categories.snap")
+        run = [harness.tally_bin(), "snapshot", spec, "--side", "source", "-o", snap, "--check"]
+        p = subprocess.run(run + ["shop.categories"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.exists(snap))
+        p = subprocess.run(run + ["shop"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("spec.yaml:5:5: check 'shop' is a schema check: a snapshot is of one table; name one of its "
+                      "tables (--check shop.TABLE)", p.stderr)
+        # A snapshot file has no catalog: a schema check cannot read one.
+        pg = harness.PG()
+        r = self.tally("version: 1\nname: shop\nsystems:\n"
+                       f"  old: {{ driver: snapshot, path: {snap} }}\n"
+                       f'  billing: {{ driver: postgres, dsn: "{pg.dsn_env(TGT_DB)}" }}\n'
+                       "checks:\n  - name: shop\n    source: { system: old, schema: x }\n"
+                       "    target: { system: billing, schema: public }\n")
+        self.assertEqual(r.code, 2, r.stderr)
+        self.assertIn("check 'shop': a schema check reads a server's catalog, and system 'old' (driver snapshot) "
+                      "has none", r.stderr)
 
     def test_one_table(self):
         r = self.tally(spec_text(SCHEMA_CHECK), "--check", "shop.orders")
