@@ -68,7 +68,7 @@ static int pair_cmp(const void *a, const void *b)
 /* The overrides first: each names a source table, and maybe its target. */
 static int match_overrides(const struct spec_schema *sc, const char *file, const char *check,
                            const char *const *src, size_t nsrc, const char *const *tgt, size_t ntgt,
-                           struct schema_match *m, bool *us, bool *ut, struct tally_err *err)
+                           struct schema_match *m, bool *us, bool *ut, bool *named, struct tally_err *err)
 {
 	for (size_t k = 0; k < sc->ntables; k++) {
 		const struct spec_check *o = &sc->tables[k];
@@ -86,6 +86,7 @@ static int match_overrides(const struct spec_schema *sc, const char *file, const
 		} else {
 			ti = find_name(tgt, ntgt, ut, src[si], true);
 		}
+		named[si] = true;   /* the globs do not hide it, paired or not */
 		if (ti >= 0)
 			add_pair(m, us, ut, (size_t)si, (size_t)ti, (long)k);
 	}
@@ -97,12 +98,13 @@ int schema_match_tables(const struct spec_schema *sc, const char *file, const ch
                         struct schema_match *out, struct tally_err *err)
 {
 	bool *us = xcalloc(nsrc + 1, sizeof(bool)), *ut = xcalloc(ntgt + 1, sizeof(bool));
+	bool *named = xcalloc(nsrc + 1, sizeof(bool));
 	struct schema_match m = { 0 };
-	int rc = match_overrides(sc, file, check, src, nsrc, tgt, ntgt, &m, us, ut, err);
+	int rc = match_overrides(sc, file, check, src, nsrc, tgt, ntgt, &m, us, ut, named, err);
 
 	/* Tables left out by the globs count as used: they pair with nothing. */
 	for (size_t i = 0; i < nsrc && rc == 0; i++)
-		if (!us[i] && !wanted(sc, src[i]))
+		if (!us[i] && !named[i] && !wanted(sc, src[i]))
 			us[i] = true;
 	for (size_t i = 0; i < ntgt && rc == 0; i++)
 		if (!ut[i] && !wanted(sc, tgt[i]))
@@ -131,6 +133,7 @@ int schema_match_tables(const struct spec_schema *sc, const char *file, const ch
 	}
 	free(us);
 	free(ut);
+	free(named);
 	return rc;
 }
 

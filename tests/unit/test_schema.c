@@ -132,6 +132,9 @@ static void test_overrides_and_rename(void **state)
 	match("    exclude: [\"tmp_*\"]\n    tables:\n      customers: { target: customer_accounts }\n"
 	      "      tmp_keep: { where: \"id > 0\" }\n      orders: { key: [id] }\n",
 	      src, 3, tgt, 4, "customers=customer_accounts@o orders=orders@o tmp_keep=tmp_keep@o | +customers");
+	/* A table an override names stays a finding when the target lacks it, whatever the globs say. */
+	match("    exclude: [\"tmp_*\"]\n    tables:\n      tmp_keep: { where: \"id > 0\" }\n",
+	      src, 3, tgt + 1, 2, "customers=customers orders=orders | -tmp_keep");
 }
 
 static void test_override_of_missing_table(void **state)
