@@ -1,8 +1,9 @@
 /*
  * engine/spec_int.h
  *   Private to the spec loader: spec_yaml.c (reading YAML, positions,
- *   typed scalars, messages), spec_check.c (validating the document) and
- *   spec.c (the public interface of spec.h). Nothing else includes it.
+ *   typed scalars, messages), spec_check.c (validating the document),
+ *   spec_schema.c (a schema check's own keys) and spec.c (the public
+ *   interface of spec.h). Nothing else includes it.
  *
  * How it works: libfyaml builds a document tree (it reports syntax errors
  * and duplicate keys, which we collect from its diag object instead of
