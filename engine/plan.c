@@ -1021,8 +1021,13 @@ void plan_release(struct plan *p)
 	for (size_t i = 0; i < p->nrefused; i++) {
 		struct plan_refused *r = &p->refused[i];
 
-		free(r->source), free(r->target), free(r->source_type), free(r->target_type);
-		free(r->message), free(r->detail), free(r->hint);
+		free(r->source);
+		free(r->target);
+		free(r->source_type);
+		free(r->target_type);
+		free(r->message);
+		free(r->detail);
+		free(r->hint);
 	}
 	free(p->refused);
 	free(p->cmp);

@@ -193,10 +193,13 @@ void schema_table_check(struct spec_check *c, const struct spec_check *parent, c
 	c->expect = o && (o->given & SPEC_GIVEN_EXPECT) ? o->expect : parent->expect;
 	c->repair = o && (o->given & SPEC_GIVEN_REPAIR) ? o->repair : parent->repair;
 	c->chunk_rows = o && (o->given & SPEC_GIVEN_CHUNK_ROWS) ? o->chunk_rows : parent->chunk_rows;
-	if (o && (o->given & SPEC_GIVEN_MATCH))
-		c->multiset = o->multiset, c->match_pos = o->match_pos;
-	else if (parent->given & SPEC_GIVEN_MATCH)
-		c->multiset = parent->multiset, c->match_pos = parent->match_pos;
+	if (o && (o->given & SPEC_GIVEN_MATCH)) {
+		c->multiset = o->multiset;
+		c->match_pos = o->match_pos;
+	} else if (parent->given & SPEC_GIVEN_MATCH) {
+		c->multiset = parent->multiset;
+		c->match_pos = parent->match_pos;
+	}
 	if (o && (o->given & SPEC_GIVEN_KEY)) {
 		c->key = copy_names(o->key, o->nkey);
 		c->nkey = o->nkey;
