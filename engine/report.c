@@ -331,7 +331,9 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			snprintf(counts + n, sizeof(counts) - n, "%s%llu in flight", n ? ", " : "  ",
 			         (unsigned long long)c->in_flight);
 		}
-		if (c->status == RESULT_INCONSISTENT && !c->missing && !c->extra && !c->changed)
+		/* Inconsistent by its findings alone (a schema check's table): say so rather than three zeros. */
+		if (c->status == RESULT_INCONSISTENT && !c->counts && report_has_findings(c) && !c->missing &&
+		    !c->extra && !c->changed)
 			snprintf(counts, sizeof(counts), "  findings %zu", json_array_size(c->findings));
 		if (c->status == RESULT_ERROR)
 			fprintf(fp, "%-*s  error\n", w, c->check->name);   /* the error itself goes to stderr */
