@@ -221,6 +221,20 @@ void tabdesc_release(struct tabdesc *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void tablist_release(struct tablist *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->t[i].name);
+		for (size_t j = 0; j < l->t[i].nukey; j++)
+			free(l->t[i].ukey[j]);
+		free(l->t[i].ukey);
+	}
+	free(l->t);
+	memset(l, 0, sizeof(*l));
+}
+
 void keybounds_release(struct keybounds *b)
 {
 	if (!b)

@@ -170,6 +170,30 @@ int tabdesc_from_json(struct tabdesc *t, struct json_t *j, struct tally_err *err
 /* Index of the column named exactly `name`, or -1. */
 long tabdesc_find(const struct tabdesc *t, const char *name);
 
+/*
+ * One table of a schema, as list_tables finds it (tally init and schema
+ * checks). Strings are owned and freed by tablist_release().
+ */
+struct tabentry {
+	char *name;          /* unqualified, exactly as stored in the catalog */
+	bool is_view;        /* a view (only listed when asked for) */
+	bool has_pk;
+	/*
+	 * Without a primary key: the columns of a unique index whose columns
+	 * are all NOT NULL (the first by index name; no partial or expression
+	 * index), in index order; nukey 0 when there is none.
+	 */
+	char **ukey;
+	size_t nukey;
+};
+
+struct tablist {
+	struct tabentry *t;  /* sorted by name, bytewise */
+	size_t n;
+};
+
+void tablist_release(struct tablist *l);
+
 /* What a session needs to open. All strings are borrowed for the call. */
 struct conn_cfg {
 	/*
@@ -471,6 +495,15 @@ struct conn_ops {
 	 */
 	int (*describe_table)(struct conn *c, const char *table, struct tabdesc *out,
 	                      struct tally_err *err);
+	/*
+	 * The base tables of schema (PostgreSQL: a schema; MariaDB: a
+	 * database), and its views too when include_views. PostgreSQL
+	 * partitions and inheritance children are left out: their parent's
+	 * scan reads their rows. A schema that does not exist fails with
+	 * ERR_SCHEMA. NULL when the driver has no catalog (a snapshot).
+	 */
+	int (*list_tables)(struct conn *c, const char *schema, bool include_views, struct tablist *out,
+	                   struct tally_err *err);
 	/* Describes the columns a read-only SELECT returns, without running it. */
 	int (*describe_query)(struct conn *c, const char *sql, struct tabdesc *out,
 	                      struct tally_err *err);

@@ -263,6 +263,7 @@ static void describe_from_run(struct check_result *res, json_t *jc)
 	res->key = json_incref(json_object_get(jc, "key"));
 	res->columns = json_incref(json_object_get(jc, "columns"));
 	res->unmatched = json_incref(json_object_get(jc, "unmatched"));
+	res->findings = json_incref(json_object_get(jc, "findings"));
 }
 
 /* The check's own error, from whichever directory holds one: 1 with e filled, 0, -1. */
@@ -327,9 +328,10 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 				return -1;
 			st->rechecked[i] = got == 1;
 		}
-		res->status = res->missing + res->extra + res->changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
+		res->status = res->missing + res->extra + res->changed || report_has_findings(res)
+		            ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 		if (res->counts) {
-			res->status = res->chunks_mismatched || res->side[0].rows != res->side[1].rows
+			res->status = res->chunks_mismatched || res->side[0].rows != res->side[1].rows || report_has_findings(res)
 			              ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 			if (!res->chunks_differing)
 				res->chunks_differing = json_array();
@@ -465,7 +467,8 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 			rc = changeorder_write(in->out, &st.rep, st.info, in->compress, in->finished_at,
 			                       &st.rep.change_order_written, err);
 	}
-	st.rep.status = RESULT_CONSISTENT;
+	st.rep.findings = json_incref(json_object_get(in->run, "findings"));
+	st.rep.status = json_array_size(st.rep.findings) ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 	for (size_t i = 0; i < n; i++)
 		if (st.rep.checks[i].status == RESULT_INCONSISTENT)
 			st.rep.status = RESULT_INCONSISTENT;

@@ -24,6 +24,9 @@ static const char SNAPSHOT_SYNOPSIS[] =
 	"tally snapshot SPEC.yaml --check NAME --side source|target -o FILE [--quiet]\n"
 	"                  [--connect-timeout S] [--safe-sql]\n";
 
+static const char INIT_SYNOPSIS[] =
+	"tally init --source DSN --target DSN [--source-schema S] [--target-schema T]\n"
+	"                  [-o FILE] [--connect-timeout S]\n";
 static const char VERIFY_SYNOPSIS[] =
 	"tally verify RUN_DIR [--spec FILE] [--quiet] [--connect-timeout S]\n";
 
@@ -93,6 +96,21 @@ static const char SNAPSHOT_HELP[] =
 	"                          function other than the servers' read-only built-ins\n"
 	"  -h, --help              this help\n";
 
+static const char INIT_HELP[] =
+	"init reads the catalogs of two systems (nothing else) and writes a starting spec:\n"
+	"one schema check, with comments naming the tables and columns found on one side\n"
+	"only, and every column pair tally would refuse left out, with the option that\n"
+	"would make it comparable. A password in a DSN becomes a ${VAR} reference.\n"
+	"\n"
+	"options for init:\n"
+	"      --source DSN        the source system: postgresql://... or mariadb://... (required)\n"
+	"      --target DSN        the target system (required)\n"
+	"      --source-schema S   the source schema (default: public, or the DSN's database)\n"
+	"      --target-schema T   the target schema (default: public, or the DSN's database)\n"
+	"  -o, --output FILE       write the spec to FILE, which must not exist (default: stdout)\n"
+	"      --connect-timeout S seconds to wait for a server (default 10)\n"
+	"  -h, --help              this help\n";
+
 static const char VERIFY_HELP[] =
 	"verify reads again exactly the keys the run in RUN_DIR found different (its\n"
 	"diff.ndjson.zst), on the same systems with the same spec (refused when the spec\n"
@@ -110,7 +128,7 @@ static const char VERIFY_HELP[] =
 static const char EXIT_STATUS[] =
 	"\nexit status: 0 consistent, 1 differences found, 2 trouble\n";
 
-static const char *const NAMES[] = { "", "check", "merge", "snapshot", "verify" };
+static const char *const NAMES[] = { "", "check", "merge", "snapshot", "verify", "init" };
 
 void cli_help(FILE *fp, enum cli_cmd cmd)
 {
@@ -124,13 +142,18 @@ void cli_help(FILE *fp, enum cli_cmd cmd)
 	case CLI_SNAPSHOT:
 		fprintf(fp, "usage: %s\n%s", SNAPSHOT_SYNOPSIS, SNAPSHOT_HELP);
 		break;
+	case CLI_INIT:
+		fprintf(fp, "usage: %s\n%s", INIT_SYNOPSIS, INIT_HELP);
+		fputs("\nexit status: 0 spec written, 2 trouble\n", fp);
+		return;
 	case CLI_VERIFY:
 		fprintf(fp, "usage: %s\n%s", VERIFY_SYNOPSIS, VERIFY_HELP);
 		break;
 	case CLI_ALL:
-		fprintf(fp, "usage: %s       %s       %s       %s       tally --help | --version\n"
-		        "       tally COMMAND --help\n\n%s\n%s\n%s\n%s", CHECK_SYNOPSIS, MERGE_SYNOPSIS,
-		        SNAPSHOT_SYNOPSIS, VERIFY_SYNOPSIS, CHECK_HELP, MERGE_HELP, SNAPSHOT_HELP, VERIFY_HELP);
+		fprintf(fp, "usage: %s       %s       %s       %s       %s       tally --help | --version\n"
+		        "       tally COMMAND --help\n\n%s\n%s\n%s\n%s\n%s", CHECK_SYNOPSIS, MERGE_SYNOPSIS,
+		        SNAPSHOT_SYNOPSIS, VERIFY_SYNOPSIS, INIT_SYNOPSIS, CHECK_HELP, MERGE_HELP, SNAPSHOT_HELP,
+		        VERIFY_HELP, INIT_HELP);
 		break;
 	}
 	fputs(EXIT_STATUS, fp);

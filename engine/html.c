@@ -579,10 +579,55 @@ static void check_section(struct buf *b, const struct run_report *r, size_t i, c
 
 /* ---- findings and scripts ------------------------------------------------ */
 
+/* One finding row: check, what, side, name. */
+static void finding_row(struct buf *b, const char *kind, const char *check, const char *what, const char *side,
+                        const char *name)
+{
+	buf_addf(b, "<tr data-finding=\"%s\"><td>", kind);
+	esc(b, check);
+	buf_addstr(b, "</td><td>");
+	esc(b, what);
+	buf_addf(b, "</td><td>%s</td><td class=\"mono\">", side);
+	esc(b, name ? name : "");
+	buf_addstr(b, "</td></tr>\n");
+}
+
+/* A schema check's findings: tables on one side only, and its tables' refused column pairs. */
+static size_t schema_finding_rows(struct buf *b, const struct run_report *r)
+{
+	size_t n = 0, j;
+	json_t *f;
+
+	json_array_foreach(r->findings, j, f) {
+		bool src = strcmp(json_string_value(json_object_get(f, "kind")), "missing_table") == 0;
+
+		finding_row(b, json_string_value(json_object_get(f, "kind")), json_string_value(json_object_get(f, "check")),
+		            src ? "table on the source side only" : "table on the target side only",
+		            src ? "source" : "target", json_string_value(json_object_get(f, "table")));
+		n++;
+	}
+	for (size_t i = 0; i < r->nchecks; i++) {
+		json_array_foreach(r->checks[i].findings, j, f) {
+			struct buf what = BUF_INIT;
+			const char *hint = json_string_value(json_object_get(f, "hint"));
+
+			if (strcmp(json_string_value(json_object_get(f, "kind")), "refused_column") != 0)
+				continue;
+			buf_addf(&what, "column pair not compared: %s%s%s", json_string_value(json_object_get(f, "message")),
+			         hint ? "; " : "", hint ? hint : "");
+			finding_row(b, "refused_column", r->checks[i].check->name, what.data, "both",
+			            json_string_value(json_object_get(f, "source")));
+			buf_release(&what);
+			n++;
+		}
+	}
+	return n;
+}
+
 /*
  * Schema findings, one row each: what was found, on which side, and its
- * name. Columns on one side only for now; a new kind of finding is one
- * more loop here.
+ * name: columns on one side only (every check), then a schema check's
+ * tables on one side only and refused column pairs.
  */
 static size_t finding_rows(struct buf *b, const struct run_report *r)
 {
@@ -606,7 +651,7 @@ static size_t finding_rows(struct buf *b, const struct run_report *r)
 			}
 		}
 	}
-	return n;
+	return n + schema_finding_rows(b, r);
 }
 
 static void findings_section(struct buf *b, const struct run_report *r)

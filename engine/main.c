@@ -18,7 +18,9 @@
 #include "combine.h"
 #include "metrics.h"
 #include "plan.h"
+#include "init.h"
 #include "run.h"
+#include "schema.h"
 #include "snapfile.h"
 #include "spec.h"
 #include "sqlguard.h"
@@ -305,6 +307,40 @@ static int known_checks(const struct spec *spec, const struct run_opts *opts)
 }
 
 /*
+ * Schema checks become one check per table (reading both catalogs), and
+ * a --check naming one stands for all of its tables. Its findings belong
+ * to the run only when it is selected as a whole (or nothing is).
+ */
+static int expand_schemas(struct spec *spec, struct run_opts *opts)
+{
+	struct tally_err err;
+	char **only;
+	size_t nonly, kept = 0;
+
+	if (schema_expand(spec, opts->connect_timeout, &err) < 0) {
+		err_print(&err, stderr);
+		return -1;
+	}
+	for (size_t i = 0; i < spec->nfindings && opts->nonly; i++) {
+		bool named = false;
+
+		for (size_t j = 0; j < opts->nonly; j++)
+			named = named || strcmp(opts->only[j], spec->findings[i].check) == 0;
+		if (named)
+			spec->findings[kept++] = spec->findings[i];
+		else
+			spec_finding_release(&spec->findings[i]);
+	}
+	if (opts->nonly)
+		spec->nfindings = kept;
+	schema_select(spec, opts->only, opts->nonly, &only, &nonly);
+	free(opts->only);
+	opts->only = only;
+	opts->nonly = nonly;
+	return 0;
+}
+
+/*
  * --mode counts judges only equality of row counts: a check that expects
  * a subset or an absence cannot be judged by counts. Refuses the run,
  * naming each such check that would run; returns 0 or 2.
@@ -378,6 +414,12 @@ static int cmd_check(int argc, char **argv)
 	}
 	metrics_note_spec(spec.name);
 	spec.ticket = opts.ticket ? xstrdup(opts.ticket) : NULL;
+	if (expand_schemas(&spec, &opts) < 0) {
+		spec_release(&spec);
+		buf_release(&text);
+		free(opts.only);
+		return 2;
+	}
 	if (known_checks(&spec, &opts) || counts_checks(&spec, &opts) ||
 	    (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);
@@ -503,9 +545,21 @@ static int cmd_snapshot(int argc, char **argv)
 		err_print(&err, stderr);
 		return 2;
 	}
+	/* A schema check's table (shop.orders) is a check once the catalogs are read. */
+	if (!spec_find_check(&spec, check) && schema_expand(&spec, opts.connect_timeout, &err) < 0) {
+		err_print(&err, stderr);
+		spec_release(&spec);
+		return 2;
+	}
 	c = spec_find_check(&spec, check);
 	if (!c) {
 		fprintf(stderr, "tally: error: %s: no check named '%s'\n", spec.file, check);
+		spec_release(&spec);
+		return 2;
+	}
+	if (c->schema) {
+		fprintf(stderr, "tally: error: %s:%d:%d: check '%s' is a schema check: a snapshot is of one table; "
+		        "name one of its tables (--check %s.TABLE)\n", spec.file, c->pos.line, c->pos.col, check, check);
 		spec_release(&spec);
 		return 2;
 	}
@@ -517,6 +571,49 @@ static int cmd_snapshot(int argc, char **argv)
 	status = snapfile_take(&spec, c, strcmp(side, "source") == 0 ? SIDE_SOURCE : SIDE_TARGET, file, &opts);
 	spec_release(&spec);
 	return status;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	enum { I_SOURCE = 256, I_TARGET, I_SOURCE_SCHEMA, I_TARGET_SCHEMA, I_CONNECT_TIMEOUT };
+	static const struct option longopts[] = {
+		{ "source", required_argument, NULL, I_SOURCE },
+		{ "target", required_argument, NULL, I_TARGET },
+		{ "source-schema", required_argument, NULL, I_SOURCE_SCHEMA },
+		{ "target-schema", required_argument, NULL, I_TARGET_SCHEMA },
+		{ "output", required_argument, NULL, 'o' },
+		{ "connect-timeout", required_argument, NULL, I_CONNECT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct init_opts o = { .connect_timeout = 10 };
+	long v;
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case I_SOURCE: o.dsn[0] = optarg; break;
+		case I_TARGET: o.dsn[1] = optarg; break;
+		case I_SOURCE_SCHEMA: o.schema[0] = optarg; break;
+		case I_TARGET_SCHEMA: o.schema[1] = optarg; break;
+		case 'o': o.out = optarg; break;
+		case I_CONNECT_TIMEOUT:
+			if (parse_long(optarg, 1, 3600, &v) < 0)
+				return cli_usage_error(CLI_INIT, "--connect-timeout needs seconds from 1 to 3600");
+			o.connect_timeout = (int)v;
+			break;
+		case 'h':
+			cli_help(stdout, CLI_INIT);
+			return 0;
+		default:
+			return cli_bad_option(CLI_INIT, ":o:h", argv, ch);
+		}
+	}
+	if (argc != optind || !o.dsn[0] || !o.dsn[1])
+		return cli_usage_error(CLI_INIT, "init needs --source DSN and --target DSN, and no other argument");
+	return init_run(&o);
 }
 
 static int cmd_verify(int argc, char **argv)
@@ -564,7 +661,7 @@ static int cmd_verify(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage_error(CLI_ALL, "no command: check, merge, snapshot or verify");
+		return cli_usage_error(CLI_ALL, "no command: check, merge, snapshot, verify or init");
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("tally %s\n", TALLY_VERSION);
 		return 0;
@@ -580,6 +677,8 @@ int main(int argc, char **argv)
 		return metrics_end(cmd_merge(argc - 1, argv + 1));
 	if (strcmp(argv[1], "snapshot") == 0)
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	if (argv[1][0] == '-')

@@ -505,11 +505,35 @@ static int add_cmp(struct plan *p, const struct spec *spec, size_t si, size_t ti
 	return 0;
 }
 
+/* Records the pair as refused when plan_pair refuses it; returns whether it did. */
+static bool refused_add(struct plan *p, size_t si, size_t ti)
+{
+	struct canon_col cc[2];
+	struct tally_err e, *why = &e;
+	struct plan_refused *r;
+
+	err_clear(&e);
+	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], false, cc, &e) == 0 ||
+	    e.kind != ERR_SCHEMA)
+		return false;
+
+	p->refused = xrealloc(p->refused, (p->nrefused + 1) * sizeof(*p->refused));
+	r = &p->refused[p->nrefused++];
+	r->source = xstrdup(p->desc[0].cols[si].name);
+	r->target = xstrdup(p->desc[1].cols[ti].name);
+	r->source_type = xstrdup(p->desc[0].cols[si].native);
+	r->target_type = xstrdup(p->desc[1].cols[ti].native);
+	r->message = xstrdup(why->msg);
+	r->detail = xstrdup(why->detail);
+	r->hint = xstrdup(why->hint);
+	return true;
+}
+
 static int resolve_columns(struct plan *p, const struct spec *spec, struct tally_err *err)
 {
 	const struct spec_check *c = p->check;
 
-	for (size_t i = 0; i < c->nignore; i++)
+	for (size_t i = 0; i < c->nignore && !c->ignore_lenient; i++)
 		if (tabdesc_find(&p->desc[0], c->ignore[i]) < 0 && tabdesc_find(&p->desc[1], c->ignore[i]) < 0)
 			return spec_err(err, spec, c->ignore_pos[i],
 			                "ignored column '%s' exists on neither side", c->ignore[i]);
@@ -553,6 +577,8 @@ static int resolve_columns(struct plan *p, const struct spec *spec, struct tally
 		}
 		if (is_key_col(p, 1, (size_t)ti))
 			continue;
+		if (c->parent && refused_add(p, si, (size_t)ti))
+			continue;       /* a schema check's table: a finding, the rest is compared */
 		if (add_cmp(p, spec, si, (size_t)ti, NULL, err) < 0)
 			return -1;
 	}
@@ -771,6 +797,18 @@ void plan_release(struct plan *p)
 	}
 	for (size_t i = 0; i < p->nkey; i++)
 		free(p->key[i].norm);
+	for (size_t i = 0; i < p->nrefused; i++) {
+		struct plan_refused *r = &p->refused[i];
+
+		free(r->source);
+		free(r->target);
+		free(r->source_type);
+		free(r->target_type);
+		free(r->message);
+		free(r->detail);
+		free(r->hint);
+	}
+	free(p->refused);
 	free(p->cmp);
 	free(p->key);
 	free(p->carry);

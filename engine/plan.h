@@ -38,6 +38,17 @@ struct plan_col {
 	struct canon_map *map;      /* owned: the map canon[0] reads through, or NULL */
 };
 
+/*
+ * A column pair of a schema check's table that tally refuses to compare
+ * (a finding, not an error: the rest of the table is compared). Strings
+ * owned; detail and hint may be "".
+ */
+struct plan_refused {
+	char *source, *target;          /* column names */
+	char *source_type, *target_type;
+	char *message, *detail, *hint;  /* the refusal, as plan_pair() words it */
+};
+
 struct plan {
 	const struct spec_check *check;   /* borrowed */
 	bool multiset;                    /* match: multiset: nkey == 0, a row's key is all its values */
@@ -54,6 +65,9 @@ struct plan {
 	/* Non-key columns present on one side only, not compared (owned names). */
 	char **only[2];
 	size_t nonly[2];
+	/* Checks of a schema check only: column pairs left out as refused. */
+	struct plan_refused *refused;
+	size_t nrefused;
 
 	/*
 	 * Repair: the side its script writes (SIDE_SOURCE, SIDE_TARGET) or -1,

@@ -35,6 +35,34 @@ void report_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * A schema check's table: a column on one side only is "missing_column"
+ * (source only) or "extra_column" (target only); a pair tally refuses is
+ * "refused_column", with the refusal and the option that would make it
+ * comparable (the hint). Hand-written checks keep these as warnings.
+ */
+static json_t *plan_findings(const struct plan *p)
+{
+	json_t *a = json_array();
+
+	if (!p->check->parent)
+		return a;
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < p->nonly[s]; i++)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "kind", s == 0 ? "missing_column" : "extra_column",
+			                                   "side", s == 0 ? "source" : "target", "column", p->only[s][i]));
+	for (size_t i = 0; i < p->nrefused; i++) {
+		const struct plan_refused *r = &p->refused[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "kind", "refused_column",
+		                                   "source", r->source, "target", r->target, "source_type", r->source_type,
+		                                   "target_type", r->target_type, "message", r->message,
+		                                   "detail", r->detail[0] ? r->detail : NULL,
+		                                   "hint", r->hint[0] ? r->hint : NULL));
+	}
+	return a;
+}
+
 void report_describe_plan(struct check_result *r, const struct plan *p)
 {
 	json_t *cols = json_array(), *key = json_array(), *un = json_object();
@@ -62,9 +90,27 @@ void report_describe_plan(struct check_result *r, const struct plan *p)
 	json_decref(r->columns);
 	json_decref(r->key);
 	json_decref(r->unmatched);
+	json_decref(r->findings);
 	r->columns = cols;
 	r->key = key;
 	r->unmatched = un;
+	r->findings = plan_findings(p);
+}
+
+json_t *report_spec_findings(const struct spec *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->nfindings; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "check", s->findings[i].check,
+		                                   "kind", s->findings[i].kind, "system", s->findings[i].system,
+		                                   "table", s->findings[i].table));
+	return a;
+}
+
+bool report_has_findings(const struct check_result *c)
+{
+	return json_array_size(c->findings) > 0;
 }
 
 void report_release(struct run_report *r)
@@ -80,9 +126,12 @@ void report_release(struct run_report *r)
 		json_decref(c->columns);
 		json_decref(c->key);
 		json_decref(c->unmatched);
+		json_decref(c->findings);
 		json_decref(c->chunks_differing);
 	}
 	free(r->checks);
+	json_decref(r->findings);
+	r->findings = NULL;
 	r->checks = NULL;
 	r->nchecks = 0;
 	json_decref(r->shard);
@@ -147,6 +196,7 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "key", c->key ? json_incref(c->key) : json_null());
 	json_object_set_new(o, "columns", c->columns ? json_incref(c->columns) : json_null());
 	json_object_set_new(o, "unmatched_columns", c->unmatched ? json_incref(c->unmatched) : json_null());
+	json_object_set_new(o, "findings", c->findings ? json_incref(c->findings) : json_array());
 	/* Counts mode reads no row: which rows differ is not known. */
 	json_object_set_new(o, "missing", c->counts ? json_null() : count_json(c, c->missing));
 	json_object_set_new(o, "extra", c->counts ? json_null() : count_json(c, c->extra));
@@ -188,6 +238,7 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 	for (size_t i = 0; i < r->nchecks; i++)
 		json_array_append_new(checks, check_json(&r->checks[i], r->failed));
 	json_object_set_new(root, "checks", checks);
+	json_object_set_new(root, "findings", r->findings ? json_incref(r->findings) : json_array());
 	json_object_set_new(root, "diff_file", r->diff_written && !r->failed ? json_string("diff.ndjson.zst") : json_null());
 	json_object_set_new(root, "sessions", r->sessions ? json_incref(r->sessions) : json_null());
 	json_object_set_new(root, "error", r->has_error ? error_json(&r->err) : json_null());
@@ -206,6 +257,44 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 		rc = -1;
 	free(text);
 	return rc;
+}
+
+/* Schema findings, one line each: the tables, then each table's columns. */
+static void print_findings(FILE *fp, const struct run_report *r)
+{
+	json_t *f;
+	size_t j;
+
+	json_array_foreach(r->findings, j, f) {
+		const char *kind = json_string_value(json_object_get(f, "kind"));
+
+		fprintf(fp, "finding:  %s: table %s only in %s system '%s'\n",
+		        json_string_value(json_object_get(f, "check")), json_string_value(json_object_get(f, "table")),
+		        kind && strcmp(kind, "missing_table") == 0 ? "source" : "target",
+		        json_string_value(json_object_get(f, "system")));
+	}
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct check_result *c = &r->checks[i];
+
+		if (c->status == RESULT_PENDING || c->status == RESULT_ERROR)
+			continue;
+		json_array_foreach(c->findings, j, f) {
+			const char *kind = json_string_value(json_object_get(f, "kind"));
+
+			if (kind && strcmp(kind, "refused_column") == 0) {
+				const char *hint = json_string_value(json_object_get(f, "hint"));
+
+				fprintf(fp, "finding:  %s: column %s not compared: %s%s%s\n", c->check->name,
+				        json_string_value(json_object_get(f, "source")),
+				        json_string_value(json_object_get(f, "message")), hint ? "; hint: " : "",
+				        hint ? hint : "");
+			} else {
+				fprintf(fp, "finding:  %s: column %s only on the %s side\n", c->check->name,
+				        json_string_value(json_object_get(f, "column")),
+				        json_string_value(json_object_get(f, "side")));
+			}
+		}
+	}
 }
 
 void report_print_summary(FILE *fp, const struct run_report *r, const struct outdir *o)
@@ -242,6 +331,10 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			snprintf(counts + n, sizeof(counts) - n, "%s%llu in flight", n ? ", " : "  ",
 			         (unsigned long long)c->in_flight);
 		}
+		/* Inconsistent by its findings alone (a schema check's table): say so rather than three zeros. */
+		if (c->status == RESULT_INCONSISTENT && !c->counts && report_has_findings(c) && !c->missing &&
+		    !c->extra && !c->changed)
+			snprintf(counts, sizeof(counts), "  findings %zu", json_array_size(c->findings));
 		if (c->status == RESULT_ERROR)
 			fprintf(fp, "%-*s  error\n", w, c->check->name);   /* the error itself goes to stderr */
 		else
@@ -250,6 +343,8 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        (unsigned long long)c->side[0].rows, (unsigned long long)c->side[1].rows,
 			        c->seconds);
 	}
+	if (!r->failed)
+		print_findings(fp, r);
 	if (o && o->path) {
 		bool differs = false, counts = false;
 

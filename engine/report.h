@@ -45,6 +45,12 @@ struct check_result {
 	json_t *columns;        /* owned: the compared columns and their normalization */
 	json_t *key;            /* owned: the key columns */
 	json_t *unmatched;      /* owned: {"source": [...], "target": [...]} */
+	/*
+	 * owned: a schema check's table: columns on one side only and refused
+	 * column pairs, each a finding that makes the check inconsistent;
+	 * an empty array for a hand-written check. NULL when not planned.
+	 */
+	json_t *findings;
 	const struct repair_result *repair;   /* borrowed; NULL when the check was not planned */
 	bool counts;            /* --mode counts: rows counted per chunk, none read; no missing/extra/changed */
 	json_t *chunks_differing;   /* owned, counts mode: [{"chunk", "after", "through", "source_rows",
@@ -68,12 +74,19 @@ struct run_report {
 	bool change_order_written;  /* change-order.md is written (engine/changeorder.h) */
 	json_t *shard;              /* owned: {"index", "count"} for a shard's share, else NULL */
 	const char *error_note;     /* after an error: how to resume ("resume" in the report), or NULL */
+	json_t *findings;           /* owned: schema checks' tables on one side only, or NULL */
 	json_t *sessions;           /* owned: per system, tally's sessions as the server saw them
 	                               (engine/guard.h), or NULL */
 };
 
-/* Fills r->columns, r->key and r->unmatched from a built plan. */
+/* Fills r->columns, r->key, r->unmatched and r->findings from a built plan. */
 void report_describe_plan(struct check_result *r, const struct plan *p);
+
+/* The spec's table findings as report.json lists them: [{"check", "kind", "system", "table"}]. */
+json_t *report_spec_findings(const struct spec *s);
+
+/* Does the check's result hold a finding (which makes it inconsistent)? */
+bool report_has_findings(const struct check_result *c);
 
 /* Frees what the results own. */
 void report_release(struct run_report *r);

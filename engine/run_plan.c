@@ -167,12 +167,12 @@ static json_t *check_json_for_run(struct run *r, size_t i)
 		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "system", res->side[s].system,
 		                                       "table", res->side[s].table, "server", res->side[s].server,
 		                                       "position", res->side[s].position, "stamp", r->stamp[i][s]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:o, s:s?}", "name", p->check->name,
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:o, s:s?}", "name", p->check->name,
 	                 "mode", run_mode_name(r->opts->mode),
 	                 "expect", spec_expect_name(p->check->expect), "repair", spec_repair_name(p->check->repair),
 	                 "multiset", p->multiset,
 	                 "chunks", chunkplan_json(&r->cps[i]), "sides", sides, "key", res->key,
-	                 "columns", res->columns, "unmatched", res->unmatched,
+	                 "columns", res->columns, "unmatched", res->unmatched, "findings", res->findings,
 	                 "repair_info", r->rinfo[i] ? repair_info_json(r->rinfo[i]) : json_null(),
 	                 "no_repair", r->no_repair[i]);
 }
@@ -187,7 +187,7 @@ json_t *run_json(struct run *r, const char *spec_hash)
 		                                         "dsn_shown", r->spec->systems[i].dsn_shown));
 	for (size_t i = 0; i < r->n; i++)
 		json_array_append_new(checks, check_json_for_run(r, i));
-	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s?, s:s}, s:o, s:o, s:s, s:o}", "format", 1,
+	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s?, s:s}, s:o, s:o, s:s, s:o, s:o}", "format", 1,
 	                 "tally_version", TALLY_VERSION, "canon_version", CANON_VERSION,
 	                 "spec", "name", r->spec->name, "file", r->spec->file, "reason", r->spec->reason,
 	                 "ticket", r->spec->ticket,
@@ -195,7 +195,8 @@ json_t *run_json(struct run *r, const char *spec_hash)
 	                 "shard", r->opts->shard_count > 1
 	                 ? json_pack("{s:i, s:i}", "index", r->opts->shard_index, "count", r->opts->shard_count)
 	                 : json_null(),
-	                 "started_at", r->report.started_at, "checks", checks);
+	                 "started_at", r->report.started_at, "checks", checks,
+	                 "findings", report_spec_findings(r->spec));
 }
 
 /* ---- tables that change under a run ----------------------------------- */

@@ -80,7 +80,31 @@ int spec_load(const char *path, struct spec *out, struct tally_err *err)
 	return rc;
 }
 
-static void check_release(struct spec_check *c)
+void spec_column_copy(struct spec_column *dst, const struct spec_column *src)
+{
+	*dst = *src;
+	dst->source = xstrdup(src->source);
+	dst->target = xstrdup(src->target);
+	dst->timezone = src->timezone ? xstrdup(src->timezone) : NULL;
+	for (int s = 0; s < 2; s++)
+		dst->tz_side[s] = src->tz_side[s] ? xstrdup(src->tz_side[s]) : NULL;
+	dst->map = src->nmap ? xcalloc(src->nmap, sizeof(*dst->map)) : NULL;
+	for (size_t j = 0; j < src->nmap; j++) {
+		dst->map[j] = src->map[j];
+		dst->map[j].from = xstrdup(src->map[j].from);
+		dst->map[j].to = xstrdup(src->map[j].to);
+	}
+}
+
+void spec_finding_release(struct spec_finding *f)
+{
+	free(f->check);
+	free(f->kind);
+	free(f->table);
+	free(f->system);
+}
+
+void spec_check_release(struct spec_check *c)
 {
 	struct spec_side *sides[] = { &c->source, &c->target };
 
@@ -90,6 +114,20 @@ static void check_release(struct spec_check *c)
 		free(sides[i]->table);
 		free(sides[i]->where);
 		free(sides[i]->query);
+		free(sides[i]->schema);
+	}
+	free(c->parent);
+	if (c->schema) {
+		for (size_t i = 0; i < c->schema->ninclude; i++)
+			free(c->schema->include[i]);
+		free(c->schema->include);
+		for (size_t i = 0; i < c->schema->nexclude; i++)
+			free(c->schema->exclude[i]);
+		free(c->schema->exclude);
+		for (size_t i = 0; i < c->schema->ntables; i++)
+			spec_check_release(&c->schema->tables[i]);
+		free(c->schema->tables);
+		free(c->schema);
 	}
 	for (size_t i = 0; i < c->nkey; i++)
 		free(c->key[i]);
@@ -131,8 +169,11 @@ void spec_release(struct spec *s)
 	}
 	free(s->systems);
 	for (size_t i = 0; i < s->nchecks; i++)
-		check_release(&s->checks[i]);
+		spec_check_release(&s->checks[i]);
 	free(s->checks);
+	for (size_t i = 0; i < s->nfindings; i++)
+		spec_finding_release(&s->findings[i]);
+	free(s->findings);
 	memset(s, 0, sizeof(*s));
 }
 

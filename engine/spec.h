@@ -36,11 +36,15 @@ struct spec_system {
 	struct spec_pos pos;
 };
 
-/* One side of a check: exactly one of table and query is set. */
+/*
+ * One side of a check: exactly one of table, query and schema is set
+ * (schema on both sides of a schema check, until it is expanded).
+ */
 struct spec_side {
 	char *system;               /* name as written */
 	struct spec_system *sys;    /* borrowed: resolved by the loader */
 	char *table;
+	char *schema;               /* a schema check's schema (MariaDB: database) */
 	char *where;                /* only with table */
 	char *query;
 	struct spec_pos pos;
@@ -91,6 +95,37 @@ struct spec_column {
 };
 
 enum spec_expect { EXPECT_EQUAL = 0, EXPECT_SUBSET, EXPECT_ABSENT };
+
+/* Which keys a check (or a tables: override) gives, for spec_check.given. */
+enum {
+	SPEC_GIVEN_KEY = 1 << 0, SPEC_GIVEN_COLUMNS = 1 << 1, SPEC_GIVEN_IGNORE = 1 << 2,
+	SPEC_GIVEN_EXPECT = 1 << 3, SPEC_GIVEN_REPAIR = 1 << 4, SPEC_GIVEN_CHUNK_ROWS = 1 << 5,
+	SPEC_GIVEN_MATCH = 1 << 6, SPEC_GIVEN_WHERE = 1 << 7, SPEC_GIVEN_TARGET = 1 << 8,
+};
+
+struct spec_check;
+
+/*
+ * A schema check, before engine/schema.c expands it into one check per
+ * table. Globs are fnmatch(3) patterns on unqualified table names.
+ */
+struct spec_schema {
+	char **include;             /* NULL: every table */
+	size_t ninclude;
+	char **exclude;
+	size_t nexclude;
+	bool include_views;
+	/*
+	 * tables: per-table overrides, in spec order. Each is a check
+	 * holding only what the override gives (see its `given`): key,
+	 * columns, ignore, expect, repair, chunk_rows, match, `where` (in
+	 * source.where, for both sides) and `target` (in target.table, the
+	 * target's name for a renamed table). name is the source table.
+	 */
+	struct spec_check *tables;
+	size_t ntables;
+	struct spec_pos pos;        /* of the schema check's source side */
+};
 enum spec_repair { REPAIR_TARGET = 0, REPAIR_SOURCE, REPAIR_NONE };
 
 struct spec_check {
@@ -116,6 +151,30 @@ struct spec_check {
 	bool multiset;
 	struct spec_pos match_pos;
 	struct spec_pos pos;
+	unsigned given;             /* SPEC_GIVEN_* bits of the keys written in the spec */
+	/* A schema check before expansion; NULL for any other check. Owned. */
+	struct spec_schema *schema;
+	/*
+	 * A check expanded from a schema check: that check's name (owned);
+	 * NULL for a hand-written one. Such a check turns a column on one
+	 * side only and a column pair it cannot compare into findings, and
+	 * ignores `ignore` names its table does not have when they come from
+	 * the schema check (ignore_lenient).
+	 */
+	char *parent;
+	bool ignore_lenient;
+};
+
+/*
+ * What a schema check found that is not a table both sides hold:
+ * "missing_table" (source only) or "extra_table" (target only). Strings
+ * owned.
+ */
+struct spec_finding {
+	char *check;                /* the schema check */
+	char *kind;
+	char *table;                /* display form: "shop.orders" */
+	char *system;
 };
 
 struct spec {
@@ -128,6 +187,9 @@ struct spec {
 	size_t nsystems;
 	struct spec_check *checks;
 	size_t nchecks;
+	/* Findings of schema checks' expansion (engine/schema.c); none after loading. */
+	struct spec_finding *findings;
+	size_t nfindings;
 };
 
 /*
@@ -150,6 +212,15 @@ int spec_load_string(const char *name, const char *text, size_t len,
                      struct spec *out, struct tally_err *err);
 
 void spec_release(struct spec *s);
+
+/* Frees what a finding owns (not the struct). */
+void spec_finding_release(struct spec_finding *f);
+
+/* Frees what a check owns (not the struct); for schema expansion. */
+void spec_check_release(struct spec_check *c);
+
+/* A deep copy of a column entry (every string and the map owned anew). */
+void spec_column_copy(struct spec_column *dst, const struct spec_column *src);
 
 /* The system named name, or NULL. */
 struct spec_system *spec_find_system(const struct spec *s, const char *name);

@@ -186,14 +186,17 @@ static int unknown_system(struct loader *ld, struct spec_pos pos, const char *pa
 static int parse_side(struct loader *ld, const struct field *sf, const char *parent,
                       struct spec_side *side)
 {
-	enum { F_SYSTEM, F_TABLE, F_WHERE, F_QUERY, F_N };
+	enum { F_SYSTEM, F_TABLE, F_WHERE, F_QUERY, F_SCHEMA, F_N };
 	struct field f[F_N] = {
 		[F_SYSTEM] = { .name = "system" },
 		[F_TABLE] = { .name = "table" },
 		[F_WHERE] = { .name = "where" },
 		[F_QUERY] = { .name = "query" },
+		[F_SCHEMA] = { .name = "schema" },
 	};
 	char path[PATH_LEN], sys_path[PATH_LEN];
+	const struct field *what[3] = { &f[F_TABLE], &f[F_QUERY], &f[F_SCHEMA] };
+	const struct field *first = NULL, *second = NULL;
 	size_t i;
 
 	spec_path_key(path, sizeof(path), parent, sf->name);
@@ -208,18 +211,28 @@ static int parse_side(struct loader *ld, const struct field *sf, const char *par
 	spec_path_key(sys_path, sizeof(sys_path), path, "system");
 	if (!side->sys)
 		return unknown_system(ld, spec_val_pos(&f[F_SYSTEM]), sys_path, side->system);
-	if (f[F_TABLE].key && f[F_QUERY].key) {
-		struct spec_pos a = spec_key_pos(&f[F_TABLE]), b = spec_key_pos(&f[F_QUERY]);
-
-		return spec_fail(ld, spec_pos_cmp(a, b) > 0 ? a : b, path,
-		            "give either 'table' or 'query', not both");
+	for (i = 0; i < 3; i++) {
+		if (!what[i]->key)
+			continue;
+		if (!first || spec_pos_cmp(spec_key_pos(what[i]), spec_key_pos(first)) < 0) {
+			second = second ? second : first;
+			first = what[i];
+		} else if (!second || spec_pos_cmp(spec_key_pos(what[i]), spec_key_pos(second)) < 0) {
+			second = what[i];
+		}
 	}
-	if (!f[F_TABLE].key && !f[F_QUERY].key)
-		return spec_fail(ld, side->pos, path, "missing key 'table' or 'query'");
+	if (second)
+		return spec_fail(ld, spec_key_pos(second), path, "give one of 'table', 'query' or 'schema', "
+		                 "not both '%s' and '%s'", first->name, second->name);
+	if (!first)
+		return spec_fail(ld, side->pos, path, "missing key 'table', 'query' or 'schema'");
 	if (f[F_WHERE].key && !f[F_TABLE].key)
 		return spec_fail(ld, spec_key_pos(&f[F_WHERE]), path,
-		            "'where' is only allowed together with 'table'");
+		            "'where' is only allowed together with 'table'%s",
+		            f[F_SCHEMA].key ? " (a schema check filters a table under tables: NAME: { where: ... })" : "");
 	if (f[F_TABLE].key && spec_field_str(ld, &f[F_TABLE], path, true, &side->table))
+		return -1;
+	if (f[F_SCHEMA].key && spec_field_str(ld, &f[F_SCHEMA], path, true, &side->schema))
 		return -1;
 	if (f[F_WHERE].key && spec_field_str(ld, &f[F_WHERE], path, true, &side->where))
 		return -1;
@@ -590,7 +603,7 @@ static const char *const matches[] = { "key", "multiset", NULL };
 
 enum {
 	K_NAME, K_SOURCE, K_TARGET, K_KEY, K_COLUMNS, K_IGNORE, K_EXPECT, K_REPAIR,
-	K_CHUNK_ROWS, K_MATCH, K_N
+	K_CHUNK_ROWS, K_MATCH, K_INCLUDE, K_EXCLUDE, K_INCLUDE_VIEWS, K_TABLES, K_N
 };
 
 static int check_name(struct loader *ld, const struct field *f, const char *path,
@@ -610,6 +623,65 @@ static int check_name(struct loader *ld, const struct field *f, const char *path
 	return 0;
 }
 
+int spec_parse_body(struct loader *ld, const struct spec_body *b, const char *path, struct spec_check *chk)
+{
+	int v;
+
+	nameset_release(&ld->cols[0]);
+	nameset_release(&ld->cols[1]);
+	if (b->key && b->key->key && parse_key(ld, b->key, path, chk))
+		return -1;
+	if (b->columns && b->columns->key && parse_columns(ld, b->columns, path, chk))
+		return -1;
+	if (b->ignore && b->ignore->key && parse_ignore(ld, b->ignore, path, chk))
+		return -1;
+	chk->given |= (b->key && b->key->key ? SPEC_GIVEN_KEY : 0u) |
+	              (b->columns && b->columns->key ? SPEC_GIVEN_COLUMNS : 0u) |
+	              (b->ignore && b->ignore->key ? SPEC_GIVEN_IGNORE : 0u);
+	if (b->expect && b->expect->key) {
+		if (spec_field_enum(ld, b->expect, path, expects, &v))
+			return -1;
+		chk->expect = (enum spec_expect)v;
+		chk->given |= SPEC_GIVEN_EXPECT;
+	}
+	if (b->repair && b->repair->key) {
+		if (spec_field_enum(ld, b->repair, path, repairs, &v))
+			return -1;
+		chk->repair = (enum spec_repair)v;
+		chk->given |= SPEC_GIVEN_REPAIR;
+	}
+	if (b->chunk_rows && b->chunk_rows->key) {
+		if (spec_field_long(ld, b->chunk_rows, path, 1, CHUNK_ROWS_MAX, &chk->chunk_rows))
+			return -1;
+		chk->given |= SPEC_GIVEN_CHUNK_ROWS;
+	}
+	if (b->match && b->match->key) {
+		if (spec_field_enum(ld, b->match, path, matches, &v))
+			return -1;
+		chk->multiset = v == 1;
+		chk->match_pos = spec_val_pos(b->match);
+		chk->given |= SPEC_GIVEN_MATCH;
+		if (chk->multiset && b->key && b->key->key) {
+			char mpath[PATH_LEN];
+
+			spec_path_key(mpath, sizeof(mpath), path, "match");
+			return spec_fail(ld, chk->match_pos, mpath, "match: multiset compares whole rows, without a key: "
+			            "remove key, or match by it");
+		}
+	}
+	return 0;
+}
+
+/* The keys only a schema check takes, refused on any other. */
+static int schema_keys_only(struct loader *ld, const struct field *f, const char *path)
+{
+	for (int k = K_INCLUDE; k <= K_TABLES; k++)
+		if (f[k].key)
+			return spec_fail(ld, spec_key_pos(&f[k]), path, "'%s' is only allowed in a schema check "
+			                 "(source and target name a schema)", f[k].name);
+	return 0;
+}
+
 static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos,
                        size_t i)
 {
@@ -624,15 +696,20 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		[K_REPAIR] = { .name = "repair" },
 		[K_CHUNK_ROWS] = { .name = "chunk_rows" },
 		[K_MATCH] = { .name = "match" },
+		[K_INCLUDE] = { .name = "include" },
+		[K_EXCLUDE] = { .name = "exclude" },
+		[K_INCLUDE_VIEWS] = { .name = "include_views" },
+		[K_TABLES] = { .name = "tables" },
+	};
+	const struct spec_body body = {
+		.key = &f[K_KEY], .columns = &f[K_COLUMNS], .ignore = &f[K_IGNORE], .expect = &f[K_EXPECT],
+		.repair = &f[K_REPAIR], .chunk_rows = &f[K_CHUNK_ROWS], .match = &f[K_MATCH],
 	};
 	struct spec_check *chk = &ld->s->checks[i];
 	char path[PATH_LEN];
-	int v;
 
 	spec_path_index(path, sizeof(path), "checks", i);
 	chk->pos = pos;
-	nameset_release(&ld->cols[0]);
-	nameset_release(&ld->cols[1]);
 	if (spec_want_kind(ld, n, pos, path, FYNT_MAPPING, "a mapping") ||
 	    spec_get_fields(ld, n, path, f, K_N) ||
 	    spec_require(ld, &f[K_NAME], n, path) || spec_require(ld, &f[K_SOURCE], n, path) ||
@@ -641,39 +718,11 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 	    parse_side(ld, &f[K_SOURCE], path, &chk->source) ||
 	    parse_side(ld, &f[K_TARGET], path, &chk->target))
 		return -1;
-	if (f[K_KEY].key && parse_key(ld, &f[K_KEY], path, chk))
+	if (chk->source.schema || chk->target.schema)
+		return spec_parse_schema(ld, &body, &f[K_INCLUDE], path, chk, &f[K_SOURCE], &f[K_TARGET]);
+	if (schema_keys_only(ld, f, path))
 		return -1;
-	if (f[K_COLUMNS].key && parse_columns(ld, &f[K_COLUMNS], path, chk))
-		return -1;
-	if (f[K_IGNORE].key && parse_ignore(ld, &f[K_IGNORE], path, chk))
-		return -1;
-	if (f[K_EXPECT].key) {
-		if (spec_field_enum(ld, &f[K_EXPECT], path, expects, &v))
-			return -1;
-		chk->expect = (enum spec_expect)v;
-	}
-	if (f[K_REPAIR].key) {
-		if (spec_field_enum(ld, &f[K_REPAIR], path, repairs, &v))
-			return -1;
-		chk->repair = (enum spec_repair)v;
-	}
-	if (f[K_CHUNK_ROWS].key &&
-	    spec_field_long(ld, &f[K_CHUNK_ROWS], path, 1, CHUNK_ROWS_MAX, &chk->chunk_rows))
-		return -1;
-	if (f[K_MATCH].key) {
-		if (spec_field_enum(ld, &f[K_MATCH], path, matches, &v))
-			return -1;
-		chk->multiset = v == 1;
-		chk->match_pos = spec_val_pos(&f[K_MATCH]);
-		if (chk->multiset && f[K_KEY].key) {
-			char mpath[PATH_LEN];
-
-			spec_path_key(mpath, sizeof(mpath), path, "match");
-			return spec_fail(ld, chk->match_pos, mpath, "match: multiset compares whole rows, without a key: "
-			            "remove key, or match by it");
-		}
-	}
-	return 0;
+	return spec_parse_body(ld, &body, path, chk);
 }
 
 static int parse_checks(struct loader *ld, const struct field *f)

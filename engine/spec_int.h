@@ -1,8 +1,9 @@
 /*
  * engine/spec_int.h
  *   Private to the spec loader: spec_yaml.c (reading YAML, positions,
- *   typed scalars, messages), spec_check.c (validating the document) and
- *   spec.c (the public interface of spec.h). Nothing else includes it.
+ *   typed scalars, messages), spec_check.c (validating the document),
+ *   spec_schema.c (a schema check's own keys) and spec.c (the public
+ *   interface of spec.h). Nothing else includes it.
  *
  * How it works: libfyaml builds a document tree (it reports syntax errors
  * and duplicate keys, which we collect from its diag object instead of
@@ -108,7 +109,25 @@ int spec_require(struct loader *ld, const struct field *f, struct fy_node *map,
 int spec_field_map(struct loader *ld, const struct field *f, const char *path,
                    struct field *sub, size_t nsub);
 
+/*
+ * The keys of a check's body, shared by a check and a schema check's
+ * tables: overrides; a NULL or absent field is not given.
+ */
+struct spec_body {
+	const struct field *key, *columns, *ignore, *expect, *repair, *chunk_rows, *match;
+};
+
 /* engine/spec_check.c */
+/* Parses the body's keys into chk, setting chk->given. */
+int spec_parse_body(struct loader *ld, const struct spec_body *b, const char *path, struct spec_check *chk);
+
+/*
+ * engine/spec_schema.c: the rest of a schema check, whose sides are
+ * parsed; more[0..3] are its include, exclude, include_views and tables
+ * fields; src and tgt its sides' fields, for positions.
+ */
+int spec_parse_schema(struct loader *ld, const struct spec_body *b, const struct field *more, const char *path,
+                      struct spec_check *chk, const struct field *src, const struct field *tgt);
 int spec_parse_top(struct loader *ld, struct fy_node *root);
 
 /* engine/spec_yaml.c */

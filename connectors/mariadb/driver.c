@@ -17,6 +17,7 @@ const struct conn_ops mariadb_ops = {
 	.close = mdb_close,
 	.describe_table = mdb_describe_table,
 	.describe_query = mdb_describe_query,
+	.list_tables = mdb_list_tables,
 	.scan_open = mdb_scan_open,
 	.scan_next = mdb_scan_next,
 	.scan_close = mdb_scan_close,

@@ -161,6 +161,9 @@ int mdb_keepalive(struct conn *base, struct tally_err *err);
 /* conn_ops.describe_table (information_schema) and .describe_query (result metadata). */
 int mdb_describe_table(struct conn *base, const char *table, struct tabdesc *out,
                        struct tally_err *err);
+/* catalog.c */
+int mdb_list_tables(struct conn *base, const char *schema, bool include_views, struct tablist *out,
+                    struct tally_err *err);
 int mdb_describe_query(struct conn *base, const char *sql_in, struct tabdesc *out,
                        struct tally_err *err);
 

@@ -41,6 +41,7 @@ const struct conn_ops postgres_ops = {
 	.close = pgc_close,
 	.describe_table = pgc_describe_table,
 	.describe_query = pgc_describe_query,
+	.list_tables = pgc_list_tables,
 	.scan_open = pgc_scan_open,
 	.scan_next = pgc_scan_next,
 	.scan_close = pgc_scan_close,

@@ -118,6 +118,9 @@ int pgc_load(struct conn *c, long *out, struct tally_err *err);
 
 int pgc_describe_table(struct conn *c, const char *table, struct tabdesc *out,
                        struct tally_err *err);
+/* catalog.c */
+int pgc_list_tables(struct conn *c, const char *schema, bool include_views, struct tablist *out,
+                    struct tally_err *err);
 int pgc_describe_query(struct conn *c, const char *sql, struct tabdesc *out,
                        struct tally_err *err);
 

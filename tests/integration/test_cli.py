@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import REPO, TallyCase  # noqa: E402
 
-COMMANDS = ("check", "merge", "snapshot", "verify")
+COMMANDS = ("check", "merge", "snapshot", "verify", "init")
 COMPLETION = os.path.join(REPO, "docs", "tally.bash-completion")
 MAN_SOURCE = os.path.join(REPO, "docs", "tally.1.scd")
 
@@ -57,7 +57,7 @@ class Cli(TallyCase):
 
     def test_unknown_command(self):
         self.assertOneLine(tally("frobnicate"), "tally: error: unknown command 'frobnicate' (see tally --help)")
-        self.assertOneLine(tally(), "tally: error: no command: check, merge, snapshot or verify (see tally --help)")
+        self.assertOneLine(tally(), "tally: error: no command: check, merge, snapshot, verify or init (see tally --help)")
         self.assertOneLine(tally("--frob=secret"), "tally: error: unrecognized option '--frob' (see tally --help)")
 
     def test_unknown_and_bad_options(self):
@@ -120,7 +120,7 @@ class Cli(TallyCase):
 
     def test_completion(self):
         self.assertEqual(complete("tally", "ch"), ["check"])
-        self.assertEqual(complete("tally", ""), ["check", "merge", "snapshot", "verify", "--help", "--version"])
+        self.assertEqual(complete("tally", ""), ["check", "merge", "snapshot", "verify", "init", "--help", "--version"])
         self.assertEqual(complete("tally", "check", "--sta"), ["--statement-timeout"])
         self.assertEqual(complete("tally", "merge", "--m"), ["--metrics"])
         # Every command completes exactly the options its --help lists.

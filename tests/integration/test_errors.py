@@ -194,7 +194,7 @@ checks:
         r = self.tally(self.spec().replace("table: orders }", "tabel: orders }", 1))
         self.assertEqual(r.code, 2)
         self.assertIn("spec.yaml:8:31: checks[0].source: unknown key 'tabel' "
-                      "(expected one of: system, table, where, query)", r.stderr)
+                      "(expected one of: system, table, where, query, schema)", r.stderr)
         self.assertFalse(os.path.exists(r.outdir))
 
     def _wait_for(self, what, fn, timeout=20):

@@ -788,7 +788,7 @@ ERROR_TEST(test_check_not_mapping, HEAD "checks:\n  - orders\n",
            "t.yaml:7:5: checks[0]: expected a mapping, got a string")
 ERROR_TEST(test_check_unknown_key, HEAD CHECK "    colums: [a]\n",
            "t.yaml:10:5: checks[0]: unknown key 'colums' (expected one of: name, source, "
-           "target, key, columns, ignore, expect, repair, chunk_rows, match)")
+           "target, key, columns, ignore, expect, repair, chunk_rows, match, include, exclude, include_views, tables)")
 ERROR_TEST(test_check_match_bad, HEAD CHECK "    match: rows\n",
            "t.yaml:10:12: checks[0].match: invalid value 'rows' (expected one of: key, multiset)")
 ERROR_TEST(test_check_multiset_with_key, HEAD CHECK "    key: [id]\n    match: multiset\n",
@@ -821,7 +821,7 @@ ERROR_TEST(test_side_null, HEAD "checks:\n  - name: c\n    source:\n    target: 
 ERROR_TEST(test_side_unknown_key,
            HEAD "checks:\n  - name: c\n    source: { system: pg, tabel: t }\n    target: {}\n",
            "t.yaml:8:27: checks[0].source: unknown key 'tabel' (expected one of: system, "
-           "table, where, query)")
+           "table, where, query, schema)")
 ERROR_TEST(test_side_missing_system,
            HEAD "checks:\n  - name: c\n    source: { table: t }\n    target: {}\n",
            "t.yaml:8:13: checks[0].source: missing required key 'system'")
@@ -833,11 +833,11 @@ ERROR_TEST(test_side_unknown_system,
 ERROR_TEST(test_side_table_and_query,
            HEAD "checks:\n  - name: c\n    source: { system: pg, table: t }\n"
            "    target: { system: pg, table: t, query: select 1 }\n",
-           "t.yaml:9:37: checks[0].target: give either 'table' or 'query', not both")
+           "t.yaml:9:37: checks[0].target: give one of 'table', 'query' or 'schema', not both 'table' and 'query'")
 ERROR_TEST(test_side_neither_table_nor_query,
            HEAD "checks:\n  - name: c\n    source: { system: pg, table: t }\n"
            "    target: { system: pg }\n",
-           "t.yaml:9:13: checks[0].target: missing key 'table' or 'query'")
+           "t.yaml:9:13: checks[0].target: missing key 'table', 'query' or 'schema'")
 ERROR_TEST(test_side_where_without_table,
            HEAD "checks:\n  - name: c\n    source: { system: pg, table: t }\n"
            "    target: { system: pg, query: select 1, where: a = 1 }\n",
