@@ -97,7 +97,8 @@ static int parse_dsn(struct loader *ld, const struct field *f, const char *paren
 
 /* ---- systems ---- */
 
-static const char *const drivers[] = { "postgres", "mariadb", "snapshot", NULL };
+/* "mysql" names the MariaDB connector: libmariadb speaks to MySQL servers. */
+static const char *const drivers[] = { "postgres", "mariadb", "snapshot", "mysql", NULL };
 
 /* A snapshot file's path: ${VAR} expanded; it stands where a dsn would. */
 static int parse_snapshot_path(struct loader *ld, const struct field *f, const char *parent,
@@ -139,7 +140,7 @@ static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos 
 	    spec_require(ld, &f[F_DRIVER], map, path) ||
 	    spec_field_enum(ld, &f[F_DRIVER], path, drivers, &driver))
 		return -1;
-	sys->driver = xstrdup(drivers[driver]);
+	sys->driver = xstrdup(strcmp(drivers[driver], "mysql") == 0 ? "mariadb" : drivers[driver]);
 	/* A snapshot file stands in for a server: it has a path, not a dsn. */
 	if (strcmp(sys->driver, "snapshot") == 0) {
 		if (f[F_DSN].key)

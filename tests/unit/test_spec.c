@@ -739,13 +739,13 @@ ERROR_TEST(test_system_missing_driver, TOP "systems:\n  pg: { dsn: x }\n",
            "t.yaml:4:7: systems.pg: missing required key 'driver'")
 ERROR_TEST(test_system_missing_dsn, TOP "systems:\n  pg:\n    driver: postgres\n",
            "t.yaml:5:5: systems.pg: missing required key 'dsn'")
-ERROR_TEST(test_system_bad_driver, TOP "systems:\n  pg: { driver: mysql, dsn: x }\n",
-           "t.yaml:4:17: systems.pg.driver: invalid value 'mysql' (expected one of: "
-           "postgres, mariadb, snapshot)")
+ERROR_TEST(test_system_bad_driver, TOP "systems:\n  pg: { driver: oracle, dsn: x }\n",
+           "t.yaml:4:17: systems.pg.driver: invalid value 'oracle' (expected one of: "
+           "postgres, mariadb, snapshot, mysql)")
 ERROR_TEST(test_system_driver_is_dsn,
            TOP "systems:\n  pg: { driver: \"mariadb://u:secret@h/db\", dsn: x }\n",
            "t.yaml:4:17: systems.pg.driver: invalid value 'mariadb://u:***@h/db' "
-           "(expected one of: postgres, mariadb, snapshot)")
+           "(expected one of: postgres, mariadb, snapshot, mysql)")
 ERROR_TEST(test_system_null_driver, TOP "systems:\n  pg: { driver: , dsn: x }\n",
            "t.yaml:4:9: systems.pg.driver: expected a string, got null")
 ERROR_TEST(test_dsn_not_string, TOP "systems:\n  pg: { driver: postgres, dsn: [a] }\n",
