@@ -199,6 +199,25 @@ int64_t sqlval_year(const struct sqlval *v)
 	return y;
 }
 
+bool sqlval_midnight_date(const struct sqlval *v, struct sqlval *date)
+{
+	const int64_t day = INT64_C(86400000000);
+	int64_t days = v->i / day, us = v->i % day;
+
+	if (us < 0) {
+		us += day;
+		days--;
+	}
+	*date = *v;
+	date->kind = SV_DATE;
+	if (v->special == SVS_PINF || v->special == SVS_NINF)
+		return true;
+	if (us != 0)
+		return false;
+	date->i = days;
+	return true;
+}
+
 static void add_date(struct buf *out, int64_t days, bool *bc)
 {
 	int64_t y;
