@@ -359,10 +359,10 @@ static int pair_timezone(const struct plan *p, const struct spec *spec, const st
 	bool naive[2];
 
 	for (int s = 0; s < 2; s++) {
-		if (cd[s]->type != LT_TIMESTAMP && cd[s]->type != LT_TIMESTAMPTZ)
+		if (cd[s]->type != LT_TIMESTAMP && cd[s]->type != LT_TIMESTAMPTZ && cd[s]->type != LT_DATE)
 			return spec_err(err, spec, at, "column '%s': timezone applies to timestamp columns, not %s in %s (%s)",
 			                sc->source, ltype_name(cd[s]->type), side_name(s), cd[s]->native);
-		naive[s] = cd[s]->type == LT_TIMESTAMP;
+		naive[s] = cd[s]->type != LT_TIMESTAMPTZ;      /* a date is its midnight, local time */
 	}
 	if (sc->timezone) {
 		if (naive[0] && naive[1]) {
@@ -399,6 +399,35 @@ static int pair_timezone(const struct plan *p, const struct spec *spec, const st
 		out[s].tz = z;
 	}
 	return 0;
+}
+
+static void norm_add(struct buf *norm, const char *fmt, ...) TALLY_PRINTF(2, 3);
+
+/*
+ * systems.NAME.timezone: a naive column (timestamp, DATETIME, date) of a
+ * system with a zone, against an instant, is local time in that zone.
+ * Returns 1 when it paired cd (filling pc's canon and norm), 0 when it
+ * does not apply (the types pair, or refuse, on their own).
+ */
+static int pair_system_zone(const struct plan *p, const struct coldesc *cd[2], struct plan_col *pc,
+                            struct buf *norm, struct tally_err *err)
+{
+	const struct spec_system *sys[2] = { p->check->source.sys, p->check->target.sys };
+	int n = -1;
+	const struct tz *z;
+
+	for (int s = 0; s < 2; s++)
+		if ((cd[s]->type == LT_TIMESTAMP || cd[s]->type == LT_DATE) && cd[1 - s]->type == LT_TIMESTAMPTZ)
+			n = s;
+	if (n < 0 || !sys[n] || !sys[n]->timezone)
+		return 0;
+	if (tz_get(sys[n]->timezone, &z, err) < 0)
+		return -1;
+	for (int s = 0; s < 2; s++)
+		pc->canon[s] = side_col(CC_TIMESTAMPTZ, cd[s], p->engine[s]);
+	pc->canon[n].tz = z;
+	norm_add(norm, "%s in %s (system %s)", side_name(n), tz_name(z), sys[n]->name);
+	return 1;
 }
 
 /*
@@ -454,7 +483,6 @@ static int pair_map(const struct plan *p, const struct spec *spec, const struct 
 	return 0;
 }
 
-static void norm_add(struct buf *norm, const char *fmt, ...) TALLY_PRINTF(2, 3);
 
 static void norm_add(struct buf *norm, const char *fmt, ...)
 {
@@ -558,8 +586,12 @@ static int pair_with_options(struct plan *p, const struct spec *spec, const stru
 			if (pc->canon[s].tz)
 				norm_add(&norm, "%s in %s", side_name(s), tz_name(pc->canon[s].tz));
 	} else {
-		rc = plan_pair(cd[0], cd[1], p->engine[0], p->engine[1], false, pc->canon, err);
-		if (rc < 0)
+		rc = pair_system_zone(p, cd, pc, &norm, err);
+		if (rc == 0)
+			rc = plan_pair(cd[0], cd[1], p->engine[0], p->engine[1], false, pc->canon, err);
+		if (rc > 0)
+			rc = 0;
+		else if (rc < 0)
 			pair_error(err, p, cd[0]->name, cd[1]->name);
 	}
 	if (rc == 0)
@@ -728,8 +760,19 @@ static int add_cmp(struct plan *p, const struct spec *spec, size_t si, size_t ti
 		}
 		return rc;
 	}
-	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], false,
-	              pc->canon, err) < 0)
+	{
+		const struct coldesc *cd[2] = { &p->desc[0].cols[si], &p->desc[1].cols[ti] };
+		struct buf norm = BUF_INIT;
+
+		rc = pair_system_zone(p, cd, pc, &norm, err);
+		if (rc > 0 && norm.len)
+			pc->norm = buf_detach(&norm, NULL);
+		buf_release(&norm);
+		if (rc > 0)
+			return 0;
+	}
+	if (rc < 0 || plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], false,
+	                        pc->canon, err) < 0)
 		return pair_error(err, p, p->desc[0].cols[si].name, p->desc[1].cols[ti].name);
 	return 0;
 }

@@ -127,6 +127,7 @@ void spec_release(struct spec *s)
 		free(s->systems[i].driver);
 		free(s->systems[i].dsn);
 		free(s->systems[i].dsn_shown);
+		free(s->systems[i].timezone);
 	}
 	free(s->systems);
 	for (size_t i = 0; i < s->nchecks; i++)

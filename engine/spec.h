@@ -33,6 +33,13 @@ struct spec_system {
 	char *driver;       /* "postgres" | "mariadb" */
 	char *dsn;          /* SECRET: expanded, may hold a password */
 	char *dsn_shown;    /* redacted: safe to print */
+	/*
+	 * timezone: ZONE (validated), the zone the system's naive values
+	 * (timestamp, DATETIME, date) are local time in, wherever one meets an
+	 * instant; NULL unset. A column's timezone: option wins.
+	 */
+	char *timezone;
+	struct spec_pos tz_pos;     /* of the timezone value; line 0 when unset */
 	struct spec_pos pos;
 };
 

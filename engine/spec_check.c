@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tz.h"
+
 /* ---- dsn ---- */
 
 size_t spec_uri_scheme_len(const char *dsn)
@@ -124,14 +126,33 @@ static int parse_snapshot_path(struct loader *ld, const struct field *f, const c
 	return 0;
 }
 
+/* timezone: ZONE, a zone tz.c can load (named in the error otherwise). */
+static int parse_system_zone(struct loader *ld, const struct field *f, const char *parent,
+                             struct spec_system *sys)
+{
+	char path[PATH_LEN];
+	const struct tz *z;
+	struct tally_err e;
+
+	if (spec_field_str(ld, f, parent, true, &sys->timezone))
+		return -1;
+	sys->tz_pos = spec_val_pos(f);
+	err_clear(&e);
+	if (tz_get(sys->timezone, &z, &e) == 0)
+		return 0;
+	spec_path_key(path, sizeof(path), parent, f->name);
+	return spec_fail(ld, sys->tz_pos, path, "%s", e.msg);
+}
+
 static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos pos,
                         const char *path, struct spec_system *sys)
 {
-	enum { F_DRIVER, F_DSN, F_PATH, F_N };
+	enum { F_DRIVER, F_DSN, F_PATH, F_TIMEZONE, F_N };
 	struct field f[F_N] = {
 		[F_DRIVER] = { .name = "driver" },
 		[F_DSN] = { .name = "dsn" },
 		[F_PATH] = { .name = "path" },
+		[F_TIMEZONE] = { .name = "timezone" },
 	};
 	int driver;
 
@@ -139,6 +160,8 @@ static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos 
 	    spec_get_fields(ld, map, path, f, F_N) ||
 	    spec_require(ld, &f[F_DRIVER], map, path) ||
 	    spec_field_enum(ld, &f[F_DRIVER], path, drivers, &driver))
+		return -1;
+	if (f[F_TIMEZONE].key && parse_system_zone(ld, &f[F_TIMEZONE], path, sys))
 		return -1;
 	sys->driver = xstrdup(strcmp(drivers[driver], "mysql") == 0 ? "mariadb" : drivers[driver]);
 	/* A snapshot file stands in for a server: it has a path, not a dsn. */

@@ -612,7 +612,7 @@ ERROR_TEST(test_yaml_duplicate_system, HEAD "  pg: { driver: postgres, dsn: y }\
 ERROR_TEST(test_unknown_key_with_dsn_redacted,
            TOP "systems:\n  pg: { driver: postgres, dsn \"postgresql://u:secret@h/db\" }\n" CHECK_PG,
            "t.yaml:4:27: systems.pg: unknown key 'dsn \"postgresql://u:***@h/db\"' "
-           "(expected one of: driver, dsn, path)")
+           "(expected one of: driver, dsn, path, timezone)")
 /* Every message masks a uri's password, whatever it quotes: an alias, a column, a path. */
 ERROR_TEST(test_unknown_alias_redacted, SYSTEM_PG_ALIAS,
            "t.yaml:4:32: systems.pg.dsn: unknown alias 'postgresql://u:***@h/db'")
@@ -734,7 +734,7 @@ ERROR_TEST(test_path_only_for_snapshots,
            "t.yaml:4:35: systems.pg: only a snapshot system takes 'path'")
 ERROR_TEST(test_system_unknown_key,
            TOP "systems:\n  pg: { driver: postgres, dsn: x, port: 5432 }\n",
-           "t.yaml:4:35: systems.pg: unknown key 'port' (expected one of: driver, dsn, path)")
+           "t.yaml:4:35: systems.pg: unknown key 'port' (expected one of: driver, dsn, path, timezone)")
 ERROR_TEST(test_system_missing_driver, TOP "systems:\n  pg: { dsn: x }\n",
            "t.yaml:4:7: systems.pg: missing required key 'driver'")
 ERROR_TEST(test_system_missing_dsn, TOP "systems:\n  pg:\n    driver: postgres\n",

@@ -89,11 +89,53 @@ ERROR_TEST(test_driver_mysql_wrong_scheme,
            "t.yaml:4:29: systems.my.dsn: scheme 'postgresql' does not fit driver 'mariadb' "
            "(expected mariadb:// or mysql://)")
 
+/* ---- systems.NAME.timezone ---- */
+
+static void test_system_timezone(void **state)
+{
+	struct spec s;
+
+	(void)state;
+	load_ok(TOP "systems:\n"
+	        "  pg: { driver: postgres, dsn: \"dbname=x\", timezone: Europe/Berlin }\n"
+	        "  maria:\n"
+	        "    driver: mariadb\n"
+	        "    timezone: \"+05:30\"\n"
+	        "    dsn: \"mariadb://u@h/db\"\n"
+	        CHECK, &s);
+	assert_string_equal(s.systems[0].timezone, "Europe/Berlin");
+	assert_int_equal(s.systems[0].tz_pos.line, 4);
+	assert_int_equal(s.systems[0].tz_pos.col, 54);
+	assert_string_equal(s.systems[1].timezone, "+05:30");
+	assert_int_equal(s.systems[1].tz_pos.line, 7);
+	assert_int_equal(s.systems[1].tz_pos.col, 15);
+	assert_ptr_equal(s.checks[0].source.sys, &s.systems[1]);
+	spec_release(&s);
+	load_ok(HEAD CHECK, &s);
+	assert_null(s.systems[0].timezone);
+	assert_int_equal(s.systems[0].tz_pos.line, 0);
+	spec_release(&s);
+}
+
+ERROR_TEST(test_system_timezone_unknown,
+           TOP "systems:\n  pg: { driver: postgres, dsn: x, timezone: Mars/Olympus }\n",
+           "t.yaml:4:45: systems.pg.timezone: unknown time zone 'Mars/Olympus'")
+ERROR_TEST(test_system_timezone_empty,
+           TOP "systems:\n  pg: { driver: postgres, dsn: x, timezone: \"\" }\n",
+           "t.yaml:4:45: systems.pg.timezone: expected a non-empty string")
+ERROR_TEST(test_system_timezone_not_a_string,
+           TOP "systems:\n  pg: { driver: postgres, dsn: x, timezone: [UTC] }\n",
+           "t.yaml:4:45: systems.pg.timezone: expected a string, got a sequence")
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_driver_mysql_is_mariadb),
 		cmocka_unit_test(test_driver_mysql_wrong_scheme),
+		cmocka_unit_test(test_system_timezone),
+		cmocka_unit_test(test_system_timezone_unknown),
+		cmocka_unit_test(test_system_timezone_empty),
+		cmocka_unit_test(test_system_timezone_not_a_string),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
