@@ -777,17 +777,69 @@ static int add_cmp(struct plan *p, const struct spec *spec, size_t si, size_t ti
 	return 0;
 }
 
+/* The check's options: entry for a column of the default list, or NULL. */
+static const struct spec_column *find_option(const struct spec_check *c, const char *sname, const char *tname)
+{
+	for (size_t i = 0; i < c->noptions; i++)
+		if (strcmp(c->options[i].source, sname) == 0 || strcmp(c->options[i].source, tname) == 0)
+			return &c->options[i];
+	return NULL;
+}
+
+/* An options: entry that no compared column took: why, at its position. */
+static int option_unused(const struct plan *p, const struct spec *spec, const struct spec_column *op,
+                         struct tally_err *err)
+{
+	long si = tabdesc_find(&p->desc[0], op->source), ti = tabdesc_find(&p->desc[1], op->source);
+
+	if (si < 0 && ti < 0)
+		return no_column(err, spec, op->pos, "column", op->source, p, SIDE_SOURCE);
+	if (si < 0 || ti < 0)
+		return spec_err(err, spec, op->pos, "options: column '%s' exists only in %s %s and is not compared",
+		                op->source, si < 0 ? "target" : "source", p->desc[si < 0 ? 1 : 0].display);
+	if (is_key_col(p, 0, (size_t)si) || is_key_col(p, 1, (size_t)ti))
+		return spec_err(err, spec, op->pos, "column '%s' is a key column: normalization options apply to "
+		                "compared columns only", op->source);
+	if (is_ignored(p->check, op->source))
+		return spec_err(err, spec, op->pos, "options: column '%s' is ignored, so it is not compared",
+		                op->source);
+	return spec_err(err, spec, op->pos, "options: column '%s' is not compared (expect: absent compares keys only)",
+	                op->source);
+}
+
+/* Columns of the default list (non-key, on both sides, not ignored) that columns: does not list. */
+static long count_left_out(const struct plan *p)
+{
+	const struct spec_check *c = p->check;
+	long n = 0;
+
+	for (size_t si = 0; si < p->desc[0].ncols; si++) {
+		const char *name = p->desc[0].cols[si].name;
+		long ti = tabdesc_find(&p->desc[1], name);
+		bool listed = false;
+
+		if (ti < 0 || is_key_col(p, 0, si) || is_key_col(p, 1, (size_t)ti) || is_ignored(c, name))
+			continue;
+		for (size_t i = 0; i < c->ncolumns && !listed; i++)
+			listed = strcmp(c->columns[i].source, name) == 0 || strcmp(c->columns[i].target, name) == 0;
+		n += !listed;
+	}
+	return n;
+}
+
 static int resolve_columns(struct plan *p, const struct spec *spec, struct tally_err *err)
 {
 	const struct spec_check *c = p->check;
+	size_t used = 0;
 
 	for (size_t i = 0; i < c->nignore; i++)
 		if (tabdesc_find(&p->desc[0], c->ignore[i]) < 0 && tabdesc_find(&p->desc[1], c->ignore[i]) < 0)
 			return spec_err(err, spec, c->ignore_pos[i],
 			                "ignored column '%s' exists on neither side", c->ignore[i]);
 
+	p->left_out = c->columns_given ? count_left_out(p) : -1;
 	if (c->expect == EXPECT_ABSENT && !c->columns_given)
-		return 0;    /* only keys matter */
+		return c->noptions ? option_unused(p, spec, &c->options[0], err) : 0;    /* only keys matter */
 
 	if (c->columns_given) {
 		for (size_t i = 0; i < c->ncolumns; i++) {
@@ -825,8 +877,21 @@ static int resolve_columns(struct plan *p, const struct spec *spec, struct tally
 		}
 		if (is_key_col(p, 1, (size_t)ti))
 			continue;
-		if (add_cmp(p, spec, si, (size_t)ti, NULL, err) < 0)
-			return -1;
+		{
+			const struct spec_column *op = find_option(c, name, name);
+
+			used += op != NULL;
+			if (add_cmp(p, spec, si, (size_t)ti, op, err) < 0)
+				return -1;
+		}
+	}
+	for (size_t i = 0; used < c->noptions && i < c->noptions; i++) {
+		long si = tabdesc_find(&p->desc[0], c->options[i].source);
+		long ti = tabdesc_find(&p->desc[1], c->options[i].source);
+
+		if (si < 0 || ti < 0 || is_key_col(p, 0, (size_t)si) || is_key_col(p, 1, (size_t)ti) ||
+		    is_ignored(c, c->options[i].source))
+			return option_unused(p, spec, &c->options[i], err);
 	}
 	for (size_t ti = 0; ti < p->desc[1].ncols; ti++) {
 		const char *name = p->desc[1].cols[ti].name;

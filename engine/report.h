@@ -44,6 +44,7 @@ struct check_result {
 	json_t *columns;        /* owned: the compared columns and their normalization */
 	json_t *key;            /* owned: the key columns */
 	json_t *unmatched;      /* owned: {"source": [...], "target": [...]} */
+	json_t *left_out;       /* owned: how many default columns columns: leaves out, or JSON null */
 	const struct repair_result *repair;   /* borrowed; NULL when the check was not planned */
 	struct tally_err err;   /* when status is RESULT_ERROR */
 };
@@ -66,7 +67,7 @@ struct run_report {
 	                               (engine/guard.h), or NULL */
 };
 
-/* Fills r->columns, r->key and r->unmatched from a built plan. */
+/* Fills r->columns, r->key, r->unmatched and r->left_out from a built plan. */
 void report_describe_plan(struct check_result *r, const struct plan *p);
 
 /* Frees what the results own. */

@@ -110,6 +110,14 @@ struct spec_check {
 	struct spec_column *columns;
 	size_t ncolumns;
 	bool columns_given;         /* false: every non-key column present on both sides */
+	/*
+	 * options: { COLUMN: { OPTION: VALUE } }: options for columns of the
+	 * default list, which they do not narrow (source == target == COLUMN,
+	 * matched on either side; pos: of the key). With columns: given, the
+	 * loader has merged them into the listed entries and noptions is 0.
+	 */
+	struct spec_column *options;
+	size_t noptions;
 	char **ignore;
 	size_t nignore;
 	struct spec_pos *ignore_pos;
@@ -156,6 +164,20 @@ int spec_load_string(const char *name, const char *text, size_t len,
                      struct spec *out, struct tally_err *err);
 
 void spec_release(struct spec *s);
+
+/*
+ * Applies an options map (options[0..n), as parsed from `options:`) to a
+ * column list: each entry's options go into the column of cols named by
+ * it on either side. Fails with ERR_SPEC at the entry's position (file:
+ * the spec's name) when it names no column of the list, or when an option
+ * is set both there and in the column's entry. On success the entries are
+ * moved into cols (and left empty).
+ */
+int spec_apply_options(const char *file, struct spec_column *options, size_t n, struct spec_column *cols,
+                       size_t ncols, struct tally_err *err);
+
+/* Frees what a column entry owns (names, zones, map). */
+void spec_column_release(struct spec_column *col);
 
 /* The system named name, or NULL. */
 struct spec_system *spec_find_system(const struct spec *s, const char *name);

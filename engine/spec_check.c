@@ -608,6 +608,64 @@ static int parse_columns(struct loader *ld, const struct field *f, const char *p
 	return 0;
 }
 
+/*
+ * options: { COLUMN: { OPTION: VALUE, ... } }: each entry a column entry
+ * named by its key, holding options only.
+ */
+static int parse_options(struct loader *ld, const struct field *f, const char *parent,
+                         struct spec_check *chk)
+{
+	char path[PATH_LEN];
+	struct spec_pos map_pos = spec_val_pos(f);
+	void *iter = NULL;
+	size_t n;
+
+	spec_path_key(path, sizeof(path), parent, f->name);
+	if (spec_want_kind(ld, f->val, map_pos, path, FYNT_MAPPING, "a mapping of column names to options"))
+		return -1;
+	n = spec_item_count(f->val);
+	chk->options = xcalloc(n ? n : 1, sizeof(*chk->options));
+	chk->noptions = n;
+	for (size_t i = 0; i < n; i++) {
+		chk->options[i].scale = -1;
+		chk->options[i].precision = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fy_node_pair *pair = fy_node_mapping_iterate(f->val, &iter);
+		struct fy_node *key = fy_node_pair_key(pair);
+		struct fy_node *val = fy_node_pair_value(pair);
+		struct spec_column *col = &chk->options[i];
+		struct spec_pos kpos = spec_pos_or(key, map_pos);
+		struct field cf[C_N] = {
+			[C_SCALE] = { .name = "scale" },
+			[C_PRECISION] = { .name = "precision" },
+			[C_TIMEZONE] = { .name = "timezone" },
+			[C_TRIM] = { .name = "trim" },
+			[C_CASE] = { .name = "case" },
+			[C_TOLERANCE] = { .name = "tolerance" },
+			[C_MAP] = { .name = "map" },
+			[C_AS] = { .name = "as" },
+			[C_ZERO_DATE] = { .name = "zero_date" },
+		};
+		char cpath[PATH_LEN];
+
+		if (spec_deref(ld, &key, kpos, path) || spec_deref(ld, &val, kpos, path) ||
+		    spec_node_str(ld, key, kpos, path, true, &col->source))
+			return -1;
+		col->target = xstrdup(col->source);
+		col->pos = kpos;
+		col->opt_pos.line = INT_MAX;
+		spec_path_key(cpath, sizeof(cpath), path, col->source);
+		if (spec_want_kind(ld, val, spec_pos_or(val, kpos), cpath, FYNT_MAPPING, "a mapping of options") ||
+		    spec_get_fields(ld, val, cpath, &cf[C_FIRST_OPTION], C_N - C_FIRST_OPTION) ||
+		    column_options(ld, cf, cpath, col))
+			return -1;
+		if (col->opt_pos.line == INT_MAX)
+			return spec_fail(ld, spec_pos_or(val, kpos), cpath, "expected at least one option");
+	}
+	return 0;
+}
+
 static int parse_ignore(struct loader *ld, const struct field *f, const char *parent,
                         struct spec_check *chk)
 {
@@ -636,7 +694,7 @@ static const char *const repairs[] = { "target", "source", "none", NULL };
 static const char *const matches[] = { "key", "multiset", NULL };
 
 enum {
-	K_NAME, K_SOURCE, K_TARGET, K_KEY, K_COLUMNS, K_IGNORE, K_EXPECT, K_REPAIR,
+	K_NAME, K_SOURCE, K_TARGET, K_KEY, K_COLUMNS, K_OPTIONS, K_IGNORE, K_EXPECT, K_REPAIR,
 	K_CHUNK_ROWS, K_MATCH, K_N
 };
 
@@ -666,6 +724,7 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		[K_TARGET] = { .name = "target" },
 		[K_KEY] = { .name = "key" },
 		[K_COLUMNS] = { .name = "columns" },
+		[K_OPTIONS] = { .name = "options" },
 		[K_IGNORE] = { .name = "ignore" },
 		[K_EXPECT] = { .name = "expect" },
 		[K_REPAIR] = { .name = "repair" },
@@ -694,6 +753,16 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		return -1;
 	if (f[K_IGNORE].key && parse_ignore(ld, &f[K_IGNORE], path, chk))
 		return -1;
+	if (f[K_OPTIONS].key && parse_options(ld, &f[K_OPTIONS], path, chk))
+		return -1;
+	/* With columns:, options go into the listed entries now; without, the plan applies them. */
+	if (chk->columns_given && chk->noptions) {
+		if (spec_apply_options(ld->file, chk->options, chk->noptions, chk->columns, chk->ncolumns, ld->err))
+			return -1;
+		for (size_t k = 0; k < chk->noptions; k++)
+			spec_column_release(&chk->options[k]);
+		chk->noptions = 0;
+	}
 	if (f[K_EXPECT].key) {
 		if (spec_field_enum(ld, &f[K_EXPECT], path, expects, &v))
 			return -1;

@@ -783,7 +783,7 @@ ERROR_TEST(test_check_not_mapping, HEAD "checks:\n  - orders\n",
            "t.yaml:7:5: checks[0]: expected a mapping, got a string")
 ERROR_TEST(test_check_unknown_key, HEAD CHECK "    colums: [a]\n",
            "t.yaml:10:5: checks[0]: unknown key 'colums' (expected one of: name, source, "
-           "target, key, columns, ignore, expect, repair, chunk_rows, match)")
+           "target, key, columns, options, ignore, expect, repair, chunk_rows, match)")
 ERROR_TEST(test_check_match_bad, HEAD CHECK "    match: rows\n",
            "t.yaml:10:12: checks[0].match: invalid value 'rows' (expected one of: key, multiset)")
 ERROR_TEST(test_check_multiset_with_key, HEAD CHECK "    key: [id]\n    match: multiset\n",
