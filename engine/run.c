@@ -36,6 +36,7 @@ void run_opts_init(struct run_opts *o)
 	o->lock_timeout = 60;
 	o->yield_after = 5;
 	o->on_lock_wait = LOCKWAIT_YIELD;
+	o->recheck = -1;
 }
 /* ---- sessions --------------------------------------------------------- */
 
@@ -469,6 +470,8 @@ static json_t *resume_read(struct run *r, const char *out, const char *hash, str
 static int run_prepare(struct run *r, const char *out, const char *hash, json_t *resumed,
                        struct tally_err *err)
 {
+	if (!resumed)
+		run_stamps_early(r);
 	for (size_t i = 0; i < r->n; i++)
 		if (run_check_plan(r, i, resumed, err) < 0) {
 			if (err->kind != ERR_SPEC)
@@ -479,6 +482,9 @@ static int run_prepare(struct run *r, const char *out, const char *hash, json_t 
 		}
 	if (resumed) {
 		r->runjson = json_incref(resumed);
+		/* A --ticket given now names the change order the resumed run writes. */
+		if (r->spec->ticket && json_is_object(json_object_get(resumed, "spec")))
+			json_object_set_new(json_object_get(resumed, "spec"), "ticket", json_string(r->spec->ticket));
 		snprintf(r->report.started_at, sizeof(r->report.started_at), "%s",
 		         jstr_or(resumed, "started_at", r->report.started_at));
 		return 0;
@@ -552,6 +558,10 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 	}
 	run_sessions_close(&r, &r.coord);
 	if (run_reconcile(&r, out, &err) < 0) {
+		status = fail_report(&r, &err, true);
+		goto done;
+	}
+	if (opts->recheck >= 0 && opts->shard_count <= 1 && run_recheck(&r, &err) < 0) {
 		status = fail_report(&r, &err, true);
 		goto done;
 	}

@@ -19,6 +19,7 @@ struct run_opts {
 	bool quiet;                     /* errors only */
 	bool progress;                  /* progress lines even when stderr is not a terminal */
 	bool compress_repair;           /* write repair scripts as .sql.zst */
+	const char *ticket;             /* --ticket ID for the change order, borrowed; NULL: none */
 	bool resume;                    /* continue the interrupted run in out_dir */
 	int connect_timeout;            /* seconds */
 	unsigned jobs;                  /* workers, >= 1 */
@@ -34,6 +35,7 @@ struct run_opts {
 	double lock_timeout;            /* seconds to wait for a lock, at start and in every session */
 	double yield_after;             /* let go when a session waited this long on tally; 0: never */
 	enum lockwait on_lock_wait;     /* then stop (resumable), or wait for it and go on */
+	double recheck;                 /* seconds to wait before reading the differences again; < 0: never */
 };
 
 /* Fills the defaults. */
