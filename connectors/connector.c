@@ -32,7 +32,8 @@ static const struct conn_ops *const drivers[] = {
 const struct conn_ops *conn_driver(const char *name)
 {
 	for (size_t i = 0; i < NDRIVERS; i++)
-		if (strcmp(drivers[i]->driver, name) == 0)
+		if (strcmp(drivers[i]->driver, name) == 0 ||
+		    (drivers[i]->alias && strcmp(drivers[i]->alias, name) == 0))
 			return drivers[i];
 	return NULL;
 }
@@ -57,13 +58,18 @@ const char *conn_session_word(const char *driver)
 	return ops && ops->session_word ? ops->session_word : "pid";
 }
 
-static const char *driver_names[NDRIVERS + 1];
+static const char *driver_names[2 * NDRIVERS + 1];
 static pthread_once_t driver_names_once = PTHREAD_ONCE_INIT;
 
 static void fill_driver_names(void)
 {
+	size_t n = 0;
+
 	for (size_t i = 0; i < NDRIVERS; i++)
-		driver_names[i] = drivers[i]->driver;
+		driver_names[n++] = drivers[i]->driver;
+	for (size_t i = 0; i < NDRIVERS; i++)
+		if (drivers[i]->alias)
+			driver_names[n++] = drivers[i]->alias;
 }
 
 const char *const *conn_driver_names(void)
@@ -279,6 +285,25 @@ int64_t sqlval_year(const struct sqlval *v)
 	}
 	civil_from_days(days, &y, &m, &d);
 	return y;
+}
+
+bool sqlval_midnight_date(const struct sqlval *v, struct sqlval *date)
+{
+	const int64_t day = INT64_C(86400000000);
+	int64_t days = v->i / day, us = v->i % day;
+
+	if (us < 0) {
+		us += day;
+		days--;
+	}
+	*date = *v;
+	date->kind = SV_DATE;
+	if (v->special == SVS_PINF || v->special == SVS_NINF)
+		return true;
+	if (us != 0)
+		return false;
+	date->i = days;
+	return true;
 }
 
 static void add_date(struct buf *out, int64_t days, bool *bc)

@@ -358,6 +358,14 @@ struct sqlval {
  */
 void sqlval_iso(struct buf *out, const struct sqlval *v, int fsp);
 
+/*
+ * A naive timestamp (SV_TIMESTAMP) as the date it stands for, for a date
+ * column compared with a timestamp (a date is that day at 00:00:00): fills
+ * *date and returns true when v is at midnight (or infinite, or a zero date
+ * at midnight); false when it has a time of day, which a date would lose.
+ */
+bool sqlval_midnight_date(const struct sqlval *v, struct sqlval *date);
+
 /* The civil year of a date or timestamp value (astronomical: 1 BC is 0). */
 int64_t sqlval_year(const struct sqlval *v);
 
@@ -469,6 +477,7 @@ enum conn_sql {
 
 struct conn_ops {
 	const char *driver;     /* "postgres", "mariadb" */
+	const char *alias;      /* another name a spec may give the driver ("mysql"), or NULL */
 	const char *dialect;    /* "postgresql", "mariadb": the SQL a repair is written in */
 	enum conn_sql sql;      /* how --safe-sql reads a where or a query */
 	const char *session_word; /* what the server calls a session's id in messages: "pid", "thread" */

@@ -264,6 +264,7 @@ static void describe_from_run(struct check_result *res, json_t *jc)
 	res->columns = json_incref(json_object_get(jc, "columns"));
 	res->unmatched = json_incref(json_object_get(jc, "unmatched"));
 	res->findings = json_incref(json_object_get(jc, "findings"));
+	res->left_out = json_incref(json_object_get(jc, "left_out"));
 }
 
 /* The check's own error, from whichever directory holds one: 1 with e filled, 0, -1. */

@@ -316,11 +316,15 @@ int canon_put_timestamp(struct buf *out, const struct canon_col *col, const char
 	}
 	if (read_date(&p, end, bc, &kind, &days, &packed) < 0)
 		return -1;
-	if (p >= end || (*p != ' ' && *p != 'T'))
-		return -1;
-	p++;
-	if (read_clock(&p, end, &clock) < 0 || clock >= USEC_PER_DAY + USEC_PER_SEC)
-		return -1;
+	if (col->type == LT_DATE && p == end) {
+		clock = 0;      /* a date compared with a timestamp: its midnight */
+	} else {
+		if (p >= end || (*p != ' ' && *p != 'T'))
+			return -1;
+		p++;
+		if (read_clock(&p, end, &clock) < 0 || clock >= USEC_PER_DAY + USEC_PER_SEC)
+			return -1;
+	}
 	if (p < end) {
 		if (col->type != LT_TIMESTAMPTZ || read_offset(&p, end, &off) < 0 || p != end)
 			return -1;

@@ -130,10 +130,10 @@ static int pair_timezone(const struct spec *spec, const struct spec_column *sc,
 	bool naive[2];
 
 	for (int s = 0; s < 2; s++) {
-		if (cd[s]->type != LT_TIMESTAMP && cd[s]->type != LT_TIMESTAMPTZ)
+		if (cd[s]->type != LT_TIMESTAMP && cd[s]->type != LT_TIMESTAMPTZ && cd[s]->type != LT_DATE)
 			return spec_err(err, spec, at, "column '%s': timezone applies to timestamp columns, not %s in %s (%s)",
 			                sc->source, ltype_name(cd[s]->type), side_name(s), cd[s]->native);
-		naive[s] = cd[s]->type == LT_TIMESTAMP;
+		naive[s] = cd[s]->type != LT_TIMESTAMPTZ;      /* a date is its midnight, local time */
 	}
 	if (sc->timezone) {
 		if (naive[0] && naive[1]) {
@@ -170,6 +170,35 @@ static int pair_timezone(const struct spec *spec, const struct spec_column *sc,
 		out[s].tz = z;
 	}
 	return 0;
+}
+
+static void norm_add(struct buf *norm, const char *fmt, ...) TALLY_PRINTF(2, 3);
+
+/*
+ * systems.NAME.timezone: a naive column (timestamp, DATETIME, date) of a
+ * system with a zone, against an instant, is local time in that zone.
+ * Returns 1 when it paired cd (filling pc's canon and norm), 0 when it
+ * does not apply (the types pair, or refuse, on their own).
+ */
+static int pair_system_zone(const struct plan *p, const struct coldesc *cd[2], struct plan_col *pc,
+                            struct buf *norm, struct tally_err *err)
+{
+	const struct spec_system *sys[2] = { p->check->source.sys, p->check->target.sys };
+	int n = -1;
+	const struct tz *z;
+
+	for (int s = 0; s < 2; s++)
+		if ((cd[s]->type == LT_TIMESTAMP || cd[s]->type == LT_DATE) && cd[1 - s]->type == LT_TIMESTAMPTZ)
+			n = s;
+	if (n < 0 || !sys[n] || !sys[n]->timezone)
+		return 0;
+	if (tz_get(sys[n]->timezone, &z, err) < 0)
+		return -1;
+	for (int s = 0; s < 2; s++)
+		pc->canon[s] = plan_side_col(CC_TIMESTAMPTZ, cd[s]);
+	pc->canon[n].tz = z;
+	norm_add(norm, "%s in %s (system %s)", side_name(n), tz_name(z), sys[n]->name);
+	return 1;
 }
 
 /*
@@ -225,7 +254,6 @@ static int pair_map(const struct plan *p, const struct spec *spec, const struct 
 	return 0;
 }
 
-static void norm_add(struct buf *norm, const char *fmt, ...) TALLY_PRINTF(2, 3);
 
 static void norm_add(struct buf *norm, const char *fmt, ...)
 {
@@ -329,8 +357,12 @@ static int pair_with_options(struct plan *p, const struct spec *spec, const stru
 			if (pc->canon[s].tz)
 				norm_add(&norm, "%s in %s", side_name(s), tz_name(pc->canon[s].tz));
 	} else {
-		rc = plan_pair(cd[0], cd[1], p->engine[0], p->engine[1], false, pc->canon, err);
-		if (rc < 0)
+		rc = pair_system_zone(p, cd, pc, &norm, err);
+		if (rc == 0)
+			rc = plan_pair(cd[0], cd[1], p->engine[0], p->engine[1], false, pc->canon, err);
+		if (rc > 0)
+			rc = 0;
+		else if (rc < 0)
 			pair_error(err, p, cd[0]->name, cd[1]->name);
 	}
 	if (rc == 0)
@@ -499,8 +531,19 @@ static int add_cmp(struct plan *p, const struct spec *spec, size_t si, size_t ti
 		}
 		return rc;
 	}
-	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], false,
-	              pc->canon, err) < 0)
+	{
+		const struct coldesc *cd[2] = { &p->desc[0].cols[si], &p->desc[1].cols[ti] };
+		struct buf norm = BUF_INIT;
+
+		rc = pair_system_zone(p, cd, pc, &norm, err);
+		if (rc > 0 && norm.len)
+			pc->norm = buf_detach(&norm, NULL);
+		buf_release(&norm);
+		if (rc > 0)
+			return 0;
+	}
+	if (rc < 0 || plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], false,
+	                        pc->canon, err) < 0)
 		return pair_error(err, p, p->desc[0].cols[si].name, p->desc[1].cols[ti].name);
 	return 0;
 }
@@ -529,17 +572,69 @@ static bool refused_add(struct plan *p, size_t si, size_t ti)
 	return true;
 }
 
+/* The check's options: entry for a column of the default list, or NULL. */
+static const struct spec_column *find_option(const struct spec_check *c, const char *sname, const char *tname)
+{
+	for (size_t i = 0; i < c->noptions; i++)
+		if (strcmp(c->options[i].source, sname) == 0 || strcmp(c->options[i].source, tname) == 0)
+			return &c->options[i];
+	return NULL;
+}
+
+/* An options: entry that no compared column took: why, at its position. */
+static int option_unused(const struct plan *p, const struct spec *spec, const struct spec_column *op,
+                         struct tally_err *err)
+{
+	long si = tabdesc_find(&p->desc[0], op->source), ti = tabdesc_find(&p->desc[1], op->source);
+
+	if (si < 0 && ti < 0)
+		return no_column(err, spec, op->pos, "column", op->source, p, SIDE_SOURCE);
+	if (si < 0 || ti < 0)
+		return spec_err(err, spec, op->pos, "options: column '%s' exists only in %s %s and is not compared",
+		                op->source, si < 0 ? "target" : "source", p->desc[si < 0 ? 1 : 0].display);
+	if (is_key_col(p, 0, (size_t)si) || is_key_col(p, 1, (size_t)ti))
+		return spec_err(err, spec, op->pos, "column '%s' is a key column: normalization options apply to "
+		                "compared columns only", op->source);
+	if (is_ignored(p->check, op->source))
+		return spec_err(err, spec, op->pos, "options: column '%s' is ignored, so it is not compared",
+		                op->source);
+	return spec_err(err, spec, op->pos, "options: column '%s' is not compared (expect: absent compares keys only)",
+	                op->source);
+}
+
+/* Columns of the default list (non-key, on both sides, not ignored) that columns: does not list. */
+static long count_left_out(const struct plan *p)
+{
+	const struct spec_check *c = p->check;
+	long n = 0;
+
+	for (size_t si = 0; si < p->desc[0].ncols; si++) {
+		const char *name = p->desc[0].cols[si].name;
+		long ti = tabdesc_find(&p->desc[1], name);
+		bool listed = false;
+
+		if (ti < 0 || is_key_col(p, 0, si) || is_key_col(p, 1, (size_t)ti) || is_ignored(c, name))
+			continue;
+		for (size_t i = 0; i < c->ncolumns && !listed; i++)
+			listed = strcmp(c->columns[i].source, name) == 0 || strcmp(c->columns[i].target, name) == 0;
+		n += !listed;
+	}
+	return n;
+}
+
 static int resolve_columns(struct plan *p, const struct spec *spec, struct tally_err *err)
 {
 	const struct spec_check *c = p->check;
+	size_t used = 0;
 
 	for (size_t i = 0; i < c->nignore && !c->ignore_lenient; i++)
 		if (tabdesc_find(&p->desc[0], c->ignore[i]) < 0 && tabdesc_find(&p->desc[1], c->ignore[i]) < 0)
 			return spec_err(err, spec, c->ignore_pos[i],
 			                "ignored column '%s' exists on neither side", c->ignore[i]);
 
+	p->left_out = c->columns_given ? count_left_out(p) : -1;
 	if (c->expect == EXPECT_ABSENT && !c->columns_given)
-		return 0;    /* only keys matter */
+		return c->noptions ? option_unused(p, spec, &c->options[0], err) : 0;    /* only keys matter */
 
 	if (c->columns_given) {
 		for (size_t i = 0; i < c->ncolumns; i++) {
@@ -577,10 +672,24 @@ static int resolve_columns(struct plan *p, const struct spec *spec, struct tally
 		}
 		if (is_key_col(p, 1, (size_t)ti))
 			continue;
-		if (c->parent && refused_add(p, si, (size_t)ti))
-			continue;       /* a schema check's table: a finding, the rest is compared */
-		if (add_cmp(p, spec, si, (size_t)ti, NULL, err) < 0)
-			return -1;
+		{
+			const struct spec_column *op = find_option(c, name, name);
+
+			used += op != NULL;
+			/* a schema check's table: a refused pair is a finding, the rest is compared */
+			if (!op && c->parent && refused_add(p, si, (size_t)ti))
+				continue;
+			if (add_cmp(p, spec, si, (size_t)ti, op, err) < 0)
+				return -1;
+		}
+	}
+	for (size_t i = 0; used < c->noptions && i < c->noptions; i++) {
+		long si = tabdesc_find(&p->desc[0], c->options[i].source);
+		long ti = tabdesc_find(&p->desc[1], c->options[i].source);
+
+		if (si < 0 || ti < 0 || is_key_col(p, 0, (size_t)si) || is_key_col(p, 1, (size_t)ti) ||
+		    is_ignored(c, c->options[i].source))
+			return option_unused(p, spec, &c->options[i], err);
 	}
 	for (size_t ti = 0; ti < p->desc[1].ncols; ti++) {
 		const char *name = p->desc[1].cols[ti].name;

@@ -62,6 +62,11 @@ struct plan {
 	struct plan_col *cmp;
 	size_t nread[2];
 	size_t *read[2];
+	/*
+	 * With columns: given, how many columns of the default list (non-key,
+	 * on both sides, not ignored) it leaves out; -1 without columns:.
+	 */
+	long left_out;
 	/* Non-key columns present on one side only, not compared (owned names). */
 	char **only[2];
 	size_t nonly[2];

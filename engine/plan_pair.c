@@ -127,6 +127,9 @@ static int explain(struct tally_err *err, const struct coldesc *s, const struct 
 		return err_detail(err, "floating-point values are not exact enough to identify rows");
 	if (as_key && EITHER_CLASS(CC_JSON))
 		return err_detail(err, "JSON documents do not identify rows");
+	if (as_key && EITHER_CLASS(CC_DATE) && EITHER_CLASS(CC_TIMESTAMP))
+		return err_detail(err, "a date and a timestamp are equal at midnight, but they do not identify rows "
+		                  "alike: compare them as columns, not keys");
 	if (as_key && cs >= 0 && ct >= 0 && cs != ct)
 		return err_detail(err, "keys are merged in one order on both sides, and these types do not sort alike");
 	if (EITHER_TYPE(LT_INTERVAL))
@@ -143,16 +146,19 @@ static int explain(struct tally_err *err, const struct coldesc *s, const struct 
 		return err_hint(err, "add `as: json` to compare the text as a JSON document, "
 		                "or `as: text` to compare the exact text");
 	}
-	if (EITHER_CLASS(CC_TIMESTAMP) && EITHER_CLASS(CC_TIMESTAMPTZ)) {
-		err_detail(err, "a timestamp without time zone is not an instant, so it cannot equal one");
-		return err_hint(err, "say which zone the naive timestamps are in, e.g. `timezone: Europe/Berlin`");
+	if ((EITHER_CLASS(CC_TIMESTAMP) || EITHER_CLASS(CC_DATE)) && EITHER_CLASS(CC_TIMESTAMPTZ)) {
+		err_detail(err, "a %s without time zone is not an instant, so it cannot equal one",
+		           EITHER_CLASS(CC_DATE) ? "date" : "timestamp");
+		return err_hint(err, "say in which zone the %s side's values are local time: the column option "
+		                "`timezone: Europe/Berlin`, or `timezone: Europe/Berlin` on its system "
+		                "(systems.NAME.timezone) for every check", cs == CC_TIMESTAMPTZ ? "target" : "source");
 	}
 	if (cs == CC_BITS && ct == CC_BITS)
 		return err_detail(err, "bit strings of %d and %d bits cannot be equal", s->bits, tt->bits);
 	if ((is_float(cs) || is_float(ct)) && EITHER_CLASS(CC_NUMBER)) {
 		err_detail(err, "a binary floating-point value is not the decimal it is printed as");
-		return err_hint(err, "compare through a query that casts one side, or give the float column "
-		                "a `tolerance:`");
+		return err_hint(err, "round both sides to the digits that matter with `scale: N` on the column, "
+		                "or compare through a query that casts one side");
 	}
 	if (EITHER_CLASS(CC_UUID)) {
 		err_detail(err, "a uuid compares with text, binary(16) or a uuid");
@@ -209,6 +215,8 @@ int plan_pair(const struct coldesc *s, const struct coldesc *t,
 		cls = CC_UUID;
 	else if ((cs == CC_INET && plain_text(t)) || (ct == CC_INET && plain_text(s)))
 		cls = CC_INET;
+	else if (!as_key && ((cs == CC_DATE && ct == CC_TIMESTAMP) || (cs == CC_TIMESTAMP && ct == CC_DATE)))
+		cls = CC_TIMESTAMP;     /* a date is its day at 00:00:00, as PostgreSQL compares them */
 	else if (cs == CC_BITS && ct == CC_BITS &&
 	         (s->bits == t->bits || s->bits_varying || t->bits_varying))
 		cls = CC_BITS;

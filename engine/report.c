@@ -91,10 +91,12 @@ void report_describe_plan(struct check_result *r, const struct plan *p)
 	json_decref(r->key);
 	json_decref(r->unmatched);
 	json_decref(r->findings);
+	json_decref(r->left_out);
 	r->columns = cols;
 	r->key = key;
 	r->unmatched = un;
 	r->findings = plan_findings(p);
+	r->left_out = p->left_out >= 0 ? json_integer(p->left_out) : json_null();
 }
 
 json_t *report_spec_findings(const struct spec *s)
@@ -128,6 +130,7 @@ void report_release(struct run_report *r)
 		json_decref(c->unmatched);
 		json_decref(c->findings);
 		json_decref(c->chunks_differing);
+		json_decref(c->left_out);
 	}
 	free(r->checks);
 	json_decref(r->findings);
@@ -197,6 +200,7 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "columns", c->columns ? json_incref(c->columns) : json_null());
 	json_object_set_new(o, "unmatched_columns", c->unmatched ? json_incref(c->unmatched) : json_null());
 	json_object_set_new(o, "findings", c->findings ? json_incref(c->findings) : json_array());
+	json_object_set_new(o, "columns_left_out", c->left_out ? json_incref(c->left_out) : json_null());
 	/* Counts mode reads no row: which rows differ is not known. */
 	json_object_set_new(o, "missing", c->counts ? json_null() : count_json(c, c->missing));
 	json_object_set_new(o, "extra", c->counts ? json_null() : count_json(c, c->extra));
@@ -342,6 +346,11 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        c->check->name, result_status_name(c->status), counts,
 			        (unsigned long long)c->side[0].rows, (unsigned long long)c->side[1].rows,
 			        c->seconds);
+		/* Never silent: a columns: list that narrows the comparison says by how much. */
+		if (c->status != RESULT_ERROR && json_integer_value(c->left_out) > 0)
+			fprintf(fp, "%-*s  (columns: leaves out %lld column%s present on both sides; "
+			        "options: sets options without narrowing)\n", w, "",
+			        (long long)json_integer_value(c->left_out), json_integer_value(c->left_out) == 1 ? "" : "s");
 	}
 	if (!r->failed)
 		print_findings(fp, r);

@@ -51,6 +51,7 @@ struct check_result {
 	 * an empty array for a hand-written check. NULL when not planned.
 	 */
 	json_t *findings;
+	json_t *left_out;       /* owned: how many default columns columns: leaves out, or JSON null */
 	const struct repair_result *repair;   /* borrowed; NULL when the check was not planned */
 	bool counts;            /* --mode counts: rows counted per chunk, none read; no missing/extra/changed */
 	json_t *chunks_differing;   /* owned, counts mode: [{"chunk", "after", "through", "source_rows",
@@ -79,7 +80,7 @@ struct run_report {
 	                               (engine/guard.h), or NULL */
 };
 
-/* Fills r->columns, r->key, r->unmatched and r->findings from a built plan. */
+/* Fills r->columns, r->key, r->unmatched, r->findings and r->left_out from a built plan. */
 void report_describe_plan(struct check_result *r, const struct plan *p);
 
 /* The spec's table findings as report.json lists them: [{"check", "kind", "system", "table"}]. */

@@ -167,12 +167,13 @@ static json_t *check_json_for_run(struct run *r, size_t i)
 		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "system", res->side[s].system,
 		                                       "table", res->side[s].table, "server", res->side[s].server,
 		                                       "position", res->side[s].position, "stamp", r->stamp[i][s]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:o, s:s?}", "name", p->check->name,
-	                 "mode", run_mode_name(r->opts->mode),
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:o, s:s?}", "name",
+	                 p->check->name, "mode", run_mode_name(r->opts->mode),
 	                 "expect", spec_expect_name(p->check->expect), "repair", spec_repair_name(p->check->repair),
 	                 "multiset", p->multiset,
 	                 "chunks", chunkplan_json(&r->cps[i]), "sides", sides, "key", res->key,
 	                 "columns", res->columns, "unmatched", res->unmatched, "findings", res->findings,
+	                 "left_out", res->left_out,
 	                 "repair_info", r->rinfo[i] ? repair_info_json(r->rinfo[i]) : json_null(),
 	                 "no_repair", r->no_repair[i]);
 }

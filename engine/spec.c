@@ -132,25 +132,99 @@ void spec_check_release(struct spec_check *c)
 	for (size_t i = 0; i < c->nkey; i++)
 		free(c->key[i]);
 	free(c->key);
-	for (size_t i = 0; i < c->ncolumns; i++) {
-		struct spec_column *col = &c->columns[i];
-
-		free(col->source);
-		free(col->target);
-		free(col->timezone);
-		free(col->tz_side[0]);
-		free(col->tz_side[1]);
-		for (size_t j = 0; j < col->nmap; j++) {
-			free(col->map[j].from);
-			free(col->map[j].to);
-		}
-		free(col->map);
-	}
+	for (size_t i = 0; i < c->ncolumns; i++)
+		spec_column_release(&c->columns[i]);
 	free(c->columns);
+	for (size_t i = 0; i < c->noptions; i++)
+		spec_column_release(&c->options[i]);
+	free(c->options);
 	for (size_t i = 0; i < c->nignore; i++)
 		free(c->ignore[i]);
 	free(c->ignore);
 	free(c->ignore_pos);
+}
+
+void spec_column_release(struct spec_column *col)
+{
+	free(col->source);
+	free(col->target);
+	free(col->timezone);
+	free(col->tz_side[0]);
+	free(col->tz_side[1]);
+	for (size_t j = 0; j < col->nmap; j++) {
+		free(col->map[j].from);
+		free(col->map[j].to);
+	}
+	free(col->map);
+}
+
+static const char *const opt_names[SPEC_OPT_N] = {
+	[SPEC_OPT_SCALE] = "scale", [SPEC_OPT_PRECISION] = "precision", [SPEC_OPT_TIMEZONE] = "timezone",
+	[SPEC_OPT_TRIM] = "trim", [SPEC_OPT_CASE] = "case", [SPEC_OPT_TOLERANCE] = "tolerance",
+	[SPEC_OPT_MAP] = "map", [SPEC_OPT_AS] = "as", [SPEC_OPT_ZERO_DATE] = "zero_date",
+};
+
+/* Moves option o from src to dst (dst does not have it). */
+static void move_option(struct spec_column *dst, struct spec_column *src, enum spec_opt o)
+{
+	switch (o) {
+	case SPEC_OPT_SCALE: dst->scale = src->scale; break;
+	case SPEC_OPT_PRECISION: dst->precision = src->precision; break;
+	case SPEC_OPT_TIMEZONE:
+		dst->timezone = src->timezone;
+		dst->tz_side[0] = src->tz_side[0];
+		dst->tz_side[1] = src->tz_side[1];
+		src->timezone = src->tz_side[0] = src->tz_side[1] = NULL;
+		break;
+	case SPEC_OPT_TRIM: dst->trim = src->trim; break;
+	case SPEC_OPT_CASE: dst->case_insensitive = src->case_insensitive; break;
+	case SPEC_OPT_TOLERANCE:
+		dst->has_tolerance = src->has_tolerance;
+		dst->tolerance = src->tolerance;
+		break;
+	case SPEC_OPT_MAP:
+		dst->map = src->map;
+		dst->nmap = src->nmap;
+		src->map = NULL;
+		src->nmap = 0;
+		break;
+	case SPEC_OPT_AS: dst->as = src->as; break;
+	case SPEC_OPT_ZERO_DATE: dst->zero_null = src->zero_null; break;
+	case SPEC_OPT_N: break;
+	}
+	dst->optpos[o] = src->optpos[o];
+	if (dst->opt_pos.line == dst->pos.line && dst->opt_pos.col == dst->pos.col)
+		dst->opt_pos = src->optpos[o];
+}
+
+static struct spec_column *named(struct spec_column *cols, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cols[i].source, name) == 0 || strcmp(cols[i].target, name) == 0)
+			return &cols[i];
+	return NULL;
+}
+
+int spec_apply_options(const char *file, struct spec_column *options, size_t n, struct spec_column *cols,
+                       size_t ncols, struct tally_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct spec_column *op = &options[i], *c = named(cols, ncols, op->source);
+
+		if (!c)
+			return err_set(err, ERR_SPEC, "%s:%d:%d: options.%s: column '%s' is not compared: with "
+			               "columns: given, options apply to the columns it lists", file, op->pos.line,
+			               op->pos.col, op->source, op->source);
+		for (int o = 0; o < SPEC_OPT_N; o++)
+			if (op->optpos[o].line > 0 && c->optpos[o].line > 0)
+				return err_set(err, ERR_SPEC, "%s:%d:%d: options.%s: option '%s' is already set for "
+				               "column '%s' at line %d", file, op->optpos[o].line, op->optpos[o].col,
+				               op->source, opt_names[o], op->source, c->optpos[o].line);
+		for (int o = 0; o < SPEC_OPT_N; o++)
+			if (op->optpos[o].line > 0)
+				move_option(c, op, (enum spec_opt)o);
+	}
+	return 0;
 }
 
 void spec_release(struct spec *s)
@@ -166,6 +240,7 @@ void spec_release(struct spec *s)
 		free(s->systems[i].driver);
 		free(s->systems[i].dsn);
 		free(s->systems[i].dsn_shown);
+		free(s->systems[i].timezone);
 	}
 	free(s->systems);
 	for (size_t i = 0; i < s->nchecks; i++)

@@ -33,6 +33,13 @@ struct spec_system {
 	char *driver;       /* "postgres" | "mariadb" */
 	char *dsn;          /* SECRET: expanded, may hold a password */
 	char *dsn_shown;    /* redacted: safe to print */
+	/*
+	 * timezone: ZONE (validated), the zone the system's naive values
+	 * (timestamp, DATETIME, date) are local time in, wherever one meets an
+	 * instant; NULL unset. A column's timezone: option wins.
+	 */
+	char *timezone;
+	struct spec_pos tz_pos;     /* of the timezone value; line 0 when unset */
 	struct spec_pos pos;
 };
 
@@ -138,6 +145,14 @@ struct spec_check {
 	struct spec_column *columns;
 	size_t ncolumns;
 	bool columns_given;         /* false: every non-key column present on both sides */
+	/*
+	 * options: { COLUMN: { OPTION: VALUE } }: options for columns of the
+	 * default list, which they do not narrow (source == target == COLUMN,
+	 * matched on either side; pos: of the key). With columns: given, the
+	 * loader has merged them into the listed entries and noptions is 0.
+	 */
+	struct spec_column *options;
+	size_t noptions;
 	char **ignore;
 	size_t nignore;
 	struct spec_pos *ignore_pos;
@@ -221,6 +236,20 @@ void spec_check_release(struct spec_check *c);
 
 /* A deep copy of a column entry (every string and the map owned anew). */
 void spec_column_copy(struct spec_column *dst, const struct spec_column *src);
+
+/*
+ * Applies an options map (options[0..n), as parsed from `options:`) to a
+ * column list: each entry's options go into the column of cols named by
+ * it on either side. Fails with ERR_SPEC at the entry's position (file:
+ * the spec's name) when it names no column of the list, or when an option
+ * is set both there and in the column's entry. On success the entries are
+ * moved into cols (and left empty).
+ */
+int spec_apply_options(const char *file, struct spec_column *options, size_t n, struct spec_column *cols,
+                       size_t ncols, struct tally_err *err);
+
+/* Frees what a column entry owns (names, zones, map). */
+void spec_column_release(struct spec_column *col);
 
 /* The system named name, or NULL. */
 struct spec_system *spec_find_system(const struct spec *s, const char *name);

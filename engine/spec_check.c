@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "../connectors/connector.h"
+#include "tz.h"
 
 /* ---- dsn ---- */
 
@@ -96,14 +97,33 @@ static int parse_path(struct loader *ld, const struct field *f, const char *pare
 	return 0;
 }
 
+/* timezone: ZONE, a zone tz.c can load (named in the error otherwise). */
+static int parse_system_zone(struct loader *ld, const struct field *f, const char *parent,
+                             struct spec_system *sys)
+{
+	char path[PATH_LEN];
+	const struct tz *z;
+	struct tally_err e;
+
+	if (spec_field_str(ld, f, parent, true, &sys->timezone))
+		return -1;
+	sys->tz_pos = spec_val_pos(f);
+	err_clear(&e);
+	if (tz_get(sys->timezone, &z, &e) == 0)
+		return 0;
+	spec_path_key(path, sizeof(path), parent, f->name);
+	return spec_fail(ld, sys->tz_pos, path, "%s", e.msg);
+}
+
 static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos pos,
                         const char *path, struct spec_system *sys)
 {
-	enum { F_DRIVER, F_DSN, F_PATH, F_N };
+	enum { F_DRIVER, F_DSN, F_PATH, F_TIMEZONE, F_N };
 	struct field f[F_N] = {
 		[F_DRIVER] = { .name = "driver" },
 		[F_DSN] = { .name = "dsn" },
 		[F_PATH] = { .name = "path" },
+		[F_TIMEZONE] = { .name = "timezone" },
 	};
 	const char *const *drivers = conn_driver_names();
 	const struct conn_ops *ops;
@@ -114,8 +134,10 @@ static int parse_system(struct loader *ld, struct fy_node *map, struct spec_pos 
 	    spec_require(ld, &f[F_DRIVER], map, path) ||
 	    spec_field_enum(ld, &f[F_DRIVER], path, drivers, &driver))
 		return -1;
-	sys->driver = xstrdup(drivers[driver]);
-	ops = conn_driver(sys->driver);
+	if (f[F_TIMEZONE].key && parse_system_zone(ld, &f[F_TIMEZONE], path, sys))
+		return -1;
+	ops = conn_driver(drivers[driver]);
+	sys->driver = xstrdup(ops->driver);     /* an alias ("mysql") names its driver */
 	/* A file (a snapshot) stands in for a server: it has a path, not a dsn. */
 	if (ops->takes_path) {
 		if (f[F_DSN].key)
@@ -574,6 +596,64 @@ static int parse_columns(struct loader *ld, const struct field *f, const char *p
 	return 0;
 }
 
+/*
+ * options: { COLUMN: { OPTION: VALUE, ... } }: each entry a column entry
+ * named by its key, holding options only.
+ */
+static int parse_options(struct loader *ld, const struct field *f, const char *parent,
+                         struct spec_check *chk)
+{
+	char path[PATH_LEN];
+	struct spec_pos map_pos = spec_val_pos(f);
+	void *iter = NULL;
+	size_t n;
+
+	spec_path_key(path, sizeof(path), parent, f->name);
+	if (spec_want_kind(ld, f->val, map_pos, path, FYNT_MAPPING, "a mapping of column names to options"))
+		return -1;
+	n = spec_item_count(f->val);
+	chk->options = xcalloc(n ? n : 1, sizeof(*chk->options));
+	chk->noptions = n;
+	for (size_t i = 0; i < n; i++) {
+		chk->options[i].scale = -1;
+		chk->options[i].precision = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fy_node_pair *pair = fy_node_mapping_iterate(f->val, &iter);
+		struct fy_node *key = fy_node_pair_key(pair);
+		struct fy_node *val = fy_node_pair_value(pair);
+		struct spec_column *col = &chk->options[i];
+		struct spec_pos kpos = spec_pos_or(key, map_pos);
+		struct field cf[C_N] = {
+			[C_SCALE] = { .name = "scale" },
+			[C_PRECISION] = { .name = "precision" },
+			[C_TIMEZONE] = { .name = "timezone" },
+			[C_TRIM] = { .name = "trim" },
+			[C_CASE] = { .name = "case" },
+			[C_TOLERANCE] = { .name = "tolerance" },
+			[C_MAP] = { .name = "map" },
+			[C_AS] = { .name = "as" },
+			[C_ZERO_DATE] = { .name = "zero_date" },
+		};
+		char cpath[PATH_LEN];
+
+		if (spec_deref(ld, &key, kpos, path) || spec_deref(ld, &val, kpos, path) ||
+		    spec_node_str(ld, key, kpos, path, true, &col->source))
+			return -1;
+		col->target = xstrdup(col->source);
+		col->pos = kpos;
+		col->opt_pos.line = INT_MAX;
+		spec_path_key(cpath, sizeof(cpath), path, col->source);
+		if (spec_want_kind(ld, val, spec_pos_or(val, kpos), cpath, FYNT_MAPPING, "a mapping of options") ||
+		    spec_get_fields(ld, val, cpath, &cf[C_FIRST_OPTION], C_N - C_FIRST_OPTION) ||
+		    column_options(ld, cf, cpath, col))
+			return -1;
+		if (col->opt_pos.line == INT_MAX)
+			return spec_fail(ld, spec_pos_or(val, kpos), cpath, "expected at least one option");
+	}
+	return 0;
+}
+
 static int parse_ignore(struct loader *ld, const struct field *f, const char *parent,
                         struct spec_check *chk)
 {
@@ -602,7 +682,7 @@ static const char *const repairs[] = { "target", "source", "none", NULL };
 static const char *const matches[] = { "key", "multiset", NULL };
 
 enum {
-	K_NAME, K_SOURCE, K_TARGET, K_KEY, K_COLUMNS, K_IGNORE, K_EXPECT, K_REPAIR,
+	K_NAME, K_SOURCE, K_TARGET, K_KEY, K_COLUMNS, K_OPTIONS, K_IGNORE, K_EXPECT, K_REPAIR,
 	K_CHUNK_ROWS, K_MATCH, K_INCLUDE, K_EXCLUDE, K_INCLUDE_VIEWS, K_TABLES, K_N
 };
 
@@ -635,6 +715,16 @@ int spec_parse_body(struct loader *ld, const struct spec_body *b, const char *pa
 		return -1;
 	if (b->ignore && b->ignore->key && parse_ignore(ld, b->ignore, path, chk))
 		return -1;
+	if (b->options && b->options->key && parse_options(ld, b->options, path, chk))
+		return -1;
+	/* With columns:, options go into the listed entries now; without, the plan applies them. */
+	if (chk->columns_given && chk->noptions) {
+		if (spec_apply_options(ld->file, chk->options, chk->noptions, chk->columns, chk->ncolumns, ld->err))
+			return -1;
+		for (size_t k = 0; k < chk->noptions; k++)
+			spec_column_release(&chk->options[k]);
+		chk->noptions = 0;
+	}
 	chk->given |= (b->key && b->key->key ? SPEC_GIVEN_KEY : 0u) |
 	              (b->columns && b->columns->key ? SPEC_GIVEN_COLUMNS : 0u) |
 	              (b->ignore && b->ignore->key ? SPEC_GIVEN_IGNORE : 0u);
@@ -691,6 +781,7 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		[K_TARGET] = { .name = "target" },
 		[K_KEY] = { .name = "key" },
 		[K_COLUMNS] = { .name = "columns" },
+		[K_OPTIONS] = { .name = "options" },
 		[K_IGNORE] = { .name = "ignore" },
 		[K_EXPECT] = { .name = "expect" },
 		[K_REPAIR] = { .name = "repair" },
@@ -702,7 +793,8 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		[K_TABLES] = { .name = "tables" },
 	};
 	const struct spec_body body = {
-		.key = &f[K_KEY], .columns = &f[K_COLUMNS], .ignore = &f[K_IGNORE], .expect = &f[K_EXPECT],
+		.key = &f[K_KEY], .columns = &f[K_COLUMNS], .options = &f[K_OPTIONS], .ignore = &f[K_IGNORE],
+		.expect = &f[K_EXPECT],
 		.repair = &f[K_REPAIR], .chunk_rows = &f[K_CHUNK_ROWS], .match = &f[K_MATCH],
 	};
 	struct spec_check *chk = &ld->s->checks[i];

@@ -8,6 +8,8 @@
 
 const struct conn_ops mariadb_ops = {
 	.driver = "mariadb",
+	/* libmariadb speaks to MySQL servers too (only MariaDB servers are tested) */
+	.alias = "mysql",
 	.dialect = "mariadb",
 	.sql = CONN_SQL_MARIADB,
 	.session_word = "thread",

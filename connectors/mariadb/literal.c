@@ -710,6 +710,15 @@ static int temporal_bound(struct buf *out, const struct coldesc *col, const stru
 static int temporal_lit(struct buf *out, const struct coldesc *col, const struct sqlval *v,
                         bool bound, struct tally_err *err)
 {
+	struct sqlval date;
+
+	/* A date compared with a timestamp: the timestamp of its midnight, stored as the day. */
+	if (col->type == LT_DATE && v->kind == SV_TIMESTAMP && !bound) {
+		if (!sqlval_midnight_date(v, &date))
+			return mdb_lit_fail(col, false, err, "the timestamp has a time of day, which a date "
+			                    "column would lose");
+		v = &date;
+	}
 	if (!temporal_matches(col, v))
 		return -2;
 	if (v->special == SVS_PINF || v->special == SVS_NINF)

@@ -493,10 +493,19 @@ static int pgc_datetime_lit(struct buf *out, const struct coldesc *col, const st
                             bool bound, struct tally_err *err)
 {
 	struct buf iso = BUF_INIT;
-	enum ltype want = v->kind == SV_DATE ? LT_DATE : v->kind == SV_TIME ? LT_TIME
-	                : v->kind == SV_TIMESTAMP ? LT_TIMESTAMP : LT_TIMESTAMPTZ;
+	struct sqlval date;
+	enum ltype want;
 	size_t end;
 	bool bc;
+
+	/* A date compared with a timestamp: the timestamp of its midnight, stored as the day. */
+	if (col->type == LT_DATE && v->kind == SV_TIMESTAMP && !bound) {
+		if (!sqlval_midnight_date(v, &date))
+			return pgc_lit_err(err, col, bound, "the timestamp has a time of day, which a date column would lose");
+		v = &date;
+	}
+	want = v->kind == SV_DATE ? LT_DATE : v->kind == SV_TIME ? LT_TIME
+	                : v->kind == SV_TIMESTAMP ? LT_TIMESTAMP : LT_TIMESTAMPTZ;
 
 	if (col->type != want)
 		return pgc_lit_mismatch(err, col, bound, v);

@@ -195,6 +195,63 @@ class Options(TallyCase):
             my.sql(SRC_DB, "DROP TABLE t_unmapped")
             pg.psql(TGT_DB, "DROP TABLE t_unmapped")
 
+    # options: sets options on columns of the default list without narrowing it (issue 11).
+    def wide(self, body):
+        pg, my = harness.PG(), harness.MY()
+        my.sql(SRC_DB, "CREATE TABLE t_wide (id INT PRIMARY KEY, v DECIMAL(10,4), w INT, z VARCHAR(10));"
+                       "INSERT INTO t_wide VALUES (1, 1.2345, 7, 'a '), (2, 1.2500, 8, 'b'), (3, 2.0000, 9, 'c');")
+        pg.psql(TGT_DB, "CREATE TABLE t_wide (id integer PRIMARY KEY, v numeric(12,4), w integer, z text);"
+                        "INSERT INTO t_wide VALUES (1, 1.2300, 7, 'a'), (2, 1.2000, 8, 'b'), (3, 2, 10, 'c');")
+        try:
+            return self.tally(head() + "  - name: wide\n    source: { system: legacy, table: t_wide }\n"
+                              "    target: { system: billing, table: t_wide }\n" + body)
+        finally:
+            my.sql(SRC_DB, "DROP TABLE t_wide")
+            pg.psql(TGT_DB, "DROP TABLE t_wide")
+
+    def test_options_do_not_narrow_the_default_columns(self):
+        r = self.wide("    options:\n      v: { scale: 2 }\n      z: { trim: right }\n")
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        c = r.check("wide")
+        self.assertEqual([(col["source"], col["normalization"]) for col in c["columns"]],
+                         [("v", "scale 2"), ("w", None), ("z", "trim right")])
+        self.assertIsNone(c["columns_left_out"])
+        self.assertEqual(r.keys("wide", "changed"), [2, 3])
+        self.assertEqual(r.changed_columns("wide"), {"[2]": ["v"], "[3]": ["w"]})
+        self.assertNotIn("leaves out", r.stdout)
+
+    def test_options_with_columns_apply_to_listed_and_count_the_rest(self):
+        r = self.wide("    columns: [v]\n    options:\n      v: { scale: 2 }\n")
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        c = r.check("wide")
+        self.assertEqual([(col["source"], col["normalization"]) for col in c["columns"]], [("v", "scale 2")])
+        self.assertEqual(c["columns_left_out"], 2)
+        self.assertEqual(r.keys("wide", "changed"), [2])
+        self.assertIn("(columns: leaves out 2 columns present on both sides; options: sets options without "
+                      "narrowing)", r.stdout)
+        r = self.wide("    columns: [v, w, z]\n")
+        self.assertEqual(r.check("wide")["columns_left_out"], 0)
+        self.assertNotIn("leaves out", r.stdout)
+
+    def test_options_on_a_column_not_compared_is_an_error(self):
+        r = self.wide("    options:\n      nope: { scale: 2 }\n")
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertIn("spec.yaml:11:7: column 'nope' does not exist in source", r.stderr)
+        r = self.wide("    options:\n      id: { scale: 2 }\n")
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertIn("spec.yaml:11:7: column 'id' is a key column: normalization options apply to compared "
+                      "columns only", r.stderr)
+        r = self.wide("    ignore: [w]\n    options:\n      w: { scale: 2 }\n")
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertIn("spec.yaml:12:7: options: column 'w' is ignored, so it is not compared", r.stderr)
+        r = self.wide("    columns: [v]\n    options:\n      w: { scale: 2 }\n")
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertIn("spec.yaml:12:7: options.w: column 'w' is not compared: with columns: given, options "
+                      "apply to the columns it lists", r.stderr)
+        r = self.wide("    options:\n      z: { scale: 2 }\n")
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertIn("column 'z': option 'scale' applies to", r.stderr)
+
 
 def make_test(name, normalization, written):
     def test(self):

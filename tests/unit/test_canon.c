@@ -282,6 +282,25 @@ static void test_dates(void **state)
 	}
 }
 
+/* A date compared with a timestamp reads as the timestamp of its midnight (issue 11). */
+static void test_date_as_timestamp(void **state)
+{
+	(void)state;
+	assert_string_equal(enc(CC_TIMESTAMP, LT_DATE, "2024-01-02"), enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 00:00:00"));
+	assert_string_equal(enc(CC_TIMESTAMP, LT_DATE, "2024-01-02"), "608002b0e9f2c0a000");
+	assert_string_not_equal(enc(CC_TIMESTAMP, LT_DATE, "2024-01-02"),
+	                        enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02 00:00:00.000001"));
+	assert_string_equal(enc(CC_TIMESTAMP, LT_DATE, "0000-00-00"), enc(CC_TIMESTAMP, LT_TIMESTAMP, "0000-00-00 00:00:00"));
+	assert_string_equal(enc(CC_TIMESTAMP, LT_DATE, "infinity"), enc(CC_TIMESTAMP, LT_TIMESTAMP, "infinity"));
+	assert_string_equal(enc(CC_TIMESTAMP, LT_DATE, "0044-03-15 BC"),
+	                    enc(CC_TIMESTAMP, LT_TIMESTAMP, "0044-03-15 00:00:00 BC"));
+	/* A timestamp column still needs its clock. */
+	assert_string_equal(enc(CC_TIMESTAMP, LT_TIMESTAMP, "2024-01-02"),
+	                    "ERROR: not a valid timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])");
+	assert_string_equal(enc(CC_TIMESTAMP, LT_DATE, "2024-01-02 x"),
+	                    "ERROR: not a valid timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])");
+}
+
 static void test_times(void **state)
 {
 	struct canon_col p0 = canon_col_make(CC_TIME, LT_TIME);
@@ -823,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_date_as_timestamp),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_uuid),

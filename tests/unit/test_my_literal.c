@@ -429,6 +429,14 @@ static void test_temporal(void **state)
 		LIT_FAILS(&c_date, SSPEC(SV_DATE, SVS_NAN, 0), "not a valid date or time"),
 		LIT_FAILS(&c_time, SSPEC(SV_TIME, SVS_ZERO, 0), "not a valid date or time"),
 		LIT_FAILS(&c_dt0, SDATE(0), "a date cannot be stored in this column type"),
+		/* A date compared with a timestamp: midnight is the day, a time of day is lost. */
+		LIT(&c_date, STS(757468800000000), "'2024-01-02'"),
+		LIT(&c_date, STS(-86400000000), "'1999-12-31'"),
+		LIT(&c_date, SSPEC(SV_TIMESTAMP, SVS_ZERO, 20240100 * DAY), "'2024-01-00'"),
+		LIT_FAILS(&c_date, STS(757479845000000), "the timestamp has a time of day, which a date column "
+		          "would lose"),
+		LIT_FAILS(&c_date, STS(-1), "the timestamp has a time of day, which a date column would lose"),
+		LIT_FAILS(&c_date, SSPEC(SV_TIMESTAMP, SVS_PINF, 0), "MariaDB cannot store infinity"),
 		LIT_FAILS(&c_vc, SDATE(0), "a date cannot be stored in this column type"),
 
 		/* datetime: exactly the column's fractional digits */

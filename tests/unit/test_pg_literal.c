@@ -515,7 +515,15 @@ static void test_timestamps(void **state)
 
 		REFUSED(&tz, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column"),
 		REFUSED(&ts, timed(SV_TIMESTAMPTZ, 0), "a timestamptz value cannot be stored in this column"),
-		REFUSED(&dt, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column"),
+		/* A date compared with a timestamp: midnight is the day, a time of day is lost. */
+		OK(&dt, timed(SV_TIMESTAMP, 0), "'2000-01-01'"),
+		OK(&dt, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 0, 0, 0, 0)), "'2024-01-02'"),
+		OK(&dt, special(SV_TIMESTAMP, SVS_PINF), "'infinity'"),
+		REFUSED(&dt, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 3, 4, 5, 0)),
+		        "the timestamp has a time of day, which a date column would lose"),
+		REFUSED(&dt, timed(SV_TIMESTAMP, ts_us(2024, 1, 2, 0, 0, 0, 1)),
+		        "the timestamp has a time of day, which a date column would lose"),
+		REFUSED(&dt, timed(SV_TIMESTAMPTZ, 0), "a timestamptz value cannot be stored in this column"),
 	};
 
 	(void)state;
@@ -649,6 +657,7 @@ static void test_bound_text_times(void **state)
 		REFUSED(&mood, TEXT("happy"), "the value is not a label of this enum"),
 		REFUSED(&dt, special(SV_DATE, SVS_ZERO), "a MariaDB zero date cannot be stored in PostgreSQL"),
 		REFUSED(&t0, timed(SV_TIME, -1), "a time outside 00:00:00 to 24:00:00 cannot be stored"),
+		/* A bound is compared, never stored: a date column takes no timestamp bound. */
 		REFUSED(&dt, timed(SV_TIMESTAMP, 0), "a timestamp value cannot be stored in this column"),
 	};
 

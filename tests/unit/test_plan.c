@@ -114,6 +114,8 @@ static void test_floats(void **state)
 	p = pair(col(LT_FLOAT, "double"), col(LT_DECIMAL, "numeric(12,2)"), MY, PG, false);
 	assert_int_equal(p.rc, -1);
 	assert_string_equal(p.err.detail, "a binary floating-point value is not the decimal it is printed as");
+	assert_string_equal(p.err.hint, "round both sides to the digits that matter with `scale: N` on the column, "
+	                    "or compare through a query that casts one side");
 }
 
 static void test_text(void **state)
@@ -159,9 +161,28 @@ static void test_times(void **state)
 	p = pair(col(LT_TIMESTAMP, "datetime"), col(LT_TIMESTAMPTZ, "timestamp with time zone"), MY, PG, false);
 	assert_int_equal(p.rc, -1);
 	assert_string_equal(p.err.detail, "a timestamp without time zone is not an instant, so it cannot equal one");
-	assert_true(strlen(p.err.hint) > 0);
-	p = pair(col(LT_DATE, "date"), col(LT_TIMESTAMP, "timestamp without time zone"), MY, PG, false);
+	assert_string_equal(p.err.hint, "say in which zone the source side's values are local time: the column "
+	                    "option `timezone: Europe/Berlin`, or `timezone: Europe/Berlin` on its system "
+	                    "(systems.NAME.timezone) for every check");
+	p = pair(col(LT_TIMESTAMPTZ, "timestamp"), col(LT_DATE, "date"), MY, PG, false);
 	assert_int_equal(p.rc, -1);
+	assert_string_equal(p.err.detail, "a date without time zone is not an instant, so it cannot equal one");
+	assert_string_equal(p.err.hint, "say in which zone the target side's values are local time: the column "
+	                    "option `timezone: Europe/Berlin`, or `timezone: Europe/Berlin` on its system "
+	                    "(systems.NAME.timezone) for every check");
+	/* A date is its day at 00:00:00: it compares as a timestamp, both ways, not as a key. */
+	p = pair(col(LT_DATE, "date"), col(LT_TIMESTAMP, "timestamp without time zone"), MY, PG, false);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.cls, CC_TIMESTAMP);
+	p = pair(col(LT_TIMESTAMP, "datetime"), col(LT_DATE, "date"), MY, PG, false);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.cls, CC_TIMESTAMP);
+	p = pair(col(LT_TIMESTAMP, "datetime"), col(LT_DATE, "date"), MY, PG, true);
+	assert_int_equal(p.rc, -1);
+	assert_string_equal(p.err.msg, "key column cannot be compared: timestamp in source (datetime) and date in "
+	                               "target (date)");
+	assert_string_equal(p.err.detail, "a date and a timestamp are equal at midnight, but they do not identify "
+	                                  "rows alike: compare them as columns, not keys");
 	p = pair(col(LT_TIME, "time(6)"), col(LT_TIME, "time without time zone"), MY, PG, false);
 	assert_int_equal(p.cls, CC_TIME);
 	p = pair(col(LT_DATE, "date"), col(LT_DATE, "date"), MY, PG, true);

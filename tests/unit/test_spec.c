@@ -617,7 +617,7 @@ ERROR_TEST(test_yaml_duplicate_system, HEAD "  pg: { driver: postgres, dsn: y }\
 ERROR_TEST(test_unknown_key_with_dsn_redacted,
            TOP "systems:\n  pg: { driver: postgres, dsn \"postgresql://u:secret@h/db\" }\n" CHECK_PG,
            "t.yaml:4:27: systems.pg: unknown key 'dsn \"postgresql://u:***@h/db\"' "
-           "(expected one of: driver, dsn, path)")
+           "(expected one of: driver, dsn, path, timezone)")
 /* Every message masks a uri's password, whatever it quotes: an alias, a column, a path. */
 ERROR_TEST(test_unknown_alias_redacted, SYSTEM_PG_ALIAS,
            "t.yaml:4:32: systems.pg.dsn: unknown alias 'postgresql://u:***@h/db'")
@@ -739,18 +739,18 @@ ERROR_TEST(test_path_only_for_snapshots,
            "t.yaml:4:35: systems.pg: only a snapshot system takes 'path'")
 ERROR_TEST(test_system_unknown_key,
            TOP "systems:\n  pg: { driver: postgres, dsn: x, port: 5432 }\n",
-           "t.yaml:4:35: systems.pg: unknown key 'port' (expected one of: driver, dsn, path)")
+           "t.yaml:4:35: systems.pg: unknown key 'port' (expected one of: driver, dsn, path, timezone)")
 ERROR_TEST(test_system_missing_driver, TOP "systems:\n  pg: { dsn: x }\n",
            "t.yaml:4:7: systems.pg: missing required key 'driver'")
 ERROR_TEST(test_system_missing_dsn, TOP "systems:\n  pg:\n    driver: postgres\n",
            "t.yaml:5:5: systems.pg: missing required key 'dsn'")
-ERROR_TEST(test_system_bad_driver, TOP "systems:\n  pg: { driver: mysql, dsn: x }\n",
-           "t.yaml:4:17: systems.pg.driver: invalid value 'mysql' (expected one of: "
-           "postgres, mariadb, snapshot)")
+ERROR_TEST(test_system_bad_driver, TOP "systems:\n  pg: { driver: oracle, dsn: x }\n",
+           "t.yaml:4:17: systems.pg.driver: invalid value 'oracle' (expected one of: "
+           "postgres, mariadb, snapshot, mysql)")
 ERROR_TEST(test_system_driver_is_dsn,
            TOP "systems:\n  pg: { driver: \"mariadb://u:secret@h/db\", dsn: x }\n",
            "t.yaml:4:17: systems.pg.driver: invalid value 'mariadb://u:***@h/db' "
-           "(expected one of: postgres, mariadb, snapshot)")
+           "(expected one of: postgres, mariadb, snapshot, mysql)")
 ERROR_TEST(test_system_null_driver, TOP "systems:\n  pg: { driver: , dsn: x }\n",
            "t.yaml:4:9: systems.pg.driver: expected a string, got null")
 ERROR_TEST(test_dsn_not_string, TOP "systems:\n  pg: { driver: postgres, dsn: [a] }\n",
@@ -788,7 +788,7 @@ ERROR_TEST(test_check_not_mapping, HEAD "checks:\n  - orders\n",
            "t.yaml:7:5: checks[0]: expected a mapping, got a string")
 ERROR_TEST(test_check_unknown_key, HEAD CHECK "    colums: [a]\n",
            "t.yaml:10:5: checks[0]: unknown key 'colums' (expected one of: name, source, "
-           "target, key, columns, ignore, expect, repair, chunk_rows, match, include, exclude, include_views, tables)")
+           "target, key, columns, options, ignore, expect, repair, chunk_rows, match, include, exclude, include_views, tables)")
 ERROR_TEST(test_check_match_bad, HEAD CHECK "    match: rows\n",
            "t.yaml:10:12: checks[0].match: invalid value 'rows' (expected one of: key, multiset)")
 ERROR_TEST(test_check_multiset_with_key, HEAD CHECK "    key: [id]\n    match: multiset\n",

@@ -788,11 +788,65 @@ static int teardown(void **state)
 	return rm_tree(tmpdir);
 }
 
+/*
+ * A system's zone (systems.NAME.timezone) reads a naive column through
+ * canon_col.tz, as a column's timezone: option does: a date is its
+ * midnight there, a DATETIME its local time, in gaps and folds as
+ * PostgreSQL reads them (checked on a PostgreSQL 15 server:
+ * '2018-11-04'::date::timestamp AT TIME ZONE 'America/Sao_Paulo' is
+ * 03:00 UTC; '2019-02-16 23:30' there is 2019-02-17 02:30 UTC).
+ */
+static char *tz_enc(enum ltype t, const char *zname, const char *v)
+{
+	static char out[4][64];
+	static int slot;
+	struct canon_col c = canon_col_make(CC_TIMESTAMPTZ, t);
+	struct buf b = BUF_INIT;
+	struct tally_err err;
+	char *o = out[slot++ % 4];
+
+	if (zname)
+		c.tz = zone(zname);
+	if (canon_encode(&b, &c, v, strlen(v), &err) < 0)
+		fail_msg("'%s': %s", v, err.msg);
+	o[0] = '\0';
+	for (size_t i = 0; i < b.len && 2 * i + 2 < sizeof(out[0]); i++)
+		snprintf(o + 2 * i, 3, "%02x", (unsigned char)b.data[i]);
+	buf_release(&b);
+	return o;
+}
+
+static void test_system_zone_dates_and_datetimes(void **state)
+{
+	(void)state;
+	/* Sao Paulo skipped midnight on 2018-11-04 (clocks forward): the offset before, -03. */
+	assert_string_equal(tz_enc(LT_DATE, "America/Sao_Paulo", "2018-11-04"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2018-11-04 03:00:00+00"));
+	assert_string_equal(tz_enc(LT_TIMESTAMP, "America/Sao_Paulo", "2018-11-04 00:00:00"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2018-11-04 03:00:00+00"));
+	/* 2019-02-16 23:30 happened twice (clocks back at midnight): the later, -03. */
+	assert_string_equal(tz_enc(LT_TIMESTAMP, "America/Sao_Paulo", "2019-02-16 23:30:00"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2019-02-17 02:30:00+00"));
+	assert_string_equal(tz_enc(LT_DATE, "America/Sao_Paulo", "2019-02-17"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2019-02-17 03:00:00+00"));
+	/* Berlin: an ordinary midnight in winter and in summer, a fold at 02:30. */
+	assert_string_equal(tz_enc(LT_DATE, "Europe/Berlin", "2024-01-02"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2024-01-01 23:00:00+00"));
+	assert_string_equal(tz_enc(LT_DATE, "Europe/Berlin", "2024-07-02"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2024-07-01 22:00:00+00"));
+	assert_string_equal(tz_enc(LT_TIMESTAMP, "Europe/Berlin", "2024-10-27 02:30:00"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2024-10-27 01:30:00+00"));
+	/* Gap in Berlin: 02:30 on 2024-03-31 never occurred: read with +01. */
+	assert_string_equal(tz_enc(LT_TIMESTAMP, "Europe/Berlin", "2024-03-31 02:30:00"),
+	                    tz_enc(LT_TIMESTAMPTZ, NULL, "2024-03-31 01:30:00+00"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed_offsets),
 		cmocka_unit_test(test_postgres_cases),
+		cmocka_unit_test(test_system_zone_dates_and_datetimes),
 		cmocka_unit_test(test_europe_berlin),
 		cmocka_unit_test(test_america_new_york),
 		cmocka_unit_test(test_australia_sydney),
