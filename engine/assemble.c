@@ -383,6 +383,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 			st.rep.status = RESULT_ERROR;
 			st.rep.has_error = true;
 			st.rep.err = st.rep.checks[i].err;
+			st.rep.error_note = in->redo_note;
 		}
 	if (rc == 0)
 		rc = html_write(in->out, &st.rep, in, err);

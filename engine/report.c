@@ -199,6 +199,16 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 	return rc;
 }
 
+/* msg without a leading "check 'NAME': ", which the summary's line says already. */
+static const char *unnamed(const char *msg, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(msg, "check '", 7) == 0 && strncmp(msg + 7, name, n) == 0 && strncmp(msg + 7 + n, "': ", 3) == 0)
+		return msg + 7 + n + 3;
+	return msg;
+}
+
 void report_print_summary(FILE *fp, const struct run_report *r, const struct outdir *o)
 {
 	int w = 5;
@@ -224,8 +234,8 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 				         (unsigned long long)c->missing, (unsigned long long)c->extra,
 				         (unsigned long long)c->changed);
 		}
-		if (c->status == RESULT_ERROR)
-			fprintf(fp, "%-*s  error\n", w, c->check->name);   /* the error itself goes to stderr */
+		if (c->status == RESULT_ERROR)   /* with its message; detail and hint go to stderr */
+			fprintf(fp, "%-*s  error: %s\n", w, c->check->name, unnamed(c->err.msg, c->check->name));
 		else
 			fprintf(fp, "%-*s  %-12s%s  (source %llu rows, target %llu rows, %.2f s)\n", w,
 			        c->check->name, result_status_name(c->status), counts,

@@ -20,6 +20,7 @@ struct run_opts {
 	bool progress;                  /* progress lines even when stderr is not a terminal */
 	bool compress_repair;           /* write repair scripts as .sql.zst */
 	bool resume;                    /* continue the interrupted run in out_dir */
+	bool fail_fast;                 /* stop at the first check in error (else the others go on) */
 	int connect_timeout;            /* seconds */
 	unsigned jobs;                  /* workers, >= 1 */
 	unsigned shard_index;           /* with shard_count > 1: this run's share */
