@@ -217,12 +217,21 @@ static int fail_report(struct run *r, const struct tally_err *err, bool can_resu
 	return 2;
 }
 
-static bool any_errored(const struct run *r)
+/*
+ * Does --resume have something to redo after this run: a check in error
+ * next to checks that finished (their results are kept), or one whose
+ * trouble may pass (a lost server, a lock, a timeout)?
+ */
+static bool worth_redoing(const struct run *r)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (r->errored[i])
-			return true;
-	return false;
+	bool errored = false, verdict = false, passing = false;
+
+	for (size_t i = 0; i < r->n; i++) {
+		errored = errored || r->errored[i];
+		verdict = verdict || !r->errored[i];
+		passing = passing || (r->errored[i] && worth_resuming(&r->res[i].err));
+	}
+	return r->opts->shard_count <= 1 && errored && (verdict || passing);
 }
 
 #define REDO_NOTE "the other checks' results are kept: run again with --resume to redo only the checks in error"
@@ -259,7 +268,7 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	/* Every part is done: --resume only assembles them again, once there is room. */
 	in.resume_note = RESUME_NOTE;
 	in.resume_hint = hint = resume_hint(r);
-	in.redo_note = r->opts->shard_count > 1 ? NULL : REDO_NOTE;
+	in.redo_note = worth_redoing(r) ? REDO_NOTE : NULL;
 	rc = assemble_outputs(&in, status, err);
 	free(hint);
 	json_decref(in.sessions);
@@ -610,7 +619,7 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 	 * A shard keeps its parts for tally merge; a whole run is complete,
 	 * unless a check ended in an error of its own: --resume redoes it.
 	 */
-	if (opts->shard_count <= 1 && !any_errored(&r))
+	if (opts->shard_count <= 1 && !worth_redoing(&r))
 		work_remove(out);
 	else if (opts->shard_count <= 1 && !opts->quiet)
 		fprintf(stderr, "tally: hint: the other checks' results are kept in %s/%s; run again with "

@@ -138,7 +138,7 @@ static int check_failed(struct worker *w, const struct task *t, struct tally_err
 		*e = err;
 		return -1;
 	}
-	if (first && !r->opts->quiet)
+	if (first && r->n > 1 && !r->opts->quiet)
 		fprintf(stderr, "\rtally: %s; the other checks go on\n", e->msg);
 	run_sessions_close(r, &w->ss);
 	return 0;
