@@ -446,27 +446,63 @@ out:
 	return rc;
 }
 
-/* The first UPDATE of a row in a shared table: what it writes, for the checks after it. */
-static void remember_update(struct rcheck *c, struct dd_slot *sl, const struct buf *bits, const struct buf *rb)
+/* The table columns of a record's new values (rb): an INSERT's, or an UPDATE's key and set columns. */
+static size_t *rb_columns(const struct repair_info *ri, uint8_t kind, const struct buf *bits, size_t *n)
 {
-	const struct repair_info *ri = c->ri;
-	size_t n = ri->nkey, *off, *len, k = ri->nkey;
+	size_t *cols = NULL;
 
+	*n = 0;
+	if (kind == REC_INSERT) {
+		for (size_t i = 0; i < ri->nins; i++)
+			cols = idx_push(cols, n, ri->ins[i]);
+		return cols;
+	}
+	for (size_t i = 0; i < ri->nkey; i++)
+		cols = idx_push(cols, n, ri->key[i]);
 	for (size_t j = 0; j < ri->ncmp; j++)
 		if ((size_t)bits->len * 8 > j && (bits->data[j / 8] & (1u << (j % 8))))
-			n++;
-	off = xcalloc(n + 1, sizeof(size_t));
-	len = xcalloc(n + 1, sizeof(size_t));
+			cols = idx_push(cols, n, ri->cmp[j]);
+	return cols;
+}
+
+/* The first INSERT or UPDATE of a row in a shared table: what it writes, for the checks after it. */
+static void remember(struct rcheck *c, struct dd_slot *sl, uint8_t kind, const struct buf *bits,
+                     const struct buf *rb)
+{
+	size_t n, *cols = rb_columns(c->ri, kind, bits, &n);
+	size_t *off = xcalloc(n + 1, sizeof(size_t)), *len = xcalloc(n + 1, sizeof(size_t));
+	size_t from = kind == REC_UPDATE ? c->ri->nkey : 0;
+
 	sl->written = xcalloc(1, sizeof(struct buf));
 	buf_init(sl->written);
 	if (repair_split_row(rb->data, rb->len, n, off, len))
-		for (size_t j = 0; j < ri->ncmp; j++)
-			if ((size_t)bits->len * 8 > j && (bits->data[j / 8] & (1u << (j % 8)))) {
-				written_add(sl->written, ri->cmp[j], rb->data + off[k], len[k]);
-				k++;
-			}
+		for (size_t k = from; k < n; k++)
+			written_add(sl->written, cols[k], rb->data + off[k], len[k]);
+	free(cols);
 	free(off);
 	free(len);
+}
+
+/* Does an INSERT write the same columns with the same values as the row's first INSERT? */
+static bool same_insert(const struct rcheck *c, const struct dd_slot *sl, const struct buf *rb)
+{
+	size_t n, *cols = rb_columns(c->ri, REC_INSERT, NULL, &n), held = 0;
+	size_t *off = xcalloc(n + 1, sizeof(size_t)), *len = xcalloc(n + 1, sizeof(size_t));
+	bool same = sl->written && repair_split_row(rb->data, rb->len, n, off, len);
+
+	for (size_t i = 0; sl->written && i + 8 <= sl->written->len; held++)
+		i += 8 + le_get32((const uint8_t *)sl->written->data + i + 4);
+	same = same && held == n;
+	for (size_t k = 0; k < n && same; k++) {
+		size_t wl;
+		const char *w = written_lit(sl->written, cols[k], &wl);
+
+		same = w && wl == len[k] && memcmp(w, rb->data + off[k], wl) == 0;
+	}
+	free(cols);
+	free(off);
+	free(len);
+	return same;
 }
 
 /*
@@ -500,8 +536,8 @@ static int dedupe(struct assembly *as, struct rcheck *c, uint8_t kind, const str
 		sl->kind = kind;
 		sl->check = c->index;
 		sl->used = true;
-		if (kind == REC_UPDATE)
-			remember_update(c, sl, bits, rb);
+		if (kind == REC_UPDATE || kind == REC_INSERT)
+			remember(c, sl, kind, bits, rb);
 		d->n++;
 		return 0;
 	}
@@ -511,6 +547,8 @@ static int dedupe(struct assembly *as, struct rcheck *c, uint8_t kind, const str
 	}
 	if (kind == REC_UPDATE && sl->kind == REC_UPDATE && sl->image == image)
 		rc = combine_update(as, c, sl, bits, ra, rb, err);
+	else if (kind == REC_INSERT && sl->kind == REC_INSERT && same_insert(c, sl, rb))
+		rc = 1;     /* the same row, its columns listed in another order */
 	else
 		rc = err_set(err, ERR_DATA, "checks '%s' and '%s' repair the same row of %s differently",
 		             as->checks[sl->check]->ri->check, c->ri->check, c->sys->tables[c->table]->display);
@@ -688,7 +726,8 @@ struct step **repair_script_steps(const struct rsys *s, bool rollback, size_t *n
 {
 	size_t *order = table_order(s, cycle);
 	struct step **out = xcalloc(s->nsteps ? s->nsteps : 1, sizeof(*out));
-	size_t n = 0;
+	const struct rcheck **chk = xcalloc(s->nsteps ? s->nsteps : 1, sizeof(*chk));
+	size_t n = 0, nchk = 0;
 
 	for (size_t t = 0; t < s->ntables; t++)
 		for (size_t i = 0; i < s->nsteps; i++)
@@ -696,14 +735,26 @@ struct step **repair_script_steps(const struct rsys *s, bool rollback, size_t *n
 			    s->steps[i]->table == order[t])
 				out[n++] = s->steps[i];
 	/*
-	 * Updates in check order; their rollbacks in the reverse order, so that
-	 * a check combined with an earlier one's update of a row is undone first.
+	 * Updates check by check (the order they were read in); their
+	 * rollbacks check by check in the reverse order, so that a check
+	 * combined with an earlier one's update of a row is undone first. A
+	 * check's own steps touch different rows: their order stays.
 	 */
-	for (size_t k = 0; k < s->nsteps; k++) {
-		size_t i = rollback ? s->nsteps - 1 - k : k;
+	for (size_t i = 0; i < s->nsteps; i++) {
+		bool seen = false;
 
-		if (s->steps[i]->rows && repair_kind_in(s->steps[i], rollback) == STEP_UPDATE)
-			out[n++] = s->steps[i];
+		for (size_t j = 0; j < nchk && !seen; j++)
+			seen = chk[j] == s->steps[i]->rc;
+		if (!seen)
+			chk[nchk++] = s->steps[i]->rc;
+	}
+	for (size_t k = 0; k < nchk; k++) {
+		const struct rcheck *c = chk[rollback ? nchk - 1 - k : k];
+
+		for (size_t i = 0; i < s->nsteps; i++)
+			if (s->steps[i]->rc == c && s->steps[i]->rows &&
+			    repair_kind_in(s->steps[i], rollback) == STEP_UPDATE)
+				out[n++] = s->steps[i];
 	}
 	for (size_t t = s->ntables; t-- > 0;)
 		for (size_t i = 0; i < s->nsteps; i++)
@@ -711,6 +762,7 @@ struct step **repair_script_steps(const struct rsys *s, bool rollback, size_t *n
 			    s->steps[i]->table == order[t])
 				out[n++] = s->steps[i];
 	free(order);
+	free(chk);
 	*nout = n;
 	return out;
 }
