@@ -454,6 +454,7 @@ int repair_assemble(const struct repair_asm *a, struct repair_result *res, struc
 
 		if (s->failed || c->withheld) {
 			c->res->failed = true;
+			c->res->withheld = !s->failed;
 			c->res->failure = xstrdup(s->failed ? s->failed : c->withheld);
 			c->res->none = c->res->failure;
 			continue;

@@ -256,12 +256,16 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 
 			if (!rr || !r->diff_written)
 				continue;
+			if (rr->withheld) {
+				fprintf(fp, "repair:   withheld for check '%s': %s\n", r->checks[i].check->name, rr->none);
+				continue;
+			}
 			/* Checks that repair one system share its script, or its reason for none. */
 			for (size_t j = 0; j < i && !seen; j++) {
 				const struct repair_result *pr = r->checks[j].repair;
 
 				seen = pr && (rr->file[0] ? strcmp(pr->file, rr->file) == 0
-				                          : !pr->file[0] && pr->failed &&
+				                          : !pr->file[0] && pr->failed && !pr->withheld &&
 				                            strcmp(pr->system, rr->system) == 0);
 			}
 			if (seen)

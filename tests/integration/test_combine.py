@@ -110,7 +110,9 @@ class Combine(TallyCase):
         for name in ("ca", "ca2", "cb"):
             rep = r.check(name)["repair"]
             self.assertEqual(rep["none"], reason, name)
-        self.assertIn(reason, r.stdout)
+        for name in ("ca", "cb", "ca2"):
+            self.assertIn(f"repair:   withheld for check '{name}': {reason}\n", r.stdout)
+        self.assertIn(f"repair:   {r.outdir}/repair.tgt.sql\n", r.stdout)
         self.assertEqual(r.check("co")["repair"]["statements"], {"insert": 1, "update": 0, "delete": 0})
         repair = os.path.join(r.outdir, "repair.tgt.sql")
         text = open(repair).read()
