@@ -36,6 +36,7 @@ void run_opts_init(struct run_opts *o)
 	o->lock_timeout = 60;
 	o->yield_after = 5;
 	o->on_lock_wait = LOCKWAIT_YIELD;
+	o->recheck = -1;
 }
 /* ---- sessions --------------------------------------------------------- */
 
@@ -509,6 +510,8 @@ static void plan_failed(struct run *r, size_t i, const struct tally_err *e)
 static int run_prepare(struct run *r, const char *out, const char *hash, json_t *resumed,
                        struct tally_err *err)
 {
+	if (!resumed)
+		run_stamps_early(r);
 	for (size_t i = 0; i < r->n; i++) {
 		struct tally_err e;
 
@@ -608,6 +611,10 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 	}
 	run_sessions_close(&r, &r.coord);
 	if (run_reconcile(&r, out, &err) < 0) {
+		status = fail_report(&r, &err, true);
+		goto done;
+	}
+	if (opts->recheck >= 0 && opts->shard_count <= 1 && run_recheck(&r, &err) < 0) {
 		status = fail_report(&r, &err, true);
 		goto done;
 	}
