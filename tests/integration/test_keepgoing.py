@@ -15,6 +15,7 @@ tests/integration/test_keepgoing.py
 """
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -120,6 +121,45 @@ class KeepGoing(TallyCase):
     def test_missing_table(self):
         r = self.tally(self.spec("missing"))
         self.assertMiddleError(r, "nosuch")
+
+    def test_missing_table_two_jobs(self):
+        r = self.tally(self.spec("missing"), "--jobs", "2")
+        self.assertMiddleError(r, "nosuch")
+
+    def test_resume_after_planning_error(self):
+        r = self.tally(self.spec("missing"))
+        self.assertMiddleError(r, "nosuch")
+        pg = harness.PG()
+        pg.psql(TGT, f"CREATE TABLE nosuch (id int PRIMARY KEY, v text); INSERT INTO nosuch SELECT * FROM a;"
+                     f"GRANT SELECT ON nosuch TO {pg.user};")
+        try:
+            again = self.tally(self.spec("missing"), "--resume", outdir=r.outdir)
+            self.assertEqual(again.code, 1, again.stdout + again.stderr)
+            b = again.check("b")
+            self.assertEqual((b["status"], b["missing"], b["extra"], b["changed"]), ("inconsistent", 1, 0, 1))
+            self.assertEqual(again.keys("b", "missing"), [3])
+            self.assertEqual(again.keys("b", "changed"), [5])
+            self.assertEqual(again.keys("a", "missing"), [3])
+            self.assertEqual(again.keys("c", "extra"), [11])
+            self.assertIn("-- check b", open(os.path.join(again.outdir, "repair.tgt.sql")).read())
+        finally:
+            pg.psql(TGT, "DROP TABLE nosuch")
+
+    def test_shards_then_merge(self):
+        """Each shard keeps its checks in error; tally merge reports them and the others' exact results."""
+        outs = [os.path.join(self.tmp, f"shard{k}") for k in range(2)]
+        for k, out in enumerate(outs):
+            r = self.tally(self.spec("missing"), "--shard", f"{k}/2", outdir=out)
+            self.assertEqual(r.code, 2, r.stdout + r.stderr)
+            self.assertEqual(r.check("b")["status"], "error")
+        merged = os.path.join(self.tmp, "merged")
+        m = subprocess.run([harness.tally_bin(), "merge", "--out", merged, *outs], capture_output=True, text=True)
+        mr = harness.Result(m, merged)
+        self.assertEqual(m.returncode, 2, m.stdout + m.stderr)
+        self.assertEqual(mr.check("b")["status"], "error")
+        self.assertIn("nosuch", mr.check("b")["error"]["message"])
+        self.assertEqual(mr.keys("a", "changed"), [5])
+        self.assertEqual(mr.keys("c", "extra"), [11])
 
     def run_query_error(self, *args):
         r = self.tally(self.spec("query"), "--chunk-rows", "1000", *args)
