@@ -44,7 +44,7 @@ static bool is_output_name(const char *name)
 {
 	static const char *const patterns[] = {
 		"report.json", "report.html", "diff.ndjson.zst", "repair.*.sql", "rollback.*.sql",
-		"repair.*.sql.zst", "rollback.*.sql.zst",
+		"repair.*.sql.zst", "rollback.*.sql.zst", "change-order.md",
 	};
 
 	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)

@@ -19,6 +19,7 @@ struct run_opts {
 	bool quiet;                     /* errors only */
 	bool progress;                  /* progress lines even when stderr is not a terminal */
 	bool compress_repair;           /* write repair scripts as .sql.zst */
+	const char *ticket;             /* --ticket ID for the change order, borrowed; NULL: none */
 	bool resume;                    /* continue the interrupted run in out_dir */
 	bool fail_fast;                 /* stop at the first check in error (else the others go on) */
 	int connect_timeout;            /* seconds */

@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     mariadb://tally:***@db2/new
 -- rows:       1 inserted, 2 updated, 1 deleted
@@ -15,7 +16,7 @@
 --             its key is still absent. On any mismatch the script stops with an error
 --             naming the check and the key, and nothing is changed.
 -- undo:       rollback.new.sql restores every row this script changes
--- body:       xxh128 7ff4cd92d52f6501732d42e6af0efa76
+-- body:       xxh128 82fe65c3097bbb8d3054ce9dad700c3b
 --             (check: cat repair.new.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 SET NAMES utf8mb4;
@@ -123,3 +124,4 @@ DELIMITER ;
 DROP TEMPORARY TABLE `tally_3_a`;
 
 COMMIT;
+SELECT 'tally: repair repair.new.sql applied: 4 rows (1 inserted, 2 updated, 1 deleted)' AS tally;

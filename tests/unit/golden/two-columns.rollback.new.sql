@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     mariadb://tally:***@db2/new
 -- rows:       1 inserted, 2 updated, 1 deleted
@@ -17,7 +18,7 @@
 -- restores:   the rows the repair script changed, as tally read them; columns
 --             the repair did not write are restored but not checked, because
 --             triggers or ON UPDATE clauses may have changed them
--- body:       xxh128 34f12ae1f951e66f4ce8791be8de142c
+-- body:       xxh128 34513da2fe94ffb19e9007d80ba238d3
 --             (check: cat rollback.new.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 SET NAMES utf8mb4;
@@ -125,3 +126,4 @@ DELIMITER ;
 DROP TEMPORARY TABLE `tally_2_b`;
 
 COMMIT;
+SELECT 'tally: rollback rollback.new.sql applied: 4 rows (1 inserted, 2 updated, 1 deleted)' AS tally;
