@@ -265,7 +265,8 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			if (!rr || !r->diff_written)
 				continue;
 			if (rr->withheld) {
-				fprintf(fp, "repair:   withheld for check '%s': %s\n", r->checks[i].check->name, rr->none);
+				fprintf(fp, "repair:   withheld for check '%s': %s\n", r->checks[i].check->name,
+				        rr->none);
 				continue;
 			}
 			/* Checks that repair one system share its script, or its reason for none. */

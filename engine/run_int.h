@@ -19,9 +19,11 @@
  * check an error of its own (work_write_error): the worker drops its
  * sessions, the check's other chunks are skipped, the other checks go on.
  * Any other failure (or any failure, with --fail-fast) stops every worker
- * after its current chunk and leaves the finished parts for --resume. When all parts are there, checks whose chunks may disagree on
+ * after its current chunk and leaves the finished parts for --resume.
+ * When all parts are there, checks whose chunks may disagree on
  * membership are reconciled, and the outputs are assembled from the parts
- * (a shard keeps its parts for tally merge instead).
+ * (a shard keeps its parts for tally merge instead). A run with checks in
+ * error keeps its work directory: --resume redoes those checks only.
  *
  * DDL. The coordinator's sessions lock every compared table when they
  * open (before the snapshot, on PostgreSQL) and keep the locks until the
