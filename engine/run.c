@@ -94,6 +94,11 @@ int run_session_get(struct run *r, struct sessions *ss, const struct spec_system
 		*out = s->conn;
 		return 0;
 	}
+	for (size_t i = 0; coord && i < r->nconnfail; i++)
+		if (r->connfail[i].sys == sys && r->connfail[i].side == side) {
+			*err = r->connfail[i].err;
+			return -1;
+		}
 	ops = conn_driver(sys->driver);
 	if (!ops)
 		return err_set(err, ERR_SPEC, "system '%s': unknown driver '%s'", sys->name, sys->driver);
@@ -109,6 +114,12 @@ int run_session_get(struct run *r, struct sessions *ss, const struct spec_system
 	}
 	rc = ops->open(&c, &cfg, err);
 	free(lock);
+	if (rc < 0 && coord && err->kind == ERR_CONNECT) {
+		r->connfail = xrealloc(r->connfail, (r->nconnfail + 1) * sizeof(*r->connfail));
+		r->connfail[r->nconnfail].sys = sys;
+		r->connfail[r->nconnfail].side = side;
+		r->connfail[r->nconnfail++].err = *err;
+	}
 	if (rc < 0)
 		return -1;
 	/* A coordinator's session is never cancelled: it holds the snapshot the workers share. */
@@ -414,6 +425,7 @@ static void run_release(struct run *r)
 	free(r->stamp);
 	free(r->errored);
 	free(r->fresh);
+	free(r->connfail);
 	free(r->tasks);
 	json_decref(r->runjson);
 	report_release(&r->report);

@@ -132,6 +132,9 @@ struct run {
 	int stop;                   /* set (atomically): workers stop at the next row */
 	bool yielded;               /* the run let go of its locks for r->yield */
 	struct guard_yield yield;
+	/* Coordinator sessions that could not be opened: later checks get the same error at once. */
+	struct connfail { const struct spec_system *sys; int side; struct tally_err err; } *connfail;
+	size_t nconnfail;
 };
 
 /* engine/run.c */
