@@ -47,6 +47,7 @@ struct metrics_check {
 	uint64_t missing, extra, changed;
 	uint64_t in_flight;         /* rows in flight (live rechecks); 0 without them */
 	double seconds;             /* the check's wall time */
+	bool rows_only;             /* --mode counts: rows counted, no differing rows known (no differences series) */
 };
 
 /* A run's metrics: what metrics_render() writes. */

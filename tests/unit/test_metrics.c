@@ -74,8 +74,8 @@ static void sample_run(struct metrics_run *m)
 	m->exit_status = 2;
 	m->nchecks = 2;
 	m->checks = calloc(2, sizeof(*m->checks));
-	m->checks[0] = (struct metrics_check){ strdup("orders"), 1, true, { 19794, 19790 }, 7, 3, 10, 0, 0.021 };
-	m->checks[1] = (struct metrics_check){ strdup("we\"ird\\na\nme"), 2, false, { 5, 5 }, 1, 1, 1, 0, 1 };
+	m->checks[0] = (struct metrics_check){ strdup("orders"), 1, true, { 19794, 19790 }, 7, 3, 10, 0, 0.021, false };
+	m->checks[1] = (struct metrics_check){ strdup("we\"ird\\na\nme"), 2, false, { 5, 5 }, 1, 1, 1, 0, 1, false };
 }
 
 static void test_render_exact(void **state)
