@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "base/buf.h"
 #include "changeorder.h"
@@ -369,12 +370,14 @@ static int write_diff(const struct assemble_in *in, const struct asm_state *st, 
 	struct tally_err later;
 	struct zfile z;
 	int rc = outdir_create(in->out, "diff.ndjson.zst", &z, 0, ZFILE_PLAIN, err);
+	bool copied = false;
 
 	for (size_t i = 0; i < st->nchecks && rc == 0; i++) {
 		size_t n = nchunks_of(json_array_get(checks, i));
 
 		if (st->errored[i])
 			continue;
+		copied = true;
 		if (st->rechecked[i]) {
 			char *p = work_part_path(in->dirs[0], i, WORK_RECHECK, "diff");
 
@@ -392,9 +395,25 @@ static int write_diff(const struct assemble_in *in, const struct asm_state *st, 
 			free(p);
 		}
 	}
+	if (rc == 0 && !copied) {
+		/* Every check in error: an empty file is no zstd stream, an empty frame is. */
+		char frame[32];
+		size_t len = ZSTD_compress(frame, sizeof(frame), "", 0, 1);
+
+		rc = ZSTD_isError(len) ? err_set(err, ERR_INTERNAL, "cannot make an empty zstd frame")
+		                       : zfile_write(&z, frame, len, err);
+	}
 	if (zfile_close(&z, rc == 0 ? err : &later) < 0)
 		rc = -1;
 	return rc;
+}
+
+static bool any_verdict(const struct asm_state *st)
+{
+	for (size_t i = 0; i < st->nchecks; i++)
+		if (!st->errored[i])
+			return true;
+	return false;
 }
 
 static void asm_release(struct asm_state *st)
@@ -452,7 +471,8 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 
 	/* Everything is written in the temporary directory first; then published at once, the report last. */
 	rc = load_results(in, &st, err);
-	if (rc == 0 && !in->shard) {
+	/* With no check's verdict, no diff file: nothing may look complete. */
+	if (rc == 0 && !in->shard && any_verdict(&st)) {
 		rc = write_diff(in, &st, err);
 		st.rep.diff_written = rc == 0;
 	}
@@ -479,6 +499,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 			st.rep.status = RESULT_ERROR;
 			st.rep.has_error = true;
 			st.rep.err = st.rep.checks[i].err;
+			st.rep.error_note = in->redo_note;
 		}
 	if (rc == 0)
 		rc = html_write(in->out, &st.rep, in, err);

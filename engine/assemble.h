@@ -36,6 +36,7 @@ struct assemble_in {
 	const char *resume_note;    /* the report's "resume", or NULL */
 	const char *resume_hint;    /* the hint on stderr, or NULL */
 	json_t *sessions;           /* report.json's "sessions" (borrowed), or NULL */
+	const char *redo_note;      /* the report's "resume" when a check is in error, or NULL */
 };
 
 /*

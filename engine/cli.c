@@ -11,7 +11,7 @@
 
 static const char CHECK_SYNOPSIS[] =
 	"tally check SPEC.yaml [--out DIR] [--check NAME]... [--jobs N] [--shard K/N]\n"
-	"                  [--resume] [--progress|--quiet] [--max-rate ROWS/S] [--max-load N]\n"
+	"                  [--resume] [--fail-fast] [--progress|--quiet] [--max-rate ROWS/S] [--max-load N]\n"
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
@@ -43,6 +43,9 @@ static const char CHECK_HELP[] =
 	"  -j, --jobs N            compare N chunks at once, each over its own sessions\n"
 	"      --shard K/N         take only shard K (0-based) of N; combine with tally merge\n"
 	"      --resume            finish the interrupted run in DIR: redo only unfinished chunks\n"
+	"                          and the checks that ended in an error\n"
+	"      --fail-fast         stop the run at the first check in error (default: the\n"
+	"                          other checks still run and report)\n"
 	"      --progress          progress lines on stderr even when it is not a terminal\n"
 	"  -q, --quiet             print errors only\n"
 	"      --max-rate ROWS/S   read at most this many rows per second (both sides)\n"

@@ -126,6 +126,20 @@ static int locate_check(struct combine *cb, size_t i, struct tally_err *err)
 	const char *fp = json_string_value(json_object_get(chunks, "fingerprint"));
 	size_t n = (size_t)json_integer_value(json_object_get(chunks, "n"));
 
+	cb->chunk_dir[i] = xcalloc(n ? n : 1, sizeof(size_t));
+	cb->recon[i] = -1;
+	/*
+	 * A check in error in some shard has no verdict: its chunks are not
+	 * needed (nor planned, when it failed while being planned).
+	 */
+	switch (shard_error(cb->dirs, cb->ndirs, i, err)) {
+	case -1:
+		return -1;
+	case 1:
+		return 0;
+	default:
+		break;
+	}
 	for (size_t d = 1; d < cb->ndirs; d++) {
 		json_t *oc = json_array_get(json_object_get(cb->runs[d], "checks"), i);
 		const char *ofp = json_string_value(json_object_get(json_object_get(oc, "chunks"), "fingerprint"));
@@ -135,17 +149,6 @@ static int locate_check(struct combine *cb, size_t i, struct tally_err *err)
 			        json_string_value(json_object_get(jc, "name")));
 			return err_hint(err, "the source changed between the shards' starts; run the shards again");
 		}
-	}
-	cb->chunk_dir[i] = xcalloc(n ? n : 1, sizeof(size_t));
-	cb->recon[i] = -1;
-	/* A check in error in some shard has no verdict: its chunks are not needed. */
-	switch (shard_error(cb->dirs, cb->ndirs, i, err)) {
-	case -1:
-		return -1;
-	case 1:
-		return 0;
-	default:
-		break;
 	}
 	if (locate_chunks(cb, i, jc, n, err) < 0)
 		return -1;

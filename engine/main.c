@@ -84,7 +84,7 @@ static int bad_option(const char *what)
 }
 
 enum {
-	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
+	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_FAIL_FAST, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
 	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_TICKET, OPT_MODE,
 };
@@ -148,6 +148,7 @@ static const struct option check_longopts[] = {
 	{ "compress-repair", no_argument, NULL, OPT_COMPRESS },
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "max-rate", required_argument, NULL, OPT_RATE },
 	{ "max-load", required_argument, NULL, OPT_LOAD },
@@ -210,6 +211,9 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 	}
 	case OPT_RESUME:
 		opts->resume = true;
+		return -1;
+	case OPT_FAIL_FAST:
+		opts->fail_fast = true;
 		return -1;
 	case OPT_PROGRESS:
 		opts->progress = true;

@@ -27,8 +27,9 @@
  * repair_info, which run.json carries, so tally merge can assemble the
  * parts of several shards. Memory does not depend on the number of
  * repaired rows; only a table written by more than one check keeps a
- * small digest per row, to write once a repair two checks both ask for and
- * to refuse two that disagree.
+ * small digest per row (and the literals of the columns it writes), to
+ * write once a repair two checks both ask for, to combine updates of other
+ * columns of one row, and to withhold two that disagree.
  *
  * The header records the XXH3-128 of the body (everything after the line
  * "-- end of tally header"), which report.json repeats, so a reviewer can
@@ -116,6 +117,7 @@ struct repair_result {
 	uint64_t generated;         /* changed rows whose differences are all in generated columns */
 	const char *none;           /* why there is no script (borrowed or owned by the caller) */
 	bool failed;                /* none because the repair could not be written exactly */
+	bool withheld;              /* failed: it conflicts with another check's repair of one row */
 	char *failure;              /* owned: the reason when failed */
 };
 

@@ -79,9 +79,24 @@ struct step {
 	size_t table;
 };
 
-/* Digests of the rows a table written by several checks gets, by key. */
+/*
+ * Digests of the rows a table written by several checks gets, by key. For
+ * a row that checks UPDATE, also the digest of its before-image and the
+ * columns written so far with their literals ("written": per column, its
+ * index and the literal, each length-prefixed), so that a later check that
+ * writes other columns of the row combines with them: its guard expects
+ * what the earlier checks wrote, and its rollback runs before theirs.
+ */
 struct dedupe {
-	struct dd_slot { uint8_t key[16]; uint64_t content; size_t check; bool used; } *slot;
+	struct dd_slot {
+		uint8_t key[16];
+		uint64_t content;
+		uint64_t image;         /* XXH3 of the before-image, for an UPDATE */
+		uint8_t kind;           /* REC_* of the first record */
+		size_t check;
+		bool used;
+		struct buf *written;    /* UPDATE: owned, NULL otherwise */
+	} *slot;
 	size_t cap, n;
 };
 
@@ -89,6 +104,8 @@ struct rsys;
 
 struct rcheck {
 	size_t index;
+	size_t group;               /* union-find: checks whose repairs of shared rows depend on each other */
+	const char *withheld;       /* the group's conflict, borrowed from the assembly; NULL: none */
 	const struct repair_info *ri;
 	struct rsys *sys;
 	struct repair_result *res;
@@ -122,6 +139,9 @@ struct assembly {
 	size_t nchecks;
 	size_t nfrag;
 	struct buf lit, rec;
+	struct buf adjusted;        /* a combined UPDATE's before-image (dedupe) */
+	char **conflicts;           /* owned reasons, one per conflict found */
+	size_t nconflicts;
 };
 
 /* engine/repair_step.c */
@@ -130,6 +150,10 @@ struct rsys *repair_sys_get(struct assembly *as, const struct repair_info *ri);
 size_t repair_table_get(struct rsys *s, const struct tabdesc *t);
 int repair_frag_close(struct frag *f, struct tally_err *err);
 int repair_read_part(struct assembly *as, struct rcheck *c, const char *path, struct tally_err *err);
+/* After every part is read: each check's withheld from its group's conflict, if any. */
+void repair_groups_settle(struct assembly *as);
+/* Splits a row text "(l1, l2, ...)" into its n literals; false when it does not hold n. */
+bool repair_split_row(const char *row, size_t len, size_t n, size_t *off, size_t *lens);
 enum step_kind repair_kind_in(const struct step *st, bool rollback);
 bool repair_inserts(enum step_kind k);
 struct step **repair_script_steps(const struct rsys *s, bool rollback, size_t *nout, bool *cycle);

@@ -395,6 +395,31 @@ static int write_script(struct assembly *as, struct rsys *s, bool rollback, stru
 	return rc;
 }
 
+/*
+ * Two checks that repair one row in ways that cannot both be done (two
+ * values for one column, an UPDATE and a DELETE): their repairs, and those
+ * of the checks combined with them, are left out of the script, which
+ * holds the other checks' repairs.
+ */
+static void withhold(struct assembly *as)
+{
+	repair_groups_settle(as);
+	for (size_t i = 0; i < as->nchecks; i++) {
+		struct rcheck *c = as->checks[i];
+		struct rsys *s = c->sys;
+
+		if (!c->withheld)
+			continue;
+		for (size_t k = 0; k < s->nsteps; k++)
+			if (s->steps[k]->rc == c)
+				s->steps[k]->rows = 0;
+		s->ins -= c->res->inserts;
+		s->upd -= c->res->updates;
+		s->del -= c->res->deletes;
+		c->res->inserts = c->res->updates = c->res->deletes = 0;
+	}
+}
+
 int repair_assemble(const struct repair_asm *a, struct repair_result *res, struct tally_err *err)
 {
 	struct assembly as;
@@ -410,7 +435,7 @@ int repair_assemble(const struct repair_asm *a, struct repair_result *res, struc
 		if (!a->info[i])
 			continue;
 		c = xcalloc(1, sizeof(*c));
-		c->index = as.nchecks;
+		c->index = c->group = as.nchecks;
 		c->ri = a->info[i];
 		c->res = &res[i];
 		c->res->system = a->info[i]->system;
@@ -441,6 +466,7 @@ int repair_assemble(const struct repair_asm *a, struct repair_result *res, struc
 		if (rc < 0)
 			err_context(err, "check '%s': repair script for system '%s'", c->ri->check, c->ri->system);
 	}
+	withhold(&as);
 	for (size_t i = 0; i < as.nsys && rc == 0; i++) {
 		struct rsys *s = as.sys[i];
 
@@ -453,9 +479,10 @@ int repair_assemble(const struct repair_asm *a, struct repair_result *res, struc
 		struct rcheck *c = as.checks[i];
 		struct rsys *s = c->sys;
 
-		if (s->failed) {
+		if (s->failed || c->withheld) {
 			c->res->failed = true;
-			c->res->failure = xstrdup(s->failed);
+			c->res->withheld = !s->failed;
+			c->res->failure = xstrdup(s->failed ? s->failed : c->withheld);
 			c->res->none = c->res->failure;
 			continue;
 		}

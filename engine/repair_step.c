@@ -74,6 +74,11 @@ void repair_assembly_free(struct assembly *as)
 			step_free(s->steps[j]);
 		for (size_t j = 0; j < s->ntables; j++)
 			if (s->dd[j]) {
+				for (size_t k = 0; k < s->dd[j]->cap; k++)
+					if (s->dd[j]->slot[k].written) {
+						buf_release(s->dd[j]->slot[k].written);
+						free(s->dd[j]->slot[k].written);
+					}
 				free(s->dd[j]->slot);
 				free(s->dd[j]);
 			}
@@ -90,6 +95,10 @@ void repair_assembly_free(struct assembly *as)
 	}
 	free(as->sys);
 	free(as->checks);
+	for (size_t i = 0; i < as->nconflicts; i++)
+		free(as->conflicts[i]);
+	free(as->conflicts);
+	buf_release(&as->adjusted);
 	buf_release(&as->lit);
 	buf_release(&as->rec);
 }
@@ -276,21 +285,246 @@ static int read_field(struct zreader *z, struct buf *b, struct tally_err *err)
 	return 1;
 }
 
+bool repair_split_row(const char *row, size_t len, size_t n, size_t *off, size_t *lens)
+{
+	size_t k = 0, start = 1, depth = 0;
+	bool quoted = false;
+
+	if (len < 2 || row[0] != '(' || row[len - 1] != ')')
+		return false;
+	for (size_t i = 1; i < len - 1; i++) {
+		char ch = row[i];
+
+		if (quoted) {
+			if (ch == '\'' && i + 1 < len - 1 && row[i + 1] == '\'')
+				i++;
+			else if (ch == '\'')
+				quoted = false;
+		} else if (ch == '\'') {
+			quoted = true;
+		} else if (ch == '(' || ch == '[') {
+			depth++;
+		} else if ((ch == ')' || ch == ']') && depth > 0) {
+			depth--;
+		} else if (ch == ',' && depth == 0 && i + 1 < len - 1 && row[i + 1] == ' ') {
+			if (k == n)
+				return false;
+			off[k] = start;
+			lens[k++] = i - start;
+			start = i + 2;
+			i++;
+		}
+	}
+	if (k == n || quoted || depth)
+		return false;
+	off[k] = start;
+	lens[k++] = len - 1 - start;
+	return k == n;
+}
+
+static size_t group_of(struct assembly *as, size_t i)
+{
+	while (as->checks[i]->group != i)
+		i = as->checks[i]->group = as->checks[as->checks[i]->group]->group;
+	return i;
+}
+
+/* Checks i and j depend on each other's repairs; a conflict's reason, when given, withholds both. */
+static void group_join(struct assembly *as, size_t i, size_t j, const char *conflict)
+{
+	size_t a = group_of(as, i), b = group_of(as, j);
+
+	if (a != b) {
+		as->checks[b]->group = a;
+		if (!as->checks[a]->withheld)
+			as->checks[a]->withheld = as->checks[b]->withheld;
+	}
+	if (conflict && !as->checks[a]->withheld) {
+		as->conflicts = xrealloc(as->conflicts, (as->nconflicts + 1) * sizeof(char *));
+		as->conflicts[as->nconflicts] = xstrdup(conflict);
+		as->checks[a]->withheld = as->conflicts[as->nconflicts++];
+	}
+}
+
+void repair_groups_settle(struct assembly *as)
+{
+	for (size_t i = 0; i < as->nchecks; i++)
+		as->checks[i]->withheld = as->checks[group_of(as, i)]->withheld;
+}
+
+/* The literal slot w holds for table column col, or NULL. */
+static const char *written_lit(const struct buf *w, size_t col, size_t *len)
+{
+	for (size_t i = 0; w && i + 8 <= w->len;) {
+		uint32_t c = le_get32((const uint8_t *)w->data + i), n = le_get32((const uint8_t *)w->data + i + 4);
+
+		if (c == col) {
+			*len = n;
+			return w->data + i + 8;
+		}
+		i += 8 + n;
+	}
+	return NULL;
+}
+
+static void written_add(struct buf *w, size_t col, const char *lit, size_t len)
+{
+	buf_add_le32(w, (uint32_t)col);
+	buf_add_le32(w, (uint32_t)len);
+	buf_add(w, lit, len);
+}
+
+/*
+ * A second UPDATE of a row an earlier check updates, from the same
+ * before-image: writing other columns, or the same values into the same
+ * ones, it combines (2, with as->adjusted the before-image its guard
+ * expects: the earlier checks' values in their columns); a column given
+ * two values is a conflict (-1).
+ */
+static int combine_update(struct assembly *as, struct rcheck *c, struct dd_slot *sl, const struct buf *bits,
+                          const struct buf *ra, const struct buf *rb, struct tally_err *err)
+{
+	const struct repair_info *ri = c->ri;
+	size_t nset = 0, nb = ri->nkey, *cols, *off, *len, *ioff, *ilen;
+	int rc = 2;
+
+	for (size_t j = 0; j < ri->ncmp; j++)
+		if ((size_t)bits->len * 8 > j && (bits->data[j / 8] & (1u << (j % 8))))
+			nset++;
+	cols = xcalloc(nb + nset + 1, sizeof(size_t));
+	off = xcalloc(nb + nset + 1, sizeof(size_t));
+	len = xcalloc(nb + nset + 1, sizeof(size_t));
+	ioff = xcalloc(ri->nimg + 1, sizeof(size_t));
+	ilen = xcalloc(ri->nimg + 1, sizeof(size_t));
+	for (size_t j = 0, k = nb; j < ri->ncmp; j++)
+		if (bits->data[j / 8] & (1u << (j % 8)))
+			cols[k++] = ri->cmp[j];
+	if (!repair_split_row(rb->data, rb->len, nb + nset, off, len) ||
+	    !repair_split_row(ra->data, ra->len, ri->nimg, ioff, ilen)) {
+		rc = err_set(err, ERR_DATA, "checks '%s' and '%s' repair the same row of %s: tally cannot combine "
+		             "their updates", as->checks[sl->check]->ri->check, ri->check,
+		             c->sys->tables[c->table]->display);
+		goto out;
+	}
+	for (size_t k = nb; k < nb + nset; k++) {
+		size_t wl;
+		const char *w = written_lit(sl->written, cols[k], &wl);
+
+		if (w && (wl != len[k] || memcmp(w, rb->data + off[k], wl) != 0)) {
+			rc = err_set(err, ERR_DATA, "checks '%s' and '%s' write different values into column '%s' of "
+			             "the same row of %s", as->checks[sl->check]->ri->check, ri->check,
+			             c->sys->tables[c->table]->cols[cols[k]].name, c->sys->tables[c->table]->display);
+			goto out;
+		}
+	}
+	buf_reset(&as->adjusted);
+	buf_addch(&as->adjusted, '(');
+	for (size_t i = 0; i < ri->nimg; i++) {
+		size_t wl;
+		const char *w = written_lit(sl->written, ri->img[i], &wl);
+
+		if (i)
+			buf_addstr(&as->adjusted, ", ");
+		if (w)
+			buf_add(&as->adjusted, w, wl);
+		else
+			buf_add(&as->adjusted, ra->data + ioff[i], ilen[i]);
+	}
+	buf_addch(&as->adjusted, ')');
+	for (size_t k = nb; k < nb + nset; k++) {
+		size_t wl;
+
+		if (!written_lit(sl->written, cols[k], &wl))
+			written_add(sl->written, cols[k], rb->data + off[k], len[k]);
+	}
+out:
+	free(cols);
+	free(off);
+	free(len);
+	free(ioff);
+	free(ilen);
+	return rc;
+}
+
+/* The table columns of a record's new values (rb): an INSERT's, or an UPDATE's key and set columns. */
+static size_t *rb_columns(const struct repair_info *ri, uint8_t kind, const struct buf *bits, size_t *n)
+{
+	size_t *cols = NULL;
+
+	*n = 0;
+	if (kind == REC_INSERT) {
+		for (size_t i = 0; i < ri->nins; i++)
+			cols = idx_push(cols, n, ri->ins[i]);
+		return cols;
+	}
+	for (size_t i = 0; i < ri->nkey; i++)
+		cols = idx_push(cols, n, ri->key[i]);
+	for (size_t j = 0; j < ri->ncmp; j++)
+		if ((size_t)bits->len * 8 > j && (bits->data[j / 8] & (1u << (j % 8))))
+			cols = idx_push(cols, n, ri->cmp[j]);
+	return cols;
+}
+
+/* The first INSERT or UPDATE of a row in a shared table: what it writes, for the checks after it. */
+static void remember(struct rcheck *c, struct dd_slot *sl, uint8_t kind, const struct buf *bits,
+                     const struct buf *rb)
+{
+	size_t n, *cols = rb_columns(c->ri, kind, bits, &n);
+	size_t *off = xcalloc(n + 1, sizeof(size_t)), *len = xcalloc(n + 1, sizeof(size_t));
+	size_t from = kind == REC_UPDATE ? c->ri->nkey : 0;
+
+	sl->written = xcalloc(1, sizeof(struct buf));
+	buf_init(sl->written);
+	if (repair_split_row(rb->data, rb->len, n, off, len))
+		for (size_t k = from; k < n; k++)
+			written_add(sl->written, cols[k], rb->data + off[k], len[k]);
+	free(cols);
+	free(off);
+	free(len);
+}
+
+/* Does an INSERT write the same columns with the same values as the row's first INSERT? */
+static bool same_insert(const struct rcheck *c, const struct dd_slot *sl, const struct buf *rb)
+{
+	size_t n, *cols = rb_columns(c->ri, REC_INSERT, NULL, &n), held = 0;
+	size_t *off = xcalloc(n + 1, sizeof(size_t)), *len = xcalloc(n + 1, sizeof(size_t));
+	bool same = sl->written && repair_split_row(rb->data, rb->len, n, off, len);
+
+	for (size_t i = 0; sl->written && i + 8 <= sl->written->len; held++)
+		i += 8 + le_get32((const uint8_t *)sl->written->data + i + 4);
+	same = same && held == n;
+	for (size_t k = 0; k < n && same; k++) {
+		size_t wl;
+		const char *w = written_lit(sl->written, cols[k], &wl);
+
+		same = w && wl == len[k] && memcmp(w, rb->data + off[k], wl) == 0;
+	}
+	free(cols);
+	free(off);
+	free(len);
+	return same;
+}
+
 /*
  * A table written by several checks: 1 for a row another check repairs the
- * same way (it is written once), -1 for one it repairs differently.
+ * same way (it is written once), 2 for an UPDATE that combines with an
+ * earlier check's (as->adjusted holds its before-image), -1 for a row two
+ * checks repair in ways that cannot both be done (both checks' repairs are
+ * then withheld, with the checks they combined with).
  */
-static int dedupe(struct assembly *as, struct rcheck *c, uint8_t kind, const struct buf *key,
-                  const struct buf *ra, const struct buf *rb, struct tally_err *err)
+static int dedupe(struct assembly *as, struct rcheck *c, uint8_t kind, const struct buf *bits,
+                  const struct buf *key, const struct buf *ra, const struct buf *rb, struct tally_err *err)
 {
 	struct dedupe *d = c->sys->dd[c->table];
 	XXH128_canonical_t kc;
 	struct dd_slot *sl;
-	uint64_t content;
+	uint64_t content, image;
+	int rc;
 
 	if (!d)
 		return 0;
 	XXH128_canonicalFromHash(&kc, XXH3_128bits(key->data, key->len));
+	image = XXH3_64bits(ra->data, ra->len);
 	content = XXH3_64bits_withSeed(ra->data, ra->len, XXH3_64bits_withSeed(rb->data, rb->len, kind));
 	if (d->n * 2 >= d->cap)
 		dd_grow(d);
@@ -298,15 +532,28 @@ static int dedupe(struct assembly *as, struct rcheck *c, uint8_t kind, const str
 	if (!sl->used) {
 		memcpy(sl->key, kc.digest, 16);
 		sl->content = content;
+		sl->image = image;
+		sl->kind = kind;
 		sl->check = c->index;
 		sl->used = true;
+		if (kind == REC_UPDATE || kind == REC_INSERT)
+			remember(c, sl, kind, bits, rb);
 		d->n++;
 		return 0;
 	}
-	if (sl->content == content)
+	if (sl->content == content) {
+		group_join(as, sl->check, c->index, NULL);
 		return 1;
-	return err_set(err, ERR_DATA, "checks '%s' and '%s' repair the same row of %s differently",
-	               as->checks[sl->check]->ri->check, c->ri->check, c->sys->tables[c->table]->display);
+	}
+	if (kind == REC_UPDATE && sl->kind == REC_UPDATE && sl->image == image)
+		rc = combine_update(as, c, sl, bits, ra, rb, err);
+	else if (kind == REC_INSERT && sl->kind == REC_INSERT && same_insert(c, sl, rb))
+		rc = 1;     /* the same row, its columns listed in another order */
+	else
+		rc = err_set(err, ERR_DATA, "checks '%s' and '%s' repair the same row of %s differently",
+		             as->checks[sl->check]->ri->check, c->ri->check, c->sys->tables[c->table]->display);
+	group_join(as, sl->check, c->index, rc < 0 ? err->msg : NULL);
+	return rc;
 }
 
 /* Reads one part's records into steps and fragments. */
@@ -367,18 +614,20 @@ int repair_read_part(struct assembly *as, struct rcheck *c, const char *path, st
 			rc = err_set(err, ERR_IO, "repair records of check '%s' are corrupt", c->ri->check);
 			break;
 		}
-		d = dedupe(as, c, kind, &key, &ra, &rb, &e);
-		if (d < 0) {
-			c->sys->failed = xstrdup(e.msg);
-			continue;
+		if (kind == REC_UPDATE && bits.len != nb) {
+			rc = err_set(err, ERR_IO, "repair records of check '%s' are corrupt", c->ri->check);
+			break;
 		}
+		d = dedupe(as, c, kind, &bits, &key, &ra, &rb, &e);
+		if (d < 0)
+			continue;   /* the conflict withholds this check's repair and the other's */
 		if (d == 1) {
 			c->res->duplicates++;
 			continue;
 		}
-		if (kind == REC_UPDATE && bits.len != nb) {
-			rc = err_set(err, ERR_IO, "repair records of check '%s' are corrupt", c->ri->check);
-			break;
+		if (d == 2) {
+			buf_reset(&ra);
+			buf_add(&ra, as->adjusted.data, as->adjusted.len);
 		}
 		st = kind == REC_INSERT ? insert_step(as, c) : kind == REC_DELETE ? delete_step(as, c)
 		   : update_step(as, c, (const uint8_t *)bits.data, nb);
@@ -477,22 +726,43 @@ struct step **repair_script_steps(const struct rsys *s, bool rollback, size_t *n
 {
 	size_t *order = table_order(s, cycle);
 	struct step **out = xcalloc(s->nsteps ? s->nsteps : 1, sizeof(*out));
-	size_t n = 0;
+	const struct rcheck **chk = xcalloc(s->nsteps ? s->nsteps : 1, sizeof(*chk));
+	size_t n = 0, nchk = 0;
 
 	for (size_t t = 0; t < s->ntables; t++)
 		for (size_t i = 0; i < s->nsteps; i++)
 			if (s->steps[i]->rows && repair_inserts(repair_kind_in(s->steps[i], rollback)) &&
 			    s->steps[i]->table == order[t])
 				out[n++] = s->steps[i];
-	for (size_t i = 0; i < s->nsteps; i++)
-		if (s->steps[i]->rows && repair_kind_in(s->steps[i], rollback) == STEP_UPDATE)
-			out[n++] = s->steps[i];
+	/*
+	 * Updates check by check (the order they were read in); their
+	 * rollbacks check by check in the reverse order, so that a check
+	 * combined with an earlier one's update of a row is undone first. A
+	 * check's own steps touch different rows: their order stays.
+	 */
+	for (size_t i = 0; i < s->nsteps; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < nchk && !seen; j++)
+			seen = chk[j] == s->steps[i]->rc;
+		if (!seen)
+			chk[nchk++] = s->steps[i]->rc;
+	}
+	for (size_t k = 0; k < nchk; k++) {
+		const struct rcheck *c = chk[rollback ? nchk - 1 - k : k];
+
+		for (size_t i = 0; i < s->nsteps; i++)
+			if (s->steps[i]->rc == c && s->steps[i]->rows &&
+			    repair_kind_in(s->steps[i], rollback) == STEP_UPDATE)
+				out[n++] = s->steps[i];
+	}
 	for (size_t t = s->ntables; t-- > 0;)
 		for (size_t i = 0; i < s->nsteps; i++)
 			if (s->steps[i]->rows && deletes(repair_kind_in(s->steps[i], rollback)) &&
 			    s->steps[i]->table == order[t])
 				out[n++] = s->steps[i];
 	free(order);
+	free(chk);
 	*nout = n;
 	return out;
 }

@@ -199,7 +199,7 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "key", c->key ? json_incref(c->key) : json_null());
 	json_object_set_new(o, "columns", c->columns ? json_incref(c->columns) : json_null());
 	json_object_set_new(o, "unmatched_columns", c->unmatched ? json_incref(c->unmatched) : json_null());
-	json_object_set_new(o, "findings", c->findings ? json_incref(c->findings) : json_array());
+	json_object_set_new(o, "findings", json_is_array(c->findings) ? json_incref(c->findings) : json_array());
 	json_object_set_new(o, "columns_left_out", c->left_out ? json_incref(c->left_out) : json_null());
 	/* Counts mode reads no row: which rows differ is not known. */
 	json_object_set_new(o, "missing", c->counts ? json_null() : count_json(c, c->missing));
@@ -301,6 +301,16 @@ static void print_findings(FILE *fp, const struct run_report *r)
 	}
 }
 
+/* msg without a leading "check 'NAME': ", which the summary's line says already. */
+static const char *unnamed(const char *msg, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(msg, "check '", 7) == 0 && strncmp(msg + 7, name, n) == 0 && strncmp(msg + 7 + n, "': ", 3) == 0)
+		return msg + 7 + n + 3;
+	return msg;
+}
+
 void report_print_summary(FILE *fp, const struct run_report *r, const struct outdir *o)
 {
 	int w = 5;
@@ -339,8 +349,8 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		if (c->status == RESULT_INCONSISTENT && !c->counts && report_has_findings(c) && !c->missing &&
 		    !c->extra && !c->changed)
 			snprintf(counts, sizeof(counts), "  findings %zu", json_array_size(c->findings));
-		if (c->status == RESULT_ERROR)
-			fprintf(fp, "%-*s  error\n", w, c->check->name);   /* the error itself goes to stderr */
+		if (c->status == RESULT_ERROR)   /* with its message; detail and hint go to stderr */
+			fprintf(fp, "%-*s  error: %s\n", w, c->check->name, unnamed(c->err.msg, c->check->name));
 		else
 			fprintf(fp, "%-*s  %-12s%s  (source %llu rows, target %llu rows, %.2f s)\n", w,
 			        c->check->name, result_status_name(c->status), counts,
@@ -374,12 +384,17 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 
 			if (!rr || !r->diff_written)
 				continue;
+			if (rr->withheld) {
+				fprintf(fp, "repair:   withheld for check '%s': %s\n", r->checks[i].check->name,
+				        rr->none);
+				continue;
+			}
 			/* Checks that repair one system share its script, or its reason for none. */
 			for (size_t j = 0; j < i && !seen; j++) {
 				const struct repair_result *pr = r->checks[j].repair;
 
 				seen = pr && (rr->file[0] ? strcmp(pr->file, rr->file) == 0
-				                          : !pr->file[0] && pr->failed &&
+				                          : !pr->file[0] && pr->failed && !pr->withheld &&
 				                            strcmp(pr->system, rr->system) == 0);
 			}
 			if (seen)

@@ -99,6 +99,11 @@ int run_session_get(struct run *r, struct sessions *ss, const struct spec_system
 		*out = s->conn;
 		return 0;
 	}
+	for (size_t i = 0; coord && i < r->nconnfail; i++)
+		if (r->connfail[i].sys == sys && r->connfail[i].side == side) {
+			*err = r->connfail[i].err;
+			return -1;
+		}
 	ops = conn_driver(sys->driver);
 	if (!ops)
 		return err_set(err, ERR_SPEC, "system '%s': unknown driver '%s'", sys->name, sys->driver);
@@ -114,6 +119,12 @@ int run_session_get(struct run *r, struct sessions *ss, const struct spec_system
 	}
 	rc = ops->open(&c, &cfg, err);
 	free(lock);
+	if (rc < 0 && coord && err->kind == ERR_CONNECT) {
+		r->connfail = xrealloc(r->connfail, (r->nconnfail + 1) * sizeof(*r->connfail));
+		r->connfail[r->nconnfail].sys = sys;
+		r->connfail[r->nconnfail].side = side;
+		r->connfail[r->nconnfail++].err = *err;
+	}
 	if (rc < 0)
 		return -1;
 	/* A coordinator's session is never cancelled: it holds the snapshot the workers share. */
@@ -223,6 +234,25 @@ static int fail_report(struct run *r, const struct tally_err *err, bool can_resu
 	return 2;
 }
 
+/*
+ * Does --resume have something to redo after this run: a check in error
+ * next to checks that finished (their results are kept), or one whose
+ * trouble may pass (a lost server, a lock, a timeout)?
+ */
+static bool worth_redoing(const struct run *r)
+{
+	bool errored = false, verdict = false, passing = false;
+
+	for (size_t i = 0; i < r->n; i++) {
+		errored = errored || r->errored[i];
+		verdict = verdict || !r->errored[i];
+		passing = passing || (r->errored[i] && worth_resuming(&r->res[i].err));
+	}
+	return r->opts->shard_count <= 1 && errored && (verdict || passing);
+}
+
+#define REDO_NOTE "the other checks' results are kept: run again with --resume to redo only the checks in error"
+
 static int assemble_run(struct run *r, int *status, struct tally_err *err)
 {
 	const char *dirs[1] = { r->out.path };
@@ -255,6 +285,7 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	/* Every part is done: --resume only assembles them again, once there is room. */
 	in.resume_note = RESUME_NOTE;
 	in.resume_hint = hint = resume_hint(r);
+	in.redo_note = worth_redoing(r) ? REDO_NOTE : NULL;
 	rc = assemble_outputs(&in, status, err);
 	free(hint);
 	json_decref(in.sessions);
@@ -398,6 +429,8 @@ static void run_release(struct run *r)
 	free(r->no_repair);
 	free(r->stamp);
 	free(r->errored);
+	free(r->fresh);
+	free(r->connfail);
 	free(r->tasks);
 	json_decref(r->runjson);
 	report_release(&r->report);
@@ -441,6 +474,7 @@ static void run_init(struct run *r, const struct spec *spec, const struct run_op
 	r->no_repair = xcalloc(r->n ? r->n : 1, sizeof(*r->no_repair));
 	r->stamp = xcalloc(r->n ? r->n : 1, sizeof(*r->stamp));
 	r->errored = xcalloc(r->n ? r->n : 1, sizeof(*r->errored));
+	r->fresh = xcalloc(r->n ? r->n : 1, sizeof(*r->fresh));
 	run_init_guard(r);
 	if (opts->shard_count > 1)
 		r->report.shard = json_pack("{s:i, s:i}", "index", opts->shard_index, "count", opts->shard_count);
@@ -468,31 +502,65 @@ static json_t *resume_read(struct run *r, const char *out, const char *hash, str
 	return NULL;
 }
 
+/* After a planning error of check i's own: sessions it broke are opened again by the next check. */
+static void plan_failed(struct run *r, size_t i, const struct tally_err *e)
+{
+	chunkplan_release(&r->cps[i]);
+	memset(&r->cps[i], 0, sizeof(r->cps[i]));
+	r->fresh[i] = true;
+	if (e->kind != ERR_LOST)
+		return;
+	for (int s = 0; s < 2; s++) {
+		struct session *se = run_session_find(&r->coord, run_check_side(r, i, s)->sys, s);
+
+		if (se)
+			run_session_drop(r, se);
+	}
+}
+
 /*
- * Plans every check before reading a row (a bad check fails the run
- * early), then writes run.json, or takes the resumed one.
+ * Plans every check before reading a row, then writes run.json, or takes
+ * the resumed one (with the entries of the checks planned again). A check
+ * that cannot be planned is an error of its own and the others go on
+ * (with --fail-fast, it stops the run).
  */
 static int run_prepare(struct run *r, const char *out, const char *hash, json_t *resumed,
                        struct tally_err *err)
 {
 	if (!resumed)
 		run_stamps_early(r);
-	for (size_t i = 0; i < r->n; i++)
-		if (run_check_plan(r, i, resumed, err) < 0) {
-			if (err->kind != ERR_SPEC)
-				err_context(err, "check '%s'", r->res[i].check->name);
-			r->res[i].status = RESULT_ERROR;
-			r->res[i].err = *err;
-			return -1;
+	for (size_t i = 0; i < r->n; i++) {
+		struct tally_err e;
+
+		err_clear(&e);
+		if (run_check_plan(r, i, resumed, &e) == 0)
+			continue;
+		if (run_check_own_error(r, &e)) {
+			plan_failed(r, i, &e);
+			if (run_check_error(r, i, &e, err) < 0)
+				return -1;
+			continue;
 		}
+		*err = e;
+		if (err->kind != ERR_SPEC)
+			err_context(err, "check '%s'", r->res[i].check->name);
+		r->res[i].status = RESULT_ERROR;
+		r->res[i].err = *err;
+		return -1;
+	}
 	if (resumed) {
+		json_t *checks = json_object_get(resumed, "checks");
+
 		r->runjson = json_incref(resumed);
 		/* A --ticket given now names the change order the resumed run writes. */
 		if (r->spec->ticket && json_is_object(json_object_get(resumed, "spec")))
 			json_object_set_new(json_object_get(resumed, "spec"), "ticket", json_string(r->spec->ticket));
 		snprintf(r->report.started_at, sizeof(r->report.started_at), "%s",
 		         jstr_or(resumed, "started_at", r->report.started_at));
-		return 0;
+		for (size_t i = 0; i < r->n; i++)
+			if (r->fresh[i])
+				json_array_set_new(checks, i, run_check_json(r, i));
+		return work_write_run(out, r->runjson, err);
 	}
 	r->runjson = run_json(r, hash);
 	return work_write_run(out, r->runjson, err);
@@ -574,9 +642,15 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 		status = 2;     /* the errors are printed, and the parts kept for --resume */
 		goto done;
 	}
-	/* A shard keeps its parts for tally merge; a whole run is complete. */
-	if (opts->shard_count <= 1)
+	/*
+	 * A shard keeps its parts for tally merge; a whole run is complete,
+	 * unless a check ended in an error of its own: --resume redoes it.
+	 */
+	if (opts->shard_count <= 1 && !worth_redoing(&r))
 		work_remove(out);
+	else if (opts->shard_count <= 1 && !opts->quiet)
+		fprintf(stderr, "tally: hint: the other checks' results are kept in %s/%s; run again with "
+		        "--resume to redo only the checks in error\n", out, WORK_DIRNAME);
 done:
 	json_decref(resumed);
 	run_release(&r);

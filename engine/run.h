@@ -31,6 +31,7 @@ struct run_opts {
 	bool compress_repair;           /* write repair scripts as .sql.zst */
 	const char *ticket;             /* --ticket ID for the change order, borrowed; NULL: none */
 	bool resume;                    /* continue the interrupted run in out_dir */
+	bool fail_fast;                 /* stop at the first check in error (else the others go on) */
 	int connect_timeout;            /* seconds */
 	unsigned jobs;                  /* workers, >= 1 */
 	unsigned shard_index;           /* with shard_count > 1: this run's share */

@@ -14,11 +14,16 @@
  * exported snapshots, take tasks one at a time and leave each chunk's
  * part in the work directory; the coordinator meanwhile draws progress.
  * A lost connection makes the worker reconnect and redo the chunk, up to
- * three times, waiting 1, 2 then 4 seconds; any other failure stops every
- * worker after its current chunk and leaves the finished parts for
- * --resume. When all parts are there, checks whose chunks may disagree on
+ * three times, waiting 1, 2 then 4 seconds. A failure that belongs to
+ * one check (its table or query, a connection lost for good) gives that
+ * check an error of its own (work_write_error): the worker drops its
+ * sessions, the check's other chunks are skipped, the other checks go on.
+ * Any other failure (or any failure, with --fail-fast) stops every worker
+ * after its current chunk and leaves the finished parts for --resume.
+ * When all parts are there, checks whose chunks may disagree on
  * membership are reconciled, and the outputs are assembled from the parts
- * (a shard keeps its parts for tally merge instead).
+ * (a shard keeps its parts for tally merge instead). A run with checks in
+ * error keeps its work directory: --resume redoes those checks only.
  *
  * DDL. The coordinator's sessions lock every compared table when they
  * open (before the snapshot, on PostgreSQL) and keep the locks until the
@@ -122,9 +127,14 @@ struct run {
 	bool skip_locks;            /* TALLY_TEST_SKIP_LOCKS, for tests of the stamps only */
 	char *(*stamp)[2];          /* [check][side]: the table's stamp when the run began; NULL: none */
 	bool *errored;              /* [check]: no verdict; its error is in the work directory */
+	bool *fresh;                /* [check]: its run.json entry is (re)written: planned again on
+	                               --resume, or in error while being planned */
 	int stop;                   /* set (atomically): workers stop at the next row */
 	bool yielded;               /* the run let go of its locks for r->yield */
 	struct guard_yield yield;
+	/* Coordinator sessions that could not be opened: later checks get the same error at once. */
+	struct connfail { const struct spec_system *sys; int side; struct tally_err err; } *connfail;
+	size_t nconnfail;
 };
 
 /* engine/run.c */
@@ -136,6 +146,16 @@ void run_sessions_close(struct run *r, struct sessions *ss);
 
 /* engine/run_plan.c */
 json_t *run_json(struct run *r, const char *spec_hash);
+/* Check i's entry of run.json (a check in error while being planned has no key, columns or chunks). */
+json_t *run_check_json(struct run *r, size_t i);
+/* Is e an error of one check, which the other checks go on after (unless --fail-fast)? */
+bool run_check_own_error(const struct run *r, const struct tally_err *e);
+/*
+ * Check i has no verdict, for e (given the check's name as context): kept in
+ * the work directory; -1 with err set when the directory cannot keep it.
+ * The coordinator's, or a worker's holding r->lock.
+ */
+int run_check_error(struct run *r, size_t i, struct tally_err *e, struct tally_err *err);
 const struct spec_side *run_check_side(const struct run *r, size_t i, int s);
 int run_stamps_check(struct run *r, const char *when, struct tally_err *err);
 /* Reads every compared table's stamp before any snapshot is taken; failures are left to planning. */

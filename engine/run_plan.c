@@ -157,23 +157,30 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 	return rc;
 }
 
-static json_t *check_json_for_run(struct run *r, size_t i)
+json_t *run_check_json(struct run *r, size_t i)
 {
 	const struct plan *p = &r->plans[i];
 	const struct check_result *res = &r->res[i];
+	const struct spec_check *c = res->check;
 	json_t *sides = json_array();
 
-	for (int s = 0; s < 2; s++)
-		json_array_append_new(sides, json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "system", res->side[s].system,
-		                                       "table", res->side[s].table, "server", res->side[s].server,
-		                                       "position", res->side[s].position, "stamp", r->stamp[i][s]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:o, s:s?}", "name",
-	                 p->check->name, "mode", run_mode_name(r->opts->mode),
-	                 "expect", spec_expect_name(p->check->expect), "repair", spec_repair_name(p->check->repair),
-	                 "multiset", p->multiset,
-	                 "chunks", chunkplan_json(&r->cps[i]), "sides", sides, "key", res->key,
-	                 "columns", res->columns, "unmatched", res->unmatched, "findings", res->findings,
-	                 "left_out", res->left_out,
+	for (int s = 0; s < 2; s++) {
+		const char *table = res->side[s].table ? res->side[s].table : run_check_side(r, i, s)->table;
+
+		json_array_append_new(sides, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "system",
+		                                       run_check_side(r, i, s)->system, "table", table,
+		                                       "server", res->side[s].server, "position",
+		                                       res->side[s].position, "stamp", r->stamp[i][s]));
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:o, s:s?}", "name", c->name,
+	                 "mode", run_mode_name(r->opts->mode),
+	                 "expect", spec_expect_name(c->expect), "repair", spec_repair_name(c->repair),
+	                 "multiset", r->planned[i] ? p->multiset : c->multiset,
+	                 "chunks", r->cps[i].n ? chunkplan_json(&r->cps[i]) : json_pack("{s:i}", "n", 0),
+	                 "sides", sides, "key", res->key ? res->key : json_null(),
+	                 "columns", res->columns ? res->columns : json_null(),
+	                 "unmatched", res->unmatched ? res->unmatched : json_null(),
+	                 "findings", res->findings, "left_out", res->left_out,
 	                 "repair_info", r->rinfo[i] ? repair_info_json(r->rinfo[i]) : json_null(),
 	                 "no_repair", r->no_repair[i]);
 }
@@ -187,7 +194,7 @@ json_t *run_json(struct run *r, const char *spec_hash)
 		                                         "driver", r->spec->systems[i].driver,
 		                                         "dsn_shown", r->spec->systems[i].dsn_shown));
 	for (size_t i = 0; i < r->n; i++)
-		json_array_append_new(checks, check_json_for_run(r, i));
+		json_array_append_new(checks, run_check_json(r, i));
 	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s?, s:s}, s:o, s:o, s:s, s:o, s:o}", "format", 1,
 	                 "tally_version", TALLY_VERSION, "canon_version", CANON_VERSION,
 	                 "spec", "name", r->spec->name, "file", r->spec->file, "reason", r->spec->reason,
@@ -219,10 +226,29 @@ const struct spec_side *run_check_side(const struct run *r, size_t i, int s)
 	return s == SIDE_SOURCE ? &r->res[i].check->source : &r->res[i].check->target;
 }
 
-/* Check i has no verdict, for e; -1 with err set when the work directory cannot keep that. */
-static int mark_check_error(struct run *r, size_t i, struct tally_err *e, struct tally_err *err)
+bool run_check_own_error(const struct run *r, const struct tally_err *e)
 {
-	err_context(e, "check '%s'", r->res[i].check->name);
+	if (r->opts->fail_fast || tally_interrupted || __atomic_load_n(&r->stop, __ATOMIC_RELAXED))
+		return false;
+	switch (e->kind) {
+	case ERR_SPEC:
+	case ERR_CONNECT:
+	case ERR_SCHEMA:
+	case ERR_QUERY:
+	case ERR_LOST:
+	case ERR_DATA:
+	case ERR_TIMEOUT:
+		return true;
+	default:
+		return false;   /* the run's own trouble: files, locks, snapshots, an interruption */
+	}
+}
+
+int run_check_error(struct run *r, size_t i, struct tally_err *e, struct tally_err *err)
+{
+	/* A spec error's message starts with file:line:column: the check is named after it. */
+	if (e->kind != ERR_SPEC)
+		err_context(e, "check '%s'", r->res[i].check->name);
 	r->errored[i] = true;
 	r->res[i].status = RESULT_ERROR;
 	r->res[i].err = *e;
@@ -243,7 +269,7 @@ static int stamp_compare(struct run *r, size_t i, int s, const char *when, struc
 	if (guard_stamp(&r->guard, sd->sys, sd->table, &now, &e) < 0) {
 		err_context(&e, "cannot tell whether table '%s' on %s system '%s' was rewritten %s", sd->table,
 		            s == SIDE_SOURCE ? "source" : "target", sd->system, when);
-		return mark_check_error(r, i, &e, err);
+		return run_check_error(r, i, &e, err);
 	}
 	if (now && strcmp(now, was) == 0) {
 		free(now);
@@ -258,7 +284,7 @@ static int stamp_compare(struct run *r, size_t i, int s, const char *when, struc
 	err_detail(&e, "its storage when the run began: %s; now: %s", was, now ? now : "unknown");
 	err_hint(&e, "run the check again from the start once the table is no longer being changed");
 	free(now);
-	return mark_check_error(r, i, &e, err);
+	return run_check_error(r, i, &e, err);
 }
 
 /* Every check's stamps against the run's first; -1 only when the work directory fails. */
@@ -373,15 +399,24 @@ int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *e
 
 		if (known < 0)
 			return -1;
-		if (known == 1) {
-			r->errored[i] = true;
-			res->status = RESULT_ERROR;
-			res->err = e;
+		if (!old) {
+			err_set(err, ERR_USAGE, "check '%s' no longer matches the interrupted run", c->name);
+			return err_hint(err, "the tables or the spec changed; start again without --resume");
 		}
-		if (old && stamps_begin(r, i, old, err) < 0)
+		/* A check that ended in an error of its own is redone from the start, with fresh stamps. */
+		if (known == 1) {
+			if (work_clear_check(r->out.path, i, err) < 0)
+				return -1;
+			r->fresh[i] = true;
+		}
+	}
+	if (resumed && !r->fresh[i]) {
+		json_t *old = json_array_get(json_object_get(resumed, "checks"), i);
+
+		if (stamps_begin(r, i, old, err) < 0)
 			return -1;
-		if (!old || (!r->errored[i] && (!json_equal(json_object_get(old, "columns"), res->columns) ||
-		                                !json_equal(json_object_get(old, "key"), res->key)))) {
+		if (!r->errored[i] && (!json_equal(json_object_get(old, "columns"), res->columns) ||
+		                       !json_equal(json_object_get(old, "key"), res->key))) {
 			err_set(err, ERR_USAGE, "check '%s' no longer matches the interrupted run", c->name);
 			return err_hint(err, "the tables or the spec changed; start again without --resume");
 		}

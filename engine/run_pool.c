@@ -99,7 +99,7 @@ static int run_task(struct worker *w, const struct task *t, struct tally_err *er
 			return 0;
 		if ((err->kind != ERR_LOST && err->kind != ERR_CONNECT) || attempt == MAX_RETRIES ||
 		    tally_interrupted || r->failed)
-			return err_context(err, "check '%s'", c->name);
+			return -1;      /* the caller names the check */
 		if (!r->opts->quiet)
 			fprintf(stderr, "\rtally: check '%s': %s; retrying in %u s (%u of %u)\n", c->name, err->msg,
 			        1u << attempt, attempt + 1, MAX_RETRIES);
@@ -113,6 +113,50 @@ static int run_task(struct worker *w, const struct task *t, struct tally_err *er
 	}
 }
 
+/*
+ * A failure of the task's check alone: the check gets its error (the
+ * first of its chunks to fail gives it), its other chunks are skipped,
+ * and the worker goes on with fresh sessions. -1 when the run must stop.
+ */
+static int check_failed(struct worker *w, const struct task *t, struct tally_err *e)
+{
+	struct run *r = w->r;
+	struct tally_err err;
+	bool first = false;
+	int rc = 0;
+
+	if (!run_check_own_error(r, e))
+		return err_context(e, "check '%s'", r->res[t->check].check->name);
+	pthread_mutex_lock(&r->lock);
+	if (!r->errored[t->check]) {
+		first = true;
+		rc = run_check_error(r, t->check, e, &err);
+	} else {
+		err_context(e, "check '%s'", r->res[t->check].check->name);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc < 0) {
+		*e = err;
+		return -1;
+	}
+	if (first && r->n > 1 && !r->opts->quiet)
+		fprintf(stderr, "\rtally: %s; the other checks go on\n", e->msg);
+	run_sessions_close(r, &w->ss);
+	return 0;
+}
+
+/* The next task whose check has no error, under r->lock; false when none is left or the run failed. */
+static bool next_task(struct run *r, struct task *t)
+{
+	while (!r->failed && r->next < r->ntasks) {
+		*t = r->tasks[r->next++];
+		if (!r->errored[t->check])
+			return true;
+		__atomic_add_fetch(&r->chunks_done, 1, __ATOMIC_RELAXED);
+	}
+	return false;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -121,16 +165,15 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		struct task t;
+		bool got;
 
 		pthread_mutex_lock(&r->lock);
-		if (r->failed || r->next == r->ntasks) {
-			pthread_mutex_unlock(&r->lock);
-			break;
-		}
-		t = r->tasks[r->next++];
+		got = next_task(r, &t);
 		pthread_mutex_unlock(&r->lock);
+		if (!got)
+			break;
 		err_clear(&err);
-		if (run_task(w, &t, &err) < 0) {
+		if (run_task(w, &t, &err) < 0 && check_failed(w, &t, &err) < 0) {
 			fail_run(r, &err);
 			break;
 		}

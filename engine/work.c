@@ -80,6 +80,18 @@ void work_remove(const char *out)
 	free(d);
 }
 
+int work_clear_check(const char *out, size_t check, struct tally_err *err)
+{
+	char *c = xasprintf("%s/%s/c%zu", out, WORK_DIRNAME, check);
+	int rc = 0;
+
+	remove_tree(c);
+	if (mkdir(c, 0700) < 0)
+		rc = err_set(err, ERR_IO, "cannot create '%s': %s", c, strerror(errno));
+	free(c);
+	return rc;
+}
+
 static char *part_name(size_t part)
 {
 	return part == WORK_RECONCILE ? xstrdup("r") : part == WORK_RECHECK ? xstrdup("k") : xasprintf("%zu", part);

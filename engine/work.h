@@ -13,8 +13,10 @@
  *     c<i>/<id>.done      the chunk's result (JSON): counts, hashes, and
  *                         when it started and ended; written last, by
  *                         rename, so a part without it is unfinished
- *     c<i>/error.json     the check has no verdict (a table rewritten
- *                         during the run): its parts are not used
+ *     c<i>/error.json     the check has no verdict (an error of its own:
+ *                         a missing table, a failing query, a table
+ *                         rewritten during the run): its parts are not
+ *                         used, and --resume redoes the check
  *
  * <id> is the chunk number, or "r" for the reconciliation of a check whose
  * chunks may disagree on membership, or "k" for its recheck (--recheck,
@@ -56,6 +58,9 @@ int work_create(const char *out, size_t nchecks, struct tally_err *err);
 /* Removes the work directory and everything in it; accepts a missing one. */
 void work_remove(const char *out);
 bool work_exists(const char *out);
+
+/* Removes every part and the error of one check (a check redone by --resume). */
+int work_clear_check(const char *out, size_t check, struct tally_err *err);
 
 /* Path of a part's file: kind is "diff", "rep", "left" or "done". Owned by the caller. */
 char *work_part_path(const char *out, size_t check, size_t part, const char *kind);

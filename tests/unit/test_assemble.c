@@ -67,6 +67,14 @@ static const struct fixture_row new_rows[] = {
 	{ { "5", "void", "0.10", "caf\xc3\xa9 \"quoted\"\\" } },
 };
 
+/* For two checks that repair other columns of one row: order 2 differs in status and note. */
+static const struct fixture_row new_rows_two_columns[] = {
+	{ { "1", "open", "10.50", NULL } },
+	{ { "2", "PAID", "20.00", "y" } },
+	{ { "4", "open", "1.00", NULL } },
+	{ { "5", "void", "0.10", "caf\xc3\xa9 \"quoted\"\\" } },
+};
+
 /* Customers, the parent of orders by a foreign key, in both systems. */
 static const struct fixture_row old_customers[] = {
 	{ { "1", "ann" } }, { { "2", "bob" } }, { { "3", "cy" } },
@@ -472,6 +480,9 @@ static const char SPEC[] =
 
 struct world {
 	char dir[64];
+	const char *spec_text;                  /* NULL: SPEC */
+	size_t n;                               /* checks, <= NCHECKS; 0: NCHECKS */
+	const struct fixture_row *new_orders;   /* NULL: new_rows */
 	struct spec spec;
 	struct conn_ops ops_pg, ops_my;
 	struct fake old_side[2], new_side[2];   /* [side]: each system as source and as target */
@@ -512,16 +523,21 @@ static json_t *world_run(struct world *w)
 	json_t *systems = json_array(), *checks = json_array();
 	const bool exact[2] = { true, true };
 
+	const char *text = w->spec_text ? w->spec_text : SPEC;
+
+	if (!w->n)
+		w->n = NCHECKS;
 	assert_non_null(mkdtemp(w->dir));
-	assert_int_equal(spec_load_string("golden.yaml", SPEC, sizeof(SPEC) - 1, &w->spec, &err), 0);
+	assert_int_equal(spec_load_string("golden.yaml", text, strlen(text), &w->spec, &err), 0);
 	fake_ops(&w->ops_pg, "postgres");
 	fake_ops(&w->ops_my, "mariadb");
 	for (int s = 0; s < 2; s++) {
 		fake_init(&w->old_side[s], &w->ops_pg, "old", s ? "target" : "source", old_rows, 4, old_customers, 3);
-		fake_init(&w->new_side[s], &w->ops_my, "new", s ? "target" : "source", new_rows, 4, new_customers, 2);
+		fake_init(&w->new_side[s], &w->ops_my, "new", s ? "target" : "source",
+		          w->new_orders ? w->new_orders : new_rows, 4, new_customers, 2);
 	}
-	assert_int_equal(work_create(w->dir, NCHECKS, &err), 0);
-	for (size_t i = 0; i < NCHECKS; i++) {
+	assert_int_equal(work_create(w->dir, w->n, &err), 0);
+	for (size_t i = 0; i < w->n; i++) {
 		const struct spec_check *c = &w->spec.checks[i];
 		struct fake *src = side_conn(w, c->source.system, 0), *tgt = side_conn(w, c->target.system, 1);
 		struct chunk_env env;
@@ -578,7 +594,7 @@ static void world_release(struct world *w)
 {
 	char cmd[128];
 
-	for (size_t i = 0; i < NCHECKS; i++) {
+	for (size_t i = 0; i < w->n; i++) {
 		for (int s = 0; s < 2; s++) {
 			free(w->res[i].side[s].table);
 			free(w->res[i].side[s].server);
@@ -695,10 +711,99 @@ static void test_parts_then_outputs(void **state)
 	world_release(&w);
 }
 
+/*
+ * Two checks repair other columns of the same table (status, note): order
+ * 2 differs in both, so both update it; the second check's guard expects
+ * the status the first wrote, and its rollback comes first. Order 3 (an
+ * INSERT) and order 4 (a DELETE) both checks repair the same way: written
+ * once. One script, golden.
+ */
+static const char SPEC_TWO_COLUMNS[] =
+	"version: 1\n"
+	"name: golden\n"
+	"reason: \"Golden outputs (CO-1)\"\n"
+	"systems:\n"
+	"  old: { driver: postgres, dsn: \"postgresql://tally:secret@db1/old\" }\n"
+	"  new: { driver: mariadb, dsn: \"mariadb://tally:secret@db2/new\" }\n"
+	"checks:\n"
+	"  - name: statuses\n"
+	"    source: { system: old, table: public.orders }\n"
+	"    target: { system: new, table: shop.orders }\n"
+	"    columns: [status]\n"
+	"    repair: target\n"
+	"  - name: notes\n"
+	"    source: { system: old, table: public.orders }\n"
+	"    target: { system: new, table: shop.orders }\n"
+	"    columns: [note]\n"
+	"    repair: target\n";
+
+static void test_two_checks_one_row(void **state)
+{
+	struct world w;
+	struct tally_err err;
+	struct outdir out;
+	struct assemble_in in;
+	size_t zero[1] = { 0 }, *chunk_dir[2] = { zero, zero };
+	long recon[2] = { -1, -1 };
+	const char *dirs[1];
+	json_t *run, *report, *checks;
+	json_error_t je;
+	int status = -1;
+	char outpath[128], rp[200];
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	snprintf(w.dir, sizeof(w.dir), "/tmp/tally-test-assemble.XXXXXX");
+	w.spec_text = SPEC_TWO_COLUMNS;
+	w.n = 2;
+	w.new_orders = new_rows_two_columns;
+	run = world_run(&w);
+	dirs[0] = w.dir;
+	memset(&out, 0, sizeof(out));
+	snprintf(outpath, sizeof(outpath), "%s/out", w.dir);
+	assert_int_equal(outdir_open(&out, outpath, &err), 0);
+	memset(&in, 0, sizeof(in));
+	in.run = run;
+	in.dirs = dirs;
+	in.ndirs = 1;
+	in.chunk_dir = chunk_dir;
+	in.recon_dir = recon;
+	in.out = &out;
+	in.started_at = "2026-01-02T03:04:05Z";
+	in.finished_at = "2026-01-02T03:04:06Z";
+	in.quiet = true;
+	if (assemble_outputs(&in, &status, &err) < 0)
+		fail_msg("assemble: %s", err.msg);
+	assert_int_equal(status, 1);
+	snprintf(rp, sizeof(rp), "%s/report.json", outpath);
+	report = json_load_file(rp, 0, &je);
+	assert_non_null(report);
+	checks = json_object_get(report, "checks");
+	for (size_t i = 0; i < 2; i++) {
+		json_t *rep = json_object_get(json_array_get(checks, i), "repair");
+		json_t *st = json_object_get(rep, "statements");
+
+		if (json_string_value(json_object_get(rep, "none")))
+			fail_msg("check %zu: no repair: %s", i, json_string_value(json_object_get(rep, "none")));
+		assert_int_equal(json_integer_value(json_object_get(st, "update")), 1);
+		/* The first check inserts order 3 and deletes order 4; the second finds them done already. */
+		assert_int_equal(json_integer_value(json_object_get(st, "insert")), i == 0 ? 1 : 0);
+		assert_int_equal(json_integer_value(json_object_get(st, "delete")), i == 0 ? 1 : 0);
+		assert_int_equal(json_integer_value(json_object_get(rep, "duplicates")), i == 0 ? 0 : 2);
+	}
+	json_decref(report);
+	assert_golden_file(outpath, "repair.new.sql", "two-columns.repair.new.sql", false);
+	assert_golden_file(outpath, "rollback.new.sql", "two-columns.rollback.new.sql", false);
+	outdir_close(&out);
+	json_decref(run);
+	world_release(&w);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parts_then_outputs),
+		cmocka_unit_test(test_two_checks_one_row),
 	};
 
 	if (argc != 2) {

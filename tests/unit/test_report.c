@@ -118,7 +118,7 @@ static void test_failed_run(void **state)
 
 		fail_msg("report.json:\n%s", text);
 	}
-	snprintf(cmd, sizeof(cmd), "first   error\nreport:   %s/report.json\n", path);
+	snprintf(cmd, sizeof(cmd), "first   error: column 'x' does not exist\nreport:   %s/report.json\n", path);
 	assert_string_equal(summary, cmd);
 
 	json_decref(got);
