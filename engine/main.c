@@ -83,7 +83,7 @@ static int bad_option(const char *what)
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
-	OPT_ON_LOCK_WAIT, OPT_METRICS,
+	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_KEEP,
 };
 
 /*
@@ -149,6 +149,7 @@ static const struct option check_longopts[] = {
 	{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
 	{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -197,6 +198,11 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 	}
 	case OPT_RESUME:
 		opts->resume = true;
+		return -1;
+	case OPT_KEEP:
+		if (parse_long(optarg, 1, 1000000, &v) < 0)
+			return bad_option("--keep needs a number of runs to keep, at least 1");
+		opts->keep = (unsigned)v;
 		return -1;
 	case OPT_PROGRESS:
 		opts->progress = true;

@@ -13,13 +13,14 @@
 #include "spec.h"
 
 struct run_opts {
-	const char *out_dir;            /* NULL: tally-out/<spec name> */
+	const char *out_dir;            /* OUT, where each run makes its directory (runs.h); NULL: tally-out/<spec name> */
+	unsigned keep;                  /* --keep: runs left in OUT after this one; 0: all */
 	char **only;                    /* --check names, borrowed */
 	size_t nonly;
 	bool quiet;                     /* errors only */
 	bool progress;                  /* progress lines even when stderr is not a terminal */
 	bool compress_repair;           /* write repair scripts as .sql.zst */
-	bool resume;                    /* continue the interrupted run in out_dir */
+	bool resume;                    /* continue the newest unfinished run in out_dir */
 	int connect_timeout;            /* seconds */
 	unsigned jobs;                  /* workers, >= 1 */
 	unsigned shard_index;           /* with shard_count > 1: this run's share */
