@@ -205,6 +205,19 @@ static bool unfinished(const char *base, const char *name)
 	return open_;
 }
 
+/*
+ * Can --resume take base/name up? Its work directory is there: it is
+ * unfinished, or a shard's share (assembled again, the same).
+ */
+static bool resumable(const char *base, const char *name)
+{
+	char *work = xasprintf("%s/%s/.tally-work/run.json", base, name);
+	bool yes = access(work, F_OK) == 0;
+
+	free(work);
+	return yes;
+}
+
 /* Points base/latest at name: a symlink under a temporary name, renamed over it. */
 static int point_latest(const struct runs *r, struct tally_err *err)
 {
@@ -253,7 +266,7 @@ static int resume_run(struct runs *r, struct tally_err *err)
 	char **names = list_runs(r->base, &n);
 
 	for (size_t i = n; i-- > 0;)
-		if (unfinished(r->base, names[i])) {
+		if (resumable(r->base, names[i])) {
 			r->name = xstrdup(names[i]);
 			r->dir = xasprintf("%s/%s", r->base, names[i]);
 			r->resumed = true;

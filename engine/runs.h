@@ -72,8 +72,10 @@ long runs_next_id(const char *stamp, char *const *names, size_t n, unsigned want
 int runs_lock(struct runs *r, const char *base, const char *started, struct tally_err *err);
 
 /*
- * Makes this run's directory, or with resume takes the newest unfinished
- * one (ERR_USAGE when there is none), and points OUT/latest at it.
+ * Makes this run's directory, or with resume takes the newest one that
+ * still has its work directory (ERR_USAGE when there is none): an
+ * unfinished run, or a shard's, whose share is then assembled again (a
+ * retried pod). Then points OUT/latest at it.
  */
 int runs_begin(struct runs *r, bool resume, struct tally_err *err);
 

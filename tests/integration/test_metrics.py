@@ -44,6 +44,7 @@ FAMILIES = {
     "tally_run_last_start_timestamp_seconds", "tally_run_last_success_timestamp_seconds",
     "tally_run_duration_seconds", "tally_run_exit_status", "tally_check_status", "tally_check_rows",
     "tally_check_differences", "tally_check_in_flight", "tally_check_duration_seconds",
+    "tally_check_new_differences", "tally_check_resolved_differences",
 }
 
 
