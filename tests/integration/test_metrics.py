@@ -182,7 +182,7 @@ class Metrics(TallyCase):
         p = subprocess.run([harness.tally_bin(), "merge", "--out", merged, "--metrics", self.prom(), *outs],
                                    capture_output=True, text=True)
         self.assertEqual(p.returncode, 1, p.stderr)
-        report = harness.load_report(os.path.join(merged, "report.json"))
+        report = harness.load_report(os.path.join(harness.run_dir(merged), "report.json"))
         values, _ = parse(self.prom())
         self.assertEqual(series(values, "tally_run_exit_status", spec="it-metrics"), 1)
         c = report["checks"][0]
