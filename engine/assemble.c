@@ -145,6 +145,17 @@ static double wall_seconds(struct span *s, size_t n)
 	return n ? total + to - from : 0;
 }
 
+/*
+ * The check's recheck part (--recheck, an unsharded run's only): 1 with
+ * pr filled when there is one, 0, -1.
+ */
+static int recheck_part(const struct assemble_in *in, size_t ci, struct part_result *pr, struct tally_err *err)
+{
+	if (in->shard || in->ndirs != 1)
+		return 0;
+	return work_read_part(in->dirs[0], ci, WORK_RECHECK, pr, err);
+}
+
 /* Sums a check's parts into its result. */
 static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct check_result *res,
                      struct tally_err *err)
@@ -187,6 +198,20 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 	}
 	res->seconds = wall_seconds(spans, nspans);
 	free(spans);
+	if (rc == 0) {
+		struct part_result pr;
+		int got = recheck_part(in, ci, &pr, err);
+
+		if (got < 0)
+			return -1;
+		if (got == 1) {
+			/* Read again: what still differs, the same way, and what was being written. */
+			res->missing = pr.missing;
+			res->extra = pr.extra;
+			res->changed = pr.changed;
+			res->in_flight = pr.in_flight;
+		}
+	}
 	return rc;
 }
 
@@ -228,6 +253,7 @@ struct asm_state {
 	char ***parts;
 	size_t *nparts;
 	bool *errored;            /* [check]: an error of its own, no verdict */
+	bool *rechecked;          /* [check]: its recheck part replaces the others' lines and records */
 	size_t nchecks;
 };
 
@@ -258,6 +284,14 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		}
 		if (sum_parts(in, i, jc, res, err) < 0)
 			return -1;
+		{
+			struct part_result pr;
+
+			got = recheck_part(in, i, &pr, err);
+			if (got < 0)
+				return -1;
+			st->rechecked[i] = got == 1;
+		}
 		res->status = res->missing + res->extra + res->changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
 		res->chunks_total = in->shard ? res->chunks_total : n;
 		if (json_is_object(ri) && !in->shard) {
@@ -268,9 +302,11 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 				return -1;
 			}
 			st->parts[i] = xcalloc(n + 1, sizeof(char *));
-			for (size_t j = 0; j < n; j++)
+			if (st->rechecked[i])
+				st->parts[i][st->nparts[i]++] = work_part_path(in->dirs[0], i, WORK_RECHECK, "rep");
+			for (size_t j = 0; j < n && !st->rechecked[i]; j++)
 				st->parts[i][st->nparts[i]++] = part_path(in, i, j, "rep");
-			if (has_recon(in, i))
+			if (has_recon(in, i) && !st->rechecked[i])
 				st->parts[i][st->nparts[i]++] = part_path(in, i, WORK_RECONCILE, "rep");
 		} else {
 			const char *why = json_string_value(json_object_get(jc, "no_repair"));
@@ -295,7 +331,13 @@ static int write_diff(const struct assemble_in *in, const struct asm_state *st, 
 
 		if (st->errored[i])
 			continue;
+		if (st->rechecked[i]) {
+			char *p = work_part_path(in->dirs[0], i, WORK_RECHECK, "diff");
 
+			rc = copy_file(&z, p, err);
+			free(p);
+			continue;
+		}
 		for (size_t j = 0; j <= n && rc == 0; j++) {
 			char *p;
 
@@ -385,6 +427,7 @@ static void asm_release(struct asm_state *st)
 	free(st->parts);
 	free(st->nparts);
 	free(st->errored);
+	free(st->rechecked);
 	report_release(&st->rep);
 	spec_release(&st->spec);
 }
@@ -402,6 +445,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	st.parts = xcalloc(alloc, sizeof(*st.parts));
 	st.nparts = xcalloc(alloc, sizeof(*st.nparts));
 	st.errored = xcalloc(alloc, sizeof(*st.errored));
+	st.rechecked = xcalloc(alloc, sizeof(*st.rechecked));
 	*status = 2;
 	if (spec_from_run(&st.spec, in->run, err) < 0) {
 		err_print(err, stderr);
@@ -413,6 +457,9 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	snprintf(st.rep.finished_at, sizeof(st.rep.finished_at), "%s", in->finished_at);
 	st.rep.checks = xcalloc(alloc, sizeof(*st.rep.checks));
 	st.rep.nchecks = n;
+	snprintf(st.rep.spec_hash, sizeof(st.rep.spec_hash), "%s",
+	         json_string_value(json_object_get(json_object_get(in->run, "spec"), "hash")) ?
+	         json_string_value(json_object_get(json_object_get(in->run, "spec"), "hash")) : "");
 	st.rep.shard = in->shard ? json_incref(json_object_get(in->run, "shard")) : NULL;
 	st.rep.sessions = in->sessions ? json_incref(in->sessions) : NULL;
 

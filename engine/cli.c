@@ -15,7 +15,7 @@ static const char CHECK_SYNOPSIS[] =
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
-	"                  [--metrics FILE] [--keep N]\n";
+	"                  [--metrics FILE] [--recheck S] [--keep N]\n";
 
 static const char MERGE_SYNOPSIS[] =
 	"tally merge --out DIR [--quiet] [--compress-repair] [--metrics FILE] SHARD_DIR...\n";
@@ -24,14 +24,18 @@ static const char SNAPSHOT_SYNOPSIS[] =
 	"tally snapshot SPEC.yaml --check NAME --side source|target -o FILE [--quiet]\n"
 	"                  [--connect-timeout S] [--safe-sql]\n";
 
+static const char VERIFY_SYNOPSIS[] =
+	"tally verify RUN_DIR [--spec FILE] [--quiet] [--connect-timeout S]\n";
+
 static const char CHECK_HELP[] =
 	"check compares the tables a spec names between two systems and writes, to a new\n"
 	"run directory DIR/<UTC time>-<id>/ (DIR defaults to tally-out/<spec name>; DIR/latest\n"
 	"points at the newest run), report.json, report.html, diff.ndjson.zst, and\n"
 	"for each system that needs it repair.<system>.sql and rollback.<system>.sql to\n"
 	"review and apply; DIR/history.ndjson gets a line per run. It never removes an\n"
-	"earlier run's files (but --keep), and one run at a time uses DIR (DIR/.lock). Its sessions only read: tally writes nothing to any system (a\n"
-	"spec's where and query are the user's SQL: see --safe-sql).\n"
+	"earlier run's files (but --keep), and one run at a time uses DIR (DIR/.lock).\n"
+	"Its sessions only read: tally writes nothing to any system (a spec's where and\n"
+	"query are the user's SQL: see --safe-sql).\n"
 	"\n"
 	"options for check:\n"
 	"  -o, --out DIR           directory of the runs (created mode 0700)\n"
@@ -60,6 +64,9 @@ static const char CHECK_HELP[] =
 	"                          session to finish and go on\n"
 	"      --metrics FILE      write the run's outcome in Prometheus' text format to FILE\n"
 	"                          (for node_exporter's textfile collector), replacing it whole\n"
+	"      --recheck S         S seconds after the comparison, read the keys found\n"
+	"                          different again on both sides: a difference that is gone\n"
+	"                          or changed is in_flight (rows being written), not repaired\n"
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =
@@ -89,10 +96,24 @@ static const char SNAPSHOT_HELP[] =
 	"                          function other than the servers' read-only built-ins\n"
 	"  -h, --help              this help\n";
 
+static const char VERIFY_HELP[] =
+	"verify reads again exactly the keys the run in RUN_DIR found different (its\n"
+	"diff.ndjson.zst), on the same systems with the same spec (refused when the spec\n"
+	"changed since), and tells per check how many are resolved, still different the\n"
+	"same way, or different in a new way; it writes RUN_DIR/verify-<UTC time>/\n"
+	"(report.json, diff.ndjson.zst) and never touches the run's own files. Exit\n"
+	"status 0 when every difference is resolved, 1 when some remain.\n"
+	"\n"
+	"options for verify:\n"
+	"      --spec FILE         the spec the run used (default: report.json's spec_file)\n"
+	"  -q, --quiet             print errors only\n"
+	"      --connect-timeout S seconds to wait for a server (default 10)\n"
+	"  -h, --help              this help\n";
+
 static const char EXIT_STATUS[] =
 	"\nexit status: 0 consistent, 1 differences found, 2 trouble\n";
 
-static const char *const NAMES[] = { "", "check", "merge", "snapshot" };
+static const char *const NAMES[] = { "", "check", "merge", "snapshot", "verify" };
 
 void cli_help(FILE *fp, enum cli_cmd cmd)
 {
@@ -106,10 +127,13 @@ void cli_help(FILE *fp, enum cli_cmd cmd)
 	case CLI_SNAPSHOT:
 		fprintf(fp, "usage: %s\n%s", SNAPSHOT_SYNOPSIS, SNAPSHOT_HELP);
 		break;
+	case CLI_VERIFY:
+		fprintf(fp, "usage: %s\n%s", VERIFY_SYNOPSIS, VERIFY_HELP);
+		break;
 	case CLI_ALL:
-		fprintf(fp, "usage: %s       %s       %s       tally --help | --version\n"
-		        "       tally COMMAND --help\n\n%s\n%s\n%s", CHECK_SYNOPSIS, MERGE_SYNOPSIS,
-		        SNAPSHOT_SYNOPSIS, CHECK_HELP, MERGE_HELP, SNAPSHOT_HELP);
+		fprintf(fp, "usage: %s       %s       %s       %s       tally --help | --version\n"
+		        "       tally COMMAND --help\n\n%s\n%s\n%s\n%s", CHECK_SYNOPSIS, MERGE_SYNOPSIS,
+		        SNAPSHOT_SYNOPSIS, VERIFY_SYNOPSIS, CHECK_HELP, MERGE_HELP, SNAPSHOT_HELP, VERIFY_HELP);
 		break;
 	}
 	fputs(EXIT_STATUS, fp);

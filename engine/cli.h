@@ -17,7 +17,7 @@
 
 #include "base/err.h"
 
-enum cli_cmd { CLI_ALL, CLI_CHECK, CLI_MERGE, CLI_SNAPSHOT };
+enum cli_cmd { CLI_ALL, CLI_CHECK, CLI_MERGE, CLI_SNAPSHOT, CLI_VERIFY };
 
 /* The help of one command (its synopsis and options), or of all (CLI_ALL). */
 void cli_help(FILE *fp, enum cli_cmd cmd);

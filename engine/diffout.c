@@ -144,14 +144,12 @@ static int put_line(struct diffout *d, json_t *line, struct tally_err *err)
 	return rc;
 }
 
-int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
-                const uint8_t *changed, struct tally_err *err)
+json_t *diffout_line(const struct plan *p, const char *check, enum diff_kind kind, const struct mrow *src,
+                     const struct mrow *tgt, const uint8_t *changed)
 {
-	struct diffout *d = ctx;
-	const struct plan *p = d->plan;
 	json_t *line = json_object(), *cols = json_array();
 
-	json_object_set_new(line, "check", json_string(d->check));
+	json_object_set_new(line, "check", json_string(check));
 	json_object_set_new(line, "kind", json_string(diff_kind_name(kind)));
 	json_object_set_new(line, "key", src ? key_object(p, SIDE_SOURCE, src)
 	                                     : key_object(p, SIDE_TARGET, tgt));
@@ -164,7 +162,20 @@ int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const st
 	                    ? values_object(p, SIDE_SOURCE, src, changed) : json_null());
 	json_object_set_new(line, "target", tgt && kind != DIFF_MISSING
 	                    ? values_object(p, SIDE_TARGET, tgt, changed) : json_null());
+	return line;
+}
+
+int diffout_put(struct diffout *d, json_t *line, struct tally_err *err)
+{
 	return put_line(d, line, err);
+}
+
+int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
+                const uint8_t *changed, struct tally_err *err)
+{
+	struct diffout *d = ctx;
+
+	return put_line(d, diffout_line(d->plan, d->check, kind, src, tgt, changed), err);
 }
 
 int diffout_copies(struct diffout *d, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,

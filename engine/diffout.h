@@ -44,6 +44,15 @@ int diffout_copies(struct diffout *d, enum diff_kind kind, const struct mrow *ro
 int diffout_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
                 const uint8_t *changed, struct tally_err *err);
 
+/*
+ * The line diffout_row writes, as a new JSON object (owned by the caller):
+ * for comparing a difference found again with the one first written.
+ */
+json_t *diffout_line(const struct plan *p, const char *check, enum diff_kind kind, const struct mrow *src,
+                     const struct mrow *tgt, const uint8_t *changed);
+/* Writes a line built by the caller (consumed). */
+int diffout_put(struct diffout *d, json_t *line, struct tally_err *err);
+
 /* A new JSON value for one raw value of a column read as cc says. */
 json_t *diffout_value(const struct coldesc *cd, const struct canon_col *cc, const char *v, size_t len);
 

@@ -23,6 +23,8 @@
 #include "spec.h"
 #include "sqlguard.h"
 #include "tally_config.h"
+#include "runs.h"
+#include "verify.h"
 
 static void on_signal(int sig)
 {
@@ -83,7 +85,7 @@ static int bad_option(const char *what)
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
-	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_KEEP,
+	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_KEEP,
 };
 
 /*
@@ -149,6 +151,7 @@ static const struct option check_longopts[] = {
 	{ "yield-after", required_argument, NULL, OPT_YIELD_AFTER },
 	{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "recheck", required_argument, NULL, OPT_RECHECK },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -244,6 +247,10 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 			return bad_option("--on-lock-wait is yield or wait");
 		opts->on_lock_wait = strcmp(optarg, "wait") == 0 ? LOCKWAIT_WAIT : LOCKWAIT_YIELD;
 		return -1;
+	case OPT_RECHECK:
+		if (parse_double(optarg, 0, 86400, &opts->recheck) < 0)
+			return bad_option("--recheck needs seconds between 0 and 86400");
+		return -1;
 	case OPT_METRICS: {
 		struct tally_err err;
 
@@ -298,6 +305,10 @@ static int cmd_check(int argc, char **argv)
 			free(opts.only);
 			return rc;
 		}
+	}
+	if (opts.recheck >= 0 && opts.shard_count > 1) {
+		free(opts.only);
+		return bad_option("--recheck is for a whole run, not a shard's share");
 	}
 	if (opts.quiet && opts.progress) {
 		free(opts.only);
@@ -456,10 +467,59 @@ static int cmd_snapshot(int argc, char **argv)
 	return status;
 }
 
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "spec", required_argument, NULL, OPT_SPEC },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "connect-timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verify_opts o;
+	long v;
+	int ch;
+
+	verify_opts_init(&o);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_SPEC:
+			o.spec_path = optarg;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_long(optarg, 1, 3600, &v) < 0)
+				return bad_option("--connect-timeout needs seconds between 1 and 3600");
+			o.connect_timeout = (int)v;
+			break;
+		case 'h':
+			cli_help(stdout, CLI_VERIFY);
+			return 0;
+		default:
+			return cli_bad_option(CLI_VERIFY, ":qh", argv, ch);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(CLI_VERIFY, "verify needs exactly one run directory");
+	install_signals();
+	{
+		/* OUT stands for its latest run. */
+		char *dir = runs_resolve(argv[optind]);
+		int status = verify_run(dir, &o);
+
+		free(dir);
+		return status;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage_error(CLI_ALL, "no command: check, merge or snapshot");
+		return cli_usage_error(CLI_ALL, "no command: check, merge, snapshot or verify");
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("tally %s\n", TALLY_VERSION);
 		return 0;
@@ -475,6 +535,8 @@ int main(int argc, char **argv)
 		return metrics_end(cmd_merge(argc - 1, argv + 1));
 	if (strcmp(argv[1], "snapshot") == 0)
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		return cli_usage_error(CLI_ALL, "unrecognized option '%.*s'", (int)strcspn(argv[1], "="), argv[1]);
 	return cli_usage_error(CLI_ALL, "unknown command '%s'", argv[1]);

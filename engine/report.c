@@ -149,6 +149,7 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "missing", count_json(c, c->missing));
 	json_object_set_new(o, "extra", count_json(c, c->extra));
 	json_object_set_new(o, "changed", count_json(c, c->changed));
+	json_object_set_new(o, "in_flight", count_json(c, c->in_flight));
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
 	json_object_set_new(o, "new", c->delta ? json_integer((json_int_t)c->new_diffs) : json_null());
@@ -173,6 +174,7 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 	json_object_set_new(root, "canon_version", json_integer(CANON_VERSION));
 	json_object_set_new(root, "spec", json_string(r->spec->name));
 	json_object_set_new(root, "spec_file", json_string(r->spec->file));
+	json_object_set_new(root, "spec_hash", r->spec_hash[0] ? json_string(r->spec_hash) : json_null());
 	json_object_set_new(root, "reason", r->spec->reason ? json_string(r->spec->reason) : json_null());
 	json_object_set_new(root, "started_at", json_string(r->started_at));
 	json_object_set_new(root, "finished_at", json_string(r->finished_at));
@@ -228,6 +230,12 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 				snprintf(counts, sizeof(counts), "  missing %llu, extra %llu, changed %llu",
 				         (unsigned long long)c->missing, (unsigned long long)c->extra,
 				         (unsigned long long)c->changed);
+		}
+		if (c->in_flight && c->status != RESULT_ERROR) {
+			size_t n = strlen(counts);
+
+			snprintf(counts + n, sizeof(counts) - n, "%s%llu in flight", n ? ", " : "  ",
+			         (unsigned long long)c->in_flight);
 		}
 		if (c->status == RESULT_ERROR)
 			fprintf(fp, "%-*s  error\n", w, c->check->name);   /* the error itself goes to stderr */

@@ -55,6 +55,7 @@ struct run_report {
 	const struct spec *spec;
 	char started_at[32];
 	char finished_at[32];
+	char spec_hash[33];         /* XXH3-128 of the spec's bytes, hex (tally verify compares it); "" unknown */
 	enum result_status status;
 	struct check_result *checks;
 	size_t nchecks;

@@ -37,6 +37,7 @@ void run_opts_init(struct run_opts *o)
 	o->lock_timeout = 60;
 	o->yield_after = 5;
 	o->on_lock_wait = LOCKWAIT_YIELD;
+	o->recheck = -1;
 }
 /* ---- sessions --------------------------------------------------------- */
 
@@ -476,6 +477,8 @@ static json_t *resume_read(struct run *r, const char *out, const char *hash, str
 static int run_prepare(struct run *r, const char *out, const char *hash, json_t *resumed,
                        struct tally_err *err)
 {
+	if (!resumed)
+		run_stamps_early(r);
 	for (size_t i = 0; i < r->n; i++)
 		if (run_check_plan(r, i, resumed, err) < 0) {
 			if (err->kind != ERR_SPEC)
@@ -556,6 +559,10 @@ static int run_in(struct run *r, const char *out, const char *hash)
 	}
 	run_sessions_close(r, &r->coord);
 	if (run_reconcile(r, out, &err) < 0) {
+		status = fail_report(r, &err, true);
+		goto done;
+	}
+	if (r->opts->recheck >= 0 && r->opts->shard_count <= 1 && run_recheck(r, &err) < 0) {
 		status = fail_report(r, &err, true);
 		goto done;
 	}

@@ -35,6 +35,7 @@ struct run_opts {
 	double lock_timeout;            /* seconds to wait for a lock, at start and in every session */
 	double yield_after;             /* let go when a session waited this long on tally; 0: never */
 	enum lockwait on_lock_wait;     /* then stop (resumable), or wait for it and go on */
+	double recheck;                 /* seconds to wait before reading the differences again; < 0: never */
 };
 
 /* Fills the defaults. */

@@ -141,7 +141,12 @@ void run_sessions_close(struct run *r, struct sessions *ss);
 json_t *run_json(struct run *r, const char *spec_hash);
 const struct spec_side *run_check_side(const struct run *r, size_t i, int s);
 int run_stamps_check(struct run *r, const char *when, struct tally_err *err);
+/* Reads every compared table's stamp before any snapshot is taken; failures are left to planning. */
+void run_stamps_early(struct run *r);
 int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err);
+
+/* engine/run_recheck.c: --recheck, before assembling (this file's header says how). */
+int run_recheck(struct run *r, struct tally_err *err);
 
 /* engine/run_pool.c */
 void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_env *env);

@@ -16,7 +16,8 @@ int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side
                 const char *system, const struct scan_range *range, struct tally_err *err)
 {
 	struct scan_req req;
-	size_t *key = xcalloc(p->nkey, sizeof(size_t));
+	size_t *key = xcalloc(p->nkey ? p->nkey : 1, sizeof(size_t));
+	char *where = NULL;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -40,9 +41,14 @@ int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side
 		req.nhi = range->nhi;
 		req.hi = range->nhi ? range->hi : NULL;
 		req.limit = range->limit;
+		if (range->and_where && req.where && *req.where)
+			req.where = where = xasprintf("(%s\n) AND %s", req.where, range->and_where);
+		else if (range->and_where)
+			req.where = range->and_where;
 	}
 	rc = c->ops->scan_open(c, &req, err);
 	free(key);
+	free(where);
 	if (rc < 0) {
 		stream_close(s);
 		return -1;

@@ -35,6 +35,7 @@ struct scan_range {
 	size_t nlo, nhi;
 	const struct sqlval *lo, *hi;
 	uint64_t limit;
+	const char *and_where;      /* a condition ANDed with the check's where (bykey.h), or NULL */
 };
 
 /* Starts streaming side `side` of plan p over c, within range (or all). */

@@ -82,7 +82,7 @@ void work_remove(const char *out)
 
 static char *part_name(size_t part)
 {
-	return part == WORK_RECONCILE ? xstrdup("r") : xasprintf("%zu", part);
+	return part == WORK_RECONCILE ? xstrdup("r") : part == WORK_RECHECK ? xstrdup("k") : xasprintf("%zu", part);
 }
 
 char *work_part_path(const char *out, size_t check, size_t part, const char *kind)
@@ -157,12 +157,12 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
                      struct tally_err *err)
 {
 	char *path = work_part_path(out, check, part, "done");
-	json_t *j = json_pack("{s:[I, I], s:[o, o], s:I, s:I, s:I, s:f, s:f, s:f, s:I}",
+	json_t *j = json_pack("{s:[I, I], s:[o, o], s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I}",
 	                      "rows", (json_int_t)r->rows[0], (json_int_t)r->rows[1],
 	                      "hash", hash_json(&r->hash[0]), hash_json(&r->hash[1]),
 	                      "missing", (json_int_t)r->missing, "extra", (json_int_t)r->extra,
-	                      "changed", (json_int_t)r->changed, "seconds", r->seconds,
-	                      "started", r->started, "ended", r->ended,
+	                      "changed", (json_int_t)r->changed, "in_flight", (json_int_t)r->in_flight,
+	                      "seconds", r->seconds, "started", r->started, "ended", r->ended,
 	                      "attempts", (json_int_t)r->attempts);
 	char *text = json_dumps(j, JSON_COMPACT);
 	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render '%s'", path);
@@ -199,6 +199,7 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
 		r->missing = (uint64_t)json_integer_value(json_object_get(j, "missing"));
 		r->extra = (uint64_t)json_integer_value(json_object_get(j, "extra"));
 		r->changed = (uint64_t)json_integer_value(json_object_get(j, "changed"));
+		r->in_flight = (uint64_t)json_integer_value(json_object_get(j, "in_flight"));
 		r->seconds = json_number_value(json_object_get(j, "seconds"));
 		r->started = json_number_value(json_object_get(j, "started"));
 		r->ended = json_number_value(json_object_get(j, "ended"));

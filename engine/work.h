@@ -17,7 +17,9 @@
  *                         during the run): its parts are not used
  *
  * <id> is the chunk number, or "r" for the reconciliation of a check whose
- * chunks may disagree on membership. A killed run leaves finished parts
+ * chunks may disagree on membership, or "k" for its recheck (--recheck,
+ * recheck.h): when that part is there, its lines and records replace
+ * those of every other part of the check, and its counts theirs. A killed run leaves finished parts
  * and their .done files: --resume redoes only the rest. A shard run keeps
  * its work directory for tally merge. A finished unsharded run removes it.
  */
@@ -35,12 +37,14 @@
 
 #define WORK_DIRNAME ".tally-work"
 #define WORK_RECONCILE ((size_t)-1)
+#define WORK_RECHECK ((size_t)-2)
 
 /* The result of one part, as its .done file holds it. */
 struct part_result {
 	uint64_t rows[2];
 	struct chunkhash hash[2];
 	uint64_t missing, extra, changed;
+	uint64_t in_flight;         /* the recheck part: differences that were rows being written */
 	double seconds;             /* the worker's time on the part */
 	double started, ended;      /* wall clock, seconds since the epoch: when work on it began and ended */
 	uint32_t attempts;

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import REPO, TallyCase  # noqa: E402
 
-COMMANDS = ("check", "merge", "snapshot")
+COMMANDS = ("check", "merge", "snapshot", "verify")
 COMPLETION = os.path.join(REPO, "docs", "tally.bash-completion")
 MAN_SOURCE = os.path.join(REPO, "docs", "tally.1.scd")
 
@@ -57,7 +57,7 @@ class Cli(TallyCase):
 
     def test_unknown_command(self):
         self.assertOneLine(tally("frobnicate"), "tally: error: unknown command 'frobnicate' (see tally --help)")
-        self.assertOneLine(tally(), "tally: error: no command: check, merge or snapshot (see tally --help)")
+        self.assertOneLine(tally(), "tally: error: no command: check, merge, snapshot or verify (see tally --help)")
         self.assertOneLine(tally("--frob=secret"), "tally: error: unrecognized option '--frob' (see tally --help)")
 
     def test_unknown_and_bad_options(self):
@@ -76,6 +76,9 @@ class Cli(TallyCase):
             (("snapshot", "-x"), "tally: error: snapshot: unrecognized option '-x' (see tally snapshot --help)"),
             (("snapshot", "x.yaml"), "tally: error: snapshot needs a spec file, --check NAME, --side source|target "
                                      "and -o FILE (see tally snapshot --help)"),
+            (("verify",), "tally: error: verify needs exactly one run directory (see tally verify --help)"),
+            (("verify", "--frob", "d"), "tally: error: verify: unrecognized option '--frob' (see tally verify --help)"),
+            (("check", "x.yaml", "--recheck", "-1"), "tally: error: --recheck needs seconds between 0 and 86400"),
         ]
         for args, line in cases:
             self.assertOneLine(tally(*args), line)
@@ -117,7 +120,7 @@ class Cli(TallyCase):
 
     def test_completion(self):
         self.assertEqual(complete("tally", "ch"), ["check"])
-        self.assertEqual(complete("tally", ""), ["check", "merge", "snapshot", "--help", "--version"])
+        self.assertEqual(complete("tally", ""), ["check", "merge", "snapshot", "verify", "--help", "--version"])
         self.assertEqual(complete("tally", "check", "--sta"), ["--statement-timeout"])
         self.assertEqual(complete("tally", "merge", "--m"), ["--metrics"])
         # Every command completes exactly the options its --help lists.

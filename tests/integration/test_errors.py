@@ -354,9 +354,16 @@ checks:
         def kill():
             e = dict(os.environ, PGPASSWORD=self.pg.admin_pw)
             sql = "SELECT pid FROM pg_stat_activity WHERE usename = 'tally' AND query LIKE 'COPY%'"
-            pid = subprocess.run([os.path.join(self.pg.bindir, "psql"), "-X", "-A", "-t", "-h", self.pg.host,
-                                  "-p", self.pg.port, "-U", self.pg.admin, "-d", "postgres", "-c", sql],
-                                 capture_output=True, text=True, env=e).stdout.split()
+            # On a loaded machine tally may still be planning after a second:
+            # look for its COPY until it shows (the query reads for several seconds).
+            deadline = time.time() + 60
+            while True:
+                pid = subprocess.run([os.path.join(self.pg.bindir, "psql"), "-X", "-A", "-t", "-h", self.pg.host,
+                                      "-p", self.pg.port, "-U", self.pg.admin, "-d", "postgres", "-c", sql],
+                                     capture_output=True, text=True, env=e).stdout.split()
+                if pid or time.time() > deadline:
+                    break
+                time.sleep(0.2)
             self.assertTrue(pid, "tally's COPY is not running")
             os.kill(int(pid[0]), signal.SIGKILL)
         r = self._run_and_kill("pg", kill)

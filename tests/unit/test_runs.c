@@ -106,6 +106,8 @@ static void test_digest(void **state)
 
 		assert_int_equal(diffkeys_digest("{\"kind\":\"missing\"}", 18, &h, &x), -1);
 		assert_int_equal(diffkeys_digest("not json", 8, &h, &x), -1);
+		assert_int_equal(diffkeys_digest("{\"check\":\"t\",\"kind\":\"in_flight\",\"key\":{\"id\":1}}", 47,
+		                                 &h, &x), 1);
 		assert_null(x);
 	}
 }
@@ -194,7 +196,8 @@ static void test_read_file(void **state)
 	const char *frames[] = {
 		"{\"check\":\"t\",\"kind\":\"missing\",\"key\":{\"id\":1}}\n"
 		"{\"check\":\"t\",\"kind\":\"changed\",\"key\":{\"id\":2}}\n",
-		"{\"check\":\"t\",\"kind\":\"extra\",\"key\":{\"id\":3}}\n",
+		"{\"check\":\"t\",\"kind\":\"extra\",\"key\":{\"id\":3}}\n"
+		"{\"check\":\"t\",\"kind\":\"in_flight\",\"key\":{\"id\":9},\"was\":\"changed\",\"now\":\"equal\"}\n",
 		"",
 		"{\"check\":\"u\",\"kind\":\"extra\",\"key\":{\"id\":3}}",  /* no newline at the end */
 	};
