@@ -9,7 +9,8 @@ tests/integration/test_runs.py
   history.ndjson has one line per run with exact counts; new and resolved
   are exact after fixing 2 rows and breaking 1 between runs (report.json,
   summary, history, metrics); shards merged from their OUT (latest) or
-  their run directories give one run.
+  their run directories give one run; tally verify OUT verifies the latest
+  run.
 """
 import glob
 import hashlib
@@ -240,6 +241,20 @@ class Runs(TallyCase):
             self.assertEqual(r3.report["previous_run"], os.path.basename(r2.outdir))
         finally:
             self.pg.psql(DB, "DROP TABLE tgt2")
+
+    def test_verify_takes_out(self):
+        """tally verify OUT verifies OUT's latest run, into that run's directory."""
+        self.tally(self.spec())
+        r = self.tally(self.spec())
+        self.assertEqual(r.code, 1, r.stderr)
+        p = subprocess.run([harness.tally_bin(), "verify", self.out()], capture_output=True, text=True,
+                           cwd=self.tmp, timeout=120)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        dirs = glob.glob(os.path.join(r.outdir, "verify-*"))
+        self.assertEqual(len(dirs), 1)
+        self.assertIn(f"verify report: {self.out()}/{os.path.basename(r.outdir)}/{os.path.basename(dirs[0])}"
+                      "/report.json\n", p.stdout)
+        self.assertEqual(len(runs_in(self.out())), 2)
 
     def test_merge_shards(self):
         spec = self.spec()
