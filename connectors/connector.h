@@ -373,8 +373,13 @@ struct script_step {
 struct script_ops {
 	/* First statements of a script body: session settings and BEGIN. */
 	void (*begin)(struct buf *out);
-	/* Last statement: COMMIT. */
-	void (*end)(struct buf *out);
+	/*
+	 * Last statements: COMMIT, then what prints the line success (plain
+	 * ASCII, no quotes or backslashes: the engine makes it so) on the
+	 * client's output, reached only when every statement before it,
+	 * COMMIT included, succeeded.
+	 */
+	void (*end)(struct buf *out, const char *success);
 	/*
 	 * Creates an empty stage with the types of columns cols of t, and with
 	 * counts, two more integer columns tally_have and tally_n.

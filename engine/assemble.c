@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "diffkeys.h"
+#include "changeorder.h"
 #include "html.h"
 #include "repair.h"
 #include "work.h"
@@ -37,6 +38,7 @@ int spec_from_run(struct spec *s, json_t *run, struct tally_err *err)
 	s->name = jstr(sp, "name");
 	s->file = jstr(sp, "file");
 	s->reason = jstr(sp, "reason");
+	s->ticket = jstr(sp, "ticket");
 	s->nsystems = json_array_size(systems);
 	s->systems = xcalloc(s->nsystems ? s->nsystems : 1, sizeof(*s->systems));
 	json_array_foreach(systems, i, x) {
@@ -488,6 +490,9 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 		for (size_t i = 0; i < n; i++)
 			if (st.info[i])
 				st.rep.checks[i].repair = &st.rres[i];
+		if (rc == 0)
+			rc = changeorder_write(in->out, &st.rep, st.info, in->compress, in->finished_at,
+			                       &st.rep.change_order_written, err);
 	}
 	st.rep.status = RESULT_CONSISTENT;
 	for (size_t i = 0; i < n; i++)

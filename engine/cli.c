@@ -15,7 +15,7 @@ static const char CHECK_SYNOPSIS[] =
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
-	"                  [--metrics FILE] [--recheck S] [--keep N]\n";
+	"                  [--metrics FILE] [--recheck S] [--ticket ID] [--keep N]\n";
 
 static const char MERGE_SYNOPSIS[] =
 	"tally merge --out DIR [--quiet] [--compress-repair] [--metrics FILE] SHARD_DIR...\n";
@@ -67,6 +67,7 @@ static const char CHECK_HELP[] =
 	"      --recheck S         S seconds after the comparison, read the keys found\n"
 	"                          different again on both sides: a difference that is gone\n"
 	"                          or changed is in_flight (rows being written), not repaired\n"
+	"      --ticket ID         name the ticket in change-order.md, written with the scripts\n"
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =

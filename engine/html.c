@@ -670,6 +670,9 @@ static int repairs_section(struct buf *b, const struct run_report *r, const stru
 	}
 	if (shown == 0)
 		buf_addstr(b, "<p>No repair script was written.</p>\n");
+	else if (r->change_order_written)
+		buf_addstr(b, "<p>How to apply them, verify and roll back, for the ticket: "
+		              "<a data-field=\"change-order\" href=\"change-order.md\">change-order.md</a></p>\n");
 	buf_addstr(b, "</section>\n");
 	return 0;
 }

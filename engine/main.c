@@ -85,7 +85,7 @@ static int bad_option(const char *what)
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
-	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_KEEP,
+	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_TICKET, OPT_KEEP,
 };
 
 /*
@@ -152,6 +152,7 @@ static const struct option check_longopts[] = {
 	{ "on-lock-wait", required_argument, NULL, OPT_ON_LOCK_WAIT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "recheck", required_argument, NULL, OPT_RECHECK },
+	{ "ticket", required_argument, NULL, OPT_TICKET },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -260,6 +261,18 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 		}
 		return -1;
 	}
+	case OPT_TICKET: {
+		size_t n = strlen(optarg);
+		bool ok = n > 0 && n <= 200;
+
+		/* It goes into Markdown and script comments: one line of printable text. */
+		for (const char *p = optarg; ok && *p; p++)
+			ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+		if (!ok)
+			return bad_option("--ticket needs an ID of 1 to 200 printable characters");
+		opts->ticket = optarg;
+		return -1;
+	}
 	case 'h':
 		cli_help(stdout, CLI_CHECK);
 		return 0;
@@ -327,6 +340,7 @@ static int cmd_check(int argc, char **argv)
 		return 2;
 	}
 	metrics_note_spec(spec.name);
+	spec.ticket = opts.ticket ? xstrdup(opts.ticket) : NULL;
 	if (known_checks(&spec, &opts) || (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);
 		buf_release(&text);

@@ -43,6 +43,7 @@
 #include <jansson.h>
 
 #include "../connectors/connector.h"
+#include "base/buf.h"
 #include "merge.h"
 #include "outdir.h"
 #include "plan.h"
@@ -120,7 +121,7 @@ struct repair_result {
 
 struct repair_asm {
 	struct outdir *out;
-	const struct spec *spec;    /* name, file, reason; systems for driver and dsn_shown */
+	const struct spec *spec;    /* name, file, reason, ticket; systems for driver and dsn_shown */
 	size_t nchecks;
 	struct repair_info **info;  /* per check; NULL when it repairs nothing */
 	char ***parts;              /* per check: its .rep files in chunk order */
@@ -128,6 +129,17 @@ struct repair_asm {
 	bool compress;
 	const char *generated_at;
 };
+
+/*
+ * The line a script prints at its very end, after its COMMIT worked:
+ * "tally: repair repair.app.sql applied: 3 rows (1 inserted, 1 updated,
+ * 1 deleted)" ("tally: rollback rollback.app.sql ..." for a rollback);
+ * file is the name the client runs (without .zst).
+ * Characters of file other than printable ASCII, quotes and backslashes
+ * become '_'. Appended to out.
+ */
+void repair_success_line(struct buf *out, bool rollback, const char *file, uint64_t inserted, uint64_t updated,
+                         uint64_t deleted);
 
 /*
  * Assembles every system's repair and rollback scripts into the output's

@@ -201,6 +201,10 @@ static void header(struct buf *h, const struct assembly *as, const struct rsys *
 	add_comment_text(h, sp->file);
 	buf_addstr(h, ")\n-- reason:     ");
 	add_comment_text(h, sp->reason ? sp->reason : "(none given)");
+	if (sp->ticket) {
+		buf_addstr(h, "\n-- ticket:     ");
+		add_comment_text(h, sp->ticket);
+	}
 	buf_addf(h, "\n-- generated:  %s by tally %s\n-- system:     ", as->a->generated_at, TALLY_VERSION);
 	add_comment_text(h, s->spec ? s->spec->dsn_shown : "?");
 	buf_addf(h, "\n-- rows:       %llu inserted, %llu updated, %llu deleted\n", (unsigned long long)ins,
@@ -311,6 +315,20 @@ static int copy_script(struct assembly *as, const char *name, const struct buf *
 	return rc;
 }
 
+void repair_success_line(struct buf *out, bool rollback, const char *file, uint64_t inserted, uint64_t updated,
+                         uint64_t deleted)
+{
+	uint64_t rows = inserted + updated + deleted;
+
+	/* Plain ASCII without quotes or backslashes: the dialects print it in a quoted string. */
+	buf_addstr(out, rollback ? "tally: rollback " : "tally: repair ");
+	for (const char *p = file; *p; p++)
+		buf_addch(out, *p < 0x20 || *p > 0x7e || *p == '\'' || *p == '\\' || *p == '"' ? '_' : *p);
+	buf_addf(out, " applied: %llu row%s (%llu inserted, %llu updated, %llu deleted)", (unsigned long long)rows,
+	         rows == 1 ? "" : "s", (unsigned long long)inserted, (unsigned long long)updated,
+	         (unsigned long long)deleted);
+}
+
 static int write_script(struct assembly *as, struct rsys *s, bool rollback, struct tally_err *err)
 {
 	const struct repair_asm *a = as->a;
@@ -340,7 +358,16 @@ static int write_script(struct assembly *as, struct rsys *s, bool rollback, stru
 		rc = emit_step(&b, s, steps[i], rollback, &tmp, err);
 	buf_reset(&tmp);
 	buf_addch(&tmp, '\n');
-	s->ops->script->end(&tmp);
+	{
+		struct buf ok = BUF_INIT;
+		char plain[300];
+
+		/* The name the client runs: a .sql.zst script is decompressed first. */
+		snprintf(plain, sizeof(plain), "%.*s", (int)(strlen(name) - (a->compress ? 4 : 0)), name);
+		repair_success_line(&ok, rollback, plain, rollback ? s->del : s->ins, s->upd, rollback ? s->ins : s->del);
+		s->ops->script->end(&tmp, ok.data);
+		buf_release(&ok);
+	}
 	emit(&b, &tmp);
 	free(steps);
 	if (rc == 0 && !b.errnum && fflush(b.fp) != 0)

@@ -276,6 +276,8 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			}
 			fprintf(fp, "repair:   %s/%s\nrollback: %s/%s\n", o->path, rr->file, o->path, rr->rollback);
 		}
+		if (r->change_order_written && r->diff_written)
+			fprintf(fp, "change:   %s/change-order.md (why, what, how to apply, verify, roll back)\n", o->path);
 		for (size_t i = 0; i < r->nchecks && r->previous_run; i++) {
 			const struct check_result *c = &r->checks[i];
 

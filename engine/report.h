@@ -64,6 +64,7 @@ struct run_report {
 	bool failed;                /* the run as a whole failed (report_fail): no verdict, no file
 	                               but report.json; checks with errors of their own do not set it */
 	bool diff_written;          /* diff.ndjson.zst is written (and named unless status is error) */
+	bool change_order_written;  /* change-order.md is written (engine/changeorder.h) */
 	json_t *shard;              /* owned: {"index", "count"} for a shard's share, else NULL */
 	const char *error_note;     /* after an error: how to resume ("resume" in the report), or NULL */
 	const char *previous_run;   /* borrowed: the run new and resolved compare with (runs.h), or NULL */

@@ -489,6 +489,9 @@ static int run_prepare(struct run *r, const char *out, const char *hash, json_t 
 		}
 	if (resumed) {
 		r->runjson = json_incref(resumed);
+		/* A --ticket given now names the change order the resumed run writes. */
+		if (r->spec->ticket && json_is_object(json_object_get(resumed, "spec")))
+			json_object_set_new(json_object_get(resumed, "spec"), "ticket", json_string(r->spec->ticket));
 		snprintf(r->report.started_at, sizeof(r->report.started_at), "%s",
 		         jstr_or(resumed, "started_at", r->report.started_at));
 		return 0;

@@ -20,6 +20,7 @@ struct run_opts {
 	bool quiet;                     /* errors only */
 	bool progress;                  /* progress lines even when stderr is not a terminal */
 	bool compress_repair;           /* write repair scripts as .sql.zst */
+	const char *ticket;             /* --ticket ID for the change order, borrowed; NULL: none */
 	bool resume;                    /* continue the newest unfinished run in out_dir */
 	int connect_timeout;            /* seconds */
 	unsigned jobs;                  /* workers, >= 1 */

@@ -177,9 +177,10 @@ json_t *run_json(struct run *r, const char *spec_hash)
 		                                         "dsn_shown", r->spec->systems[i].dsn_shown));
 	for (size_t i = 0; i < r->n; i++)
 		json_array_append_new(checks, check_json_for_run(r, i));
-	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s}, s:o, s:o, s:s, s:o}", "format", 1,
+	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s?, s:s}, s:o, s:o, s:s, s:o}", "format", 1,
 	                 "tally_version", TALLY_VERSION, "canon_version", CANON_VERSION,
 	                 "spec", "name", r->spec->name, "file", r->spec->file, "reason", r->spec->reason,
+	                 "ticket", r->spec->ticket,
 	                 "hash", spec_hash, "systems", systems,
 	                 "shard", r->opts->shard_count > 1
 	                 ? json_pack("{s:i, s:i}", "index", r->opts->shard_index, "count", r->opts->shard_count)

@@ -122,6 +122,7 @@ void spec_release(struct spec *s)
 	free(s->file);
 	free(s->name);
 	free(s->reason);
+	free(s->ticket);
 	for (size_t i = 0; i < s->nsystems; i++) {
 		free(s->systems[i].name);
 		free(s->systems[i].driver);

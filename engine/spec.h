@@ -123,6 +123,7 @@ struct spec {
 	int version;                /* 1 */
 	char *name;                 /* [a-z0-9_-]+ */
 	char *reason;               /* may be NULL */
+	char *ticket;               /* tally check --ticket ID, owned; may be NULL (not from the YAML) */
 	struct spec_system *systems;
 	size_t nsystems;
 	struct spec_check *checks;

@@ -40,7 +40,8 @@ echo "(exit status $status: 0 consistent, 1 differences found, 2 trouble)"
 
 echo
 echo "== first differences (zstdcat tally-out/demo/latest/diff.ndjson.zst)"
-zstdcat tally-out/demo/latest/diff.ndjson.zst | head -n 8
+# head stops reading early: zstdcat's SIGPIPE is not a failure (pipefail).
+zstdcat tally-out/demo/latest/diff.ndjson.zst | head -n 8 || true
 echo "..."
 echo
 echo "== per check, from tally-out/demo/latest/report.json"
@@ -57,6 +58,10 @@ sed -n '1,/^-- end of tally header$/p' tally-out/demo/latest/repair.billing.sql
 awk '/^-- check /{n++} n==1' tally-out/demo/latest/repair.billing.sql | head -n 12
 echo "..."
 echo "(review it, then apply it as its header says; rollback.billing.sql undoes it)"
+echo
+echo "== for the ticket: tally-out/demo/latest/change-order.md"
+echo "(why, the rows that change per table, the script's xxh128, the command that applies it and"
+echo " the line it prints on success, how to verify and how to roll back)"
 echo
 echo "== for a reviewer: tally-out/demo/latest/report.html"
 echo "(open it in any browser: one self-contained page, the summary, where the differences sit,"

@@ -204,9 +204,14 @@ static void mdb_script_begin(struct buf *out)
 	           "START TRANSACTION;\n");
 }
 
-static void mdb_script_end(struct buf *out)
+/*
+ * The client reading a script stops at the first error (--skip-force), so
+ * the SELECT runs only after a COMMIT that worked; in batch mode it prints
+ * the column name, then the line.
+ */
+static void mdb_script_end(struct buf *out, const char *success)
 {
-	buf_addstr(out, "COMMIT;\n");
+	buf_addf(out, "COMMIT;\nSELECT '%s' AS tally;\n", success);
 }
 
 static void mdb_script_stage(struct buf *out, const char *stage, const struct tabdesc *t,

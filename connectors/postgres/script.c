@@ -344,9 +344,10 @@ static void pgc_script_begin(struct buf *out)
 	           "SET LOCAL IntervalStyle = 'iso_8601';\n");
 }
 
-static void pgc_script_end(struct buf *out)
+/* psql stops at the first error (ON_ERROR_STOP, set first): \echo runs only after a COMMIT that worked. */
+static void pgc_script_end(struct buf *out, const char *success)
 {
-	buf_addstr(out, "COMMIT;\n");
+	buf_addf(out, "COMMIT;\n\\echo '%s'\n", success);
 }
 
 static void pgc_script_stage(struct buf *out, const char *stage, const struct tabdesc *t,

@@ -195,7 +195,8 @@ class CompareBase:
         for f in ("report.json", "report.html", "diff.ndjson.zst", "repair.tgt.sql", "rollback.tgt.sql"):
             self.assertEqual(os.stat(os.path.join(r.outdir, f)).st_mode & 0o777, 0o600)
         self.assertEqual(sorted(os.listdir(r.outdir)),
-                         ["diff.ndjson.zst", "repair.tgt.sql", "report.html", "report.json", "rollback.tgt.sql"])
+                         ["change-order.md", "diff.ndjson.zst", "repair.tgt.sql", "report.html", "report.json",
+                          "rollback.tgt.sql"])
         pg, my = Servers.get()
         self.assertNoSecret(r, pg.user_pw, my.user_pw)
 

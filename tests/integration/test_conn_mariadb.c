@@ -2919,7 +2919,7 @@ static void test_script_applies(void **state)
 	ops->unstage(&sc.b, "tally_o2");
 	ops->unstage(&sc.b, "tally_n2");
 	ops->unstage(&sc.b, "tally_o3");
-	ops->end(&sc.b);
+	ops->end(&sc.b, "tally: repair test applied: 0 rows (0 inserted, 0 updated, 0 deleted)");
 	{
 		/* what an option file might do before the script runs */
 		struct buf run = BUF_INIT;
@@ -2975,7 +2975,7 @@ static void test_script_drift(void **state)
 	                           .guard = rep_guard, .nguard = 4, .new_stage = "tally_n2",
 	                           .set = rep_set, .nset = 2, .rows = 1 };
 	ops->apply(&sc.b, &st);
-	ops->end(&sc.b);
+	ops->end(&sc.b, "tally: repair test applied: 0 rows (0 inserted, 0 updated, 0 deleted)");
 
 	/* case only: equal under utf8mb4_general_ci, different bytes */
 	admin_sql("UPDATE " REP_SQL " SET name = 'ABC' WHERE `k``ey` = 1");
@@ -3027,7 +3027,7 @@ static void test_script_insert_exists(void **state)
 	ops->apply(&sc.b, &st);
 	ops->unstage(&sc.b, "tally_o1");
 	ops->unstage(&sc.b, "tally_n2");
-	ops->end(&sc.b);
+	ops->end(&sc.b, "tally: repair test applied: 0 rows (0 inserted, 0 updated, 0 deleted)");
 
 	expect_script_fails(&sc.b, "tally: check exists_check: row k`ey='3', code='C' of " DB "."
 	                    REP_TABLE " already exists; nothing was changed");
@@ -3040,7 +3040,7 @@ static void test_script_insert_exists(void **state)
 	                           .key = rep_key, .nkey = 2, .old_stage = "tally_o1",
 	                           .guard = rep_guard, .nguard = 4, .rows = 2 };
 	ops->apply(&sc.b, &st);
-	ops->end(&sc.b);
+	ops->end(&sc.b, "tally: repair test applied: 0 rows (0 inserted, 0 updated, 0 deleted)");
 	expect_script_fails(&sc.b, "tally: check count_check: deleted a different number of rows "
 	                    "than 2; nothing was changed");
 	script_close(&sc);

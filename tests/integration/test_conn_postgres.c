@@ -1359,7 +1359,7 @@ static void test_script_psql(void **state)
 		ops->unstage(&sql, "tally_old_2");
 		ops->unstage(&sql, "tally_new_2");
 		ops->unstage(&sql, "tally_old_3");
-		ops->end(&sql);
+		ops->end(&sql, "tally: repair test applied: 0 rows (0 inserted, 0 updated, 0 deleted)");
 	}
 	write_file(path, &sql);
 	admin_exec("INSERT INTO \"rep'air_want\" VALUES"
@@ -1404,7 +1404,7 @@ static void test_script_psql(void **state)
 		add_stage(&sql, &t, "tally_old_1", guarded, 6, old2, 1);
 		add_stage(&sql, &t, "tally_new_1", upd_new, 3, new2, 1);
 		ops->apply(&sql, &upd);
-		ops->end(&sql);
+		ops->end(&sql, "tally: repair test applied: 0 rows (0 inserted, 0 updated, 0 deleted)");
 		write_file(path, &sql);
 
 		admin_exec("UPDATE \"rep'air\" SET \"na'me\" = 'BOB''S' WHERE id = 2");
@@ -1443,7 +1443,7 @@ static void test_script_psql(void **state)
 		ops->begin(&sql);
 		add_stage(&sql, &t, "tally_old_1", guarded, 6, old4, 1);
 		ops->apply(&sql, &del);
-		ops->end(&sql);
+		ops->end(&sql, "tally: repair test applied: 0 rows (0 inserted, 0 updated, 0 deleted)");
 		write_file(path, &sql);
 		admin_exec("UPDATE \"rep'air\" SET doc = '{\"z\": 0}' WHERE id = 4");
 		dump_table("\"rep'air\"", before, sizeof(before));

@@ -53,7 +53,7 @@ checks:
 """
 
 EXPECTED = {"orders": (3, 2, 10), "codes": (2, 2, 3)}
-OUTPUT_NAME = re.compile(r"^(report\.json|report\.html|diff\.ndjson\.zst|(repair|rollback)\..*\.sql(\.zst)?)$")
+OUTPUT_NAME = re.compile(r"^(report\.json|report\.html|diff\.ndjson\.zst|change-order\.md|(repair|rollback)\..*\.sql(\.zst)?)$")
 VERDICT = re.compile(r"^\S+\s+(consistent|inconsistent)\b", re.M)
 
 
@@ -211,7 +211,7 @@ class Disk(TallyCase):
         self.assertEqual(sorted(r.keys("codes", "changed")), sorted(scenario.TEXT_CHANGED))
         self.assertEqual(len(r.diffs), sum(sum(v) for v in EXPECTED.values()))
         files = sorted(n for n in os.listdir(r.outdir) if OUTPUT_NAME.match(n))
-        self.assertEqual(files, sorted(["report.json", "report.html", "diff.ndjson.zst",
+        self.assertEqual(files, sorted(["report.json", "report.html", "diff.ndjson.zst", "change-order.md",
                                         r.check("orders")["repair"]["file"],
                                         r.check("orders")["repair"]["rollback"]]))
 

@@ -148,7 +148,8 @@ class Html(TallyCase):
         files = {"report.json", "diff.ndjson.zst"}
         for c in report["checks"]:
             if c["repair"] and c["repair"].get("file"):
-                files |= {c["repair"]["file"], c["repair"]["rollback"]}
+                # A run that writes a script writes its change order too.
+                files |= {c["repair"]["file"], c["repair"]["rollback"], "change-order.md"}
         for n in dom.iter():
             for name, value in n.attrs.items():
                 self.assertFalse(name.startswith("on"), f"event handler {name} on <{n.tag}>")

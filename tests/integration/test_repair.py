@@ -437,8 +437,8 @@ checks:
     def test_compressed(self):
         r = self.tally(self.spec(""), "--compress-repair")
         self.assertEqual(r.code, 1)
-        self.assertEqual(sorted(os.listdir(r.outdir)), ["diff.ndjson.zst", "repair.tgt.sql.zst", "report.html",
-                                                        "report.json", "rollback.tgt.sql.zst"])
+        self.assertEqual(sorted(os.listdir(r.outdir)), ["change-order.md", "diff.ndjson.zst", "repair.tgt.sql.zst",
+                                                        "report.html", "report.json", "rollback.tgt.sql.zst"])
         plain = subprocess.run(["zstd", "-dc", os.path.join(r.outdir, "repair.tgt.sql.zst")],
                                capture_output=True, check=True).stdout
         path = os.path.join(self.tmp, "plain.sql")

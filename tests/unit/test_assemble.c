@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "../../connectors/connector.h"
 #include "../../engine/assemble.h"
@@ -387,6 +389,54 @@ static void assert_golden_file(const char *dir, const char *file, const char *go
 	free(raw);
 }
 
+/*
+ * The change order with the digests it states of each script's bytes
+ * replaced by <xxh128 of FILE>, after checking them: the bytes, and so
+ * their digest, change with the version in the header.
+ */
+static void assert_golden_change_order(const char *dir)
+{
+	static const char *const scripts[] = { "repair.new.sql", "rollback.new.sql", "repair.old.sql",
+	                                       "rollback.old.sql" };
+	char path[4096];
+	size_t n;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/change-order.md", dir);
+	text = slurp(path, &n);
+	if (!text)
+		fail_msg("'%s' was not written", path);
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		XXH128_canonical_t c;
+		char hex[33], want[128], *raw, *at, *masked;
+		struct buf b = BUF_INIT;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, scripts[i]);
+		raw = slurp(path, &len);
+		assert_non_null(raw);
+		XXH128_canonicalFromHash(&c, XXH3_128bits(raw, len));
+		free(raw);
+		for (int k = 0; k < 16; k++)
+			snprintf(hex + 2 * k, 3, "%02x", c.digest[k]);
+		/* As xxhsum -H2 prints it: digest, two spaces, name. */
+		snprintf(want, sizeof(want), "%s  %s\n", hex, scripts[i]);
+		at = strstr(text, want);
+		if (!at)
+			fail_msg("change-order.md does not state '%.*s'", (int)strlen(want) - 1, want);
+		buf_add(&b, text, (size_t)(at - text));
+		buf_addf(&b, "<xxh128 of %s>", scripts[i]);
+		buf_addstr(&b, at + 32);
+		free(text);
+		text = buf_detach(&b, NULL);
+		masked = mask(text, strlen(text));
+		free(text);
+		text = masked;
+	}
+	assert_golden("change-order.md", text);
+	free(text);
+}
+
 /* ---- a run without servers --------------------------------------------- */
 
 static const char SPEC[] =
@@ -514,9 +564,10 @@ static json_t *world_run(struct world *w)
 		json_array_append_new(systems, json_pack("{s:s, s:s, s:s}", "name", w->spec.systems[i].name,
 		                                         "driver", w->spec.systems[i].driver,
 		                                         "dsn_shown", w->spec.systems[i].dsn_shown));
-	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s}, s:o, s:n, s:s, s:o}", "format", 1,
+	return json_pack("{s:i, s:s, s:i, s:{s:s, s:s, s:s?, s:s, s:s}, s:o, s:n, s:s, s:o}", "format", 1,
 	                 "tally_version", TALLY_VERSION, "canon_version", CANON_VERSION,
 	                 "spec", "name", w->spec.name, "file", w->spec.file, "reason", w->spec.reason,
+	                 "ticket", "INC-4711 | *urgent*",
 	                 "hash", "0123456789abcdef0123456789abcdef", "systems", systems,
 	                 "shard", "started_at", "2026-01-02T03:04:05Z", "checks", checks);
 }
@@ -635,6 +686,8 @@ static void test_parts_then_outputs(void **state)
 	assert_golden_file(outpath, "rollback.new.sql", "rollback.new.sql", false);
 	assert_golden_file(outpath, "repair.old.sql", "repair.old.sql", false);
 	assert_golden_file(outpath, "rollback.old.sql", "rollback.old.sql", false);
+	/* The change order: counts, digests of the files as written, commands, success lines. */
+	assert_golden_change_order(outpath);
 	outdir_close(&out);
 	json_decref(run);
 	world_release(&w);

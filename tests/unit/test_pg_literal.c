@@ -802,8 +802,10 @@ static void test_script_frame(void **state)
 	ops->unstage(&b, "tally_old_1");
 	assert_string_equal(b.data, "DROP TABLE pg_temp.\"tally_old_1\";\n");
 	buf_reset(&b);
-	ops->end(&b);
-	assert_string_equal(b.data, "COMMIT;\n");
+	ops->end(&b, "tally: repair repair.app.sql applied: 1 row (0 inserted, 1 updated, 0 deleted)");
+	/* After COMMIT only: ON_ERROR_STOP stops psql at the first error before it. */
+	assert_string_equal(b.data, "COMMIT;\n\\echo 'tally: repair repair.app.sql applied: 1 row (0 inserted, "
+	                    "1 updated, 0 deleted)'\n");
 	buf_release(&b);
 }
 

@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     mariadb://tally:***@db2/new
 -- rows:       3 inserted, 2 updated, 2 deleted
@@ -16,7 +17,7 @@
 --             its key is still absent. On any mismatch the script stops with an error
 --             naming the check and the key, and nothing is changed.
 -- undo:       rollback.new.sql restores every row this script changes
--- body:       xxh128 c231be91857a97965db1d847dee28ebe
+-- body:       xxh128 0cb915d180901a694e183f641be3416f
 --             (check: cat repair.new.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 SET NAMES utf8mb4;
@@ -170,3 +171,4 @@ DELIMITER ;
 DROP TEMPORARY TABLE `tally_10_a`;
 
 COMMIT;
+SELECT 'tally: repair repair.new.sql applied: 7 rows (3 inserted, 2 updated, 2 deleted)' AS tally;

@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     postgresql://tally:***@db1/old
 -- rows:       1 inserted, 2 updated, 1 deleted
@@ -14,7 +15,7 @@
 --             its key is still absent. On any mismatch the script stops with an error
 --             naming the check and the key, and nothing is changed.
 -- undo:       rollback.old.sql restores every row this script changes
--- body:       xxh128 3de9778098a0a0e65e09e4befbb53d2d
+-- body:       xxh128 703893e61caf789a5c137b2e7d3bdb5c
 --             (check: cat repair.old.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 \set ON_ERROR_STOP on
@@ -128,3 +129,4 @@ $tally$;
 DROP TABLE pg_temp."tally_6_a";
 
 COMMIT;
+\echo 'tally: repair repair.old.sql applied: 4 rows (1 inserted, 2 updated, 1 deleted)'

@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     mariadb://tally:***@db2/new
 -- rows:       2 inserted, 2 updated, 3 deleted
@@ -18,7 +19,7 @@
 -- restores:   the rows the repair script changed, as tally read them; columns
 --             the repair did not write are restored but not checked, because
 --             triggers or ON UPDATE clauses may have changed them
--- body:       xxh128 c903a5583645cbe688bd780bc152d8db
+-- body:       xxh128 027296a79c943979e3629fb2f93a6602
 --             (check: cat rollback.new.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 SET NAMES utf8mb4;
@@ -172,3 +173,4 @@ DELIMITER ;
 DROP TEMPORARY TABLE `tally_9_b`;
 
 COMMIT;
+SELECT 'tally: rollback rollback.new.sql applied: 7 rows (2 inserted, 2 updated, 3 deleted)' AS tally;

@@ -2,6 +2,7 @@
 --
 -- spec:       golden (golden.yaml)
 -- reason:     Golden outputs (CO-1)
+-- ticket:     INC-4711 | *urgent*
 -- generated:  <time> by tally <version>
 -- system:     postgresql://tally:***@db1/old
 -- rows:       1 inserted, 2 updated, 1 deleted
@@ -16,7 +17,7 @@
 -- restores:   the rows the repair script changed, as tally read them; columns
 --             the repair did not write are restored but not checked, because
 --             triggers or ON UPDATE clauses may have changed them
--- body:       xxh128 b2e94e12c11c76dad6ceac9d27f00e43
+-- body:       xxh128 3d3948dad1996624329ede327cff08bd
 --             (check: cat rollback.old.sql | sed '1,/^-- end of tally header$/d' | xxhsum -H2)
 -- end of tally header
 \set ON_ERROR_STOP on
@@ -130,3 +131,4 @@ $tally$;
 DROP TABLE pg_temp."tally_7_b";
 
 COMMIT;
+\echo 'tally: rollback rollback.old.sql applied: 4 rows (1 inserted, 2 updated, 1 deleted)'
