@@ -101,8 +101,8 @@ class Runs(TallyCase):
         self.assertTrue(RUN_NAME.match(os.path.basename(first)), first)
         self.assertEqual(r1.stdout.splitlines()[1], f"report:   {self.out()}/{os.path.basename(first)}/report.json")
         before = tree_hashes(first)
-        self.assertEqual(sorted(before), ["diff.ndjson.zst", "repair.b.sql", "report.html", "report.json",
-                                          "rollback.b.sql"])
+        self.assertEqual(sorted(before), ["change-order.md", "diff.ndjson.zst", "repair.b.sql", "report.html",
+                                          "report.json", "rollback.b.sql"])
         r2 = self.tally(self.spec())
         self.assertEqual(r2.code, 1, r2.stderr)
         self.assertNotEqual(r2.outdir, first)
