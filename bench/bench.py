@@ -10,7 +10,11 @@ bench/bench.py
   on a 7-column table of N rows with a known difference set, and prints
   wall times (median of --runs), the ratios and tally's peak RSS.
 
-  bench/bench.py [--rows N] [--runs K] [--jobs J] [--key int|text] [--servers DIR] [--keep]
+  bench/bench.py [--rows N] [--runs K] [--jobs J] [--key int|text] [--servers DIR] [--keep] [--counts]
+
+  --counts also times tally --mode counts (row counts per chunk in each
+  server, no row read) on the same table, and prints each mode's bytes
+  received and queries sent (report.json).
 
   --key text keys the table by a text column under each engine's usual
   case-insensitive collation (MariaDB utf8mb4_general_ci, PostgreSQL ICU
@@ -127,6 +131,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=2, help="tally --jobs (default 2)")
     ap.add_argument("--chunk-rows", type=int, help="tally --chunk-rows (default: tally's)")
     ap.add_argument("--key", choices=("int", "text"), default="int", help="the table's key (default int)")
+    ap.add_argument("--counts", action="store_true", help="also time tally --mode counts")
     args = ap.parse_args()
 
     own = None
@@ -170,10 +175,13 @@ checks:
         tally = [os.path.join(BUILD, "tally"), "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
                  "--jobs", str(args.jobs)] + (["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])
 
+        counts = [x if x != os.path.join(tmp, "out") else os.path.join(tmp, "out-counts") for x in tally]
+        counts += ["--mode", "counts"]
         results = {}
         for name, cmd, shell, ok in (("reader", reader, False, (0,)),
                                      ("clients", clients, True, (0,)),
-                                     ("tally", tally, False, (1,))):
+                                     ("tally", tally, False, (1,))) + ((("counts", counts, False, (1,)),)
+                                                                       if args.counts else ()):
             walls, rss = [], 0
             for _ in range(args.runs):
                 wall, maxrss, code, err = timed(cmd, env=env, shell=shell)
@@ -197,6 +205,15 @@ checks:
         print(f"tally / reader       {t / r:7.2f}")
         print(f"tally / clients      {t / c:7.2f}")
         print(f"differences found    changed {found[0]}, missing {found[1]}, extra {found[2]} (as seeded)")
+        if args.counts:
+            crep = json.load(open(os.path.join(tmp, "out-counts", "report.json")))["checks"][0]
+            k = results["counts"][0]
+            print(f"tally --mode counts  {k:7.2f} s   peak RSS {results['counts'][1] / 1024:.1f} MiB"
+                  f"   ({k / t:.2f} of stream; {crep['chunks']['mismatched']} of {crep['chunks']['total']}"
+                  " chunks differ in count)")
+            for name, rp in (("stream", rep), ("counts", crep)):
+                print(f"{name:6} received     source {rp['source']['bytes']} B in {rp['source']['queries']} "
+                      f"queries, target {rp['target']['bytes']} B in {rp['target']['queries']} queries")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if own:

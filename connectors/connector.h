@@ -495,6 +495,14 @@ struct conn_ops {
 	                   uint64_t max_bytes, struct keybounds *out, struct tally_err *err);
 
 	/*
+	 * Counts, in the server, the rows a scan of req would yield (its
+	 * table or query, where, and range lo/hi; cols and limit unused),
+	 * without transferring them: SELECT count(*) ... WHERE <range>. NULL
+	 * when the connector cannot count (a snapshot file).
+	 */
+	int (*count_rows)(struct conn *c, const struct scan_req *req, uint64_t *out, struct tally_err *err);
+
+	/*
 	 * The server's own order of n range bounds over the first nb key
 	 * columns of req (its desc, table or query, and key): vals holds
 	 * n * nb values as bound_literal takes them, and rank[i] is bound i's
@@ -580,6 +588,19 @@ struct conn {
 	char *engine;
 	double statement_timeout;       /* seconds in force in the session; 0: none */
 	double role_statement_timeout;  /* what the role had before tally set its own; 0: none */
+	/*
+	 * What the session cost on the wire, counted by the driver for the
+	 * report (per check and side, as differences across a chunk's work):
+	 * queries, statements sent (one per round trip: a scan's page, a
+	 * count, a savepoint or setting); bytes, the bytes of result values
+	 * received (PostgreSQL: each COPY row message, or the values of a
+	 * result; MariaDB: the row lengths). Only the session's own thread
+	 * touches them.
+	 */
+	struct conn_io {
+		uint64_t queries;
+		uint64_t bytes;
+	} io;
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "diffkeys.h"
 #include "changeorder.h"
+#include "chunk.h"
 #include "html.h"
 #include "repair.h"
 #include "work.h"
@@ -147,6 +148,31 @@ static double wall_seconds(struct span *s, size_t n)
 	return n ? total + to - from : 0;
 }
 
+/* Counts mode: chunk j's counts differ; adds it, with its key bounds, to res->chunks_differing. */
+static int add_differing(struct check_result *res, json_t *jc, size_t j, const struct part_result *pr,
+                         struct tally_err *err)
+{
+	struct chunkplan cp;
+	json_t *b;
+
+	if (chunkplan_from_json(&cp, json_object_get(jc, "chunks"), err) < 0)
+		return -1;
+	b = chunk_bounds_json(&cp, j);
+	chunkplan_release(&cp);
+	if (!b)
+		return err_set(err, ERR_IO, "check '%s': the bounds of chunk %zu are unreadable", res->check->name, j + 1);
+	if (!res->chunks_differing)
+		res->chunks_differing = json_array();
+	json_array_append_new(res->chunks_differing,
+	                      json_pack("{s:I, s:o, s:o, s:I, s:I}", "chunk", (json_int_t)(j + 1),
+	                                "after", json_incref(json_object_get(b, "after")),
+	                                "through", json_incref(json_object_get(b, "through")),
+	                                "source_rows", (json_int_t)pr->rows[0],
+	                                "target_rows", (json_int_t)pr->rows[1]));
+	json_decref(b);
+	return 0;
+}
+
 /*
  * The check's recheck part (--recheck, an unsharded run's only): 1 with
  * pr filled when there is one, 0, -1.
@@ -186,6 +212,10 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 		}
 		res->side[0].rows += pr.rows[0];
 		res->side[1].rows += pr.rows[1];
+		for (int s = 0; s < 2; s++) {
+			res->side[s].io.queries += pr.io[s].queries;
+			res->side[s].io.bytes += pr.io[s].bytes;
+		}
 		res->missing += pr.missing;
 		res->extra += pr.extra;
 		res->changed += pr.changed;
@@ -196,6 +226,8 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 			res->chunks_total++;
 			if (!chunkhash_equal(&pr.hash[0], &pr.hash[1]))
 				res->chunks_mismatched++;
+			if (res->counts && pr.rows[0] != pr.rows[1])
+				rc = add_differing(res, jc, j, &pr, err);
 		}
 	}
 	res->seconds = wall_seconds(spans, nspans);
@@ -273,6 +305,8 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 
 		res->check = &st->spec.checks[i];
 		describe_from_run(res, jc);
+		res->counts = json_string_value(json_object_get(jc, "mode")) &&
+		              strcmp(json_string_value(json_object_get(jc, "mode")), "counts") == 0;
 		got = check_error(in, i, &res->err, err);
 		if (got < 0)
 			return -1;
@@ -295,6 +329,12 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 			st->rechecked[i] = got == 1;
 		}
 		res->status = res->missing + res->extra + res->changed ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
+		if (res->counts) {
+			res->status = res->chunks_mismatched || res->side[0].rows != res->side[1].rows
+			              ? RESULT_INCONSISTENT : RESULT_CONSISTENT;
+			if (!res->chunks_differing)
+				res->chunks_differing = json_array();
+		}
 		res->chunks_total = in->shard ? res->chunks_total : n;
 		if (json_is_object(ri) && !in->shard) {
 			st->info[i] = xcalloc(1, sizeof(**st->info));
@@ -371,7 +411,7 @@ static void delta_one(void *ctx, const char *check, uint64_t added, uint64_t rem
 	for (size_t i = 0; i < d->st->nchecks; i++) {
 		struct check_result *c = &d->st->rep.checks[i];
 
-		if (d->st->errored[i] || strcmp(c->check->name, check) != 0)
+		if (d->st->errored[i] || !c->delta || strcmp(c->check->name, check) != 0)
 			continue;
 		c->new_diffs = added;
 		c->resolved = removed;
@@ -400,7 +440,8 @@ static int count_delta(const struct assemble_in *in, struct asm_state *st, struc
 			const char *was = json_string_value(json_object_get(json_object_get(in->prev_checks, name), "status"));
 
 			/* Checks with no difference in either run appear in neither file. */
-			st->rep.checks[i].delta = !st->errored[i] && was &&
+			/* --mode counts knows no differing row: nothing to compare by key. */
+			st->rep.checks[i].delta = !st->errored[i] && !st->rep.checks[i].counts && was &&
 			                          (strcmp(was, "consistent") == 0 || strcmp(was, "inconsistent") == 0);
 		}
 		diffkeys_compare(&before, &now, delta_one, &d);

@@ -5,6 +5,7 @@
  */
 #include "chunk.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,4 +281,84 @@ int chunkplan_from_json(struct chunkplan *cp, json_t *j, struct tally_err *err)
 		return err_set(err, ERR_IO, "chunk plan does not match its fingerprint");
 	}
 	return 0;
+}
+
+static json_t *sqlval_json(const struct sqlval *v)
+{
+	struct buf b = BUF_INIT;
+	json_t *j;
+	char *end;
+	long long n;
+
+	switch (v->kind) {
+	case SV_NULL:
+		return json_null();
+	case SV_NUMBER:
+		errno = 0;
+		n = strtoll(v->s, &end, 10);
+		if (v->special == SVS_NONE && end != v->s && (size_t)(end - v->s) == v->len && errno == 0)
+			return json_integer((json_int_t)n);
+		return json_stringn(v->s, v->len);
+	case SV_TEXT:
+		return json_stringn(v->s, v->len);
+	case SV_BYTES:
+		buf_addstr(&b, "\\x");
+		buf_addhex(&b, (const uint8_t *)v->s, v->len);
+		break;
+	case SV_DATE:
+	case SV_TIME:
+	case SV_TIMESTAMP:
+	case SV_TIMESTAMPTZ:
+		if (v->special != SVS_NONE)
+			return json_string(v->special == SVS_PINF ? "infinity" : v->special == SVS_NINF ? "-infinity" : "zero");
+		sqlval_iso(&b, v, 6);
+		break;
+	case SV_UUID:
+		for (size_t k = 0; k < 16 && k < v->len; k++) {
+			if (k == 4 || k == 6 || k == 8 || k == 10)
+				buf_addch(&b, '-');
+			buf_addhex(&b, (const uint8_t *)v->s + k, 1);
+		}
+		break;
+	case SV_BOOL:
+		return json_boolean(v->b);
+	case SV_FLOAT:
+		return json_real(v->d);
+	default:
+		return json_stringn(v->s ? v->s : "", v->s ? v->len : 0);
+	}
+	j = json_stringn(b.data ? b.data : "", b.len);
+	buf_release(&b);
+	return j;
+}
+
+json_t *chunk_bounds_json(const struct chunkplan *cp, size_t i)
+{
+	size_t nb = cp->nbound ? cp->nbound : 1;
+	struct sqlval *v = xcalloc(nb, sizeof(*v));
+	struct buf *scr = xcalloc(nb, sizeof(*scr));
+	json_t *o = json_object();
+	struct tally_err err;
+
+	for (size_t k = 0; k < nb; k++)
+		buf_init(&scr[k]);
+	for (int hi = 0; hi < 2 && o; hi++) {
+		bool has;
+		json_t *a;
+
+		if (chunk_bound(cp, i, hi, v, scr, &has, &err) < 0) {
+			json_decref(o);
+			o = NULL;
+			break;
+		}
+		a = has ? json_array() : json_null();
+		for (size_t k = 0; has && k < cp->nbound; k++)
+			json_array_append_new(a, sqlval_json(&v[k]));
+		json_object_set_new(o, hi ? "through" : "after", a);
+	}
+	for (size_t k = 0; k < nb; k++)
+		buf_release(&scr[k]);
+	free(scr);
+	free(v);
+	return o;
 }

@@ -94,6 +94,15 @@ static inline bool chunk_in_shard(size_t id, unsigned k, unsigned n)
  */
 uint64_t chunk_next_page(uint64_t page, double seconds, double target);
 
+/*
+ * The bounds of chunk i for a report: {"after": [v...] or null, "through":
+ * [v...] or null}, the chunk holding keys k with after < k <= through
+ * over the first nbound key columns. A value is a JSON number for an
+ * integer, else a string (text as is, bytes as \\x hex, times in ISO form,
+ * a uuid in 8-4-4-4-12 form). NULL when a bound cannot be decoded.
+ */
+json_t *chunk_bounds_json(const struct chunkplan *cp, size_t i);
+
 /* run.json form: {"n", "nbound", "rows", "exact": [..], "reconcile", "fingerprint", "bounds": ["hex", ...]} */
 json_t *chunkplan_json(const struct chunkplan *cp);
 int chunkplan_from_json(struct chunkplan *cp, json_t *j, struct tally_err *err);

@@ -142,7 +142,7 @@ static void status_badge(struct buf *b, const char *status, const char *field)
 /* A count cell: the number, or a dash for a check without a verdict. */
 static void count_cell(struct buf *b, const char *field, const struct check_result *c, uint64_t n)
 {
-	if (c->status == RESULT_ERROR)
+	if (c->status == RESULT_ERROR || c->counts)     /* --mode counts knows no differing rows */
 		buf_addf(b, "<td class=\"n\" data-field=\"%s\">&#8212;</td>", field);
 	else
 		buf_addf(b, "<td class=\"n\" data-field=\"%s\">%llu</td>", field, (unsigned long long)n);
@@ -223,6 +223,9 @@ static void verdict_words(struct buf *b, const struct check_result *c)
 		buf_addstr(b, "no verdict");
 	else if (c->status == RESULT_CONSISTENT)
 		buf_addstr(b, "none");
+	else if (c->counts)
+		buf_addf(b, "row counts differ in %llu of %llu chunks (--mode counts)",
+		         (unsigned long long)c->chunks_mismatched, (unsigned long long)c->chunks_total);
 	else if (c->check->expect == EXPECT_ABSENT)
 		buf_addf(b, "undeleted %llu", (unsigned long long)c->extra);
 	else if (c->check->multiset)

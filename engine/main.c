@@ -85,7 +85,7 @@ static int bad_option(const char *what)
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
-	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_TICKET, OPT_KEEP,
+	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_TICKET, OPT_MODE, OPT_KEEP,
 };
 
 /*
@@ -153,6 +153,7 @@ static const struct option check_longopts[] = {
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "recheck", required_argument, NULL, OPT_RECHECK },
 	{ "ticket", required_argument, NULL, OPT_TICKET },
+	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -252,6 +253,11 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 		if (parse_double(optarg, 0, 86400, &opts->recheck) < 0)
 			return bad_option("--recheck needs seconds between 0 and 86400");
 		return -1;
+	case OPT_MODE:
+		if (strcmp(optarg, "stream") != 0 && strcmp(optarg, "counts") != 0)
+			return bad_option("--mode is stream or counts");
+		opts->mode = strcmp(optarg, "counts") == 0 ? MODE_COUNTS : MODE_STREAM;
+		return -1;
 	case OPT_METRICS: {
 		struct tally_err err;
 
@@ -298,6 +304,33 @@ static int known_checks(const struct spec *spec, const struct run_opts *opts)
 	return 0;
 }
 
+/*
+ * --mode counts judges only equality of row counts: a check that expects
+ * a subset or an absence cannot be judged by counts. Refuses the run,
+ * naming each such check that would run; returns 0 or 2.
+ */
+static int counts_checks(const struct spec *spec, const struct run_opts *opts)
+{
+	int rc = 0;
+
+	if (opts->mode != MODE_COUNTS)
+		return 0;
+	for (size_t i = 0; i < spec->nchecks; i++) {
+		const struct spec_check *c = &spec->checks[i];
+		bool runs = opts->nonly == 0;
+
+		for (size_t j = 0; j < opts->nonly; j++)
+			runs = runs || strcmp(opts->only[j], c->name) == 0;
+		if (runs && c->expect != EXPECT_EQUAL) {
+			fprintf(stderr, "tally: error: %s: check '%s': --mode counts cannot judge expect: %s "
+			        "(equal counts prove neither a subset nor an absence); run it with --mode stream, "
+			        "or leave it out with --check\n", spec->file, c->name, spec_expect_name(c->expect));
+			rc = 2;
+		}
+	}
+	return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct run_opts opts;
@@ -327,6 +360,10 @@ static int cmd_check(int argc, char **argv)
 		free(opts.only);
 		return bad_option("--quiet and --progress contradict each other");
 	}
+	if (opts.mode == MODE_COUNTS && opts.recheck >= 0) {
+		free(opts.only);
+		return bad_option("--recheck reads again the rows found different: --mode counts reads none");
+	}
 	if (argc - optind != 1) {
 		free(opts.only);
 		return cli_usage_error(CLI_CHECK, "check needs exactly one spec file");
@@ -341,7 +378,8 @@ static int cmd_check(int argc, char **argv)
 	}
 	metrics_note_spec(spec.name);
 	spec.ticket = opts.ticket ? xstrdup(opts.ticket) : NULL;
-	if (known_checks(&spec, &opts) || (safe && safe_sql(&spec, opts.only, opts.nonly))) {
+	if (known_checks(&spec, &opts) || counts_checks(&spec, &opts) ||
+	    (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);
 		buf_release(&text);
 		free(opts.only);

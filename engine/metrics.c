@@ -110,7 +110,7 @@ static void render_checks(struct buf *out, const struct metrics_run *m)
 		const struct metrics_check *c = &m->checks[i];
 		const uint64_t n[3] = { c->missing, c->extra, c->changed };
 
-		for (int k = 0; k < 3 && c->counted; k++) {
+		for (int k = 0; k < 3 && c->counted && !c->rows_only; k++) {
 			series(out, "tally_check_differences", m, c->name, "kind", kinds[k]);
 			value_u(out, n[k]);
 		}
@@ -364,6 +364,7 @@ void metrics_note_report(const struct run_report *r)
 		mc->name = xstrdup(c->check->name);
 		mc->status = check_status(r, c);
 		mc->counted = mc->status < 2;
+		mc->rows_only = c->counts;
 		mc->rows[0] = c->side[0].rows;
 		mc->rows[1] = c->side[1].rows;
 		mc->missing = c->missing;

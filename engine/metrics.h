@@ -49,6 +49,7 @@ struct metrics_check {
 	bool delta;                 /* new_diffs and resolved are known (a previous run, runs.h) */
 	uint64_t new_diffs, resolved;
 	double seconds;             /* the check's wall time */
+	bool rows_only;             /* --mode counts: rows counted, no differing rows known (no differences series) */
 };
 
 /* A run's metrics: what metrics_render() writes. */

@@ -81,6 +81,7 @@ void report_release(struct run_report *r)
 		json_decref(c->columns);
 		json_decref(c->key);
 		json_decref(c->unmatched);
+		json_decref(c->chunks_differing);
 	}
 	free(r->checks);
 	r->checks = NULL;
@@ -107,8 +108,9 @@ static json_t *count_json(const struct check_result *c, uint64_t n)
 
 static json_t *side_json(const struct check_result *c, const struct side_result *s)
 {
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:o}", "system", s->system, "table", s->table,
-	                 "server", s->server, "position", s->position, "rows", count_json(c, s->rows));
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:o}", "system", s->system, "table", s->table,
+	                 "server", s->server, "position", s->position, "rows", count_json(c, s->rows),
+	                 "queries", count_json(c, s->io.queries), "bytes", count_json(c, s->io.bytes));
 }
 
 static json_t *repair_json(const struct repair_result *r)
@@ -139,21 +141,26 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "name", json_string(c->check->name));
 	json_object_set_new(o, "status", json_string(result_status_name(c->status)));
 	json_object_set_new(o, "expect", json_string(spec_expect_name(c->check->expect)));
-	json_object_set_new(o, "mode", json_string("stream"));
+	json_object_set_new(o, "mode", json_string(c->counts ? "counts" : "stream"));
 	json_object_set_new(o, "match", json_string(c->check->multiset ? "multiset" : "key"));
 	json_object_set_new(o, "source", side_json(c, &c->side[0]));
 	json_object_set_new(o, "target", side_json(c, &c->side[1]));
 	json_object_set_new(o, "key", c->key ? json_incref(c->key) : json_null());
 	json_object_set_new(o, "columns", c->columns ? json_incref(c->columns) : json_null());
 	json_object_set_new(o, "unmatched_columns", c->unmatched ? json_incref(c->unmatched) : json_null());
-	json_object_set_new(o, "missing", count_json(c, c->missing));
-	json_object_set_new(o, "extra", count_json(c, c->extra));
-	json_object_set_new(o, "changed", count_json(c, c->changed));
-	json_object_set_new(o, "in_flight", count_json(c, c->in_flight));
+	/* Counts mode reads no row: which rows differ is not known. */
+	json_object_set_new(o, "missing", c->counts ? json_null() : count_json(c, c->missing));
+	json_object_set_new(o, "extra", c->counts ? json_null() : count_json(c, c->extra));
+	json_object_set_new(o, "changed", c->counts ? json_null() : count_json(c, c->changed));
+	json_object_set_new(o, "in_flight", c->counts ? json_null() : count_json(c, c->in_flight));
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
 	json_object_set_new(o, "new", c->delta ? json_integer((json_int_t)c->new_diffs) : json_null());
 	json_object_set_new(o, "resolved", c->delta ? json_integer((json_int_t)c->resolved) : json_null());
+	if (c->counts)
+		json_object_set_new(o, "chunks_differing", c->chunks_differing && c->status != RESULT_ERROR &&
+		                                           c->status != RESULT_PENDING
+		                                           ? json_incref(c->chunks_differing) : json_null());
 	json_object_set_new(o, "seconds", json_real(round_ms(c->seconds)));
 	json_object_set_new(o, "worker_seconds", json_real(round_ms(c->worker_seconds)));
 	json_object_set_new(o, "repair", run_failed ? json_null() : repair_json(c->repair));
@@ -220,7 +227,10 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		/* A run that failed gives no verdict, not even for the checks it compared. */
 		if (c->status == RESULT_PENDING || (r->failed && c->status != RESULT_ERROR))
 			continue;
-		if (c->status == RESULT_INCONSISTENT) {
+		if (c->status == RESULT_INCONSISTENT && c->counts) {
+			snprintf(counts, sizeof(counts), "  row counts differ in %llu of %llu chunks",
+			         (unsigned long long)c->chunks_mismatched, (unsigned long long)c->chunks_total);
+		} else if (c->status == RESULT_INCONSISTENT) {
 			if (c->check->expect == EXPECT_ABSENT)
 				snprintf(counts, sizeof(counts), "  undeleted %llu", (unsigned long long)c->extra);
 			else if (c->check->multiset)
@@ -246,10 +256,16 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        c->seconds);
 	}
 	if (o && o->path) {
-		bool differs = false;
+		bool differs = false, counts = false;
 
-		for (size_t i = 0; i < r->nchecks; i++)
-			differs = differs || r->checks[i].status == RESULT_INCONSISTENT;
+		/* A counts check differs by its counts only: it has no line in the diff file. */
+		for (size_t i = 0; i < r->nchecks; i++) {
+			differs = differs || (r->checks[i].status == RESULT_INCONSISTENT && !r->checks[i].counts);
+			counts = counts || r->checks[i].counts;
+		}
+		if (counts)
+			fprintf(fp, "mode:     counts: rows counted per chunk in each server, none read; "
+			        "no diff rows, no repair scripts (the differing chunks are in report.json)\n");
 		fprintf(fp, "report:   %s/report.json\n", o->path);
 		if (r->diff_written && differs)
 			fprintf(fp, "diffs:    %s/diff.ndjson.zst (read with zstdcat)\n", o->path);

@@ -30,6 +30,7 @@ struct side_result {
 	char *server;           /* owned: "PostgreSQL 15.18", may be NULL */
 	char *position;         /* owned: where its snapshot stands ("lsn 0/1A2B"), may be NULL */
 	uint64_t rows;
+	struct conn_io io;      /* statements sent and bytes received for the check's chunks */
 };
 
 struct check_result {
@@ -48,6 +49,9 @@ struct check_result {
 	json_t *key;            /* owned: the key columns */
 	json_t *unmatched;      /* owned: {"source": [...], "target": [...]} */
 	const struct repair_result *repair;   /* borrowed; NULL when the check was not planned */
+	bool counts;            /* --mode counts: rows counted per chunk, none read; no missing/extra/changed */
+	json_t *chunks_differing;   /* owned, counts mode: [{"chunk", "after", "through", "source_rows",
+	                               "target_rows"}] for each chunk whose counts differ */
 	struct tally_err err;   /* when status is RESULT_ERROR */
 };
 

@@ -25,6 +25,11 @@
 #include "tally_config.h"
 #include "work.h"
 
+const char *run_mode_name(enum run_mode m)
+{
+	return m == MODE_COUNTS ? "counts" : "stream";
+}
+
 void run_opts_init(struct run_opts *o)
 {
 	memset(o, 0, sizeof(*o));

@@ -12,7 +12,17 @@
 #include "guard.h"
 #include "spec.h"
 
+/*
+ * How a check compares (--mode). stream reads every row of both sides and
+ * compares them; counts only counts rows per chunk in each server. Later
+ * modes (pushdown, auto) go next to these.
+ */
+enum run_mode { MODE_STREAM = 0, MODE_COUNTS };
+
+const char *run_mode_name(enum run_mode m);
+
 struct run_opts {
+	enum run_mode mode;             /* --mode; MODE_STREAM by default */
 	const char *out_dir;            /* OUT, where each run makes its directory (runs.h); NULL: tally-out/<spec name> */
 	unsigned keep;                  /* --keep: runs left in OUT after this one; 0: all */
 	char **only;                    /* --check names, borrowed */

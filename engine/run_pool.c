@@ -71,6 +71,7 @@ void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_e
 	env->on_pause = on_pause;
 	env->pause_arg = r;
 	env->stop = &r->stop;
+	env->counts = r->opts->mode == MODE_COUNTS;
 }
 
 static int run_task(struct worker *w, const struct task *t, struct tally_err *err)

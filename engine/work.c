@@ -157,13 +157,15 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
                      struct tally_err *err)
 {
 	char *path = work_part_path(out, check, part, "done");
-	json_t *j = json_pack("{s:[I, I], s:[o, o], s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I}",
+	json_t *j = json_pack("{s:[I, I], s:[o, o], s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:[I, I], s:[I, I]}",
 	                      "rows", (json_int_t)r->rows[0], (json_int_t)r->rows[1],
 	                      "hash", hash_json(&r->hash[0]), hash_json(&r->hash[1]),
 	                      "missing", (json_int_t)r->missing, "extra", (json_int_t)r->extra,
 	                      "changed", (json_int_t)r->changed, "in_flight", (json_int_t)r->in_flight,
 	                      "seconds", r->seconds, "started", r->started, "ended", r->ended,
-	                      "attempts", (json_int_t)r->attempts);
+	                      "attempts", (json_int_t)r->attempts,
+	                      "queries", (json_int_t)r->io[0].queries, (json_int_t)r->io[1].queries,
+	                      "bytes", (json_int_t)r->io[0].bytes, (json_int_t)r->io[1].bytes);
 	char *text = json_dumps(j, JSON_COMPACT);
 	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render '%s'", path);
 
@@ -204,6 +206,11 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
 		r->started = json_number_value(json_object_get(j, "started"));
 		r->ended = json_number_value(json_object_get(j, "ended"));
 		r->attempts = (uint32_t)json_integer_value(json_object_get(j, "attempts"));
+		/* Parts written before queries and bytes were counted read as 0. */
+		for (size_t s = 0; s < 2; s++) {
+			r->io[s].queries = (uint64_t)json_integer_value(json_array_get(json_object_get(j, "queries"), s));
+			r->io[s].bytes = (uint64_t)json_integer_value(json_array_get(json_object_get(j, "bytes"), s));
+		}
 	}
 	json_decref(j);
 	free(path);

@@ -48,6 +48,7 @@ struct part_result {
 	double seconds;             /* the worker's time on the part */
 	double started, ended;      /* wall clock, seconds since the epoch: when work on it began and ended */
 	uint32_t attempts;
+	struct conn_io io[2];       /* what each side's session sent and received for the part */
 };
 
 /* Creates <out>/.tally-work and its check directories (n checks). */

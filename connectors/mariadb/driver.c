@@ -16,6 +16,7 @@ const struct conn_ops mariadb_ops = {
 	.scan_open = mdb_scan_open,
 	.scan_next = mdb_scan_next,
 	.scan_close = mdb_scan_close,
+	.count_rows = mdb_count_rows,
 	.quote_ident = mdb_quote_ident,
 	.literal = mdb_literal,
 	.bound_literal = mdb_bound_literal,

@@ -54,7 +54,7 @@ static int mdb_values(struct mdb_conn *c, const char *sql, double *v, unsigned n
 
 	for (unsigned i = 0; i < n; i++)
 		v[i] = -1;
-	if (mysql_real_query(c->my, sql, strlen(sql)) != 0) {
+	if (mdb_real_query(c, sql, strlen(sql)) != 0) {
 		if (mysql_errno(c->my) == ER_UNKNOWN_SYSTEM_VARIABLE)
 			return 0;
 		return mdb_fail(c, ERR_CONNECT, "reading", "the session's limits", err);
@@ -123,7 +123,7 @@ static bool mdb_has_lock_info(struct mdb_conn *c)
 	if (c->lock_info >= 0)
 		return c->lock_info == 1;
 	c->lock_info = 0;
-	if (mysql_real_query(c->my, sql, sizeof(sql) - 1) == 0 && (r = mysql_store_result(c->my))) {
+	if (mdb_real_query(c, sql, sizeof(sql) - 1) == 0 && (r = mysql_store_result(c->my))) {
 		row = mysql_fetch_row(r);
 		c->lock_info = row && row[0] && strcmp(row[0], "0") != 0;
 		mysql_free_result(r);
@@ -154,7 +154,7 @@ static void mdb_lock_holders(struct mdb_conn *c, const char *table, const char *
 		buf_addstr(&sql, "SELECT ID, USER, COALESCE(STATE, ''), TIME, NULL, INFO FROM "
 		           "information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'");
 	}
-	if (mysql_real_query(c->my, sql.data, sql.len) == 0 && (r = mysql_store_result(c->my))) {
+	if (mdb_real_query(c, sql.data, sql.len) == 0 && (r = mysql_store_result(c->my))) {
 		while ((row = mysql_fetch_row(r)) && n < 3) {
 			if (!info && !conn_sql_mentions(row[5], table))
 				continue;
@@ -202,7 +202,7 @@ int mdb_lock_tables(struct mdb_conn *c, const struct conn_cfg *cfg, struct tally
 		buf_addch(&sql, '.');
 		mdb_quote_ident(&sql, name);
 		buf_addstr(&sql, " LIMIT 0");
-		if (mysql_real_query(c->my, sql.data, sql.len) == 0) {
+		if (mdb_real_query(c, sql.data, sql.len) == 0) {
 			MYSQL_RES *r = mysql_store_result(c->my);
 
 			if (r)
@@ -250,7 +250,7 @@ int mdb_table_stamp(struct conn *base, const char *table, char **out, struct tal
 	buf_addstr(&sql, " AND TABLE_NAME = ");
 	mdb_add_hexstr(&sql, name);
 	buf_addch(&sql, ')');
-	if (mysql_real_query(c->my, sql.data, sql.len) != 0 || !(r = mysql_store_result(c->my))) {
+	if (mdb_real_query(c, sql.data, sql.len) != 0 || !(r = mysql_store_result(c->my))) {
 		/* Without PROCESS, INNODB_SYS_TABLES is closed: no stamp, no check. */
 		if (mysql_errno(c->my) != ER_SPECIFIC_ACCESS_DENIED_ERROR)
 			rc = mdb_fail(c, ERR_QUERY, "reading the storage of", table, err);
@@ -292,7 +292,7 @@ static long mdb_held_table(struct mdb_conn *c, const char *thread, const char *c
 		return -1;
 	buf_addf(&sql, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.METADATA_LOCK_INFO "
 	         "WHERE LOCK_TYPE = 'Table metadata lock' AND THREAD_ID = %ld", strtol(thread, NULL, 10));
-	if (mysql_real_query(c->my, sql.data, sql.len) == 0 && (r = mysql_store_result(c->my))) {
+	if (mdb_real_query(c, sql.data, sql.len) == 0 && (r = mysql_store_result(c->my))) {
 		while (found < 0 && (row = mysql_fetch_row(r)))
 			for (size_t t = 0; t < ntables && found < 0; t++) {
 				char *db, *name;
@@ -337,7 +337,7 @@ static int mdb_waiters(struct mdb_conn *c, const long *pids, size_t npids, const
 	MYSQL_RES *r;
 	MYSQL_ROW row;
 
-	if (mysql_real_query(c->my, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
+	if (mdb_real_query(c, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
 		return mdb_fail(c, ERR_QUERY, "watching", "the threads waiting for a lock", err);
 	while ((row = mysql_fetch_row(r)) && out->nwaiters < CONN_WAITERS_MAX) {
 		long id = strtol(row[0], NULL, 10), t = -1;
@@ -388,7 +388,7 @@ int mdb_watch(struct conn *base, const long *pids, size_t npids, const char *con
 		buf_addf(&sql, "%s%ld", i ? ", " : "", pids[i]);
 	buf_addch(&sql, ')');
 	/* Without PROCESS the age is unknown; the watch goes on. */
-	if (mysql_real_query(c->my, sql.data, sql.len) == 0 && (r = mysql_store_result(c->my))) {
+	if (mdb_real_query(c, sql.data, sql.len) == 0 && (r = mysql_store_result(c->my))) {
 		row = mysql_fetch_row(r);
 		if (row && row[0])
 			out->snapshot_age = strtod(row[0], NULL) / 1e6;
@@ -409,7 +409,7 @@ int mdb_cancel(struct conn *base, long pid, struct tally_err *err)
 	if (mdb_usable(c, err) < 0)
 		return -1;
 	snprintf(sql, sizeof(sql), "KILL QUERY %ld", pid);
-	if (mysql_real_query(c->my, sql, strlen(sql)) != 0 && mysql_errno(c->my) != ER_NO_SUCH_THREAD)
+	if (mdb_real_query(c, sql, strlen(sql)) != 0 && mysql_errno(c->my) != ER_NO_SUCH_THREAD)
 		return mdb_fail(c, ERR_QUERY, "cancelling", "a statement of tally's", err);
 	return 0;
 }

@@ -106,6 +106,8 @@ void mdb_set_failed(struct mdb_conn *c, enum err_kind kind);
 /* Sticky failure: after a fatal error every call fails at once. */
 int mdb_usable(struct mdb_conn *c, struct tally_err *err);
 /* Runs a statement that returns no rows (or whose rows are ignored). */
+/* mysql_real_query, counted in c->base.io.queries. */
+int mdb_real_query(struct mdb_conn *c, const char *sql, unsigned long len);
 int mdb_exec(struct mdb_conn *c, const char *sql, const char *doing, const char *what,
              struct tally_err *err);
 /* Runs a small catalog query and keeps its result (never for data). */
@@ -165,6 +167,8 @@ int mdb_describe_query(struct conn *base, const char *sql_in, struct tabdesc *ou
 int mdb_scan_open(struct conn *base, const struct scan_req *req, struct tally_err *err);
 int mdb_scan_next(struct conn *base, struct rawrow **row, struct tally_err *err);
 void mdb_scan_close(struct conn *base);
+/* conn_ops.count_rows: SELECT count(*) over the scan's range. */
+int mdb_count_rows(struct conn *base, const struct scan_req *req, uint64_t *out, struct tally_err *err);
 bool mdb_order_is_bytewise(const struct coldesc *col);
 /*
  * (k1, ..., kn) > (lit[0], ..., lit[n-1]), or <= with upper, over the key

@@ -188,7 +188,7 @@ int mdb_scan_open(struct conn *base, const struct scan_req *req, struct tally_er
 	free(cond[0]);
 	free(cond[1]);
 
-	if (mysql_real_query(c->my, sql.data, sql.len) != 0) {
+	if (mdb_real_query(c, sql.data, sql.len) != 0) {
 		buf_release(&sql);
 		return mdb_fail(c, ERR_QUERY, "reading", c->what.data, err);
 	}
@@ -243,6 +243,7 @@ int mdb_scan_next(struct conn *base, struct rawrow **row, struct tally_err *err)
 	for (size_t i = 0; i < c->row.ncols; i++) {
 		c->val[i] = r[i];
 		c->len[i] = l[i];
+		c->base.io.bytes += l[i];
 	}
 	*row = &c->row;
 	return 1;
@@ -298,4 +299,64 @@ bool mdb_order_is_bytewise(const struct coldesc *col)
 	default:
 		return false;
 	}
+}
+
+/*
+ * conn_ops.count_rows: SELECT count(*) FROM what WHERE (where) AND lo AND
+ * hi, the range a scan reads, counted in the server.
+ */
+int mdb_count_rows(struct conn *base, const struct scan_req *req, uint64_t *out, struct tally_err *err)
+{
+	struct mdb_conn *c = mdb(base);
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT;
+	char *cond[2] = { NULL, NULL };
+	size_t nlo = req->lo ? req->nlo : 0, nhi = req->hi ? req->nhi : 0;
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	unsigned long *l;
+	const char *what = d->is_query ? "the query" : d->display;
+	char *end;
+	int rc = -1;
+
+	*out = 0;
+	if (mdb_usable(c, err) < 0)
+		return -1;
+	if (c->res)
+		return err_set(err, ERR_INTERNAL, "a scan is open on %s system '%s'", c->base.side, c->base.system);
+	if ((d->is_query ? !req->query : !d->sqlname) || nlo > req->nkey || nhi > req->nkey)
+		return err_set(err, ERR_INTERNAL, "invalid count request for %s on %s system '%s'",
+		               what, c->base.side, c->base.system);
+	if (range_cond(req, req->lo, nlo, false, &cond[0], err) < 0 ||
+	    range_cond(req, req->hi, nhi, true, &cond[1], err) < 0) {
+		free(cond[0]);
+		return err_context(err, "[%s pid %ld] cannot count a range of %s on %s system '%s'",
+		                   c->base.side, c->base.backend_pid, what, c->base.side, c->base.system);
+	}
+	buf_addstr(&sql, "SELECT COUNT(*) FROM ");
+	mdb_add_from(&sql, d, req->query);
+	mdb_add_where(&sql, req->where, (const char *const *)cond, 2);
+	free(cond[0]);
+	free(cond[1]);
+	if (mdb_catalog(c, &sql, &r, "counting the rows of", what, err) < 0)
+		goto out;
+	row = mysql_fetch_row(r);
+	l = row ? mysql_fetch_lengths(r) : NULL;
+	if (!row || mysql_num_fields(r) != 1 || !row[0]) {
+		err_set(err, ERR_DATA, "%s system '%s' returned no count for %s", c->base.side, c->base.system, what);
+		goto out;
+	}
+	c->base.io.bytes += l[0];
+	*out = strtoull(row[0], &end, 10);
+	if (*end) {
+		err_set(err, ERR_DATA, "%s system '%s' returned a count that is not a number", c->base.side,
+		        c->base.system);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (r)
+		mysql_free_result(r);
+	buf_release(&sql);
+	return rc;
 }

@@ -158,11 +158,17 @@ void mdb_add_name_match(struct buf *out, const char *col, const char *name)
 	mdb_add_hexstr(out, name);
 }
 
+int mdb_real_query(struct mdb_conn *c, const char *sql, unsigned long len)
+{
+	c->base.io.queries++;
+	return mysql_real_query(c->my, sql, len);
+}
+
 /* Runs a statement that returns no rows (or whose rows are ignored). */
 int mdb_exec(struct mdb_conn *c, const char *sql, const char *doing, const char *what,
              struct tally_err *err)
 {
-	if (mysql_real_query(c->my, sql, strlen(sql)) != 0)
+	if (mdb_real_query(c, sql, strlen(sql)) != 0)
 		return mdb_fail(c, ERR_QUERY, doing, what, err);
 	if (mysql_field_count(c->my) > 0) {
 		MYSQL_RES *r = mysql_store_result(c->my);
@@ -179,7 +185,7 @@ int mdb_catalog(struct mdb_conn *c, const struct buf *sql, MYSQL_RES **res, cons
                 const char *what, struct tally_err *err)
 {
 	*res = NULL;
-	if (mysql_real_query(c->my, sql->data, sql->len) != 0)
+	if (mdb_real_query(c, sql->data, sql->len) != 0)
 		return mdb_fail(c, ERR_QUERY, doing, what, err);
 	*res = mysql_store_result(c->my);
 	if (!*res)
@@ -290,7 +296,7 @@ static int read_position(struct mdb_conn *c, struct tally_err *err)
 	MYSQL_ROW row;
 	bool log_bin;
 
-	if (mysql_real_query(c->my, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
+	if (mdb_real_query(c, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
 		return mdb_fail(c, ERR_CONNECT, "starting", "the read-only snapshot", err);
 	row = mysql_fetch_row(r);
 	log_bin = row && row[0] && strcmp(row[0], "1") == 0;
@@ -316,7 +322,7 @@ static int mdb_session(struct mdb_conn *c, const struct conn_cfg *cfg, struct ta
 		if (mdb_exec(c, mdb_session_sql[i], doing, what, err) < 0)
 			return -1;
 
-	if (mysql_real_query(c->my, get_mode, sizeof(get_mode) - 1) != 0 ||
+	if (mdb_real_query(c, get_mode, sizeof(get_mode) - 1) != 0 ||
 	    !(r = mysql_store_result(c->my)))
 		return mdb_fail(c, ERR_CONNECT, doing, what, err);
 	row = mysql_fetch_row(r);
@@ -449,7 +455,7 @@ void mdb_close(struct conn *base)
 	mdb_scan_close(base);
 	if (c->my) {
 		if (!base->failed)
-			(void)mysql_real_query(c->my, "ROLLBACK", 8);
+			(void)mdb_real_query(c, "ROLLBACK", 8);
 		mysql_close(c->my);
 	}
 	free(c->db);
@@ -492,7 +498,7 @@ int mdb_load(struct conn *base, long *out, struct tally_err *err)
 	if (c->res)
 		return err_set(err, ERR_INTERNAL, "a scan is open on %s system '%s' while reading "
 		               "its load", c->base.side, c->base.system);
-	if (mysql_real_query(c->my, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
+	if (mdb_real_query(c, sql, sizeof(sql) - 1) != 0 || !(r = mysql_store_result(c->my)))
 		return mdb_fail(c, ERR_QUERY, "reading", "the server's load", err);
 	row = mysql_fetch_row(r);
 	n = row && mysql_num_fields(r) >= 2 ? mdb_num_or(row[1], -1) : -1;

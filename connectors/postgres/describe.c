@@ -787,7 +787,7 @@ static int pgc_query_collations(struct pgsess *s, const char *query, struct tabd
 		buf_release(&sql);
 		return -1;
 	}
-	res = PQexec(s->pg, sql.data);
+	res = pgc_exec(s, sql.data);
 	buf_release(&sql);
 	if (!pgc_rows_ok(res) || PQntuples(res) != 1 || (size_t)PQnfields(res) != n) {
 		if (pgc_is_lost(s, pgc_sqlstate(res))) {

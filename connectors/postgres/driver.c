@@ -30,6 +30,7 @@ const struct conn_ops postgres_ops = {
 	.scan_open = pgc_scan_open,
 	.scan_next = pgc_scan_next,
 	.scan_close = pgc_scan_close,
+	.count_rows = pgc_count_rows,
 	.quote_ident = pgc_quote_ident,
 	.literal = pgc_literal,
 	.bound_literal = pgc_bound_literal,

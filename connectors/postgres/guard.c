@@ -54,7 +54,7 @@ int pgc_set_limits(struct pgsess *s, const struct conn_cfg *cfg, struct tally_er
 		" WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout')";
 	long role_stmt = 0, role_lock = 0, role_idle = 0, stmt, lock;
 	struct buf set = BUF_INIT;
-	PGresult *res = PQexec(s->pg, sql);
+	PGresult *res = pgc_exec(s, sql);
 	int rc = 0;
 
 	if (!pgc_rows_ok(res)) {
@@ -368,7 +368,7 @@ int pgc_keepalive(struct conn *c, struct tally_err *err)
 
 	if (pgc_check_idle(s, "keep the session alive", err) < 0)
 		return -1;
-	res = PQexec(s->pg, "SELECT 1");
+	res = pgc_exec(s, "SELECT 1");
 	if (!pgc_rows_ok(res))
 		rc = pgc_stmt_err(s, res, !s->monitor, "keeping the session alive", err,
 		                  "cannot keep the session on %s system '%s' alive", s->base.side,

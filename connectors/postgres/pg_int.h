@@ -82,6 +82,10 @@ bool pgc_parse_int(const char *s, int *out);
 size_t pgc_stripped_len(const char *sql);
 /* Runs a statement that returns no rows; *resp holds the result on failure. */
 int pgc_command(struct pgsess *s, const char *sql, PGresult **resp);
+/* PQexec, counted in s->base.io (one query; the result's values as bytes). */
+PGresult *pgc_exec(struct pgsess *s, const char *sql);
+/* Adds the bytes of res's values to s->base.io.bytes. */
+void pgc_count_result(struct pgsess *s, const PGresult *res);
 /* Runs a parameterized catalog query; ok when it returns rows. */
 PGresult *pgc_query(struct pgsess *s, const char *sql, int nparams, const char *const *params);
 bool pgc_rows_ok(const PGresult *res);
@@ -129,6 +133,8 @@ void pgc_add_from(struct buf *sql, const struct tabdesc *d, const char *query);
 int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *err);
 int pgc_scan_next(struct conn *c, struct rawrow **row, struct tally_err *err);
 void pgc_scan_close(struct conn *c);
+/* conn_ops.count_rows: SELECT count(*) over the scan's range, in a savepoint. */
+int pgc_count_rows(struct conn *c, const struct scan_req *req, uint64_t *out, struct tally_err *err);
 
 /* plan.c */
 

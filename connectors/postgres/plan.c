@@ -145,7 +145,7 @@ static int pgc_estimate_rows(struct pgsess *s, const struct tabdesc *d, double b
 		buf_addf(&sql, "SELECT pg_catalog.count(*) FROM %s", d->sqlname);
 	else
 		buf_addf(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s", d->sqlname);
-	res = PQexec(s->pg, sql.data);
+	res = pgc_exec(s, sql.data);
 	if (!pgc_rows_ok(res) || PQntuples(res) != 1) {
 		pgc_stmt_err(s, res, false, doing, err, "cannot count the rows of %s on %s system '%s'",
 		             d->display, s->base.side, s->base.system);
@@ -223,7 +223,7 @@ static int pgc_sample_bounds(struct pgsess *s, const struct scan_req *req, uint6
 	}
 	buf_addstr(&sql, " ORDER BY ");
 	pgc_add_keys(&sql, d, req->key, req->nkey);
-	res = PQexec(s->pg, sql.data);
+	res = pgc_exec(s, sql.data);
 	if (!pgc_rows_ok(res) || (size_t)PQnfields(res) != req->nkey) {
 		pgc_stmt_err(s, res, false, doing, err, "cannot sample %s on %s system '%s'",
 		             d->display, s->base.side, s->base.system);
@@ -399,7 +399,7 @@ int pgc_rank_bounds(struct conn *c, const struct scan_req *req, size_t nb, const
 
 	if (pgc_savepoint(s, doing.data, err) < 0)
 		goto out;
-	res = PQexec(s->pg, sql.data);
+	res = pgc_exec(s, sql.data);
 	if (!pgc_rows_ok(res) || PQnfields(res) != 2 || (size_t)PQntuples(res) != n) {
 		pgc_stmt_err(s, res, false, doing.data, err, "cannot rank chunk bounds of %s on %s system '%s'",
 		             d->display, s->base.side, s->base.system);

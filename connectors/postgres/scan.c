@@ -192,7 +192,7 @@ int pgc_scan_open(struct conn *c, const struct scan_req *req, struct tally_err *
 	                              ? "SET LOCAL enable_sort = off" : NULL,
 	                       doing.data, err) < 0)
 		goto fail;
-	res = PQexec(s->pg, sql.data);
+	res = pgc_exec(s, sql.data);
 	if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
 		pgc_stmt_err(s, res, false, doing.data, err, "cannot read %s from %s system '%s'",
 		             s->what, s->base.side, s->base.system);
@@ -398,6 +398,7 @@ int pgc_scan_next(struct conn *c, struct rawrow **row, struct tally_err *err)
 	}
 	n = PQgetCopyData(s->pg, &s->copybuf, 0);
 	if (n > 0) {
+		s->base.io.bytes += (uint64_t)n;
 		if (pgc_split_row(s, s->copybuf, (size_t)n, err) < 0)
 			return -1;
 		*row = &s->row;
@@ -459,4 +460,76 @@ void pgc_scan_close(struct conn *c)
 		snprintf(doing, sizeof(doing), "ending the scan of %s", s->what);
 		pgc_rollback_savepoint(s, doing, &e);
 	}
+}
+
+/*
+ * conn_ops.count_rows: SELECT count(*) FROM what WHERE where AND the
+ * bounds, the same range a scan reads, counted in the server. In a
+ * savepoint, like a scan, so that a failed count leaves the snapshot
+ * usable.
+ */
+int pgc_count_rows(struct conn *c, const struct scan_req *req, uint64_t *out, struct tally_err *err)
+{
+	struct pgsess *s = (struct pgsess *)c;
+	const struct tabdesc *d = req->desc;
+	struct buf sql = BUF_INIT, doing = BUF_INIT;
+	PGresult *res = NULL;
+	size_t nlo = req->lo ? req->nlo : 0, nhi = req->hi ? req->nhi : 0;
+	int conds = 0, rc = -1;
+	char *end;
+
+	*out = 0;
+	if (s->base.failed)
+		return pgc_sticky(s, err);
+	if (s->scanning)
+		return err_set(err, ERR_INTERNAL, "a scan is open on %s system '%s'", s->base.side, s->base.system);
+	if ((d->is_query ? !req->query : !d->sqlname) || nlo > req->nkey || nhi > req->nkey)
+		return err_set(err, ERR_INTERNAL, "invalid count request for %s on %s system '%s'",
+		               d->display, s->base.side, s->base.system);
+	buf_addstr(&sql, "SELECT count(*)");
+	pgc_add_from(&sql, d, req->query);
+	if (req->where && *req->where) {
+		buf_addstr(&sql, " WHERE (");
+		buf_addstr(&sql, req->where);
+		buf_addstr(&sql, "\n)");
+		conds++;
+	}
+	for (int hi = 0; hi < 2; hi++) {
+		size_t n = hi ? nhi : nlo;
+
+		if (n == 0)
+			continue;
+		buf_addstr(&sql, conds++ ? " AND " : " WHERE ");
+		if (pgc_add_bound(&sql, d, req->key, n, hi ? "<=" : ">", hi ? req->hi : req->lo, err) < 0) {
+			err_context(err, "[%s pid %ld] cannot count %s on %s system '%s'", s->base.side,
+			            s->base.backend_pid, d->is_query ? "the query" : d->display,
+			            s->base.side, s->base.system);
+			goto out;
+		}
+	}
+	buf_addf(&doing, "counting the rows of %s", d->is_query ? "the query" : d->display);
+	if (pgc_savepoint(s, doing.data, err) < 0)
+		goto out;
+	res = pgc_exec(s, sql.data);
+	if (!pgc_rows_ok(res) || PQntuples(res) != 1 || PQnfields(res) != 1) {
+		struct tally_err e2;
+
+		pgc_stmt_err(s, res, false, doing.data, err, "cannot count %s on %s system '%s'",
+		             d->is_query ? "the query" : d->display, s->base.side, s->base.system);
+		if (!s->base.failed && pgc_rollback_savepoint(s, doing.data, &e2) < 0)
+			*err = e2;
+		goto out;
+	}
+	*out = strtoull(PQgetvalue(res, 0, 0), &end, 10);
+	if (*end) {
+		err_set(err, ERR_DATA, "%s system '%s' returned a count that is not a number", s->base.side,
+		        s->base.system);
+		goto out;
+	}
+	rc = pgc_rollback_savepoint(s, doing.data, err);
+out:
+	PQclear(res);
+	buf_release(&sql);
+	buf_release(&doing);
+	return rc;
 }

@@ -233,10 +233,32 @@ size_t pgc_stripped_len(const char *sql)
 	return n;
 }
 
+PGresult *pgc_exec(struct pgsess *s, const char *sql)
+{
+	PGresult *res = PQexec(s->pg, sql);
+
+	s->base.io.queries++;
+	pgc_count_result(s, res);
+	return res;
+}
+
+void pgc_count_result(struct pgsess *s, const PGresult *res)
+{
+	int nr, nf;
+
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return;
+	nr = PQntuples(res);
+	nf = PQnfields(res);
+	for (int r = 0; r < nr; r++)
+		for (int f = 0; f < nf; f++)
+			s->base.io.bytes += (uint64_t)PQgetlength(res, r, f);
+}
+
 /* Runs a statement that returns no rows; *resp holds the result on failure. */
 int pgc_command(struct pgsess *s, const char *sql, PGresult **resp)
 {
-	PGresult *res = PQexec(s->pg, sql);
+	PGresult *res = pgc_exec(s, sql);
 
 	if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
 		PQclear(res);
@@ -250,7 +272,11 @@ int pgc_command(struct pgsess *s, const char *sql, PGresult **resp)
 /* Runs a parameterized catalog query; ok when it returns rows. */
 PGresult *pgc_query(struct pgsess *s, const char *sql, int nparams, const char *const *params)
 {
-	return PQexecParams(s->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = PQexecParams(s->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	s->base.io.queries++;
+	pgc_count_result(s, res);
+	return res;
 }
 
 bool pgc_rows_ok(const PGresult *res)
@@ -488,7 +514,7 @@ static int pgc_begin(struct pgsess *s, const struct conn_cfg *cfg, const char *s
 	 * reads the database's default collation, which describe reports for
 	 * every column that uses it.
 	 */
-	res = PQexec(s->pg, version >= 170000 ? coll17_sql : version >= 150000 ? coll15_sql : coll12_sql);
+	res = pgc_exec(s, version >= 170000 ? coll17_sql : version >= 150000 ? coll15_sql : coll12_sql);
 	if (!pgc_rows_ok(res) || PQntuples(res) != 1) {
 		pgc_stmt_err(s, res, false, "starting the session", err,
 		             "cannot take a snapshot on %s system '%s'", side, system);
@@ -575,7 +601,7 @@ void pgc_close(struct conn *c)
 		/* Read-only: nothing to commit. An unfinished COPY dies with the session. */
 		if (PQstatus(s->pg) == CONNECTION_OK &&
 		    (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR))
-			PQclear(PQexec(s->pg, "ROLLBACK"));
+			PQclear(pgc_exec(s, "ROLLBACK"));
 		PQfinish(s->pg);
 	}
 	free(s->what);
@@ -622,7 +648,7 @@ int pgc_export_txsnap(struct conn *c, char **id, struct tally_err *err)
 	 * Not in the savepoint: PostgreSQL exports no snapshot from a
 	 * subtransaction. A failure aborts the transaction, so it is sticky.
 	 */
-	res = PQexec(s->pg, "SELECT pg_catalog.pg_export_snapshot()");
+	res = pgc_exec(s, "SELECT pg_catalog.pg_export_snapshot()");
 	if (!pgc_rows_ok(res) || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
 		pgc_stmt_err(s, res, true, "exporting the snapshot", err,
 		             "cannot export the snapshot of %s system '%s'", s->base.side, s->base.system);
@@ -650,7 +676,7 @@ static char *pgc_one_value(struct pgsess *s, const char *sql, const char *what,
 	snprintf(doing, sizeof(doing), "reading %s", what);
 	if (pgc_check_idle(s, verb, err) < 0 || pgc_savepoint(s, doing, err) < 0)
 		return NULL;
-	res = PQexec(s->pg, sql);
+	res = pgc_exec(s, sql);
 	if (!pgc_rows_ok(res) || PQntuples(res) != 1 || PQnfields(res) != 1) {
 		pgc_stmt_err(s, res, false, doing, err, "cannot read %s on %s system '%s'", what,
 		             s->base.side, s->base.system);

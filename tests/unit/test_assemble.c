@@ -203,6 +203,7 @@ static int fake_scan_open(struct conn *c, const struct scan_req *req, struct tal
 		f->nrows = f->norders;
 	}
 	f->next = 0;
+	f->c.io.queries++;      /* counted as a driver counts: one statement per scan */
 	f->cols = req->cols;
 	f->ncols = req->ncols;
 	/* A page after the first starts past its lower bound. */
@@ -224,6 +225,7 @@ static int fake_scan_next(struct conn *c, struct rawrow **row, struct tally_err 
 	for (size_t i = 0; i < f->ncols; i++) {
 		f->val[i] = r->v[f->cols[i]];
 		f->len[i] = f->val[i] ? strlen(f->val[i]) : 0;
+		f->c.io.bytes += f->len[i];
 	}
 	f->raw.ncols = f->ncols;
 	f->raw.val = f->val;

@@ -124,6 +124,22 @@ static void test_text_and_composite(void **state)
 	assert_memory_equal(sv[0].s, "\xc3\x84pfel", 6);
 	assert_int_equal(sv[1].kind, SV_NUMBER);
 	assert_memory_equal(sv[1].s, "1", 1);
+	/* A report's bounds (--mode counts): JSON values, none before the first chunk nor after the last. */
+	{
+		json_t *b0 = chunk_bounds_json(&cp, 0), *b2 = chunk_bounds_json(&cp, 2), *b4 = chunk_bounds_json(&cp, 4);
+		char *s0 = json_dumps(b0, JSON_COMPACT | JSON_SORT_KEYS), *s2 = json_dumps(b2, JSON_COMPACT | JSON_SORT_KEYS);
+		char *s4 = json_dumps(b4, JSON_COMPACT | JSON_SORT_KEYS);
+
+		assert_string_equal(s0, "{\"after\":null,\"through\":[\"apple\",7]}");
+		assert_string_equal(s2, "{\"after\":[\"\xc3\x84pfel\",1],\"through\":[\"Zebra\",3]}");
+		assert_string_equal(s4, "{\"after\":[\"zebra\",0],\"through\":null}");
+		free(s0);
+		free(s2);
+		free(s4);
+		json_decref(b0);
+		json_decref(b2);
+		json_decref(b4);
+	}
 	/* The plan survives run.json, and a tampered one is refused. */
 	j = chunkplan_json(&cp);
 	assert_int_equal(chunkplan_from_json(&back, j, &err), 0);

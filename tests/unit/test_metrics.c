@@ -83,8 +83,9 @@ static void sample_run(struct metrics_run *m)
 	m->nchecks = 2;
 	m->checks = calloc(2, sizeof(*m->checks));
 	m->checks[0] = (struct metrics_check){ strdup("orders"), 1, true, { 19794, 19790 }, 7, 3, 10, 0, true, 4, 6,
-	                                       0.021 };
-	m->checks[1] = (struct metrics_check){ strdup("we\"ird\\na\nme"), 2, false, { 5, 5 }, 1, 1, 1, 0, true, 1, 1, 1 };
+	                                       0.021, false };
+	m->checks[1] = (struct metrics_check){ strdup("we\"ird\\na\nme"), 2, false, { 5, 5 }, 1, 1, 1, 0, true, 1, 1, 1,
+	                                       false };
 }
 
 static void test_render_exact(void **state)

@@ -56,6 +56,10 @@ static void test_work_directory(void **state)
 	for (int i = 0; i < 16; i++)
 		pr.hash[0].sum[i] = (uint8_t)(17 * i + 3);
 	pr.hash[1].rows = 998;
+	pr.io[0].queries = 3;
+	pr.io[0].bytes = 5000000000ull;     /* beyond 32 bits */
+	pr.io[1].queries = 1;
+	pr.io[1].bytes = 41;
 	assert_int_equal(work_commit_part(dir, 0, 3, &pr, &err), 0);
 	memset(&back, 0xff, sizeof(back));
 	assert_int_equal(work_read_part(dir, 0, 3, &back, &err), 1);
@@ -68,6 +72,29 @@ static void test_work_directory(void **state)
 	assert_true(back.seconds == 0.25 && back.started == 1767323045.5 && back.ended == 1767323046.75);
 	assert_memory_equal(&back.hash[0], &pr.hash[0], sizeof(pr.hash[0]));
 	assert_int_equal(back.hash[1].rows, 998);
+	assert_int_equal(back.io[0].queries, 3);
+	assert_int_equal(back.io[0].bytes, 5000000000ull);
+	assert_int_equal(back.io[1].queries, 1);
+	assert_int_equal(back.io[1].bytes, 41);
+	/* A part written before queries and bytes were counted reads them as 0. */
+	{
+		char *done = work_part_path(dir, 0, 4, "done");
+		FILE *fp = fopen(done, "w");
+
+		assert_non_null(fp);
+		fputs("{\"rows\":[2,2],\"hash\":[{\"rows\":2,\"sum\":\"000102030405060708090a0b0c0d0e0f\"},"
+		      "{\"rows\":2,\"sum\":\"000102030405060708090a0b0c0d0e0f\"}],\"missing\":0,\"extra\":0,"
+		      "\"changed\":0,\"seconds\":0.5,\"started\":1.0,\"ended\":1.5,\"attempts\":1}", fp);
+		assert_int_equal(fclose(fp), 0);
+		memset(&back, 0xff, sizeof(back));
+		assert_int_equal(work_read_part(dir, 0, 4, &back, &err), 1);
+		assert_int_equal(back.rows[0], 2);
+		assert_int_equal(back.io[0].queries, 0);
+		assert_int_equal(back.io[0].bytes, 0);
+		assert_int_equal(back.io[1].queries, 0);
+		assert_int_equal(back.io[1].bytes, 0);
+		free(done);
+	}
 	/* A check's own error, kept for whoever assembles. */
 	assert_int_equal(work_read_error(dir, 1, &e, &err), 0);
 	err_set(&e, ERR_SCHEMA, "table 'public.orders' was rewritten during the run");
