@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include "base/buf.h"
+#include "diffkeys.h"
 #include "changeorder.h"
 #include "chunk.h"
 #include "html.h"
@@ -416,6 +417,64 @@ static bool any_verdict(const struct asm_state *st)
 	return false;
 }
 
+struct delta_ctx {
+	struct asm_state *st;
+	json_t *prev_checks;
+};
+
+static void delta_one(void *ctx, const char *check, uint64_t added, uint64_t removed)
+{
+	struct delta_ctx *d = ctx;
+	const char *was = json_string_value(json_object_get(json_object_get(d->prev_checks, check), "status"));
+
+	/* Only a check that had a verdict then and has one now is compared. */
+	if (!was || (strcmp(was, "consistent") != 0 && strcmp(was, "inconsistent") != 0))
+		return;
+	for (size_t i = 0; i < d->st->nchecks; i++) {
+		struct check_result *c = &d->st->rep.checks[i];
+
+		if (d->st->errored[i] || !c->delta || strcmp(c->check->name, check) != 0)
+			continue;
+		c->new_diffs = added;
+		c->resolved = removed;
+	}
+}
+
+/*
+ * New and resolved differences since the previous run, per check: its
+ * diff file's keys against the one just written (still pending).
+ */
+static int count_delta(const struct assemble_in *in, struct asm_state *st, struct tally_err *err)
+{
+	struct keyset before, now;
+	struct delta_ctx d = { st, in->prev_checks };
+	char *path = outdir_scratch(in->out, "diff.ndjson.zst");
+	int rc;
+
+	keyset_init(&before);
+	keyset_init(&now);
+	rc = diffkeys_read(&before, in->prev_diff, err);
+	if (rc == 0)
+		rc = diffkeys_read(&now, path, err);
+	if (rc == 0) {
+		for (size_t i = 0; i < st->nchecks; i++) {
+			const char *name = st->rep.checks[i].check->name;
+			const char *was = json_string_value(json_object_get(json_object_get(in->prev_checks, name), "status"));
+
+			/* Checks with no difference in either run appear in neither file. */
+			/* --mode counts knows no differing row: nothing to compare by key. */
+			st->rep.checks[i].delta = !st->errored[i] && !st->rep.checks[i].counts && was &&
+			                          (strcmp(was, "consistent") == 0 || strcmp(was, "inconsistent") == 0);
+		}
+		diffkeys_compare(&before, &now, delta_one, &d);
+		st->rep.previous_run = in->prev_run;
+	}
+	keyset_release(&before);
+	keyset_release(&now);
+	free(path);
+	return rc;
+}
+
 static void asm_release(struct asm_state *st)
 {
 	for (size_t i = 0; i < st->nchecks; i++) {
@@ -475,6 +534,17 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	if (rc == 0 && !in->shard && any_verdict(&st)) {
 		rc = write_diff(in, &st, err);
 		st.rep.diff_written = rc == 0;
+	}
+	if (rc == 0 && !in->shard && in->prev_run) {
+		struct tally_err derr;
+
+		/* Without the counts the verdict stands: they stay null. */
+		if (count_delta(in, &st, &derr) < 0) {
+			for (size_t i = 0; i < n; i++)
+				st.rep.checks[i].delta = false;
+			st.rep.previous_run = NULL;
+			fprintf(stderr, "tally: warning: no new and resolved counts: %s\n", derr.msg);
+		}
 	}
 	if (rc == 0 && !in->shard) {
 		struct repair_asm ra = { in->out, &st.spec, n, st.info, st.parts, st.nparts, in->compress,

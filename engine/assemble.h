@@ -37,6 +37,10 @@ struct assemble_in {
 	const char *resume_hint;    /* the hint on stderr, or NULL */
 	json_t *sessions;           /* report.json's "sessions" (borrowed), or NULL */
 	const char *redo_note;      /* the report's "resume" when a check is in error, or NULL */
+	/* The previous run of the spec (runs_previous), to count new and resolved differences: */
+	const char *prev_run;       /* its name, or NULL: no previous run */
+	const char *prev_diff;      /* its diff file */
+	json_t *prev_checks;        /* its history line's checks (borrowed) */
 };
 
 /*

@@ -15,7 +15,8 @@ static const char CHECK_SYNOPSIS[] =
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
-	"                  [--metrics FILE] [--recheck S] [--ticket ID] [--mode stream|counts]\n";
+	"                  [--metrics FILE] [--recheck S] [--ticket ID] [--mode stream|counts]\n"
+	"                  [--keep N]\n";
 
 static const char MERGE_SYNOPSIS[] =
 	"tally merge --out DIR [--quiet] [--compress-repair] [--metrics FILE] SHARD_DIR...\n";
@@ -31,21 +32,25 @@ static const char VERIFY_SYNOPSIS[] =
 	"tally verify RUN_DIR [--spec FILE] [--quiet] [--connect-timeout S]\n";
 
 static const char CHECK_HELP[] =
-	"check compares the tables a spec names between two systems and writes, to DIR\n"
-	"(default tally-out/<spec name>/), report.json, report.html, diff.ndjson.zst, and\n"
+	"check compares the tables a spec names between two systems and writes, to a new\n"
+	"run directory DIR/<UTC time>-<id>/ (DIR defaults to tally-out/<spec name>; DIR/latest\n"
+	"points at the newest run), report.json, report.html, diff.ndjson.zst, and\n"
 	"for each system that needs it repair.<system>.sql and rollback.<system>.sql to\n"
-	"review and apply. Its sessions only read: tally writes nothing to any system (a\n"
-	"spec's where and query are the user's SQL: see --safe-sql).\n"
+	"review and apply; DIR/history.ndjson gets a line per run. It never removes an\n"
+	"earlier run's files (but --keep), and one run at a time uses DIR (DIR/.lock).\n"
+	"Its sessions only read: tally writes nothing to any system (a spec's where and\n"
+	"query are the user's SQL: see --safe-sql).\n"
 	"\n"
 	"options for check:\n"
-	"  -o, --out DIR           output directory (created mode 0700)\n"
+	"  -o, --out DIR           directory of the runs (created mode 0700)\n"
 	"  -c, --check NAME        run only this check (repeatable)\n"
 	"  -j, --jobs N            compare N chunks at once, each over its own sessions\n"
 	"      --shard K/N         take only shard K (0-based) of N; combine with tally merge\n"
-	"      --resume            finish the interrupted run in DIR: redo only unfinished chunks\n"
-	"                          and the checks that ended in an error\n"
+	"      --resume            finish the newest unfinished run in DIR: redo only\n"
+	"                          unfinished chunks and the checks that ended in an error\n"
 	"      --fail-fast         stop the run at the first check in error (default: the\n"
 	"                          other checks still run and report)\n"
+	"      --keep N            then remove the oldest finished runs until N are left\n"
 	"      --progress          progress lines on stderr even when it is not a terminal\n"
 	"  -q, --quiet             print errors only\n"
 	"      --max-rate ROWS/S   read at most this many rows per second (both sides)\n"
@@ -74,11 +79,12 @@ static const char CHECK_HELP[] =
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =
-	"merge combines the output directories of the N runs of --shard K/N into DIR,\n"
-	"as one run would have written them.\n"
+	"merge combines the output directories of the N runs of --shard K/N (each one's\n"
+	"DIR, whose latest run is taken, or a run directory) into a new run in DIR, as\n"
+	"one run would have written them.\n"
 	"\n"
 	"options for merge:\n"
-	"  -o, --out DIR           output directory (required)\n"
+	"  -o, --out DIR           directory of the runs (required)\n"
 	"  -q, --quiet             print errors only\n"
 	"      --compress-repair   write repair and rollback scripts as .sql.zst\n"
 	"      --metrics FILE      write the outcome in Prometheus' text format to FILE\n"

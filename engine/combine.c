@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "outdir.h"
 #include "report.h"
+#include "runs.h"
 #include "work.h"
 
 /* Is check i in error in one of the shards? 1, 0, or -1 with err set. */
@@ -184,12 +185,20 @@ int combine_shards(const char *out_dir, char **dirs, size_t ndirs, bool compress
 	struct combine cb;
 	struct outdir out;
 	struct assemble_in in;
-	char finished[32];
+	struct runs runs;
+	char finished[32], started[32], *prev_run = NULL, *prev_diff = NULL;
+	char **real = xcalloc(ndirs ? ndirs : 1, sizeof(*real));
+	json_t *prev_checks = NULL;
 	int status = 2;
 
 	memset(&cb, 0, sizeof(cb));
 	memset(&out, 0, sizeof(out));
-	cb.dirs = dirs;
+	memset(&runs, 0, sizeof(runs));
+	runs.lockfd = -1;
+	/* Each shard's OUT stands for its latest run. */
+	for (size_t d = 0; d < ndirs; d++)
+		real[d] = runs_resolve(dirs[d]);
+	cb.dirs = real;
 	cb.ndirs = ndirs;
 	cb.runs = xcalloc(ndirs, sizeof(*cb.runs));
 	if (read_shards(&cb, &err) < 0)
@@ -200,11 +209,15 @@ int combine_shards(const char *out_dir, char **dirs, size_t ndirs, bool compress
 	for (size_t i = 0; i < cb.nchecks; i++)
 		if (locate_check(&cb, i, &err) < 0)
 			goto fail;
-	if (outdir_open(&out, out_dir, &err) < 0)
+	report_now(started);
+	if (runs_lock(&runs, out_dir, started, &err) < 0 || runs_begin(&runs, false, &err) < 0 ||
+	    outdir_open(&out, runs.dir, &err) < 0)
 		goto fail;
+	if (runs_previous(&runs, jstr_or(json_object_get(cb.first, "spec"), "name", ""), &prev_run, &prev_checks) == 1)
+		prev_diff = xasprintf("%s/%s/diff.ndjson.zst", runs.base, prev_run);
 	memset(&in, 0, sizeof(in));
 	in.run = cb.first;
-	in.dirs = (const char *const *)dirs;
+	in.dirs = (const char *const *)real;
 	in.ndirs = ndirs;
 	in.chunk_dir = cb.chunk_dir;
 	in.recon_dir = cb.recon;
@@ -214,14 +227,25 @@ int combine_shards(const char *out_dir, char **dirs, size_t ndirs, bool compress
 	report_now(finished);
 	in.finished_at = finished;
 	in.quiet = quiet;
+	in.prev_run = prev_run;
+	in.prev_diff = prev_diff;
+	in.prev_checks = prev_checks;
 	if (assemble_outputs(&in, &status, &err) < 0)
 		status = 2;     /* the errors are printed */
+	runs_finish(&runs, jstr_or(json_object_get(cb.first, "spec"), "hash", ""), status, 0);
 	goto done;
 fail:
 	err_print(&err, stderr);
 	status = 2;
 done:
 	outdir_close(&out);
+	runs_close(&runs);
 	combine_release(&cb);
+	for (size_t d = 0; d < ndirs; d++)
+		free(real[d]);
+	free(real);
+	free(prev_run);
+	free(prev_diff);
+	json_decref(prev_checks);
 	return status;
 }

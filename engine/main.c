@@ -25,6 +25,7 @@
 #include "spec.h"
 #include "sqlguard.h"
 #include "tally_config.h"
+#include "runs.h"
 #include "verify.h"
 
 static void on_signal(int sig)
@@ -86,7 +87,7 @@ static int bad_option(const char *what)
 enum {
 	OPT_TIMEOUT = 256, OPT_COMPRESS, OPT_SHARD, OPT_RESUME, OPT_FAIL_FAST, OPT_PROGRESS, OPT_RATE, OPT_LOAD,
 	OPT_CHUNK_ROWS, OPT_TARGET, OPT_SAFE_SQL, OPT_STMT_TIMEOUT, OPT_LOCK_TIMEOUT, OPT_YIELD_AFTER,
-	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_TICKET, OPT_MODE,
+	OPT_ON_LOCK_WAIT, OPT_METRICS, OPT_RECHECK, OPT_SPEC, OPT_TICKET, OPT_MODE, OPT_KEEP,
 };
 
 /*
@@ -163,6 +164,7 @@ static const struct option check_longopts[] = {
 	{ "recheck", required_argument, NULL, OPT_RECHECK },
 	{ "ticket", required_argument, NULL, OPT_TICKET },
 	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -214,6 +216,11 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 		return -1;
 	case OPT_FAIL_FAST:
 		opts->fail_fast = true;
+		return -1;
+	case OPT_KEEP:
+		if (parse_long(optarg, 1, 1000000, &v) < 0)
+			return bad_option("--keep needs a number of runs to keep, at least 1");
+		opts->keep = (unsigned)v;
 		return -1;
 	case OPT_PROGRESS:
 		opts->progress = true;
@@ -659,7 +666,14 @@ static int cmd_verify(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(CLI_VERIFY, "verify needs exactly one run directory");
 	install_signals();
-	return verify_run(argv[optind], &o);
+	{
+		/* OUT stands for its latest run. */
+		char *dir = runs_resolve(argv[optind]);
+		int status = verify_run(dir, &o);
+
+		free(dir);
+		return status;
+	}
 }
 
 int main(int argc, char **argv)

@@ -123,6 +123,22 @@ static void render_checks(struct buf *out, const struct metrics_run *m)
 			series(out, "tally_check_in_flight", m, m->checks[i].name, NULL, NULL);
 			value_u(out, m->checks[i].in_flight);
 		}
+	family(out, "tally_check_new_differences",
+	       "Differences of the check in the last run whose key the previous run of the spec in the same "
+	       "output directory did not report; no series without such a run.");
+	for (size_t i = 0; i < m->nchecks; i++)
+		if (m->checks[i].counted && m->checks[i].delta) {
+			series(out, "tally_check_new_differences", m, m->checks[i].name, NULL, NULL);
+			value_u(out, m->checks[i].new_diffs);
+		}
+	family(out, "tally_check_resolved_differences",
+	       "Differences the previous run of the spec reported for the check whose key the last run does not "
+	       "report; no series without such a run.");
+	for (size_t i = 0; i < m->nchecks; i++)
+		if (m->checks[i].counted && m->checks[i].delta) {
+			series(out, "tally_check_resolved_differences", m, m->checks[i].name, NULL, NULL);
+			value_u(out, m->checks[i].resolved);
+		}
 	family(out, "tally_check_duration_seconds", "Wall time of the check in the last run.");
 	for (size_t i = 0; i < m->nchecks; i++)
 		if (m->checks[i].counted) {
@@ -355,6 +371,9 @@ void metrics_note_report(const struct run_report *r)
 		mc->extra = c->extra;
 		mc->changed = c->changed;
 		mc->in_flight = c->in_flight;
+		mc->delta = c->delta;
+		mc->new_diffs = c->new_diffs;
+		mc->resolved = c->resolved;
 		mc->seconds = c->seconds;
 	}
 }

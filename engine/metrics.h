@@ -46,6 +46,8 @@ struct metrics_check {
 	uint64_t rows[2];           /* read per side: source, target */
 	uint64_t missing, extra, changed;
 	uint64_t in_flight;         /* rows in flight (live rechecks); 0 without them */
+	bool delta;                 /* new_diffs and resolved are known (a previous run, runs.h) */
+	uint64_t new_diffs, resolved;
 	double seconds;             /* the check's wall time */
 	bool rows_only;             /* --mode counts: rows counted, no differing rows known (no differences series) */
 };

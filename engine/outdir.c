@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,51 +39,6 @@ static int mkdir_p(const char *path, struct tally_err *err)
 	return 0;
 }
 
-static bool is_output_name(const char *name)
-{
-	static const char *const patterns[] = {
-		"report.json", "report.html", "diff.ndjson.zst", "repair.*.sql", "rollback.*.sql",
-		"repair.*.sql.zst", "rollback.*.sql.zst", "change-order.md",
-	};
-
-	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
-		if (fnmatch(patterns[i], name, 0) == 0)
-			return true;
-	return false;
-}
-
-static int remove_stale(const char *path, struct tally_err *err)
-{
-	char *report = xasprintf("%s/report.json", path);
-	DIR *d;
-	struct dirent *e;
-	int rc = 0;
-
-	/* The report goes first: without it, no leftover looks complete. */
-	if (unlink(report) < 0 && errno != ENOENT)
-		rc = err_set(err, ERR_IO, "cannot remove '%s': %s", report, strerror(errno));
-	free(report);
-	if (rc < 0)
-		return -1;
-	d = opendir(path);
-	if (!d)
-		return err_set(err, ERR_IO, "cannot read directory '%s': %s", path, strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		char *f;
-
-		if (!is_output_name(e->d_name))
-			continue;
-		f = xasprintf("%s/%s", path, e->d_name);
-		if (unlink(f) < 0 && errno != ENOENT)
-			rc = err_set(err, ERR_IO, "cannot remove '%s': %s", f, strerror(errno));
-		free(f);
-		if (rc < 0)
-			break;
-	}
-	closedir(d);
-	return rc;
-}
-
 int outdir_open(struct outdir *o, const char *path, struct tally_err *err)
 {
 	struct stat st;
@@ -94,8 +48,6 @@ int outdir_open(struct outdir *o, const char *path, struct tally_err *err)
 		return -1;
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return err_set(err, ERR_IO, "output path '%s' is not a directory", path);
-	if (remove_stale(path, err) < 0)
-		return -1;
 	o->path = xstrdup(path);
 	o->tmp = xasprintf("%s/.tally-tmp-XXXXXX", path);
 	if (!mkdtemp(o->tmp)) {

@@ -26,10 +26,9 @@ struct outdir {
 };
 
 /*
- * Creates path (and its parents) if missing, removes the outputs of an
- * earlier run (report.json first, then report.html, diff.ndjson.zst,
- * repair.*.sql and rollback.*.sql and their .zst forms) and makes the
- * temporary directory.
+ * Creates path (and its parents) if missing and makes the temporary
+ * directory. It removes nothing: each run has a directory of its own
+ * (runs.h), and a resumed run replaces its own files by rename.
  */
 int outdir_open(struct outdir *o, const char *path, struct tally_err *err);
 

@@ -13,6 +13,7 @@
 #include "canon.h"
 #include "html.h"
 #include "metrics.h"
+#include "runs.h"
 #include "tally_config.h"
 
 const char *result_status_name(enum result_status s)
@@ -208,6 +209,8 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "in_flight", c->counts ? json_null() : count_json(c, c->in_flight));
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
+	json_object_set_new(o, "new", c->delta ? json_integer((json_int_t)c->new_diffs) : json_null());
+	json_object_set_new(o, "resolved", c->delta ? json_integer((json_int_t)c->resolved) : json_null());
 	if (c->counts)
 		json_object_set_new(o, "chunks_differing", c->chunks_differing && c->status != RESULT_ERROR &&
 		                                           c->status != RESULT_PENDING
@@ -244,11 +247,13 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 	json_object_set_new(root, "checks", checks);
 	json_object_set_new(root, "findings", r->findings ? json_incref(r->findings) : json_array());
 	json_object_set_new(root, "diff_file", r->diff_written && !r->failed ? json_string("diff.ndjson.zst") : json_null());
+	json_object_set_new(root, "previous_run", r->previous_run ? json_string(r->previous_run) : json_null());
 	json_object_set_new(root, "sessions", r->sessions ? json_incref(r->sessions) : json_null());
 	json_object_set_new(root, "error", r->has_error ? error_json(&r->err) : json_null());
 	json_object_set_new(root, "resume", r->has_error && r->error_note ? json_string(r->error_note) : json_null());
 
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	runs_note_report(root);     /* the history line: the last report written is how the run ended */
 	json_decref(root);
 	if (!text)
 		return err_set(err, ERR_INTERNAL, "cannot render report.json");
@@ -408,6 +413,13 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 		}
 		if (r->change_order_written && r->diff_written)
 			fprintf(fp, "change:   %s/change-order.md (why, what, how to apply, verify, roll back)\n", o->path);
+		for (size_t i = 0; i < r->nchecks && r->previous_run; i++) {
+			const struct check_result *c = &r->checks[i];
+
+			if (c->delta)
+				fprintf(fp, "since:    %s: check '%s': %llu new, %llu resolved\n", r->previous_run,
+				        c->check->name, (unsigned long long)c->new_diffs, (unsigned long long)c->resolved);
+		}
 		for (size_t i = 0; i < r->nchecks; i++) {
 			const struct repair_result *rr = r->checks[i].repair;
 

@@ -42,6 +42,9 @@ struct check_result {
 	uint64_t chunks_total, chunks_mismatched;
 	double seconds;         /* wall time while any of its chunks (or its reconciliation) ran */
 	double worker_seconds;  /* the workers' time on its chunks, summed */
+	bool delta;             /* new and resolved below are known: the previous run had a verdict for it */
+	uint64_t new_diffs;     /* differences whose key the previous run (previous_run) did not report */
+	uint64_t resolved;      /* differences of the previous run whose key this run does not report */
 	json_t *columns;        /* owned: the compared columns and their normalization */
 	json_t *key;            /* owned: the key columns */
 	json_t *unmatched;      /* owned: {"source": [...], "target": [...]} */
@@ -76,6 +79,7 @@ struct run_report {
 	json_t *shard;              /* owned: {"index", "count"} for a shard's share, else NULL */
 	const char *error_note;     /* after an error: how to resume ("resume" in the report), or NULL */
 	json_t *findings;           /* owned: schema checks' tables on one side only, or NULL */
+	const char *previous_run;   /* borrowed: the run new and resolved compare with (runs.h), or NULL */
 	json_t *sessions;           /* owned: per system, tally's sessions as the server saw them
 	                               (engine/guard.h), or NULL */
 };

@@ -21,6 +21,7 @@
 
 #include "assemble.h"
 #include "chunk.h"
+#include "runs.h"
 #include "tally_config.h"
 #include "work.h"
 
@@ -273,6 +274,9 @@ static int assemble_run(struct run *r, int *status, struct tally_err *err)
 	in.dirs = dirs;
 	in.ndirs = 1;
 	in.sessions = guard_json(&r->guard);
+	in.prev_run = r->prev_run;
+	in.prev_diff = r->prev_diff;
+	in.prev_checks = r->prev_checks;
 	in.chunk_dir = chunk_dir;
 	in.recon_dir = recon;
 	in.out = &r->out;
@@ -433,6 +437,9 @@ static void run_release(struct run *r)
 	free(r->connfail);
 	free(r->tasks);
 	json_decref(r->runjson);
+	free(r->prev_run);
+	free(r->prev_diff);
+	json_decref(r->prev_checks);
 	report_release(&r->report);
 	outdir_close(&r->out);
 	ratelimit_release(&r->rate);
@@ -584,13 +591,82 @@ static int run_reconcile(struct run *r, const char *out, struct tally_err *err)
 	return 0;
 }
 
+/* The previous run of the spec in OUT, for new and resolved counts. */
+static void run_previous(struct run *r, const struct runs *runs)
+{
+	if (runs_previous(runs, r->spec->name, &r->prev_run, &r->prev_checks) == 1)
+		r->prev_diff = xasprintf("%s/%s/diff.ndjson.zst", runs->base, r->prev_run);
+}
+
+/* Compares, in the run directory the lock and runs_begin gave; returns the exit status. */
+static int run_in(struct run *r, const char *out, const char *hash)
+{
+	struct tally_err err;
+	json_t *resumed = NULL;
+	int status = 2;
+
+	err_clear(&err);
+	if (outdir_open(&r->out, out, &err) < 0) {
+		err_print(&err, stderr);
+		return 2;
+	}
+	if (r->opts->resume) {
+		/* A refusal leaves the run as it was: still unfinished, still resumable. */
+		resumed = resume_read(r, out, hash, &err);
+		if (!resumed) {
+			err_print(&err, stderr);
+			return 2;
+		}
+	}
+	if (work_create(out, r->n, &err) < 0 || run_prepare(r, out, hash, resumed, &err) < 0 ||
+	    export_txsnaps(r, &err) < 0) {
+		status = fail_report(r, &err, false);
+		goto done;
+	}
+	if (run_chunks(r, &err) < 0) {
+		status = fail_report(r, &err, true);
+		goto done;
+	}
+	/* The last look, and the stamps, while the locks are still held. */
+	guard_look(&r->guard, chunk_now(), true, &r->yield);
+	if (run_stamps_check(r, "during the run", &err) < 0) {
+		status = fail_report(r, &err, false);
+		goto done;
+	}
+	run_sessions_close(r, &r->coord);
+	if (run_reconcile(r, out, &err) < 0) {
+		status = fail_report(r, &err, true);
+		goto done;
+	}
+	if (r->opts->recheck >= 0 && r->opts->shard_count <= 1 && run_recheck(r, &err) < 0) {
+		status = fail_report(r, &err, true);
+		goto done;
+	}
+	if (assemble_run(r, &status, &err) < 0) {
+		status = 2;     /* the errors are printed, and the parts kept for --resume */
+		goto done;
+	}
+	/*
+	 * A shard keeps its parts for tally merge; a whole run is complete,
+	 * unless a check ended in an error of its own: --resume redoes it.
+	 */
+	if (r->opts->shard_count <= 1 && !worth_redoing(r))
+		work_remove(out);
+	else if (r->opts->shard_count <= 1 && !r->opts->quiet)
+		fprintf(stderr, "tally: hint: the other checks' results are kept in %s/%s; run again with "
+		        "--resume to redo only the checks in error\n", out, WORK_DIRNAME);
+done:
+	json_decref(resumed);
+	return status;
+}
+
 int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, const struct run_opts *opts)
 {
 	struct run r;
+	struct runs runs;
 	struct tally_err err;
 	char *default_out = NULL, hash[33];
 	const char *out;
-	json_t *resumed = NULL;
 	int status = 2;
 
 	err_clear(&err);
@@ -599,60 +675,14 @@ int run_spec(const struct spec *spec, const char *spec_text, size_t spec_len, co
 	out = opts->out_dir;
 	if (!out)
 		out = default_out = xasprintf("tally-out/%s", spec->name);
-	if (outdir_open(&r.out, out, &err) < 0) {
+	if (runs_lock(&runs, out, r.report.started_at, &err) < 0 || runs_begin(&runs, opts->resume, &err) < 0) {
 		err_print(&err, stderr);
-		run_release(&r);
-		free(default_out);
-		return 2;
-	}
-	if (opts->resume) {
-		resumed = resume_read(&r, out, hash, &err);
-		if (!resumed) {
-			status = fail_report(&r, &err, false);
-			goto done;
-		}
 	} else {
-		work_remove(out);
+		run_previous(&r, &runs);
+		status = run_in(&r, runs.dir, hash);
+		runs_finish(&runs, hash, status, opts->keep);
 	}
-	if (work_create(out, r.n, &err) < 0 || run_prepare(&r, out, hash, resumed, &err) < 0 ||
-	    export_txsnaps(&r, &err) < 0) {
-		status = fail_report(&r, &err, false);
-		goto done;
-	}
-	if (run_chunks(&r, &err) < 0) {
-		status = fail_report(&r, &err, true);
-		goto done;
-	}
-	/* The last look, and the stamps, while the locks are still held. */
-	guard_look(&r.guard, chunk_now(), true, &r.yield);
-	if (run_stamps_check(&r, "during the run", &err) < 0) {
-		status = fail_report(&r, &err, false);
-		goto done;
-	}
-	run_sessions_close(&r, &r.coord);
-	if (run_reconcile(&r, out, &err) < 0) {
-		status = fail_report(&r, &err, true);
-		goto done;
-	}
-	if (opts->recheck >= 0 && opts->shard_count <= 1 && run_recheck(&r, &err) < 0) {
-		status = fail_report(&r, &err, true);
-		goto done;
-	}
-	if (assemble_run(&r, &status, &err) < 0) {
-		status = 2;     /* the errors are printed, and the parts kept for --resume */
-		goto done;
-	}
-	/*
-	 * A shard keeps its parts for tally merge; a whole run is complete,
-	 * unless a check ended in an error of its own: --resume redoes it.
-	 */
-	if (opts->shard_count <= 1 && !worth_redoing(&r))
-		work_remove(out);
-	else if (opts->shard_count <= 1 && !opts->quiet)
-		fprintf(stderr, "tally: hint: the other checks' results are kept in %s/%s; run again with "
-		        "--resume to redo only the checks in error\n", out, WORK_DIRNAME);
-done:
-	json_decref(resumed);
+	runs_close(&runs);
 	run_release(&r);
 	free(default_out);
 	return status;

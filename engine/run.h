@@ -23,14 +23,15 @@ const char *run_mode_name(enum run_mode m);
 
 struct run_opts {
 	enum run_mode mode;             /* --mode; MODE_STREAM by default */
-	const char *out_dir;            /* NULL: tally-out/<spec name> */
+	const char *out_dir;            /* OUT, where each run makes its directory (runs.h); NULL: tally-out/<spec name> */
+	unsigned keep;                  /* --keep: runs left in OUT after this one; 0: all */
 	char **only;                    /* --check names, borrowed */
 	size_t nonly;
 	bool quiet;                     /* errors only */
 	bool progress;                  /* progress lines even when stderr is not a terminal */
 	bool compress_repair;           /* write repair scripts as .sql.zst */
 	const char *ticket;             /* --ticket ID for the change order, borrowed; NULL: none */
-	bool resume;                    /* continue the interrupted run in out_dir */
+	bool resume;                    /* continue the newest unfinished run in out_dir */
 	bool fail_fast;                 /* stop at the first check in error (else the others go on) */
 	int connect_timeout;            /* seconds */
 	unsigned jobs;                  /* workers, >= 1 */

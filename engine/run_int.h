@@ -99,7 +99,10 @@ struct worker {
 struct run {
 	const struct spec *spec;
 	const struct run_opts *opts;
-	struct outdir out;
+	struct outdir out;          /* the run's directory (runs.h) */
+	char *prev_run;             /* owned: the previous run of the spec (runs_previous), or NULL */
+	char *prev_diff;            /* owned: its diff file */
+	json_t *prev_checks;        /* owned: its history line's checks */
 	struct sessions coord;
 	size_t n;
 	struct check_result *res;   /* report.checks */

@@ -1,7 +1,7 @@
 /*
  * engine/work.h
  *   run -> WORK -> assemble: the work directory of a run,
- *   <out>/.tally-work/, where every finished chunk leaves its "part"
+ *   <out>/.tally-work/ (<out> being the run's own directory, runs.h), where every finished chunk leaves its "part"
  *   before the final outputs are assembled from the parts:
  *
  *     run.json            what the run is: spec, shard, and per check its

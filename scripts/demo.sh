@@ -5,7 +5,7 @@
 #   (the new one) on 127.0.0.1, seeds a cut-over that went wrong
 #   (specs/demo/*.sql), runs `tally check specs/demo.yaml`, and shows the
 #   summary, the report and the first differences, and names report.html. The servers are stopped
-#   at the end; the outputs stay in tally-out/demo/.
+#   at the end; the outputs stay in tally-out/demo/<run>/ (tally-out/demo/latest).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,31 +39,31 @@ echo "(exit status $status: 0 consistent, 1 differences found, 2 trouble)"
 [ $status -ne 2 ] || exit 2
 
 echo
-echo "== first differences (zstdcat tally-out/demo/diff.ndjson.zst)"
+echo "== first differences (zstdcat tally-out/demo/latest/diff.ndjson.zst)"
 # head stops reading early: zstdcat's SIGPIPE is not a failure (pipefail).
-zstdcat tally-out/demo/diff.ndjson.zst | head -n 8 || true
+zstdcat tally-out/demo/latest/diff.ndjson.zst | head -n 8 || true
 echo "..."
 echo
-echo "== per check, from tally-out/demo/report.json"
+echo "== per check, from tally-out/demo/latest/report.json"
 python3 - <<'PY'
 import json
-r = json.load(open("tally-out/demo/report.json"))
+r = json.load(open("tally-out/demo/latest/report.json"))
 for c in r["checks"]:
     print(f'{c["name"]:16} {c["status"]:13} missing {c["missing"]:>3}  extra {c["extra"]:>3}  '
           f'changed {c["changed"]:>3}   ({c["source"]["table"]} -> {c["target"]["table"]})')
 PY
 echo
-echo "== the change order for billing (tally-out/demo/repair.billing.sql), its header and first step"
-sed -n '1,/^-- end of tally header$/p' tally-out/demo/repair.billing.sql
-awk '/^-- check /{n++} n==1' tally-out/demo/repair.billing.sql | head -n 12
+echo "== the change order for billing (tally-out/demo/latest/repair.billing.sql), its header and first step"
+sed -n '1,/^-- end of tally header$/p' tally-out/demo/latest/repair.billing.sql
+awk '/^-- check /{n++} n==1' tally-out/demo/latest/repair.billing.sql | head -n 12
 echo "..."
 echo "(review it, then apply it as its header says; rollback.billing.sql undoes it)"
 echo
-echo "== for the ticket: tally-out/demo/change-order.md"
+echo "== for the ticket: tally-out/demo/latest/change-order.md"
 echo "(why, the rows that change per table, the script's xxh128, the command that applies it and"
 echo " the line it prints on success, how to verify and how to roll back)"
 echo
-echo "== for a reviewer: tally-out/demo/report.html"
+echo "== for a reviewer: tally-out/demo/latest/report.html"
 echo "(open it in any browser: one self-contained page, the summary, where the differences sit,"
 echo " the differing rows side by side, the schema findings and the script's header)"
 # The seeded cut-over has differences: exit 1 is the expected outcome.

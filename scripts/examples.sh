@@ -5,7 +5,7 @@
 #   from MariaDB (shop_legacy) to PostgreSQL (shop) and an order cache in
 #   MariaDB (shop_cache) that drifted from the orders in PostgreSQL, runs
 #   migration.yaml and nightly.yaml, and shows each summary and where the
-#   change order is. Outputs stay in tally-out/examples/<name>/ (or
+#   change order is. Outputs stay in tally-out/examples/<name>/latest/ (or
 #   $TALLY_EXAMPLES_OUT/<name>/); the
 #   servers are stopped at the end. Both examples find differences: exit
 #   status 0 when each run ended with exit 1, as seeded.
@@ -50,6 +50,6 @@ for name in migration nightly; do
 	[ $status -eq 1 ] || failed=1
 done
 echo
-echo "== the change order of the nightly run: $out/nightly/change-order.md"
-sed -n '1,/^## How to apply/p' "$out/nightly/change-order.md"
+echo "== the change order of the nightly run: $out/nightly/latest/change-order.md"
+sed -n '1,/^## How to apply/p' "$out/nightly/latest/change-order.md"
 exit $failed

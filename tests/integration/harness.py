@@ -147,15 +147,25 @@ class MY:
         return f"mariadb://{self.user}:${{TALLY_MY_PASSWORD}}@{self.host}:{self.port}/{db}"
 
 
+def run_dir(out):
+    """The run directory OUT/latest points at (tally check and merge write one run per directory);
+    OUT itself when there is no run in it."""
+    latest = os.path.join(out, "latest")
+    if os.path.islink(latest):
+        return os.path.realpath(latest)
+    return out
+
+
 class Result:
     def __init__(self, proc, outdir):
         self.code = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
-        self.outdir = outdir
-        rp = os.path.join(outdir, "report.json")
+        self.base = outdir           # OUT, as given to --out
+        self.outdir = run_dir(outdir)  # the run's own directory
+        rp = os.path.join(self.outdir, "report.json")
         self.report = load_report(rp) if os.path.exists(rp) else None
-        dp = os.path.join(outdir, "diff.ndjson.zst")
+        dp = os.path.join(self.outdir, "diff.ndjson.zst")
         self.diff_exists = os.path.exists(dp)
         self.diffs = []
         if self.diff_exists:

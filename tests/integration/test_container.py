@@ -90,10 +90,10 @@ class Container(TallyCase):
             p = run(*net, "-e", "TALLY_PG_PASSWORD", "-v", f"{spec_dir}:/spec:ro", "-v", f"{out}:/out",
                     IMAGE, "check", "/spec/c.yaml", "--out", "/out/run", "--metrics", "/out/tally.prom")
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-            report = harness.load_report(os.path.join(out, "run", "report.json"))
+            report = harness.load_report(os.path.join(harness.run_dir(os.path.join(out, "run")), "report.json"))
             c = report["checks"][0]
             self.assertEqual((c["missing"], c["extra"], c["changed"]), (2, 1, 1))
-            self.assertTrue(os.path.exists(os.path.join(out, "run", "report.html")))
+            self.assertTrue(os.path.exists(os.path.join(harness.run_dir(os.path.join(out, "run")), "report.html")))
             self.assertIn('tally_check_differences{spec="it-container",check="c",kind="missing"} 2\n',
                           open(os.path.join(out, "tally.prom")).read())
         finally:

@@ -307,7 +307,7 @@ checks:
         self.assertIn("was rewritten", again.stderr)
         self.assertTrue(again.diff_exists)
         self.assertEqual({d["check"] for d in again.diffs}, {"small"})
-        repair = open(os.path.join(out, "repair.new.sql")).read()
+        repair = open(os.path.join(again.outdir, "repair.new.sql")).read()
         self.assertIn("check small", repair)
         self.assertNotIn("check big", repair)
 

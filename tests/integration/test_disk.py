@@ -165,7 +165,9 @@ class Disk(TallyCase):
         first_error = re.search(r"^tally: error: (.*)$", r.stderr, re.M)
         self.assertIsNotNone(first_error, r.stderr)
         self.assertRegex(first_error.group(1), r"cannot (write|create|sync|rename) '[^']+'.*: " + ENOSPC)
-        names = sorted(os.listdir(out)) if os.path.isdir(out) else []
+        # The run's own directory, when it got one (OUT/latest).
+        run = harness.run_dir(out)
+        names = sorted(os.listdir(run)) if os.path.isdir(run) else []
         outputs = [n for n in names if OUTPUT_NAME.match(n)]
         # No verdict, and stdout names only files that exist.
         self.assertIsNone(VERDICT.search(r.stdout), r.stdout)
@@ -177,13 +179,13 @@ class Disk(TallyCase):
             self.assertIn(outputs, (["report.json"], ["report.html", "report.json"]),
                           "only the report of a failed run may remain")
             if "report.html" in outputs:
-                self.assertIn('data-field="run-status">error<', open(os.path.join(out, "report.html")).read())
+                self.assertIn('data-field="run-status">error<', open(os.path.join(run, "report.html")).read())
             self.assertEqual(r.report["status"], "error")
             self.assertIsNone(r.report["diff_file"])
             self.assertEqual(r.report["error"]["message"], first_error.group(1))
             for c in r.report["checks"]:
                 self.assertIsNone(c["repair"], c["name"])
-            self.assertEqual(r.stdout, f"report:   {out}/report.json\n")
+            self.assertEqual(r.stdout, f"report:   {out}/{os.path.basename(run)}/report.json\n")
         self.assertFalse(r.diff_exists)
         # No temporary file anywhere, the work directory included.
         self.assertEqual([n for n in names if n.startswith(".tally-tmp")], [])
@@ -193,11 +195,11 @@ class Disk(TallyCase):
 
     def assertRecovers(self, out):
         """With room again: --resume when the work was kept, else a new run; exact results."""
-        resume = ["--resume"] if os.path.exists(os.path.join(out, ".tally-work", "run.json")) else []
+        resume = ["--resume"] if os.path.exists(os.path.join(harness.run_dir(out), ".tally-work", "run.json")) else []
         r = self.check(out, *resume)
         self.assertEqual(r.code, 1, r.stdout + r.stderr)
         self.assertExpected(r)
-        self.assertFalse(os.path.exists(os.path.join(out, ".tally-work")))
+        self.assertFalse(os.path.exists(os.path.join(r.outdir, ".tally-work")))
         return r
 
     def assertExpected(self, r):
@@ -224,7 +226,8 @@ class Disk(TallyCase):
         if r.report is not None:
             # Every chunk was done: the work is kept, and --resume finishes it.
             self.assertEqual(r.report["resume"], RESUME)
-            self.assertIn(f"hint: finished chunks are kept in {out}/.tally-work; run again with --resume", r.stderr)
+            self.assertIn(f"hint: finished chunks are kept in {out}/{os.path.basename(r.outdir)}/.tally-work; "
+                          "run again with --resume", r.stderr)
         self.assertRecovers(out)
         return r
 
@@ -236,15 +239,23 @@ class Disk(TallyCase):
         self.assertRegex(r.stdout, r"orders\s+inconsistent\s+missing 3, extra 2, changed 10")
 
     def test_first_byte(self):
-        """Not even run.json: no report, nothing on stdout."""
+        """Not even the lock's pid: no run directory, no report, nothing on stdout."""
         r = self.fail_at(0, report=False)
+        self.assertEqual(r.stderr, f"tally: error: cannot write '{self.tmp}/out/.lock': {ENOSPC}\n")
+        # fail_at recovered since: the failed run made no run directory, the recovery one.
+        runs = [n for n in os.listdir(os.path.join(self.tmp, "out")) if re.match(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$", n)]
+        self.assertEqual(len(runs), 1, runs)
+
+    def test_run_json(self):
+        """Not even run.json: no report, nothing on stdout."""
+        r = self.fail_at(0, report=False, file="run.json.tmp")
         self.assertIn("cannot write '", r.stderr)
         self.assertIn(".tally-work/run.json.tmp': " + ENOSPC, r.stderr)
 
     def test_a_few_hundred_bytes(self):
         self.assertGreater(self.size_of(self.trace(), "run.json.tmp"), 600)
         r = self.fail_at(300, report=False)
-        self.assertIn(f"tally: error: cannot write '{self.tmp}/out/report.json': {ENOSPC}", r.stderr)
+        self.assertIn(f"tally: error: cannot write '{r.outdir}/report.json': {ENOSPC}", r.stderr)
 
     def test_in_a_chunk_part(self):
         """A chunk's .done cannot be written: it does not count as finished."""
@@ -255,7 +266,7 @@ class Disk(TallyCase):
         size = self.size_of(self.trace(), "diff.ndjson.zst")
         self.assertGreater(size, 1000)
         r = self.fail_at(size // 2, file="diff.ndjson.zst")
-        self.assertIn(f"cannot write '{self.tmp}/out/diff.ndjson.zst': {ENOSPC}", r.stderr)
+        self.assertIn(f"cannot write '{r.outdir}/diff.ndjson.zst': {ENOSPC}", r.stderr)
 
     def test_in_the_repair_fragments(self):
         r = self.fail_at(self.size_of(self.trace(), "tally_*_a.sql") // 2, file="tally_*_a.sql")
@@ -266,28 +277,28 @@ class Disk(TallyCase):
         size = self.size_of(self.trace(), "repair.billing.sql")
         self.assertGreater(size, 5000)
         r = self.fail_at(size // 2, file="repair.billing.sql", report=True)
-        self.assertIn(f"cannot write '{self.tmp}/out/repair.billing.sql': {ENOSPC}", r.stderr)
+        self.assertIn(f"cannot write '{r.outdir}/repair.billing.sql': {ENOSPC}", r.stderr)
 
     def test_in_the_rollback_script(self):
         size = self.size_of(self.trace(), "rollback.billing.sql")
         r = self.fail_at(size // 2, file="rollback.billing.sql", report=True)
-        self.assertIn(f"cannot write '{self.tmp}/out/rollback.billing.sql': {ENOSPC}", r.stderr)
+        self.assertIn(f"cannot write '{r.outdir}/rollback.billing.sql': {ENOSPC}", r.stderr)
 
     def test_in_a_compressed_script(self):
         size = self.size_of(self.trace("--compress-repair"), "repair.billing.sql.zst")
         r = self.fail_at(size // 2, "--compress-repair", file="repair.billing.sql.zst", report=True)
-        self.assertIn(f"cannot write '{self.tmp}/out/repair.billing.sql.zst': {ENOSPC}", r.stderr)
+        self.assertIn(f"cannot write '{r.outdir}/repair.billing.sql.zst': {ENOSPC}", r.stderr)
 
     def test_in_report_json(self):
         r = self.fail_at(100, file="report.json", report=True)
-        self.assertIn(f"cannot write '{self.tmp}/out/report.json': {ENOSPC}", r.stderr)
+        self.assertIn(f"cannot write '{r.outdir}/report.json': {ENOSPC}", r.stderr)
 
     def test_rename_fails_while_publishing(self):
         """The scripts are in place when the next rename fails: they are taken back."""
         out = os.path.join(self.tmp, "out")
         r = self.check(out, rename="rollback.*")
         self.assertNothingFalse(r, out)
-        self.assertRegex(r.stderr, r"cannot rename '[^']+' to '" + re.escape(out) + r"/rollback\.billing\.sql'")
+        self.assertRegex(r.stderr, r"cannot rename '[^']+' to '" + re.escape(r.outdir) + r"/rollback\.billing\.sql'")
         self.assertEqual(r.report["status"], "error")
         self.assertRecovers(out)
 
@@ -349,7 +360,7 @@ class Disk(TallyCase):
         p = self.run_tally(["merge", "--out", merged, *shards], merged, after=size // 2, file="repair.billing.sql")
         r = harness.Result(p, merged)
         self.assertNothingFalse(r, merged)
-        self.assertIn(f"cannot write '{merged}/repair.billing.sql': {ENOSPC}", r.stderr)
+        self.assertIn(f"cannot write '{r.outdir}/repair.billing.sql': {ENOSPC}", r.stderr)
         self.assertIsNone(r.report["resume"])
         self.assertEqual([files_of(d) for d in shards], before, "the shards' parts changed")
         p = subprocess.run([harness.tally_bin(), "merge", "--out", merged, *shards], capture_output=True, text=True)

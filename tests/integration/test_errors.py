@@ -104,11 +104,11 @@ checks:
         p = subprocess.run([harness.tally_bin(), "check", "/dev/stdin", "--out", out, "--shard", "0/2"],
                            input=text, capture_output=True, timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
-        run = json.load(open(os.path.join(out, ".tally-work", "run.json")))
+        run = json.load(open(os.path.join(out, "latest", ".tally-work", "run.json")))
         want = subprocess.run(["xxhsum", "-H2", "-"], input=text, capture_output=True,
                               check=True).stdout.decode().split()[0]
         self.assertEqual(run["spec"]["hash"], want)
-        self.assertEqual(json.load(open(os.path.join(out, "report.json")))["spec_file"], "/dev/stdin")
+        self.assertEqual(json.load(open(os.path.join(out, "latest", "report.json")))["spec_file"], "/dev/stdin")
 
     def test_unreachable_host(self):
         port = free_port()

@@ -108,10 +108,10 @@ class Examples(TallyCase):
         self.assertRegex(p.stdout, r"products\s+inconsistent\s+missing 1, extra 1, changed 2 ")
         self.assertRegex(p.stdout, r"order-cache\s+inconsistent\s+missing 1, extra 1, changed 6 ")
         self.assertEqual(p.stdout.count("(exit status 1: 0 consistent, 1 differences found, 2 trouble)"), 2)
-        self.assertIn(f"== the change order of the nightly run: {out}/nightly/change-order.md\n"
+        self.assertIn(f"== the change order of the nightly run: {out}/nightly/latest/change-order.md\n"
                       "# Change order: nightly\n", p.stdout)
         for name in ("migration", "nightly"):
-            harness.load_report(os.path.join(out, name, "report.json"))
+            harness.load_report(os.path.join(out, name, "latest", "report.json"))
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ class KeepGoing(TallyCase):
         pg.psql(TGT, f"CREATE TABLE nosuch (id int PRIMARY KEY, v text); INSERT INTO nosuch SELECT * FROM a;"
                      f"GRANT SELECT ON nosuch TO {pg.user};")
         try:
-            again = self.tally(self.spec("missing"), "--resume", outdir=r.outdir)
+            again = self.tally(self.spec("missing"), "--resume", outdir=r.base)
             self.assertEqual(again.code, 1, again.stdout + again.stderr)
             b = again.check("b")
             self.assertEqual((b["status"], b["missing"], b["extra"], b["changed"]), ("inconsistent", 1, 0, 1))
@@ -179,7 +179,7 @@ class KeepGoing(TallyCase):
 
     def test_resume_redoes_only_the_check_in_error(self):
         r = self.run_query_error()
-        out = r.outdir
+        out = r.base
         pg = harness.PG()
         pg.psql(TGT, "UPDATE nums SET d = 1 WHERE id = 4500")
         try:
@@ -194,7 +194,8 @@ class KeepGoing(TallyCase):
             self.assertEqual(again.keys("b", "changed"), [7])
             self.assertEqual(again.keys("a", "changed"), [5])
             self.assertEqual(r.check("a")["missing"], again.check("a")["missing"])
-            self.assertFalse(os.path.exists(os.path.join(out, ".tally-work")))
+            self.assertEqual(again.outdir, r.outdir)     # finished in the run it resumed
+            self.assertFalse(os.path.exists(os.path.join(again.outdir, ".tally-work")))
         finally:
             pg.psql(TGT, "UPDATE nums SET d = 0 WHERE id = 4500; UPDATE a SET v = 'v1' WHERE id = 1")
 

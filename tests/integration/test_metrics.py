@@ -44,6 +44,7 @@ FAMILIES = {
     "tally_run_last_start_timestamp_seconds", "tally_run_last_success_timestamp_seconds",
     "tally_run_duration_seconds", "tally_run_exit_status", "tally_check_status", "tally_check_rows",
     "tally_check_differences", "tally_check_in_flight", "tally_check_duration_seconds",
+    "tally_check_new_differences", "tally_check_resolved_differences",
 }
 
 
@@ -181,7 +182,7 @@ class Metrics(TallyCase):
         p = subprocess.run([harness.tally_bin(), "merge", "--out", merged, "--metrics", self.prom(), *outs],
                                    capture_output=True, text=True)
         self.assertEqual(p.returncode, 1, p.stderr)
-        report = harness.load_report(os.path.join(merged, "report.json"))
+        report = harness.load_report(os.path.join(harness.run_dir(merged), "report.json"))
         values, _ = parse(self.prom())
         self.assertEqual(series(values, "tally_run_exit_status", spec="it-metrics"), 1)
         c = report["checks"][0]

@@ -113,7 +113,7 @@ class Options(TallyCase):
         case.setUp()
         cls.case = case
         cls.first = case.tally(spec(), outdir=os.path.join(case.tmp, "first"))
-        path = os.path.join(case.tmp, "first", "repair.billing.sql")
+        path = os.path.join(cls.first.outdir, "repair.billing.sql")
         cls.applied = harness.PG().run_file(TGT_DB, path) if os.path.exists(path) else None
         cls.second = case.tally(spec(), outdir=os.path.join(case.tmp, "second"))
 

@@ -157,8 +157,8 @@ class Scale(TallyCase):
             r = self.tally(self.spec, "--chunk-rows", CHUNK, "--shard", f"{k}/4", outdir=d)
             self.assertIn(r.code, (0, 1), r.stderr)
             self.assertEqual(r.report["shard"], {"index": k, "count": 4})
-            self.assertTrue(os.path.isdir(os.path.join(d, ".tally-work")))
-            self.assertFalse(os.path.exists(os.path.join(d, "diff.ndjson.zst")))
+            self.assertTrue(os.path.isdir(os.path.join(r.outdir, ".tally-work")))
+            self.assertFalse(os.path.exists(os.path.join(r.outdir, "diff.ndjson.zst")))
             dirs.append(d)
         merged = os.path.join(self.tmp, "merged")
         p = subprocess.run([harness.tally_bin(), "merge", "--out", merged, *dirs], capture_output=True, text=True)
@@ -182,21 +182,23 @@ class Scale(TallyCase):
                               "--jobs", "1", "--max-rate", "20000"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 60
-        while time.time() < deadline and len(glob.glob(os.path.join(out, ".tally-work", "c0", "*.done"))) < 3:
+        work = os.path.join(out, "latest", ".tally-work")
+        while time.time() < deadline and len(glob.glob(os.path.join(work, "c0", "*.done"))) < 3:
             time.sleep(0.05)
-        self.assertGreaterEqual(len(glob.glob(os.path.join(out, ".tally-work", "c0", "*.done"))), 3)
+        self.assertGreaterEqual(len(glob.glob(os.path.join(work, "c0", "*.done"))), 3)
         p.send_signal(signal.SIGKILL)
         p.wait()
-        done_before = len(glob.glob(os.path.join(out, ".tally-work", "c*", "*.done")))
-        self.assertFalse(os.path.exists(os.path.join(out, "report.json")))
-        self.assertFalse(os.path.exists(os.path.join(out, "diff.ndjson.zst")))
+        done_before = len(glob.glob(os.path.join(work, "c*", "*.done")))
+        self.assertFalse(os.path.exists(os.path.join(out, "latest", "report.json")))
+        self.assertFalse(os.path.exists(os.path.join(out, "latest", "diff.ndjson.zst")))
         r = subprocess.run([harness.tally_bin(), "check", spec, "--out", out, "--chunk-rows", CHUNK,
                             "--jobs", "2", "--resume"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 1, r.stderr)
         resumed = harness.Result(r, out)
         self.assertSameResults(one, resumed)
         assertWallTimes(self, resumed)
-        self.assertFalse(os.path.exists(os.path.join(out, ".tally-work")))
+        self.assertFalse(os.path.exists(os.path.join(resumed.outdir, ".tally-work")))
+        self.assertEqual(len(os.listdir(out)), 4, "one run, latest, .lock and history.ndjson")
         self.assertGreater(done_before, 0)
 
     def test_resume_refuses_a_changed_spec(self):
@@ -205,7 +207,7 @@ class Scale(TallyCase):
         p = subprocess.Popen([harness.tally_bin(), "check", spec, "--out", out, "--chunk-rows", CHUNK,
                               "--max-rate", "20000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.time() + 60
-        while time.time() < deadline and not glob.glob(os.path.join(out, ".tally-work", "c0", "*.done")):
+        while time.time() < deadline and not glob.glob(os.path.join(out, "latest", ".tally-work", "c0", "*.done")):
             time.sleep(0.05)
         p.send_signal(signal.SIGKILL)
         p.wait()
@@ -386,7 +388,7 @@ class Scale(TallyCase):
         self.assertEqual(sorted(os.listdir(run)), [f"shard-{k}" for k in range(n)])
         # A pod retried after it finished resumes a finished run: same share, exit 0.
         def share(path):
-            r = harness.load_report(os.path.join(path, "report.json"))
+            r = harness.load_report(os.path.join(harness.run_dir(path), "report.json"))
             return [(c["name"], c["missing"], c["extra"], c["changed"], c["chunks"]) for c in r["checks"]]
 
         before = share(os.path.join(run, "shard-1"))

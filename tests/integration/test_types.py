@@ -356,7 +356,7 @@ class Matrix(TallyCase):
         cls.first = case.tally(matrix_spec(), outdir=os.path.join(case.tmp, "first"))
         cls.repair_errors = []
         for engine in ("pg", "my"):
-            path = os.path.join(case.tmp, "first", f"repair.{engine}_tgt.sql")
+            path = os.path.join(cls.first.outdir, f"repair.{engine}_tgt.sql")
             if os.path.exists(path):
                 rc, err = apply(engine, TGT_DB, path)
                 if rc != 0:

@@ -60,6 +60,14 @@ static const char EXPECTED[] =
 	"run looked again (live rechecks); 0 without them.\n"
 	"# TYPE tally_check_in_flight gauge\n"
 	"tally_check_in_flight{spec=\"nightly\",check=\"orders\"} 0\n"
+	"# HELP tally_check_new_differences Differences of the check in the last run whose key the previous run "
+	"of the spec in the same output directory did not report; no series without such a run.\n"
+	"# TYPE tally_check_new_differences gauge\n"
+	"tally_check_new_differences{spec=\"nightly\",check=\"orders\"} 4\n"
+	"# HELP tally_check_resolved_differences Differences the previous run of the spec reported for the check "
+	"whose key the last run does not report; no series without such a run.\n"
+	"# TYPE tally_check_resolved_differences gauge\n"
+	"tally_check_resolved_differences{spec=\"nightly\",check=\"orders\"} 6\n"
 	"# HELP tally_check_duration_seconds Wall time of the check in the last run.\n"
 	"# TYPE tally_check_duration_seconds gauge\n"
 	"tally_check_duration_seconds{spec=\"nightly\",check=\"orders\"} 0.021\n";
@@ -74,8 +82,10 @@ static void sample_run(struct metrics_run *m)
 	m->exit_status = 2;
 	m->nchecks = 2;
 	m->checks = calloc(2, sizeof(*m->checks));
-	m->checks[0] = (struct metrics_check){ strdup("orders"), 1, true, { 19794, 19790 }, 7, 3, 10, 0, 0.021, false };
-	m->checks[1] = (struct metrics_check){ strdup("we\"ird\\na\nme"), 2, false, { 5, 5 }, 1, 1, 1, 0, 1, false };
+	m->checks[0] = (struct metrics_check){ strdup("orders"), 1, true, { 19794, 19790 }, 7, 3, 10, 0, true, 4, 6,
+	                                       0.021, false };
+	m->checks[1] = (struct metrics_check){ strdup("we\"ird\\na\nme"), 2, false, { 5, 5 }, 1, 1, 1, 0, true, 1, 1, 1,
+	                                       false };
 }
 
 static void test_render_exact(void **state)

@@ -45,6 +45,7 @@ static const char WANT[] =
 	"\"target\": {\"system\": \"b\", \"table\": \"public.t\", \"server\": null, \"position\": null, \"rows\": null, \"queries\": null, \"bytes\": null}, "
 	"\"key\": null, \"columns\": null, \"unmatched_columns\": null, \"findings\": [], \"columns_left_out\": null, "
 	"\"missing\": null, \"extra\": null, \"changed\": null, \"in_flight\": null, \"chunks\": {\"total\": 0, \"mismatched\": 0}, "
+	"\"new\": null, \"resolved\": null, "
 	"\"seconds\": 0.0, \"worker_seconds\": 0.0, \"repair\": null, "
 	"\"error\": {\"message\": \"column 'x' does not exist\", \"detail\": null, \"hint\": \"check the spec\"}}, "
 	"{\"name\": \"second\", \"status\": \"not run\", \"expect\": \"equal\", \"mode\": \"stream\", \"match\": \"key\", "
@@ -52,8 +53,9 @@ static const char WANT[] =
 	"\"target\": {\"system\": null, \"table\": null, \"server\": null, \"position\": null, \"rows\": null, \"queries\": null, \"bytes\": null}, "
 	"\"key\": null, \"columns\": null, \"unmatched_columns\": null, \"findings\": [], \"columns_left_out\": null, "
 	"\"missing\": null, \"extra\": null, \"changed\": null, \"in_flight\": null, \"chunks\": {\"total\": 0, \"mismatched\": 0}, "
+	"\"new\": null, \"resolved\": null, "
 	"\"seconds\": 0.0, \"worker_seconds\": 0.0, \"repair\": null, \"error\": null}], "
-	"\"findings\": [], \"diff_file\": null, \"sessions\": null, "
+	"\"findings\": [], \"diff_file\": null, \"previous_run\": null, \"sessions\": null, "
 	"\"error\": {\"message\": \"check 'first': column 'x' does not exist\", \"detail\": null, \"hint\": null}, "
 	"\"resume\": null}";
 
