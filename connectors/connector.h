@@ -482,6 +482,8 @@ struct conn_ops {
 	enum conn_sql sql;      /* how --safe-sql reads a where or a query */
 	const char *session_word; /* what the server calls a session's id in messages: "pid", "thread" */
 	bool takes_path;        /* the system names a file ('path:'), not a server ('dsn:') */
+	const char *default_schema; /* what `tally init` compares when the dsn names no schema
+	                               ("public"); NULL: the dsn's database is the schema */
 
 	/*
 	 * Checks the shape of a dsn (a path, when takes_path) after ${VAR}

@@ -27,16 +27,21 @@
 static const char *const VARS[2] = { "TALLY_SOURCE_PASSWORD", "TALLY_TARGET_PASSWORD" };
 static const char *const SIDES[2] = { "source", "target" };
 
+/* The driver whose check_dsn takes the uri: the connectors know their schemes. */
 const char *init_driver(const char *dsn)
 {
-	static const struct { const char *scheme, *driver; } map[] = {
-		{ "postgresql://", "postgres" }, { "postgres://", "postgres" },
-		{ "mariadb://", "mariadb" }, { "mysql://", "mariadb" },
-	};
+	const char *const *names = conn_driver_names();
 
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strncasecmp(dsn, map[i].scheme, strlen(map[i].scheme)) == 0)
-			return map[i].driver;
+	if (!strstr(dsn, "://"))
+		return NULL;    /* a password in key=value form could not be replaced by ${VAR} */
+	for (size_t i = 0; names[i]; i++) {
+		const struct conn_ops *ops = conn_driver(names[i]);
+		struct tally_err e;
+
+		err_clear(&e);
+		if (ops && !ops->takes_path && ops->check_dsn && ops->check_dsn(dsn, &e) == 0)
+			return ops->driver;
+	}
 	return NULL;
 }
 
@@ -95,8 +100,10 @@ char *init_default_schema(const char *dsn, const char *driver)
 	const char *auth = strstr(dsn, "://"), *path;
 	size_t n;
 
-	if (strcmp(driver, "postgres") == 0)
-		return xstrdup("public");
+	const struct conn_ops *ops = conn_driver(driver);
+
+	if (ops && ops->default_schema)
+		return xstrdup(ops->default_schema);
 	if (!auth)
 		return NULL;
 	path = strchr(auth + 3, '/');

@@ -32,6 +32,7 @@ static int pgc_check_dsn(const char *dsn, struct tally_err *err)
 
 const struct conn_ops postgres_ops = {
 	.driver = "postgres",
+	.default_schema = "public",
 	.dialect = "postgresql",
 	.sql = CONN_SQL_POSTGRES,
 	.session_word = "pid",
