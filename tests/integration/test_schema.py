@@ -495,6 +495,24 @@ class SchemaTimes(TallyCase):
                          [("refused_column", "seen")])
         self.assertIn("systems.NAME.timezone", r.check("mig.visits")["findings"][0]["hint"])
 
+    def check_with_bad_key(self, r):
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertEqual(r.report["status"], "error")
+        self.assertEqual(results(r), TIMES_EXPECTED)
+        self.assertEqual([c["name"] for c in r.report["checks"]], ["mig.badkey", "mig.logins", "mig.visits"])
+        bad = r.check("mig.badkey")
+        self.assertEqual(bad["status"], "error")
+        self.assertEqual((bad["error"]["message"], bad["error"]["detail"]), (
+            f"check 'mig.badkey': {TIMES_SRC}.badkey vs public.badkey, column 'id': key column cannot be compared: "
+            "integer in source (int(11)) and text in target (text)",
+            "keys are merged in one order on both sides, and these types do not sort alike"))
+        self.assertRegex(r.stdout, r"(?m)^mig\.badkey +error: ")
+        self.assertEqual(r.keys("mig.visits", "changed"), [3])
+
+    def test_key_that_cannot_be_compared(self):
+        r = self.tally(times_spec(TIMES_CHECK.replace("    exclude: [badkey]\n", "")))
+        self.check_with_bad_key(r)
+
 
 if __name__ == "__main__":
     harness.main()
