@@ -513,6 +513,32 @@ class SchemaTimes(TallyCase):
         r = self.tally(times_spec(TIMES_CHECK.replace("    exclude: [badkey]\n", "")))
         self.check_with_bad_key(r)
 
+    def test_init_spec_runs_unchanged(self):
+        pg, my = harness.PG(), harness.MY()
+        path = os.path.join(self.tmp, "gen.yaml")
+        p = init(self.tmp, "-o", path, src_db=TIMES_SRC, tgt_db=TIMES_TGT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = open(path).read()
+        # init cannot know the zone: the naive/instant columns are left out, and the comment says how.
+        self.assertIn("# seen is left out: column cannot be compared: timestamptz in source", text)
+        self.assertIn("# at is left out: column cannot be compared: timestamptz in source", text)
+        self.assertEqual(text.count("(systems.NAME.timezone)"), 2)
+        self.assertIn('ignore: ["seen"]', text)
+        self.assertIn("#   badkey: tally_it_times_src.badkey vs public.badkey, column 'id': key column cannot be "
+                      "compared", text)
+        self.assertIn('ignore: ["at"]', text)
+        r = self.tally(text, env_extra={"TALLY_SOURCE_PASSWORD": my.user_pw, "TALLY_TARGET_PASSWORD": pg.user_pw})
+        self.check_with_bad_key_renamed(r)
+
+    def check_with_bad_key_renamed(self, r):
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        got = {k.split(".", 1)[1]: v for k, v in results(r).items()}
+        self.assertEqual(got, {k.split(".", 1)[1]: v for k, v in TIMES_EXPECTED.items()})
+        self.assertEqual(r.check(f"{TIMES_SRC}.badkey")["status"], "error")
+        self.assertEqual(r.report["findings"], [])
+        for name in ("logins", "visits"):
+            self.assertEqual(r.check(f"{TIMES_SRC}.{name}")["findings"], [], name)
+
 
 if __name__ == "__main__":
     harness.main()
