@@ -495,6 +495,21 @@ class SchemaTimes(TallyCase):
                          [("refused_column", "seen")])
         self.assertIn("systems.NAME.timezone", r.check("mig.visits")["findings"][0]["hint"])
 
+    def test_override_options(self):
+        # options: in a tables: override reaches that table's check (the column option wins over the
+        # system's zone: seen then differs on every row), and no other table's.
+        checks = TIMES_CHECK + "    tables: { visits: { options: { seen: { timezone: UTC } } } }\n"
+        r = self.tally(times_spec(checks))
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        self.assertEqual(results(r), {"mig.logins": ("consistent", 0, 0, 0, "key", ["id"]),
+                                      "mig.visits": ("inconsistent", 0, 0, 3, "key", ["id"])})
+        self.assertEqual(sorted(map(tuple, r.changed_columns("mig.visits").values())),
+                         [("seen",), ("seen",), ("seen", "day")])
+        cols = {c["source"]: c["normalization"] for c in r.check("mig.visits")["columns"]}
+        self.assertEqual(cols["seen"], "target in UTC")
+        self.assertEqual(r.check("mig.logins")["columns"][0]["normalization"],
+                         "target in Europe/Berlin (system billing)")
+
     def check_with_bad_key(self, r):
         self.assertEqual(r.code, 2, r.stdout + r.stderr)
         self.assertEqual(r.report["status"], "error")
