@@ -180,17 +180,26 @@ static void norm_add(struct buf *norm, const char *fmt, ...) TALLY_PRINTF(2, 3);
  * Returns 1 when it paired cd (filling pc's canon and norm), 0 when it
  * does not apply (the types pair, or refuse, on their own).
  */
-static int pair_system_zone(const struct plan *p, const struct coldesc *cd[2], struct plan_col *pc,
-                            struct buf *norm, struct tally_err *err)
+/* The side whose system's zone pairs cd (its naive column against an instant), or -1. */
+static int system_zone_side(const struct plan *p, const struct coldesc *cd[2])
 {
 	const struct spec_system *sys[2] = { p->check->source.sys, p->check->target.sys };
 	int n = -1;
-	const struct tz *z;
 
 	for (int s = 0; s < 2; s++)
 		if ((cd[s]->type == LT_TIMESTAMP || cd[s]->type == LT_DATE) && cd[1 - s]->type == LT_TIMESTAMPTZ)
 			n = s;
-	if (n < 0 || !sys[n] || !sys[n]->timezone)
+	return n < 0 || !sys[n] || !sys[n]->timezone ? -1 : n;
+}
+
+static int pair_system_zone(const struct plan *p, const struct coldesc *cd[2], struct plan_col *pc,
+                            struct buf *norm, struct tally_err *err)
+{
+	const struct spec_system *sys[2] = { p->check->source.sys, p->check->target.sys };
+	int n = system_zone_side(p, cd);
+	const struct tz *z;
+
+	if (n < 0)
 		return 0;
 	if (tz_get(sys[n]->timezone, &z, err) < 0)
 		return -1;
@@ -554,7 +563,11 @@ static bool refused_add(struct plan *p, size_t si, size_t ti)
 	struct canon_col cc[2];
 	struct tally_err e, *why = &e;
 	struct plan_refused *r;
+	const struct coldesc *cd[2] = { &p->desc[0].cols[si], &p->desc[1].cols[ti] };
 
+	/* a naive column against an instant pairs when its system gives its zone */
+	if (system_zone_side(p, cd) >= 0)
+		return false;
 	err_clear(&e);
 	if (plan_pair(&p->desc[0].cols[si], &p->desc[1].cols[ti], p->engine[0], p->engine[1], false, cc, &e) == 0 ||
 	    e.kind != ERR_SCHEMA)

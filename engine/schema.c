@@ -214,6 +214,13 @@ void schema_table_check(struct spec_check *c, const struct spec_check *parent, c
 		for (size_t i = 0; i < o->ncolumns; i++)
 			spec_column_copy(&c->columns[i], &o->columns[i]);
 	}
+	/* options: without columns: (with it, the loader put them into the entries); the plan applies them */
+	if (o && o->noptions) {
+		c->options = xcalloc(o->noptions + 1, sizeof(*c->options));
+		c->noptions = o->noptions;
+		for (size_t i = 0; i < o->noptions; i++)
+			spec_column_copy(&c->options[i], &o->options[i]);
+	}
 	c->ignore = copy_names(ig->ignore, ig->nignore);
 	c->nignore = ig->nignore;
 	c->ignore_pos = xcalloc(ig->nignore + 1, sizeof(*c->ignore_pos));

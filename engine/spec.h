@@ -125,7 +125,8 @@ struct spec_schema {
 	/*
 	 * tables: per-table overrides, in spec order. Each is a check
 	 * holding only what the override gives (see its `given`): key,
-	 * columns, ignore, expect, repair, chunk_rows, match, `where` (in
+	 * columns, options (in options, or merged into columns when given),
+	 * ignore, expect, repair, chunk_rows, match, `where` (in
 	 * source.where, for both sides) and `target` (in target.table, the
 	 * target's name for a renamed table). name is the source table.
 	 */

@@ -43,16 +43,17 @@ static int parse_globs(struct loader *ld, const struct field *f, const char *par
 static int parse_override(struct loader *ld, struct fy_node_pair *pair, const char *parent,
                           struct spec_check *o)
 {
-	enum { O_TARGET, O_WHERE, O_KEY, O_COLUMNS, O_IGNORE, O_EXPECT, O_REPAIR, O_CHUNK_ROWS, O_MATCH, O_N };
+	enum { O_TARGET, O_WHERE, O_KEY, O_COLUMNS, O_OPTIONS, O_IGNORE, O_EXPECT, O_REPAIR, O_CHUNK_ROWS, O_MATCH,
+	       O_N };
 	struct field f[O_N] = {
 		[O_TARGET] = { .name = "target" }, [O_WHERE] = { .name = "where" }, [O_KEY] = { .name = "key" },
-		[O_COLUMNS] = { .name = "columns" }, [O_IGNORE] = { .name = "ignore" },
-		[O_EXPECT] = { .name = "expect" }, [O_REPAIR] = { .name = "repair" },
+		[O_COLUMNS] = { .name = "columns" }, [O_OPTIONS] = { .name = "options" },
+		[O_IGNORE] = { .name = "ignore" }, [O_EXPECT] = { .name = "expect" }, [O_REPAIR] = { .name = "repair" },
 		[O_CHUNK_ROWS] = { .name = "chunk_rows" }, [O_MATCH] = { .name = "match" },
 	};
 	const struct spec_body body = {
-		.key = &f[O_KEY], .columns = &f[O_COLUMNS], .ignore = &f[O_IGNORE], .expect = &f[O_EXPECT],
-		.repair = &f[O_REPAIR], .chunk_rows = &f[O_CHUNK_ROWS], .match = &f[O_MATCH],
+		.key = &f[O_KEY], .columns = &f[O_COLUMNS], .options = &f[O_OPTIONS], .ignore = &f[O_IGNORE],
+		.expect = &f[O_EXPECT], .repair = &f[O_REPAIR], .chunk_rows = &f[O_CHUNK_ROWS], .match = &f[O_MATCH],
 	};
 	struct fy_node *key = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
 	struct spec_pos kpos = spec_node_pos(key);
@@ -105,7 +106,7 @@ static int parse_tables(struct loader *ld, const struct field *f, const char *pa
 	return 0;
 }
 
-/* key and columns name the columns of one table: per table only. */
+/* key, columns and options name the columns of one table: per table only. */
 static int per_table_only(struct loader *ld, const struct field *f, const char *path)
 {
 	if (!f->key)
@@ -128,7 +129,8 @@ int spec_parse_schema(struct loader *ld, const struct spec_body *b, const struct
 		return spec_fail(ld, spec_val_pos(lacking), spath, "a schema check names a schema on both sides "
 		                 "(the %s names one)", chk->source.schema ? "source" : "target");
 	}
-	if (per_table_only(ld, b->key, path) || per_table_only(ld, b->columns, path))
+	if (per_table_only(ld, b->key, path) || per_table_only(ld, b->columns, path) ||
+	    per_table_only(ld, b->options, path))
 		return -1;
 	sc = chk->schema = xcalloc(1, sizeof(*chk->schema));
 	sc->pos = chk->source.pos;

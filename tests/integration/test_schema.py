@@ -13,6 +13,11 @@ tests/integration/test_schema.py
   runs one table or the whole schema check. tally init on the same pair
   writes a spec (no password in it) that runs unchanged with the same
   per-table results, and its exact text for a small pair is pinned.
+  A second, small pair (SchemaTimes) covers TIMESTAMP -> timestamp made
+  comparable by systems.NAME.timezone (a DST fold included), DATETIME ->
+  date (equal at midnight, a time of day is a change), a table whose key
+  cannot be compared (that check in error, the others exact, exit 2), and
+  tally init on that pair (zone-less columns left out with a comment).
 """
 import os
 import re
@@ -394,6 +399,160 @@ class Init(TallyCase):
         self.assertEqual(p.returncode, 2)
         self.assertEqual(p.stderr, "tally: error: --source: the DSN must start with postgresql://, mariadb:// "
                                    "or mysql://\n")
+
+
+# A second, small pair for the type changes that compare by meaning once the spec says so:
+# MariaDB TIMESTAMP (an instant) -> PostgreSQL timestamp (naive, written in Berlin local time),
+# comparable with systems.billing.timezone; DATETIME -> date, equal at midnight. And a table
+# whose key cannot be compared (integer against text), left out by exclude in the first spec.
+TIMES_SRC, TIMES_TGT = "tally_it_times_src", "tally_it_times_tgt"
+
+TIMES_MY = """
+SET time_zone = '+00:00';
+CREATE TABLE visits (id INT PRIMARY KEY, seen TIMESTAMP NULL, day DATETIME);
+INSERT INTO visits VALUES (1, '2024-03-01 10:00:00', '2024-03-01 00:00:00'),
+  (2, '2024-07-01 12:30:00', '2024-07-01 00:00:00'), (3, '2024-10-27 01:30:00', '2024-10-27 09:15:00');
+CREATE TABLE logins (id INT PRIMARY KEY, at TIMESTAMP NULL, name VARCHAR(20));
+INSERT INTO logins VALUES (1, '2024-01-15 08:00:00', 'ann'), (2, '2024-06-15 08:00:00', 'bob');
+CREATE TABLE badkey (id INT PRIMARY KEY, v VARCHAR(10));
+INSERT INTO badkey VALUES (1, 'x'), (2, 'y');
+"""
+
+# Berlin local time; 2024-10-27 02:30 occurs twice there and reads as the later (01:30 UTC).
+TIMES_PG = """
+CREATE TABLE visits (id bigint PRIMARY KEY, seen timestamp, day date);
+INSERT INTO visits VALUES (1, '2024-03-01 11:00:00', '2024-03-01'), (2, '2024-07-01 14:30:00', '2024-07-01'),
+  (3, '2024-10-27 02:30:00', '2024-10-27');
+CREATE TABLE logins (id bigint PRIMARY KEY, at timestamp, name text);
+INSERT INTO logins VALUES (1, '2024-01-15 09:00:00', 'ann'), (2, '2024-06-15 10:00:00', 'bob');
+CREATE TABLE badkey (id text PRIMARY KEY, v text);
+INSERT INTO badkey VALUES ('1', 'x'), ('2', 'y');
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC;
+"""
+
+TIMES_EXPECTED = {
+    "mig.logins": ("consistent", 0, 0, 0, "key", ["id"]),
+    "mig.visits": ("inconsistent", 0, 0, 1, "key", ["id"]),
+}
+
+
+def times_spec(checks, zone=", timezone: Europe/Berlin"):
+    pg, my = harness.PG(), harness.MY()
+    return ("version: 1\nname: mig\n"
+            f'systems: {{ legacy: {{ driver: mariadb, dsn: "{my.dsn_env(TIMES_SRC)}"{zone} }}, '
+            f'billing: {{ driver: postgres, dsn: "{pg.dsn_env(TIMES_TGT)}"{zone} }} }}\n'
+            f"checks:\n{checks}")
+
+
+TIMES_CHECK = f"""  - name: mig
+    source: {{ system: legacy, schema: {TIMES_SRC} }}
+    target: {{ system: billing, schema: public }}
+    exclude: [badkey]
+"""
+
+
+def results(r):
+    return {c["name"]: (c["status"], c["missing"], c["extra"], c["changed"], c["match"], c["key"])
+            for c in r.report["checks"] if c["status"] != "error"}
+
+
+class SchemaTimes(TallyCase):
+    @classmethod
+    def setUpClass(cls):
+        pg, my = harness.PG(), harness.MY()
+        my.create_db(TIMES_SRC)
+        my.sql(TIMES_SRC, TIMES_MY)
+        pg.create_db(TIMES_TGT)
+        pg.psql(TIMES_TGT, TIMES_PG)
+
+    @classmethod
+    def tearDownClass(cls):
+        harness.PG().drop_db(TIMES_TGT)
+        harness.MY().drop_db(TIMES_SRC)
+
+    def test_timestamp_and_date_by_meaning(self):
+        text = times_spec(TIMES_CHECK)
+        self.assertLessEqual(len(text.split("checks:\n", 1)[1].splitlines()), 10)
+        r = self.tally(text)
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        self.assertEqual(results(r), TIMES_EXPECTED)
+        self.assertEqual(r.report["findings"], [])
+        # The row whose DATETIME has a time of day differs from every date; the others are midnight.
+        self.assertEqual(r.keys("mig.visits", "changed"), [3])
+        self.assertEqual(set(map(tuple, r.changed_columns("mig.visits").values())), {("day",)})
+        for name in TIMES_EXPECTED:
+            self.assertEqual(r.check(name)["findings"], [], name)
+        cols = {c["source"]: c["normalization"] for c in r.check("mig.visits")["columns"]}
+        self.assertEqual(cols["seen"], "target in Europe/Berlin (system billing)")
+        self.assertEqual(r.check("mig.logins")["source"]["rows"], 2)
+
+    def test_without_zone_the_instant_pair_is_a_finding(self):
+        r = self.tally(times_spec(TIMES_CHECK, zone=""))
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        got = results(r)
+        self.assertEqual(got["mig.visits"], ("inconsistent", 0, 0, 1, "key", ["id"]))
+        self.assertEqual([(f["kind"], f["source"]) for f in r.check("mig.visits")["findings"]],
+                         [("refused_column", "seen")])
+        self.assertIn("systems.NAME.timezone", r.check("mig.visits")["findings"][0]["hint"])
+
+    def test_override_options(self):
+        # options: in a tables: override reaches that table's check (the column option wins over the
+        # system's zone: seen then differs on every row), and no other table's.
+        checks = TIMES_CHECK + "    tables: { visits: { options: { seen: { timezone: UTC } } } }\n"
+        r = self.tally(times_spec(checks))
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        self.assertEqual(results(r), {"mig.logins": ("consistent", 0, 0, 0, "key", ["id"]),
+                                      "mig.visits": ("inconsistent", 0, 0, 3, "key", ["id"])})
+        self.assertEqual(sorted(map(tuple, r.changed_columns("mig.visits").values())),
+                         [("seen",), ("seen",), ("seen", "day")])
+        cols = {c["source"]: c["normalization"] for c in r.check("mig.visits")["columns"]}
+        self.assertEqual(cols["seen"], "target in UTC")
+        self.assertEqual(r.check("mig.logins")["columns"][0]["normalization"],
+                         "target in Europe/Berlin (system billing)")
+
+    def check_with_bad_key(self, r):
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertEqual(r.report["status"], "error")
+        self.assertEqual(results(r), TIMES_EXPECTED)
+        self.assertEqual([c["name"] for c in r.report["checks"]], ["mig.badkey", "mig.logins", "mig.visits"])
+        bad = r.check("mig.badkey")
+        self.assertEqual(bad["status"], "error")
+        self.assertEqual((bad["error"]["message"], bad["error"]["detail"]), (
+            f"check 'mig.badkey': {TIMES_SRC}.badkey vs public.badkey, column 'id': key column cannot be compared: "
+            "integer in source (int(11)) and text in target (text)",
+            "keys are merged in one order on both sides, and these types do not sort alike"))
+        self.assertRegex(r.stdout, r"(?m)^mig\.badkey +error: ")
+        self.assertEqual(r.keys("mig.visits", "changed"), [3])
+
+    def test_key_that_cannot_be_compared(self):
+        r = self.tally(times_spec(TIMES_CHECK.replace("    exclude: [badkey]\n", "")))
+        self.check_with_bad_key(r)
+
+    def test_init_spec_runs_unchanged(self):
+        pg, my = harness.PG(), harness.MY()
+        path = os.path.join(self.tmp, "gen.yaml")
+        p = init(self.tmp, "-o", path, src_db=TIMES_SRC, tgt_db=TIMES_TGT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = open(path).read()
+        # init cannot know the zone: the naive/instant columns are left out, and the comment says how.
+        self.assertIn("# seen is left out: column cannot be compared: timestamptz in source", text)
+        self.assertIn("# at is left out: column cannot be compared: timestamptz in source", text)
+        self.assertEqual(text.count("(systems.NAME.timezone)"), 2)
+        self.assertIn('ignore: ["seen"]', text)
+        self.assertIn("#   badkey: tally_it_times_src.badkey vs public.badkey, column 'id': key column cannot be "
+                      "compared", text)
+        self.assertIn('ignore: ["at"]', text)
+        r = self.tally(text, env_extra={"TALLY_SOURCE_PASSWORD": my.user_pw, "TALLY_TARGET_PASSWORD": pg.user_pw})
+        self.check_with_bad_key_renamed(r)
+
+    def check_with_bad_key_renamed(self, r):
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        got = {k.split(".", 1)[1]: v for k, v in results(r).items()}
+        self.assertEqual(got, {k.split(".", 1)[1]: v for k, v in TIMES_EXPECTED.items()})
+        self.assertEqual(r.check(f"{TIMES_SRC}.badkey")["status"], "error")
+        self.assertEqual(r.report["findings"], [])
+        for name in ("logins", "visits"):
+            self.assertEqual(r.check(f"{TIMES_SRC}.{name}")["findings"], [], name)
 
 
 if __name__ == "__main__":

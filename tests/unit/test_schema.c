@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/connector.h"
 #include "engine/init.h"
 #include "engine/schema.h"
 #include "engine/spec.h"
@@ -197,6 +198,51 @@ static void test_loads_parts(void **state)
 	spec_release(&s);
 }
 
+/*
+ * options: in a tables: override reaches the table's check (a dropped option
+ * would compare the column strictly while the spec says otherwise); with
+ * columns: the loader has already merged it into the listed entries.
+ */
+static void test_override_options(void **state)
+{
+	struct spec s;
+	struct spec_check c;
+	struct tabentry se = { .name = (char *)"orders", .has_pk = true }, te = se;
+	const struct spec_check *o;
+
+	(void)state;
+	load_ok(HEAD "    tables:\n      orders: { options: { total: { scale: 2 }, note: { trim: both } } }\n"
+	        "      items: { columns: [id, price], options: { price: { tolerance: 0.5 } } }\n", &s);
+	o = &s.checks[0].schema->tables[0];
+	assert_int_equal(o->noptions, 2);
+	schema_table_check(&c, &s.checks[0], &se, &te, o);
+	assert_string_equal(c.name, "shop.orders");
+	assert_false(c.columns_given);
+	assert_int_equal(c.noptions, 2);
+	assert_string_equal(c.options[0].source, "total");
+	assert_int_equal(c.options[0].scale, 2);
+	assert_int_equal(c.options[0].pos.line, 11);
+	assert_string_equal(c.options[1].source, "note");
+	assert_int_equal(c.options[1].trim, TRIM_BOTH);
+	spec_check_release(&c);
+	o = &s.checks[0].schema->tables[1];
+	assert_int_equal(o->noptions, 0);
+	se.name = te.name = (char *)"items";
+	schema_table_check(&c, &s.checks[0], &se, &te, o);
+	assert_int_equal(c.noptions, 0);
+	assert_int_equal(c.ncolumns, 2);
+	assert_true(c.columns[1].has_tolerance);
+	assert_true(c.columns[1].tolerance == 0.5);
+	assert_false(c.columns[0].has_tolerance);
+	spec_check_release(&c);
+	/* no override: no options */
+	schema_table_check(&c, &s.checks[0], &se, &te, NULL);
+	assert_int_equal(c.noptions, 0);
+	assert_null(c.options);
+	spec_check_release(&c);
+	spec_release(&s);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -206,9 +252,15 @@ static void test_errors(void **state)
 	assert_spec_error(HEAD "    columns: [a]\n",
 	                  "t.yaml:10:5: checks[0]: 'columns' names columns of one table: in a schema check, give it "
 	                  "per table under tables: NAME: { columns: ... }");
+	assert_spec_error(HEAD "    options: { total: { scale: 2 } }\n",
+	                  "t.yaml:10:5: checks[0]: 'options' names columns of one table: in a schema check, give it "
+	                  "per table under tables: NAME: { options: ... }");
+	assert_spec_error(HEAD "    tables:\n      orders: { options: { total: { scal: 2 } } }\n",
+	                  "t.yaml:11:37: checks[0].tables.orders.options.total: unknown key 'scal' (expected one of: "
+	                  "scale, precision, timezone, trim, case, tolerance, map, as, zero_date)");
 	assert_spec_error(HEAD "    tables:\n      orders: { wher: x }\n",
 	                  "t.yaml:11:17: checks[0].tables.orders: unknown key 'wher' (expected one of: target, "
-	                  "where, key, columns, ignore, expect, repair, chunk_rows, match)");
+	                  "where, key, columns, options, ignore, expect, repair, chunk_rows, match)");
 	assert_spec_error(HEAD "    tables:\n      orders: { expect: some }\n",
 	                  "t.yaml:11:25: checks[0].tables.orders.expect: invalid value 'some' (expected one of: "
 	                  "equal, subset, absent)");
@@ -280,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_overrides_and_rename),
 		cmocka_unit_test(test_override_of_missing_table),
 		cmocka_unit_test(test_loads_parts),
+		cmocka_unit_test(test_override_options),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_init_dsn),
 	};
