@@ -112,10 +112,12 @@ static long *guard_pids(struct guard *g, struct guard_sys *gs, size_t *n, bool *
 	pthread_mutex_lock(&g->lock);
 	*n = gs->npids;
 	p = xcalloc(*n ? *n : 1, sizeof(*p));
-	memcpy(p, gs->pids, *n * sizeof(*p));
+	if (*n)         /* no session yet (none could connect): pids is NULL, which memcpy may not take */
+		memcpy(p, gs->pids, *n * sizeof(*p));
 	if (cancel) {
 		*cancel = xcalloc(*n ? *n : 1, sizeof(**cancel));
-		memcpy(*cancel, gs->cancel, *n * sizeof(**cancel));
+		if (*n)
+			memcpy(*cancel, gs->cancel, *n * sizeof(**cancel));
 	}
 	pthread_mutex_unlock(&g->lock);
 	return p;

@@ -602,6 +602,8 @@ static void world_release(struct world *w)
 		json_decref(w->res[i].columns);
 		json_decref(w->res[i].key);
 		json_decref(w->res[i].unmatched);
+		json_decref(w->res[i].findings);
+		json_decref(w->res[i].left_out);
 		if (w->ri[i]) {
 			repair_info_release(w->ri[i]);
 			free(w->ri[i]);
