@@ -260,7 +260,7 @@ static void test_errors(void **state)
 	                  "scale, precision, timezone, trim, case, tolerance, map, as, zero_date)");
 	assert_spec_error(HEAD "    tables:\n      orders: { wher: x }\n",
 	                  "t.yaml:11:17: checks[0].tables.orders: unknown key 'wher' (expected one of: target, "
-	                  "where, key, columns, options, ignore, expect, repair, chunk_rows, match)");
+	                  "where, key, columns, options, ignore, expect, repair, chunk_rows, match, ignore_newer_than)");
 	assert_spec_error(HEAD "    tables:\n      orders: { expect: some }\n",
 	                  "t.yaml:11:25: checks[0].tables.orders.expect: invalid value 'some' (expected one of: "
 	                  "equal, subset, absent)");
