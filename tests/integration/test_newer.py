@@ -9,7 +9,8 @@ tests/integration/test_newer.py
   and no repair statement; a NULL updated_at is compared; the same data
   without the option shows every one as a difference (the test can
   fail). run.json keeps the cutoff (run start minus age), which the
-  report, the summary, history.ndjson, the metrics and report.html show.
+  report, the summary, history.ndjson, the metrics and report.html show,
+  and which --resume reuses; tally merge of two shards counts the same.
   Spec errors name file:line:column (exit 2); match: multiset is refused;
   --mode counts gives the check an error and no verdict.
 """
@@ -19,6 +20,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -145,6 +148,14 @@ class Newer(TallyCase):
             started = datetime.datetime.strptime(run["started_at"], "%Y-%m-%dT%H:%M:%SZ")
             self.assertEqual(run["checks"][0]["ignore_newer_than"]["cutoff"],
                              (started - datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        # --resume continues shard 0's run a second later with the cutoff of its start, not of now.
+        first = harness.Result(types.SimpleNamespace(returncode=0, stdout="", stderr=""), outs[0])
+        time.sleep(1.1)
+        r = self.tally(spec(), "--chunk-rows", "1000", "--shard", "0/2", "--resume", outdir=outs[0])
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        self.assertEqual(r.outdir, first.outdir)
+        self.assertEqual(r.check("t")["ignore_newer_than"], first.check("t")["ignore_newer_than"])
+        self.assertEqual(r.check("t")["skipped_newer"], 7)
         merged = os.path.join(self.tmp, "merged")
         p = subprocess.run([harness.tally_bin(), "merge", *[harness.run_dir(o) for o in outs], "--out", merged],
                            capture_output=True, text=True)
@@ -152,6 +163,10 @@ class Newer(TallyCase):
         m = harness.Result(p, merged)
         c = m.check("t")
         self.assertEqual((c["missing"], c["extra"], c["changed"], c["skipped_newer"]), (2, 1, 3, 7))
+        # Each shard fixed its cutoff at its start; the merged report names the earliest.
+        self.assertEqual(c["ignore_newer_than"]["cutoff"],
+                         min(json.load(open(os.path.join(harness.run_dir(o), ".tally-work", "run.json")))
+                             ["checks"][0]["ignore_newer_than"]["cutoff"] for o in outs))
         self.assertEqual(m.keys("t", "changed"), [30, 40, 50])
 
     def test_spec_errors(self):
