@@ -520,7 +520,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	const char **keynames[2] = { NULL, NULL };
 	struct merge_sink ms;
 	struct merge_stats st;
-	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff };
+	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff, NULL, NULL };
 	struct sink k;
 	double t0 = chunk_now();
 	int rc = -1;
@@ -645,7 +645,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 	                        sorter_new(dir, env->sort_budget, p->ncmp, "target") };
 	struct merge_sink ms;
 	struct merge_stats st;
-	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff };
+	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff, NULL, NULL };
 	struct sink k;
 	double t0 = chunk_now();
 	int rc = -1;

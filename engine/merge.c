@@ -205,6 +205,9 @@ static int merge(struct msource *src, struct msource *tgt, size_t ncmp, const do
 
 		if (skip_newer(sink, all, c <= 0 ? a.row : NULL, c >= 0 ? b.row : NULL)) {
 			st->skipped++;
+			if (sink->newer->on_skip &&
+			    sink->newer->on_skip(sink->newer->ctx, c <= 0 ? a.row : NULL, c >= 0 ? b.row : NULL, err) < 0)
+				goto out;
 			if ((c <= 0 && cursor_next(&a, err) < 0) || (c >= 0 && cursor_next(&b, err) < 0))
 				goto out;
 		} else if (c < 0) {

@@ -59,6 +59,9 @@ const char *diff_kind_name(enum diff_kind k);
 struct merge_newer {
 	size_t col;
 	int64_t cutoff;
+	/* Optional (NULL): told of each key skipped (src or tgt may be NULL); -1 stops the merge. */
+	int (*on_skip)(void *ctx, const struct mrow *src, const struct mrow *tgt, struct tally_err *err);
+	void *ctx;
 };
 
 struct merge_sink {

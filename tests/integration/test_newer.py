@@ -11,10 +11,13 @@ tests/integration/test_newer.py
   fail). run.json keeps the cutoff (run start minus age), which the
   report, the summary, history.ndjson, the metrics and report.html show,
   and which --resume reuses; tally merge of two shards counts the same.
+  tally verify applies the rule with its own cutoff: rows written since
+  the run are counted as newer, not as different in a new way.
   Spec errors name file:line:column (exit 2); match: multiset is refused;
   --mode counts gives the check an error and no verdict.
 """
 import datetime
+import glob
 import json
 import os
 import re
@@ -25,6 +28,7 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import jsonschema  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 import harness  # noqa: E402
@@ -168,6 +172,36 @@ class Newer(TallyCase):
                          min(json.load(open(os.path.join(harness.run_dir(o), ".tally-work", "run.json")))
                              ["checks"][0]["ignore_newer_than"]["cutoff"] for o in outs))
         self.assertEqual(m.keys("t", "changed"), [30, 40, 50])
+
+    def test_verify_counts_rows_written_since_as_newer(self):
+        r = self.tally(spec())
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        my = harness.MY()
+        # Changed on the target since the run (30 again, 5001 touched): newer than verify's own cutoff.
+        my.sql(TGT, "UPDATE t SET v = 'again', updated_at = UTC_TIMESTAMP(6) WHERE id IN (30, 5001);")
+        try:
+            p = subprocess.run([harness.tally_bin(), "verify", r.outdir], capture_output=True, text=True,
+                               timeout=120)
+        finally:
+            my.sql(TGT, f"UPDATE t SET v = 'seeded', updated_at = '{OLD}' WHERE id = 30;\n"
+                        f"UPDATE t SET v = 'only here', updated_at = '{OLD}' WHERE id = 5001;")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        d = glob.glob(os.path.join(r.outdir, "verify-*"))
+        self.assertEqual(len(d), 1)
+        rep = json.load(open(os.path.join(d[0], "report.json")))
+        vschema = jsonschema.Draft202012Validator(json.load(open(os.path.join(harness.REPO, "docs",
+                                                                              "verify.schema.json"))))
+        self.assertEqual([e.message for e in vschema.iter_errors(rep)], [])
+        c = rep["checks"][0]
+        self.assertEqual((c["differences"], c["resolved"], c["same"], c["new"], c["skipped_newer"], c["status"]),
+                         (6, 0, 4, 0, 2, "unresolved"))
+        started = datetime.datetime.strptime(rep["started_at"], "%Y-%m-%dT%H:%M:%SZ")
+        self.assertEqual(c["newer_cutoff"], (started - datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        raw = subprocess.run(["zstd", "-dc", os.path.join(d[0], "diff.ndjson.zst")], capture_output=True,
+                             check=True).stdout
+        self.assertEqual(sorted(json.loads(x)["key"]["id"] for x in raw.decode().splitlines() if x),
+                         [10, 20, 40, 50])
+        self.assertIn(f"2 skipped as newer than {c['newer_cutoff']}", p.stdout)
 
     def test_spec_errors(self):
         cases = [

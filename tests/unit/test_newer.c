@@ -190,7 +190,7 @@ static void merge_newer(bool all, enum spec_expect expect, const char *want_log,
 	struct nsource s = { SRC, sizeof(SRC) / sizeof(SRC[0]), 0, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
 	struct nsource t = { TGT, sizeof(TGT) / sizeof(TGT[0]), 0, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
 	struct msource ms = { &s, "source", nsource_next, NULL, 0 }, mt = { &t, "target", nsource_next, NULL, 0 };
-	struct merge_newer nw = { 1, 0 };
+	struct merge_newer nw = { 1, 0, NULL, NULL };
 	struct buf log = BUF_INIT;
 	struct merge_sink sink = { &log, log_diff, NULL, &nw };
 	struct merge_stats st;
