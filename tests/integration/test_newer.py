@@ -12,7 +12,8 @@ tests/integration/test_newer.py
   report, the summary, history.ndjson, the metrics and report.html show,
   and which --resume reuses; tally merge of two shards counts the same.
   tally verify applies the rule with its own cutoff: rows written since
-  the run are counted as newer, not as different in a new way.
+  the run are counted as newer, not as different in a new way. A schema
+  check's tables: entry takes the option for its table.
   Spec errors name file:line:column (exit 2); match: multiset is refused;
   --mode counts gives the check an error and no verdict.
 """
@@ -202,6 +203,26 @@ class Newer(TallyCase):
         self.assertEqual(sorted(json.loads(x)["key"]["id"] for x in raw.decode().splitlines() if x),
                          [10, 20, 40, 50])
         self.assertIn(f"2 skipped as newer than {c['newer_cutoff']}", p.stdout)
+
+    def test_schema_check_table_override(self):
+        pg, my = harness.PG(), harness.MY()
+        text = f"""version: 1
+name: it-newer
+systems:
+  src: {{ driver: postgres, dsn: "{pg.dsn_env(SRC)}" }}
+  tgt: {{ driver: mariadb, dsn: "{my.dsn_env(TGT)}", timezone: UTC }}
+checks:
+  - name: s
+    source: {{ system: src, schema: public }}
+    target: {{ system: tgt, schema: {TGT} }}
+    tables:
+      t: {{ ignore_newer_than: {{ column: updated_at, age: 1h }} }}
+"""
+        r = self.tally(text)
+        self.assertEqual(r.code, 1, r.stdout + r.stderr)
+        c = r.check("s.t")
+        self.assertEqual((c["missing"], c["extra"], c["changed"], c["skipped_newer"]), (2, 1, 3, 7))
+        self.assertEqual(c["ignore_newer_than"]["age"], "1h")
 
     def test_spec_errors(self):
         cases = [
