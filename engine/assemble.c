@@ -220,6 +220,7 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 		res->missing += pr.missing;
 		res->extra += pr.extra;
 		res->changed += pr.changed;
+		res->skipped_newer += pr.skipped;
 		res->worker_seconds += pr.seconds;
 		spans[nspans].from = pr.started;
 		spans[nspans++].to = pr.ended;
@@ -267,6 +268,8 @@ static void describe_from_run(struct check_result *res, json_t *jc)
 	res->unmatched = json_incref(json_object_get(jc, "unmatched"));
 	res->findings = json_incref(json_object_get(jc, "findings"));
 	res->left_out = json_incref(json_object_get(jc, "left_out"));
+	if (json_is_object(json_object_get(jc, "ignore_newer_than")))
+		res->newer = json_incref(json_object_get(jc, "ignore_newer_than"));
 }
 
 /* The check's own error, from whichever directory holds one: 1 with e filled, 0, -1. */

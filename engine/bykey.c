@@ -21,6 +21,7 @@ const char *bykey_outcome_name(enum bykey_outcome o)
 	case BYKEY_RESOLVED: return "resolved";
 	case BYKEY_SAME: return "same";
 	case BYKEY_NEW: return "new";
+	case BYKEY_NEWER: return "newer";
 	}
 	return "?";
 }
@@ -377,6 +378,18 @@ static int cmp_diff(void *ctx, enum diff_kind kind, const struct mrow *src, cons
 	return 0;
 }
 
+static int cmp_skip(void *ctx, const struct mrow *src, const struct mrow *tgt, struct tally_err *err)
+{
+	struct cmp_ctx *x = ctx;
+	const struct mrow *m = src ? src : tgt;
+	long idx = bykey_set_find(x->s, m->bytes, m->keylen);
+
+	if (idx < 0)
+		return err_set(err, ERR_INTERNAL, "a key read again is not one asked for");
+	x->s->outcome[idx] = BYKEY_NEWER;
+	return 0;
+}
+
 int bykey_compare(struct bykey_env *env, struct bykey_set *s, struct tally_err *err)
 {
 	const struct plan *p = env->plan;
@@ -386,6 +399,7 @@ int bykey_compare(struct bykey_env *env, struct bykey_set *s, struct tally_err *
 	struct merge_sink ms;
 	struct merge_stats st;
 	struct cmp_ctx x = { env, s };
+	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff, cmp_skip, &x };
 	int rc = -1;
 
 	if (!s->sealed && bykey_set_seal(s, err) < 0)
@@ -411,6 +425,7 @@ int bykey_compare(struct bykey_env *env, struct bykey_set *s, struct tally_err *
 	memset(&ms, 0, sizeof(ms));
 	ms.ctx = &x;
 	ms.diff = cmp_diff;
+	ms.newer = env->skip_newer && p->newer_col >= 0 ? &nw : NULL;
 	merge_stats_init(&st);
 	rc = merge_run_tol(sorter_source(so[0]), sorter_source(so[1]), p->ncmp, p->tol, p->check->expect, false,
 	                   &ms, &st, err);

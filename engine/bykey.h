@@ -43,6 +43,7 @@ enum bykey_outcome {
 	BYKEY_RESOLVED,     /* the rows are now equal (or both gone) */
 	BYKEY_SAME,         /* still different, exactly the same way (the same line) */
 	BYKEY_NEW,          /* different in a new way: another kind, columns or values */
+	BYKEY_NEWER,        /* skipped: the row is now newer than the cutoff on a side (bykey_env.skip_newer) */
 };
 
 const char *bykey_outcome_name(enum bykey_outcome o);
@@ -108,6 +109,11 @@ struct bykey_env {
 	size_t batch;               /* keys per statement; 0: BYKEY_BATCH */
 	bykey_diff_fn on_diff;
 	void *ctx;
+	/*
+	 * Apply the plan's ignore_newer_than (plan.newer_col, newer_cutoff): a
+	 * key whose row is newer on either side is not compared (BYKEY_NEWER).
+	 */
+	bool skip_newer;
 	uint64_t rows[2];           /* out: rows read per side */
 	uint64_t statements[2];     /* out: statements run per side */
 };

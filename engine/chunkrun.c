@@ -520,6 +520,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	const char **keynames[2] = { NULL, NULL };
 	struct merge_sink ms;
 	struct merge_stats st;
+	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff, NULL, NULL };
 	struct sink k;
 	double t0 = chunk_now();
 	int rc = -1;
@@ -547,6 +548,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	ms.ctx = &k;
 	ms.diff = sink_diff;
 	ms.copies = sink_copies;
+	ms.newer = p->newer_col >= 0 ? &nw : NULL;
 	merge_stats_init(&st);
 	if (p->multiset)
 		rc = merge_multiset(src[0], src[1], p->ncmp, p->check->expect, &ms, &st, err);
@@ -564,6 +566,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 		res->missing = k.missing;
 		res->extra = k.extra;
 		res->changed = k.changed;
+		res->skipped = st.skipped;
 		res->seconds = chunk_now() - t0;
 		res->ended = chunk_wall();
 		chunk_io_since(env, io0, res->io);
@@ -642,6 +645,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 	                        sorter_new(dir, env->sort_budget, p->ncmp, "target") };
 	struct merge_sink ms;
 	struct merge_stats st;
+	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff, NULL, NULL };
 	struct sink k;
 	double t0 = chunk_now();
 	int rc = -1;
@@ -656,6 +660,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 	ms.ctx = &k;
 	ms.diff = sink_diff;
 	ms.copies = sink_copies;
+	ms.newer = p->newer_col >= 0 ? &nw : NULL;
 	merge_stats_init(&st);
 	rc = merge_run_tol(sorter_source(s[0]), sorter_source(s[1]), p->ncmp, p->tol, p->check->expect, false,
 	                   &ms, &st, err);
@@ -665,6 +670,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 		res->missing = k.missing;
 		res->extra = k.extra;
 		res->changed = k.changed;
+		res->skipped = st.skipped;
 		res->seconds = chunk_now() - t0;
 		res->ended = chunk_wall();
 		chunkhash_init(&res->hash[0]);

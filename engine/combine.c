@@ -167,6 +167,29 @@ static int locate_check(struct combine *cb, size_t i, struct tally_err *err)
 	return 0;
 }
 
+/*
+ * ignore_newer_than: each shard fixed its cutoff at its own start; the
+ * merged report names the earliest (as its start is the earliest).
+ */
+static void earliest_cutoffs(struct combine *cb)
+{
+	json_t *checks = json_object_get(cb->first, "checks");
+
+	for (size_t i = 0; i < json_array_size(checks); i++) {
+		json_t *best = json_object_get(json_array_get(checks, i), "ignore_newer_than");
+
+		for (size_t d = 1; d < cb->ndirs && json_is_object(best); d++) {
+			json_t *o = json_object_get(json_array_get(json_object_get(cb->runs[d], "checks"), i),
+			                            "ignore_newer_than");
+
+			if (json_is_object(o) && strcmp(jstr_or(o, "cutoff", ""), jstr_or(best, "cutoff", "")) < 0)
+				best = o;
+		}
+		if (json_is_object(best))
+			json_object_set(json_array_get(checks, i), "ignore_newer_than", best);
+	}
+}
+
 static void combine_release(struct combine *cb)
 {
 	for (size_t i = 0; i < cb->nchecks; i++)
@@ -209,6 +232,7 @@ int combine_shards(const char *out_dir, char **dirs, size_t ndirs, bool compress
 	for (size_t i = 0; i < cb.nchecks; i++)
 		if (locate_check(&cb, i, &err) < 0)
 			goto fail;
+	earliest_cutoffs(&cb);
 	report_now(started);
 	if (runs_lock(&runs, out_dir, started, &err) < 0 || runs_begin(&runs, false, &err) < 0 ||
 	    outdir_open(&out, runs.dir, &err) < 0)

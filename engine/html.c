@@ -567,6 +567,17 @@ static void check_section(struct buf *b, const struct run_report *r, size_t i, c
 		buf_addstr(b, "</section>\n");
 		return;
 	}
+	if (c->newer) {
+		buf_addf(b, "<p>Rows newer than the cutoff, on either side, were skipped: <span data-field=\"skipped-newer\">"
+		         "%llu</span> as newer than <span class=\"mono\" data-field=\"newer-cutoff\">",
+		         (unsigned long long)c->skipped_newer);
+		esc(b, json_string_value(json_object_get(c->newer, "cutoff")));
+		buf_addstr(b, "</span> (ignore_newer_than <span class=\"mono\">");
+		esc(b, json_string_value(json_object_get(c->newer, "column")));
+		buf_addstr(b, "</span> ");
+		esc(b, json_string_value(json_object_get(c->newer, "age")));
+		buf_addstr(b, ").</p>\n");
+	}
 	if (c->key && c->columns)
 		columns_details(b, c);
 	kinds_table(b, c);

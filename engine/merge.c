@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "canon.h"
+#include "newer.h"
 #include "rowrec.h"
 
 const char *diff_kind_name(enum diff_kind k)
@@ -164,6 +165,25 @@ static size_t changed_columns(const struct mrow *a, const struct mrow *b, size_t
 	return n;
 }
 
+/* Is row (may be NULL) newer than nw's cutoff? */
+static bool row_newer(const struct merge_newer *nw, const struct mrow *r)
+{
+	const uint8_t *v;
+
+	if (!r)
+		return false;
+	v = r->bytes + r->keylen + r->off[nw->col];
+	return newer_value(v, r->off[nw->col + 1] - r->off[nw->col], nw->cutoff);
+}
+
+/* Is the key of a (source) and b (target), either NULL when absent, skipped as newer? */
+static bool skip_newer(const struct merge_sink *sink, bool all, const struct mrow *a, const struct mrow *b)
+{
+	if (!sink->newer || (all && !(a && b)))
+		return false;
+	return row_newer(sink->newer, a) || row_newer(sink->newer, b);
+}
+
 static int merge(struct msource *src, struct msource *tgt, size_t ncmp, const double *tol,
                  enum spec_expect expect, bool all, const struct merge_sink *sink, struct merge_stats *st,
                  struct tally_err *err)
@@ -183,7 +203,14 @@ static int merge(struct msource *src, struct msource *tgt, size_t ncmp, const do
 		else
 			c = a.row ? -1 : 1;
 
-		if (c < 0) {
+		if (skip_newer(sink, all, c <= 0 ? a.row : NULL, c >= 0 ? b.row : NULL)) {
+			st->skipped++;
+			if (sink->newer->on_skip &&
+			    sink->newer->on_skip(sink->newer->ctx, c <= 0 ? a.row : NULL, c >= 0 ? b.row : NULL, err) < 0)
+				goto out;
+			if ((c <= 0 && cursor_next(&a, err) < 0) || (c >= 0 && cursor_next(&b, err) < 0))
+				goto out;
+		} else if (c < 0) {
 			if (all || expect != EXPECT_ABSENT) {
 				st->missing++;
 				if (sink->diff(sink->ctx, DIFF_MISSING, a.row, NULL, NULL, err) < 0)

@@ -51,6 +51,19 @@ enum diff_kind { DIFF_MISSING, DIFF_EXTRA, DIFF_CHANGED };
 
 const char *diff_kind_name(enum diff_kind k);
 
+/*
+ * ignore_newer_than (engine/newer.h): a key whose row is newer than cutoff
+ * on either side, by compared column col, is skipped: neither compared nor
+ * passed to the sink, only counted (merge_stats.skipped).
+ */
+struct merge_newer {
+	size_t col;
+	int64_t cutoff;
+	/* Optional (NULL): told of each key skipped (src or tgt may be NULL); -1 stops the merge. */
+	int (*on_skip)(void *ctx, const struct mrow *src, const struct mrow *tgt, struct tally_err *err);
+	void *ctx;
+};
+
 struct merge_sink {
 	void *ctx;
 	/*
@@ -69,6 +82,12 @@ struct merge_sink {
 	 */
 	int (*copies)(void *ctx, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
 	              uint64_t target_copies, struct tally_err *err);
+	/*
+	 * Keys to skip as newer, or NULL (keyed merges only). With `all`
+	 * (merge_run_all, merge_run_tol's all), a key on one side only is
+	 * handed on whatever its age: the reconciliation decides it.
+	 */
+	const struct merge_newer *newer;
 };
 
 struct merge_stats {
@@ -76,6 +95,7 @@ struct merge_stats {
 	uint64_t extra;
 	uint64_t changed;
 	uint64_t matched;           /* keys on both sides with equal values */
+	uint64_t skipped;           /* keys skipped as newer (merge_sink.newer) */
 	struct chunkhash side[2];   /* [0] source, [1] target */
 };
 

@@ -123,6 +123,14 @@ static void render_checks(struct buf *out, const struct metrics_run *m)
 			series(out, "tally_check_in_flight", m, m->checks[i].name, NULL, NULL);
 			value_u(out, m->checks[i].in_flight);
 		}
+	family(out, "tally_check_skipped_newer",
+	       "Rows of the check the last run skipped as newer than its ignore_newer_than cutoff (per key, on "
+	       "either side); no series for a check without ignore_newer_than.");
+	for (size_t i = 0; i < m->nchecks; i++)
+		if (m->checks[i].counted && m->checks[i].newer) {
+			series(out, "tally_check_skipped_newer", m, m->checks[i].name, NULL, NULL);
+			value_u(out, m->checks[i].skipped_newer);
+		}
 	family(out, "tally_check_new_differences",
 	       "Differences of the check in the last run whose key the previous run of the spec in the same "
 	       "output directory did not report; no series without such a run.");
@@ -371,6 +379,8 @@ void metrics_note_report(const struct run_report *r)
 		mc->extra = c->extra;
 		mc->changed = c->changed;
 		mc->in_flight = c->in_flight;
+		mc->newer = c->newer != NULL;
+		mc->skipped_newer = c->skipped_newer;
 		mc->delta = c->delta;
 		mc->new_diffs = c->new_diffs;
 		mc->resolved = c->resolved;

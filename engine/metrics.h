@@ -50,6 +50,8 @@ struct metrics_check {
 	uint64_t new_diffs, resolved;
 	double seconds;             /* the check's wall time */
 	bool rows_only;             /* --mode counts: rows counted, no differing rows known (no differences series) */
+	bool newer;                 /* the check has ignore_newer_than: skipped_newer is its count */
+	uint64_t skipped_newer;     /* keys skipped as newer than the cutoff */
 };
 
 /* A run's metrics: what metrics_render() writes. */

@@ -876,6 +876,7 @@ int plan_build(struct plan *p, const struct spec *spec, const struct spec_check 
                struct conn *src, struct conn *tgt, struct tally_err *err)
 {
 	memset(p, 0, sizeof(*p));
+	p->newer_col = -1;
 	p->check = check;
 	p->multiset = check->multiset;
 	if (describe_side(p, &check->source, src, SIDE_SOURCE, err) < 0 ||

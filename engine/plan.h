@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../connectors/connector.h"
 #include "canon.h"
@@ -95,6 +96,13 @@ struct plan {
 	 * column has one. Such columns stay out of row hashes.
 	 */
 	double *tol;
+	/*
+	 * ignore_newer_than (engine/newer.h): the compared column whose value
+	 * decides, or -1 (plan_build's value; newer_resolve sets it), and the
+	 * run's cutoff, in microseconds since 2000-01-01 UTC.
+	 */
+	long newer_col;
+	int64_t newer_cutoff;
 };
 
 /*

@@ -132,6 +132,7 @@ void report_release(struct run_report *r)
 		json_decref(c->findings);
 		json_decref(c->chunks_differing);
 		json_decref(c->left_out);
+		json_decref(c->newer);
 	}
 	free(r->checks);
 	json_decref(r->findings);
@@ -207,6 +208,8 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "extra", c->counts ? json_null() : count_json(c, c->extra));
 	json_object_set_new(o, "changed", c->counts ? json_null() : count_json(c, c->changed));
 	json_object_set_new(o, "in_flight", c->counts ? json_null() : count_json(c, c->in_flight));
+	json_object_set_new(o, "ignore_newer_than", c->newer ? json_incref(c->newer) : json_null());
+	json_object_set_new(o, "skipped_newer", c->newer && !c->counts ? count_json(c, c->skipped_newer) : json_null());
 	json_object_set_new(o, "chunks", json_pack("{s:I, s:I}", "total", (json_int_t)c->chunks_total,
 	                                           "mismatched", (json_int_t)c->chunks_mismatched));
 	json_object_set_new(o, "new", c->delta ? json_integer((json_int_t)c->new_diffs) : json_null());
@@ -361,6 +364,12 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        c->check->name, result_status_name(c->status), counts,
 			        (unsigned long long)c->side[0].rows, (unsigned long long)c->side[1].rows,
 			        c->seconds);
+		if (c->status != RESULT_ERROR && c->newer)
+			fprintf(fp, "%-*s  (%llu row%s skipped as newer than %s: ignore_newer_than %s %s)\n", w, "",
+			        (unsigned long long)c->skipped_newer, c->skipped_newer == 1 ? "" : "s",
+			        json_string_value(json_object_get(c->newer, "cutoff")),
+			        json_string_value(json_object_get(c->newer, "column")),
+			        json_string_value(json_object_get(c->newer, "age")));
 		/* Never silent: a columns: list that narrows the comparison says by how much. */
 		if (c->status != RESULT_ERROR && json_integer_value(c->left_out) > 0)
 			fprintf(fp, "%-*s  (columns: leaves out %lld column%s present on both sides; "

@@ -55,6 +55,9 @@ struct check_result {
 	 */
 	json_t *findings;
 	json_t *left_out;       /* owned: how many default columns columns: leaves out, or JSON null */
+	/* owned: ignore_newer_than in force, {"column", "age", "cutoff"}; NULL without it */
+	json_t *newer;
+	uint64_t skipped_newer; /* keys skipped as newer than the cutoff (with newer) */
 	const struct repair_result *repair;   /* borrowed; NULL when the check was not planned */
 	bool counts;            /* --mode counts: rows counted per chunk, none read; no missing/extra/changed */
 	json_t *chunks_differing;   /* owned, counts mode: [{"chunk", "after", "through", "source_rows",

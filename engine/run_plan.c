@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "newer.h"
 #include "tally_config.h"
 #include "work.h"
 
@@ -172,7 +173,8 @@ json_t *run_check_json(struct run *r, size_t i)
 		                                       "server", res->side[s].server, "position",
 		                                       res->side[s].position, "stamp", r->stamp[i][s]));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:o, s:s?}", "name", c->name,
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:o, s:s?}",
+	                 "name", c->name,
 	                 "mode", run_mode_name(r->opts->mode),
 	                 "expect", spec_expect_name(c->expect), "repair", spec_repair_name(c->repair),
 	                 "multiset", r->planned[i] ? p->multiset : c->multiset,
@@ -181,6 +183,7 @@ json_t *run_check_json(struct run *r, size_t i)
 	                 "columns", res->columns ? res->columns : json_null(),
 	                 "unmatched", res->unmatched ? res->unmatched : json_null(),
 	                 "findings", res->findings, "left_out", res->left_out,
+	                 "ignore_newer_than", res->newer,
 	                 "repair_info", r->rinfo[i] ? repair_info_json(r->rinfo[i]) : json_null(),
 	                 "no_repair", r->no_repair[i]);
 }
@@ -361,6 +364,32 @@ static int stamps_begin(struct run *r, size_t i, json_t *old, struct tally_err *
 	return 0;
 }
 
+/*
+ * ignore_newer_than: the cutoff is the run's start (the interrupted run's,
+ * resuming) minus the age, so every chunk, a resumed run and the report
+ * share one cutoff; run.json keeps it with the check.
+ */
+static int plan_newer(struct run *r, size_t i, json_t *resumed, struct tally_err *err)
+{
+	const struct spec_check *c = r->res[i].check;
+	const char *t0 = json_string_value(json_object_get(resumed, "started_at"));
+	int64_t cutoff = 0;
+	char iso[32];
+
+	if (!c->newer.column)
+		return 0;
+	if (!t0)
+		t0 = r->report.started_at;
+	if (newer_cutoff(t0, c->newer.age_seconds, &cutoff) < 0)
+		return err_set(err, ERR_INTERNAL, "cannot read the run's start time '%s'", t0);
+	if (newer_resolve(&r->plans[i], r->spec->file, cutoff, r->opts->mode == MODE_COUNTS, err) < 0)
+		return -1;
+	newer_cutoff_iso(cutoff, iso);
+	json_decref(r->res[i].newer);
+	r->res[i].newer = json_pack("{s:s, s:s, s:s}", "column", c->newer.column, "age", c->newer.age, "cutoff", iso);
+	return 0;
+}
+
 /* Plans check i on the coordinator's sessions; reads no row. */
 int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err)
 {
@@ -388,6 +417,8 @@ int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *e
 	for (int s = 0; s < 2; s++)
 		res->side[s].table = xstrdup(plan->desc[s].display);
 	report_describe_plan(res, plan);
+	if (plan_newer(r, i, resumed, err) < 0)
+		return -1;
 	if (!r->opts->quiet)
 		warn_unmatched(plan, c->name);
 	exact[0] = side_exact(plan, SIDE_SOURCE, cn[0]);

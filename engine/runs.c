@@ -345,8 +345,8 @@ static json_t *history_line(const struct runs *r, const json_t *rep, const char 
 
 	json_array_foreach(json_object_get(rep, "checks"), i, c) {
 		json_t *o = json_object();
-		static const char *const keys[] = { "status", "missing", "extra", "changed", "in_flight", "new",
-		                                    "resolved", "seconds" };
+		static const char *const keys[] = { "status", "missing", "extra", "changed", "in_flight",
+		                                    "skipped_newer", "new", "resolved", "seconds" };
 
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 			json_t *v = json_object_get(c, keys[k]);

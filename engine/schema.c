@@ -200,6 +200,10 @@ void schema_table_check(struct spec_check *c, const struct spec_check *parent, c
 		c->multiset = parent->multiset;
 		c->match_pos = parent->match_pos;
 	}
+	if (o && (o->given & SPEC_GIVEN_NEWER))
+		spec_newer_copy(&c->newer, &o->newer);
+	else if (parent->given & SPEC_GIVEN_NEWER)
+		spec_newer_copy(&c->newer, &parent->newer);
 	if (o && (o->given & SPEC_GIVEN_KEY)) {
 		c->key = copy_names(o->key, o->nkey);
 		c->nkey = o->nkey;

@@ -104,6 +104,13 @@ void spec_finding_release(struct spec_finding *f)
 	free(f->system);
 }
 
+void spec_newer_copy(struct spec_newer *dst, const struct spec_newer *src)
+{
+	*dst = *src;
+	dst->column = src->column ? xstrdup(src->column) : NULL;
+	dst->age = src->age ? xstrdup(src->age) : NULL;
+}
+
 void spec_check_release(struct spec_check *c)
 {
 	struct spec_side *sides[] = { &c->source, &c->target };
@@ -117,6 +124,8 @@ void spec_check_release(struct spec_check *c)
 		free(sides[i]->schema);
 	}
 	free(c->parent);
+	free(c->newer.column);
+	free(c->newer.age);
 	if (c->schema) {
 		for (size_t i = 0; i < c->schema->ninclude; i++)
 			free(c->schema->include[i]);

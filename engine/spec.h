@@ -108,6 +108,20 @@ enum {
 	SPEC_GIVEN_KEY = 1 << 0, SPEC_GIVEN_COLUMNS = 1 << 1, SPEC_GIVEN_IGNORE = 1 << 2,
 	SPEC_GIVEN_EXPECT = 1 << 3, SPEC_GIVEN_REPAIR = 1 << 4, SPEC_GIVEN_CHUNK_ROWS = 1 << 5,
 	SPEC_GIVEN_MATCH = 1 << 6, SPEC_GIVEN_WHERE = 1 << 7, SPEC_GIVEN_TARGET = 1 << 8,
+	SPEC_GIVEN_NEWER = 1 << 9,
+};
+
+/*
+ * ignore_newer_than: { column: NAME, age: DURATION }: rows whose column is
+ * newer than the run's start minus age are skipped on both sides
+ * (engine/newer.h). column NULL when the check has none.
+ */
+struct spec_newer {
+	char *column;               /* a compared column, by source or target name */
+	char *age;                  /* as written: "10m" */
+	long long age_seconds;      /* > 0 */
+	struct spec_pos pos;        /* of the ignore_newer_than key */
+	struct spec_pos column_pos; /* of the column value */
 };
 
 struct spec_check;
@@ -126,7 +140,7 @@ struct spec_schema {
 	 * tables: per-table overrides, in spec order. Each is a check
 	 * holding only what the override gives (see its `given`): key,
 	 * columns, options (in options, or merged into columns when given),
-	 * ignore, expect, repair, chunk_rows, match, `where` (in
+	 * ignore, expect, repair, chunk_rows, match, ignore_newer_than, `where` (in
 	 * source.where, for both sides) and `target` (in target.table, the
 	 * target's name for a renamed table). name is the source table.
 	 */
@@ -166,6 +180,7 @@ struct spec_check {
 	 */
 	bool multiset;
 	struct spec_pos match_pos;
+	struct spec_newer newer;    /* ignore_newer_than; newer.column NULL when absent */
 	struct spec_pos pos;
 	unsigned given;             /* SPEC_GIVEN_* bits of the keys written in the spec */
 	/* A schema check before expansion; NULL for any other check. Owned. */
@@ -248,6 +263,9 @@ void spec_column_copy(struct spec_column *dst, const struct spec_column *src);
  */
 int spec_apply_options(const char *file, struct spec_column *options, size_t n, struct spec_column *cols,
                        size_t ncols, struct tally_err *err);
+
+/* A deep copy of an ignore_newer_than (dst is overwritten). */
+void spec_newer_copy(struct spec_newer *dst, const struct spec_newer *src);
 
 /* Frees what a column entry owns (names, zones, map). */
 void spec_column_release(struct spec_column *col);

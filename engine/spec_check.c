@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "../connectors/connector.h"
+#include "newer.h"
 #include "tz.h"
 
 /* ---- dsn ---- */
@@ -677,13 +678,45 @@ static int parse_ignore(struct loader *ld, const struct field *f, const char *pa
 	return 0;
 }
 
+/* ignore_newer_than: { column: NAME, age: DURATION }, both required. */
+static int parse_newer(struct loader *ld, const struct field *f, const char *parent, struct spec_check *chk)
+{
+	enum { N_COLUMN, N_AGE, N_N };
+	struct field nf[N_N] = { [N_COLUMN] = { .name = "column" }, [N_AGE] = { .name = "age" } };
+	struct spec_newer *nw = &chk->newer;
+	char path[PATH_LEN], apath[PATH_LEN];
+	const char *s;
+	size_t len;
+
+	spec_path_key(path, sizeof(path), parent, f->name);
+	if (spec_field_map(ld, f, path, nf, N_N) || spec_require(ld, &nf[N_COLUMN], f->val, path) ||
+	    spec_require(ld, &nf[N_AGE], f->val, path) || spec_field_str(ld, &nf[N_COLUMN], path, true, &nw->column))
+		return -1;
+	nw->pos = spec_key_pos(f);
+	nw->column_pos = spec_val_pos(&nf[N_COLUMN]);
+	spec_path_key(apath, sizeof(apath), path, "age");
+	if (spec_node_text(ld, nf[N_AGE].val, spec_val_pos(&nf[N_AGE]), apath, true, &s, &len))
+		return -1;
+	if (newer_parse_age(s, len, &nw->age_seconds) < 0) {
+		char *q = spec_shown(s, len);
+		int rc = spec_fail(ld, spec_val_pos(&nf[N_AGE]), apath, "expected a duration like 90s, 10m, 2h or 1d "
+		                   "(above zero, at most 3650d), got '%s'", q);
+
+		free(q);
+		return rc;
+	}
+	nw->age = xstrndup(s, len);
+	chk->given |= SPEC_GIVEN_NEWER;
+	return 0;
+}
+
 static const char *const expects[] = { "equal", "subset", "absent", NULL };
 static const char *const repairs[] = { "target", "source", "none", NULL };
 static const char *const matches[] = { "key", "multiset", NULL };
 
 enum {
 	K_NAME, K_SOURCE, K_TARGET, K_KEY, K_COLUMNS, K_OPTIONS, K_IGNORE, K_EXPECT, K_REPAIR,
-	K_CHUNK_ROWS, K_MATCH, K_INCLUDE, K_EXCLUDE, K_INCLUDE_VIEWS, K_TABLES, K_N
+	K_CHUNK_ROWS, K_MATCH, K_NEWER, K_INCLUDE, K_EXCLUDE, K_INCLUDE_VIEWS, K_TABLES, K_N
 };
 
 static int check_name(struct loader *ld, const struct field *f, const char *path,
@@ -759,6 +792,17 @@ int spec_parse_body(struct loader *ld, const struct spec_body *b, const char *pa
 			            "remove key, or match by it");
 		}
 	}
+	if (b->newer && b->newer->key) {
+		if (parse_newer(ld, b->newer, path, chk))
+			return -1;
+		if (chk->multiset) {
+			char npath[PATH_LEN];
+
+			spec_path_key(npath, sizeof(npath), path, b->newer->name);
+			return spec_fail(ld, chk->newer.pos, npath, "ignore_newer_than decides per key, and match: multiset "
+			                 "has no key: remove one of them");
+		}
+	}
 	return 0;
 }
 
@@ -787,6 +831,7 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		[K_REPAIR] = { .name = "repair" },
 		[K_CHUNK_ROWS] = { .name = "chunk_rows" },
 		[K_MATCH] = { .name = "match" },
+		[K_NEWER] = { .name = "ignore_newer_than" },
 		[K_INCLUDE] = { .name = "include" },
 		[K_EXCLUDE] = { .name = "exclude" },
 		[K_INCLUDE_VIEWS] = { .name = "include_views" },
@@ -796,6 +841,7 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 		.key = &f[K_KEY], .columns = &f[K_COLUMNS], .options = &f[K_OPTIONS], .ignore = &f[K_IGNORE],
 		.expect = &f[K_EXPECT],
 		.repair = &f[K_REPAIR], .chunk_rows = &f[K_CHUNK_ROWS], .match = &f[K_MATCH],
+		.newer = &f[K_NEWER],
 	};
 	struct spec_check *chk = &ld->s->checks[i];
 	char path[PATH_LEN];

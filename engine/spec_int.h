@@ -114,7 +114,7 @@ int spec_field_map(struct loader *ld, const struct field *f, const char *path,
  * tables: overrides; a NULL or absent field is not given.
  */
 struct spec_body {
-	const struct field *key, *columns, *options, *ignore, *expect, *repair, *chunk_rows, *match;
+	const struct field *key, *columns, *options, *ignore, *expect, *repair, *chunk_rows, *match, *newer;
 };
 
 /* engine/spec_check.c */

@@ -44,16 +44,18 @@ static int parse_override(struct loader *ld, struct fy_node_pair *pair, const ch
                           struct spec_check *o)
 {
 	enum { O_TARGET, O_WHERE, O_KEY, O_COLUMNS, O_OPTIONS, O_IGNORE, O_EXPECT, O_REPAIR, O_CHUNK_ROWS, O_MATCH,
-	       O_N };
+	       O_NEWER, O_N };
 	struct field f[O_N] = {
 		[O_TARGET] = { .name = "target" }, [O_WHERE] = { .name = "where" }, [O_KEY] = { .name = "key" },
 		[O_COLUMNS] = { .name = "columns" }, [O_OPTIONS] = { .name = "options" },
 		[O_IGNORE] = { .name = "ignore" }, [O_EXPECT] = { .name = "expect" }, [O_REPAIR] = { .name = "repair" },
 		[O_CHUNK_ROWS] = { .name = "chunk_rows" }, [O_MATCH] = { .name = "match" },
+		[O_NEWER] = { .name = "ignore_newer_than" },
 	};
 	const struct spec_body body = {
 		.key = &f[O_KEY], .columns = &f[O_COLUMNS], .options = &f[O_OPTIONS], .ignore = &f[O_IGNORE],
 		.expect = &f[O_EXPECT], .repair = &f[O_REPAIR], .chunk_rows = &f[O_CHUNK_ROWS], .match = &f[O_MATCH],
+		.newer = &f[O_NEWER],
 	};
 	struct fy_node *key = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
 	struct spec_pos kpos = spec_node_pos(key);

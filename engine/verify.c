@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "bykey.h"
+#include "newer.h"
 #include "outdir.h"
 #include "plan.h"
 #include "report.h"
@@ -37,6 +38,8 @@ struct vcheck {
 	const struct spec_check *check;
 	struct bykey_set set;
 	uint64_t resolved, same, changed;
+	uint64_t newer;             /* skipped: newer than verify's own cutoff (ignore_newer_than) */
+	char cutoff[32];            /* that cutoff, "" without ignore_newer_than */
 	bool has_error;
 	struct tally_err err;
 };
@@ -134,9 +137,29 @@ static int open_side(const struct spec_check *ck, int side, const struct verify_
 	return ops->open(out, &cfg, err);
 }
 
+/*
+ * ignore_newer_than: verify applies the rule with its own cutoff (its
+ * start minus the age), so that a row written since the run is counted as
+ * newer rather than as different in a new way.
+ */
+static int verify_newer(struct plan *p, const struct spec *spec, struct vcheck *vc, const char *started,
+                        struct tally_err *err)
+{
+	int64_t cutoff = 0;
+
+	if (!vc->check->newer.column)
+		return 0;
+	if (newer_cutoff(started, vc->check->newer.age_seconds, &cutoff) < 0)
+		return err_set(err, ERR_INTERNAL, "cannot read the start time '%s'", started);
+	if (newer_resolve(p, spec->file, cutoff, false, err) < 0)
+		return -1;
+	newer_cutoff_iso(cutoff, vc->cutoff);
+	return 0;
+}
+
 /* Reads one check's keys again and counts what became of them. */
 static int verify_check(const struct spec *spec, struct vcheck *vc, json_t *lines, const struct verify_opts *o,
-                        const char *tmpdir, struct tally_err *err)
+                        const char *tmpdir, const char *started, struct tally_err *err)
 {
 	struct conn *cn[2] = { NULL, NULL };
 	struct plan p;
@@ -154,6 +177,8 @@ static int verify_check(const struct spec *spec, struct vcheck *vc, json_t *line
 	if (plan_build(&p, spec, vc->check, cn[0], cn[1], err) < 0)
 		goto out;
 	planned = true;
+	if (verify_newer(&p, spec, vc, started, err) < 0)
+		goto out;
 	json_array_foreach(lines, i, line) {
 		if (bykey_set_add(&vc->set, &p, json_incref(line), err) < 0)
 			goto out;
@@ -167,6 +192,7 @@ static int verify_check(const struct spec *spec, struct vcheck *vc, json_t *line
 	env.system[1] = vc->check->target.sys->name;
 	env.tmpdir = tmpdir;
 	env.sort_budget = o->sort_budget;
+	env.skip_newer = true;
 	if (bykey_compare(&env, &vc->set, err) < 0)
 		goto out;
 	for (i = 0; i < vc->set.n; i++) {
@@ -174,6 +200,8 @@ static int verify_check(const struct spec *spec, struct vcheck *vc, json_t *line
 			vc->resolved++;
 		else if (vc->set.outcome[i] == BYKEY_SAME)
 			vc->same++;
+		else if (vc->set.outcome[i] == BYKEY_NEWER)
+			vc->newer++;
 		else
 			vc->changed++;
 	}
@@ -202,16 +230,19 @@ static char *verify_dir(const char *run_dir, const char *stamp)
 
 static json_t *check_json(const struct vcheck *c)
 {
-	const char *status = c->has_error ? "error" : c->same + c->changed ? "unresolved" : "resolved";
+	const char *status = c->has_error ? "error" : c->same + c->changed + c->newer ? "unresolved" : "resolved";
 
 	if (c->has_error)
-		return json_pack("{s:s, s:s, s:I, s:n, s:n, s:n, s:{s:s, s:s?, s:s?}}", "name", c->name, "status",
-		                 status, "differences", (json_int_t)c->set.n, "resolved", "same", "new", "error",
+		return json_pack("{s:s, s:s, s:I, s:n, s:n, s:n, s:n, s:n, s:{s:s, s:s?, s:s?}}", "name", c->name,
+		                 "status", status, "differences", (json_int_t)c->set.n, "resolved", "same", "new",
+		                 "skipped_newer", "newer_cutoff", "error",
 		                 "message", c->err.msg, "detail", c->err.detail[0] ? c->err.detail : NULL, "hint",
 		                 c->err.hint[0] ? c->err.hint : NULL);
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:n}", "name", c->name, "status", status, "differences",
-	                 (json_int_t)c->set.n, "resolved", (json_int_t)c->resolved, "same", (json_int_t)c->same,
-	                 "new", (json_int_t)c->changed, "error");
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:n}", "name", c->name, "status", status,
+	                 "differences", (json_int_t)c->set.n, "resolved", (json_int_t)c->resolved, "same",
+	                 (json_int_t)c->same, "new", (json_int_t)c->changed,
+	                 "skipped_newer", c->cutoff[0] ? json_integer((json_int_t)c->newer) : json_null(),
+	                 "newer_cutoff", c->cutoff[0] ? json_string(c->cutoff) : json_null(), "error");
 }
 
 /* diff.ndjson.zst: every difference still there, as it is now. */
@@ -324,10 +355,13 @@ static void print_summary(const struct vcheck *vc, size_t n, const char *dir)
 			printf("%-20s error: %s\n", vc[i].name, vc[i].err.msg);
 			continue;
 		}
-		printf("%-20s %s: %zu difference%s: %llu resolved, %llu still the same, %llu different in a new way\n",
-		       vc[i].name, vc[i].same + vc[i].changed ? "unresolved" : "resolved", vc[i].set.n,
+		printf("%-20s %s: %zu difference%s: %llu resolved, %llu still the same, %llu different in a new way",
+		       vc[i].name, vc[i].same + vc[i].changed + vc[i].newer ? "unresolved" : "resolved", vc[i].set.n,
 		       vc[i].set.n == 1 ? "" : "s", (unsigned long long)vc[i].resolved,
 		       (unsigned long long)vc[i].same, (unsigned long long)vc[i].changed);
+		if (vc[i].cutoff[0])
+			printf(", %llu skipped as newer than %s", (unsigned long long)vc[i].newer, vc[i].cutoff);
+		printf("\n");
 	}
 	printf("verify report: %s/report.json\n", dir);
 }
@@ -400,14 +434,14 @@ int verify_run(const char *run_dir, const struct verify_opts *o)
 			worst = 2;
 			continue;
 		}
-		if (verify_check(&spec, &vc[i], pending[i], o, od.tmp, &e) < 0) {
+		if (verify_check(&spec, &vc[i], pending[i], o, od.tmp, started, &e) < 0) {
 			err_context(&e, "check '%s'", vc[i].name);
 			vc[i].has_error = true;
 			vc[i].err = e;
 			worst = 2;
 			continue;
 		}
-		if (vc[i].same + vc[i].changed && worst < 1)
+		if (vc[i].same + vc[i].changed + vc[i].newer && worst < 1)
 			worst = 1;
 	}
 	report_now(finished);

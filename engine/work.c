@@ -169,12 +169,12 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
                      struct tally_err *err)
 {
 	char *path = work_part_path(out, check, part, "done");
-	json_t *j = json_pack("{s:[I, I], s:[o, o], s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:[I, I], s:[I, I]}",
+	json_t *j = json_pack("{s:[I, I], s:[o, o], s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:[I, I], s:[I, I]}",
 	                      "rows", (json_int_t)r->rows[0], (json_int_t)r->rows[1],
 	                      "hash", hash_json(&r->hash[0]), hash_json(&r->hash[1]),
 	                      "missing", (json_int_t)r->missing, "extra", (json_int_t)r->extra,
 	                      "changed", (json_int_t)r->changed, "in_flight", (json_int_t)r->in_flight,
-	                      "seconds", r->seconds, "started", r->started, "ended", r->ended,
+	                      "skipped_newer", (json_int_t)r->skipped, "seconds", r->seconds, "started", r->started, "ended", r->ended,
 	                      "attempts", (json_int_t)r->attempts,
 	                      "queries", (json_int_t)r->io[0].queries, (json_int_t)r->io[1].queries,
 	                      "bytes", (json_int_t)r->io[0].bytes, (json_int_t)r->io[1].bytes);
@@ -214,6 +214,7 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
 		r->extra = (uint64_t)json_integer_value(json_object_get(j, "extra"));
 		r->changed = (uint64_t)json_integer_value(json_object_get(j, "changed"));
 		r->in_flight = (uint64_t)json_integer_value(json_object_get(j, "in_flight"));
+		r->skipped = (uint64_t)json_integer_value(json_object_get(j, "skipped_newer"));
 		r->seconds = json_number_value(json_object_get(j, "seconds"));
 		r->started = json_number_value(json_object_get(j, "started"));
 		r->ended = json_number_value(json_object_get(j, "ended"));

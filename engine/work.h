@@ -47,6 +47,7 @@ struct part_result {
 	struct chunkhash hash[2];
 	uint64_t missing, extra, changed;
 	uint64_t in_flight;         /* the recheck part: differences that were rows being written */
+	uint64_t skipped;           /* keys skipped as newer than the cutoff (ignore_newer_than) */
 	double seconds;             /* the worker's time on the part */
 	double started, ended;      /* wall clock, seconds since the epoch: when work on it began and ended */
 	uint32_t attempts;

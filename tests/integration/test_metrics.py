@@ -44,7 +44,7 @@ FAMILIES = {
     "tally_run_last_start_timestamp_seconds", "tally_run_last_success_timestamp_seconds",
     "tally_run_duration_seconds", "tally_run_exit_status", "tally_check_status", "tally_check_rows",
     "tally_check_differences", "tally_check_in_flight", "tally_check_duration_seconds",
-    "tally_check_new_differences", "tally_check_resolved_differences",
+    "tally_check_new_differences", "tally_check_resolved_differences", "tally_check_skipped_newer",
 }
 
 
@@ -122,6 +122,8 @@ class Metrics(TallyCase):
             self.assertEqual(c[kind], n)
             self.assertEqual(series(values, "tally_check_differences", spec="it-metrics", check="diff", kind=kind), n)
         self.assertEqual(series(values, "tally_check_in_flight", spec="it-metrics", check="diff"), 0)
+        # No ignore_newer_than: the family is described, with no series (test_newer.py has one).
+        self.assertNotIn("tally_check_skipped_newer", values)
         self.assertAlmostEqual(series(values, "tally_check_duration_seconds", spec="it-metrics", check="diff"),
                                c["seconds"], delta=0.0011)
 

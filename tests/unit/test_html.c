@@ -137,11 +137,67 @@ static void test_failed_run_page(void **state)
 	json_decref(cr.unmatched);
 }
 
+/* ignore_newer_than: the check's section says how many keys it skipped, and from when, escaped. */
+static void test_skipped_newer(void **state)
+{
+	char dir[] = "/tmp/tally-html-XXXXXX";
+	struct spec sp;
+	struct spec_check chk;
+	struct check_result cr;
+	struct run_report r;
+	struct outdir o;
+	struct tally_err err;
+	char *path, *page;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	memset(&sp, 0, sizeof(sp));
+	memset(&chk, 0, sizeof(chk));
+	memset(&cr, 0, sizeof(cr));
+	memset(&r, 0, sizeof(r));
+	sp.name = "nightly";
+	sp.file = "nightly.yaml";
+	chk.name = "orders";
+	cr.check = &chk;
+	cr.status = RESULT_CONSISTENT;
+	cr.side[0].system = "legacy";
+	cr.side[0].table = xstrdup("db.orders");
+	cr.side[1].system = "billing";
+	cr.side[1].table = xstrdup("public.orders");
+	cr.newer = json_pack("{s:s, s:s, s:s}", "column", "upd" HOSTILE, "age", "10m", "cutoff", "2026-11-21T01:50:00Z");
+	cr.skipped_newer = 7;
+	r.spec = &sp;
+	r.checks = &cr;
+	r.nchecks = 1;
+	r.status = RESULT_CONSISTENT;
+	snprintf(r.started_at, sizeof(r.started_at), "2026-11-21T02:00:00Z");
+	snprintf(r.finished_at, sizeof(r.finished_at), "2026-11-21T02:00:05Z");
+
+	assert_int_equal(outdir_open(&o, dir, &err), 0);
+	assert_int_equal(html_write(&o, &r, NULL, &err), 0);
+	assert_int_equal(outdir_commit(&o, &err), 0);
+	path = xasprintf("%s/report.html", dir);
+	page = read_all(path);
+	assert_null(find_ci(page, "<script"));
+	assert_non_null(strstr(page, "<span data-field=\"skipped-newer\">7</span> as newer than "
+	                             "<span class=\"mono\" data-field=\"newer-cutoff\">2026-11-21T01:50:00Z</span> "
+	                             "(ignore_newer_than <span class=\"mono\">upd&lt;script&gt;"));
+	free(page);
+	unlink(path);
+	free(path);
+	outdir_close(&o);
+	rmdir(dir);
+	free(cr.side[0].table);
+	free(cr.side[1].table);
+	json_decref(cr.newer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_failed_run_page),
+		cmocka_unit_test(test_skipped_newer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,7 +122,7 @@ static struct outcome run(const struct trow *a, size_t na, const struct trow *b,
 	struct tsource t = { b, nb, 0, nkey, ncmp, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &s, "source", tsource_next, NULL, 0 }, mt = { &t, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, ncmp };
-	struct merge_sink sink = { &rec, record_diff, NULL };
+	struct merge_sink sink = { &rec, record_diff, NULL, NULL };
 	struct outcome o;
 
 	memset(&o, 0, sizeof(o));
@@ -348,7 +348,7 @@ static void test_duplicate_null_key(void **state)
 	struct tsource b = { ok, 1, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &a, "source", tsource_next, NULL, 0 }, mt = { &b, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, 1 };
-	struct merge_sink sink = { &rec, record_diff, NULL };
+	struct merge_sink sink = { &rec, record_diff, NULL, NULL };
 	struct merge_stats st;
 	struct tally_err err;
 
@@ -419,7 +419,7 @@ static void test_source_error_stops(void **state)
 	struct tsource t = { base, 4, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &s, "source", tsource_next, NULL, 0 }, mt = { &t, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, 1 };
-	struct merge_sink sink = { &rec, record_diff, NULL };
+	struct merge_sink sink = { &rec, record_diff, NULL, NULL };
 	struct merge_stats st;
 	struct tally_err err;
 
@@ -453,7 +453,7 @@ static void test_all_one_sided_rows(void **state)
 	struct tsource b = { t, 3, 0, 1, 1, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &a, "source", tsource_next, NULL, 0 }, mt = { &b, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, 1 };
-	struct merge_sink sink = { &rec, record_diff, NULL };
+	struct merge_sink sink = { &rec, record_diff, NULL, NULL };
 	struct merge_stats st;
 	struct tally_err err;
 
@@ -501,7 +501,7 @@ static struct outcome run_multiset(const struct trow *a, size_t na, const struct
 	struct tsource t = { b, nb, 0, 1, 0, BUF_INIT, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0 };
 	struct msource ms = { &s, "source", tsource_next, NULL, 0 }, mt = { &t, "target", tsource_next, NULL, 0 };
 	struct record rec = { BUF_INIT, 0 };
-	struct merge_sink sink = { &rec, record_diff, record_copies };
+	struct merge_sink sink = { &rec, record_diff, record_copies, NULL };
 	struct outcome o;
 
 	memset(&o, 0, sizeof(o));
@@ -612,7 +612,7 @@ static void test_tolerance(void **state)
 	struct fsource s = { a, an, 6, 0, BUF_INIT, { 0 }, { 0 } }, t = { b, bn, 6, 0, BUF_INIT, { 0 }, { 0 } };
 	struct msource ms = { &s, "source", fsource_next, NULL, 0 }, mt = { &t, "target", fsource_next, NULL, 0 };
 	int changed = 0;
-	struct merge_sink sink = { &changed, count_changed, NULL };
+	struct merge_sink sink = { &changed, count_changed, NULL, NULL };
 	struct merge_stats st;
 	struct tally_err err;
 	const double tol[] = { 0.01 };

@@ -60,6 +60,10 @@ static const char EXPECTED[] =
 	"run looked again (live rechecks); 0 without them.\n"
 	"# TYPE tally_check_in_flight gauge\n"
 	"tally_check_in_flight{spec=\"nightly\",check=\"orders\"} 0\n"
+	"# HELP tally_check_skipped_newer Rows of the check the last run skipped as newer than its "
+	"ignore_newer_than cutoff (per key, on either side); no series for a check without ignore_newer_than.\n"
+	"# TYPE tally_check_skipped_newer gauge\n"
+	"tally_check_skipped_newer{spec=\"nightly\",check=\"orders\"} 5\n"
 	"# HELP tally_check_new_differences Differences of the check in the last run whose key the previous run "
 	"of the spec in the same output directory did not report; no series without such a run.\n"
 	"# TYPE tally_check_new_differences gauge\n"
@@ -83,9 +87,9 @@ static void sample_run(struct metrics_run *m)
 	m->nchecks = 2;
 	m->checks = calloc(2, sizeof(*m->checks));
 	m->checks[0] = (struct metrics_check){ strdup("orders"), 1, true, { 19794, 19790 }, 7, 3, 10, 0, true, 4, 6,
-	                                       0.021, false };
+	                                       0.021, false, true, 5 };
 	m->checks[1] = (struct metrics_check){ strdup("we\"ird\\na\nme"), 2, false, { 5, 5 }, 1, 1, 1, 0, true, 1, 1, 1,
-	                                       false };
+	                                       false, true, 9 };
 }
 
 static void test_render_exact(void **state)

@@ -243,6 +243,36 @@ static void test_override_options(void **state)
 	spec_release(&s);
 }
 
+/* ignore_newer_than: the schema check's for every table, a tables: entry's for its own. */
+static void test_override_newer(void **state)
+{
+	struct spec s;
+	struct spec_check c;
+	struct tabentry se = { .name = (char *)"orders", .has_pk = true }, te = se;
+
+	(void)state;
+	load_ok(HEAD "    ignore_newer_than: { column: updated_at, age: 1h }\n"
+	        "    tables:\n      orders: { ignore_newer_than: { column: changed, age: 90s } }\n", &s);
+	schema_table_check(&c, &s.checks[0], &se, &te, &s.checks[0].schema->tables[0]);
+	assert_string_equal(c.newer.column, "changed");
+	assert_string_equal(c.newer.age, "90s");
+	assert_int_equal(c.newer.age_seconds, 90);
+	assert_int_equal(c.newer.pos.line, 12);
+	spec_check_release(&c);
+	se.name = te.name = (char *)"items";
+	schema_table_check(&c, &s.checks[0], &se, &te, NULL);
+	assert_string_equal(c.newer.column, "updated_at");
+	assert_int_equal(c.newer.age_seconds, 3600);
+	assert_int_equal(c.newer.pos.line, 10);
+	spec_check_release(&c);
+	spec_release(&s);
+	load_ok(HEAD, &s);
+	schema_table_check(&c, &s.checks[0], &se, &te, NULL);
+	assert_null(c.newer.column);
+	spec_check_release(&c);
+	spec_release(&s);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -260,7 +290,7 @@ static void test_errors(void **state)
 	                  "scale, precision, timezone, trim, case, tolerance, map, as, zero_date)");
 	assert_spec_error(HEAD "    tables:\n      orders: { wher: x }\n",
 	                  "t.yaml:11:17: checks[0].tables.orders: unknown key 'wher' (expected one of: target, "
-	                  "where, key, columns, options, ignore, expect, repair, chunk_rows, match)");
+	                  "where, key, columns, options, ignore, expect, repair, chunk_rows, match, ignore_newer_than)");
 	assert_spec_error(HEAD "    tables:\n      orders: { expect: some }\n",
 	                  "t.yaml:11:25: checks[0].tables.orders.expect: invalid value 'some' (expected one of: "
 	                  "equal, subset, absent)");
@@ -333,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_override_of_missing_table),
 		cmocka_unit_test(test_loads_parts),
 		cmocka_unit_test(test_override_options),
+		cmocka_unit_test(test_override_newer),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_init_dsn),
 	};

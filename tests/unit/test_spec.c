@@ -788,7 +788,47 @@ ERROR_TEST(test_check_not_mapping, HEAD "checks:\n  - orders\n",
            "t.yaml:7:5: checks[0]: expected a mapping, got a string")
 ERROR_TEST(test_check_unknown_key, HEAD CHECK "    colums: [a]\n",
            "t.yaml:10:5: checks[0]: unknown key 'colums' (expected one of: name, source, "
-           "target, key, columns, options, ignore, expect, repair, chunk_rows, match, include, exclude, include_views, tables)")
+           "target, key, columns, options, ignore, expect, repair, chunk_rows, match, ignore_newer_than, include, exclude, include_views, tables)")
+/* ---- ignore_newer_than ---- */
+
+static void test_newer_loads(void **state)
+{
+	struct spec s;
+
+	(void)state;
+	load_ok(HEAD CHECK "    ignore_newer_than: { column: updated_at, age: 10m }\n", &s);
+	assert_string_equal(s.checks[0].newer.column, "updated_at");
+	assert_string_equal(s.checks[0].newer.age, "10m");
+	assert_int_equal(s.checks[0].newer.age_seconds, 600);
+	assert_int_equal(s.checks[0].newer.pos.line, 10);
+	assert_int_equal(s.checks[0].newer.pos.col, 5);
+	assert_int_equal(s.checks[0].newer.column_pos.line, 10);
+	assert_int_equal(s.checks[0].newer.column_pos.col, 34);
+	assert_true(s.checks[0].given & SPEC_GIVEN_NEWER);
+	spec_release(&s);
+	load_ok(HEAD CHECK, &s);
+	assert_null(s.checks[0].newer.column);
+	spec_release(&s);
+}
+
+ERROR_TEST(test_newer_unknown_key, HEAD CHECK "    ignore_newer_than: { column: u, agee: 10m }\n",
+           "t.yaml:10:37: checks[0].ignore_newer_than: unknown key 'agee' (expected one of: column, age)")
+ERROR_TEST(test_newer_bad_age, HEAD CHECK "    ignore_newer_than: { column: u, age: 10 minutes }\n",
+           "t.yaml:10:42: checks[0].ignore_newer_than.age: expected a duration like 90s, 10m, 2h or 1d "
+           "(above zero, at most 3650d), got '10 minutes'")
+ERROR_TEST(test_newer_zero_age, HEAD CHECK "    ignore_newer_than: { column: u, age: 0s }\n",
+           "t.yaml:10:42: checks[0].ignore_newer_than.age: expected a duration like 90s, 10m, 2h or 1d "
+           "(above zero, at most 3650d), got '0s'")
+ERROR_TEST(test_newer_missing_column, HEAD CHECK "    ignore_newer_than: { age: 10m }\n",
+           "t.yaml:10:24: checks[0].ignore_newer_than: missing required key 'column'")
+ERROR_TEST(test_newer_missing_age, HEAD CHECK "    ignore_newer_than: { column: u }\n",
+           "t.yaml:10:24: checks[0].ignore_newer_than: missing required key 'age'")
+ERROR_TEST(test_newer_not_mapping, HEAD CHECK "    ignore_newer_than: 10m\n",
+           "t.yaml:10:24: checks[0].ignore_newer_than: expected a mapping, got a string")
+ERROR_TEST(test_newer_multiset, HEAD CHECK "    match: multiset\n    ignore_newer_than: { column: u, age: 1h }\n",
+           "t.yaml:11:5: checks[0].ignore_newer_than: ignore_newer_than decides per key, and match: multiset "
+           "has no key: remove one of them")
+
 ERROR_TEST(test_check_match_bad, HEAD CHECK "    match: rows\n",
            "t.yaml:10:12: checks[0].match: invalid value 'rows' (expected one of: key, multiset)")
 ERROR_TEST(test_check_multiset_with_key, HEAD CHECK "    key: [id]\n    match: multiset\n",
@@ -1352,6 +1392,14 @@ int main(void)
 		cmocka_unit_test(test_column_timezone_empty_map),
 		cmocka_unit_test(test_column_timezone_unknown_side),
 		cmocka_unit_test(test_column_option_positions),
+		cmocka_unit_test(test_newer_loads),
+		cmocka_unit_test(test_newer_unknown_key),
+		cmocka_unit_test(test_newer_bad_age),
+		cmocka_unit_test(test_newer_zero_age),
+		cmocka_unit_test(test_newer_missing_column),
+		cmocka_unit_test(test_newer_missing_age),
+		cmocka_unit_test(test_newer_not_mapping),
+		cmocka_unit_test(test_newer_multiset),
 		cmocka_unit_test(test_check_match_bad),
 		cmocka_unit_test(test_check_multiset_with_key),
 		cmocka_unit_test(test_column_name_and_source),
