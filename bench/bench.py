@@ -193,7 +193,7 @@ checks:
             results[name] = (statistics.median(walls), rss, statistics.median(cpus))
 
         import json
-        rep = json.load(open(os.path.join(tmp, "out", "report.json")))["checks"][0]
+        rep = json.load(open(os.path.join(tmp, "out", "latest", "report.json")))["checks"][0]
         found = (rep["changed"], rep["missing"], rep["extra"])
         if found != (nchanged, nmissing, nextra):
             sys.exit(f"bench: tally found changed/missing/extra {found}, expected {(nchanged, nmissing, nextra)}")
@@ -208,7 +208,7 @@ checks:
         print(f"tally / clients      {t / c:7.2f}")
         print(f"differences found    changed {found[0]}, missing {found[1]}, extra {found[2]} (as seeded)")
         if args.counts:
-            crep = json.load(open(os.path.join(tmp, "out-counts", "report.json")))["checks"][0]
+            crep = json.load(open(os.path.join(tmp, "out-counts", "latest", "report.json")))["checks"][0]
             k = results["counts"][0]
             print(f"tally --mode counts  {k:7.2f} s   peak RSS {results['counts'][1] / 1024:.1f} MiB"
                   f"   ({k / t:.2f} of stream; {crep['chunks']['mismatched']} of {crep['chunks']['total']}"

@@ -22,6 +22,8 @@
 #include "repair.h"
 #include "work.h"
 
+struct sorter;
+
 /* --max-rate: a token bucket shared by every worker. */
 struct ratelimit {
 	pthread_mutex_t lock;
@@ -53,6 +55,13 @@ struct chunk_env {
 	void *pause_arg;
 	const int *stop;                    /* read atomically: when set, the chunk stops at the next row */
 	bool counts;                        /* --mode counts: count the chunk's rows in each server, read none */
+	/*
+	 * NULL, or the worker's two sorters (source, target; each NULL until
+	 * first needed): a chunk that sorts a side takes that side's, renewed
+	 * (sorter_renew), and leaves it to the worker, which frees both at the
+	 * end. Kept across chunks, their memory is allocated and mapped once.
+	 */
+	struct sorter **sorters;
 };
 
 /* What each side's session cost since before (its io then), into out. */

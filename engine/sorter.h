@@ -41,6 +41,21 @@ struct msource *sorter_source(struct sorter *s);
 /* How many runs went to disk (for tests and the record). */
 size_t sorter_runs(const struct sorter *s);
 
+/*
+ * Empties s for another batch of rows: removes its runs and forgets its
+ * rows, but keeps its memory, so that a worker sorting chunk after chunk
+ * allocates (and the kernel maps) its buffers once. The source from
+ * sorter_source() stays the same pointer and reads nothing until the next
+ * sorter_finish().
+ */
+void sorter_reset(struct sorter *s);
+
+/*
+ * s reset when it was made with the same dir, budget and ncmp (side is
+ * taken as given), otherwise s freed and a new sorter; s may be NULL.
+ */
+struct sorter *sorter_renew(struct sorter *s, const char *dir, size_t budget, size_t ncmp, const char *side);
+
 /* Removes the runs and frees everything; accepts NULL. */
 void sorter_free(struct sorter *s);
 
