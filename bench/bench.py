@@ -11,6 +11,10 @@ bench/bench.py
   wall times (median of --runs), the ratios and tally's peak RSS.
 
   bench/bench.py [--rows N] [--runs K] [--jobs J] [--key int|text] [--servers DIR] [--keep] [--counts]
+                 [--tally PATH]
+
+  --tally times another tally binary (default: build/tally), for a before
+  and after comparison on the same script.
 
   --counts also times tally --mode counts (row counts per chunk in each
   server, no row read) on the same table, and prints each mode's bytes
@@ -132,6 +136,7 @@ def main():
     ap.add_argument("--chunk-rows", type=int, help="tally --chunk-rows (default: tally's)")
     ap.add_argument("--key", choices=("int", "text"), default="int", help="the table's key (default int)")
     ap.add_argument("--counts", action="store_true", help="also time tally --mode counts")
+    ap.add_argument("--tally", default=os.path.join(BUILD, "tally"), help="the tally binary (default build/tally)")
     args = ap.parse_args()
 
     own = None
@@ -172,7 +177,7 @@ checks:
     source: {{ system: legacy, table: t }}
     target: {{ system: billing, table: t }}
 """)
-        tally = [os.path.join(BUILD, "tally"), "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
+        tally = [args.tally, "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
                  "--jobs", str(args.jobs)] + (["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])
 
         counts = [x if x != os.path.join(tmp, "out") else os.path.join(tmp, "out-counts") for x in tally]
