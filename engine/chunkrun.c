@@ -90,6 +90,7 @@ struct paged {
 	size_t chunk;
 	struct stream st;
 	bool open, done, paginate;
+	bool unordered;             /* one statement, rows in any order: the side is sorted here */
 	uint64_t page, in_page, rows, unreported;
 	double t0;
 	size_t nkey;
@@ -160,6 +161,7 @@ static int open_page(struct paged *pg, struct tally_err *err)
 	range.nhi = pg->nhi;
 	range.hi = pg->hi;
 	range.limit = pg->paginate ? pg->page : 0;
+	range.unordered = pg->unordered;
 	if (stream_open(&pg->st, env->conn[pg->side], env->plan, pg->side, env->system[pg->side], &range,
 	                err) < 0)
 		return -1;
@@ -221,7 +223,16 @@ static void paged_init(struct paged *pg, const struct chunk_env *env, int side, 
 	pg->side = side;
 	pg->chunk = chunk;
 	pg->nkey = env->plan->nkey;
-	pg->paginate = can_paginate(env->plan, side);
+	/*
+	 * A side sorted here needs no order from its server: asking for one
+	 * under a collation that is not bytewise costs a sort in the server
+	 * (PostgreSQL) for nothing. Its chunks are sized to the sort budget,
+	 * so one statement per chunk stays short; under --max-rate, where a
+	 * statement lasts as long as tally takes to read it, pages (which
+	 * need the order) keep each one short as before.
+	 */
+	pg->unordered = !env->cp->exact[side] && env->cp->n > 1 && !env->rate;
+	pg->paginate = !pg->unordered && can_paginate(env->plan, side);
 	pg->page = env->first_page ? env->first_page : 100000;
 	pg->lo = xcalloc(pg->nkey, sizeof(struct sqlval));
 	pg->hi = xcalloc(pg->nkey, sizeof(struct sqlval));
