@@ -3,9 +3,11 @@
  *   run -> CHUNKRUN -> work: compares one chunk of one check. Reads each
  *   side's part of the key range in pages sized to a target query time (a
  *   skewed or gappy chunk never becomes one giant query), sorts locally a
- *   side whose server order is not bytewise, merges, and writes the
- *   chunk's part: its difference lines, its repair records, the rows it
- *   found on one side only when chunks may disagree on membership, and its
+ *   side whose server order is not bytewise (such a side reads each
+ *   chunk, sized to the sort budget, in one statement without ORDER BY;
+ *   two such sides are read in turns), merges, and writes the chunk's
+ *   part: its difference lines, its repair records, the rows it found on
+ *   one side only when chunks may disagree on membership, and its
  *   result, last. Several workers run chunks at once, each with its own
  *   sessions: nothing here is shared but the rate limiter and the progress
  *   counter.

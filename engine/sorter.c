@@ -1,7 +1,9 @@
 /*
  * engine/sorter.c
- *   SORTER: records in one memory buffer, sorted through an index array
- *   when the buffer is full and written as a zstd run; at the end either
+ *   SORTER: records in one memory buffer, sorted through an array of
+ *   their offsets and key prefixes (a stable merge sort that reads a
+ *   record only when two prefixes tie) when the buffer is full and
+ *   written as a zstd run; at the end either
  *   the one in-memory batch is read in order, or the runs and the last
  *   batch, which stays in memory, are merged with a binary heap of readers.
  */

@@ -2,14 +2,18 @@
  * engine/sorter.h
  *   stream -> SORTER -> merge: puts one side's rows in bytewise key order
  *   when the server's own order is not (a text key under a linguistic or
- *   case-insensitive collation, a MariaDB UUID). The server reads its
- *   index in its own order, which is cheap for it; tally sorts, within a
+ *   case-insensitive collation, a MariaDB UUID). The server reads the
+ *   chunk's key range in whatever order is cheapest for it (no ORDER BY,
+ *   scan_req.unordered); tally sorts, within a
  *   memory budget: rows beyond it are sorted into runs, written to zstd
  *   files, and merged back. So a chunk never turns into a server-side sort
  *   of the whole table, and memory stays bounded whatever the chunk size.
  *
  * Use: sorter_add() every row, sorter_finish(), then hand sorter.src to
- * the merge. Rows come back with their raw values (struct rowrec).
+ * the merge. Rows come back with their raw values (struct rowrec), in
+ * bytewise key order; rows with equal keys in the order they were added
+ * while they stay in memory. sorter_reset() (or sorter_renew()) readies
+ * the same sorter, and its memory, for the next batch.
  */
 #ifndef TALLY_SORTER_H
 #define TALLY_SORTER_H
