@@ -11,6 +11,10 @@ bench/bench.py
   wall times (median of --runs), the ratios and tally's peak RSS.
 
   bench/bench.py [--rows N] [--runs K] [--jobs J] [--key int|text] [--servers DIR] [--keep] [--counts]
+                 [--tally PATH]
+
+  --tally times another tally binary (default: build/tally), for a before
+  and after comparison on the same script.
 
   --counts also times tally --mode counts (row counts per chunk in each
   server, no row read) on the same table, and prints each mode's bytes
@@ -132,6 +136,7 @@ def main():
     ap.add_argument("--chunk-rows", type=int, help="tally --chunk-rows (default: tally's)")
     ap.add_argument("--key", choices=("int", "text"), default="int", help="the table's key (default int)")
     ap.add_argument("--counts", action="store_true", help="also time tally --mode counts")
+    ap.add_argument("--tally", default=os.path.join(BUILD, "tally"), help="the tally binary (default build/tally)")
     args = ap.parse_args()
 
     own = None
@@ -172,7 +177,7 @@ checks:
     source: {{ system: legacy, table: t }}
     target: {{ system: billing, table: t }}
 """)
-        tally = [os.path.join(BUILD, "tally"), "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
+        tally = [args.tally, "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
                  "--jobs", str(args.jobs)] + (["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])
 
         counts = [x if x != os.path.join(tmp, "out") else os.path.join(tmp, "out-counts") for x in tally]
@@ -193,7 +198,7 @@ checks:
             results[name] = (statistics.median(walls), rss, statistics.median(cpus))
 
         import json
-        rep = json.load(open(os.path.join(tmp, "out", "report.json")))["checks"][0]
+        rep = json.load(open(os.path.join(tmp, "out", "latest", "report.json")))["checks"][0]
         found = (rep["changed"], rep["missing"], rep["extra"])
         if found != (nchanged, nmissing, nextra):
             sys.exit(f"bench: tally found changed/missing/extra {found}, expected {(nchanged, nmissing, nextra)}")
@@ -208,7 +213,7 @@ checks:
         print(f"tally / clients      {t / c:7.2f}")
         print(f"differences found    changed {found[0]}, missing {found[1]}, extra {found[2]} (as seeded)")
         if args.counts:
-            crep = json.load(open(os.path.join(tmp, "out-counts", "report.json")))["checks"][0]
+            crep = json.load(open(os.path.join(tmp, "out-counts", "latest", "report.json")))["checks"][0]
             k = results["counts"][0]
             print(f"tally --mode counts  {k:7.2f} s   peak RSS {results['counts'][1] / 1024:.1f} MiB"
                   f"   ({k / t:.2f} of stream; {crep['chunks']['mismatched']} of {crep['chunks']['total']}"

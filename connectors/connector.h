@@ -268,6 +268,12 @@ struct rawrow {
  * chunk whose boundary may name fewer columns. limit, when not 0, keeps
  * the first rows of that order: a page. Ranges are only asked for key
  * columns that are NOT NULL.
+ *
+ * unordered (with limit 0) lets the rows come in any order: the engine
+ * sorts them itself, and an ORDER BY in a collation that is not bytewise
+ * would only add a sort in the server (PostgreSQL turns a range of an ICU
+ * or libc key into a bitmap scan and a sort, with a collation-aware
+ * comparison per step). A driver may ignore it.
  */
 struct scan_req {
 	const struct tabdesc *desc;
@@ -283,6 +289,7 @@ struct scan_req {
 	size_t nhi;
 	const struct sqlval *hi;
 	uint64_t limit;
+	bool unordered;
 };
 
 /*

@@ -90,6 +90,7 @@ struct paged {
 	size_t chunk;
 	struct stream st;
 	bool open, done, paginate;
+	bool unordered;             /* one statement, rows in any order: the side is sorted here */
 	uint64_t page, in_page, rows, unreported;
 	double t0;
 	size_t nkey;
@@ -160,6 +161,7 @@ static int open_page(struct paged *pg, struct tally_err *err)
 	range.nhi = pg->nhi;
 	range.hi = pg->hi;
 	range.limit = pg->paginate ? pg->page : 0;
+	range.unordered = pg->unordered;
 	if (stream_open(&pg->st, env->conn[pg->side], env->plan, pg->side, env->system[pg->side], &range,
 	                err) < 0)
 		return -1;
@@ -221,7 +223,16 @@ static void paged_init(struct paged *pg, const struct chunk_env *env, int side, 
 	pg->side = side;
 	pg->chunk = chunk;
 	pg->nkey = env->plan->nkey;
-	pg->paginate = can_paginate(env->plan, side);
+	/*
+	 * A side sorted here needs no order from its server: asking for one
+	 * under a collation that is not bytewise costs a sort in the server
+	 * (PostgreSQL) for nothing. Its chunks are sized to the sort budget,
+	 * so one statement per chunk stays short; under --max-rate, where a
+	 * statement lasts as long as tally takes to read it, pages (which
+	 * need the order) keep each one short as before.
+	 */
+	pg->unordered = !env->cp->exact[side] && env->cp->n > 1 && !env->rate;
+	pg->paginate = !pg->unordered && can_paginate(env->plan, side);
 	pg->page = env->first_page ? env->first_page : 100000;
 	pg->lo = xcalloc(pg->nkey, sizeof(struct sqlval));
 	pg->hi = xcalloc(pg->nkey, sizeof(struct sqlval));
@@ -410,28 +421,57 @@ static void sink_abort(struct sink *k, const struct chunk_env *env, size_t part)
 
 /* ---- one chunk -------------------------------------------------------- */
 
-/* A side's rows in bytewise order: straight from the pages, or through a sort. */
-static int side_source(const struct chunk_env *env, int side, struct paged *pg, struct sorter **sorted,
-                       struct msource **out, struct tally_err *err)
+/* A side's sorter for this chunk: the worker's, renewed, or a new one that the chunk frees. */
+static struct sorter *chunk_sorter(const struct chunk_env *env, int side, const char *name)
 {
-	const struct mrow *m;
-	char *dir;
-	int rc;
+	char *dir = xasprintf("%s/%s", env->out, WORK_DIRNAME);
+	struct sorter *s;
 
-	*sorted = NULL;
-	if (env->cp->exact[side]) {
-		*out = &pg->src;
-		return 0;
-	}
-	dir = xasprintf("%s/%s", env->out, WORK_DIRNAME);
-	*sorted = sorter_new(dir, env->sort_budget, env->plan->ncmp, pg->src.side);
+	if (env->sorters)
+		s = env->sorters[side] = sorter_renew(env->sorters[side], dir, env->sort_budget, env->plan->ncmp,
+		                                      name);
+	else
+		s = sorter_new(dir, env->sort_budget, env->plan->ncmp, name);
 	free(dir);
-	while ((rc = paged_next(pg, &m, err)) == 1)
-		if (sorter_add(*sorted, m, err) < 0)
+	return s;
+}
+
+/*
+ * Each side's rows in bytewise order: straight from its pages, or through
+ * a local sort. Two sorted sides are read in turns, a row from each, so
+ * that both servers produce their rows at once instead of one after the
+ * other; a side that needs no sort is read by the merge afterwards.
+ */
+static int side_sources(const struct chunk_env *env, struct paged pg[2], struct sorter *sorted[2],
+                        struct msource *out[2], struct tally_err *err)
+{
+	bool more[2];
+
+	for (int s = 0; s < 2; s++) {
+		sorted[s] = env->cp->exact[s] ? NULL : chunk_sorter(env, s, pg[s].src.side);
+		more[s] = sorted[s] != NULL;
+		out[s] = &pg[s].src;
+	}
+	while (more[0] || more[1]) {
+		for (int s = 0; s < 2; s++) {
+			const struct mrow *m;
+			int rc;
+
+			if (!more[s])
+				continue;
+			rc = paged_next(&pg[s], &m, err);
+			if (rc < 0 || (rc == 1 && sorter_add(sorted[s], m, err) < 0))
+				return -1;
+			more[s] = rc == 1;
+		}
+	}
+	for (int s = 0; s < 2; s++) {
+		if (!sorted[s])
+			continue;
+		if (sorter_finish(sorted[s], err) < 0)
 			return -1;
-	if (rc < 0 || sorter_finish(*sorted, err) < 0)
-		return -1;
-	*out = sorter_source(*sorted);
+		out[s] = sorter_source(sorted[s]);
+	}
 	return 0;
 }
 
@@ -535,8 +575,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	paged_init(&pg[1], env, SIDE_TARGET, id);
 	if (sink_open(&k, env, id, env->cp->reconcile, err) < 0)
 		goto out;
-	if (side_source(env, SIDE_SOURCE, &pg[0], &sorted[0], &src[0], err) < 0 ||
-	    side_source(env, SIDE_TARGET, &pg[1], &sorted[1], &src[1], err) < 0)
+	if (side_sources(env, pg, sorted, src, err) < 0)
 		goto out;
 	for (int s = 0; s < 2 && !p->multiset; s++) {
 		keynames[s] = xcalloc(p->nkey ? p->nkey : 1, sizeof(char *));
@@ -577,8 +616,10 @@ out:
 		sink_abort(&k, env, id);
 		err_context(err, "chunk %zu", id + 1);
 	}
-	sorter_free(sorted[0]);
-	sorter_free(sorted[1]);
+	if (!env->sorters) {
+		sorter_free(sorted[0]);
+		sorter_free(sorted[1]);
+	}
 	paged_release(&pg[0]);
 	paged_release(&pg[1]);
 	free(keynames[0]);

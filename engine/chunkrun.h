@@ -3,9 +3,11 @@
  *   run -> CHUNKRUN -> work: compares one chunk of one check. Reads each
  *   side's part of the key range in pages sized to a target query time (a
  *   skewed or gappy chunk never becomes one giant query), sorts locally a
- *   side whose server order is not bytewise, merges, and writes the
- *   chunk's part: its difference lines, its repair records, the rows it
- *   found on one side only when chunks may disagree on membership, and its
+ *   side whose server order is not bytewise (such a side reads each
+ *   chunk, sized to the sort budget, in one statement without ORDER BY;
+ *   two such sides are read in turns), merges, and writes the chunk's
+ *   part: its difference lines, its repair records, the rows it found on
+ *   one side only when chunks may disagree on membership, and its
  *   result, last. Several workers run chunks at once, each with its own
  *   sessions: nothing here is shared but the rate limiter and the progress
  *   counter.
@@ -21,6 +23,8 @@
 #include "plan.h"
 #include "repair.h"
 #include "work.h"
+
+struct sorter;
 
 /* --max-rate: a token bucket shared by every worker. */
 struct ratelimit {
@@ -53,6 +57,13 @@ struct chunk_env {
 	void *pause_arg;
 	const int *stop;                    /* read atomically: when set, the chunk stops at the next row */
 	bool counts;                        /* --mode counts: count the chunk's rows in each server, read none */
+	/*
+	 * NULL, or the worker's two sorters (source, target; each NULL until
+	 * first needed): a chunk that sorts a side takes that side's, renewed
+	 * (sorter_renew), and leaves it to the worker, which frees both at the
+	 * end. Kept across chunks, their memory is allocated and mapped once.
+	 */
+	struct sorter **sorters;
 };
 
 /* What each side's session cost since before (its io then), into out. */

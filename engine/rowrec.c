@@ -70,9 +70,14 @@ int rowrec_get(const uint8_t *p, size_t n, struct rowview *v)
 		return -1;
 	end = p + len;
 	v->off = xgrow(v->off, &v->offcap, ncmp + 1, sizeof(uint32_t));
-	v->val = xgrow(v->val, &v->valcap, nraw ? nraw : 1, sizeof(char *));
-	if (v->valcap > 0)
-		v->len = xrealloc(v->len, v->valcap * sizeof(size_t));
+	if (nraw > v->valcap || !v->val) {
+		/* val and len share valcap: grow both, once per new width, not per record */
+		size_t cap = v->valcap;
+
+		v->val = xgrow(v->val, &cap, nraw ? nraw : 1, sizeof(char *));
+		v->len = xrealloc(v->len, cap * sizeof(size_t));
+		v->valcap = cap;
+	}
 	v->m.bytes = p + ROWREC_HEAD;
 	v->m.keylen = keylen;
 	v->m.len = canonlen;

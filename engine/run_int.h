@@ -89,6 +89,7 @@ struct worker {
 	struct run *r;
 	pthread_t th;
 	struct sessions ss;
+	struct sorter *sorters[2];  /* owned: the local sorts of source and target, kept across chunks */
 };
 
 /*

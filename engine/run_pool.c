@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "sorter.h"
 #include "work.h"
 
 /* ---- workers ---------------------------------------------------------- */
@@ -93,6 +94,7 @@ static int run_task(struct worker *w, const struct task *t, struct tally_err *er
 		}
 		if (rc == 0) {
 			run_env_for(r, t->check, cn, &env);
+			env.sorters = w->sorters;
 			rc = chunk_run(&env, t->chunk, &pr, err);
 		}
 		if (rc == 0)
@@ -180,6 +182,8 @@ static void *worker_main(void *arg)
 		__atomic_add_fetch(&r->chunks_done, 1, __ATOMIC_RELAXED);
 	}
 	run_sessions_close(r, &w->ss);
+	sorter_free(w->sorters[0]);
+	sorter_free(w->sorters[1]);
 	canon_thread_release();
 	pthread_mutex_lock(&r->lock);
 	r->active--;

@@ -1,7 +1,9 @@
 /*
  * engine/sorter.c
- *   SORTER: records in one memory buffer, sorted through an index array
- *   when the buffer is full and written as a zstd run; at the end either
+ *   SORTER: records in one memory buffer, sorted through an array of
+ *   their offsets and key prefixes (a stable merge sort that reads a
+ *   record only when two prefixes tie) when the buffer is full and
+ *   written as a zstd run; at the end either
  *   the one in-memory batch is read in order, or the runs and the last
  *   batch, which stays in memory, are merged with a binary heap of readers.
  */
@@ -24,14 +26,26 @@ struct run {
 	bool done;
 };
 
+/*
+ * An in-memory record as the sort sees it: the first 16 bytes of its
+ * canonical key, big-endian in two words and zero-padded, so that most
+ * comparisons are two integer compares without touching the record; the
+ * full keys decide only when the prefixes tie.
+ */
+struct sortent {
+	uint64_t p0, p1;
+	size_t off;                 /* the record's offset in mem */
+};
+
 struct sorter {
 	char *dir;
 	size_t budget;
 	size_t ncmp;
 	const char *side;
 	struct buf mem;             /* records of the batch in memory */
-	size_t *recs;               /* their offsets in mem */
-	size_t nrecs, caprecs;
+	struct sortent *recs;       /* one per record of mem, in insertion then key order */
+	struct sortent *tmp;        /* the merge sort's scratch, as large as recs */
+	size_t nrecs, caprecs, captmp;
 	struct run *runs;
 	size_t nruns;
 	bool finished;
@@ -44,25 +58,111 @@ struct sorter {
 	struct msource src;
 };
 
-static _Thread_local const char *sort_base;
-
-static int cmp_recs(const void *a, const void *b)
+static uint64_t load_be64(const uint8_t *p, size_t n)
 {
-	const uint8_t *ra = (const uint8_t *)sort_base + *(const size_t *)a;
-	const uint8_t *rb = (const uint8_t *)sort_base + *(const size_t *)b;
-	size_t la, lb;
-	const uint8_t *ka = rowrec_key(ra, &la), *kb = rowrec_key(rb, &lb);
+	uint64_t v = 0;
 
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? p[i] : 0);
+	return v;
+}
+
+static void sortent_fill(struct sortent *e, const uint8_t *rec, size_t off)
+{
+	size_t len;
+	const uint8_t *k = rowrec_key(rec, &len);
+
+	e->p0 = load_be64(k, len);
+	e->p1 = len > 8 ? load_be64(k + 8, len - 8) : 0;
+	e->off = off;
+}
+
+/*
+ * memcmp order of the two records' full keys (merge_keycmp), from their
+ * prefixes when those differ. Zero padding makes a short key's prefix
+ * equal to a longer key's that continues with zero bytes, never greater,
+ * so a prefix difference always agrees with the full comparison.
+ */
+static int sortent_cmp(const struct sortent *a, const struct sortent *b, const uint8_t *base)
+{
+	size_t la, lb;
+	const uint8_t *ka, *kb;
+
+	if (a->p0 != b->p0)
+		return a->p0 < b->p0 ? -1 : 1;
+	if (a->p1 != b->p1)
+		return a->p1 < b->p1 ? -1 : 1;
+	ka = rowrec_key(base + a->off, &la);
+	kb = rowrec_key(base + b->off, &lb);
+	if (la > 16 && lb > 16)   /* the first 16 bytes are equal */
+		return merge_keycmp(ka + 16, la - 16, kb + 16, lb - 16);
 	return merge_keycmp(ka, la, kb, lb);
+}
+
+/* Short runs are sorted by insertion first; a stable sort throughout. */
+#define SORT_SMALL 16
+
+static void insertion_sort(struct sortent *v, size_t n, const uint8_t *base)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct sortent e = v[i];
+		size_t j = i;
+
+		while (j > 0 && sortent_cmp(&e, &v[j - 1], base) < 0) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = e;
+	}
+}
+
+static void swap_ents(struct sortent **a, struct sortent **b)
+{
+	struct sortent *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * Bottom-up merge sort of v[0..n) using tmp (n entries): stable, so rows
+ * with equal keys keep the order they were added in, as glibc's qsort
+ * (a merge sort) kept them before.
+ */
+static void merge_sort(struct sortent *v, struct sortent *tmp, size_t n, const uint8_t *base)
+{
+	struct sortent *from = v, *to = tmp;
+
+	for (size_t i = 0; i < n; i += SORT_SMALL)
+		insertion_sort(v + i, n - i < SORT_SMALL ? n - i : SORT_SMALL, base);
+	for (size_t width = SORT_SMALL; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = mid + width < n ? mid + width : n;
+			size_t i = lo, j = mid, k = lo;
+
+			if (mid == hi || sortent_cmp(&from[mid - 1], &from[mid], base) <= 0) {
+				memcpy(to + lo, from + lo, (hi - lo) * sizeof(*to));
+				continue;   /* already in order */
+			}
+			while (i < mid && j < hi)
+				to[k++] = sortent_cmp(&from[j], &from[i], base) < 0 ? from[j++] : from[i++];
+			memcpy(to + k, from + i, (mid - i) * sizeof(*to));
+			k += mid - i;
+			memcpy(to + k, from + j, (hi - j) * sizeof(*to));
+		}
+		swap_ents(&from, &to);
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof(*v));
 }
 
 static void sort_batch(struct sorter *s)
 {
 	if (s->nrecs < 2)
-		return;   /* nothing to sort, and recs may still be NULL, which qsort() must not get */
-	sort_base = s->mem.data;
-	qsort(s->recs, s->nrecs, sizeof(size_t), cmp_recs);
-	sort_base = NULL;
+		return;
+	s->tmp = xgrow(s->tmp, &s->captmp, s->nrecs, sizeof(*s->tmp));
+	merge_sort(s->recs, s->tmp, s->nrecs, (const uint8_t *)s->mem.data);
 }
 
 /* Sorts the batch in memory and writes it as a run. */
@@ -76,7 +176,7 @@ static int spill(struct sorter *s, struct tally_err *err)
 	sort_batch(s);
 	rc = zfile_create(&z, path, 1, ZFILE_SCRATCH, err);
 	for (size_t i = 0; i < s->nrecs && rc == 0; i++) {
-		const uint8_t *rec = (const uint8_t *)s->mem.data + s->recs[i];
+		const uint8_t *rec = (const uint8_t *)s->mem.data + s->recs[i].off;
 
 		rc = zfile_write(&z, rec, rowrec_len(rec), err);
 	}
@@ -114,9 +214,11 @@ int sorter_add(struct sorter *s, const struct mrow *m, struct tally_err *err)
 {
 	if (s->mem.len > 0 && s->mem.len >= s->budget && spill(s, err) < 0)
 		return -1;
-	s->recs = xgrow(s->recs, &s->caprecs, s->nrecs + 1, sizeof(size_t));
-	s->recs[s->nrecs++] = s->mem.len;
+	size_t off = s->mem.len;
+
+	s->recs = xgrow(s->recs, &s->caprecs, s->nrecs + 1, sizeof(*s->recs));
 	rowrec_put(&s->mem, m, s->ncmp, m->raw);
+	sortent_fill(&s->recs[s->nrecs++], (const uint8_t *)s->mem.data + off, off);
 	return 0;
 }
 
@@ -131,7 +233,7 @@ static int run_next(struct sorter *s, struct run *r, struct tally_err *err)
 		if (s->next == s->nrecs)
 			r->done = true;
 		else
-			r->cur = (const uint8_t *)s->mem.data + s->recs[s->next++];
+			r->cur = (const uint8_t *)s->mem.data + s->recs[s->next++].off;
 		return 0;
 	}
 	got = zreader_read(&r->z, head, 4, err);
@@ -194,7 +296,7 @@ static int next_row(void *ctx, const struct mrow **row, struct tally_err *err)
 	if (s->nruns == 0) {
 		if (s->next == s->nrecs)
 			return 0;
-		rec = (const uint8_t *)s->mem.data + s->recs[s->next++];
+		rec = (const uint8_t *)s->mem.data + s->recs[s->next++].off;
 	} else {
 		if (s->advance >= 0) {
 			struct run *r = &s->runs[s->advance];
@@ -267,10 +369,9 @@ size_t sorter_runs(const struct sorter *s)
 	return n;
 }
 
-void sorter_free(struct sorter *s)
+/* Closes and removes the runs; the sorter keeps its buffers. */
+static void drop_runs(struct sorter *s)
 {
-	if (!s)
-		return;
 	for (size_t i = 0; i < s->nruns; i++) {
 		if (s->runs[i].z.fd >= 0 || s->runs[i].z.dctx)
 			zreader_close(&s->runs[i].z);
@@ -280,8 +381,42 @@ void sorter_free(struct sorter *s)
 		buf_release(&s->runs[i].rec);
 	}
 	free(s->runs);
+	s->runs = NULL;
+	s->nruns = 0;
 	free(s->heap);
+	s->heap = NULL;
+	s->nheap = 0;
+}
+
+void sorter_reset(struct sorter *s)
+{
+	drop_runs(s);
+	buf_reset(&s->mem);
+	s->nrecs = 0;
+	s->finished = false;
+	s->next = 0;
+	s->advance = -1;
+}
+
+struct sorter *sorter_renew(struct sorter *s, const char *dir, size_t budget, size_t ncmp, const char *side)
+{
+	if (s && s->budget == budget && s->ncmp == ncmp && strcmp(s->dir, dir) == 0) {
+		sorter_reset(s);
+		s->side = side;
+		s->src.side = side;
+		return s;
+	}
+	sorter_free(s);
+	return sorter_new(dir, budget, ncmp, side);
+}
+
+void sorter_free(struct sorter *s)
+{
+	if (!s)
+		return;
+	drop_runs(s);
 	free(s->recs);
+	free(s->tmp);
 	free(s->dir);
 	buf_release(&s->mem);
 	rowview_release(&s->view);

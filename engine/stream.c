@@ -41,6 +41,7 @@ int stream_open(struct stream *s, struct conn *c, const struct plan *p, int side
 		req.nhi = range->nhi;
 		req.hi = range->nhi ? range->hi : NULL;
 		req.limit = range->limit;
+		req.unordered = range->unordered && range->limit == 0;
 		if (range->and_where && req.where && *req.where)
 			req.where = where = xasprintf("(%s\n) AND %s", req.where, range->and_where);
 		else if (range->and_where)

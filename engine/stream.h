@@ -35,6 +35,7 @@ struct scan_range {
 	size_t nlo, nhi;
 	const struct sqlval *lo, *hi;
 	uint64_t limit;
+	bool unordered;             /* any order will do (scan_req.unordered) */
 	const char *and_where;      /* a condition ANDed with the check's where (bykey.h), or NULL */
 };
 

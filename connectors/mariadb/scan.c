@@ -182,7 +182,8 @@ int mdb_scan_open(struct conn *base, const struct scan_req *req, struct tally_er
 	buf_addstr(&sql, " FROM ");
 	mdb_add_from(&sql, d, req->query);
 	mdb_add_where(&sql, req->where, (const char *const *)cond, 2);
-	mdb_add_order_by(&sql, d, req->key, req->nkey, false);
+	if (!req->unordered)
+		mdb_add_order_by(&sql, d, req->key, req->nkey, false);
 	if (req->limit)
 		buf_addf(&sql, " LIMIT %" PRIu64, req->limit);
 	free(cond[0]);

@@ -130,7 +130,7 @@ static int pgc_scan_sql(struct pgsess *s, const struct scan_req *req, size_t nlo
 			return -1;
 		}
 	}
-	if (req->nkey) {
+	if (req->nkey && !req->unordered) {
 		buf_addstr(sql, " ORDER BY ");
 		pgc_add_keys(sql, d, req->key, req->nkey);
 	}

@@ -24,6 +24,7 @@
 #include "../../engine/base/zfile.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 /* A row built from a text key and one text value, like a stream makes. */
 struct trow {
@@ -271,12 +272,286 @@ static void test_zfile_sticky_error(void **state)
 	assert_string_equal(err.msg, "cannot create '/nonexistent-dir/x': No such file or directory");
 }
 
+/* ---- the prefix sort against a reference ------------------------------ */
+
+/* A row whose canonical key is any bytes: key, then an 8-byte id as its value. */
+struct krow {
+	uint8_t bytes[64];
+	uint32_t off[2];
+	struct mrow m;
+	const char *val[1];
+	size_t len[1];
+	struct rawrow raw;
+	char idtext[24];
+};
+
+static void make_krow(struct krow *r, const uint8_t *key, size_t keylen, uint64_t id)
+{
+	assert_true(keylen <= 48);
+	memset(r, 0, sizeof(*r));
+	if (keylen)
+		memcpy(r->bytes, key, keylen);
+	le_put32(r->bytes + keylen, (uint32_t)id);
+	le_put32(r->bytes + keylen + 4, (uint32_t)(id >> 32));
+	r->m.bytes = r->bytes;
+	r->m.keylen = keylen;
+	r->m.len = keylen + 8;
+	r->off[1] = 8;
+	r->m.off = r->off;
+	rowhash_of(r->bytes, r->m.len, &r->m.hash);
+	snprintf(r->idtext, sizeof(r->idtext), "%llu", (unsigned long long)id);
+	r->val[0] = r->idtext;
+	r->len[0] = strlen(r->idtext);
+	r->raw.ncols = 1;
+	r->raw.val = r->val;
+	r->raw.len = r->len;
+	r->m.raw = &r->raw;
+}
+
+struct refkey {
+	uint8_t key[48];
+	size_t len;
+	uint64_t id;               /* the order rows were added in */
+};
+
+/* Bytewise key order, then the order of adding: what a stable sort gives. */
+static int refcmp(const void *a, const void *b)
+{
+	const struct refkey *x = a, *y = b;
+	int c = merge_keycmp(x->key, x->len, y->key, y->len);
+
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static void add_all(struct sorter *s, const struct refkey *keys, size_t n)
+{
+	struct tally_err err;
+
+	for (size_t i = 0; i < n; i++) {
+		struct krow r;
+
+		make_krow(&r, keys[i].key, keys[i].len, keys[i].id);
+		assert_int_equal(sorter_add(s, &r.m, &err), 0);
+	}
+}
+
+/*
+ * Reads the sorter out and checks it against keys sorted by refcmp: every
+ * key in order, and the ids too when ids_exact (in memory the sort is
+ * stable; merging runs from disk orders equal keys by run, as before).
+ */
+static void expect_order(struct sorter *s, struct refkey *keys, size_t n, bool ids_exact)
+{
+	struct tally_err err;
+	const struct mrow *m;
+	size_t seen = 0;
+	uint64_t idsum = 0, want_idsum = 0;
+	int rc;
+
+	qsort(keys, n, sizeof(*keys), refcmp);
+	assert_int_equal(sorter_finish(s, &err), 0);
+	while ((rc = sorter_source(s)->next(s, &m, &err)) == 1) {
+		uint64_t id;
+
+		assert_true(seen < n);
+		assert_int_equal(m->keylen, keys[seen].len);
+		if (m->keylen)
+			assert_memory_equal(m->bytes, keys[seen].key, m->keylen);
+		assert_int_equal(m->len, m->keylen + 8);
+		id = (uint64_t)le_get32(m->bytes + m->keylen) | (uint64_t)le_get32(m->bytes + m->keylen + 4) << 32;
+		if (ids_exact)
+			assert_int_equal(id, keys[seen].id);
+		assert_int_equal(m->raw->ncols, 1);
+		assert_int_equal(strtoull(m->raw->val[0], NULL, 10), id);
+		idsum += id;
+		want_idsum += keys[seen].id;
+		seen++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(seen, n);
+	assert_int_equal(idsum, want_idsum);
+}
+
+static size_t set_key(struct refkey *k, const char *bytes, size_t len, uint64_t id)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->key, bytes, len);
+	k->len = len;
+	k->id = id;
+	return 1;
+}
+
+/*
+ * Keys that tie on the 16-byte prefix and differ after it, keys shorter
+ * than the prefix whose zero padding looks like a longer key's zero
+ * bytes, bytes above 0x7f (unsigned order), and equal keys, which must
+ * come back in the order they were added.
+ */
+static void test_prefix_ties(void **state)
+{
+	static const struct { const char *b; size_t len; } lit[] = {
+		{ "0123456789abcdefZ", 17 }, { "0123456789abcdef", 16 }, { "0123456789abcdef\0", 17 },
+		{ "0123456789abcdef\0\0", 18 }, { "0123456789abcdefA", 17 }, { "0123456789abcdef\xff", 17 },
+		{ "0123456789abcdefAB", 18 }, { "0123456789abcdefA", 17 }, { "0123456789abcdeg", 16 },
+		{ "0123456789abcde", 15 }, { "abc", 3 }, { "abc\0", 4 }, { "abc\0\0d", 6 }, { "ab", 2 },
+		{ "", 0 }, { "\0", 1 }, { "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9 }, { "\x80", 1 },
+		{ "\x7f", 1 }, { "abcdefgh", 8 }, { "abcdefgh\0", 9 }, { "abcdefg", 7 }, { "abc", 3 },
+		{ "0123456789abcdef\0", 17 },
+	};
+	char dir[] = "/tmp/tally-test-sorter-XXXXXX";
+	struct refkey keys[3 * sizeof(lit) / sizeof(lit[0])];
+	size_t n = 0, nlit = sizeof(lit) / sizeof(lit[0]);
+	struct sorter *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* Each literal three times, in three different orders. */
+	for (size_t round = 0; round < 3; round++)
+		for (size_t i = 0; i < nlit; i++) {
+			size_t j = round == 0 ? i : round == 1 ? nlit - 1 - i : (i * 7) % nlit;
+
+			n += set_key(&keys[n], lit[j].b, lit[j].len, n);
+		}
+	s = sorter_new(dir, 64 << 20, 1, "source");
+	add_all(s, keys, n);
+	expect_order(s, keys, n, true);
+	assert_int_equal(sorter_runs(s), 0);
+	sorter_free(s);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static uint64_t rnd_state = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* Random keys of 0..40 bytes from {0, 'a', 'b', 0xff}, long shared runs: many prefix ties and duplicates. */
+static struct refkey *random_keys(size_t n)
+{
+	static const uint8_t alpha[] = { 0x00, 'a', 'b', 0xff };
+	struct refkey *keys = calloc(n, sizeof(*keys));
+
+	assert_non_null(keys);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = (size_t)(rnd() % 41), common = (size_t)(rnd() % 24);
+
+		keys[i].len = len;
+		keys[i].id = i;
+		for (size_t b = 0; b < len; b++)
+			keys[i].key[b] = b < common ? 'a' : alpha[rnd() % 4];
+	}
+	return keys;
+}
+
+static void test_random_against_qsort(void **state)
+{
+	char dir[] = "/tmp/tally-test-sorter-XXXXXX";
+	size_t n = 60000;
+	struct refkey *keys = random_keys(n);
+	struct sorter *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* In memory: keys and the order of equal keys exactly as the reference. */
+	s = sorter_new(dir, 64 << 20, 1, "target");
+	add_all(s, keys, n);
+	expect_order(s, keys, n, true);
+	sorter_free(s);
+	/* Through runs on disk: the same key sequence, every row once. */
+	free(keys);
+	keys = random_keys(n);
+	s = sorter_new(dir, 256 << 10, 1, "target");
+	add_all(s, keys, n);
+	expect_order(s, keys, n, false);
+	assert_true(sorter_runs(s) >= 8);
+	sorter_free(s);
+	/* Input already in order (keys is, now) and reversed, through one sorter reset in between. */
+	s = sorter_new(dir, 64 << 20, 1, "target");
+	add_all(s, keys, n);
+	expect_order(s, keys, n, true);
+	for (size_t i = 0; i < n / 2; i++) {
+		struct refkey t = keys[i];
+
+		keys[i] = keys[n - 1 - i];
+		keys[n - 1 - i] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		keys[i].id = i;
+	sorter_reset(s);
+	add_all(s, keys, n);
+	expect_order(s, keys, n, true);
+	sorter_free(s);
+	free(keys);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/*
+ * A sorter reset after a batch that spilled to disk: the runs are gone,
+ * the next batch comes back alone and in order, an empty batch reads as
+ * empty; sorter_renew keeps the sorter when its parameters match and
+ * replaces it when they do not.
+ */
+static void test_reset_and_reuse(void **state)
+{
+	char dir[] = "/tmp/tally-test-sorter-XXXXXX";
+	struct refkey *keys;
+	struct tally_err err;
+	const struct mrow *m;
+	struct sorter *s, *same, *other;
+	struct msource *src;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	rnd_state = 0x9e3779b97f4a7c15ull;
+	keys = random_keys(20000);
+	s = sorter_new(dir, 64 << 10, 1, "source");
+	src = sorter_source(s);
+	add_all(s, keys, 20000);
+	expect_order(s, keys, 20000, false);
+	assert_true(sorter_runs(s) >= 10);
+
+	sorter_reset(s);
+	assert_int_equal(sorter_runs(s), 0);
+	assert_int_equal(rmdir(dir), 0);         /* every run was removed */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_ptr_equal(sorter_source(s), src);
+	assert_int_equal(sorter_finish(s, &err), 0);
+	assert_int_equal(src->next(src->ctx, &m, &err), 0);   /* empty after a reset */
+
+	same = sorter_renew(s, dir, 64 << 10, 1, "target");
+	assert_ptr_equal(same, s);
+	assert_string_equal(sorter_source(same)->side, "target");
+	add_all(same, keys + 100, 500);
+	expect_order(same, keys + 100, 500, true);
+	assert_int_equal(sorter_runs(same), 0);
+	add_all(same, keys, 3);                  /* a new batch without a reset would mix: renew empties */
+	other = sorter_renew(same, dir, 64 << 10, 2, "target");
+	assert_ptr_not_equal(other, NULL);
+	assert_int_equal(sorter_finish(other, &err), 0);
+	assert_int_equal(sorter_source(other)->next(other, &m, &err), 0);
+	other = sorter_renew(other, dir, 64 << 10, 2, "source");
+	add_all(other, keys + 1000, 7000);
+	expect_order(other, keys + 1000, 7000, false);
+	sorter_free(other);
+	sorter_free(NULL);
+	free(keys);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_memory),
 		cmocka_unit_test(test_spilled_runs),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_prefix_ties),
+		cmocka_unit_test(test_random_against_qsort),
+		cmocka_unit_test(test_reset_and_reuse),
 		cmocka_unit_test(test_rowrec_round_trip),
 		cmocka_unit_test(test_zfile_round_trip_and_truncation),
 		cmocka_unit_test(test_zfile_sticky_error),
