@@ -263,7 +263,10 @@ struct sink {
 	bool absent;                /* expect: absent */
 	size_t ncmp;
 	uint64_t missing, extra, changed;
+	uint64_t outside;           /* a workflow step's differences of keys outside the workflow's set */
+	const struct wf_filter *wf;
 	struct buf rec;
+	struct buf wkey;
 };
 
 static int leave(struct sink *k, int side, const struct mrow *m, struct tally_err *err)
@@ -278,7 +281,13 @@ static int sink_diff(void *ctx, enum diff_kind kind, const struct mrow *src, con
                      const uint8_t *changed, struct tally_err *err)
 {
 	struct sink *k = ctx;
+	const struct mrow *kr = src ? src : tgt;
 
+	/* A workflow's step reads only its keys: the others are counted, not compared. */
+	if (k->wf && kr->raw && !wf_filter_keeps(k->wf, kr->raw->val, kr->raw->len, &k->wkey)) {
+		k->outside++;
+		return 0;
+	}
 	/*
 	 * Chunks that may disagree on membership hand on every row that is not
 	 * simply equal: a one-sided row may have its match in another chunk,
@@ -331,6 +340,8 @@ static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, b
 
 	memset(k, 0, sizeof(*k));
 	buf_init(&k->rec);
+	buf_init(&k->wkey);
+	k->wf = env->wf;
 	k->dz.fd = k->left.fd = -1;
 	k->ncmp = env->plan->ncmp;
 	k->absent = env->plan->check->expect == EXPECT_ABSENT;
@@ -384,6 +395,7 @@ static int sink_close(struct sink *k, const struct chunk_env *env, size_t part, 
 		free(to);
 	}
 	buf_release(&k->rec);
+	buf_release(&k->wkey);
 	return rc;
 }
 
@@ -406,6 +418,7 @@ static void sink_abort(struct sink *k, const struct chunk_env *env, size_t part)
 		free(p);
 	}
 	buf_release(&k->rec);
+	buf_release(&k->wkey);
 }
 
 /* ---- one chunk -------------------------------------------------------- */
@@ -564,6 +577,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 		res->missing = k.missing;
 		res->extra = k.extra;
 		res->changed = k.changed;
+		res->outside = k.outside;
 		res->seconds = chunk_now() - t0;
 		res->ended = chunk_wall();
 		chunk_io_since(env, io0, res->io);
@@ -665,6 +679,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 		res->missing = k.missing;
 		res->extra = k.extra;
 		res->changed = k.changed;
+		res->outside = k.outside;
 		res->seconds = chunk_now() - t0;
 		res->ended = chunk_wall();
 		chunkhash_init(&res->hash[0]);

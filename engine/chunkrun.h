@@ -20,6 +20,7 @@
 #include "chunk.h"
 #include "plan.h"
 #include "repair.h"
+#include "wfkeys.h"
 #include "work.h"
 
 /* --max-rate: a token bucket shared by every worker. */
@@ -53,6 +54,8 @@ struct chunk_env {
 	void *pause_arg;
 	const int *stop;                    /* read atomically: when set, the chunk stops at the next row */
 	bool counts;                        /* --mode counts: count the chunk's rows in each server, read none */
+	/* A workflow's step: differences of keys outside the workflow's set are dropped (counted). NULL: none. */
+	const struct wf_filter *wf;
 };
 
 /* What each side's session cost since before (its io then), into out. */

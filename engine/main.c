@@ -137,6 +137,16 @@ static int safe_sql(const struct spec *spec, char *const *only, size_t nonly)
 		if (runs && (safe_sql_side(spec, &c->source) || safe_sql_side(spec, &c->target)))
 			return 2;
 	}
+	/* A workflow's keys are read when any of its steps runs. */
+	for (size_t i = 0; i < spec->nworkflows; i++) {
+		bool runs = nonly == 0;
+
+		for (size_t s = 0; s < spec->workflows[i].nsteps; s++)
+			for (size_t j = 0; j < nonly; j++)
+				runs = runs || strcmp(only[j], spec->workflows[i].steps[s].check) == 0;
+		if (runs && safe_sql_side(spec, &spec->workflows[i].keys))
+			return 2;
+	}
 	return 0;
 }
 
@@ -317,6 +327,31 @@ static int known_checks(const struct spec *spec, const struct run_opts *opts)
 	return 0;
 }
 
+/* A --check naming a workflow stands for all of its steps. */
+static void select_workflows(const struct spec *spec, struct run_opts *opts)
+{
+	size_t n = 0, cap = opts->nonly;
+	char **o;
+
+	for (size_t i = 0; i < opts->nonly; i++) {
+		const struct spec_workflow *w = spec_find_workflow(spec, opts->only[i]);
+
+		cap += w ? w->nsteps : 0;
+	}
+	o = xcalloc(cap ? cap : 1, sizeof(*o));
+	for (size_t i = 0; i < opts->nonly; i++) {
+		const struct spec_workflow *w = spec_find_workflow(spec, opts->only[i]);
+
+		for (size_t s = 0; w && s < w->nsteps; s++)
+			o[n++] = w->steps[s].check;
+		if (!w)
+			o[n++] = opts->only[i];
+	}
+	free(opts->only);
+	opts->only = o;
+	opts->nonly = n;
+}
+
 /*
  * Schema checks become one check per table (reading both catalogs), and
  * a --check naming one stands for all of its tables. Its findings belong
@@ -431,6 +466,7 @@ static int cmd_check(int argc, char **argv)
 		free(opts.only);
 		return 2;
 	}
+	select_workflows(&spec, &opts);
 	if (known_checks(&spec, &opts) || counts_checks(&spec, &opts) ||
 	    (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);
