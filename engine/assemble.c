@@ -510,8 +510,8 @@ static const char *repair_system(void *ctx, size_t check)
 
 /*
  * The workflows: their keys grouped from the pending diff file, one line
- * per key appended to it, and the repair of a workflow with keys done out
- * of order withheld unless it allows them.
+ * per key appended to it (the repair then leaves out keys done out of
+ * order, unless their workflow allows them: wfa_withholds_key).
  */
 static int workflows(const struct assemble_in *in, struct asm_state *st, struct tally_err *err)
 {
@@ -529,17 +529,6 @@ static int workflows(const struct assemble_in *in, struct asm_state *st, struct 
 	free(path);
 	if (rc < 0)
 		return -1;
-	for (size_t i = 0; i < st->nchecks; i++) {
-		const char *why = wfa_withheld(&st->wf, i);
-
-		if (!why || !st->info[i])
-			continue;
-		repair_info_release(st->info[i]);
-		free(st->info[i]);
-		st->info[i] = NULL;
-		st->rres[i].none = why;
-		st->rep.checks[i].repair = &st->rres[i];
-	}
 	st->rep.workflows = wfa_json(&st->wf, repair_system, st);
 	return 0;
 }
@@ -597,7 +586,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	}
 	if (rc == 0 && !in->shard) {
 		struct repair_asm ra = { in->out, &st.spec, n, st.info, st.parts, st.nparts, in->compress,
-		                         in->finished_at };
+		                         in->finished_at, st.wf.n ? wfa_withholds_key : NULL, &st.wf };
 
 		rc = repair_assemble(&ra, st.rres, err);
 		for (size_t i = 0; i < n; i++)

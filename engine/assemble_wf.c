@@ -14,7 +14,7 @@
 #include "base/zfile.h"
 #include "work.h"
 
-#define WITHHELD "keys of this workflow were done out of order: its repair is withheld (repair_out_of_order: false)"
+#define WITHHELD "keys done out of order are left out of the repair (repair_out_of_order: false)"
 
 void wfa_release(struct wfa *a)
 {
@@ -297,13 +297,25 @@ static bool withholds(const struct wfa_one *w)
 	       !json_is_true(json_object_get(w->def, "repair_out_of_order"));
 }
 
-const char *wfa_withheld(const struct wfa *a, size_t check)
+bool wfa_withholds_key(void *ctx, size_t check, const char *wfkey)
 {
-	for (size_t i = 0; i < a->n; i++)
-		for (size_t s = 0; s < a->w[i].nsteps; s++)
-			if (a->w[i].check[s] == check && withholds(&a->w[i]))
-				return WITHHELD;
-	return NULL;
+	const struct wfa *a = ctx;
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct wfa_one *w = &a->w[i];
+		long k;
+
+		if (!withholds(w))
+			continue;
+		for (size_t s = 0; s < w->nsteps; s++) {
+			if (w->check[s] != check)
+				continue;
+			k = wfkeys_find(&w->keys, wfkey);
+			if (k >= 0 && wf_group_of(&w->done[(size_t)k * w->nsteps], w->nsteps, NULL) == WF_OUT_OF_ORDER)
+				return true;
+		}
+	}
+	return false;
 }
 
 /* The keys of one group, as key objects. */

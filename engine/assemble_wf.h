@@ -11,9 +11,9 @@
  *
  * A workflow whose step has an error of its own has no verdict and no
  * entry. Keys of steps done out of order are not repaired unless the
- * workflow says repair_out_of_order: true; since a repair record is not
- * tied to a workflow key, that withholds the repair of every step of the
- * workflow (wfa_withheld), with the reason in the report.
+ * workflow says repair_out_of_order: true: each step's repair records
+ * carry their workflow key (repair_tag), and assembling the repair leaves
+ * out those of such keys (wfa_withholds_key); the report lists them.
  */
 #ifndef TALLY_ASSEMBLE_WF_H
 #define TALLY_ASSEMBLE_WF_H
@@ -58,8 +58,8 @@ void wfa_add_outside(struct wfa *a, size_t check, uint64_t outside);
 /* Reads the pending diff file at path, groups the keys and appends the workflow lines to it. */
 int wfa_apply(struct wfa *a, const char *path, struct tally_err *err);
 
-/* The reason check's repair is withheld (a workflow with keys out of order), or NULL. */
-const char *wfa_withheld(const struct wfa *a, size_t check);
+/* repair_asm.withhold, ctx the struct wfa: is wfkey of check's workflow done out of order, and withheld? */
+bool wfa_withholds_key(void *ctx, size_t check, const char *wfkey);
 
 /*
  * report.json's "workflows"; system_of(check) names the system a step's

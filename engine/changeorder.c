@@ -307,8 +307,8 @@ static void workflow_md(struct buf *b, const struct change_order *co, json_t *w)
 		              "so every key's steps are finished in the job's order. Steps a key already\n"
 		              "completed have no difference and are not touched.\n\n");
 	if (json_array_size(json_object_get(w, "out_of_order_keys"))) {
-		buf_addstr(b, withheld ? "Withheld: the repair of every step of this workflow, because these keys were\n"
-		                         "done out of order (set `repair_out_of_order: true` to repair them too):\n\n"
+		buf_addstr(b, withheld ? "Withheld: these keys were done out of order, and the scripts leave them as\n"
+		                         "they are (set `repair_out_of_order: true` to repair them too):\n\n"
 		                       : "Keys done out of order, repaired too (`repair_out_of_order: true`):\n\n");
 		json_array_foreach(json_object_get(w, "out_of_order_keys"), i, k) {
 			char *t = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);

@@ -282,9 +282,10 @@ static int sink_diff(void *ctx, enum diff_kind kind, const struct mrow *src, con
 {
 	struct sink *k = ctx;
 	const struct mrow *kr = src ? src : tgt;
+	bool tag = k->wf && kr->raw;
 
 	/* A workflow's step reads only its keys: the others are counted, not compared. */
-	if (k->wf && kr->raw && !wf_filter_keeps(k->wf, kr->raw->val, kr->raw->len, &k->wkey)) {
+	if (tag && !wf_filter_keeps(k->wf, kr->raw->val, kr->raw->len, &k->wkey)) {
 		k->outside++;
 		return 0;
 	}
@@ -308,6 +309,9 @@ static int sink_diff(void *ctx, enum diff_kind kind, const struct mrow *src, con
 	else
 		k->changed++;
 	if (diffout_row(&k->diff, kind, src, tgt, changed, err) < 0)
+		return -1;
+	/* Which workflow key the record repairs: assembling leaves out keys done out of order. */
+	if (k->rep && tag && repair_tag(k->rep, k->wkey.data ? k->wkey.data : "", k->wkey.len, err) < 0)
 		return -1;
 	if (k->rep && repair_row(k->rep, kind, src, tgt, changed, err) < 0)
 		return -1;
