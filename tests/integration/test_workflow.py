@@ -142,6 +142,12 @@ class Workflow(TallyCase):
         self.assertIn("they are (set `repair_out_of_order: true` to repair them too):\n\n"
                       "- `{\"order_id\":20}`\n", co)
         self.assertNotIn("Order 1", co)     # keys and counts only, no column values
+        html = open(os.path.join(r.outdir, "report.html")).read()
+        self.assertIn("<tr><td>stopped after order-cancelled</td><td class=\"n\">3</td></tr>\n"
+                      "<tr><td>stopped after stock-released</td><td class=\"n\">2</td></tr>\n"
+                      "<tr><td>out of order</td><td class=\"n\">1</td></tr>\n", html)
+        self.assertIn("<tr><td>unindexed</td><td>search</td><td class=\"n\">10</td><td class=\"n\">10</td></tr>",
+                      html)
 
     def test_repair_finishes_all_but_the_withheld_key(self):
         r = self.tally(SPEC)
