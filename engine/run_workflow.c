@@ -190,8 +190,10 @@ int run_workflows_prepare(struct run *r, const char *out, bool resumed, struct t
 			if (rc == 0) {
 				json_t *a = wfkeys_json(&r->wfk[wi]);
 
-				rc = a ? json_object_set_new(all, w->name, a), 0
-				       : err_set(err, ERR_DATA, "workflow '%s': a key is not valid UTF-8 text", w->name);
+				if (a)
+					json_object_set_new(all, w->name, a);
+				else
+					rc = err_set(err, ERR_DATA, "workflow '%s': a key is not valid UTF-8 text", w->name);
 			}
 		}
 		free(idx);

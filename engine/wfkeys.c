@@ -105,7 +105,15 @@ json_t *wfkeys_key_json(const char *key, char *const *names, size_t n)
 		p = end + 1;
 		if (strlen(p) < len)
 			break;
-		v = is_integer(p, len) ? json_integer(strtoll(p, NULL, 10)) : json_stringn(p, len);
+		if (is_integer(p, len)) {
+			char digits[24];
+
+			/* The next column's bytes follow: parse this value's digits only. */
+			snprintf(digits, sizeof(digits), "%.*s", (int)len, p);
+			v = json_integer(strtoll(digits, NULL, 10));
+		} else {
+			v = json_stringn(p, len);
+		}
 		json_object_set_new(o, names[i], v ? v : json_null());
 		p += len;
 	}

@@ -201,6 +201,27 @@ class Workflow(TallyCase):
                       p.stderr)
         self.assertEqual(self.dump(), before)
 
+    def test_resume_reuses_the_key_set(self):
+        # A check in error of its own keeps the work directory; the workflow's keys stay in it.
+        spec = SPEC.replace("workflows:\n", "checks:\n  - name: later\n    source: { system: app, table: later }\n"
+                            "    target: { system: app, table: later }\nworkflows:\n", 1)
+        out = os.path.join(self.tmp, "out")
+        r = self.tally(spec, outdir=out)
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        kept = os.path.join(r.outdir, ".tally-work", "workflows.json")
+        self.assertEqual(json.load(open(kept)), {"order-cancel": [f"{len(str(k))}:{k}" for k in
+                                                                  sorted(range(1, 21), key=lambda k: (len(str(k)), k))]})
+        # Meanwhile order 21 is asked to be cancelled too: --resume still works on the run's 20 keys.
+        self.pg.psql("oms", "CREATE TABLE later (id int PRIMARY KEY);\n"
+                            "UPDATE orders SET cancel_requested_at = now() WHERE id = 21")
+        again = self.tally(spec, "--resume", outdir=out)
+        self.assertEqual(again.code, 1, again.stdout + again.stderr)
+        self.assertEqual(again.outdir, r.outdir)
+        w = again.report["workflows"][0]
+        self.assertEqual(w["keys"], 20)
+        self.assertEqual(w["groups"]["complete"], 10)
+        self.assertEqual(sorted(self.wf_lines(again)), list(range(1, 21)))
+
     def test_check_selects_the_workflow_or_one_step(self):
         r = self.tally(SPEC, "--check", "order-cancel")
         self.assertEqual(r.code, 1, r.stderr)
