@@ -388,7 +388,8 @@ static int expand_schemas(struct spec *spec, struct run_opts *opts)
 
 /*
  * --mode counts judges only equality of row counts: a check that expects
- * a subset or an absence cannot be judged by counts. Refuses the run,
+ * a subset or an absence cannot be judged by counts, nor can a workflow's
+ * step (counts name no key, so no key's step would ever look undone). Refuses the run,
  * naming each such check that would run; returns 0 or 2.
  */
 static int counts_checks(const struct spec *spec, const struct run_opts *opts)
@@ -407,6 +408,11 @@ static int counts_checks(const struct spec *spec, const struct run_opts *opts)
 			fprintf(stderr, "tally: error: %s: check '%s': --mode counts cannot judge expect: %s "
 			        "(equal counts prove neither a subset nor an absence); run it with --mode stream, "
 			        "or leave it out with --check\n", spec->file, c->name, spec_expect_name(c->expect));
+			rc = 2;
+		} else if (runs && spec_workflow_of(spec, c->name, NULL)) {
+			fprintf(stderr, "tally: error: %s: check '%s': --mode counts cannot tell which keys of workflow "
+			        "'%s' a step has done (counts name no key); run it with --mode stream\n", spec->file,
+			        c->name, spec_workflow_of(spec, c->name, NULL)->name);
 			rc = 2;
 		}
 	}

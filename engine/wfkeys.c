@@ -49,6 +49,8 @@ void wfkeys_finish(struct wfkeys *s)
 {
 	size_t w = 0;
 
+	if (s->n == 0)
+		return;     /* k may be NULL, which qsort may not be given */
 	qsort(s->k, s->n, sizeof(*s->k), key_cmp);
 	for (size_t i = 0; i < s->n; i++) {
 		if (w && strcmp(s->k[w - 1], s->k[i]) == 0) {

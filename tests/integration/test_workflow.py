@@ -23,7 +23,10 @@ import harness  # noqa: E402
 from harness import REPO, TallyCase  # noqa: E402
 
 EX = os.path.join(REPO, "specs", "examples")
-SPEC = open(os.path.join(EX, "workflow.yaml")).read()
+# The example, on databases of this test's own (test_examples.py, which may run at the same time, seeds oms and search).
+SPEC = (open(os.path.join(EX, "workflow.yaml")).read()
+        .replace("}/oms?", "}/wf_oms?").replace("}/search\"", "}/wf_search\""))
+assert "wf_oms" in SPEC and "wf_search" in SPEC
 # The same workflow, repairing the key done out of order too.
 SPEC_OOO = SPEC.replace("    key: [order_id]\n", "    key: [order_id]\n    repair_out_of_order: true\n", 1)
 
@@ -41,21 +44,21 @@ class Workflow(TallyCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.pg.drop_db("oms")
-        cls.my.drop_db("search")
+        cls.pg.drop_db("wf_oms")
+        cls.my.drop_db("wf_search")
 
     def setUp(self):
         super().setUp()
-        self.my.create_db("search")
-        self.my.sql("search", open(os.path.join(EX, "workflow-mariadb.sql")).read())
-        self.pg.create_db("oms")
-        self.pg.psql("oms", open(os.path.join(EX, "workflow-postgres.sql")).read())
+        self.my.create_db("wf_search")
+        self.my.sql("wf_search", open(os.path.join(EX, "workflow-mariadb.sql")).read())
+        self.pg.create_db("wf_oms")
+        self.pg.psql("wf_oms", open(os.path.join(EX, "workflow-postgres.sql")).read())
 
     def dump(self):
         """Every row of the three tables, in key order."""
-        return (self.pg.psql("oms", "SELECT id, status, cancel_requested_at FROM orders ORDER BY id"),
-                self.pg.psql("oms", "SELECT order_id, sku, qty FROM stock_reservations ORDER BY 1, 2"),
-                self.my.sql("search", "SELECT order_id, title FROM search_index ORDER BY order_id"))
+        return (self.pg.psql("wf_oms", "SELECT id, status, cancel_requested_at FROM orders ORDER BY id"),
+                self.pg.psql("wf_oms", "SELECT order_id, sku, qty FROM stock_reservations ORDER BY 1, 2"),
+                self.my.sql("wf_search", "SELECT order_id, title FROM search_index ORDER BY order_id"))
 
     def apply(self, r, file, rollback=False):
         """The change order's command for file, run in the run directory with the admin account."""
@@ -192,7 +195,7 @@ class Workflow(TallyCase):
         r = self.tally(SPEC)
         self.assertEqual(r.code, 1, r.stderr)
         # Between check and apply, the job itself releases one reservation of order 12 differently.
-        self.pg.psql("oms", "UPDATE stock_reservations SET qty = qty + 5 WHERE order_id = 12 AND sku = 'SKU-A'")
+        self.pg.psql("wf_oms", "UPDATE stock_reservations SET qty = qty + 5 WHERE order_id = 12 AND sku = 'SKU-A'")
         before = self.dump()
         p, _ = self.apply(r, "repair.app.sql")
         self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
@@ -212,7 +215,7 @@ class Workflow(TallyCase):
         self.assertEqual(json.load(open(kept)), {"order-cancel": [f"{len(str(k))}:{k}" for k in
                                                                   sorted(range(1, 21), key=lambda k: (len(str(k)), k))]})
         # Meanwhile order 21 is asked to be cancelled too: --resume still works on the run's 20 keys.
-        self.pg.psql("oms", "CREATE TABLE later (id int PRIMARY KEY);\n"
+        self.pg.psql("wf_oms", "CREATE TABLE later (id int PRIMARY KEY);\n"
                             "UPDATE orders SET cancel_requested_at = now() WHERE id = 21")
         again = self.tally(spec, "--resume", outdir=out)
         self.assertEqual(again.code, 1, again.stdout + again.stderr)
@@ -221,6 +224,14 @@ class Workflow(TallyCase):
         self.assertEqual(w["keys"], 20)
         self.assertEqual(w["groups"]["complete"], 10)
         self.assertEqual(sorted(self.wf_lines(again)), list(range(1, 21)))
+
+    def test_counts_mode_refused(self):
+        spec = SPEC[:SPEC.index("      - name: stock-released")].replace("        expect: subset\n", "")
+        r = self.tally(spec, "--mode", "counts")
+        self.assertEqual(r.code, 2, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"^tally: error: \S+spec.yaml: check 'order-cancel.order-cancelled': "
+                                   r"--mode counts cannot tell which keys of workflow 'order-cancel' a step "
+                                   r"has done \(counts name no key\); run it with --mode stream\n$")
 
     def test_check_selects_the_workflow_or_one_step(self):
         r = self.tally(SPEC, "--check", "order-cancel")
