@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "assemble_wf.h"
 #include "base/buf.h"
 #include "diffkeys.h"
 #include "changeorder.h"
@@ -221,6 +222,7 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 		res->extra += pr.extra;
 		res->changed += pr.changed;
 		res->skipped_newer += pr.skipped;
+		res->outside += pr.outside;
 		res->worker_seconds += pr.seconds;
 		spans[nspans].from = pr.started;
 		spans[nspans++].to = pr.ended;
@@ -295,6 +297,7 @@ struct asm_state {
 	bool *errored;            /* [check]: an error of its own, no verdict */
 	bool *rechecked;          /* [check]: its recheck part replaces the others' lines and records */
 	size_t nchecks;
+	struct wfa wf;            /* the run's workflows */
 };
 
 /* Every check's result from its parts, and what its repair needs. */
@@ -496,8 +499,41 @@ static void asm_release(struct asm_state *st)
 	free(st->nparts);
 	free(st->errored);
 	free(st->rechecked);
+	wfa_release(&st->wf);
 	report_release(&st->rep);
 	spec_release(&st->spec);
+}
+
+static const char *repair_system(void *ctx, size_t check)
+{
+	const struct spec_check *c = &((struct asm_state *)ctx)->spec.checks[check];
+
+	return c->repair == REPAIR_SOURCE ? c->source.system : c->target.system;
+}
+
+/*
+ * The workflows: their keys grouped from the pending diff file, one line
+ * per key appended to it (the repair then leaves out keys done out of
+ * order, unless their workflow allows them: wfa_withholds_key).
+ */
+static int workflows(const struct assemble_in *in, struct asm_state *st, struct tally_err *err)
+{
+	char *path;
+	int rc;
+
+	if (json_array_size(json_object_get(in->run, "workflows")) == 0)
+		return 0;
+	if (wfa_load(&st->wf, in->run, in->dirs[0], st->errored, err) < 0)
+		return -1;
+	for (size_t i = 0; i < st->nchecks; i++)
+		wfa_add_outside(&st->wf, i, st->rep.checks[i].outside);
+	path = outdir_scratch(in->out, "diff.ndjson.zst");
+	rc = wfa_apply(&st->wf, path, err);
+	free(path);
+	if (rc < 0)
+		return -1;
+	st->rep.workflows = wfa_json(&st->wf, repair_system, st);
+	return 0;
 }
 
 int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err *err)
@@ -538,6 +574,8 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 		rc = write_diff(in, &st, err);
 		st.rep.diff_written = rc == 0;
 	}
+	if (rc == 0 && !in->shard && st.rep.diff_written)
+		rc = workflows(in, &st, err);
 	if (rc == 0 && !in->shard && in->prev_run) {
 		struct tally_err derr;
 
@@ -551,7 +589,7 @@ int assemble_outputs(const struct assemble_in *in, int *status, struct tally_err
 	}
 	if (rc == 0 && !in->shard) {
 		struct repair_asm ra = { in->out, &st.spec, n, st.info, st.parts, st.nparts, in->compress,
-		                         in->finished_at };
+		                         in->finished_at, st.wf.n ? wfa_withholds_key : NULL, &st.wf };
 
 		rc = repair_assemble(&ra, st.rres, err);
 		for (size_t i = 0; i < n; i++)

@@ -135,6 +135,7 @@ int changeorder_build(struct change_order *co, const struct outdir *o, const str
 	co->generated_at = generated_at;
 	co->version = TALLY_VERSION;
 	co->compressed = compressed;
+	co->workflows = r->workflows;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct repair_result *rr = r->checks[i].repair;
 
@@ -230,6 +231,107 @@ static void counts_row(struct buf *b, uint64_t ins, uint64_t upd, uint64_t del)
 {
 	buf_addf(b, " | %llu | %llu | %llu |\n", (unsigned long long)ins, (unsigned long long)upd,
 	         (unsigned long long)del);
+}
+
+/* The position (1-based) of system's script among those to apply, or 0. */
+static size_t script_of(const struct change_order *co, const char *system)
+{
+	for (size_t j = 0; system && j < co->nscripts; j++)
+		if (strcmp(co->scripts[j].system, system) == 0)
+			return j + 1;
+	return 0;
+}
+
+/* One workflow: where its keys stopped, which script finishes which step, what is withheld. */
+static void workflow_md(struct buf *b, const struct change_order *co, json_t *w)
+{
+	json_t *g = json_object_get(w, "groups"), *steps = json_object_get(w, "steps"), *st, *k;
+	const char *withheld = json_string_value(json_object_get(w, "repair_withheld"));
+	size_t i, last = 0;
+	bool ordered = true;
+
+	buf_addstr(b, "### Workflow ");
+	md_code(b, json_string_value(json_object_get(w, "name")));
+	buf_addstr(b, "\n\n");
+	if (json_is_string(json_object_get(w, "reason"))) {
+		md_text(b, json_string_value(json_object_get(w, "reason")));
+		buf_addstr(b, "\n\n");
+	}
+	buf_addf(b, "%lld keys. Where each stopped:\n\n| Stopping point | Keys |\n|---|---:|\n",
+	         (long long)json_integer_value(json_object_get(w, "keys")));
+	buf_addf(b, "| complete | %lld |\n| never started | %lld |\n",
+	         (long long)json_integer_value(json_object_get(g, "complete")),
+	         (long long)json_integer_value(json_object_get(g, "never_started")));
+	json_array_foreach(steps, i, st) {
+		const char *name = json_string_value(json_object_get(st, "name"));
+
+		if (i + 1 == json_array_size(steps))
+			break;
+		buf_addstr(b, "| stopped after ");
+		md_code(b, name);
+		buf_addf(b, " | %lld |\n", (long long)json_integer_value(json_object_get(json_object_get(g,
+		         "stopped_after"), name)));
+	}
+	buf_addf(b, "| out of order (an earlier step not done, a later one done) | %lld |\n\n",
+	         (long long)json_integer_value(json_object_get(g, "out_of_order")));
+	buf_addstr(b, "The steps in the order the job runs them, and the script that finishes each:\n\n");
+	json_array_foreach(steps, i, st) {
+		const char *sys = json_string_value(json_object_get(st, "system"));
+		size_t j = script_of(co, sys);
+
+		buf_addf(b, "%zu. ", i + 1);
+		md_code(b, json_string_value(json_object_get(st, "name")));
+		buf_addf(b, ": %lld key%s to finish, ", (long long)json_integer_value(json_object_get(st, "not_done")),
+		         json_integer_value(json_object_get(st, "not_done")) == 1 ? "" : "s");
+		if (j) {
+			buf_addf(b, "script %zu, ", j);
+			md_code(b, co->scripts[j - 1].file);
+		} else {
+			buf_addstr(b, "no script");
+		}
+		buf_addstr(b, " (system ");
+		md_code(b, sys ? sys : "?");
+		buf_addstr(b, ")\n");
+		if (j && j < last)
+			ordered = false;
+		if (j)
+			last = j;
+	}
+	buf_addstr(b, "\n");
+	if (!ordered)
+		buf_addstr(b, "**The steps go back and forth between systems**: one script per system cannot\n"
+		              "finish them in the job's order. Apply the scripts in the order below, and check\n"
+		              "that no later step depends on an earlier one of another system.\n\n");
+	else
+		buf_addstr(b, "Run the scripts in the order of \"How to apply\": it is the order of the steps,\n"
+		              "so every key's steps are finished in the job's order. Steps a key already\n"
+		              "completed have no difference and are not touched.\n\n");
+	if (json_array_size(json_object_get(w, "out_of_order_keys"))) {
+		buf_addstr(b, withheld ? "Withheld: these keys were done out of order, and the scripts leave them as\n"
+		                         "they are (set `repair_out_of_order: true` to repair them too):\n\n"
+		                       : "Keys done out of order, repaired too (`repair_out_of_order: true`):\n\n");
+		json_array_foreach(json_object_get(w, "out_of_order_keys"), i, k) {
+			char *t = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+
+			buf_addstr(b, "- ");
+			md_code(b, t ? t : "?");
+			buf_addstr(b, "\n");
+			free(t);
+		}
+		buf_addstr(b, "\n");
+	}
+}
+
+static void workflows(struct buf *b, const struct change_order *co)
+{
+	size_t i;
+	json_t *w;
+
+	if (json_array_size(co->workflows) == 0)
+		return;
+	buf_addstr(b, "## Workflows\n\n");
+	json_array_foreach(co->workflows, i, w)
+		workflow_md(b, co, w);
 }
 
 static void what_changes(struct buf *b, const struct change_order *co)
@@ -359,6 +461,7 @@ void changeorder_render(struct buf *b, const struct change_order *co)
 	         rows == 1 ? "" : "s", co->nscripts, co->nscripts == 1 ? "" : "s");
 
 	what_changes(b, co);
+	workflows(b, co);
 
 	buf_addstr(b, "## How to apply\n\n"
 	              "Work in the run directory, RUN_DIR: the directory that holds this file and\n"

@@ -25,6 +25,8 @@
 #include "base/err.h"
 #include "outdir.h"
 #include "repair.h"
+#include <jansson.h>
+
 #include "report.h"
 
 /* One check's share of a script. Strings borrowed. */
@@ -75,6 +77,7 @@ struct change_order {
 	size_t nscripts;
 	struct co_missing *missing; /* owned array */
 	size_t nmissing;
+	json_t *workflows;          /* borrowed: report.json's "workflows", or NULL */
 };
 
 /*

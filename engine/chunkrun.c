@@ -274,7 +274,10 @@ struct sink {
 	bool absent;                /* expect: absent */
 	size_t ncmp;
 	uint64_t missing, extra, changed;
+	uint64_t outside;           /* a workflow step's differences of keys outside the workflow's set */
+	const struct wf_filter *wf;
 	struct buf rec;
+	struct buf wkey;
 };
 
 static int leave(struct sink *k, int side, const struct mrow *m, struct tally_err *err)
@@ -289,7 +292,14 @@ static int sink_diff(void *ctx, enum diff_kind kind, const struct mrow *src, con
                      const uint8_t *changed, struct tally_err *err)
 {
 	struct sink *k = ctx;
+	const struct mrow *kr = src ? src : tgt;
+	bool tag = k->wf && kr->raw;
 
+	/* A workflow's step reads only its keys: the others are counted, not compared. */
+	if (tag && !wf_filter_keeps(k->wf, kr->raw->val, kr->raw->len, &k->wkey)) {
+		k->outside++;
+		return 0;
+	}
 	/*
 	 * Chunks that may disagree on membership hand on every row that is not
 	 * simply equal: a one-sided row may have its match in another chunk,
@@ -310,6 +320,9 @@ static int sink_diff(void *ctx, enum diff_kind kind, const struct mrow *src, con
 	else
 		k->changed++;
 	if (diffout_row(&k->diff, kind, src, tgt, changed, err) < 0)
+		return -1;
+	/* Which workflow key the record repairs: assembling leaves out keys done out of order. */
+	if (k->rep && tag && repair_tag(k->rep, k->wkey.data ? k->wkey.data : "", k->wkey.len, err) < 0)
 		return -1;
 	if (k->rep && repair_row(k->rep, kind, src, tgt, changed, err) < 0)
 		return -1;
@@ -342,6 +355,8 @@ static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, b
 
 	memset(k, 0, sizeof(*k));
 	buf_init(&k->rec);
+	buf_init(&k->wkey);
+	k->wf = env->wf;
 	k->dz.fd = k->left.fd = -1;
 	k->ncmp = env->plan->ncmp;
 	k->absent = env->plan->check->expect == EXPECT_ABSENT;
@@ -395,6 +410,7 @@ static int sink_close(struct sink *k, const struct chunk_env *env, size_t part, 
 		free(to);
 	}
 	buf_release(&k->rec);
+	buf_release(&k->wkey);
 	return rc;
 }
 
@@ -417,6 +433,7 @@ static void sink_abort(struct sink *k, const struct chunk_env *env, size_t part)
 		free(p);
 	}
 	buf_release(&k->rec);
+	buf_release(&k->wkey);
 }
 
 /* ---- one chunk -------------------------------------------------------- */
@@ -606,6 +623,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 		res->extra = k.extra;
 		res->changed = k.changed;
 		res->skipped = st.skipped;
+		res->outside = k.outside;
 		res->seconds = chunk_now() - t0;
 		res->ended = chunk_wall();
 		chunk_io_since(env, io0, res->io);
@@ -712,6 +730,7 @@ int chunk_reconcile(const struct chunk_env *env, struct part_result *res, struct
 		res->extra = k.extra;
 		res->changed = k.changed;
 		res->skipped = st.skipped;
+		res->outside = k.outside;
 		res->seconds = chunk_now() - t0;
 		res->ended = chunk_wall();
 		chunkhash_init(&res->hash[0]);

@@ -22,6 +22,7 @@
 #include "chunk.h"
 #include "plan.h"
 #include "repair.h"
+#include "wfkeys.h"
 #include "work.h"
 
 struct sorter;
@@ -64,6 +65,8 @@ struct chunk_env {
 	 * end. Kept across chunks, their memory is allocated and mapped once.
 	 */
 	struct sorter **sorters;
+	/* A workflow's step: differences of keys outside the workflow's set are dropped (counted). NULL: none. */
+	const struct wf_filter *wf;
 };
 
 /* What each side's session cost since before (its io then), into out. */

@@ -43,7 +43,7 @@ static const char CHECK_HELP[] =
 	"\n"
 	"options for check:\n"
 	"  -o, --out DIR           directory of the runs (created mode 0700)\n"
-	"  -c, --check NAME        run only this check (repeatable)\n"
+	"  -c, --check NAME        run only this check, or all steps of this workflow (repeatable)\n"
 	"  -j, --jobs N            compare N chunks at once, each over its own sessions\n"
 	"      --shard K/N         take only shard K (0-based) of N; combine with tally merge\n"
 	"      --resume            finish the newest unfinished run in DIR: redo only\n"

@@ -35,7 +35,8 @@ bool keyset_has(const struct keyset *s, uint64_t h);
  * The digest of one diff line (len bytes, no newline); *check gets the
  * check name, owned by the caller. Returns 0, 1 for a line that is no
  * difference (kind "in_flight", a row being written: --recheck) with
- * nothing set, or -1 when the line is not a diff line.
+ * nothing set, or a workflow's line ("kind": "workflow", which
+ * names no check), or -1 when the line is not a diff line.
  */
 int diffkeys_digest(const char *line, size_t len, uint64_t *h, char **check);
 

@@ -736,6 +736,59 @@ static int repairs_section(struct buf *b, const struct run_report *r, const stru
 	return 0;
 }
 
+/* Per workflow: its keys per stopping point, and each step's keys to finish. */
+static void workflows_section(struct buf *b, const struct run_report *r)
+{
+	size_t i, s;
+	json_t *w, *st;
+
+	if (json_array_size(r->workflows) == 0 || r->failed)
+		return;
+	buf_addstr(b, "<section id=\"workflows\"><h2>Workflows</h2>\n");
+	json_array_foreach(r->workflows, i, w) {
+		json_t *g = json_object_get(w, "groups");
+		const char *withheld = json_string_value(json_object_get(w, "repair_withheld"));
+
+		buf_addstr(b, "<h3>");
+		esc(b, json_string_value(json_object_get(w, "name")));
+		buf_addf(b, "</h3>\n<p>%lld keys</p>\n<table data-field=\"workflow-groups\"><tr><th>stopping point</th>"
+		         "<th>keys</th></tr>\n<tr><td>complete</td><td class=\"n\">%lld</td></tr>\n"
+		         "<tr><td>never started</td><td class=\"n\">%lld</td></tr>\n",
+		         (long long)json_integer_value(json_object_get(w, "keys")),
+		         (long long)json_integer_value(json_object_get(g, "complete")),
+		         (long long)json_integer_value(json_object_get(g, "never_started")));
+		json_array_foreach(json_object_get(w, "steps"), s, st) {
+			const char *name = json_string_value(json_object_get(st, "name"));
+
+			if (s + 1 == json_array_size(json_object_get(w, "steps")))
+				break;
+			buf_addstr(b, "<tr><td>stopped after ");
+			esc(b, name);
+			buf_addf(b, "</td><td class=\"n\">%lld</td></tr>\n",
+			         (long long)json_integer_value(json_object_get(json_object_get(g, "stopped_after"), name)));
+		}
+		buf_addf(b, "<tr><td>out of order</td><td class=\"n\">%lld</td></tr>\n</table>\n"
+		         "<table data-field=\"workflow-steps\"><tr><th>step</th><th>system</th><th>keys to finish</th>"
+		         "<th>outside the keys</th></tr>\n", (long long)json_integer_value(json_object_get(g, "out_of_order")));
+		json_array_foreach(json_object_get(w, "steps"), s, st) {
+			buf_addstr(b, "<tr><td>");
+			esc(b, json_string_value(json_object_get(st, "name")));
+			buf_addstr(b, "</td><td>");
+			esc(b, json_is_string(json_object_get(st, "system")) ? json_string_value(json_object_get(st, "system")) : "");
+			buf_addf(b, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>\n",
+			         (long long)json_integer_value(json_object_get(st, "not_done")),
+			         (long long)json_integer_value(json_object_get(st, "outside_keys")));
+		}
+		buf_addstr(b, "</table>\n");
+		if (withheld) {
+			buf_addstr(b, "<p>");
+			esc(b, withheld);
+			buf_addstr(b, "</p>\n");
+		}
+	}
+	buf_addstr(b, "</section>\n");
+}
+
 /* ---- the page ------------------------------------------------------------ */
 
 static int render(struct buf *b, const struct run_report *r, const struct assemble_in *in, struct tally_err *err)
@@ -748,6 +801,7 @@ static int render(struct buf *b, const struct run_report *r, const struct assemb
 	buf_addf(b, "</title><style>%s</style></head>\n<body>\n", CSS);
 	run_section(b, r);
 	summary_section(b, r);
+	workflows_section(b, r);
 	for (size_t i = 0; i < r->nchecks && rc == 0; i++) {
 		struct html_check hc;
 		bool loaded = in && !r->failed;

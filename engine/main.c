@@ -137,6 +137,16 @@ static int safe_sql(const struct spec *spec, char *const *only, size_t nonly)
 		if (runs && (safe_sql_side(spec, &c->source) || safe_sql_side(spec, &c->target)))
 			return 2;
 	}
+	/* A workflow's keys are read when any of its steps runs. */
+	for (size_t i = 0; i < spec->nworkflows; i++) {
+		bool runs = nonly == 0;
+
+		for (size_t s = 0; s < spec->workflows[i].nsteps; s++)
+			for (size_t j = 0; j < nonly; j++)
+				runs = runs || strcmp(only[j], spec->workflows[i].steps[s].check) == 0;
+		if (runs && safe_sql_side(spec, &spec->workflows[i].keys))
+			return 2;
+	}
 	return 0;
 }
 
@@ -317,6 +327,31 @@ static int known_checks(const struct spec *spec, const struct run_opts *opts)
 	return 0;
 }
 
+/* A --check naming a workflow stands for all of its steps. */
+static void select_workflows(const struct spec *spec, struct run_opts *opts)
+{
+	size_t n = 0, cap = opts->nonly;
+	char **o;
+
+	for (size_t i = 0; i < opts->nonly; i++) {
+		const struct spec_workflow *w = spec_find_workflow(spec, opts->only[i]);
+
+		cap += w ? w->nsteps : 0;
+	}
+	o = xcalloc(cap ? cap : 1, sizeof(*o));
+	for (size_t i = 0; i < opts->nonly; i++) {
+		const struct spec_workflow *w = spec_find_workflow(spec, opts->only[i]);
+
+		for (size_t s = 0; w && s < w->nsteps; s++)
+			o[n++] = w->steps[s].check;
+		if (!w)
+			o[n++] = opts->only[i];
+	}
+	free(opts->only);
+	opts->only = o;
+	opts->nonly = n;
+}
+
 /*
  * Schema checks become one check per table (reading both catalogs), and
  * a --check naming one stands for all of its tables. Its findings belong
@@ -353,7 +388,8 @@ static int expand_schemas(struct spec *spec, struct run_opts *opts)
 
 /*
  * --mode counts judges only equality of row counts: a check that expects
- * a subset or an absence cannot be judged by counts. Refuses the run,
+ * a subset or an absence cannot be judged by counts, nor can a workflow's
+ * step (counts name no key, so no key's step would ever look undone). Refuses the run,
  * naming each such check that would run; returns 0 or 2.
  */
 static int counts_checks(const struct spec *spec, const struct run_opts *opts)
@@ -372,6 +408,11 @@ static int counts_checks(const struct spec *spec, const struct run_opts *opts)
 			fprintf(stderr, "tally: error: %s: check '%s': --mode counts cannot judge expect: %s "
 			        "(equal counts prove neither a subset nor an absence); run it with --mode stream, "
 			        "or leave it out with --check\n", spec->file, c->name, spec_expect_name(c->expect));
+			rc = 2;
+		} else if (runs && spec_workflow_of(spec, c->name, NULL)) {
+			fprintf(stderr, "tally: error: %s: check '%s': --mode counts cannot tell which keys of workflow "
+			        "'%s' a step has done (counts name no key); run it with --mode stream\n", spec->file,
+			        c->name, spec_workflow_of(spec, c->name, NULL)->name);
 			rc = 2;
 		}
 	}
@@ -431,6 +472,7 @@ static int cmd_check(int argc, char **argv)
 		free(opts.only);
 		return 2;
 	}
+	select_workflows(&spec, &opts);
 	if (known_checks(&spec, &opts) || counts_checks(&spec, &opts) ||
 	    (safe && safe_sql(&spec, opts.only, opts.nonly))) {
 		spec_release(&spec);

@@ -93,6 +93,12 @@ struct repair_writer *repair_writer_new(const struct repair_info *ri, const char
 int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const struct mrow *tgt,
                const uint8_t *changed, struct tally_err *err);
 /*
+ * A workflow step's record that follows is the repair of workflow key
+ * wfkey (engine/wfkeys.h's encoding): assembling may leave it out (a key
+ * done out of order, repair_asm.withhold).
+ */
+int repair_tag(struct repair_writer *w, const char *wfkey, size_t len, struct tally_err *err);
+/*
  * merge_sink.copies for match: multiset: n copies of row to insert into or
  * delete from the written side, which holds the copies tally counted.
  */
@@ -130,6 +136,12 @@ struct repair_asm {
 	size_t *nparts;
 	bool compress;
 	const char *generated_at;
+	/*
+	 * A workflow step's records tagged with a workflow key (repair_tag) for
+	 * which this returns true are left out; NULL: none are.
+	 */
+	bool (*withhold)(void *ctx, size_t check, const char *wfkey);
+	void *withhold_ctx;
 };
 
 /*

@@ -39,6 +39,7 @@ enum {
 	REC_INSERT = 'I', REC_UPDATE = 'U', REC_DELETE = 'D', REC_FAILED = 'F',
 	REC_MS_INSERT = 'i', REC_MS_DELETE = 'd',     /* copies of keyless rows: counts end the row text */
 	REC_GENERATED = 'G',        /* a row changed only in generated columns: counted, not written */
+	REC_WFKEY = 'W',            /* the workflow key (in the key field) of the record that follows */
 };
 
 static inline size_t *idx_push(size_t *a, size_t *n, size_t v)

@@ -246,6 +246,19 @@ int repair_row(void *ctx, enum diff_kind kind, const struct mrow *src, const str
 	return emit_record(w, k, k == REC_UPDATE ? w->bits : NULL, nbits, k == REC_INSERT ? om : wm, err);
 }
 
+int repair_tag(struct repair_writer *w, const char *wfkey, size_t len, struct tally_err *err)
+{
+	if (w->failed)
+		return 0;
+	buf_reset(&w->rec);
+	buf_addch(&w->rec, (char)REC_WFKEY);
+	put_chunk(&w->rec, NULL, 0);
+	put_chunk(&w->rec, wfkey, len);
+	put_chunk(&w->rec, NULL, 0);
+	put_chunk(&w->rec, NULL, 0);
+	return zfile_write(&w->z, w->rec.data, w->rec.len, err);
+}
+
 int repair_copies(struct repair_writer *w, enum diff_kind kind, const struct mrow *row, uint64_t source_copies,
                   uint64_t target_copies, uint64_t n, struct tally_err *err)
 {

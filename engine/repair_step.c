@@ -560,8 +560,9 @@ static int dedupe(struct assembly *as, struct rcheck *c, uint8_t kind, const str
 int repair_read_part(struct assembly *as, struct rcheck *c, const char *path, struct tally_err *err)
 {
 	struct zreader z;
-	struct buf bits = BUF_INIT, key = BUF_INIT, ra = BUF_INIT, rb = BUF_INIT;
+	struct buf bits = BUF_INIT, key = BUF_INIT, ra = BUF_INIT, rb = BUF_INIT, wfk = BUF_INIT;
 	size_t nb = (c->ri->ncmp + 7) / 8;
+	bool tagged = false;
 	int rc;
 
 	if (zreader_open(&z, path, err) < 0)
@@ -582,8 +583,20 @@ int repair_read_part(struct assembly *as, struct rcheck *c, const char *path, st
 			rc = err_set(err, ERR_IO, "repair records of check '%s' are truncated", c->ri->check);
 			break;
 		}
+		if (kind == REC_WFKEY) {
+			buf_reset(&wfk);
+			buf_add(&wfk, key.data, key.len);
+			tagged = true;
+			continue;
+		}
 		if (c->sys->failed)
 			continue;
+		if (tagged && kind != REC_FAILED && as->a->withhold &&
+		    as->a->withhold(as->a->withhold_ctx, c->index, wfk.data ? wfk.data : "")) {
+			tagged = false;
+			continue;   /* a workflow key left out of the repair (done out of order) */
+		}
+		tagged = false;
 		if (kind == REC_FAILED) {
 			c->sys->failed = xstrndup(ra.data, ra.len);
 			continue;
@@ -653,6 +666,7 @@ int repair_read_part(struct assembly *as, struct rcheck *c, const char *path, st
 	buf_release(&key);
 	buf_release(&ra);
 	buf_release(&rb);
+	buf_release(&wfk);
 	return rc;
 }
 

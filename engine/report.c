@@ -143,6 +143,8 @@ void report_release(struct run_report *r)
 	r->shard = NULL;
 	json_decref(r->sessions);
 	r->sessions = NULL;
+	json_decref(r->workflows);
+	r->workflows = NULL;
 }
 
 static json_t *error_json(const struct tally_err *e)
@@ -252,6 +254,8 @@ int report_write(struct outdir *o, const struct run_report *r, struct tally_err 
 	json_object_set_new(root, "diff_file", r->diff_written && !r->failed ? json_string("diff.ndjson.zst") : json_null());
 	json_object_set_new(root, "previous_run", r->previous_run ? json_string(r->previous_run) : json_null());
 	json_object_set_new(root, "sessions", r->sessions ? json_incref(r->sessions) : json_null());
+	if (r->workflows && !r->failed)
+		json_object_set_new(root, "workflows", json_incref(r->workflows));
 	json_object_set_new(root, "error", r->has_error ? error_json(&r->err) : json_null());
 	json_object_set_new(root, "resume", r->has_error && r->error_note ? json_string(r->error_note) : json_null());
 
@@ -319,6 +323,56 @@ static const char *unnamed(const char *msg, const char *name)
 	return msg;
 }
 
+/* "1,234": counts in summary lines read at a glance. */
+static void group_count(struct buf *b, json_int_t n)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof(digits), "%lld", (long long)n);
+
+	for (int i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf_addch(b, ',');
+		buf_addch(b, digits[i]);
+	}
+}
+
+/* "workflow order-cancel: 4,870 complete, 12 stopped after order-cancelled, 3 never started, 1 out of order" */
+static void print_workflows(FILE *fp, const struct run_report *r)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(r->workflows, i, w) {
+		json_t *g = json_object_get(w, "groups"), *steps = json_object_get(w, "steps"), *st;
+		struct buf b = BUF_INIT;
+		size_t s;
+
+		buf_addf(&b, "workflow %s: ", json_string_value(json_object_get(w, "name")));
+		group_count(&b, json_integer_value(json_object_get(g, "complete")));
+		buf_addstr(&b, " complete");
+		json_array_foreach(steps, s, st) {
+			json_int_t n = json_integer_value(json_object_get(json_object_get(g, "stopped_after"),
+			                                                  json_string_value(json_object_get(st, "name"))));
+
+			if (n == 0)
+				continue;
+			buf_addstr(&b, ", ");
+			group_count(&b, n);
+			buf_addf(&b, " stopped after %s", json_string_value(json_object_get(st, "name")));
+		}
+		buf_addstr(&b, ", ");
+		group_count(&b, json_integer_value(json_object_get(g, "never_started")));
+		buf_addstr(&b, " never started, ");
+		group_count(&b, json_integer_value(json_object_get(g, "out_of_order")));
+		buf_addstr(&b, " out of order");
+		fprintf(fp, "%s\n", b.data);
+		if (json_is_string(json_object_get(w, "repair_withheld")))
+			fprintf(fp, "workflow %s: %s\n", json_string_value(json_object_get(w, "name")),
+			        json_string_value(json_object_get(w, "repair_withheld")));
+		buf_release(&b);
+	}
+}
+
 void report_print_summary(FILE *fp, const struct run_report *r, const struct outdir *o)
 {
 	int w = 5;
@@ -376,8 +430,10 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        "options: sets options without narrowing)\n", w, "",
 			        (long long)json_integer_value(c->left_out), json_integer_value(c->left_out) == 1 ? "" : "s");
 	}
-	if (!r->failed)
+	if (!r->failed) {
 		print_findings(fp, r);
+		print_workflows(fp, r);
+	}
 	if (o && o->path) {
 		bool differs = false, counts = false;
 

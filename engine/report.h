@@ -39,6 +39,7 @@ struct check_result {
 	struct side_result side[2];
 	uint64_t missing, extra, changed;
 	uint64_t in_flight;     /* differing rows still being written (live rechecks); 0 without them */
+	uint64_t outside;       /* a workflow step: differences of keys outside the workflow's (not counted above) */
 	uint64_t chunks_total, chunks_mismatched;
 	double seconds;         /* wall time while any of its chunks (or its reconciliation) ran */
 	double worker_seconds;  /* the workers' time on its chunks, summed */
@@ -85,6 +86,7 @@ struct run_report {
 	const char *previous_run;   /* borrowed: the run new and resolved compare with (runs.h), or NULL */
 	json_t *sessions;           /* owned: per system, tally's sessions as the server saw them
 	                               (engine/guard.h), or NULL */
+	json_t *workflows;          /* owned: the workflows' results (engine/assemble_wf.h), or NULL: none */
 };
 
 /* Fills r->columns, r->key, r->unmatched, r->findings and r->left_out from a built plan. */

@@ -414,6 +414,7 @@ static int run_chunks(struct run *r, struct tally_err *err)
 static void run_release(struct run *r)
 {
 	run_sessions_close(r, &r->coord);
+	run_workflows_release(r);
 	guard_release(&r->guard);
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->stamp[i][0]);
@@ -570,6 +571,8 @@ static int run_prepare(struct run *r, const char *out, const char *hash, json_t 
 		return work_write_run(out, r->runjson, err);
 	}
 	r->runjson = run_json(r, hash);
+	if (r->spec->nworkflows)
+		json_object_set_new(r->runjson, "workflows", run_workflows_json(r));
 	return work_write_run(out, r->runjson, err);
 }
 
@@ -619,7 +622,7 @@ static int run_in(struct run *r, const char *out, const char *hash)
 		}
 	}
 	if (work_create(out, r->n, &err) < 0 || run_prepare(r, out, hash, resumed, &err) < 0 ||
-	    export_txsnaps(r, &err) < 0) {
+	    run_workflows_prepare(r, out, resumed != NULL, &err) < 0 || export_txsnaps(r, &err) < 0) {
 		status = fail_report(r, &err, false);
 		goto done;
 	}

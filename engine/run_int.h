@@ -61,6 +61,7 @@
 #include "repair.h"
 #include "report.h"
 #include "run.h"
+#include "wfkeys.h"
 
 #define MAX_RETRIES 3
 #define MAX_WAITS 5             /* --on-lock-wait wait: times the run lets go and waits */
@@ -139,6 +140,9 @@ struct run {
 	/* Coordinator sessions that could not be opened: later checks get the same error at once. */
 	struct connfail { const struct spec_system *sys; int side; struct tally_err err; } *connfail;
 	size_t nconnfail;
+	/* Workflows (run_workflow.c): [workflow] key sets, [check] a step's filter (keys NULL: not a step). */
+	struct wfkeys *wfk;
+	struct wf_filter *wff;
 };
 
 /* engine/run.c */
@@ -165,6 +169,17 @@ int run_stamps_check(struct run *r, const char *when, struct tally_err *err);
 /* Reads every compared table's stamp before any snapshot is taken; failures are left to planning. */
 void run_stamps_early(struct run *r);
 int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err);
+
+/* engine/run_workflow.c */
+/* run.json's "workflows": those whose steps all run. */
+json_t *run_workflows_json(const struct run *r);
+/*
+ * Reads the keys of every workflow whose steps all run (or, resumed,
+ * takes them from workflows.json), keeps them in the work directory and
+ * sets each step's filter. After planning, before the workers start.
+ */
+int run_workflows_prepare(struct run *r, const char *out, bool resumed, struct tally_err *err);
+void run_workflows_release(struct run *r);
 
 /* engine/run_recheck.c: --recheck, before assembling (this file's header says how). */
 int run_recheck(struct run *r, struct tally_err *err);

@@ -49,6 +49,7 @@ void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_e
 	env->plan = &r->plans[check];
 	env->cp = &r->cps[check];
 	env->repair = r->rinfo[check];
+	env->wf = r->wff && r->wff[check].keys ? &r->wff[check] : NULL;
 	if (cn) {
 		env->conn[0] = cn[0];
 		env->conn[1] = cn[1];

@@ -236,6 +236,47 @@ int spec_apply_options(const char *file, struct spec_column *options, size_t n, 
 	return 0;
 }
 
+void spec_workflow_release(struct spec_workflow *w)
+{
+	free(w->name);
+	free(w->reason);
+	free(w->keys.system);
+	free(w->keys.table);
+	free(w->keys.where);
+	free(w->keys.query);
+	free(w->keys.schema);
+	for (size_t i = 0; i < w->nsteps; i++) {
+		for (size_t k = 0; w->steps[i].key_map && k < w->nkey; k++)
+			free(w->steps[i].key_map[k]);
+		free(w->steps[i].key_map);
+		free(w->steps[i].check);
+	}
+	free(w->steps);
+	for (size_t k = 0; k < w->nkey; k++)
+		free(w->key[k]);
+	free(w->key);
+}
+
+struct spec_workflow *spec_find_workflow(const struct spec *s, const char *name)
+{
+	for (size_t i = 0; s && name && i < s->nworkflows; i++)
+		if (strcmp(s->workflows[i].name, name) == 0)
+			return &s->workflows[i];
+	return NULL;
+}
+
+struct spec_workflow *spec_workflow_of(const struct spec *s, const char *check, size_t *step)
+{
+	for (size_t i = 0; s && check && i < s->nworkflows; i++)
+		for (size_t j = 0; j < s->workflows[i].nsteps; j++)
+			if (strcmp(s->workflows[i].steps[j].check, check) == 0) {
+				if (step)
+					*step = j;
+				return &s->workflows[i];
+			}
+	return NULL;
+}
+
 void spec_release(struct spec *s)
 {
 	if (!s)
@@ -255,6 +296,9 @@ void spec_release(struct spec *s)
 	for (size_t i = 0; i < s->nchecks; i++)
 		spec_check_release(&s->checks[i]);
 	free(s->checks);
+	for (size_t i = 0; i < s->nworkflows; i++)
+		spec_workflow_release(&s->workflows[i]);
+	free(s->workflows);
 	for (size_t i = 0; i < s->nfindings; i++)
 		spec_finding_release(&s->findings[i]);
 	free(s->findings);

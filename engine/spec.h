@@ -208,6 +208,33 @@ struct spec_finding {
 	char *system;
 };
 
+/*
+ * A step of a workflow: an ordinary check (spec.checks, named
+ * "WORKFLOW.STEP") whose key is tied to the workflow's key.
+ */
+struct spec_wf_step {
+	char *check;                /* the check's name, "WORKFLOW.STEP", owned */
+	char **key_map;             /* [workflow nkey]: the step's key column for each workflow key column, owned */
+};
+
+/*
+ * workflows: a multi-step job (engine/workflow.h). Its keys come from a
+ * query (or a table) of one system; each step's differences are read
+ * for those keys only, and a key's step is done when the step has no
+ * difference for it.
+ */
+struct spec_workflow {
+	char *name;                 /* [a-z0-9_-]+, unique among workflows and checks */
+	char *reason;               /* may be NULL */
+	struct spec_side keys;      /* table or query: the workflow's keys */
+	char **key;                 /* the key columns, as the keys side names them */
+	size_t nkey;
+	struct spec_wf_step *steps; /* in the order the job runs them, >= 1 */
+	size_t nsteps;
+	bool repair_out_of_order;   /* repair keys whose steps are done out of order too */
+	struct spec_pos pos;
+};
+
 struct spec {
 	char *file;                 /* path as given, used in messages */
 	int version;                /* 1 */
@@ -218,6 +245,9 @@ struct spec {
 	size_t nsystems;
 	struct spec_check *checks;
 	size_t nchecks;
+	/* workflows:, their steps among checks (after the checks of checks:). */
+	struct spec_workflow *workflows;
+	size_t nworkflows;
 	/* Findings of schema checks' expansion (engine/schema.c); none after loading. */
 	struct spec_finding *findings;
 	size_t nfindings;
@@ -247,6 +277,9 @@ void spec_release(struct spec *s);
 /* Frees what a finding owns (not the struct). */
 void spec_finding_release(struct spec_finding *f);
 
+/* Frees what a workflow owns (not the struct). */
+void spec_workflow_release(struct spec_workflow *w);
+
 /* Frees what a check owns (not the struct); for schema expansion. */
 void spec_check_release(struct spec_check *c);
 
@@ -272,6 +305,10 @@ void spec_column_release(struct spec_column *col);
 
 /* The system named name, or NULL. */
 struct spec_system *spec_find_system(const struct spec *s, const char *name);
+/* The workflow named name, or NULL. */
+struct spec_workflow *spec_find_workflow(const struct spec *s, const char *name);
+/* The workflow whose step check is named check (and the step's index into *step), or NULL. */
+struct spec_workflow *spec_workflow_of(const struct spec *s, const char *check, size_t *step);
 /* The check named name, or NULL. */
 struct spec_check *spec_find_check(const struct spec *s, const char *name);
 

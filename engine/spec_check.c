@@ -206,8 +206,8 @@ static int unknown_system(struct loader *ld, struct spec_pos pos, const char *pa
 	return -1;
 }
 
-static int parse_side(struct loader *ld, const struct field *sf, const char *parent,
-                      struct spec_side *side)
+int spec_parse_side(struct loader *ld, const struct field *sf, const char *parent,
+                    struct spec_side *side)
 {
 	enum { F_SYSTEM, F_TABLE, F_WHERE, F_QUERY, F_SCHEMA, F_N };
 	struct field f[F_N] = {
@@ -853,8 +853,8 @@ static int parse_check(struct loader *ld, struct fy_node *n, struct spec_pos pos
 	    spec_require(ld, &f[K_NAME], n, path) || spec_require(ld, &f[K_SOURCE], n, path) ||
 	    spec_require(ld, &f[K_TARGET], n, path) ||
 	    check_name(ld, &f[K_NAME], path, i) ||
-	    parse_side(ld, &f[K_SOURCE], path, &chk->source) ||
-	    parse_side(ld, &f[K_TARGET], path, &chk->target))
+	    spec_parse_side(ld, &f[K_SOURCE], path, &chk->source) ||
+	    spec_parse_side(ld, &f[K_TARGET], path, &chk->target))
 		return -1;
 	if (chk->source.schema || chk->target.schema)
 		return spec_parse_schema(ld, &body, &f[K_INCLUDE], path, chk, &f[K_SOURCE], &f[K_TARGET]);
@@ -918,13 +918,14 @@ static int parse_version(struct loader *ld, const struct field *f)
 
 int spec_parse_top(struct loader *ld, struct fy_node *root)
 {
-	enum { T_VERSION, T_NAME, T_REASON, T_SYSTEMS, T_CHECKS, T_N };
+	enum { T_VERSION, T_NAME, T_REASON, T_SYSTEMS, T_CHECKS, T_WORKFLOWS, T_N };
 	struct field f[T_N] = {
 		[T_VERSION] = { .name = "version" },
 		[T_NAME] = { .name = "name" },
 		[T_REASON] = { .name = "reason" },
 		[T_SYSTEMS] = { .name = "systems" },
 		[T_CHECKS] = { .name = "checks" },
+		[T_WORKFLOWS] = { .name = "workflows" },
 	};
 	struct spec *s = ld->s;
 
@@ -938,8 +939,14 @@ int spec_parse_top(struct loader *ld, struct fy_node *root)
 		return -1;
 	if (f[T_REASON].key && spec_field_str(ld, &f[T_REASON], "", false, &s->reason))
 		return -1;
-	if (spec_require(ld, &f[T_SYSTEMS], root, "") || parse_systems(ld, &f[T_SYSTEMS]) ||
-	    spec_require(ld, &f[T_CHECKS], root, "") || parse_checks(ld, &f[T_CHECKS]))
+	if (spec_require(ld, &f[T_SYSTEMS], root, "") || parse_systems(ld, &f[T_SYSTEMS]))
+		return -1;
+	/* A spec of workflows alone needs no checks: list. */
+	if (!f[T_WORKFLOWS].key && spec_require(ld, &f[T_CHECKS], root, ""))
+		return -1;
+	if (f[T_CHECKS].key && parse_checks(ld, &f[T_CHECKS]))
+		return -1;
+	if (f[T_WORKFLOWS].key && spec_parse_workflows(ld, &f[T_WORKFLOWS]))
 		return -1;
 	return 0;
 }

@@ -118,6 +118,8 @@ struct spec_body {
 };
 
 /* engine/spec_check.c */
+/* One side of a check (source, target) or a workflow's keys. */
+int spec_parse_side(struct loader *ld, const struct field *sf, const char *parent, struct spec_side *side);
 /* Parses the body's keys into chk, setting chk->given. */
 int spec_parse_body(struct loader *ld, const struct spec_body *b, const char *path, struct spec_check *chk);
 
@@ -129,6 +131,9 @@ int spec_parse_body(struct loader *ld, const struct spec_body *b, const char *pa
 int spec_parse_schema(struct loader *ld, const struct spec_body *b, const struct field *more, const char *path,
                       struct spec_check *chk, const struct field *src, const struct field *tgt);
 int spec_parse_top(struct loader *ld, struct fy_node *root);
+
+/* engine/spec_workflow.c: workflows:, each step a check appended to the spec's checks. */
+int spec_parse_workflows(struct loader *ld, const struct field *f);
 
 /* engine/spec_yaml.c */
 int spec_load_text(struct loader *ld, const char *text, size_t len);

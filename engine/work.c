@@ -178,9 +178,13 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
 	                      "attempts", (json_int_t)r->attempts,
 	                      "queries", (json_int_t)r->io[0].queries, (json_int_t)r->io[1].queries,
 	                      "bytes", (json_int_t)r->io[0].bytes, (json_int_t)r->io[1].bytes);
-	char *text = json_dumps(j, JSON_COMPACT);
-	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render '%s'", path);
+	char *text;
+	int rc;
 
+	if (r->outside)
+		json_object_set_new(j, "outside", json_integer((json_int_t)r->outside));
+	text = json_dumps(j, JSON_COMPACT);
+	rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render '%s'", path);
 	free(text);
 	json_decref(j);
 	free(path);
@@ -215,6 +219,7 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
 		r->changed = (uint64_t)json_integer_value(json_object_get(j, "changed"));
 		r->in_flight = (uint64_t)json_integer_value(json_object_get(j, "in_flight"));
 		r->skipped = (uint64_t)json_integer_value(json_object_get(j, "skipped_newer"));
+		r->outside = (uint64_t)json_integer_value(json_object_get(j, "outside"));
 		r->seconds = json_number_value(json_object_get(j, "seconds"));
 		r->started = json_number_value(json_object_get(j, "started"));
 		r->ended = json_number_value(json_object_get(j, "ended"));
@@ -254,6 +259,30 @@ json_t *work_read_run(const char *dir, struct tally_err *err)
 	return j;
 }
 
+int work_write_workflows(const char *out, json_t *keys, struct tally_err *err)
+{
+	char *path = xasprintf("%s/%s/workflows.json", out, WORK_DIRNAME);
+	char *text = json_dumps(keys, JSON_COMPACT);
+	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render workflows.json");
+
+	free(text);
+	free(path);
+	return rc;
+}
+
+json_t *work_read_workflows(const char *dir, struct tally_err *err)
+{
+	char *path = xasprintf("%s/%s/workflows.json", dir, WORK_DIRNAME);
+	json_error_t je;
+	json_t *j = NULL;
+
+	if (access(path, F_OK) == 0 && !(j = json_load_file(path, 0, &je)))
+		err_set(err, ERR_IO, "'%s' is unreadable: %s", path, je.text);
+	else if (!j)
+		err_clear(err);
+	free(path);
+	return j;
+}
 
 int work_write_error(const char *out, size_t check, const struct tally_err *e, struct tally_err *err)
 {

@@ -48,6 +48,7 @@ struct part_result {
 	uint64_t missing, extra, changed;
 	uint64_t in_flight;         /* the recheck part: differences that were rows being written */
 	uint64_t skipped;           /* keys skipped as newer than the cutoff (ignore_newer_than) */
+	uint64_t outside;           /* a workflow step's differences of keys outside the workflow's set */
 	double seconds;             /* the worker's time on the part */
 	double started, ended;      /* wall clock, seconds since the epoch: when work on it began and ended */
 	uint32_t attempts;
@@ -89,6 +90,15 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
  */
 int work_write_error(const char *out, size_t check, const struct tally_err *e, struct tally_err *err);
 int work_read_error(const char *dir, size_t check, struct tally_err *out, struct tally_err *err);
+
+/*
+ * workflows.json: each workflow's key set (wfkeys.h), read once per run
+ * and reused by --resume and by assembling. work_read_workflows returns
+ * NULL with err's kind ERR_NONE when there is none, NULL with err set
+ * when it is unreadable.
+ */
+int work_write_workflows(const char *out, json_t *keys, struct tally_err *err);
+json_t *work_read_workflows(const char *dir, struct tally_err *err);
 
 /* run.json, written atomically; read back for --resume and tally merge. */
 int work_write_run(const char *out, json_t *run, struct tally_err *err);

@@ -182,13 +182,13 @@ class Result:
         """The keys of one kind of difference, in the diff file's (key) order."""
         out = []
         for d in self.diffs:
-            if d["check"] == check and d["kind"] == kind:
+            if d.get("check") == check and d["kind"] == kind:
                 out.append(tuple(d["key"].values()) if len(d["key"]) > 1 else list(d["key"].values())[0])
         return out
 
     def changed_columns(self, check):
         return {json.dumps(list(d["key"].values())): d["columns"]
-                for d in self.diffs if d["check"] == check and d["kind"] == "changed"}
+                for d in self.diffs if d.get("check") == check and d["kind"] == "changed"}
 
 
 class TallyCase(unittest.TestCase):

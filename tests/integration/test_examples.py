@@ -5,8 +5,11 @@ tests/integration/test_examples.py
   their own SQL files: a post-migration verification (migration.yaml) and
   a nightly cache consistency job (nightly.yaml) find exactly what the
   seeds plant; each repair, applied by its change order's command, makes
-  the next run consistent; and scripts/examples.sh, the way a user runs
-  them, seeds and runs both.
+  the next run consistent; the half-finished cancel workflow
+  (workflow.yaml) says where each order stopped, and its two scripts, in
+  the change order's order, finish every order but the one done out of
+  order; and scripts/examples.sh, the way a user runs them, seeds and runs
+  all three.
 """
 import os
 import re
@@ -35,7 +38,9 @@ class Examples(TallyCase):
     def drop(cls):
         cls.my.drop_db("shop_legacy")
         cls.my.drop_db("shop_cache")
+        cls.my.drop_db("search")
         cls.pg.drop_db("shop")
+        cls.pg.drop_db("oms")
 
     def setUp(self):
         super().setUp()
@@ -47,6 +52,10 @@ class Examples(TallyCase):
         self.pg.create_db("shop")
         self.pg.psql("shop", open(os.path.join(EX, "migration-postgres.sql")).read())
         self.pg.psql("shop", open(os.path.join(EX, "nightly-postgres.sql")).read())
+        self.my.create_db("search")
+        self.my.sql("search", open(os.path.join(EX, "workflow-mariadb.sql")).read())
+        self.pg.create_db("oms")
+        self.pg.psql("oms", open(os.path.join(EX, "workflow-postgres.sql")).read())
 
     def run_example(self, name, outdir=None):
         return self.tally(open(os.path.join(EX, name + ".yaml")).read(), outdir=outdir)
@@ -99,6 +108,26 @@ class Examples(TallyCase):
         again = self.run_example("nightly", outdir=os.path.join(self.tmp, "again"))
         self.assertEqual(again.code, 0, again.stdout + again.stderr)
 
+    def test_workflow(self):
+        r = self.run_example("workflow")
+        self.assertEqual(r.code, 1, r.stderr)
+        self.assertIn("workflow order-cancel: 10 complete, 3 stopped after order-cancelled, 2 stopped after "
+                      "stock-released, 4 never started, 1 out of order\n", r.stdout)
+        groups = {}
+        for d in r.diffs:
+            if d["kind"] == "workflow":
+                groups.setdefault(d["group"] + ":" + d.get("after", ""), []).append(d["key"]["order_id"])
+        self.assertEqual(groups, {"complete:": list(range(1, 11)), "stopped_after:order-cancelled": [11, 12, 13],
+                                  "stopped_after:stock-released": [14, 15], "never_started:": [16, 17, 18, 19],
+                                  "out_of_order:": [20]})
+        self.assertEqual(self.apply_by_change_order(r, "repair.app.sql"),
+                         "tally: repair repair.app.sql applied: 18 rows (0 inserted, 4 updated, 14 deleted)")
+        self.assertEqual(self.apply_by_change_order(r, "repair.search.sql"),
+                         "tally: repair repair.search.sql applied: 9 rows (0 inserted, 0 updated, 9 deleted)")
+        again = self.run_example("workflow", outdir=os.path.join(self.tmp, "again"))
+        self.assertEqual(again.code, 1, again.stdout + again.stderr)
+        self.assertIn("workflow order-cancel: 19 complete, 0 never started, 1 out of order\n", again.stdout)
+
     def test_script(self):
         self.drop()     # the script creates the databases itself
         out = os.path.join(self.tmp, "examples")
@@ -107,10 +136,14 @@ class Examples(TallyCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertRegex(p.stdout, r"products\s+inconsistent\s+missing 1, extra 1, changed 2 ")
         self.assertRegex(p.stdout, r"order-cache\s+inconsistent\s+missing 1, extra 1, changed 6 ")
-        self.assertEqual(p.stdout.count("(exit status 1: 0 consistent, 1 differences found, 2 trouble)"), 2)
+        self.assertEqual(p.stdout.count("(exit status 1: 0 consistent, 1 differences found, 2 trouble)"), 3)
+        self.assertIn("workflow order-cancel: 10 complete, 3 stopped after order-cancelled, 2 stopped after "
+                      "stock-released, 4 never started, 1 out of order\n", p.stdout)
+        self.assertIn(f"== where the workflow's keys stopped: {out}/workflow/latest/change-order.md\n"
+                      "## Workflows\n", p.stdout)
         self.assertIn(f"== the change order of the nightly run: {out}/nightly/latest/change-order.md\n"
                       "# Change order: nightly\n", p.stdout)
-        for name in ("migration", "nightly"):
+        for name in ("migration", "nightly", "workflow"):
             harness.load_report(os.path.join(out, name, "latest", "report.json"))
 
 

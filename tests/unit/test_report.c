@@ -4,7 +4,7 @@
  *   with its error and no counts, a check that got no verdict listed as
  *   not run with no counts, no script and no diff file named, the
  *   run's error and how to resume; the summary names only the check in
- *   error and the report.
+ *   error and the report. A workflow's summary line.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -135,10 +135,46 @@ static void test_failed_run(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A workflow's summary line: counts grouped by thousands, stopping points with keys only, what is withheld. */
+static void test_workflow_summary(void **state)
+{
+	static const char W[] =
+		"[{\"name\": \"order-cancel\", \"groups\": {\"complete\": 4870, \"never_started\": 3, \"out_of_order\": 1, "
+		"\"stopped_after\": {\"order-cancelled\": 12, \"stock-released\": 0}}, "
+		"\"steps\": [{\"name\": \"order-cancelled\"}, {\"name\": \"stock-released\"}, {\"name\": \"unindexed\"}], "
+		"\"repair_withheld\": \"keys done out of order are left out of the repair (repair_out_of_order: false)\"}]";
+	struct spec spec;
+	struct run_report r;
+	struct tally_err err;
+	json_error_t je;
+	char *summary = NULL;
+	size_t n;
+	FILE *fp;
+
+	(void)state;
+	assert_int_equal(spec_load_string("f.yaml", SPEC, sizeof(SPEC) - 1, &spec, &err), 0);
+	memset(&r, 0, sizeof(r));
+	r.spec = &spec;
+	r.workflows = json_loads(W, 0, &je);
+	assert_non_null(r.workflows);
+	fp = open_memstream(&summary, &n);
+	assert_non_null(fp);
+	report_print_summary(fp, &r, NULL);
+	fclose(fp);
+	assert_string_equal(summary, "workflow order-cancel: 4,870 complete, 12 stopped after order-cancelled, "
+	                    "3 never started, 1 out of order\n"
+	                    "workflow order-cancel: keys done out of order are left out of the repair "
+	                    "(repair_out_of_order: false)\n");
+	free(summary);
+	report_release(&r);
+	spec_release(&spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failed_run),
+		cmocka_unit_test(test_workflow_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

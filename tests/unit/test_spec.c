@@ -562,7 +562,7 @@ static void test_load_file_error_names_path(void **state)
 	assert_int_equal(spec_load(path, &s, &err), -1);
 	snprintf(want, sizeof(want),
 	         "%s:3:1: unknown key 'system' (expected one of: version, name, reason, "
-	         "systems, checks)", path);
+	         "systems, checks, workflows)", path);
 	assert_string_equal(err.msg, want);
 	unlink(path);
 }
@@ -672,7 +672,7 @@ ERROR_TEST(test_duplicate_key_via_alias,
 
 ERROR_TEST(test_unknown_top_key, "version: 1\nname: n\n\nsytems: {}\n",
            "t.yaml:4:1: unknown key 'sytems' (expected one of: version, name, reason, "
-           "systems, checks)")
+           "systems, checks, workflows)")
 ERROR_TEST(test_missing_version, "name: n\n",
            "t.yaml:1:1: missing required key 'version'")
 ERROR_TEST(test_missing_name, "version: 1\n",
