@@ -53,12 +53,13 @@ struct chunk_env {
 	void *pause_arg;
 	const int *stop;                    /* read atomically: when set, the chunk stops at the next row */
 	bool counts;                        /* --mode counts: count the chunk's rows in each server, read none */
+	bool push;                          /* --mode pushdown: digest in the servers, stream what differs */
 };
 
 /* What each side's session cost since before (its io then), into out. */
 void chunk_io_since(const struct chunk_env *env, const struct conn_io before[2], struct conn_io out[2]);
 
-/* Compares chunk id and commits its part. */
+/* Compares chunk id and commits its part (in the check's mode). */
 int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, struct tally_err *err);
 
 /*

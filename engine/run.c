@@ -27,7 +27,7 @@
 
 const char *run_mode_name(enum run_mode m)
 {
-	return m == MODE_COUNTS ? "counts" : "stream";
+	return m == MODE_COUNTS ? "counts" : m == MODE_PUSHDOWN ? "pushdown" : "stream";
 }
 
 void run_opts_init(struct run_opts *o)
@@ -431,6 +431,8 @@ static void run_release(struct run *r)
 	free(r->cps);
 	free(r->rinfo);
 	free(r->no_repair);
+	free(r->push);
+	free(r->mode_reason);
 	free(r->stamp);
 	free(r->errored);
 	free(r->fresh);
@@ -479,6 +481,8 @@ static void run_init(struct run *r, const struct spec *spec, const struct run_op
 	r->cps = xcalloc(r->n ? r->n : 1, sizeof(*r->cps));
 	r->rinfo = xcalloc(r->n ? r->n : 1, sizeof(*r->rinfo));
 	r->no_repair = xcalloc(r->n ? r->n : 1, sizeof(*r->no_repair));
+	r->push = xcalloc(r->n ? r->n : 1, sizeof(*r->push));
+	r->mode_reason = xcalloc(r->n ? r->n : 1, sizeof(*r->mode_reason));
 	r->stamp = xcalloc(r->n ? r->n : 1, sizeof(*r->stamp));
 	r->errored = xcalloc(r->n ? r->n : 1, sizeof(*r->errored));
 	r->fresh = xcalloc(r->n ? r->n : 1, sizeof(*r->fresh));

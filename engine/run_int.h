@@ -111,6 +111,8 @@ struct run {
 	struct chunkplan *cps;
 	struct repair_info **rinfo;
 	const char **no_repair;
+	bool *push;                 /* --mode pushdown: the check runs so */
+	const char **mode_reason;   /* why it runs in another mode (static), or NULL */
 	json_t *runjson;
 	struct task *tasks;
 	size_t ntasks, next;

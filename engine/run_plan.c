@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "chunkpush.h"
 #include "tally_config.h"
 #include "work.h"
 
@@ -172,8 +173,10 @@ json_t *run_check_json(struct run *r, size_t i)
 		                                       "server", res->side[s].server, "position",
 		                                       res->side[s].position, "stamp", r->stamp[i][s]));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:o, s:s?}", "name", c->name,
-	                 "mode", run_mode_name(r->opts->mode),
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:o, s:s?}",
+	                 "name", c->name, "mode", run_mode_name(r->opts->mode),
+	                 "ran", r->opts->mode == MODE_PUSHDOWN && r->mode_reason[i] ? "stream" : run_mode_name(r->opts->mode),
+	                 "mode_reason", r->mode_reason[i],
 	                 "expect", spec_expect_name(c->expect), "repair", spec_repair_name(c->repair),
 	                 "multiset", r->planned[i] ? p->multiset : c->multiset,
 	                 "chunks", r->cps[i].n ? chunkplan_json(&r->cps[i]) : json_pack("{s:i}", "n", 0),
@@ -361,6 +364,36 @@ static int stamps_begin(struct run *r, size_t i, json_t *old, struct tally_err *
 	return 0;
 }
 
+/*
+ * --mode pushdown: check i runs so, or streams with a reason (no key, a
+ * key range that is not the same rows on both sides); a column that
+ * cannot be hashed in the servers, or a system that cannot hash, fails
+ * the check (the others go on): never a verdict pushdown could get wrong.
+ */
+static int push_decide(struct run *r, size_t i, struct conn *cn[2], struct tally_err *err)
+{
+	const struct plan *p = &r->plans[i];
+	struct buf why = BUF_INIT;
+
+	r->mode_reason[i] = push_fallback(p, &r->cps[i]);
+	r->push[i] = !r->mode_reason[i];
+	if (!r->push[i])
+		return 0;
+	for (int s = 0; s < 2; s++) {
+		if (!cn[s]->ops->digest_rows || !cn[s]->ops->split_range) {
+			err_set(err, ERR_SCHEMA, "%s system '%s' (driver %s) cannot hash rows in the server", cn[s]->side,
+			        cn[s]->system, cn[s]->ops->driver);
+			return err_hint(err, "compare this check with --mode stream");
+		}
+	}
+	if (push_refusal(p, &why)) {
+		err_set(err, ERR_SCHEMA, "%s", why.data);
+		buf_release(&why);
+		return err_hint(err, "compare this check with --mode stream");
+	}
+	return 0;
+}
+
 /* Plans check i on the coordinator's sessions; reads no row. */
 int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err)
 {
@@ -434,6 +467,8 @@ int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *e
 	} else if (stamps_begin(r, i, NULL, err) < 0 || plan_chunks(r, i, cn[0], cn[1], exact, err) < 0) {
 		return -1;
 	}
+	if (r->opts->mode == MODE_PUSHDOWN && push_decide(r, i, cn, err) < 0)
+		return -1;
 	if (r->opts->mode == MODE_COUNTS) {
 		r->no_repair[i] = "--mode counts: no repair (no row was read)";
 	} else if (plan->repair_side >= 0) {

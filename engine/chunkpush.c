@@ -1,0 +1,306 @@
+/*
+ * engine/chunkpush.c
+ *   CHUNKPUSH: digests in the servers, narrowing, and the streamed rest.
+ *   A range's parts are visited in key order, depth first, so the lines
+ *   streamed ranges write follow the key as a whole chunk's do.
+ */
+#include "chunkpush.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunkrun_int.h"
+
+/* Is one side's column, read as class cls, one whose canonical row text both servers write? */
+static bool type_ok(enum cclass cls, const struct canon_col *c)
+{
+	switch (cls) {
+	case CC_NUMBER:
+		return c->type == LT_INT || c->type == LT_DECIMAL;
+	case CC_BOOL:
+		return c->type == LT_BOOL || c->type == LT_INT;
+	case CC_TEXT:
+		return c->type == LT_TEXT || c->type == LT_CHAR;
+	case CC_DATE:
+		return c->type == LT_DATE;
+	case CC_TIMESTAMP:
+		return c->type == LT_TIMESTAMP;
+	case CC_TIMESTAMPTZ:
+		return c->type == LT_TIMESTAMPTZ;
+	default:
+		return false;
+	}
+}
+
+/* Why a column pair cannot be hashed in the servers, or NULL. */
+static const char *col_refusal(const struct plan_col *pc)
+{
+	for (int s = 0; s < 2; s++) {
+		const struct canon_col *c = &pc->canon[s];
+
+		if (!type_ok(c->cls, c))
+			return "its class has no canonical text both servers write";
+		if (c->tz || c->map)
+			return "its values are converted (a time zone or a map) before they are compared";
+		if (c->scale >= 0 || c->precision >= 0 || c->trim != CANON_TRIM_NONE || c->fold_case)
+			return "it is compared loosely (an option that rounds, trims or folds case)";
+	}
+	if (pc->tolerance >= 0)
+		return "it is compared within a tolerance";
+	return NULL;
+}
+
+bool push_refusal(const struct plan *p, struct buf *why)
+{
+	for (size_t i = 0; i < p->nkey + p->ncmp; i++) {
+		const struct plan_col *pc = i < p->nkey ? &p->key[i] : &p->cmp[i - p->nkey];
+		const char *r = col_refusal(pc);
+
+		if (r) {
+			buf_addf(why, "column '%s' (%s, class %s) cannot be hashed in the server: %s",
+			         plan_colname(p, pc, SIDE_SOURCE), ltype_name(pc->canon[SIDE_SOURCE].type),
+			         cclass_name(pc->canon[SIDE_SOURCE].cls), r);
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *push_fallback(const struct plan *p, const struct chunkplan *cp)
+{
+	if (p->multiset || p->nkey == 0)
+		return "no key (a multiset): ranges cannot be narrowed";
+	if (cp->reconcile || !cp->exact[0] || !cp->exact[1])
+		return "a key column may be NULL, or the servers order the key differently: a key range is not the same rows on both sides";
+	return NULL;
+}
+
+bool push_stream_now(const uint64_t rows[2], unsigned depth)
+{
+	return (rows[0] <= PUSH_LEAF_ROWS && rows[1] <= PUSH_LEAF_ROWS) || depth >= PUSH_MAX_DEPTH;
+}
+
+uint64_t push_step(uint64_t rows)
+{
+	uint64_t step = (rows + PUSH_FANOUT - 1) / PUSH_FANOUT;
+
+	return step ? step : 1;
+}
+
+/* ---- a chunk ---------------------------------------------------------- */
+
+struct push {
+	const struct chunk_env *env;
+	size_t id;
+	size_t *key[2];             /* each side's key columns, for scan requests */
+	struct sink k;
+	struct merge_stats st;      /* what the streamed ranges read */
+	uint64_t equal[2];          /* rows of ranges whose digests matched */
+};
+
+static bool digest_equal(const struct rangedigest d[2])
+{
+	return d[0].rows == d[1].rows && strcmp(d[0].sum[0], d[1].sum[0]) == 0 &&
+	       strcmp(d[0].sum[1], d[1].sum[1]) == 0;
+}
+
+static void range_req(const struct push *pu, int s, const struct chunk_range *r, struct scan_req *req)
+{
+	const struct plan *p = pu->env->plan;
+
+	plan_scan_req(p, s, pu->key[s], req);
+	req->ncols = p->nkey + p->ncmp;     /* the key, then the compared columns */
+	req->cols = p->read[s];
+	req->nlo = r->lo ? r->nlo : 0;
+	req->lo = r->nlo ? r->lo : NULL;
+	req->nhi = r->hi ? r->nhi : 0;
+	req->hi = r->nhi ? r->hi : NULL;
+}
+
+static int digest(struct push *pu, const struct chunk_range *r, struct rangedigest d[2], struct tally_err *err)
+{
+	for (int s = 0; s < 2; s++) {
+		struct conn *c = pu->env->conn[s];
+		struct scan_req req;
+
+		if (!c->ops->digest_rows || !c->ops->split_range) {
+			err_set(err, ERR_USAGE, "%s system '%s' (driver %s) cannot hash rows in the server", c->side,
+			        pu->env->system[s], c->ops->driver);
+			return err_hint(err, "use --mode stream for this check");
+		}
+		range_req(pu, s, r, &req);
+		if (c->ops->digest_rows(c, &req, &d[s], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int stream(struct push *pu, const struct chunk_range *r, struct tally_err *err)
+{
+	return chunk_stream_range(pu->env, pu->id, r, &pu->k, &pu->st, err);
+}
+
+static int narrow(struct push *pu, const struct chunk_range *r, const struct rangedigest d[2], unsigned depth,
+                  struct tally_err *err);
+
+/*
+ * Splits r at the boundaries side s's server gives (canonical key bytes in
+ * b[0..n)), then digests each part and narrows those that differ.
+ */
+static int visit_parts(struct push *pu, const struct chunk_range *r, const struct buf *b, size_t n,
+                       unsigned depth, struct tally_err *err)
+{
+	size_t nkey = pu->env->plan->nkey;
+	struct sqlval *lo = xcalloc(nkey, sizeof(*lo)), *hi = xcalloc(nkey, sizeof(*hi));
+	struct buf *scr = xcalloc(2 * nkey, sizeof(*scr));
+	int rc = 0;
+
+	for (size_t i = 0; i < 2 * nkey; i++)
+		buf_init(&scr[i]);
+	for (size_t j = 0; j <= n && rc == 0; j++) {
+		struct chunk_range part = *r;
+		struct rangedigest d[2];
+
+		if (j > 0) {
+			rc = chunk_key_vals((const uint8_t *)b[j - 1].data, b[j - 1].len, nkey, lo, scr, err);
+			part.nlo = nkey;
+			part.lo = lo;
+		}
+		if (rc == 0 && j < n) {
+			rc = chunk_key_vals((const uint8_t *)b[j].data, b[j].len, nkey, hi, scr + nkey, err);
+			part.nhi = nkey;
+			part.hi = hi;
+		}
+		if (rc == 0)
+			rc = digest(pu, &part, d, err);
+		if (rc == 0 && digest_equal(d)) {
+			pu->equal[0] += d[0].rows;
+			pu->equal[1] += d[1].rows;
+		} else if (rc == 0) {
+			rc = narrow(pu, &part, d, depth + 1, err);
+		}
+	}
+	for (size_t i = 0; i < 2 * nkey; i++)
+		buf_release(&scr[i]);
+	free(scr);
+	free(lo);
+	free(hi);
+	return rc;
+}
+
+/* A differing range: streamed when small, else split and its parts visited. */
+static int narrow(struct push *pu, const struct chunk_range *r, const struct rangedigest d[2], unsigned depth,
+                  struct tally_err *err)
+{
+	const struct plan *p = pu->env->plan;
+	uint64_t rows[2] = { d[0].rows, d[1].rows };
+	int s = rows[0] >= rows[1] ? SIDE_SOURCE : SIDE_TARGET;   /* the side with more keys splits */
+	struct conn *c = pu->env->conn[s];
+	struct keybounds kb;
+	struct scan_req req;
+	struct buf *b;
+	size_t n = 0;
+	int rc;
+
+	if (push_stream_now(rows, depth))
+		return stream(pu, r, err);
+	range_req(pu, s, r, &req);
+	memset(&kb, 0, sizeof(kb));
+	rc = c->ops->split_range(c, &req, push_step(rows[s]), &kb, err);
+	b = xcalloc(kb.n ? kb.n : 1, sizeof(*b));
+	for (size_t i = 0; i < kb.n && rc == 0; i++) {
+		buf_init(&b[n]);
+		for (size_t k = 0; k < p->nkey && rc == 0; k++) {
+			size_t v = i * kb.ncols + k;
+
+			rc = canon_encode(&b[n], &p->key[k].canon[s], kb.val[v], kb.len[v], err);
+		}
+		n++;
+	}
+	if (rc == 0 && n == 0)
+		rc = stream(pu, r, err);
+	else if (rc == 0)
+		rc = visit_parts(pu, r, b, n, depth, err);
+	for (size_t i = 0; i < n; i++)
+		buf_release(&b[i]);
+	free(b);
+	keybounds_release(&kb);
+	return rc;
+}
+
+int chunk_push(const struct chunk_env *env, size_t id, struct part_result *res, struct tally_err *err)
+{
+	const struct plan *p = env->plan;
+	struct conn_io io0[2] = { env->conn[0]->io, env->conn[1]->io };
+	size_t nb = env->cp->nbound ? env->cp->nbound : 1;
+	struct sqlval *lo = xcalloc(nb, sizeof(*lo)), *hi = xcalloc(nb, sizeof(*hi));
+	struct buf *scr = xcalloc(2 * nb, sizeof(*scr));
+	struct chunk_range r;
+	struct rangedigest d[2];
+	struct push pu;
+	double t0 = chunk_now();
+	bool has_lo, has_hi, opened = false;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	memset(&pu, 0, sizeof(pu));
+	res->started = chunk_wall();
+	pu.env = env;
+	pu.id = id;
+	pu.key[0] = xcalloc(p->nkey ? p->nkey : 1, sizeof(size_t));
+	pu.key[1] = xcalloc(p->nkey ? p->nkey : 1, sizeof(size_t));
+	merge_stats_init(&pu.st);
+	for (size_t i = 0; i < 2 * nb; i++)
+		buf_init(&scr[i]);
+	if (chunk_bound(env->cp, id, false, lo, scr, &has_lo, err) < 0 ||
+	    chunk_bound(env->cp, id, true, hi, scr + nb, &has_hi, err) < 0)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.nlo = has_lo ? env->cp->nbound : 0;
+	r.lo = has_lo ? lo : NULL;
+	r.nhi = has_hi ? env->cp->nbound : 0;
+	r.hi = has_hi ? hi : NULL;
+	if (sink_open(&pu.k, env, id, false, err) < 0)
+		goto out;
+	opened = true;
+	if (digest(&pu, &r, d, err) < 0)
+		goto out;
+	if (digest_equal(d)) {
+		res->push = 1;
+		pu.equal[0] = d[0].rows;
+		pu.equal[1] = d[1].rows;
+	} else {
+		res->push = 2;
+		if (narrow(&pu, &r, d, 0, err) < 0)
+			goto out;
+	}
+	if (sink_close(&pu.k, env, id, err) < 0)
+		goto out;
+	for (int s = 0; s < 2; s++) {
+		res->streamed[s] = pu.st.side[s].rows;
+		res->hash[s] = pu.st.side[s];
+		res->hash[s].rows += pu.equal[s];
+		res->rows[s] = res->hash[s].rows;
+	}
+	res->missing = pu.k.missing;
+	res->extra = pu.k.extra;
+	res->changed = pu.k.changed;
+	res->seconds = chunk_now() - t0;
+	res->ended = chunk_wall();
+	chunk_io_since(env, io0, res->io);
+	rc = work_commit_part(env->out, env->check, id, res, err);
+out:
+	if (rc < 0) {
+		if (opened)
+			sink_abort(&pu.k, env, id);
+		err_context(err, "chunk %zu", id + 1);
+	}
+	for (size_t i = 0; i < 2 * nb; i++)
+		buf_release(&scr[i]);
+	free(scr);
+	free(lo);
+	free(hi);
+	free(pu.key[0]);
+	free(pu.key[1]);
+	return rc;
+}
