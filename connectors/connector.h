@@ -312,6 +312,8 @@ void keybounds_release(struct keybounds *b);
  *   LT_BOOL             1 / 0 (MariaDB tinyint(1) as its number)
  *   LT_TEXT, LT_CHAR    the UTF-8 bytes (MariaDB: converted to utf8mb4;
  *                       char(n) without its trailing spaces)
+ *   LT_BYTES            lowercase hex digits, two per byte
+ *   LT_UUID             8-4-4-4-12 lowercase hex digits
  *   LT_DATE             YYYY-MM-DD (PostgreSQL: its ISO text)
  *   LT_TIMESTAMP[TZ]    YYYY-MM-DD HH:MM:SS.ffffff, an instant in UTC
  * The row's MD5, as 32 hex digits, gives two numbers: its first 15 and
@@ -608,7 +610,8 @@ struct conn_ops {
 	 * and the columns cols; limit unused) without transferring them; see
 	 * struct rangedigest for what both engines compute byte for byte.
 	 * Only columns of the types LT_INT, LT_DECIMAL, LT_BOOL, LT_TEXT,
-	 * LT_CHAR, LT_DATE, LT_TIMESTAMP and LT_TIMESTAMPTZ; another fails
+	 * LT_CHAR, LT_BYTES, LT_UUID, LT_DATE, LT_TIMESTAMP and
+	 * LT_TIMESTAMPTZ; another fails
 	 * with ERR_INTERNAL (the engine refuses such a check first). NULL
 	 * when the connector cannot (a snapshot file).
 	 */

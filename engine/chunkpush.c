@@ -21,6 +21,10 @@ static bool type_ok(enum cclass cls, const struct canon_col *c)
 		return c->type == LT_BOOL || c->type == LT_INT;
 	case CC_TEXT:
 		return c->type == LT_TEXT || c->type == LT_CHAR;
+	case CC_UUID:
+		return c->type == LT_UUID || c->type == LT_TEXT || c->type == LT_CHAR;
+	case CC_BYTES:
+		return c->type == LT_BYTES;
 	case CC_DATE:
 		return c->type == LT_DATE;
 	case CC_TIMESTAMP:
@@ -45,8 +49,6 @@ static const char *col_refusal(const struct plan_col *pc)
 		if (c->scale >= 0 || c->precision >= 0 || c->trim != CANON_TRIM_NONE || c->fold_case)
 			return "it is compared loosely (an option that rounds, trims or folds case)";
 	}
-	if (pc->tolerance >= 0)
-		return "it is compared within a tolerance";
 	return NULL;
 }
 
@@ -55,6 +57,9 @@ bool push_refusal(const struct plan *p, struct buf *why)
 	for (size_t i = 0; i < p->nkey + p->ncmp; i++) {
 		const struct plan_col *pc = i < p->nkey ? &p->key[i] : &p->cmp[i - p->nkey];
 		const char *r = col_refusal(pc);
+
+		if (!r && i >= p->nkey && p->tol && p->tol[i - p->nkey] >= 0)
+			r = "it is compared within a tolerance";
 
 		if (r) {
 			buf_addf(why, "column '%s' (%s, class %s) cannot be hashed in the server: %s",

@@ -23,6 +23,7 @@ static int mdb_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 	mdb_quote_ident(&col, cd->name);
 	switch (cd->type) {
 	case LT_INT:
+	case LT_UUID:
 	case LT_DATE:
 		buf_addf(sql, "CAST(%s AS CHAR)", col.data);
 		break;
@@ -30,6 +31,9 @@ static int mdb_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 	case LT_CHAR:
 		/* The bytes as UTF-8, whatever the column's character set. */
 		buf_addf(sql, "CONVERT(%s USING utf8mb4)", col.data);
+		break;
+	case LT_BYTES:
+		buf_addf(sql, "LOWER(HEX(%s))", col.data);
 		break;
 	case LT_DECIMAL:
 		/* DECIMAL's text keeps the scale's zeros: drop them, and a -0. */

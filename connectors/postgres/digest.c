@@ -20,6 +20,7 @@ static int pgc_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 	pgc_quote_ident(&col, cd->name);
 	switch (cd->type) {
 	case LT_INT:
+	case LT_UUID:
 	case LT_TEXT:
 	case LT_CHAR:
 	case LT_DATE:
@@ -33,6 +34,9 @@ static int pgc_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 		break;
 	case LT_BOOL:
 		buf_addf(sql, "%s::pg_catalog.int4::pg_catalog.text", col.data);
+		break;
+	case LT_BYTES:
+		buf_addf(sql, "encode(%s, 'hex')", col.data);
 		break;
 	case LT_TIMESTAMP:
 	case LT_TIMESTAMPTZ:
