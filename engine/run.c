@@ -27,7 +27,12 @@
 
 const char *run_mode_name(enum run_mode m)
 {
-	return m == MODE_COUNTS ? "counts" : m == MODE_PUSHDOWN ? "pushdown" : "stream";
+	switch (m) {
+	case MODE_COUNTS: return "counts";
+	case MODE_PUSHDOWN: return "pushdown";
+	case MODE_AUTO: return "auto";
+	default: return "stream";
+	}
 }
 
 void run_opts_init(struct run_opts *o)
@@ -432,6 +437,8 @@ static void run_release(struct run *r)
 	free(r->rinfo);
 	free(r->no_repair);
 	free(r->push);
+	for (size_t i = 0; r->mode_reason && i < r->n; i++)
+		free(r->mode_reason[i]);
 	free(r->mode_reason);
 	free(r->stamp);
 	free(r->errored);

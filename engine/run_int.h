@@ -112,7 +112,7 @@ struct run {
 	struct repair_info **rinfo;
 	const char **no_repair;
 	bool *push;                 /* --mode pushdown: the check runs so */
-	const char **mode_reason;   /* why it runs in another mode (static), or NULL */
+	char **mode_reason;         /* owned: why it runs in another mode than asked, or NULL */
 	json_t *runjson;
 	struct task *tasks;
 	size_t ntasks, next;

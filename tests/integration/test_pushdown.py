@@ -227,6 +227,48 @@ class Pushdown(TallyCase):
         self.assertEqual(bag["mode_reason"], "no key (a multiset): ranges cannot be narrowed")
         self.assertIn("error: check 'floaty': column 'f'", r.stderr)
 
+    def test_auto_streams_what_it_cannot_hash(self):
+        spec = self.spec("my", ["floaty", "big", "bag"])
+        r = self.tally(spec, "--mode", "auto")
+        self.assertEqual(r.code, 1, r.stderr)
+        f = r.check("floaty")
+        self.assertEqual((f["status"], f["mode"]), ("consistent", "stream"))
+        self.assertEqual(f["mode_reason"], "column 'f' (float, class float64) cannot be hashed in the server: "
+                                           "its class has no canonical text both servers write")
+        self.assertIsNone(f["pushdown"])
+        b = r.check("big")
+        self.assertEqual((b["mode"], b["mode_reason"], b["changed"]), ("pushdown", None, 1))
+        self.assertEqual(b["pushdown"]["chunks_split"], 1)
+        self.assertEqual(r.check("bag")["mode"], "stream")
+        self.assertIn("(stream mode: column 'f' (float, class float64)", r.stdout)
+        self.assertRegex(r.stdout, r"\(pushdown: \d+ chunks equal in the servers, 1 split; rows streamed: ")
+
+    def test_resume_needs_the_same_mode(self):
+        spec = self.spec("my", ["big"])
+        d = os.path.join(self.tmp, "shard")
+        r = self.tally(spec, "--chunk-rows", "1000", "--mode", "pushdown", "--shard", "0/2", outdir=d)
+        self.assertIn(r.code, (0, 1), r.stderr)
+        r = self.tally(spec, "--shard", "0/2", "--resume", outdir=d)
+        self.assertEqual(r.code, 2)
+        self.assertIn("check 'big': the interrupted run was in --mode pushdown", r.stderr)
+        r = self.tally(spec, "--mode", "pushdown", "--shard", "0/2", "--resume", outdir=d)
+        self.assertIn(r.code, (0, 1), r.stderr)
+
+    def test_query_sides(self):
+        q = "SELECT id, v FROM big WHERE id <= 15000"
+        checks = ("  - name: q\n"
+                  f'    source: {{ system: src, query: "{q}" }}\n'
+                  f'    target: {{ system: tgt, query: "{q}" }}\n'
+                  "    key: [id]\n")
+        spec = self.spec("my", []) + checks
+        st = self.tally(spec, outdir=os.path.join(self.tmp, "stream"))
+        pu = self.tally(spec, "--mode", "pushdown", outdir=os.path.join(self.tmp, "push"))
+        self.assertEqual((st.code, pu.code), (1, 1), pu.stderr)
+        self.assertEqual(pu.keys("q", "changed"), [12345])
+        # A query's columns may be NULL as far as the server says: its key is not ranged over, so it streams.
+        self.assertEqual(pu.check("q")["mode"], "stream")
+        self.assertIn("a key column may be NULL", pu.check("q")["mode_reason"])
+        self.assertEqual((pu.check("q")["source"]["rows"], pu.check("q")["target"]["rows"]), (15000, 15000))
 
 if __name__ == "__main__":
     harness.main()
