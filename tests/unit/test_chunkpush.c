@@ -139,7 +139,7 @@ static void test_refused_options(void **state)
 	f.tol[0] = -1;
 	f.tol[1] = 0.5;
 	f.p.tol = f.tol;
-	assert_true(refused(&f, "column 'b' (int, class number) cannot be hashed in the server: it is compared "
+	assert_true(refused(&f, "column 'b' (integer, class number) cannot be hashed in the server: it is compared "
 	                        "within a tolerance"));
 }
 
