@@ -3,9 +3,15 @@
  *   CHUNKPUSH: digests in the servers, narrowing, and the streamed rest.
  *   A range's parts are visited in key order, depth first, so the lines
  *   streamed ranges write follow the key as a whole chunk's do.
+ *
+ * The two sides digest a range at once: the target's statement runs on a
+ * short-lived thread while the worker runs the source's. Each session is
+ * still used by one thread at a time (the worker joins the thread before
+ * touching the target's session again), as connector.h requires.
  */
 #include "chunkpush.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,20 +128,52 @@ static void range_req(const struct push *pu, int s, const struct chunk_range *r,
 	req->hi = r->nhi ? r->hi : NULL;
 }
 
+struct side_digest {
+	struct conn *c;
+	struct scan_req req;
+	struct rangedigest *out;
+	struct tally_err err;
+	int rc;
+};
+
+static void *side_digest_run(void *arg)
+{
+	struct side_digest *sd = arg;
+
+	err_clear(&sd->err);
+	sd->rc = sd->c->ops->digest_rows(sd->c, &sd->req, sd->out, &sd->err);
+	return NULL;
+}
+
 static int digest(struct push *pu, const struct chunk_range *r, struct rangedigest d[2], struct tally_err *err)
 {
+	struct side_digest sd[2];
+	pthread_t th;
+	bool threaded;
+
 	for (int s = 0; s < 2; s++) {
 		struct conn *c = pu->env->conn[s];
-		struct scan_req req;
 
 		if (!c->ops->digest_rows || !c->ops->split_range) {
 			err_set(err, ERR_USAGE, "%s system '%s' (driver %s) cannot hash rows in the server", c->side,
 			        pu->env->system[s], c->ops->driver);
 			return err_hint(err, "use --mode stream for this check");
 		}
-		range_req(pu, s, r, &req);
-		if (c->ops->digest_rows(c, &req, &d[s], err) < 0)
+		sd[s].c = c;
+		sd[s].out = &d[s];
+		range_req(pu, s, r, &sd[s].req);
+	}
+	threaded = pthread_create(&th, NULL, side_digest_run, &sd[SIDE_TARGET]) == 0;
+	side_digest_run(&sd[SIDE_SOURCE]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		side_digest_run(&sd[SIDE_TARGET]);
+	for (int s = 0; s < 2; s++) {
+		if (sd[s].rc < 0) {
+			*err = sd[s].err;
 			return -1;
+		}
 	}
 	return 0;
 }
