@@ -614,9 +614,15 @@ struct conn_ops {
 	 * LT_TIMESTAMPTZ; another fails
 	 * with ERR_INTERNAL (the engine refuses such a check first). NULL
 	 * when the connector cannot (a snapshot file).
+	 *
+	 * With nb > 0 bounds (nb * req->nkey values, whole keys in increasing
+	 * order), the range is digested in nb + 1 parts in the same single
+	 * pass (GROUP BY the part, found by a binary search written as nested
+	 * comparisons): out[i] holds the rows whose key is at most bound i and
+	 * above bound i - 1; out must hold nb + 1 digests.
 	 */
-	int (*digest_rows)(struct conn *c, const struct scan_req *req, struct rangedigest *out,
-	                   struct tally_err *err);
+	int (*digest_rows)(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
+	                   struct rangedigest *out, struct tally_err *err);
 	/*
 	 * The keys (all req->nkey columns) of every step-th row of req's range
 	 * (table or query, where, lo/hi), in the server's own key order, as

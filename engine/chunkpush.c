@@ -106,13 +106,13 @@ struct push {
 	size_t *key[2];             /* each side's key columns, for scan requests */
 	struct sink k;
 	struct merge_stats st;      /* what the streamed ranges read */
-	uint64_t equal[2];          /* rows of ranges whose digests matched */
+	uint64_t equal[2];          /* rows of parts whose digests matched */
+	uint64_t differing;         /* parts whose digests differed */
 };
 
-static bool digest_equal(const struct rangedigest d[2])
+static bool digest_equal(const struct rangedigest *a, const struct rangedigest *b)
 {
-	return d[0].rows == d[1].rows && strcmp(d[0].sum[0], d[1].sum[0]) == 0 &&
-	       strcmp(d[0].sum[1], d[1].sum[1]) == 0;
+	return a->rows == b->rows && strcmp(a->sum[0], b->sum[0]) == 0 && strcmp(a->sum[1], b->sum[1]) == 0;
 }
 
 static void range_req(const struct push *pu, int s, const struct chunk_range *r, struct scan_req *req)
@@ -131,6 +131,8 @@ static void range_req(const struct push *pu, int s, const struct chunk_range *r,
 struct side_digest {
 	struct conn *c;
 	struct scan_req req;
+	size_t nb;
+	const struct sqlval *bounds;
 	struct rangedigest *out;
 	struct tally_err err;
 	int rc;
@@ -141,11 +143,13 @@ static void *side_digest_run(void *arg)
 	struct side_digest *sd = arg;
 
 	err_clear(&sd->err);
-	sd->rc = sd->c->ops->digest_rows(sd->c, &sd->req, sd->out, &sd->err);
+	sd->rc = sd->c->ops->digest_rows(sd->c, &sd->req, sd->nb, sd->bounds, sd->out, &sd->err);
 	return NULL;
 }
 
-static int digest(struct push *pu, const struct chunk_range *r, struct rangedigest d[2], struct tally_err *err)
+/* Digests range r in nb + 1 parts on both sides at once: d[s] holds nb + 1 digests. */
+static int digest(struct push *pu, const struct chunk_range *r, size_t nb, const struct sqlval *bounds,
+                  struct rangedigest *d[2], struct tally_err *err)
 {
 	struct side_digest sd[2];
 	pthread_t th;
@@ -160,7 +164,9 @@ static int digest(struct push *pu, const struct chunk_range *r, struct rangedige
 			return err_hint(err, "use --mode stream for this check");
 		}
 		sd[s].c = c;
-		sd[s].out = &d[s];
+		sd[s].nb = nb;
+		sd[s].bounds = bounds;
+		sd[s].out = d[s];
 		range_req(pu, s, r, &sd[s].req);
 	}
 	threaded = pthread_create(&th, NULL, side_digest_run, &sd[SIDE_TARGET]) == 0;
@@ -183,91 +189,119 @@ static int stream(struct push *pu, const struct chunk_range *r, struct tally_err
 	return chunk_stream_range(pu->env, pu->id, r, &pu->k, &pu->st, err);
 }
 
-static int narrow(struct push *pu, const struct chunk_range *r, const struct rangedigest d[2], unsigned depth,
+/* The boundaries that split r into parts of step rows, as side s's server picks them: canonical keys. */
+static int split(struct push *pu, int s, const struct chunk_range *r, uint64_t step, struct buf **out, size_t *n,
+                 struct tally_err *err)
+{
+	const struct plan *p = pu->env->plan;
+	struct conn *c = pu->env->conn[s];
+	struct keybounds kb;
+	struct scan_req req;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	range_req(pu, s, r, &req);
+	memset(&kb, 0, sizeof(kb));
+	rc = c->ops->split_range(c, &req, step, &kb, err);
+	*out = xcalloc(kb.n ? kb.n : 1, sizeof(**out));
+	for (size_t i = 0; i < kb.n && rc == 0; i++) {
+		buf_init(&(*out)[i]);
+		(*n)++;
+		for (size_t k = 0; k < p->nkey && rc == 0; k++) {
+			size_t v = i * kb.ncols + k;
+
+			rc = canon_encode(&(*out)[i], &p->key[k].canon[s], kb.val[v], kb.len[v], err);
+		}
+	}
+	keybounds_release(&kb);
+	return rc;
+}
+
+static int narrow(struct push *pu, const struct chunk_range *r, const uint64_t rows[2], unsigned depth,
                   struct tally_err *err);
 
 /*
- * Splits r at the boundaries side s's server gives (canonical key bytes in
- * b[0..n)), then digests each part and narrows those that differ.
+ * Range r split at the n boundaries b (canonical keys), its parts digested
+ * in one pass per side: equal parts are done, differing ones narrowed in
+ * key order. When most parts differ, reading the whole range at once
+ * costs fewer statements than narrowing each part.
  */
 static int visit_parts(struct push *pu, const struct chunk_range *r, const struct buf *b, size_t n,
                        unsigned depth, struct tally_err *err)
 {
 	size_t nkey = pu->env->plan->nkey;
-	struct sqlval *lo = xcalloc(nkey, sizeof(*lo)), *hi = xcalloc(nkey, sizeof(*hi));
-	struct buf *scr = xcalloc(2 * nkey, sizeof(*scr));
+	struct sqlval *v = xcalloc(n ? n * nkey : 1, sizeof(*v));
+	struct buf *scr = xcalloc(n ? n * nkey : 1, sizeof(*scr));
+	struct rangedigest *d[2] = { xcalloc(n + 1, sizeof(**d)), xcalloc(n + 1, sizeof(**d)) };
+	size_t ndiff = 0;
+	bool whole = false;
 	int rc = 0;
 
-	for (size_t i = 0; i < 2 * nkey; i++)
+	for (size_t i = 0; i < n * nkey; i++)
 		buf_init(&scr[i]);
-	for (size_t j = 0; j <= n && rc == 0; j++) {
-		struct chunk_range part = *r;
-		struct rangedigest d[2];
-
-		if (j > 0) {
-			rc = chunk_key_vals((const uint8_t *)b[j - 1].data, b[j - 1].len, nkey, lo, scr, err);
-			part.nlo = nkey;
-			part.lo = lo;
-		}
-		if (rc == 0 && j < n) {
-			rc = chunk_key_vals((const uint8_t *)b[j].data, b[j].len, nkey, hi, scr + nkey, err);
-			part.nhi = nkey;
-			part.hi = hi;
-		}
-		if (rc == 0)
-			rc = digest(pu, &part, d, err);
-		if (rc == 0 && digest_equal(d)) {
-			pu->equal[0] += d[0].rows;
-			pu->equal[1] += d[1].rows;
-		} else if (rc == 0) {
-			rc = narrow(pu, &part, d, depth + 1, err);
-		}
+	for (size_t j = 0; j < n && rc == 0; j++)
+		rc = chunk_key_vals((const uint8_t *)b[j].data, b[j].len, nkey, v + j * nkey, scr + j * nkey, err);
+	if (rc == 0)
+		rc = digest(pu, r, n, v, d, err);
+	for (size_t j = 0; j <= n && rc == 0; j++)
+		ndiff += !digest_equal(&d[0][j], &d[1][j]);
+	if (rc == 0 && depth > 0 && n > 0 && ndiff * 2 > n + 1) {
+		pu->differing += ndiff;
+		whole = true;
+		rc = stream(pu, r, err);
 	}
-	for (size_t i = 0; i < 2 * nkey; i++)
+	for (size_t j = 0; !whole && j <= n && rc == 0; j++) {
+		struct chunk_range part = *r;
+
+		if (digest_equal(&d[0][j], &d[1][j])) {
+			pu->equal[0] += d[0][j].rows;
+			pu->equal[1] += d[1][j].rows;
+			continue;
+		}
+		pu->differing++;
+		if (j > 0) {
+			part.nlo = nkey;
+			part.lo = v + (j - 1) * nkey;
+		}
+		if (j < n) {
+			part.nhi = nkey;
+			part.hi = v + j * nkey;
+		}
+		rc = narrow(pu, &part, (uint64_t[2]){ d[0][j].rows, d[1][j].rows }, depth + 1, err);
+	}
+	for (size_t i = 0; i < n * nkey; i++)
 		buf_release(&scr[i]);
 	free(scr);
-	free(lo);
-	free(hi);
+	free(v);
+	free(d[0]);
+	free(d[1]);
 	return rc;
 }
 
-/* A differing range: streamed when small, else split and its parts visited. */
-static int narrow(struct push *pu, const struct chunk_range *r, const struct rangedigest d[2], unsigned depth,
+/*
+ * A range whose digests differ (rows, as they counted), or a chunk not
+ * yet digested (depth 0): streamed when small, else split at keys the
+ * side with more rows picks and its parts visited.
+ */
+static int narrow(struct push *pu, const struct chunk_range *r, const uint64_t rows[2], unsigned depth,
                   struct tally_err *err)
 {
-	const struct plan *p = pu->env->plan;
-	uint64_t rows[2] = { d[0].rows, d[1].rows };
-	int s = rows[0] >= rows[1] ? SIDE_SOURCE : SIDE_TARGET;   /* the side with more keys splits */
-	struct conn *c = pu->env->conn[s];
-	struct keybounds kb;
-	struct scan_req req;
-	struct buf *b;
+	int s = rows[0] >= rows[1] ? SIDE_SOURCE : SIDE_TARGET;
+	struct buf *b = NULL;
 	size_t n = 0;
 	int rc;
 
-	if (push_stream_now(rows, depth))
+	if (depth > 0 && push_stream_now(rows, depth))
 		return stream(pu, r, err);
-	range_req(pu, s, r, &req);
-	memset(&kb, 0, sizeof(kb));
-	rc = c->ops->split_range(c, &req, push_step(rows[s]), &kb, err);
-	b = xcalloc(kb.n ? kb.n : 1, sizeof(*b));
-	for (size_t i = 0; i < kb.n && rc == 0; i++) {
-		buf_init(&b[n]);
-		for (size_t k = 0; k < p->nkey && rc == 0; k++) {
-			size_t v = i * kb.ncols + k;
-
-			rc = canon_encode(&b[n], &p->key[k].canon[s], kb.val[v], kb.len[v], err);
-		}
-		n++;
-	}
-	if (rc == 0 && n == 0)
-		rc = stream(pu, r, err);
+	rc = split(pu, s, r, depth == 0 ? PUSH_PART_ROWS : push_step(rows[s]), &b, &n, err);
+	if (rc == 0 && n == 0 && depth > 0)
+		rc = stream(pu, r, err);     /* no key to split at: read it */
 	else if (rc == 0)
 		rc = visit_parts(pu, r, b, n, depth, err);
 	for (size_t i = 0; i < n; i++)
 		buf_release(&b[i]);
 	free(b);
-	keybounds_release(&kb);
 	return rc;
 }
 
@@ -279,7 +313,6 @@ int chunk_push(const struct chunk_env *env, size_t id, struct part_result *res, 
 	struct sqlval *lo = xcalloc(nb, sizeof(*lo)), *hi = xcalloc(nb, sizeof(*hi));
 	struct buf *scr = xcalloc(2 * nb, sizeof(*scr));
 	struct chunk_range r;
-	struct rangedigest d[2];
 	struct push pu;
 	double t0 = chunk_now();
 	bool has_lo, has_hi, opened = false;
@@ -306,17 +339,9 @@ int chunk_push(const struct chunk_env *env, size_t id, struct part_result *res, 
 	if (sink_open(&pu.k, env, id, false, err) < 0)
 		goto out;
 	opened = true;
-	if (digest(&pu, &r, d, err) < 0)
+	if (narrow(&pu, &r, (uint64_t[2]){ 0, 0 }, 0, err) < 0)
 		goto out;
-	if (digest_equal(d)) {
-		res->push = 1;
-		pu.equal[0] = d[0].rows;
-		pu.equal[1] = d[1].rows;
-	} else {
-		res->push = 2;
-		if (narrow(&pu, &r, d, 0, err) < 0)
-			goto out;
-	}
+	res->push = pu.differing ? 2 : 1;
 	if (sink_close(&pu.k, env, id, err) < 0)
 		goto out;
 	for (int s = 0; s < 2; s++) {

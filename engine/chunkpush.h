@@ -4,12 +4,17 @@
  *   digests the chunk's range in its server (connector.h digest_rows: a
  *   count and two sums of MD5 slices of a canonical row text both engines
  *   write byte for byte); equal digests finish the chunk without reading a
- *   row. Otherwise the range is split at keys the server picks
- *   (split_range) into PUSH_FANOUT parts, each part digested again, and
- *   the differing parts narrowed until they hold at most PUSH_LEAF_ROWS
- *   rows; those are streamed and compared exactly as stream mode compares
- *   a chunk (chunkrun_int.h), into the same part files, so differences,
- *   reports and repair scripts are those of stream mode.
+ *   row. The source's server first picks keys that split the chunk into
+ *   parts of PUSH_PART_ROWS rows (split_range, a pass over the keys);
+ *   each side then digests every part in one pass (digest_rows with
+ *   bounds, GROUP BY the part). Equal parts are done; a differing part is
+ *   split again into PUSH_FANOUT parts and digested, until it holds at
+ *   most PUSH_LEAF_ROWS rows; those are streamed and compared exactly as
+ *   stream mode compares a chunk (chunkrun_int.h), into the same part
+ *   files, so differences, reports and repair scripts are those of stream
+ *   mode. Where most parts of a split differ, the whole range is streamed
+ *   at once. So an equal table costs one pass over the keys and one hash
+ *   pass per side, and a few differing rows little more.
  *
  * Whether a check can run so is decided at planning (push_refusal,
  * push_fallback): pure functions of the plan.
@@ -25,8 +30,9 @@
 #include "chunkrun.h"
 #include "plan.h"
 
-#define PUSH_FANOUT 16          /* parts a differing range is split into */
-#define PUSH_LEAF_ROWS 1000     /* a range this small (on both sides) is streamed */
+#define PUSH_PART_ROWS 1000     /* a chunk is digested in parts of this many rows, in one pass */
+#define PUSH_FANOUT 16          /* parts a differing part is split into */
+#define PUSH_LEAF_ROWS 64       /* a differing part this small (on both sides) is streamed */
 #define PUSH_MAX_DEPTH 8        /* splits before a range is streamed whatever its size */
 
 /*

@@ -107,29 +107,88 @@ static bool mdb_sum(char *dst, size_t cap, const char *v)
 }
 
 /*
- * SELECT COUNT(*), SUM(slice 1), SUM(slice 2) FROM (SELECT MD5(row text)
- * AS h FROM what WHERE range) AS tally_d. A slice is 15 hex digits read by
- * CONV as an unsigned integer (CONV(...)+0 would be a DOUBLE and lose
- * bits); the sums of BIGINT UNSIGNED are exact DECIMALs.
+ * The part of a row among bounds i..j (a binary search of nested IFs):
+ * the first bound the key is at most, j when it is above them all.
  */
-int mdb_digest_rows(struct conn *base, const struct scan_req *req, struct rangedigest *out,
-                    struct tally_err *err)
+static int mdb_add_part(struct buf *sql, const struct scan_req *req, const struct sqlval *b, size_t i, size_t j,
+                        struct tally_err *err)
+{
+	size_t m = i + (j - i) / 2;
+	char *cond = NULL;
+
+	if (i == j) {
+		buf_addf(sql, "%zu", i);
+		return 0;
+	}
+	if (mdb_range_cond(req, b + m * req->nkey, req->nkey, true, &cond, err) < 0)
+		return -1;
+	buf_addf(sql, "IF(%s, ", cond);
+	free(cond);
+	if (mdb_add_part(sql, req, b, i, m, err) < 0)
+		return -1;
+	buf_addstr(sql, ", ");
+	if (mdb_add_part(sql, req, b, m + 1, j, err) < 0)
+		return -1;
+	buf_addch(sql, ')');
+	return 0;
+}
+
+/* Reads the digests of the parts from r (part, count, sum, sum); false on a malformed row. */
+static bool mdb_read_parts(struct mdb_conn *c, MYSQL_RES *r, size_t nb, struct rangedigest *out)
+{
+	MYSQL_ROW row;
+
+	if (mysql_num_fields(r) != 4)
+		return false;
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		unsigned long *l = mysql_fetch_lengths(r);
+		unsigned long long part;
+		struct rangedigest *d;
+		char *end;
+
+		if (!row[0] || !row[1])
+			return false;
+		c->base.io.bytes += l[0] + l[1] + l[2] + l[3];
+		part = strtoull(row[0], &end, 10);
+		if (*end || part > nb)
+			return false;
+		d = &out[part];
+		d->rows = strtoull(row[1], &end, 10);
+		if (*end || !mdb_sum(d->sum[0], sizeof(d->sum[0]), row[2]) ||
+		    !mdb_sum(d->sum[1], sizeof(d->sum[1]), row[3]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * SELECT part, COUNT(*), SUM(slice 1), SUM(slice 2) FROM (SELECT part,
+ * MD5(row text) AS h FROM what WHERE range) AS tally_d GROUP BY part. A
+ * slice is 15 hex digits read by CONV as an unsigned integer (CONV(...)+0
+ * would be a DOUBLE and lose bits); the sums of BIGINT UNSIGNED are exact
+ * DECIMALs.
+ */
+int mdb_digest_rows(struct conn *base, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
+                    struct rangedigest *out, struct tally_err *err)
 {
 	struct mdb_conn *c = mdb(base);
 	const struct tabdesc *d = req->desc;
 	const char *what = d->is_query ? "the query" : d->display;
 	struct buf sql = BUF_INIT;
 	MYSQL_RES *r = NULL;
-	MYSQL_ROW row;
-	unsigned long *l;
-	char *end;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i <= nb; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].sum[0][0] = out[i].sum[1][0] = '0';
+	}
 	if (mdb_check_req(c, req, err) < 0)
 		return -1;
-	buf_addstr(&sql, "SELECT COUNT(*), SUM(CAST(CONV(SUBSTR(h, 1, 15), 16, 10) AS UNSIGNED)), "
-	                 "SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) FROM (SELECT MD5(CONCAT(");
+	buf_addstr(&sql, "SELECT tally_p, COUNT(*), SUM(CAST(CONV(SUBSTR(h, 1, 15), 16, 10) AS UNSIGNED)), "
+	                 "SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) FROM (SELECT ");
+	if (mdb_add_part(&sql, req, bounds, 0, nb, err) < 0)
+		goto out;
+	buf_addstr(&sql, " AS tally_p, MD5(CONCAT(");
 	for (size_t i = 0; i < req->ncols; i++) {
 		const struct coldesc *cd = &d->cols[req->cols[i]];
 
@@ -149,19 +208,10 @@ int mdb_digest_rows(struct conn *base, const struct scan_req *req, struct ranged
 	buf_addstr(&sql, ")) AS h");
 	if (mdb_add_range(&sql, req, err) < 0)
 		goto out;
-	buf_addstr(&sql, ") AS tally_d");
+	buf_addstr(&sql, ") AS tally_d GROUP BY tally_p");
 	if (mdb_catalog(c, &sql, &r, "computing the digest of", what, err) < 0)
 		goto out;
-	row = mysql_fetch_row(r);
-	l = row ? mysql_fetch_lengths(r) : NULL;
-	if (!row || mysql_num_fields(r) != 3 || !row[0]) {
-		err_set(err, ERR_DATA, "%s system '%s' returned no digest for %s", c->base.side, c->base.system, what);
-		goto out;
-	}
-	c->base.io.bytes += l[0] + l[1] + l[2];
-	out->rows = strtoull(row[0], &end, 10);
-	if (*end || !mdb_sum(out->sum[0], sizeof(out->sum[0]), row[1]) ||
-	    !mdb_sum(out->sum[1], sizeof(out->sum[1]), row[2])) {
+	if (!mdb_read_parts(c, r, nb, out)) {
 		err_set(err, ERR_DATA, "%s system '%s' returned a digest that is not numbers", c->base.side,
 		        c->base.system);
 		goto out;

@@ -118,9 +118,9 @@ static int pgc_check_req(struct pgsess *s, const struct scan_req *req, struct ta
 }
 
 /* A sum's text, "0" for NULL (no row); false when it is not plain digits. */
-static bool pgc_sum(char *dst, size_t cap, const PGresult *res, int col)
+static bool pgc_sum(char *dst, size_t cap, const PGresult *res, int row, int col)
 {
-	const char *v = PQgetisnull(res, 0, col) ? "0" : PQgetvalue(res, 0, col);
+	const char *v = PQgetisnull(res, row, col) ? "0" : PQgetvalue(res, row, col);
 	size_t n = strlen(v);
 
 	if (n == 0 || n >= cap || strspn(v, "0123456789") != n)
@@ -130,25 +130,76 @@ static bool pgc_sum(char *dst, size_t cap, const PGresult *res, int col)
 }
 
 /*
- * SELECT count(*), sum(slice 1), sum(slice 2) FROM (SELECT md5(row text)
- * AS h FROM what WHERE range) AS tally_d. A slice is 15 hex digits, read
- * as bit(60) then bigint: never negative, and the sums are numeric.
+ * The part of a row among bounds i..j (a binary search of nested CASEs):
+ * the first bound the key is at most, j when it is above them all.
  */
-int pgc_digest_rows(struct conn *c, const struct scan_req *req, struct rangedigest *out,
-                    struct tally_err *err)
+static int pgc_add_part(struct buf *sql, const struct scan_req *req, const struct sqlval *b, size_t i, size_t j,
+                        struct tally_err *err)
+{
+	size_t m = i + (j - i) / 2;
+
+	if (i == j) {
+		buf_addf(sql, "%zu", i);
+		return 0;
+	}
+	buf_addstr(sql, "CASE WHEN ");
+	if (pgc_add_bound(sql, req->desc, req->key, req->nkey, "<=", b + m * req->nkey, err) < 0)
+		return -1;
+	buf_addstr(sql, " THEN ");
+	if (pgc_add_part(sql, req, b, i, m, err) < 0)
+		return -1;
+	buf_addstr(sql, " ELSE ");
+	if (pgc_add_part(sql, req, b, m + 1, j, err) < 0)
+		return -1;
+	buf_addstr(sql, " END");
+	return 0;
+}
+
+/* Reads the digests of the parts from res (part, count, sum, sum); false on a malformed row. */
+static bool pgc_read_parts(const PGresult *res, size_t nb, struct rangedigest *out)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		char *end;
+		unsigned long long part = strtoull(PQgetvalue(res, r, 0), &end, 10);
+		struct rangedigest *d;
+
+		if (*end || part > nb)
+			return false;
+		d = &out[part];
+		d->rows = strtoull(PQgetvalue(res, r, 1), &end, 10);
+		if (*end || !pgc_sum(d->sum[0], sizeof(d->sum[0]), res, r, 2) ||
+		    !pgc_sum(d->sum[1], sizeof(d->sum[1]), res, r, 3))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * SELECT part, count(*), sum(slice 1), sum(slice 2) FROM (SELECT part,
+ * md5(row text) AS h FROM what WHERE range) AS tally_d GROUP BY part. A
+ * slice is 15 hex digits, read as bit(60) then bigint: never negative, and
+ * the sums are numeric.
+ */
+int pgc_digest_rows(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
+                    struct rangedigest *out, struct tally_err *err)
 {
 	struct pgsess *s = (struct pgsess *)c;
 	const struct tabdesc *d = req->desc;
 	struct buf sql = BUF_INIT, doing = BUF_INIT;
 	PGresult *res = NULL;
-	char *end;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i <= nb; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].sum[0][0] = out[i].sum[1][0] = '0';
+	}
 	if (pgc_check_req(s, req, err) < 0)
 		return -1;
-	buf_addstr(&sql, "SELECT count(*), sum(('x' || substr(h, 1, 15))::pg_catalog.bit(60)::pg_catalog.int8), "
-	                 "sum(('x' || substr(h, 16, 15))::pg_catalog.bit(60)::pg_catalog.int8) FROM (SELECT md5(");
+	buf_addstr(&sql, "SELECT tally_p, count(*), sum(('x' || substr(h, 1, 15))::pg_catalog.bit(60)::pg_catalog.int8), "
+	                 "sum(('x' || substr(h, 16, 15))::pg_catalog.bit(60)::pg_catalog.int8) FROM (SELECT ");
+	if (pgc_add_part(&sql, req, bounds, 0, nb, err) < 0)
+		goto out;
+	buf_addstr(&sql, " AS tally_p, md5(");
 	for (size_t i = 0; i < req->ncols; i++) {
 		const struct coldesc *cd = &d->cols[req->cols[i]];
 
@@ -168,13 +219,11 @@ int pgc_digest_rows(struct conn *c, const struct scan_req *req, struct rangedige
 	buf_addstr(&sql, ") AS h");
 	if (pgc_add_range(&sql, req, err) < 0)
 		goto out;
-	buf_addstr(&sql, ") AS tally_d");
+	buf_addstr(&sql, ") AS tally_d GROUP BY tally_p");
 	buf_addf(&doing, "the digest of a range of %s", d->is_query ? "the query" : d->display);
-	if (pgc_run_range(s, sql.data, doing.data, 3, &res, err) < 0)
+	if (pgc_run_range(s, sql.data, doing.data, 4, &res, err) < 0)
 		goto out;
-	out->rows = strtoull(PQgetvalue(res, 0, 0), &end, 10);
-	if (*end || PQntuples(res) != 1 || !pgc_sum(out->sum[0], sizeof(out->sum[0]), res, 1) ||
-	    !pgc_sum(out->sum[1], sizeof(out->sum[1]), res, 2)) {
+	if (!pgc_read_parts(res, nb, out)) {
 		err_set(err, ERR_DATA, "%s system '%s' returned a digest that is not numbers", s->base.side,
 		        s->base.system);
 		goto out;

@@ -184,8 +184,9 @@ class Pushdown(TallyCase):
         self.assertEqual(b["pushdown"]["chunks_split"], 1)
         self.assertEqual(b["pushdown"]["chunks_equal"], b["chunks"]["total"] - 1)
         self.assertGreater(b["pushdown"]["rows_streamed"]["source"], 0)
-        self.assertLessEqual(b["pushdown"]["rows_streamed"]["source"], 2000)
-        self.assertLessEqual(b["pushdown"]["rows_streamed"]["target"], 2000)
+        # Parts of 1,000 rows, the differing one split in 16: at most 64 rows read a side.
+        self.assertLessEqual(b["pushdown"]["rows_streamed"]["source"], 64)
+        self.assertLessEqual(b["pushdown"]["rows_streamed"]["target"], 64)
         self.assertLess(b["source"]["bytes"] * 20, st.check("big")["source"]["bytes"])
         s = pu.check("same_big")
         self.assertEqual(s["status"], "consistent")

@@ -173,10 +173,10 @@ static void test_narrowing(void **state)
 	assert_int_equal(push_step(16), 1);
 	assert_int_equal(push_step(17), 2);
 	assert_int_equal(push_step(100000), 6250);
-	assert_true(push_stream_now((uint64_t[2]){ 1000, 0 }, 0));
-	assert_true(push_stream_now((uint64_t[2]){ 1000, 1000 }, 0));
-	assert_false(push_stream_now((uint64_t[2]){ 1001, 10 }, 0));
-	assert_false(push_stream_now((uint64_t[2]){ 0, 1001 }, PUSH_MAX_DEPTH - 1));
+	assert_true(push_stream_now((uint64_t[2]){ 64, 0 }, 1));
+	assert_true(push_stream_now((uint64_t[2]){ 64, 64 }, 1));
+	assert_false(push_stream_now((uint64_t[2]){ 65, 10 }, 1));
+	assert_false(push_stream_now((uint64_t[2]){ 0, 65 }, PUSH_MAX_DEPTH - 1));
 	assert_true(push_stream_now((uint64_t[2]){ 0, 5000000 }, PUSH_MAX_DEPTH));
 }
 
