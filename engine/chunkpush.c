@@ -246,7 +246,7 @@ static int visit_parts(struct push *pu, const struct chunk_range *r, const struc
 		rc = digest(pu, r, n, v, d, err);
 	for (size_t j = 0; j <= n && rc == 0; j++)
 		ndiff += !digest_equal(&d[0][j], &d[1][j]);
-	if (rc == 0 && depth > 0 && n > 0 && ndiff * 2 > n + 1) {
+	if (rc == 0 && n > 0 && ndiff * 2 > n + 1) {
 		pu->differing += ndiff;
 		whole = true;
 		rc = stream(pu, r, err);

@@ -1,10 +1,10 @@
 /*
  * engine/chunkpush.h
  *   run -> CHUNKPUSH -> work: --mode pushdown for one chunk. Each side
- *   digests the chunk's range in its server (connector.h digest_rows: a
- *   count and two sums of MD5 slices of a canonical row text both engines
- *   write byte for byte); equal digests finish the chunk without reading a
- *   row. The source's server first picks keys that split the chunk into
+ *   digests key ranges in its server (connector.h digest_rows: a count and
+ *   two sums of MD5 slices of a canonical row text both engines write
+ *   byte for byte); a range whose digests are equal is done without
+ *   reading a row. The source's server first picks keys that split the chunk into
  *   parts of PUSH_PART_ROWS rows (split_range, a pass over the keys);
  *   each side then digests every part in one pass (digest_rows with
  *   bounds, GROUP BY the part). Equal parts are done; a differing part is
