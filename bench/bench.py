@@ -11,7 +11,7 @@ bench/bench.py
   wall times (median of --runs), the ratios and tally's peak RSS.
 
   bench/bench.py [--rows N] [--runs K] [--jobs J] [--key int|text] [--servers DIR] [--keep] [--counts]
-                 [--tally PATH]
+                 [--tally PATH] [--pushdown] [--density P]
 
   --tally times another tally binary (default: build/tally), for a before
   and after comparison on the same script.
@@ -24,6 +24,14 @@ bench/bench.py
   case-insensitive collation (MariaDB utf8mb4_general_ci, PostgreSQL ICU
   "und-x-icu"), whose order is not tally's bytewise order: the servers
   read in index order and tally sorts each chunk locally.
+
+  --pushdown also times tally --mode pushdown, and one in-database hash
+  pass over the whole table per side (the digest query alone, run by each
+  server's client, both at once): the floor for a method that reads every
+  row once in each server. Both tally runs then leave out the double
+  column f (ignore: [f]), which pushdown cannot hash alike. --density P
+  replaces the seeded differences by P % of the rows changed (evenly
+  spread; 0: none).
 
   Without --servers it starts throwaway servers (scripts/servers.sh) and
   stops them at the end. Timing is never asserted: this is not a test.
@@ -41,8 +49,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO, "build")
 DB = "tally_bench"
 
-# Known differences injected into the target, as a function of N.
-def diff_ids(n):
+# Known differences injected into the target, as a function of N (and --density).
+def diff_ids(n, density=None):
+    if density is not None:
+        if density <= 0:
+            return [], [], []
+        step = max(1, round(100 / density))
+        return list(range(step, n + 1, step)), [], []
     changed = list(range(100_000, n + 1, 100_000)) or [n // 2]
     missing = [7 + k * (n // 10) for k in range(10)]
     extra = [n + 1 + k for k in range(10)]
@@ -71,13 +84,14 @@ PG_TEXT_KEY = "(ARRAY['a', 'B', 'c', 'Ä'])[1 + g % 4] || lpad(g::text, 9, '0')"
 MY_TEXT_KEY = "CONCAT(ELT(1 + seq % 4, 'a', 'B', 'c', 'Ä'), LPAD(seq, 9, '0'))"
 
 
-def seed(e, n, text_key):
+def seed(e, n, text_key, density=None):
     pg_env = dict(os.environ, PGPASSWORD=e["TALLY_PG_ADMIN_PASSWORD"])
     psql = [os.path.join(e["TALLY_PG_BINDIR"], "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
             "-p", e["TALLY_PG_PORT"], "-U", e["TALLY_PG_ADMIN_USER"]]
     my_env = dict(os.environ, MYSQL_PWD=e["TALLY_MY_ADMIN_PASSWORD"])
     maria = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", e["TALLY_MY_PORT"], "-u", e["TALLY_MY_ADMIN_USER"]]
-    changed, missing, extra = diff_ids(n)
+    changed, missing, extra = diff_ids(n, density)
+    ids = lambda xs: ",".join(map(str, xs)) or "NULL"  # noqa: E731
 
     run(psql + ["-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"], pg_env)
     run(psql + ["-d", "postgres", "-c", f"CREATE DATABASE {DB}"], pg_env)
@@ -93,9 +107,10 @@ def seed(e, n, text_key):
             timestamp '2024-01-01' + g * interval '1 second' + (g * 7919 % 1000000) * interval '1 microsecond',
             g % 3 = 0, g / 7.0::float8
         FROM generate_series(1::bigint, {n}) g;
-        UPDATE t SET b = b + 0.01 WHERE id IN ({','.join(map(str, changed))});
-        DELETE FROM t WHERE id IN ({','.join(map(str, missing))});
-        INSERT INTO t SELECT {pg_k}g, 0, 0, 'extra', timestamp '2024-01-01', false, 0 FROM unnest(ARRAY[{','.join(map(str, extra))}]) g;"""],
+        UPDATE t SET b = b + 0.01 WHERE id IN ({ids(changed)});
+        DELETE FROM t WHERE id IN ({ids(missing)});
+        INSERT INTO t SELECT {pg_k}g, 0, 0, 'extra', timestamp '2024-01-01', false, 0
+            FROM unnest(ARRAY[{ids(extra)}]::bigint[]) g WHERE g IS NOT NULL;"""],
         pg_env)
     run(psql + ["-d", DB, "-c", "VACUUM ANALYZE t"], pg_env)
 
@@ -114,6 +129,37 @@ def seed(e, n, text_key):
             FROM seq_{lo}_to_{hi}"""], my_env)
     run(maria + ["-D", DB, "-e", "ANALYZE TABLE t"], my_env)
     return len(changed), len(missing), len(extra)
+
+
+# One in-database hash pass over the whole table, as tally's connectors write
+# it (connectors/*/digest.c) for the columns id, a, b, c, d, e.
+PG_DIGEST = """SELECT count(*), sum(('x' || substr(h, 1, 15))::bit(60)::int8),
+  sum(('x' || substr(h, 16, 15))::bit(60)::int8) FROM (SELECT md5({row}) AS h FROM t) d"""
+PG_HASHTEXT = """SELECT count(*), sum(hashtextextended({row}, 0)::numeric),
+  sum(hashtextextended({row}, 1)::numeric) FROM t"""
+MY_DIGEST = """SELECT COUNT(*), SUM(CAST(CONV(SUBSTR(h, 1, 15), 16, 10) AS UNSIGNED)),
+  SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) FROM (SELECT MD5(CONCAT({row})) AS h FROM t) d"""
+
+
+def pg_row():
+    def f(x):
+        return f"COALESCE(octet_length({x})::text || ':' || {x}, 'N')"
+    return " || ".join([f("id::text"), f("a::text"),
+                        f("CASE WHEN strpos(b::text, '.') > 0 THEN rtrim(rtrim(b::text, '0'), '.') ELSE b::text END"),
+                        f("c::text"),
+                        f("CASE WHEN isfinite(d) THEN to_char(d, 'YYYY-MM-DD HH24:MI:SS.US') || CASE WHEN "
+                          "to_char(d, 'BC') = 'BC' THEN ' BC' ELSE '' END ELSE d::text END"),
+                        f("e::int4::text")])
+
+
+def my_row():
+    def f(x):
+        return f"COALESCE(CONCAT(OCTET_LENGTH({x}), ':', {x}), 'N')"
+    b = "CAST(b AS CHAR)"
+    bt = f"IF(LOCATE('.', {b}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {b})), {b})"
+    return ", ".join([f("CAST(id AS CHAR)"), f("CAST(a AS CHAR)"), f(f"IF({bt} = '-0', '0', {bt})"),
+                      f("CONVERT(c USING utf8mb4)"), f("DATE_FORMAT(d, '%Y-%m-%d %H:%i:%s.%f')"),
+                      f("CAST(e AS CHAR)")])
 
 
 def timed(cmd, env=None, shell=False):
@@ -137,6 +183,8 @@ def main():
     ap.add_argument("--key", choices=("int", "text"), default="int", help="the table's key (default int)")
     ap.add_argument("--counts", action="store_true", help="also time tally --mode counts")
     ap.add_argument("--tally", default=os.path.join(BUILD, "tally"), help="the tally binary (default build/tally)")
+    ap.add_argument("--pushdown", action="store_true", help="also time tally --mode pushdown and one hash pass")
+    ap.add_argument("--density", type=float, help="changed rows in %% instead of the seeded differences")
     args = ap.parse_args()
 
     own = None
@@ -149,7 +197,7 @@ def main():
     try:
         e = load_env(os.path.join(sdir, "env"))
         t0 = time.monotonic()
-        nchanged, nmissing, nextra = seed(e, args.rows, args.key == "text")
+        nchanged, nmissing, nextra = seed(e, args.rows, args.key == "text", args.density)
         print(f"seeded {args.rows} rows in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 
         env = dict(os.environ, **e)
@@ -176,21 +224,40 @@ checks:
   - name: t
     source: {{ system: legacy, table: t }}
     target: {{ system: billing, table: t }}
-""")
+""" + ("    ignore: [f]\n" if args.pushdown else ""))
         tally = [args.tally, "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
                  "--jobs", str(args.jobs)] + (["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])
 
         counts = [x if x != os.path.join(tmp, "out") else os.path.join(tmp, "out-counts") for x in tally]
         counts += ["--mode", "counts"]
+        push = [x if x != os.path.join(tmp, "out") else os.path.join(tmp, "out-push") for x in tally]
+        push += ["--mode", "pushdown"]
+        with open(os.path.join(tmp, "pg.sql"), "w") as f:
+            f.write(PG_DIGEST.format(row=pg_row()) + ";\n")
+        with open(os.path.join(tmp, "pgh.sql"), "w") as f:
+            f.write(PG_HASHTEXT.format(row=pg_row()) + ";\n")
+        with open(os.path.join(tmp, "my.sql"), "w") as f:
+            f.write(MY_DIGEST.format(row=my_row()) + ";\n")
+        psql = (f"PGPASSWORD=$TALLY_PG_PASSWORD {e['TALLY_PG_BINDIR']}/psql -X -q -h 127.0.0.1 -p $TALLY_PG_PORT "
+                f"-U tally -d {DB}")
+        maria = f"mariadb --no-defaults -h 127.0.0.1 -P $TALLY_MY_PORT -u tally -D {DB}"
+        hashpass = f"{psql} -f {tmp}/pg.sql > /dev/null & {maria} < {tmp}/my.sql > /dev/null & wait"
+        pg_md5 = f"{psql} -f {tmp}/pg.sql > /dev/null"
+        pg_hashtext = f"{psql} -f {tmp}/pgh.sql > /dev/null"
+        my_md5 = f"{maria} < {tmp}/my.sql > /dev/null"
+        ok = (0,) if nchanged + nmissing + nextra == 0 else (1,)
         results = {}
-        for name, cmd, shell, ok in (("reader", reader, False, (0,)),
-                                     ("clients", clients, True, (0,)),
-                                     ("tally", tally, False, (1,))) + ((("counts", counts, False, (1,)),)
-                                                                       if args.counts else ()):
+        for name, cmd, shell, codes in (("reader", reader, False, (0,)),
+                                        ("clients", clients, True, (0,)),
+                                        ("tally", tally, False, ok)) + ((("counts", counts, False, ok),)
+                                                                        if args.counts else ()) + (
+                                       (("push", push, False, ok), ("hashpass", hashpass, True, (0,)),
+                                        ("pg_md5", pg_md5, True, (0,)), ("pg_hashtext", pg_hashtext, True, (0,)),
+                                        ("my_md5", my_md5, True, (0,))) if args.pushdown else ()):
             walls, cpus, rss = [], [], 0
             for _ in range(args.runs):
                 wall, maxrss, code, err, cpu = timed(cmd, env=env, shell=shell)
-                if code not in ok:
+                if code not in codes:
                     sys.exit(f"bench: {name} exited {code}: {err[-2000:]}")
                 walls.append(wall)
                 cpus.append(cpu)
@@ -198,7 +265,12 @@ checks:
             results[name] = (statistics.median(walls), rss, statistics.median(cpus))
 
         import json
-        rep = json.load(open(os.path.join(tmp, "out", "latest", "report.json")))["checks"][0]
+        def report(out):
+            d = os.path.join(tmp, out)
+            d = os.path.join(d, "latest") if os.path.exists(os.path.join(d, "latest")) else d
+            return json.load(open(os.path.join(d, "report.json")))["checks"][0]
+
+        rep = report("out")
         found = (rep["changed"], rep["missing"], rep["extra"])
         if found != (nchanged, nmissing, nextra):
             sys.exit(f"bench: tally found changed/missing/extra {found}, expected {(nchanged, nmissing, nextra)}")
@@ -213,7 +285,7 @@ checks:
         print(f"tally / clients      {t / c:7.2f}")
         print(f"differences found    changed {found[0]}, missing {found[1]}, extra {found[2]} (as seeded)")
         if args.counts:
-            crep = json.load(open(os.path.join(tmp, "out-counts", "latest", "report.json")))["checks"][0]
+            crep = report("out-counts")
             k = results["counts"][0]
             print(f"tally --mode counts  {k:7.2f} s   peak RSS {results['counts'][1] / 1024:.1f} MiB"
                   f"   ({k / t:.2f} of stream; {crep['chunks']['mismatched']} of {crep['chunks']['total']}"
@@ -221,6 +293,24 @@ checks:
             for name, rp in (("stream", rep), ("counts", crep)):
                 print(f"{name:6} received     source {rp['source']['bytes']} B in {rp['source']['queries']} "
                       f"queries, target {rp['target']['bytes']} B in {rp['target']['queries']} queries")
+        if args.pushdown:
+            prep = report("out-push")
+            pf = (prep["changed"], prep["missing"], prep["extra"])
+            if pf != found:
+                sys.exit(f"bench: pushdown found {pf}, stream {found}")
+            k, h = results["push"][0], results["hashpass"][0]
+            sb = rep["source"]["bytes"] + rep["target"]["bytes"]
+            pb = prep["source"]["bytes"] + prep["target"]["bytes"]
+            pd = prep["pushdown"]
+            print(f"tally --mode pushdown {k:6.2f} s   peak RSS {results['push'][1] / 1024:.1f} MiB   "
+                  f"({k / t:.2f} of stream; {pd['chunks_equal']} chunks equal, {pd['chunks_split']} split; "
+                  f"rows streamed {pd['rows_streamed']['source']} + {pd['rows_streamed']['target']})")
+            print(f"hash pass, both sides at once {h:5.2f} s   (pushdown / hash pass {k / h:.2f}; alone: PostgreSQL "
+                  f"md5 {results['pg_md5'][0]:.2f} s, hashtextextended {results['pg_hashtext'][0]:.2f} s, "
+                  f"MariaDB MD5 {results['my_md5'][0]:.2f} s)")
+            print(f"bytes received       stream {sb} B ({rep['source']['queries'] + rep['target']['queries']} queries), "
+                  f"pushdown {pb} B ({prep['source']['queries'] + prep['target']['queries']} queries): "
+                  f"{100.0 * pb / sb:.3f} %")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if own:

@@ -309,6 +309,31 @@ struct keybounds {
 void keybounds_release(struct keybounds *b);
 
 /*
+ * A range's digest, computed in the server (conn_ops.digest_rows). Each
+ * row becomes a canonical text, the same bytes on PostgreSQL and MariaDB
+ * for equal values: each column in order, a NULL as "N", any other value
+ * as its byte length in decimal, ':' and its text (so the row text parses
+ * back into its values, and no two rows of different values share it):
+ *   LT_INT, LT_DECIMAL  decimal digits, [-]d[.d] without trailing zeros
+ *                       in the fraction nor a trailing '.', never "-0"
+ *   LT_BOOL             1 / 0 (MariaDB tinyint(1) as its number)
+ *   LT_TEXT, LT_CHAR    the UTF-8 bytes (MariaDB: converted to utf8mb4;
+ *                       char(n) without its trailing spaces)
+ *   LT_BYTES            lowercase hex digits, two per byte
+ *   LT_UUID             8-4-4-4-12 lowercase hex digits
+ *   LT_DATE             YYYY-MM-DD (PostgreSQL: its ISO text)
+ *   LT_TIMESTAMP[TZ]    YYYY-MM-DD HH:MM:SS.ffffff, an instant in UTC
+ * The row's MD5, as 32 hex digits, gives two numbers: its first 15 and
+ * its next 15 hex digits (60 bits each). A digest is the count of rows
+ * and each number's sum over them (exact: numeric or decimal in the
+ * server), which no pair of differing rows cancels the way XOR does.
+ */
+struct rangedigest {
+	uint64_t rows;
+	char sum[2][48];        /* decimal digits without leading zeros; "0" for no row */
+};
+
+/*
  * chunk_rows, or fewer so that a chunk stays within max_bytes at the
  * table's average row size (table_bytes / rows, as the server's statistics
  * give them; ignored when unknown), and never below CHUNK_ROWS_MIN.
@@ -585,6 +610,35 @@ struct conn_ops {
 	 * when the connector cannot count (a snapshot file).
 	 */
 	int (*count_rows)(struct conn *c, const struct scan_req *req, uint64_t *out, struct tally_err *err);
+
+	/*
+	 * Pushdown (engine/chunkpush.h): digests, in the server, the rows a
+	 * scan of req would yield (its table or query, where, range lo/hi,
+	 * and the columns cols; limit unused) without transferring them; see
+	 * struct rangedigest for what both engines compute byte for byte.
+	 * Only columns of the types LT_INT, LT_DECIMAL, LT_BOOL, LT_TEXT,
+	 * LT_CHAR, LT_BYTES, LT_UUID, LT_DATE, LT_TIMESTAMP and
+	 * LT_TIMESTAMPTZ; another fails
+	 * with ERR_INTERNAL (the engine refuses such a check first). NULL
+	 * when the connector cannot (a snapshot file).
+	 *
+	 * With nb > 0 bounds (nb * req->nkey values, whole keys in increasing
+	 * order), the range is digested in nb + 1 parts in the same single
+	 * pass (GROUP BY the part, found by a binary search written as nested
+	 * comparisons): out[i] holds the rows whose key is at most bound i and
+	 * above bound i - 1; out must hold nb + 1 digests.
+	 */
+	int (*digest_rows)(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
+	                   struct rangedigest *out, struct tally_err *err);
+	/*
+	 * The keys (all req->nkey columns) of every step-th row of req's range
+	 * (table or query, where, lo/hi), in the server's own key order, as
+	 * scan_next yields them: boundaries that split the range into parts
+	 * of step rows. One statement; only the boundaries are transferred.
+	 * NULL when the connector cannot.
+	 */
+	int (*split_range)(struct conn *c, const struct scan_req *req, uint64_t step, struct keybounds *out,
+	                   struct tally_err *err);
 
 	/*
 	 * The server's own order of n range bounds over the first nb key

@@ -224,6 +224,10 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 		res->skipped_newer += pr.skipped;
 		res->outside += pr.outside;
 		res->worker_seconds += pr.seconds;
+		res->chunks_equal += pr.push == 1;
+		res->chunks_split += pr.push == 2;
+		res->streamed[0] += pr.streamed[0];
+		res->streamed[1] += pr.streamed[1];
 		spans[nspans].from = pr.started;
 		spans[nspans++].to = pr.ended;
 		if (id != WORK_RECONCILE) {
@@ -316,6 +320,9 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		describe_from_run(res, jc);
 		res->counts = json_string_value(json_object_get(jc, "mode")) &&
 		              strcmp(json_string_value(json_object_get(jc, "mode")), "counts") == 0;
+		res->mode = json_string_value(json_object_get(jc, "ran"));
+		res->mode_reason = json_string_value(json_object_get(jc, "mode_reason"));
+		res->push = res->mode && strcmp(res->mode, "pushdown") == 0;
 		got = check_error(in, i, &res->err, err);
 		if (got < 0)
 			return -1;

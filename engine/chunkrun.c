@@ -4,6 +4,8 @@
  *   reconciliation.
  */
 #include "chunkrun.h"
+#include "chunkrun_int.h"
+#include "chunkpush.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +101,7 @@ struct paged {
 	size_t nlo, nhi;
 	struct buf lastkey;
 	struct msource src;
+	const struct chunk_range *range;    /* NULL: the chunk's own bounds */
 };
 
 /* Pages need an index in key order: only a table whose key is its primary key. */
@@ -142,7 +145,12 @@ static int open_page(struct paged *pg, struct tally_err *err)
 	if (wait_for_load(pg, err) < 0)
 		return -1;
 	memset(&range, 0, sizeof(range));
-	if (pg->rows == 0) {
+	range.lo = pg->lo;
+	range.hi = pg->hi;
+	if (pg->rows == 0 && pg->range) {
+		range.lo = pg->range->lo;
+		pg->nlo = pg->range->nlo;
+	} else if (pg->rows == 0) {
 		if (chunk_bound(env->cp, pg->chunk, false, pg->lo, pg->lo_scratch, &has, err) < 0)
 			return -1;
 		pg->nlo = has ? env->cp->nbound : 0;
@@ -153,13 +161,16 @@ static int open_page(struct paged *pg, struct tally_err *err)
 			return -1;
 		pg->nlo = pg->nkey;
 	}
-	if (chunk_bound(env->cp, pg->chunk, true, pg->hi, pg->hi_scratch, &has, err) < 0)
-		return -1;
-	pg->nhi = has ? env->cp->nbound : 0;
+	if (pg->range) {
+		range.hi = pg->range->hi;
+		pg->nhi = pg->range->nhi;
+	} else {
+		if (chunk_bound(env->cp, pg->chunk, true, pg->hi, pg->hi_scratch, &has, err) < 0)
+			return -1;
+		pg->nhi = has ? env->cp->nbound : 0;
+	}
 	range.nlo = pg->nlo;
-	range.lo = pg->lo;
 	range.nhi = pg->nhi;
-	range.hi = pg->hi;
 	range.limit = pg->paginate ? pg->page : 0;
 	range.unordered = pg->unordered;
 	if (stream_open(&pg->st, env->conn[pg->side], env->plan, pg->side, env->system[pg->side], &range,
@@ -216,10 +227,12 @@ static int paged_next(void *ctx, const struct mrow **row, struct tally_err *err)
 	}
 }
 
-static void paged_init(struct paged *pg, const struct chunk_env *env, int side, size_t chunk)
+static void paged_init(struct paged *pg, const struct chunk_env *env, int side, size_t chunk,
+                       const struct chunk_range *r)
 {
 	memset(pg, 0, sizeof(*pg));
 	pg->env = env;
+	pg->range = r;
 	pg->side = side;
 	pg->chunk = chunk;
 	pg->nkey = env->plan->nkey;
@@ -264,21 +277,6 @@ static void paged_release(struct paged *pg)
 }
 
 /* ---- the chunk's sink ------------------------------------------------- */
-
-struct sink {
-	struct diffout diff;
-	struct zfile dz;
-	struct repair_writer *rep;
-	struct zfile left;
-	bool has_left;
-	bool absent;                /* expect: absent */
-	size_t ncmp;
-	uint64_t missing, extra, changed;
-	uint64_t outside;           /* a workflow step's differences of keys outside the workflow's set */
-	const struct wf_filter *wf;
-	struct buf rec;
-	struct buf wkey;
-};
 
 static int leave(struct sink *k, int side, const struct mrow *m, struct tally_err *err)
 {
@@ -347,8 +345,7 @@ static int sink_copies(void *ctx, enum diff_kind kind, const struct mrow *row, u
 }
 
 /* Opens the part's files under their temporary names. */
-static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, bool left,
-                     struct tally_err *err)
+int sink_open(struct sink *k, const struct chunk_env *env, size_t part, bool left, struct tally_err *err)
 {
 	char *path;
 	int rc;
@@ -389,7 +386,7 @@ static int sink_open(struct sink *k, const struct chunk_env *env, size_t part, b
  * result checked) and gives them their final names; the part counts as
  * done only once its .done file follows (work_commit_part).
  */
-static int sink_close(struct sink *k, const struct chunk_env *env, size_t part, struct tally_err *err)
+int sink_close(struct sink *k, const struct chunk_env *env, size_t part, struct tally_err *err)
 {
 	static const char *const kinds[] = { "diff", "rep", "left" };
 	struct tally_err later;
@@ -415,7 +412,7 @@ static int sink_close(struct sink *k, const struct chunk_env *env, size_t part, 
 }
 
 /* Drops an unfinished part's files, under their temporary names or not. */
-static void sink_abort(struct sink *k, const struct chunk_env *env, size_t part)
+void sink_abort(struct sink *k, const struct chunk_env *env, size_t part)
 {
 	static const char *const kinds[] = { "diff", "rep", "left" };
 
@@ -568,7 +565,8 @@ out:
 	return rc;
 }
 
-int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, struct tally_err *err)
+int chunk_stream_range(const struct chunk_env *env, size_t id, const struct chunk_range *r, struct sink *k,
+                       struct merge_stats *total, struct tally_err *err)
 {
 	const struct plan *p = env->plan;
 	struct paged pg[2];
@@ -578,20 +576,10 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 	struct merge_sink ms;
 	struct merge_stats st;
 	struct merge_newer nw = { (size_t)(p->newer_col >= 0 ? p->newer_col : 0), p->newer_cutoff, NULL, NULL };
-	struct sink k;
-	double t0 = chunk_now();
 	int rc = -1;
 
-	struct conn_io io0[2] = { env->conn[0]->io, env->conn[1]->io };
-
-	if (env->counts)
-		return chunk_count(env, id, res, err);
-	memset(res, 0, sizeof(*res));
-	res->started = chunk_wall();
-	paged_init(&pg[0], env, SIDE_SOURCE, id);
-	paged_init(&pg[1], env, SIDE_TARGET, id);
-	if (sink_open(&k, env, id, env->cp->reconcile, err) < 0)
-		goto out;
+	paged_init(&pg[0], env, SIDE_SOURCE, id, r);
+	paged_init(&pg[1], env, SIDE_TARGET, id, r);
 	if (side_sources(env, pg, sorted, src, err) < 0)
 		goto out;
 	for (int s = 0; s < 2 && !p->multiset; s++) {
@@ -601,7 +589,7 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 		src[s]->keynames = keynames[s];
 		src[s]->nkey = p->nkey;
 	}
-	ms.ctx = &k;
+	ms.ctx = k;
 	ms.diff = sink_diff;
 	ms.copies = sink_copies;
 	ms.newer = p->newer_col >= 0 ? &nw : NULL;
@@ -612,6 +600,46 @@ int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, s
 		rc = merge_run_tol(src[0], src[1], p->ncmp, p->tol, p->check->expect, true, &ms, &st, err);
 	else
 		rc = merge_run_tol(src[0], src[1], p->ncmp, p->tol, p->check->expect, false, &ms, &st, err);
+	if (rc == 0) {
+		total->missing += st.missing;
+		total->extra += st.extra;
+		total->changed += st.changed;
+		total->matched += st.matched;
+		total->skipped += st.skipped;
+		chunkhash_merge(&total->side[0], &st.side[0]);
+		chunkhash_merge(&total->side[1], &st.side[1]);
+	}
+out:
+	if (!env->sorters) {
+		sorter_free(sorted[0]);
+		sorter_free(sorted[1]);
+	}
+	paged_release(&pg[0]);
+	paged_release(&pg[1]);
+	free(keynames[0]);
+	free(keynames[1]);
+	return rc;
+}
+
+int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, struct tally_err *err)
+{
+	struct merge_stats st;
+	struct sink k;
+	double t0 = chunk_now();
+	int rc = -1;
+
+	struct conn_io io0[2] = { env->conn[0]->io, env->conn[1]->io };
+
+	if (env->counts)
+		return chunk_count(env, id, res, err);
+	if (env->push)
+		return chunk_push(env, id, res, err);
+	memset(res, 0, sizeof(*res));
+	res->started = chunk_wall();
+	merge_stats_init(&st);
+	if (sink_open(&k, env, id, env->cp->reconcile, err) < 0)
+		goto out;
+	rc = chunk_stream_range(env, id, NULL, &k, &st, err);
 	if (rc == 0)
 		rc = sink_close(&k, env, id, err);
 	if (rc == 0) {
@@ -634,14 +662,6 @@ out:
 		sink_abort(&k, env, id);
 		err_context(err, "chunk %zu", id + 1);
 	}
-	if (!env->sorters) {
-		sorter_free(sorted[0]);
-		sorter_free(sorted[1]);
-	}
-	paged_release(&pg[0]);
-	paged_release(&pg[1]);
-	free(keynames[0]);
-	free(keynames[1]);
 	return rc;
 }
 

@@ -67,12 +67,13 @@ struct chunk_env {
 	struct sorter **sorters;
 	/* A workflow's step: differences of keys outside the workflow's set are dropped (counted). NULL: none. */
 	const struct wf_filter *wf;
+	bool push;                          /* --mode pushdown: digest in the servers, stream what differs */
 };
 
 /* What each side's session cost since before (its io then), into out. */
 void chunk_io_since(const struct chunk_env *env, const struct conn_io before[2], struct conn_io out[2]);
 
-/* Compares chunk id and commits its part. */
+/* Compares chunk id and commits its part (in the check's mode). */
 int chunk_run(const struct chunk_env *env, size_t id, struct part_result *res, struct tally_err *err);
 
 /*

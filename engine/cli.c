@@ -15,8 +15,8 @@ static const char CHECK_SYNOPSIS[] =
 	"                  [--chunk-rows N] [--target-seconds S] [--connect-timeout S]\n"
 	"                  [--compress-repair] [--safe-sql] [--statement-timeout S]\n"
 	"                  [--lock-timeout S] [--yield-after S] [--on-lock-wait yield|wait]\n"
-	"                  [--metrics FILE] [--recheck S] [--ticket ID] [--mode stream|counts]\n"
-	"                  [--keep N]\n";
+	"                  [--metrics FILE] [--recheck S] [--ticket ID]\n"
+	"                  [--mode stream|counts|pushdown|auto] [--keep N]\n";
 
 static const char MERGE_SYNOPSIS[] =
 	"tally merge --out DIR [--quiet] [--compress-repair] [--metrics FILE] SHARD_DIR...\n";
@@ -74,8 +74,10 @@ static const char CHECK_HELP[] =
 	"                          different again on both sides: a difference that is gone\n"
 	"                          or changed is in_flight (rows being written), not repaired\n"
 	"      --ticket ID         name the ticket in change-order.md, written with the scripts\n"
-	"      --mode stream|counts  stream (default) reads and compares every row; counts\n"
-	"                          only counts rows per chunk in each server: no diff, no repair\n"
+	"      --mode MODE         stream (default) reads and compares every row; counts\n"
+	"                          only counts rows per chunk in each server: no diff, no repair;\n"
+	"                          pushdown compares digests computed in each server and streams\n"
+	"                          only the key ranges that differ; auto: pushdown where it can\n"
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =

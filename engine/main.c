@@ -277,9 +277,16 @@ static int check_option(int ch, struct run_opts *opts, bool *safe)
 			return bad_option("--recheck needs seconds between 0 and 86400");
 		return -1;
 	case OPT_MODE:
-		if (strcmp(optarg, "stream") != 0 && strcmp(optarg, "counts") != 0)
-			return bad_option("--mode is stream or counts");
-		opts->mode = strcmp(optarg, "counts") == 0 ? MODE_COUNTS : MODE_STREAM;
+		if (strcmp(optarg, "stream") == 0)
+			opts->mode = MODE_STREAM;
+		else if (strcmp(optarg, "counts") == 0)
+			opts->mode = MODE_COUNTS;
+		else if (strcmp(optarg, "pushdown") == 0)
+			opts->mode = MODE_PUSHDOWN;
+		else if (strcmp(optarg, "auto") == 0)
+			opts->mode = MODE_AUTO;
+		else
+			return bad_option("--mode is stream, counts, pushdown or auto");
 		return -1;
 	case OPT_METRICS: {
 		struct tally_err err;

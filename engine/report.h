@@ -61,6 +61,12 @@ struct check_result {
 	uint64_t skipped_newer; /* keys skipped as newer than the cutoff (with newer) */
 	const struct repair_result *repair;   /* borrowed; NULL when the check was not planned */
 	bool counts;            /* --mode counts: rows counted per chunk, none read; no missing/extra/changed */
+	const char *mode;       /* how the check ran: "stream", "counts", "pushdown" (borrowed); NULL: stream */
+	const char *mode_reason;    /* borrowed: why it ran in another mode than asked, or NULL */
+	bool push;              /* it ran in pushdown mode: the counts below are known */
+	uint64_t chunks_equal;  /* pushdown: chunks whose digests matched (no row read) */
+	uint64_t chunks_split;  /* pushdown: chunks narrowed and partly streamed */
+	uint64_t streamed[2];   /* pushdown: rows each side sent */
 	json_t *chunks_differing;   /* owned, counts mode: [{"chunk", "after", "through", "source_rows",
 	                               "target_rows"}] for each chunk whose counts differ */
 	struct tally_err err;   /* when status is RESULT_ERROR */

@@ -27,7 +27,12 @@
 
 const char *run_mode_name(enum run_mode m)
 {
-	return m == MODE_COUNTS ? "counts" : "stream";
+	switch (m) {
+	case MODE_COUNTS: return "counts";
+	case MODE_PUSHDOWN: return "pushdown";
+	case MODE_AUTO: return "auto";
+	default: return "stream";
+	}
 }
 
 void run_opts_init(struct run_opts *o)
@@ -432,6 +437,10 @@ static void run_release(struct run *r)
 	free(r->cps);
 	free(r->rinfo);
 	free(r->no_repair);
+	free(r->push);
+	for (size_t i = 0; r->mode_reason && i < r->n; i++)
+		free(r->mode_reason[i]);
+	free(r->mode_reason);
 	free(r->stamp);
 	free(r->errored);
 	free(r->fresh);
@@ -480,6 +489,8 @@ static void run_init(struct run *r, const struct spec *spec, const struct run_op
 	r->cps = xcalloc(r->n ? r->n : 1, sizeof(*r->cps));
 	r->rinfo = xcalloc(r->n ? r->n : 1, sizeof(*r->rinfo));
 	r->no_repair = xcalloc(r->n ? r->n : 1, sizeof(*r->no_repair));
+	r->push = xcalloc(r->n ? r->n : 1, sizeof(*r->push));
+	r->mode_reason = xcalloc(r->n ? r->n : 1, sizeof(*r->mode_reason));
 	r->stamp = xcalloc(r->n ? r->n : 1, sizeof(*r->stamp));
 	r->errored = xcalloc(r->n ? r->n : 1, sizeof(*r->errored));
 	r->fresh = xcalloc(r->n ? r->n : 1, sizeof(*r->fresh));

@@ -14,10 +14,12 @@
 
 /*
  * How a check compares (--mode). stream reads every row of both sides and
- * compares them; counts only counts rows per chunk in each server. Later
- * modes (pushdown, auto) go next to these.
+ * compares them; counts only counts rows per chunk in each server;
+ * pushdown compares digests computed in the servers and streams only the
+ * ranges that differ (engine/chunkpush.h); auto picks pushdown for a
+ * check that can run so, stream otherwise, and says why.
  */
-enum run_mode { MODE_STREAM = 0, MODE_COUNTS };
+enum run_mode { MODE_STREAM = 0, MODE_COUNTS, MODE_PUSHDOWN, MODE_AUTO };
 
 const char *run_mode_name(enum run_mode m);
 

@@ -113,6 +113,8 @@ struct run {
 	struct chunkplan *cps;
 	struct repair_info **rinfo;
 	const char **no_repair;
+	bool *push;                 /* --mode pushdown: the check runs so */
+	char **mode_reason;         /* owned: why it runs in another mode than asked, or NULL */
 	json_t *runjson;
 	struct task *tasks;
 	size_t ntasks, next;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "chunkpush.h"
 #include "newer.h"
 #include "tally_config.h"
 #include "work.h"
@@ -158,6 +159,16 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 	return rc;
 }
 
+/* How check i runs, for run.json and the report. */
+static const char *check_ran(const struct run *r, size_t i)
+{
+	if (r->opts->mode == MODE_AUTO)
+		return r->push[i] ? "pushdown" : "stream";
+	if (r->opts->mode == MODE_PUSHDOWN)
+		return r->mode_reason[i] ? "stream" : "pushdown";
+	return run_mode_name(r->opts->mode);
+}
+
 json_t *run_check_json(struct run *r, size_t i)
 {
 	const struct plan *p = &r->plans[i];
@@ -173,9 +184,10 @@ json_t *run_check_json(struct run *r, size_t i)
 		                                       "server", res->side[s].server, "position",
 		                                       res->side[s].position, "stamp", r->stamp[i][s]));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:o, s:s?}",
-	                 "name", c->name,
-	                 "mode", run_mode_name(r->opts->mode),
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:o, s:s?}",
+	                 "name", c->name, "mode", run_mode_name(r->opts->mode),
+	                 "ran", check_ran(r, i),
+	                 "mode_reason", r->mode_reason[i],
 	                 "expect", spec_expect_name(c->expect), "repair", spec_repair_name(c->repair),
 	                 "multiset", r->planned[i] ? p->multiset : c->multiset,
 	                 "chunks", r->cps[i].n ? chunkplan_json(&r->cps[i]) : json_pack("{s:i}", "n", 0),
@@ -390,6 +402,41 @@ static int plan_newer(struct run *r, size_t i, json_t *resumed, struct tally_err
 	return 0;
 }
 
+/*
+ * --mode pushdown: check i runs so, or streams with a reason (no key, a
+ * key range that is not the same rows on both sides); a column that
+ * cannot be hashed in the servers, or a system that cannot hash, fails
+ * the check (the others go on): never a verdict pushdown could get wrong.
+ * --mode auto streams such a check instead, saying why.
+ */
+static int push_decide(struct run *r, size_t i, struct conn *cn[2], struct tally_err *err)
+{
+	const struct plan *p = &r->plans[i];
+	const char *fallback = push_fallback(p, &r->cps[i]);
+	struct buf why = BUF_INIT;
+
+	r->push[i] = false;
+	if (fallback) {
+		r->mode_reason[i] = xstrdup(fallback);
+		return 0;
+	}
+	for (int s = 0; s < 2 && !why.len; s++)
+		if (!cn[s]->ops->digest_rows || !cn[s]->ops->split_range)
+			buf_addf(&why, "%s system '%s' (driver %s) cannot hash rows in the server", cn[s]->side,
+			         cn[s]->system, cn[s]->ops->driver);
+	if (!why.len && !push_refusal(p, &why)) {
+		r->push[i] = true;
+		return 0;
+	}
+	if (r->opts->mode == MODE_AUTO) {
+		r->mode_reason[i] = buf_detach(&why, NULL);
+		return 0;
+	}
+	err_set(err, ERR_SCHEMA, "%s", why.data);
+	buf_release(&why);
+	return err_hint(err, "compare this check with --mode stream");
+}
+
 /* Plans check i on the coordinator's sessions; reads no row. */
 int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *err)
 {
@@ -465,6 +512,8 @@ int run_check_plan(struct run *r, size_t i, json_t *resumed, struct tally_err *e
 	} else if (stamps_begin(r, i, NULL, err) < 0 || plan_chunks(r, i, cn[0], cn[1], exact, err) < 0) {
 		return -1;
 	}
+	if ((r->opts->mode == MODE_PUSHDOWN || r->opts->mode == MODE_AUTO) && push_decide(r, i, cn, err) < 0)
+		return -1;
 	if (r->opts->mode == MODE_COUNTS) {
 		r->no_repair[i] = "--mode counts: no repair (no row was read)";
 	} else if (plan->repair_side >= 0) {

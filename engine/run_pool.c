@@ -74,6 +74,7 @@ void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_e
 	env->pause_arg = r;
 	env->stop = &r->stop;
 	env->counts = r->opts->mode == MODE_COUNTS;
+	env->push = r->push[check];
 }
 
 static int run_task(struct worker *w, const struct task *t, struct tally_err *err)

@@ -181,6 +181,9 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
 	char *text;
 	int rc;
 
+	if (r->push)
+		json_object_set_new(j, "push", json_pack("{s:i, s:[I, I]}", "kind", r->push, "streamed",
+		                                         (json_int_t)r->streamed[0], (json_int_t)r->streamed[1]));
 	if (r->outside)
 		json_object_set_new(j, "outside", json_integer((json_int_t)r->outside));
 	text = json_dumps(j, JSON_COMPACT);
@@ -224,6 +227,13 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
 		r->started = json_number_value(json_object_get(j, "started"));
 		r->ended = json_number_value(json_object_get(j, "ended"));
 		r->attempts = (uint32_t)json_integer_value(json_object_get(j, "attempts"));
+		if (json_is_object(json_object_get(j, "push"))) {
+			json_t *pj = json_object_get(j, "push");
+
+			r->push = (int)json_integer_value(json_object_get(pj, "kind"));
+			r->streamed[0] = (uint64_t)json_integer_value(json_array_get(json_object_get(pj, "streamed"), 0));
+			r->streamed[1] = (uint64_t)json_integer_value(json_array_get(json_object_get(pj, "streamed"), 1));
+		}
 		/* Parts written before queries and bytes were counted read as 0. */
 		for (size_t s = 0; s < 2; s++) {
 			r->io[s].queries = (uint64_t)json_integer_value(json_array_get(json_object_get(j, "queries"), s));

@@ -53,6 +53,12 @@ struct part_result {
 	double started, ended;      /* wall clock, seconds since the epoch: when work on it began and ended */
 	uint32_t attempts;
 	struct conn_io io[2];       /* what each side's session sent and received for the part */
+	/*
+	 * --mode pushdown: push is 0 (streamed), 1 (digests equal: no row
+	 * read) or 2 (split and narrowed); streamed, the rows each side sent.
+	 */
+	int push;
+	uint64_t streamed[2];
 };
 
 /* Creates <out>/.tally-work and its check directories (n checks). */

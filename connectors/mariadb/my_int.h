@@ -175,6 +175,16 @@ int mdb_scan_next(struct conn *base, struct rawrow **row, struct tally_err *err)
 void mdb_scan_close(struct conn *base);
 /* conn_ops.count_rows: SELECT count(*) over the scan's range. */
 int mdb_count_rows(struct conn *base, const struct scan_req *req, uint64_t *out, struct tally_err *err);
+/* The condition for a range bound over the first n key columns (*cond malloc'd; NULL for none). */
+int mdb_range_cond(const struct scan_req *req, const struct sqlval *b, size_t n, bool upper,
+                   char **cond, struct tally_err *err);
+
+/* digest.c: conn_ops entries (pushdown) */
+
+int mdb_digest_rows(struct conn *base, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
+                    struct rangedigest *out, struct tally_err *err);
+int mdb_split_range(struct conn *base, const struct scan_req *req, uint64_t step, struct keybounds *out,
+                    struct tally_err *err);
 bool mdb_order_is_bytewise(const struct coldesc *col);
 /*
  * (k1, ..., kn) > (lit[0], ..., lit[n-1]), or <= with upper, over the key

@@ -91,8 +91,8 @@ void mdb_free_strings(char **s, size_t n)
  * "<= hi") in *cond (owned, NULL without that bound). A bound that cannot
  * be written fails with the literal's error.
  */
-static int range_cond(const struct scan_req *req, const struct sqlval *b, size_t n, bool upper,
-                      char **cond, struct tally_err *err)
+int mdb_range_cond(const struct scan_req *req, const struct sqlval *b, size_t n, bool upper,
+                   char **cond, struct tally_err *err)
 {
 	const struct tabdesc *d = req->desc;
 	char **lit;
@@ -154,8 +154,8 @@ int mdb_scan_open(struct conn *base, const struct scan_req *req, struct tally_er
 	if (bad)
 		return err_set(err, ERR_INTERNAL, "invalid scan request for %s on %s system '%s'",
 		               c->what.data, c->base.side, c->base.system);
-	if (range_cond(req, req->lo, nlo, false, &cond[0], err) < 0 ||
-	    range_cond(req, req->hi, nhi, true, &cond[1], err) < 0) {
+	if (mdb_range_cond(req, req->lo, nlo, false, &cond[0], err) < 0 ||
+	    mdb_range_cond(req, req->hi, nhi, true, &cond[1], err) < 0) {
 		free(cond[0]);
 		return err_context(err, "[%s pid %ld] cannot read a range of %s on %s system '%s'",
 		                   c->base.side, c->base.backend_pid, c->what.data, c->base.side,
@@ -328,8 +328,8 @@ int mdb_count_rows(struct conn *base, const struct scan_req *req, uint64_t *out,
 	if ((d->is_query ? !req->query : !d->sqlname) || nlo > req->nkey || nhi > req->nkey)
 		return err_set(err, ERR_INTERNAL, "invalid count request for %s on %s system '%s'",
 		               what, c->base.side, c->base.system);
-	if (range_cond(req, req->lo, nlo, false, &cond[0], err) < 0 ||
-	    range_cond(req, req->hi, nhi, true, &cond[1], err) < 0) {
+	if (mdb_range_cond(req, req->lo, nlo, false, &cond[0], err) < 0 ||
+	    mdb_range_cond(req, req->hi, nhi, true, &cond[1], err) < 0) {
 		free(cond[0]);
 		return err_context(err, "[%s pid %ld] cannot count a range of %s on %s system '%s'",
 		                   c->base.side, c->base.backend_pid, what, c->base.side, c->base.system);

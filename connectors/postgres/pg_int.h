@@ -138,6 +138,16 @@ int pgc_scan_next(struct conn *c, struct rawrow **row, struct tally_err *err);
 void pgc_scan_close(struct conn *c);
 /* conn_ops.count_rows: SELECT count(*) over the scan's range, in a savepoint. */
 int pgc_count_rows(struct conn *c, const struct scan_req *req, uint64_t *out, struct tally_err *err);
+/* (k1, k2) op (v1, v2): the first n key columns against bound values, as a range condition. */
+int pgc_add_bound(struct buf *b, const struct tabdesc *d, const size_t *key, size_t n,
+                  const char *op, const struct sqlval *vals, struct tally_err *err);
+
+/* digest.c: conn_ops entries (pushdown) */
+
+int pgc_digest_rows(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
+                    struct rangedigest *out, struct tally_err *err);
+int pgc_split_range(struct conn *c, const struct scan_req *req, uint64_t step, struct keybounds *out,
+                    struct tally_err *err);
 
 /* plan.c */
 

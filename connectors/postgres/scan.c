@@ -59,8 +59,8 @@ void pgc_add_keys(struct buf *b, const struct tabdesc *d, const size_t *key, siz
  * ("k1", "k2") > (l1, l2), or "k1" > l1 for one column. PostgreSQL turns
  * either into an index condition on an index that starts with the key.
  */
-static int pgc_add_bound(struct buf *b, const struct tabdesc *d, const size_t *key, size_t n,
-                         const char *op, const struct sqlval *vals, struct tally_err *err)
+int pgc_add_bound(struct buf *b, const struct tabdesc *d, const size_t *key, size_t n,
+                  const char *op, const struct sqlval *vals, struct tally_err *err)
 {
 	if (n > 1)
 		buf_addch(b, '(');
