@@ -25,7 +25,8 @@ bench/bench.py
   "und-x-icu"), whose order is not tally's bytewise order: the servers
   read in index order and tally sorts each chunk locally.
 
-  --pushdown also times tally --mode pushdown, and one in-database hash
+  tally runs --mode stream; --pushdown also times tally --mode auto (the
+  default) and tally --mode pushdown, and one in-database hash
   pass over the whole table per side (the digest query alone, run by each
   server's client, both at once): the floor for a method that reads every
   row once in each server. Both tally runs then leave out the double
@@ -92,6 +93,9 @@ def seed(e, n, text_key, density=None):
     maria = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", e["TALLY_MY_PORT"], "-u", e["TALLY_MY_ADMIN_USER"]]
     changed, missing, extra = diff_ids(n, density)
     ids = lambda xs: ",".join(map(str, xs)) or "NULL"  # noqa: E731
+    # An even spread is a modulus (a list of 100,000 ids would not fit a command line).
+    changed_where = (f"id % {changed[1] - changed[0]} = 0" if density is not None and len(changed) > 1
+                     else f"id IN ({ids(changed)})")
 
     run(psql + ["-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"], pg_env)
     run(psql + ["-d", "postgres", "-c", f"CREATE DATABASE {DB}"], pg_env)
@@ -107,7 +111,7 @@ def seed(e, n, text_key, density=None):
             timestamp '2024-01-01' + g * interval '1 second' + (g * 7919 % 1000000) * interval '1 microsecond',
             g % 3 = 0, g / 7.0::float8
         FROM generate_series(1::bigint, {n}) g;
-        UPDATE t SET b = b + 0.01 WHERE id IN ({ids(changed)});
+        UPDATE t SET b = b + 0.01 WHERE {changed_where};
         DELETE FROM t WHERE id IN ({ids(missing)});
         INSERT INTO t SELECT {pg_k}g, 0, 0, 'extra', timestamp '2024-01-01', false, 0
             FROM unnest(ARRAY[{ids(extra)}]::bigint[]) g WHERE g IS NOT NULL;"""],
@@ -227,6 +231,8 @@ checks:
 """ + ("    ignore: [f]\n" if args.pushdown else ""))
         tally = [args.tally, "check", spec, "--out", os.path.join(tmp, "out"), "--quiet",
                  "--jobs", str(args.jobs)] + (["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])
+        auto = [x if x != os.path.join(tmp, "out") else os.path.join(tmp, "out-auto") for x in tally]
+        tally += ["--mode", "stream"]
 
         counts = [x if x != os.path.join(tmp, "out") else os.path.join(tmp, "out-counts") for x in tally]
         counts += ["--mode", "counts"]
@@ -251,7 +257,8 @@ checks:
                                         ("clients", clients, True, (0,)),
                                         ("tally", tally, False, ok)) + ((("counts", counts, False, ok),)
                                                                         if args.counts else ()) + (
-                                       (("push", push, False, ok), ("hashpass", hashpass, True, (0,)),
+                                       (("push", push, False, ok), ("auto", auto, False, ok),
+                                        ("hashpass", hashpass, True, (0,)),
                                         ("pg_md5", pg_md5, True, (0,)), ("pg_hashtext", pg_hashtext, True, (0,)),
                                         ("my_md5", my_md5, True, (0,))) if args.pushdown else ()):
             walls, cpus, rss = [], [], 0
@@ -308,6 +315,14 @@ checks:
             print(f"hash pass, both sides at once {h:5.2f} s   (pushdown / hash pass {k / h:.2f}; alone: PostgreSQL "
                   f"md5 {results['pg_md5'][0]:.2f} s, hashtextextended {results['pg_hashtext'][0]:.2f} s, "
                   f"MariaDB MD5 {results['my_md5'][0]:.2f} s)")
+            arep = report("out-auto")
+            af = (arep["changed"], arep["missing"], arep["extra"])
+            if af != found:
+                sys.exit(f"bench: auto found {af}, stream {found}")
+            a = results["auto"][0]
+            ab = arep["source"]["bytes"] + arep["target"]["bytes"]
+            print(f"tally --mode auto    {a:7.2f} s   ({a / t:.2f} of stream; ran {arep['mode']}, {ab} B received)")
+            print(f"                     {arep['mode_reason']}")
             print(f"bytes received       stream {sb} B ({rep['source']['queries'] + rep['target']['queries']} queries), "
                   f"pushdown {pb} B ({prep['source']['queries'] + prep['target']['queries']} queries): "
                   f"{100.0 * pb / sb:.3f} %")

@@ -225,7 +225,15 @@ static int sum_parts(const struct assemble_in *in, size_t ci, json_t *jc, struct
 		res->outside += pr.outside;
 		res->worker_seconds += pr.seconds;
 		res->chunks_equal += pr.push == 1;
-		res->chunks_split += pr.push == 2;
+		res->chunks_split += pr.push == 2 || pr.push == 3;
+		res->chunks_partly += pr.push == 3;
+		res->chunks_streamed += pr.push == 0 && id != WORK_RECONCILE;
+		res->costs.digest_s += pr.costs.digest_s;
+		res->costs.digest_rows += pr.costs.digest_rows;
+		res->costs.stream_s += pr.costs.stream_s;
+		res->costs.stream_rows += pr.costs.stream_rows;
+		res->costs.parts += pr.costs.parts;
+		res->costs.parts_differing += pr.costs.parts_differing;
 		res->streamed[0] += pr.streamed[0];
 		res->streamed[1] += pr.streamed[1];
 		spans[nspans].from = pr.started;
@@ -322,7 +330,13 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		              strcmp(json_string_value(json_object_get(jc, "mode")), "counts") == 0;
 		res->mode = json_string_value(json_object_get(jc, "ran"));
 		res->mode_reason = json_string_value(json_object_get(jc, "mode_reason"));
+		res->auto_asked = json_string_value(json_object_get(jc, "mode")) &&
+		                  strcmp(json_string_value(json_object_get(jc, "mode")), "auto") == 0;
 		res->push = res->mode && strcmp(res->mode, "pushdown") == 0;
+		/* Auto's choice is known from the parts below; a check without a verdict says stream. */
+		res->auto_mode = res->mode && strcmp(res->mode, "auto") == 0;
+		if (res->auto_mode)
+			res->mode = "stream";
 		got = check_error(in, i, &res->err, err);
 		if (got < 0)
 			return -1;
@@ -336,6 +350,14 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		}
 		if (sum_parts(in, i, jc, res, err) < 0)
 			return -1;
+		if (res->auto_mode) {
+			uint64_t digested = res->chunks_equal + res->chunks_split;
+
+			res->mode = auto_outcome(res->chunks_streamed, digested, res->chunks_partly);
+			res->push = strcmp(res->mode, "stream") != 0;
+			res->mode_note = auto_reason(&res->costs, res->chunks_streamed, digested, res->chunks_partly);
+			res->mode_reason = res->mode_note;
+		}
 		{
 			struct part_result pr;
 

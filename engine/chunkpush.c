@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "automode.h"
 #include "chunkrun_int.h"
 
 /* Is one side's column, read as class cls, one whose canonical row text both servers write? */
@@ -108,6 +109,12 @@ struct push {
 	struct merge_stats st;      /* what the streamed ranges read */
 	uint64_t equal[2];          /* rows of parts whose digests matched */
 	uint64_t differing;         /* parts whose digests differed */
+	struct auto_meter *meter;   /* --mode auto: the check's meter; NULL: digest every part */
+	bool claimed;               /* this chunk holds the meter's probe */
+	bool chose_stream;          /* auto streamed (part of) the chunk by choice */
+	bool digested;              /* at least one window was digested */
+	double split_per_part;      /* wall seconds of the chunk's split, per part */
+	struct push_costs costs;    /* what this chunk measured */
 };
 
 static bool digest_equal(const struct rangedigest *a, const struct rangedigest *b)
@@ -189,6 +196,36 @@ static int stream(struct push *pu, const struct chunk_range *r, struct tally_err
 	return chunk_stream_range(pu->env, pu->id, r, &pu->k, &pu->st, err);
 }
 
+/* Streams r as a choice (not a narrowed leaf): timed, for auto's model. */
+static int stream_measured(struct push *pu, const struct chunk_range *r, struct tally_err *err)
+{
+	uint64_t before = pu->st.side[0].rows > pu->st.side[1].rows ? pu->st.side[0].rows : pu->st.side[1].rows;
+	double t0 = chunk_now();
+	uint64_t after, rows;
+	int rc = stream(pu, r, err);
+
+	if (rc < 0)
+		return rc;
+	after = pu->st.side[0].rows > pu->st.side[1].rows ? pu->st.side[0].rows : pu->st.side[1].rows;
+	rows = after - before;
+	if (rows >= AUTO_MIN_SAMPLE) {
+		pu->costs.stream_s += chunk_now() - t0;
+		pu->costs.stream_rows += rows;
+	}
+	if (pu->meter)
+		auto_meter_streamed(pu->meter, chunk_now() - t0, rows);
+	return 0;
+}
+
+static enum auto_pick pick(struct push *pu)
+{
+	bool claimed = false;
+	enum auto_pick p = auto_meter_pick(pu->meter, &claimed);
+
+	pu->claimed |= claimed;
+	return p;
+}
+
 /* The boundaries that split r into parts of step rows, as side s's server picks them: canonical keys. */
 static int split(struct push *pu, int s, const struct chunk_range *r, uint64_t step, struct buf **out, size_t *n,
                  struct tally_err *err)
@@ -220,6 +257,29 @@ static int split(struct push *pu, int s, const struct chunk_range *r, uint64_t s
 
 static int narrow(struct push *pu, const struct chunk_range *r, const uint64_t rows[2], unsigned depth,
                   struct tally_err *err);
+static void measured_digest(struct push *pu, double seconds, struct rangedigest *d[2], size_t nparts, size_t ndiff);
+static int visit_windows(struct push *pu, const struct chunk_range *r, const struct buf *b, size_t n,
+                         struct tally_err *err);
+
+/* A first-level digest pass of nparts parts d, ndiff of them differing: for the report and auto's model. */
+static void measured_digest(struct push *pu, double seconds, struct rangedigest *d[2], size_t nparts, size_t ndiff)
+{
+	uint64_t rows[2] = { 0, 0 };
+
+	for (size_t j = 0; j < nparts; j++) {
+		rows[0] += d[0][j].rows;
+		rows[1] += d[1][j].rows;
+	}
+	pu->digested = true;
+	pu->costs.digest_s += seconds;
+	pu->costs.digest_rows += rows[0] > rows[1] ? rows[0] : rows[1];
+	pu->costs.parts += nparts;
+	pu->costs.parts_differing += ndiff;
+	if (pu->meter) {
+		auto_meter_digested(pu->meter, seconds, rows[0] > rows[1] ? rows[0] : rows[1], nparts, ndiff);
+		pu->claimed = false;
+	}
+}
 
 /*
  * Range r split at the n boundaries b (canonical keys), its parts digested
@@ -236,20 +296,24 @@ static int visit_parts(struct push *pu, const struct chunk_range *r, const struc
 	struct rangedigest *d[2] = { xcalloc(n + 1, sizeof(**d)), xcalloc(n + 1, sizeof(**d)) };
 	size_t ndiff = 0;
 	bool whole = false;
+	double t0;
 	int rc = 0;
 
 	for (size_t i = 0; i < n * nkey; i++)
 		buf_init(&scr[i]);
 	for (size_t j = 0; j < n && rc == 0; j++)
 		rc = chunk_key_vals((const uint8_t *)b[j].data, b[j].len, nkey, v + j * nkey, scr + j * nkey, err);
+	t0 = chunk_now();
 	if (rc == 0)
 		rc = digest(pu, r, n, v, d, err);
 	for (size_t j = 0; j <= n && rc == 0; j++)
 		ndiff += !digest_equal(&d[0][j], &d[1][j]);
+	if (rc == 0 && depth == 0)
+		measured_digest(pu, chunk_now() - t0 + pu->split_per_part * (double)(n + 1), d, n + 1, ndiff);
 	if (rc == 0 && n > 0 && ndiff * 2 > n + 1) {
 		pu->differing += ndiff;
 		whole = true;
-		rc = stream(pu, r, err);
+		rc = depth == 0 ? stream_measured(pu, r, err) : stream(pu, r, err);
 	}
 	for (size_t j = 0; !whole && j <= n && rc == 0; j++) {
 		struct chunk_range part = *r;
@@ -280,6 +344,52 @@ static int visit_parts(struct push *pu, const struct chunk_range *r, const struc
 }
 
 /*
+ * --mode auto: chunk r's parts (split at the n boundaries b) visited a
+ * window of AUTO_WINDOW_PARTS parts at a time, the meter asked before
+ * each window after the first whether to go on digesting or to stream
+ * the rest of the chunk. Part j is (b[j - 1], b[j]].
+ */
+static int visit_windows(struct push *pu, const struct chunk_range *r, const struct buf *b, size_t n,
+                         struct tally_err *err)
+{
+	size_t nkey = pu->env->plan->nkey;
+	struct sqlval *lo = xcalloc(nkey, sizeof(*lo)), *hi = xcalloc(nkey, sizeof(*hi));
+	struct buf *scr = xcalloc(2 * nkey, sizeof(*scr));
+	int rc = 0;
+
+	for (size_t i = 0; i < 2 * nkey; i++)
+		buf_init(&scr[i]);
+	for (size_t w = 0; w <= n && rc == 0; w += AUTO_WINDOW_PARTS) {
+		size_t end = w + AUTO_WINDOW_PARTS;         /* parts w .. end - 1 */
+		struct chunk_range wr = *r;
+
+		if (w > 0) {
+			rc = chunk_key_vals((const uint8_t *)b[w - 1].data, b[w - 1].len, nkey, lo, scr, err);
+			wr.nlo = nkey;
+			wr.lo = lo;
+		}
+		if (rc == 0 && w > 0 && pick(pu) == AUTO_STREAM) {
+			pu->chose_stream = true;
+			rc = stream_measured(pu, &wr, err);
+			break;
+		}
+		if (rc == 0 && end <= n) {
+			rc = chunk_key_vals((const uint8_t *)b[end - 1].data, b[end - 1].len, nkey, hi, scr + nkey, err);
+			wr.nhi = nkey;
+			wr.hi = hi;
+		}
+		if (rc == 0)
+			rc = visit_parts(pu, &wr, b + w, (end <= n ? end - 1 : n) - w, 0, err);
+	}
+	for (size_t i = 0; i < 2 * nkey; i++)
+		buf_release(&scr[i]);
+	free(scr);
+	free(lo);
+	free(hi);
+	return rc;
+}
+
+/*
  * A range whose digests differ (rows, as they counted), or a chunk not
  * yet digested (depth 0): streamed when small, else split at keys the
  * side with more rows picks and its parts visited.
@@ -292,11 +402,21 @@ static int narrow(struct push *pu, const struct chunk_range *r, const uint64_t r
 	size_t n = 0;
 	int rc;
 
+	double t0 = chunk_now();
+
 	if (depth > 0 && push_stream_now(rows, depth))
 		return stream(pu, r, err);
+	if (depth == 0 && pu->meter && pick(pu) == AUTO_STREAM) {
+		pu->chose_stream = true;
+		return stream_measured(pu, r, err);
+	}
 	rc = split(pu, s, r, depth == 0 ? PUSH_PART_ROWS : push_step(rows[s]), &b, &n, err);
+	if (depth == 0)
+		pu->split_per_part = (chunk_now() - t0) / (double)(n + 1);
 	if (rc == 0 && n == 0 && depth > 0)
 		rc = stream(pu, r, err);     /* no key to split at: read it */
+	else if (rc == 0 && depth == 0 && pu->meter)
+		rc = visit_windows(pu, r, b, n, err);
 	else if (rc == 0)
 		rc = visit_parts(pu, r, b, n, depth, err);
 	for (size_t i = 0; i < n; i++)
@@ -323,6 +443,7 @@ int chunk_push(const struct chunk_env *env, size_t id, struct part_result *res, 
 	res->started = chunk_wall();
 	pu.env = env;
 	pu.id = id;
+	pu.meter = env->meter;
 	pu.key[0] = xcalloc(p->nkey ? p->nkey : 1, sizeof(size_t));
 	pu.key[1] = xcalloc(p->nkey ? p->nkey : 1, sizeof(size_t));
 	merge_stats_init(&pu.st);
@@ -341,7 +462,9 @@ int chunk_push(const struct chunk_env *env, size_t id, struct part_result *res, 
 	opened = true;
 	if (narrow(&pu, &r, (uint64_t[2]){ 0, 0 }, 0, err) < 0)
 		goto out;
-	res->push = pu.differing ? 2 : 1;
+	/* Auto: 0 streamed whole by choice, 3 digested in part and the rest streamed. */
+	res->push = !pu.digested ? 0 : pu.chose_stream ? 3 : pu.differing ? 2 : 1;
+	res->costs = pu.costs;
 	if (sink_close(&pu.k, env, id, err) < 0)
 		goto out;
 	for (int s = 0; s < 2; s++) {
@@ -361,6 +484,8 @@ int chunk_push(const struct chunk_env *env, size_t id, struct part_result *res, 
 	rc = work_commit_part(env->out, env->check, id, res, err);
 out:
 	if (rc < 0) {
+		if (pu.claimed)
+			auto_meter_unclaim(pu.meter);
 		if (opened)
 			sink_abort(&pu.k, env, id);
 		err_context(err, "chunk %zu", id + 1);

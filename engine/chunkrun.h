@@ -26,6 +26,7 @@
 #include "work.h"
 
 struct sorter;
+struct auto_meter;
 
 /* --max-rate: a token bucket shared by every worker. */
 struct ratelimit {
@@ -68,6 +69,7 @@ struct chunk_env {
 	/* A workflow's step: differences of keys outside the workflow's set are dropped (counted). NULL: none. */
 	const struct wf_filter *wf;
 	bool push;                          /* --mode pushdown: digest in the servers, stream what differs */
+	struct auto_meter *meter;           /* --mode auto (with push): the check's shared meter; else NULL */
 };
 
 /* What each side's session cost since before (its io then), into out. */

@@ -74,10 +74,11 @@ static const char CHECK_HELP[] =
 	"                          different again on both sides: a difference that is gone\n"
 	"                          or changed is in_flight (rows being written), not repaired\n"
 	"      --ticket ID         name the ticket in change-order.md, written with the scripts\n"
-	"      --mode MODE         stream (default) reads and compares every row; counts\n"
-	"                          only counts rows per chunk in each server: no diff, no repair;\n"
-	"                          pushdown compares digests computed in each server and streams\n"
-	"                          only the key ranges that differ; auto: pushdown where it can\n"
+	"      --mode MODE         stream reads and compares every row; counts only counts\n"
+	"                          rows per chunk in each server: no diff, no repair; pushdown\n"
+	"                          compares digests computed in each server and streams only the\n"
+	"                          key ranges that differ; auto (default) measures both as it\n"
+	"                          goes and takes the cheaper, chunk window by window\n"
 	"  -h, --help              this help\n";
 
 static const char MERGE_HELP[] =

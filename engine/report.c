@@ -133,6 +133,7 @@ void report_release(struct run_report *r)
 		json_decref(c->chunks_differing);
 		json_decref(c->left_out);
 		json_decref(c->newer);
+		free(c->mode_note);
 	}
 	free(r->checks);
 	json_decref(r->findings);
@@ -199,9 +200,10 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "mode", json_string(c->counts ? "counts" : c->mode ? c->mode : "stream"));
 	json_object_set_new(o, "mode_reason", c->mode_reason ? json_string(c->mode_reason) : json_null());
 	json_object_set_new(o, "pushdown", c->push && c->status != RESULT_ERROR && c->status != RESULT_PENDING
-	                                   ? json_pack("{s:I, s:I, s:{s:I, s:I}}", "chunks_equal",
+	                                   ? json_pack("{s:I, s:I, s:I, s:{s:I, s:I}}", "chunks_equal",
 	                                               (json_int_t)c->chunks_equal, "chunks_split",
-	                                               (json_int_t)c->chunks_split, "rows_streamed", "source",
+	                                               (json_int_t)c->chunks_split, "chunks_streamed",
+	                                               (json_int_t)c->chunks_streamed, "rows_streamed", "source",
 	                                               (json_int_t)c->streamed[0], "target",
 	                                               (json_int_t)c->streamed[1])
 	                                   : json_null());
@@ -432,12 +434,14 @@ void report_print_summary(FILE *fp, const struct run_report *r, const struct out
 			        json_string_value(json_object_get(c->newer, "cutoff")),
 			        json_string_value(json_object_get(c->newer, "column")),
 			        json_string_value(json_object_get(c->newer, "age")));
-		if (c->push && c->status != RESULT_ERROR)
+		if (c->auto_mode && c->status != RESULT_ERROR)
+			fprintf(fp, "%-*s  (%s: %s)\n", w, "", c->mode, c->mode_reason);
+		else if (c->push && c->status != RESULT_ERROR)
 			fprintf(fp, "%-*s  (pushdown: %llu chunks equal in the servers, %llu split; rows streamed: "
 			        "source %llu, target %llu)\n", w, "", (unsigned long long)c->chunks_equal,
 			        (unsigned long long)c->chunks_split, (unsigned long long)c->streamed[0],
 			        (unsigned long long)c->streamed[1]);
-		else if (c->mode_reason && c->status != RESULT_ERROR)
+		else if (c->mode_reason && !c->auto_asked && c->status != RESULT_ERROR)
 			fprintf(fp, "%-*s  (stream mode: %s)\n", w, "", c->mode_reason);
 		/* Never silent: a columns: list that narrows the comparison says by how much. */
 		if (c->status != RESULT_ERROR && json_integer_value(c->left_out) > 0)

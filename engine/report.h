@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "automode.h"
 #include "base/err.h"
 #include "merge.h"
 #include "outdir.h"
@@ -67,6 +68,12 @@ struct check_result {
 	uint64_t chunks_equal;  /* pushdown: chunks whose digests matched (no row read) */
 	uint64_t chunks_split;  /* pushdown: chunks narrowed and partly streamed */
 	uint64_t streamed[2];   /* pushdown: rows each side sent */
+	bool auto_asked;        /* the run was --mode auto (a stream reason is then not worth a summary line) */
+	bool auto_mode;         /* --mode auto chose as the chunks ran: mode and mode_reason from them */
+	uint64_t chunks_streamed;       /* auto: chunks streamed whole by choice */
+	uint64_t chunks_partly;         /* auto: chunks digested in part, the rest streamed by choice */
+	struct push_costs costs;        /* pushdown and auto: what the chunks measured */
+	char *mode_note;        /* owned: auto's mode_reason */
 	json_t *chunks_differing;   /* owned, counts mode: [{"chunk", "after", "through", "source_rows",
 	                               "target_rows"}] for each chunk whose counts differ */
 	struct tally_err err;   /* when status is RESULT_ERROR */

@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "assemble.h"
+#include "automode.h"
 #include "chunk.h"
 #include "runs.h"
 #include "tally_config.h"
@@ -38,6 +39,7 @@ const char *run_mode_name(enum run_mode m)
 void run_opts_init(struct run_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->mode = MODE_AUTO;
 	o->connect_timeout = 10;
 	o->jobs = 1;
 	o->page_seconds = 1.0;
@@ -438,6 +440,12 @@ static void run_release(struct run *r)
 	free(r->rinfo);
 	free(r->no_repair);
 	free(r->push);
+	for (size_t i = 0; r->meter && i < r->n; i++) {
+		if (r->meter[i])
+			auto_meter_release(r->meter[i]);
+		free(r->meter[i]);
+	}
+	free(r->meter);
 	for (size_t i = 0; r->mode_reason && i < r->n; i++)
 		free(r->mode_reason[i]);
 	free(r->mode_reason);
@@ -490,6 +498,7 @@ static void run_init(struct run *r, const struct spec *spec, const struct run_op
 	r->rinfo = xcalloc(r->n ? r->n : 1, sizeof(*r->rinfo));
 	r->no_repair = xcalloc(r->n ? r->n : 1, sizeof(*r->no_repair));
 	r->push = xcalloc(r->n ? r->n : 1, sizeof(*r->push));
+	r->meter = xcalloc(r->n ? r->n : 1, sizeof(*r->meter));
 	r->mode_reason = xcalloc(r->n ? r->n : 1, sizeof(*r->mode_reason));
 	r->stamp = xcalloc(r->n ? r->n : 1, sizeof(*r->stamp));
 	r->errored = xcalloc(r->n ? r->n : 1, sizeof(*r->errored));

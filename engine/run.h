@@ -16,15 +16,17 @@
  * How a check compares (--mode). stream reads every row of both sides and
  * compares them; counts only counts rows per chunk in each server;
  * pushdown compares digests computed in the servers and streams only the
- * ranges that differ (engine/chunkpush.h); auto picks pushdown for a
- * check that can run so, stream otherwise, and says why.
+ * ranges that differ (engine/chunkpush.h); auto, the default, streams a
+ * check that cannot be digested alike in both servers or is small, and
+ * otherwise chooses window by window by what each way costs
+ * (engine/automode.h); the report says which ran and why.
  */
 enum run_mode { MODE_STREAM = 0, MODE_COUNTS, MODE_PUSHDOWN, MODE_AUTO };
 
 const char *run_mode_name(enum run_mode m);
 
 struct run_opts {
-	enum run_mode mode;             /* --mode; MODE_STREAM by default */
+	enum run_mode mode;             /* --mode; MODE_AUTO by default */
 	const char *out_dir;            /* OUT, where each run makes its directory (runs.h); NULL: tally-out/<spec name> */
 	unsigned keep;                  /* --keep: runs left in OUT after this one; 0: all */
 	char **only;                    /* --check names, borrowed */

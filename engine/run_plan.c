@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "automode.h"
 #include "chunk.h"
 #include "chunkpush.h"
 #include "newer.h"
@@ -163,7 +164,7 @@ static int plan_chunks(struct run *r, size_t i, struct conn *src, struct conn *t
 static const char *check_ran(const struct run *r, size_t i)
 {
 	if (r->opts->mode == MODE_AUTO)
-		return r->push[i] ? "pushdown" : "stream";
+		return r->meter[i] ? "auto" : "stream";     /* auto: the chunks' parts say how (assemble.c) */
 	if (r->opts->mode == MODE_PUSHDOWN)
 		return r->mode_reason[i] ? "stream" : "pushdown";
 	return run_mode_name(r->opts->mode);
@@ -403,6 +404,30 @@ static int plan_newer(struct run *r, size_t i, json_t *resumed, struct tally_err
 }
 
 /*
+ * --mode auto, check i digestible: streamed when too small for a probe to
+ * pay, or when the run is paced (a digest statement reads its whole range
+ * at the server's pace); otherwise the meter chooses as the chunks run.
+ */
+static int auto_decide_check(struct run *r, size_t i)
+{
+	const struct chunkplan *cp = &r->cps[i];
+
+	if (r->opts->max_rate > 0 || r->opts->max_load > 0) {
+		r->push[i] = false;
+		r->mode_reason[i] = xstrdup("auto: --max-rate and --max-load pace the rows read; a digest statement "
+		                            "cannot be paced");
+	} else if (cp->rows >= 0 && cp->rows < AUTO_MIN_ROWS) {
+		r->push[i] = false;
+		r->mode_reason[i] = xstrdup("auto: fewer than 100000 rows: streaming costs less than a probe of "
+		                            "digests in the servers");
+	} else {
+		r->meter[i] = xcalloc(1, sizeof(**r->meter));
+		auto_meter_init(r->meter[i]);
+	}
+	return 0;
+}
+
+/*
  * --mode pushdown: check i runs so, or streams with a reason (no key, a
  * key range that is not the same rows on both sides); a column that
  * cannot be hashed in the servers, or a system that cannot hash, fails
@@ -426,7 +451,7 @@ static int push_decide(struct run *r, size_t i, struct conn *cn[2], struct tally
 			         cn[s]->system, cn[s]->ops->driver);
 	if (!why.len && !push_refusal(p, &why)) {
 		r->push[i] = true;
-		return 0;
+		return r->opts->mode == MODE_AUTO ? auto_decide_check(r, i) : 0;
 	}
 	if (r->opts->mode == MODE_AUTO) {
 		r->mode_reason[i] = buf_detach(&why, NULL);

@@ -181,9 +181,13 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
 	char *text;
 	int rc;
 
-	if (r->push)
-		json_object_set_new(j, "push", json_pack("{s:i, s:[I, I]}", "kind", r->push, "streamed",
-		                                         (json_int_t)r->streamed[0], (json_int_t)r->streamed[1]));
+	if (r->push || r->costs.digest_rows || r->costs.stream_rows)
+		json_object_set_new(j, "push", json_pack("{s:i, s:[I, I], s:[f, I, f, I, I, I]}", "kind", r->push,
+		                                         "streamed", (json_int_t)r->streamed[0],
+		                                         (json_int_t)r->streamed[1], "costs", r->costs.digest_s,
+		                                         (json_int_t)r->costs.digest_rows, r->costs.stream_s,
+		                                         (json_int_t)r->costs.stream_rows, (json_int_t)r->costs.parts,
+		                                         (json_int_t)r->costs.parts_differing));
 	if (r->outside)
 		json_object_set_new(j, "outside", json_integer((json_int_t)r->outside));
 	text = json_dumps(j, JSON_COMPACT);
@@ -192,6 +196,17 @@ int work_commit_part(const char *out, size_t check, size_t part, const struct pa
 	json_decref(j);
 	free(path);
 	return rc;
+}
+
+/* A part's measured costs; a part written before they were kept reads as none. */
+static void costs_from_json(struct push_costs *c, const json_t *a)
+{
+	c->digest_s = json_number_value(json_array_get(a, 0));
+	c->digest_rows = (uint64_t)json_integer_value(json_array_get(a, 1));
+	c->stream_s = json_number_value(json_array_get(a, 2));
+	c->stream_rows = (uint64_t)json_integer_value(json_array_get(a, 3));
+	c->parts = (uint64_t)json_integer_value(json_array_get(a, 4));
+	c->parts_differing = (uint64_t)json_integer_value(json_array_get(a, 5));
 }
 
 int work_read_part(const char *out, size_t check, size_t part, struct part_result *r,
@@ -233,6 +248,7 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
 			r->push = (int)json_integer_value(json_object_get(pj, "kind"));
 			r->streamed[0] = (uint64_t)json_integer_value(json_array_get(json_object_get(pj, "streamed"), 0));
 			r->streamed[1] = (uint64_t)json_integer_value(json_array_get(json_object_get(pj, "streamed"), 1));
+			costs_from_json(&r->costs, json_object_get(pj, "costs"));
 		}
 		/* Parts written before queries and bytes were counted read as 0. */
 		for (size_t s = 0; s < 2; s++) {

@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "../connectors/connector.h"
+#include "automode.h"
 #include "base/err.h"
 #include "rowhash.h"
 
@@ -54,11 +55,14 @@ struct part_result {
 	uint32_t attempts;
 	struct conn_io io[2];       /* what each side's session sent and received for the part */
 	/*
-	 * --mode pushdown: push is 0 (streamed), 1 (digests equal: no row
-	 * read) or 2 (split and narrowed); streamed, the rows each side sent.
+	 * --mode pushdown and auto: push is 0 (streamed), 1 (digests equal: no
+	 * row read), 2 (split and narrowed) or 3 (auto: digested in part, the
+	 * rest streamed by choice); streamed, the rows each side sent; costs,
+	 * what the chunk measured.
 	 */
 	int push;
 	uint64_t streamed[2];
+	struct push_costs costs;
 };
 
 /* Creates <out>/.tally-work and its check directories (n checks). */
