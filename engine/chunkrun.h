@@ -68,6 +68,7 @@ struct chunk_env {
 	/* A workflow's step: differences of keys outside the workflow's set are dropped (counted). NULL: none. */
 	const struct wf_filter *wf;
 	bool push;                          /* --mode pushdown: digest in the servers, stream what differs */
+	enum digest_hash push_hash;         /* with push: the hash both sides digest with (push_hash_pick) */
 };
 
 /* What each side's session cost since before (its io then), into out. */

@@ -114,6 +114,7 @@ struct run {
 	struct repair_info **rinfo;
 	const char **no_repair;
 	bool *push;                 /* --mode pushdown: the check runs so */
+	enum digest_hash *push_hash;    /* with push: the hash both sides digest with */
 	char **mode_reason;         /* owned: why it runs in another mode than asked, or NULL */
 	json_t *runjson;
 	struct task *tasks;

@@ -426,6 +426,7 @@ static int push_decide(struct run *r, size_t i, struct conn *cn[2], struct tally
 			         cn[s]->system, cn[s]->ops->driver);
 	if (!why.len && !push_refusal(p, &why)) {
 		r->push[i] = true;
+		r->push_hash[i] = push_hash_pick(cn[SIDE_SOURCE]->ops, cn[SIDE_TARGET]->ops);
 		return 0;
 	}
 	if (r->opts->mode == MODE_AUTO) {
