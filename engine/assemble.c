@@ -323,6 +323,7 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		res->mode = json_string_value(json_object_get(jc, "ran"));
 		res->mode_reason = json_string_value(json_object_get(jc, "mode_reason"));
 		res->push = res->mode && strcmp(res->mode, "pushdown") == 0;
+		res->push_hash = json_string_value(json_object_get(jc, "push_hash"));
 		got = check_error(in, i, &res->err, err);
 		if (got < 0)
 			return -1;
