@@ -147,6 +147,16 @@ bool conn_sql_mentions(const char *sql, const char *table)
 	return false;
 }
 
+const char *digest_hash_name(enum digest_hash h)
+{
+	switch (h) {
+	case DIGEST_MD5: return "md5";
+	case DIGEST_PG_HASHTEXT: return "hashtextextended";
+	case DIGEST_HASHES: break;
+	}
+	return NULL;
+}
+
 const char *ltype_name(enum ltype t)
 {
 	switch (t) {

@@ -337,6 +337,7 @@ static int load_results(const struct assemble_in *in, struct asm_state *st, stru
 		res->auto_mode = res->mode && strcmp(res->mode, "auto") == 0;
 		if (res->auto_mode)
 			res->mode = "stream";
+		res->push_hash = json_string_value(json_object_get(jc, "push_hash"));
 		got = check_error(in, i, &res->err, err);
 		if (got < 0)
 			return -1;

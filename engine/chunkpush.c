@@ -87,6 +87,21 @@ const char *push_fallback(const struct plan *p, const struct chunkplan *cp)
 	return NULL;
 }
 
+enum digest_hash push_hash_pick(const struct conn_ops *a, const struct conn_ops *b)
+{
+	/* Cheapest first. */
+	static const enum digest_hash order[] = { DIGEST_PG_HASHTEXT, DIGEST_MD5 };
+	unsigned both;
+
+	if (!a->digest_rows || !b->digest_rows)
+		return DIGEST_HASHES;
+	both = a->digest_hashes & b->digest_hashes;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (both & DIGEST_HASH_BIT(order[i]))
+			return order[i];
+	return DIGEST_HASHES;
+}
+
 bool push_stream_now(const uint64_t rows[2], unsigned depth)
 {
 	return (rows[0] <= PUSH_LEAF_ROWS && rows[1] <= PUSH_LEAF_ROWS) || depth >= PUSH_MAX_DEPTH;
@@ -140,6 +155,7 @@ struct side_digest {
 	struct scan_req req;
 	size_t nb;
 	const struct sqlval *bounds;
+	enum digest_hash hash;
 	struct rangedigest *out;
 	struct tally_err err;
 	int rc;
@@ -150,7 +166,7 @@ static void *side_digest_run(void *arg)
 	struct side_digest *sd = arg;
 
 	err_clear(&sd->err);
-	sd->rc = sd->c->ops->digest_rows(sd->c, &sd->req, sd->nb, sd->bounds, sd->out, &sd->err);
+	sd->rc = sd->c->ops->digest_rows(sd->c, &sd->req, sd->nb, sd->bounds, sd->hash, sd->out, &sd->err);
 	return NULL;
 }
 
@@ -170,8 +186,14 @@ static int digest(struct push *pu, const struct chunk_range *r, size_t nb, const
 			        pu->env->system[s], c->ops->driver);
 			return err_hint(err, "use --mode stream for this check");
 		}
+		/* Planning picked a hash both compute; a digest of another would compare with nothing. */
+		if (pu->env->push_hash >= DIGEST_HASHES ||
+		    !(c->ops->digest_hashes & DIGEST_HASH_BIT(pu->env->push_hash)))
+			return err_set(err, ERR_INTERNAL, "%s system '%s' (driver %s) cannot digest rows with hash %d",
+			               c->side, pu->env->system[s], c->ops->driver, (int)pu->env->push_hash);
 		sd[s].c = c;
 		sd[s].nb = nb;
+		sd[s].hash = pu->env->push_hash;
 		sd[s].bounds = bounds;
 		sd[s].out = d[s];
 		range_req(pu, s, r, &sd[s].req);

@@ -2,8 +2,9 @@
  * engine/chunkpush.h
  *   run -> CHUNKPUSH -> work: --mode pushdown for one chunk. Each side
  *   digests key ranges in its server (connector.h digest_rows: a count and
- *   two sums of MD5 slices of a canonical row text both engines write
- *   byte for byte); a range whose digests are equal is done without
+ *   two sums of hashes of a canonical row text both engines write byte
+ *   for byte: MD5 slices, or PostgreSQL's hashtextextended when both sides
+ *   are PostgreSQL); a range whose digests are equal is done without
  *   reading a row. The source's server first picks keys that split the chunk into
  *   parts of PUSH_PART_ROWS rows (split_range, a pass over the keys);
  *   each side then digests every part in one pass (digest_rows with
@@ -50,6 +51,15 @@ bool push_refusal(const struct plan *p, struct buf *why);
  * same rows on both sides. Pure.
  */
 const char *push_fallback(const struct plan *p, const struct chunkplan *cp);
+
+/*
+ * The hash a check's digests use (connector.h enum digest_hash): the first
+ * of DIGEST_PG_HASHTEXT, DIGEST_MD5 that both drivers compute
+ * (conn_ops.digest_hashes), since a digest is only comparable with one of
+ * the same hash. DIGEST_HASHES when they share none, or a driver cannot
+ * digest at all. Pure.
+ */
+enum digest_hash push_hash_pick(const struct conn_ops *a, const struct conn_ops *b);
 
 /* Should a differing range of rows[0] and rows[1] rows, split depth times already, be streamed now? */
 bool push_stream_now(const uint64_t rows[2], unsigned depth);

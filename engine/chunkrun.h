@@ -70,6 +70,7 @@ struct chunk_env {
 	const struct wf_filter *wf;
 	bool push;                          /* --mode pushdown: digest in the servers, stream what differs */
 	struct auto_meter *meter;           /* --mode auto (with push): the check's shared meter; else NULL */
+	enum digest_hash push_hash;         /* with push: the hash both sides digest with (push_hash_pick) */
 };
 
 /* What each side's session cost since before (its io then), into out. */

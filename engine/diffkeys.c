@@ -153,35 +153,19 @@ static int add_line(struct keyset *s, const char *line, size_t len, const char *
 
 int diffkeys_read(struct keyset *s, const char *path, struct tally_err *err)
 {
-	struct zreader z;
-	struct buf line = BUF_INIT;
-	char chunk[65536];
-	uint64_t lineno = 0;
-	long got;
-	int rc = 0;
+	struct zlines z;
+	const char *line;
+	size_t len;
+	int rc;
 
-	if (zreader_open(&z, path, err) < 0)
+	if (zlines_open(&z, path, err) < 0)
 		return -1;
-	while (rc == 0 && (got = zreader_read(&z, chunk, sizeof(chunk), err)) != 0) {
-		if (got < 0) {
+	while ((rc = zlines_next(&z, &line, &len, err)) == 1)
+		if (add_line(s, line, len, path, z.lineno, err) < 0) {
 			rc = -1;
 			break;
 		}
-		for (const char *p = chunk, *end = chunk + got; p < end && rc == 0;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-			buf_add(&line, p, (size_t)((nl ? nl : end) - p));
-			if (!nl)
-				break;
-			rc = add_line(s, line.data, line.len, path, ++lineno, err);
-			line.len = 0;
-			p = nl + 1;
-		}
-	}
-	if (rc == 0 && line.len)
-		rc = add_line(s, line.data, line.len, path, ++lineno, err);
-	buf_release(&line);
-	zreader_close(&z);
+	zlines_close(&z);
 	return rc;
 }
 

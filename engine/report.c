@@ -200,12 +200,13 @@ static json_t *check_json(const struct check_result *c, bool run_failed)
 	json_object_set_new(o, "mode", json_string(c->counts ? "counts" : c->mode ? c->mode : "stream"));
 	json_object_set_new(o, "mode_reason", c->mode_reason ? json_string(c->mode_reason) : json_null());
 	json_object_set_new(o, "pushdown", c->push && c->status != RESULT_ERROR && c->status != RESULT_PENDING
-	                                   ? json_pack("{s:I, s:I, s:I, s:{s:I, s:I}}", "chunks_equal",
+	                                   ? json_pack("{s:I, s:I, s:I, s:{s:I, s:I}, s:s}", "chunks_equal",
 	                                               (json_int_t)c->chunks_equal, "chunks_split",
 	                                               (json_int_t)c->chunks_split, "chunks_streamed",
 	                                               (json_int_t)c->chunks_streamed, "rows_streamed", "source",
 	                                               (json_int_t)c->streamed[0], "target",
-	                                               (json_int_t)c->streamed[1])
+	                                               (json_int_t)c->streamed[1], "hash",
+	                                               c->push_hash ? c->push_hash : "md5")
 	                                   : json_null());
 	json_object_set_new(o, "match", json_string(c->check->multiset ? "multiset" : "key"));
 	json_object_set_new(o, "source", side_json(c, &c->side[0]));

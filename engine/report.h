@@ -65,6 +65,8 @@ struct check_result {
 	const char *mode;       /* how the check ran: "stream", "counts", "pushdown" (borrowed); NULL: stream */
 	const char *mode_reason;    /* borrowed: why it ran in another mode than asked, or NULL */
 	bool push;              /* it ran in pushdown mode: the counts below are known */
+	const char *push_hash;  /* pushdown: the digests' hash, "md5" or "hashtextextended" (borrowed);
+	                           NULL: md5, from a run.json before there was a choice */
 	uint64_t chunks_equal;  /* pushdown: chunks whose digests matched (no row read) */
 	uint64_t chunks_split;  /* pushdown: chunks narrowed and partly streamed */
 	uint64_t streamed[2];   /* pushdown: rows each side sent */

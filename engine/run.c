@@ -446,6 +446,7 @@ static void run_release(struct run *r)
 		free(r->meter[i]);
 	}
 	free(r->meter);
+	free(r->push_hash);
 	for (size_t i = 0; r->mode_reason && i < r->n; i++)
 		free(r->mode_reason[i]);
 	free(r->mode_reason);
@@ -499,6 +500,7 @@ static void run_init(struct run *r, const struct spec *spec, const struct run_op
 	r->no_repair = xcalloc(r->n ? r->n : 1, sizeof(*r->no_repair));
 	r->push = xcalloc(r->n ? r->n : 1, sizeof(*r->push));
 	r->meter = xcalloc(r->n ? r->n : 1, sizeof(*r->meter));
+	r->push_hash = xcalloc(r->n ? r->n : 1, sizeof(*r->push_hash));
 	r->mode_reason = xcalloc(r->n ? r->n : 1, sizeof(*r->mode_reason));
 	r->stamp = xcalloc(r->n ? r->n : 1, sizeof(*r->stamp));
 	r->errored = xcalloc(r->n ? r->n : 1, sizeof(*r->errored));

@@ -115,6 +115,7 @@ struct run {
 	const char **no_repair;
 	bool *push;                 /* --mode pushdown: the check runs so */
 	struct auto_meter **meter;  /* --mode auto: a check that may digest, its meter; else NULL */
+	enum digest_hash *push_hash;    /* with push: the hash both sides digest with */
 	char **mode_reason;         /* owned: why it runs in another mode than asked, or NULL */
 	json_t *runjson;
 	struct task *tasks;

@@ -185,10 +185,12 @@ json_t *run_check_json(struct run *r, size_t i)
 		                                       "server", res->side[s].server, "position",
 		                                       res->side[s].position, "stamp", r->stamp[i][s]));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:o, s:s?}",
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:b, s:o, s:o, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:o, "
+	                 "s:s?}",
 	                 "name", c->name, "mode", run_mode_name(r->opts->mode),
 	                 "ran", check_ran(r, i),
 	                 "mode_reason", r->mode_reason[i],
+	                 "push_hash", r->push[i] ? digest_hash_name(r->push_hash[i]) : NULL,
 	                 "expect", spec_expect_name(c->expect), "repair", spec_repair_name(c->repair),
 	                 "multiset", r->planned[i] ? p->multiset : c->multiset,
 	                 "chunks", r->cps[i].n ? chunkplan_json(&r->cps[i]) : json_pack("{s:i}", "n", 0),
@@ -451,6 +453,7 @@ static int push_decide(struct run *r, size_t i, struct conn *cn[2], struct tally
 			         cn[s]->system, cn[s]->ops->driver);
 	if (!why.len && !push_refusal(p, &why)) {
 		r->push[i] = true;
+		r->push_hash[i] = push_hash_pick(cn[SIDE_SOURCE]->ops, cn[SIDE_TARGET]->ops);
 		return r->opts->mode == MODE_AUTO ? auto_decide_check(r, i) : 0;
 	}
 	if (r->opts->mode == MODE_AUTO) {

@@ -76,6 +76,7 @@ void run_env_for(struct run *r, size_t check, struct conn *cn[2], struct chunk_e
 	env->counts = r->opts->mode == MODE_COUNTS;
 	env->push = r->push[check];
 	env->meter = r->meter[check];
+	env->push_hash = r->push_hash[check];
 }
 
 static int run_task(struct worker *w, const struct task *t, struct tally_err *err)

@@ -169,7 +169,7 @@ static bool mdb_read_parts(struct mdb_conn *c, MYSQL_RES *r, size_t nb, struct r
  * DECIMALs.
  */
 int mdb_digest_rows(struct conn *base, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
-                    struct rangedigest *out, struct tally_err *err)
+                    enum digest_hash hash, struct rangedigest *out, struct tally_err *err)
 {
 	struct mdb_conn *c = mdb(base);
 	const struct tabdesc *d = req->desc;
@@ -184,6 +184,9 @@ int mdb_digest_rows(struct conn *base, const struct scan_req *req, size_t nb, co
 	}
 	if (mdb_check_req(c, req, err) < 0)
 		return -1;
+	if (hash != DIGEST_MD5)
+		return err_set(err, ERR_INTERNAL, "%s system '%s' cannot digest rows with %s", base->side,
+		               base->system, digest_hash_name(hash) ? digest_hash_name(hash) : "an unknown hash");
 	buf_addstr(&sql, "SELECT tally_p, COUNT(*), SUM(CAST(CONV(SUBSTR(h, 1, 15), 16, 10) AS UNSIGNED)), "
 	                 "SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) FROM (SELECT ");
 	if (mdb_add_part(&sql, req, bounds, 0, nb, err) < 0)

@@ -25,6 +25,7 @@ const struct conn_ops mariadb_ops = {
 	.scan_close = mdb_scan_close,
 	.count_rows = mdb_count_rows,
 	.digest_rows = mdb_digest_rows,
+	.digest_hashes = DIGEST_HASH_BIT(DIGEST_MD5),
 	.split_range = mdb_split_range,
 	.quote_ident = mdb_quote_ident,
 	.literal = mdb_literal,

@@ -182,7 +182,7 @@ int mdb_range_cond(const struct scan_req *req, const struct sqlval *b, size_t n,
 /* digest.c: conn_ops entries (pushdown) */
 
 int mdb_digest_rows(struct conn *base, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
-                    struct rangedigest *out, struct tally_err *err);
+                    enum digest_hash hash, struct rangedigest *out, struct tally_err *err);
 int mdb_split_range(struct conn *base, const struct scan_req *req, uint64_t step, struct keybounds *out,
                     struct tally_err *err);
 bool mdb_order_is_bytewise(const struct coldesc *col);

@@ -1,8 +1,9 @@
 /*
  * connectors/postgres/digest.c
  *   SOURCE -> pushdown: a range's digest computed in PostgreSQL (count and
- *   two sums of MD5 slices of each row's canonical text, connector.h
- *   struct rangedigest), and the boundaries that split a range into
+ *   two sums of MD5 slices, or of two hashtextextended values, of each
+ *   row's canonical text, connector.h struct rangedigest and enum
+ *   digest_hash), and the boundaries that split a range into
  *   parts, for engine/chunkpush.c. Both run in a savepoint, like a count,
  *   so that a failure leaves the snapshot usable.
  */
@@ -175,13 +176,28 @@ static bool pgc_read_parts(const PGresult *res, size_t nb, struct rangedigest *o
 }
 
 /*
- * SELECT part, count(*), sum(slice 1), sum(slice 2) FROM (SELECT part,
- * md5(row text) AS h FROM what WHERE range) AS tally_d GROUP BY part. A
- * slice is 15 hex digits, read as bit(60) then bigint: never negative, and
- * the sums are numeric.
+ * The digest's sums over h, the inner query's column: DIGEST_MD5's h is the
+ * md5 of the row text, a slice is 15 hex digits read as bit(60) then
+ * bigint, never negative. DIGEST_PG_HASHTEXT's h is the row text itself,
+ * whose two hashes are signed bigints: count * 2^63 added to each sum
+ * makes it the sum of unsigned values, non-negative digits as struct
+ * rangedigest wants. The sums of bigints are numeric, exact.
+ */
+static const char *const pgc_digest_sums[DIGEST_HASHES] = {
+	[DIGEST_MD5] = "sum(('x' || substr(h, 1, 15))::pg_catalog.bit(60)::pg_catalog.int8), "
+	               "sum(('x' || substr(h, 16, 15))::pg_catalog.bit(60)::pg_catalog.int8)",
+	[DIGEST_PG_HASHTEXT] = "sum(pg_catalog.hashtextextended(h, 0)) + count(*) * "
+	                       "9223372036854775808::pg_catalog.numeric, "
+	                       "sum(pg_catalog.hashtextextended(h, 1)) + count(*) * "
+	                       "9223372036854775808::pg_catalog.numeric",
+};
+
+/*
+ * SELECT part, count(*), sum, sum FROM (SELECT part, md5(row text) AS h
+ * (or the row text as h) FROM what WHERE range) AS tally_d GROUP BY part.
  */
 int pgc_digest_rows(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
-                    struct rangedigest *out, struct tally_err *err)
+                    enum digest_hash hash, struct rangedigest *out, struct tally_err *err)
 {
 	struct pgsess *s = (struct pgsess *)c;
 	const struct tabdesc *d = req->desc;
@@ -195,11 +211,13 @@ int pgc_digest_rows(struct conn *c, const struct scan_req *req, size_t nb, const
 	}
 	if (pgc_check_req(s, req, err) < 0)
 		return -1;
-	buf_addstr(&sql, "SELECT tally_p, count(*), sum(('x' || substr(h, 1, 15))::pg_catalog.bit(60)::pg_catalog.int8), "
-	                 "sum(('x' || substr(h, 16, 15))::pg_catalog.bit(60)::pg_catalog.int8) FROM (SELECT ");
+	if (hash != DIGEST_MD5 && hash != DIGEST_PG_HASHTEXT)
+		return err_set(err, ERR_INTERNAL, "%s system '%s' cannot digest rows with hash %d", s->base.side,
+		               s->base.system, (int)hash);
+	buf_addf(&sql, "SELECT tally_p, count(*), %s FROM (SELECT ", pgc_digest_sums[hash]);
 	if (pgc_add_part(&sql, req, bounds, 0, nb, err) < 0)
 		goto out;
-	buf_addstr(&sql, " AS tally_p, md5(");
+	buf_addstr(&sql, hash == DIGEST_MD5 ? " AS tally_p, md5(" : " AS tally_p, (");
 	for (size_t i = 0; i < req->ncols; i++) {
 		const struct coldesc *cd = &d->cols[req->cols[i]];
 

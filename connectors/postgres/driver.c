@@ -48,6 +48,7 @@ const struct conn_ops postgres_ops = {
 	.scan_close = pgc_scan_close,
 	.count_rows = pgc_count_rows,
 	.digest_rows = pgc_digest_rows,
+	.digest_hashes = DIGEST_HASH_BIT(DIGEST_MD5) | DIGEST_HASH_BIT(DIGEST_PG_HASHTEXT),
 	.split_range = pgc_split_range,
 	.quote_ident = pgc_quote_ident,
 	.literal = pgc_literal,

@@ -145,7 +145,7 @@ int pgc_add_bound(struct buf *b, const struct tabdesc *d, const size_t *key, siz
 /* digest.c: conn_ops entries (pushdown) */
 
 int pgc_digest_rows(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
-                    struct rangedigest *out, struct tally_err *err);
+                    enum digest_hash hash, struct rangedigest *out, struct tally_err *err);
 int pgc_split_range(struct conn *c, const struct scan_req *req, uint64_t step, struct keybounds *out,
                     struct tally_err *err);
 

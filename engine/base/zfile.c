@@ -279,3 +279,81 @@ void zreader_close(struct zreader *z)
 	buf_release(&z->in);
 	buf_release(&z->out);
 }
+
+#define ZLINES_BLOCK 65536
+
+int zlines_open(struct zlines *z, const char *path, struct tally_err *err)
+{
+	memset(z, 0, sizeof(*z));
+	if (zreader_open(&z->z, path, err) < 0) {
+		zreader_close(&z->z);
+		return -1;
+	}
+	z->path = xstrdup(path);
+	z->block = xmalloc(ZLINES_BLOCK);
+	buf_init(&z->line);
+	return 0;
+}
+
+/*
+ * A line inside the block is handed out where it lies; only one that
+ * spans blocks is gathered into z->line.
+ */
+int zlines_next(struct zlines *z, const char **line, size_t *len, struct tally_err *err)
+{
+	z->line.len = 0;
+	for (;;) {
+		long got;
+
+		if (z->pos < z->len) {
+			const char *p = z->block + z->pos;
+			const char *nl = memchr(p, '\n', z->len - z->pos);
+
+			if (nl) {
+				size_t n = (size_t)(nl - p);
+
+				z->pos += n + 1;
+				z->lineno++;
+				if (z->line.len == 0) {
+					*line = p;
+					*len = n;
+				} else {
+					buf_add(&z->line, p, n);
+					*line = z->line.data;
+					*len = z->line.len;
+				}
+				return 1;
+			}
+			buf_add(&z->line, p, z->len - z->pos);
+			z->pos = z->len;
+		}
+		if (z->done)
+			return 0;
+		got = zreader_read(&z->z, z->block, ZLINES_BLOCK, err);
+		if (got < 0) {
+			err_context(err, "cannot read '%s'", z->path);
+			return -1;
+		}
+		z->pos = 0;
+		z->len = (size_t)got;
+		if (got == 0) {
+			z->done = true;
+			if (z->line.len == 0)
+				return 0;
+			z->lineno++;
+			*line = z->line.data;
+			*len = z->line.len;
+			return 1;
+		}
+	}
+}
+
+void zlines_close(struct zlines *z)
+{
+	zreader_close(&z->z);
+	free(z->path);
+	z->path = NULL;
+	free(z->block);
+	z->block = NULL;
+	buf_release(&z->line);
+}

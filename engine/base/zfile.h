@@ -85,4 +85,29 @@ int zreader_fdopen(struct zreader *z, int fd, struct tally_err *err);
 long zreader_read(struct zreader *z, void *p, size_t n, struct tally_err *err);
 void zreader_close(struct zreader *z);
 
+/*
+ * Reading a zstd file line by line (ndjson: diff files, work parts).
+ * Lines are split at '\n', which is not part of the line; a last line
+ * without one is still a line, an empty file has none. Errors name the
+ * file: "cannot read '/out/diff.ndjson.zst': corrupt compressed input: ...".
+ */
+struct zlines {
+	struct zreader z;
+	char *path;             /* owned: named by error messages */
+	char *block;            /* owned: decompressed bytes not yet split */
+	size_t pos, len;
+	struct buf line;        /* a line spanning blocks, gathered */
+	uint64_t lineno;        /* the line last returned, from 1 */
+	bool done;
+};
+
+/* Opens path; on failure z needs no close. */
+int zlines_open(struct zlines *z, const char *path, struct tally_err *err);
+/*
+ * The next line in *line and *len (borrowed: valid until the next call
+ * or zlines_close); returns 1, 0 at the end of the file, -1 on error.
+ */
+int zlines_next(struct zlines *z, const char **line, size_t *len, struct tally_err *err);
+void zlines_close(struct zlines *z);
+
 #endif

@@ -11,7 +11,10 @@ tests/integration/test_pushdown.py
   microsecond timestamps and instants, booleans, uuids, bytes, NULLs)
   digests byte for byte alike on both engines; NULL, '' and 'N' differ;
   a float column fails its check (exit 2) while the other check keeps its
-  verdict; a multiset streams, saying why.
+  verdict; a multiset streams, saying why. A MariaDB x PostgreSQL check
+  digests with md5, a PostgreSQL x PostgreSQL one with hashtextextended,
+  under which missing, extra and changed rows (NULL against '') are found
+  as stream mode finds them.
 """
 import os
 import subprocess
@@ -77,6 +80,15 @@ def big_sql(engine, changed):
 
 NULLS_MY = ("CREATE TABLE nulls (id INT PRIMARY KEY, a VARCHAR(5), b VARCHAR(5));"
             "INSERT INTO nulls VALUES (1, NULL, 'x'), (2, 'N', 'x'), (3, '', NULL), (4, 'a', 'b');")
+# PostgreSQL x PostgreSQL (hashtextextended): 777 missing, 5001 extra, 2222 changed, and NULL against ''
+# both ways in 3000 and 3001.
+HX_SRC = ("CREATE TABLE hx (id integer PRIMARY KEY, v text NOT NULL, w text);"
+          "INSERT INTO hx SELECT g, 'v' || g, 'w' || g FROM generate_series(1, 5000) g;"
+          "UPDATE hx SET w = NULL WHERE id = 3000; UPDATE hx SET w = '' WHERE id = 3001;")
+HX_TGT = ("CREATE TABLE hx (id integer PRIMARY KEY, v text NOT NULL, w text);"
+          "INSERT INTO hx SELECT g, 'v' || g, 'w' || g FROM generate_series(1, 5001) g;"
+          "DELETE FROM hx WHERE id = 777; UPDATE hx SET v = 'changed' WHERE id = 2222;"
+          "UPDATE hx SET w = '' WHERE id = 3000; UPDATE hx SET w = NULL WHERE id = 3001;")
 NULLS_PG = ("CREATE TABLE nulls (id integer PRIMARY KEY, a text, b text);"
             "INSERT INTO nulls VALUES (1, '', 'x'), (2, NULL, 'x'), (3, NULL, ''), (4, 'a', 'b');")
 FLOATS = "CREATE TABLE floaty (id INT PRIMARY KEY, f DOUBLE PRECISION); INSERT INTO floaty VALUES (1, 0.5);"
@@ -92,10 +104,10 @@ class Pushdown(TallyCase):
                + FLOATS + BAG + "CREATE TABLE same_big LIKE big; INSERT INTO same_big SELECT * FROM big;"
                + "ANALYZE TABLE big, same_big;")
         pg.create_db(PG_SRC)
-        pg.psql(PG_SRC, scenario.seed_sql("pg", "source") + big_sql("pg", False)
+        pg.psql(PG_SRC, scenario.seed_sql("pg", "source") + big_sql("pg", False) + HX_SRC
                 + f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {pg.user};")
         pg.create_db(PG_TGT)
-        pg.psql(PG_TGT, scenario.seed_sql("pg", "target") + PG_TYPED + big_sql("pg", True) + NULLS_PG
+        pg.psql(PG_TGT, scenario.seed_sql("pg", "target") + PG_TYPED + big_sql("pg", True) + NULLS_PG + HX_TGT
                 + FLOATS + BAG.replace("VARCHAR(5)", "text")
                 + "CREATE TABLE same_big AS SELECT * FROM big; UPDATE same_big SET v = 'v12345' WHERE id = 12345;"
                 + "ALTER TABLE same_big ADD PRIMARY KEY (id);"
@@ -159,7 +171,9 @@ class Pushdown(TallyCase):
                          (len(scenario.ORDERS_MISSING), len(scenario.ORDERS_EXTRA), len(scenario.ORDERS_CHANGED)))
         self.assertEqual(pu.check("same_orders")["pushdown"],
                          {"chunks_equal": pu.check("same_orders")["chunks"]["total"], "chunks_split": 0, "chunks_streamed": 0,
-                          "rows_streamed": {"source": 0, "target": 0}})
+                          "rows_streamed": {"source": 0, "target": 0}, "hash": "md5"})
+        # MariaDB computes no PostgreSQL hash: the pair digests with md5.
+        self.assertEqual(o["pushdown"]["hash"], "md5")
         # MariaDB's utf8mb4_general_ci key is not read in the same order as PostgreSQL's: streamed, and why.
         self.assertEqual(pu.check("stock")["mode"], "stream")
         self.assertIn("order the key differently", pu.check("stock")["mode_reason"])
@@ -171,6 +185,7 @@ class Pushdown(TallyCase):
         self.assert_same(st, pu, tables)
         for t in ("orders", "events", "same_orders"):
             self.assertEqual(pu.check(t)["mode"], "pushdown", t)
+            self.assertEqual(pu.check(t)["pushdown"]["hash"], "hashtextextended", t)
         # A varchar key under the database's libc collation is not bytewise: streamed.
         self.assertEqual(pu.check("stock")["mode"], "stream")
         self.assertEqual(pu.check("same_orders")["pushdown"]["rows_streamed"], {"source": 0, "target": 0})
@@ -191,7 +206,7 @@ class Pushdown(TallyCase):
         s = pu.check("same_big")
         self.assertEqual(s["status"], "consistent")
         self.assertEqual(s["pushdown"], {"chunks_equal": s["chunks"]["total"], "chunks_split": 0, "chunks_streamed": 0,
-                                         "rows_streamed": {"source": 0, "target": 0}})
+                                         "rows_streamed": {"source": 0, "target": 0}, "hash": "md5"})
         # Only the digests came back: three numbers a chunk.
         self.assertLess(s["source"]["bytes"], 100 * s["chunks"]["total"])
         self.assertLess(s["target"]["bytes"], 100 * s["chunks"]["total"])
@@ -202,7 +217,7 @@ class Pushdown(TallyCase):
         self.assertEqual(st.check("typed")["status"], "consistent")
         self.assertEqual(t["status"], "consistent")
         self.assertEqual(t["pushdown"], {"chunks_equal": 1, "chunks_split": 0, "chunks_streamed": 0,
-                                         "rows_streamed": {"source": 0, "target": 0}})
+                                         "rows_streamed": {"source": 0, "target": 0}, "hash": "md5"})
         self.assertEqual((t["source"]["rows"], t["target"]["rows"]), (4, 4))
 
     def test_null_empty_and_n_differ(self):
@@ -210,6 +225,31 @@ class Pushdown(TallyCase):
         self.assert_same(st, pu, ["nulls"])
         self.assertEqual(pu.keys("nulls", "changed"), [1, 2, 3])
         self.assertEqual(pu.check("nulls")["pushdown"]["rows_streamed"], {"source": 4, "target": 4})
+
+    def test_postgres_pair_hashes_with_hashtext(self):
+        st, pu = self.both("pg", ["hx", "big", "same_orders"], 1)
+        self.assert_same(st, pu, ["hx", "big", "same_orders"])
+        h = pu.check("hx")
+        self.assertEqual((h["mode"], h["status"]), ("pushdown", "inconsistent"))
+        self.assertEqual(h["pushdown"]["hash"], "hashtextextended")
+        self.assertEqual((h["missing"], h["extra"], h["changed"]), (1, 1, 3))
+        self.assertEqual(pu.keys("hx", "missing"), [777])
+        self.assertEqual(pu.keys("hx", "extra"), [5001])
+        # NULL against '' either way: the row texts differ ("N" and "0:"), so do their hashes.
+        self.assertEqual(pu.keys("hx", "changed"), [2222, 3000, 3001])
+        # Chunks of 1,000 keys: 1001-2000 and 4001-5000 hold no difference.
+        self.assertGreaterEqual(h["pushdown"]["chunks_equal"], 2)
+        self.assertLess(h["pushdown"]["rows_streamed"]["source"], 1000)
+        b = pu.check("big")
+        self.assertEqual(b["pushdown"]["hash"], "hashtextextended")
+        self.assertEqual(pu.keys("big", "changed"), [12345])
+        self.assertEqual((b["missing"], b["extra"], b["changed"]), (0, 0, 1))
+        self.assertEqual(b["pushdown"]["chunks_split"], 1)
+        self.assertEqual(b["pushdown"]["chunks_equal"], b["chunks"]["total"] - 1)
+        s = pu.check("same_orders")
+        self.assertEqual(s["status"], "consistent")
+        self.assertEqual(s["pushdown"], {"chunks_equal": s["chunks"]["total"], "chunks_split": 0, "chunks_streamed": 0,
+                                         "rows_streamed": {"source": 0, "target": 0}, "hash": "hashtextextended"})
 
     def test_unsupported_column_errs_alone(self):
         spec = self.spec("my", ["floaty", "big", "bag"])

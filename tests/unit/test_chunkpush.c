@@ -180,6 +180,35 @@ static void test_narrowing(void **state)
 	assert_true(push_stream_now((uint64_t[2]){ 0, 5000000 }, PUSH_MAX_DEPTH));
 }
 
+/* The cheapest hash both drivers compute; MD5 whenever one side has only it. */
+static void test_hash_pick(void **state)
+{
+	extern const struct conn_ops postgres_ops, mariadb_ops, snapfile_ops;
+	struct conn_ops md5_only = postgres_ops, none = postgres_ops, hashtext_only = postgres_ops;
+
+	(void)state;
+	md5_only.digest_hashes = DIGEST_HASH_BIT(DIGEST_MD5);
+	hashtext_only.digest_hashes = DIGEST_HASH_BIT(DIGEST_PG_HASHTEXT);
+	none.digest_rows = NULL;
+	/* The drivers as they are. */
+	assert_int_equal(push_hash_pick(&postgres_ops, &postgres_ops), DIGEST_PG_HASHTEXT);
+	assert_int_equal(push_hash_pick(&mariadb_ops, &postgres_ops), DIGEST_MD5);
+	assert_int_equal(push_hash_pick(&postgres_ops, &mariadb_ops), DIGEST_MD5);
+	assert_int_equal(push_hash_pick(&mariadb_ops, &mariadb_ops), DIGEST_MD5);
+	assert_int_equal(push_hash_pick(&snapfile_ops, &postgres_ops), DIGEST_HASHES);
+	/* Capabilities, whatever the driver. */
+	assert_int_equal(push_hash_pick(&md5_only, &postgres_ops), DIGEST_MD5);
+	assert_int_equal(push_hash_pick(&postgres_ops, &md5_only), DIGEST_MD5);
+	assert_int_equal(push_hash_pick(&hashtext_only, &postgres_ops), DIGEST_PG_HASHTEXT);
+	assert_int_equal(push_hash_pick(&hashtext_only, &md5_only), DIGEST_HASHES);
+	assert_int_equal(push_hash_pick(&none, &postgres_ops), DIGEST_HASHES);
+	assert_int_equal(push_hash_pick(&postgres_ops, &none), DIGEST_HASHES);
+	/* Names in reports. */
+	assert_string_equal(digest_hash_name(DIGEST_MD5), "md5");
+	assert_string_equal(digest_hash_name(DIGEST_PG_HASHTEXT), "hashtextextended");
+	assert_null(digest_hash_name(DIGEST_HASHES));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_refused_options),
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_narrowing),
+		cmocka_unit_test(test_hash_pick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
