@@ -311,9 +311,12 @@ void keybounds_release(struct keybounds *b);
 /*
  * A range's digest, computed in the server (conn_ops.digest_rows). Each
  * row becomes a canonical text, the same bytes on PostgreSQL and MariaDB
- * for equal values: each column in order, a NULL as "N", any other value
- * as its byte length in decimal, ':' and its text (so the row text parses
- * back into its values, and no two rows of different values share it):
+ * for equal values: each column in order, joined by '|', a NULL as "N",
+ * a text or uuid value as its byte length in decimal, ':' and its text,
+ * any other value as its text, which never holds '|' nor starts with 'N'
+ * (so the row text parses back into its values, and no two rows of
+ * different values share it; conn_digest_prefixed says which types carry
+ * the length, by type, so both sides of a column pair agree):
  *   LT_INT, LT_DECIMAL  decimal digits, [-]d[.d] without trailing zeros
  *                       in the fraction nor a trailing '.', never "-0"
  *   LT_BOOL             1 / 0 (MariaDB tinyint(1) as its number)
@@ -332,6 +335,12 @@ struct rangedigest {
 	uint64_t rows;
 	char sum[2][48];        /* decimal digits without leading zeros; "0" for no row */
 };
+
+/* Does a value of type t carry its length in the row text (struct rangedigest)? */
+static inline bool conn_digest_prefixed(enum ltype t)
+{
+	return t == LT_TEXT || t == LT_CHAR || t == LT_UUID;
+}
 
 /*
  * The hash a digest applies to each row text (the same text for every

@@ -11,13 +11,13 @@
 #include "my_int.h"
 
 /*
- * Appends the column's value as canonical text (NULL stays NULL). Every
- * constant is a plain quoted string without backslash or double quote,
- * which no sql_mode reads otherwise.
+ * Appends the column's value as canonical text (NULL stays NULL), each
+ * column evaluated once. Every constant is a plain quoted string without
+ * backslash or double quote, which no sql_mode reads otherwise.
  */
 static int mdb_canon_text(struct buf *sql, const struct coldesc *cd, struct tally_err *err)
 {
-	struct buf col = BUF_INIT, x = BUF_INIT, y = BUF_INIT;
+	struct buf col = BUF_INIT;
 	int rc = 0;
 
 	mdb_quote_ident(&col, cd->name);
@@ -25,6 +25,7 @@ static int mdb_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 	case LT_INT:
 	case LT_UUID:
 	case LT_DATE:
+	case LT_BOOL:
 		buf_addf(sql, "CAST(%s AS CHAR)", col.data);
 		break;
 	case LT_TEXT:
@@ -36,11 +37,19 @@ static int mdb_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 		buf_addf(sql, "LOWER(HEX(%s))", col.data);
 		break;
 	case LT_DECIMAL:
-		/* DECIMAL's text keeps the scale's zeros: drop them, and a -0. */
-		buf_addf(&x, "CAST(%s AS CHAR)", col.data);
-		buf_addf(&y, "IF(LOCATE('.', %s) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM %s)), %s)", x.data,
-		         x.data, x.data);
-		buf_addf(sql, "IF(%s = '-0', '0', %s)", y.data, y.data);
+		/*
+		 * DECIMAL's text keeps the scale's zeros: drop them, and a -0. With
+		 * a declared scale above 0 the text always has a point.
+		 */
+		if (cd->scale > 0)
+			buf_addf(sql, "IF(%s = 0, '0', TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(%s AS CHAR))))",
+			         col.data, col.data);
+		else if (cd->scale == 0)
+			buf_addf(sql, "IF(%s = 0, '0', CAST(%s AS CHAR))", col.data, col.data);
+		else
+			buf_addf(sql, "IF(%s = 0, '0', IF(LOCATE('.', CAST(%s AS CHAR)) > 0, TRIM(TRAILING '.' FROM "
+			         "TRIM(TRAILING '0' FROM CAST(%s AS CHAR))), CAST(%s AS CHAR)))", col.data, col.data,
+			         col.data, col.data);
 		break;
 	case LT_TIMESTAMP:
 	case LT_TIMESTAMPTZ:
@@ -53,8 +62,6 @@ static int mdb_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 		break;
 	}
 	buf_release(&col);
-	buf_release(&x);
-	buf_release(&y);
 	return rc;
 }
 
@@ -163,7 +170,8 @@ static bool mdb_read_parts(struct mdb_conn *c, MYSQL_RES *r, size_t nb, struct r
 
 /*
  * SELECT part, COUNT(*), SUM(slice 1), SUM(slice 2) FROM (SELECT part,
- * MD5(row text) AS h FROM what WHERE range) AS tally_d GROUP BY part. A
+ * MD5(row text) AS h FROM what WHERE range LIMIT max) AS tally_d GROUP BY
+ * part. A
  * slice is 15 hex digits read by CONV as an unsigned integer (CONV(...)+0
  * would be a DOUBLE and lose bits); the sums of BIGINT UNSIGNED are exact
  * DECIMALs.
@@ -191,27 +199,31 @@ int mdb_digest_rows(struct conn *base, const struct scan_req *req, size_t nb, co
 	                 "SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) FROM (SELECT ");
 	if (mdb_add_part(&sql, req, bounds, 0, nb, err) < 0)
 		goto out;
-	buf_addstr(&sql, " AS tally_p, MD5(CONCAT(");
+	buf_addstr(&sql, " AS tally_p, MD5(CONCAT_WS('|', ");
 	for (size_t i = 0; i < req->ncols; i++) {
 		const struct coldesc *cd = &d->cols[req->cols[i]];
 
 		if (i)
 			buf_addstr(&sql, ", ");
-		/* length ':' text, or N: a NULL is no value's text. */
-		buf_addstr(&sql, "COALESCE(CONCAT(OCTET_LENGTH(");
+		buf_addstr(&sql, "COALESCE(");
+		if (conn_digest_prefixed(cd->type)) {
+			/* length ':' text: any byte may follow. */
+			buf_addstr(&sql, "CONCAT(OCTET_LENGTH(");
+			if (mdb_canon_text(&sql, cd, err) < 0)
+				goto out;
+			buf_addstr(&sql, "), ':', ");
+		}
 		if (mdb_canon_text(&sql, cd, err) < 0)
 			goto out;
-		buf_addstr(&sql, "), ':', ");
-		if (mdb_canon_text(&sql, cd, err) < 0)
-			goto out;
-		buf_addstr(&sql, "), 'N')");
+		buf_addstr(&sql, conn_digest_prefixed(cd->type) ? "), 'N')" : ", 'N')");
 	}
 	if (req->ncols == 0)
 		buf_addstr(&sql, "''");
 	buf_addstr(&sql, ")) AS h");
 	if (mdb_add_range(&sql, req, err) < 0)
 		goto out;
-	buf_addstr(&sql, ") AS tally_d GROUP BY tally_p");
+	/* A LIMIT keeps the derived table from being merged, which would compute h once per sum. */
+	buf_addstr(&sql, " LIMIT 18446744073709551615) AS tally_d GROUP BY tally_p");
 	if (mdb_catalog(c, &sql, &r, "computing the digest of", what, err) < 0)
 		goto out;
 	if (!mdb_read_parts(c, r, nb, out)) {

@@ -12,8 +12,11 @@
 
 #include "pg_int.h"
 
-/* Appends the column's value as canonical text (NULL stays NULL). */
-static int pgc_canon_text(struct buf *sql, const struct coldesc *cd, struct tally_err *err)
+/*
+ * Appends the column's value as canonical text (NULL stays NULL), each
+ * column evaluated once: version is the server's (trim_scale from 13).
+ */
+static int pgc_canon_text(struct buf *sql, const struct coldesc *cd, int version, struct tally_err *err)
 {
 	struct buf col = BUF_INIT;
 	int rc = 0;
@@ -30,8 +33,11 @@ static int pgc_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 		break;
 	case LT_DECIMAL:
 		/* numeric has no -0; its text keeps the scale's zeros: drop them. */
-		buf_addf(sql, "CASE WHEN strpos(%s::pg_catalog.text, '.') > 0 THEN rtrim(rtrim(%s::pg_catalog.text, "
-		         "'0'), '.') ELSE %s::pg_catalog.text END", col.data, col.data, col.data);
+		if (version >= 130000)
+			buf_addf(sql, "pg_catalog.trim_scale(%s)::pg_catalog.text", col.data);
+		else
+			buf_addf(sql, "CASE WHEN strpos(%s::pg_catalog.text, '.') > 0 THEN rtrim(rtrim(%s::pg_catalog.text, "
+			         "'0'), '.') ELSE %s::pg_catalog.text END", col.data, col.data, col.data);
 		break;
 	case LT_BOOL:
 		buf_addf(sql, "%s::pg_catalog.int4::pg_catalog.text", col.data);
@@ -41,10 +47,14 @@ static int pgc_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 		break;
 	case LT_TIMESTAMP:
 	case LT_TIMESTAMPTZ:
-		/* The session's TimeZone is UTC: an instant is written in UTC. */
-		buf_addf(sql, "CASE WHEN isfinite(%s) THEN to_char(%s, 'YYYY-MM-DD HH24:MI:SS.US') || CASE WHEN "
-		         "to_char(%s, 'BC') = 'BC' THEN ' BC' ELSE '' END ELSE %s::pg_catalog.text END",
-		         col.data, col.data, col.data, col.data);
+		/*
+		 * The session's TimeZone is UTC: an instant is written in UTC. The
+		 * common years first, in one to_char; BC and infinities apart.
+		 */
+		buf_addf(sql, "CASE WHEN %s >= '0001-01-01' AND %s < 'infinity' THEN to_char(%s, "
+		         "'YYYY-MM-DD HH24:MI:SS.US') WHEN isfinite(%s) THEN to_char(%s, 'YYYY-MM-DD HH24:MI:SS.US') || "
+		         "CASE WHEN to_char(%s, 'BC') = 'BC' THEN ' BC' ELSE '' END ELSE %s::pg_catalog.text END",
+		         col.data, col.data, col.data, col.data, col.data, col.data, col.data);
 		break;
 	default:
 		rc = err_set(err, ERR_INTERNAL, "column '%s' (%s) cannot be hashed in the server", cd->name,
@@ -53,6 +63,33 @@ static int pgc_canon_text(struct buf *sql, const struct coldesc *cd, struct tall
 	}
 	buf_release(&col);
 	return rc;
+}
+
+/* The row text of connector.h struct rangedigest: fields joined by '|'. */
+static int pgc_row_text(struct buf *sql, const struct scan_req *req, int version, struct tally_err *err)
+{
+	const struct tabdesc *d = req->desc;
+
+	for (size_t i = 0; i < req->ncols; i++) {
+		const struct coldesc *cd = &d->cols[req->cols[i]];
+
+		if (i)
+			buf_addstr(sql, " || '|' || ");
+		buf_addstr(sql, "COALESCE(");
+		if (conn_digest_prefixed(cd->type)) {
+			/* length ':' text: any byte may follow. */
+			buf_addstr(sql, "octet_length(");
+			if (pgc_canon_text(sql, cd, version, err) < 0)
+				return -1;
+			buf_addstr(sql, ")::pg_catalog.text || ':' || ");
+		}
+		if (pgc_canon_text(sql, cd, version, err) < 0)
+			return -1;
+		buf_addstr(sql, ", 'N')");
+	}
+	if (req->ncols == 0)
+		buf_addstr(sql, "''");
+	return 0;
 }
 
 /* " FROM what WHERE (where) AND lo AND hi": the scan's range. */
@@ -194,7 +231,8 @@ static const char *const pgc_digest_sums[DIGEST_HASHES] = {
 
 /*
  * SELECT part, count(*), sum, sum FROM (SELECT part, md5(row text) AS h
- * (or the row text as h) FROM what WHERE range) AS tally_d GROUP BY part.
+ * (or the row text as h) FROM what WHERE range OFFSET 0) AS tally_d GROUP
+ * BY part.
  */
 int pgc_digest_rows(struct conn *c, const struct scan_req *req, size_t nb, const struct sqlval *bounds,
                     enum digest_hash hash, struct rangedigest *out, struct tally_err *err)
@@ -218,26 +256,13 @@ int pgc_digest_rows(struct conn *c, const struct scan_req *req, size_t nb, const
 	if (pgc_add_part(&sql, req, bounds, 0, nb, err) < 0)
 		goto out;
 	buf_addstr(&sql, hash == DIGEST_MD5 ? " AS tally_p, md5(" : " AS tally_p, (");
-	for (size_t i = 0; i < req->ncols; i++) {
-		const struct coldesc *cd = &d->cols[req->cols[i]];
-
-		if (i)
-			buf_addstr(&sql, " || ");
-		/* length ':' text, or N: a NULL is no value's text. */
-		buf_addstr(&sql, "COALESCE(octet_length(");
-		if (pgc_canon_text(&sql, cd, err) < 0)
-			goto out;
-		buf_addstr(&sql, ")::pg_catalog.text || ':' || ");
-		if (pgc_canon_text(&sql, cd, err) < 0)
-			goto out;
-		buf_addstr(&sql, ", 'N')");
-	}
-	if (req->ncols == 0)
-		buf_addstr(&sql, "''");
+	if (pgc_row_text(&sql, req, PQserverVersion(s->pg), err) < 0)
+		goto out;
 	buf_addstr(&sql, ") AS h");
 	if (pgc_add_range(&sql, req, err) < 0)
 		goto out;
-	buf_addstr(&sql, ") AS tally_d GROUP BY tally_p");
+	/* OFFSET 0 keeps the subquery from being flattened, which would compute h once per sum. */
+	buf_addstr(&sql, " OFFSET 0) AS tally_d GROUP BY tally_p");
 	buf_addf(&doing, "the digest of a range of %s", d->is_query ? "the query" : d->display);
 	if (pgc_run_range(s, sql.data, doing.data, 4, &res, err) < 0)
 		goto out;

@@ -7,7 +7,8 @@ tests/integration/test_pushdown.py
   PostgreSQL) stream and pushdown give the same difference lines, counts
   and repair scripts; an equal table transfers no row; one changed row in
   20,000 streams at most 2,000 rows a side; every supported class (a
-  latin1 column, non-ASCII text, decimals of another scale, dates,
+  latin1 column, non-ASCII text, decimals of another scale, a
+  DECIMAL(10,0) against an unconstrained numeric written -7.000, dates,
   microsecond timestamps and instants, booleans, uuids, bytes, NULLs)
   digests byte for byte alike on both engines; NULL, '' and 'N' differ;
   a float column fails its check (exit 2) while the other check keeps its
@@ -37,32 +38,32 @@ SET time_zone = '+00:00';
 CREATE TABLE typed (
   id INT PRIMARY KEY,
   n BIGINT, d DECIMAL(12,4), t VARCHAR(40), l VARCHAR(40) CHARACTER SET latin1, c CHAR(8),
-  dt DATE, ts DATETIME(6), tz TIMESTAMP(6) NULL, b TINYINT(1), u UUID, y BLOB
+  dt DATE, ts DATETIME(6), tz TIMESTAMP(6) NULL, b TINYINT(1), u UUID, y BLOB, k DECIMAL(10,0)
 );
 INSERT INTO typed VALUES
   (1, -5, 1.5000, 'Zoë 🎉', 'Müller', 'ab', '2024-02-29', '2024-01-02 03:04:05.000001',
-   '2024-01-02 03:04:05.123456', 1, '123e4567-e89b-12d3-a456-426614174000', X'00FF5C27'),
+   '2024-01-02 03:04:05.123456', 1, '123e4567-e89b-12d3-a456-426614174000', X'00FF5C27', 120),
   (2, 0, -0.0100, '', 'çà', 'x', '0999-12-31', '1999-12-31 23:59:59', '2038-01-19 03:14:07', 0,
-   NULL, X''),
-  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+   NULL, X'', -7),
+  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
   (4, 9223372036854775807, 100.0000, 'N', 'N', 'N', '2000-01-01', '2000-01-01 00:00:00.5',
-   '1970-01-02 00:00:00', 1, '00000000-0000-0000-0000-000000000000', X'4E');
+   '1970-01-02 00:00:00', 1, '00000000-0000-0000-0000-000000000000', X'4E', 0);
 """
 PG_TYPED = """
 CREATE TABLE typed (
   id integer PRIMARY KEY,
   n bigint, d numeric(14,2), t text, l text, c char(8),
-  dt date, ts timestamp(6), tz timestamptz(6), b boolean, u uuid, y bytea
+  dt date, ts timestamp(6), tz timestamptz(6), b boolean, u uuid, y bytea, k numeric
 );
 SET TimeZone = 'UTC';
 INSERT INTO typed VALUES
   (1, -5, 1.50, 'Zoë 🎉', 'Müller', 'ab', '2024-02-29', '2024-01-02 03:04:05.000001',
-   '2024-01-02 03:04:05.123456+00', true, '123e4567-e89b-12d3-a456-426614174000', '\\x00ff5c27'),
+   '2024-01-02 03:04:05.123456+00', true, '123e4567-e89b-12d3-a456-426614174000', '\\x00ff5c27', 120),
   (2, 0, -0.01, '', 'çà', 'x', '0999-12-31', '1999-12-31 23:59:59', '2038-01-19 03:14:07+00', false,
-   NULL, '\\x'),
-  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+   NULL, '\\x', -7.000),
+  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
   (4, 9223372036854775807, 100, 'N', 'N', 'N', '2000-01-01', '2000-01-01 00:00:00.5',
-   '1970-01-02 00:00:00+00', true, '00000000-0000-0000-0000-000000000000', '\\x4e');
+   '1970-01-02 00:00:00+00', true, '00000000-0000-0000-0000-000000000000', '\\x4e', 0.00);
 """
 
 
