@@ -136,34 +136,32 @@ def seed(e, n, text_key, density=None):
 
 
 # One in-database hash pass over the whole table, as tally's connectors write
-# it (connectors/*/digest.c) for the columns id, a, b, c, d, e.
+# it (connectors/*/digest.c) for the columns id, a, b, c, d, e, in one group.
 PG_DIGEST = """SELECT count(*), sum(('x' || substr(h, 1, 15))::bit(60)::int8),
-  sum(('x' || substr(h, 16, 15))::bit(60)::int8) FROM (SELECT md5({row}) AS h FROM t) d"""
-PG_HASHTEXT = """SELECT count(*), sum(hashtextextended({row}, 0)::numeric),
-  sum(hashtextextended({row}, 1)::numeric) FROM t"""
+  sum(('x' || substr(h, 16, 15))::bit(60)::int8) FROM (SELECT md5({row}) AS h FROM t OFFSET 0) d"""
+PG_HASHTEXT = """SELECT count(*), sum(hashtextextended(h, 0)), sum(hashtextextended(h, 1))
+  FROM (SELECT {row} AS h FROM t OFFSET 0) d"""
 MY_DIGEST = """SELECT COUNT(*), SUM(CAST(CONV(SUBSTR(h, 1, 15), 16, 10) AS UNSIGNED)),
-  SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) FROM (SELECT MD5(CONCAT({row})) AS h FROM t) d"""
+  SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED))
+  FROM (SELECT MD5(CONCAT_WS('|', {row})) AS h FROM t LIMIT 18446744073709551615) d"""
 
 
 def pg_row():
-    def f(x):
-        return f"COALESCE(octet_length({x})::text || ':' || {x}, 'N')"
-    return " || ".join([f("id::text"), f("a::text"),
-                        f("CASE WHEN strpos(b::text, '.') > 0 THEN rtrim(rtrim(b::text, '0'), '.') ELSE b::text END"),
-                        f("c::text"),
-                        f("CASE WHEN isfinite(d) THEN to_char(d, 'YYYY-MM-DD HH24:MI:SS.US') || CASE WHEN "
-                          "to_char(d, 'BC') = 'BC' THEN ' BC' ELSE '' END ELSE d::text END"),
-                        f("e::int4::text")])
+    return " || '|' || ".join([
+        "COALESCE(id::text, 'N')", "COALESCE(a::text, 'N')", "COALESCE(trim_scale(b)::text, 'N')",
+        "COALESCE(octet_length(c::text)::text || ':' || c::text, 'N')",
+        "COALESCE(CASE WHEN d >= '0001-01-01' AND d < 'infinity' THEN to_char(d, 'YYYY-MM-DD HH24:MI:SS.US') "
+        "WHEN isfinite(d) THEN to_char(d, 'YYYY-MM-DD HH24:MI:SS.US') || CASE WHEN to_char(d, 'BC') = 'BC' "
+        "THEN ' BC' ELSE '' END ELSE d::text END, 'N')",
+        "COALESCE(e::int4::text, 'N')"])
 
 
 def my_row():
-    def f(x):
-        return f"COALESCE(CONCAT(OCTET_LENGTH({x}), ':', {x}), 'N')"
-    b = "CAST(b AS CHAR)"
-    bt = f"IF(LOCATE('.', {b}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {b})), {b})"
-    return ", ".join([f("CAST(id AS CHAR)"), f("CAST(a AS CHAR)"), f(f"IF({bt} = '-0', '0', {bt})"),
-                      f("CONVERT(c USING utf8mb4)"), f("DATE_FORMAT(d, '%Y-%m-%d %H:%i:%s.%f')"),
-                      f("CAST(e AS CHAR)")])
+    return ", ".join([
+        "COALESCE(CAST(id AS CHAR), 'N')", "COALESCE(CAST(a AS CHAR), 'N')",
+        "COALESCE(IF(b = 0, '0', TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(b AS CHAR)))), 'N')",
+        "COALESCE(CONCAT(OCTET_LENGTH(CONVERT(c USING utf8mb4)), ':', CONVERT(c USING utf8mb4)), 'N')",
+        "COALESCE(DATE_FORMAT(d, '%Y-%m-%d %H:%i:%s.%f'), 'N')", "COALESCE(CAST(e AS CHAR), 'N')"])
 
 
 def timed(cmd, env=None, shell=False):
@@ -255,10 +253,10 @@ checks:
         results = {}
         for name, cmd, shell, codes in (("reader", reader, False, (0,)),
                                         ("clients", clients, True, (0,)),
-                                        ("tally", tally, False, ok)) + ((("counts", counts, False, ok),)
-                                                                        if args.counts else ()) + (
-                                       (("push", push, False, ok), ("auto", auto, False, ok),
-                                        ("hashpass", hashpass, True, (0,)),
+                                        ("tally", tally, False, ok)) + ((("auto", auto, False, ok),)
+                                                                        if args.pushdown else ()) + (
+                                       (("counts", counts, False, ok),) if args.counts else ()) + (
+                                       (("push", push, False, ok), ("hashpass", hashpass, True, (0,)),
                                         ("pg_md5", pg_md5, True, (0,)), ("pg_hashtext", pg_hashtext, True, (0,)),
                                         ("my_md5", my_md5, True, (0,))) if args.pushdown else ()):
             walls, cpus, rss = [], [], 0
