@@ -343,6 +343,9 @@ static int visit_parts(struct push *pu, const struct chunk_range *r, const struc
 		if (digest_equal(&d[0][j], &d[1][j])) {
 			pu->equal[0] += d[0][j].rows;
 			pu->equal[1] += d[1][j].rows;
+			/* Compared in the servers: the progress line counts them as read. */
+			if (pu->env->progress_rows)
+				__atomic_add_fetch(pu->env->progress_rows, d[0][j].rows + d[1][j].rows, __ATOMIC_RELAXED);
 			continue;
 		}
 		pu->differing++;
