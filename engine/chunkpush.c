@@ -178,6 +178,9 @@ static int digest(struct push *pu, const struct chunk_range *r, size_t nb, const
 	pthread_t th;
 	bool threaded;
 
+	/* As a streamed page does: a run letting go of its locks starts no new statement. */
+	if (pu->env->stop && __atomic_load_n(pu->env->stop, __ATOMIC_RELAXED))
+		return err_set(err, ERR_LOCKED, "stopped: the run lets go of its locks");
 	for (int s = 0; s < 2; s++) {
 		struct conn *c = pu->env->conn[s];
 
