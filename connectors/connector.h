@@ -313,8 +313,8 @@ void keybounds_release(struct keybounds *b);
  * row becomes a canonical text, the same bytes on PostgreSQL and MariaDB
  * for equal values: each column in order, joined by '|', a NULL as "N",
  * a text or uuid value as its byte length in decimal, ':' and its text,
- * any other value as its text, which never holds '|' nor starts with 'N'
- * (so the row text parses back into its values, and no two rows of
+ * any other value as its text, which never holds '|' and is never "N"
+ * alone (so the row text parses back into its values, and no two rows of
  * different values share it; conn_digest_prefixed says which types carry
  * the length, by type, so both sides of a column pair agree):
  *   LT_INT, LT_DECIMAL  decimal digits, [-]d[.d] without trailing zeros
