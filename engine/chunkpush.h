@@ -6,14 +6,16 @@
  *   for byte: MD5 slices, or PostgreSQL's hashtextextended when both sides
  *   are PostgreSQL); a range whose digests are equal is done without
  *   reading a row. The source's server first picks keys that split the chunk into
- *   parts of PUSH_PART_ROWS rows (split_range, a pass over the keys);
+ *   parts of PUSH_PART_ROWS rows (split_range, a pass over the keys), or,
+ *   for an integer key between two chunk bounds, they are computed
+ *   (push_int_bounds: equal key spans, no statement);
  *   each side then digests every part in one pass (digest_rows with
  *   bounds, GROUP BY the part). Equal parts are done; a differing part is
  *   split again into PUSH_FANOUT parts and digested, until it holds at
  *   most PUSH_LEAF_ROWS rows; those are streamed and compared exactly as
  *   stream mode compares a chunk (chunkrun_int.h), into the same part
  *   files, so differences, reports and repair scripts are those of stream
- *   mode. Where most parts of a split differ, the whole range is streamed
+ *   mode. Where most of four or more parts differ, the whole range is streamed
  *   at once. So an equal table costs one pass over the keys and one hash
  *   pass per side, and a few differing rows little more.
  *
@@ -35,6 +37,7 @@
 #define PUSH_FANOUT 16          /* parts a differing part is split into */
 #define PUSH_LEAF_ROWS 64       /* a differing part this small (on both sides) is streamed */
 #define PUSH_MAX_DEPTH 8        /* splits before a range is streamed whatever its size */
+#define PUSH_MAX_PARTS 4096     /* boundaries computed for an integer key's chunk, at most */
 
 /*
  * Does a compared column (or key column) keep pushdown from giving stream
@@ -63,6 +66,14 @@ enum digest_hash push_hash_pick(const struct conn_ops *a, const struct conn_ops 
 
 /* Should a differing range of rows[0] and rows[1] rows, split depth times already, be streamed now? */
 bool push_stream_now(const uint64_t rows[2], unsigned depth);
+
+/*
+ * An integer key's chunk (lo, hi] of about rows rows cut into parts of at
+ * most 7/8 PUSH_PART_ROWS rows (dense keys) of equal key span: writes the boundaries, in
+ * increasing order, each above lo and below hi, to out (at most cap) and
+ * returns how many; 0 for one part. Pure.
+ */
+size_t push_int_bounds(int64_t lo, int64_t hi, double rows, int64_t *out, size_t cap);
 
 /* The step that splits rows into PUSH_FANOUT parts (at least 1). */
 uint64_t push_step(uint64_t rows);

@@ -209,6 +209,35 @@ static void test_hash_pick(void **state)
 	assert_null(digest_hash_name(DIGEST_HASHES));
 }
 
+static void test_int_bounds(void **state)
+{
+	int64_t b[8];
+
+	(void)state;
+	/* Dense keys: 3,500 rows between 1000 and 4500, parts of at most 875 rows: 4 parts. */
+	assert_int_equal(push_int_bounds(1000, 4500, 3500, b, 8), 3);
+	assert_true(b[0] == 1875 && b[1] == 2750 && b[2] == 3625);
+	/* 3,501 rows: one more part. */
+	assert_int_equal(push_int_bounds(1000, 4501, 3501, b, 8), 4);
+	assert_true(b[0] == 1700 && b[3] == 3800);
+	/* Sparse keys: the same rows over ten times the span, cut by rows, not by span. */
+	assert_int_equal(push_int_bounds(0, 35000, 3500, b, 8), 3);
+	assert_true(b[0] == 8750 && b[2] == 26250);
+	/* Up to 875 rows, an empty or reversed range, no estimate: one part. */
+	assert_int_equal(push_int_bounds(0, 100, 875, b, 8), 0);
+	assert_int_equal(push_int_bounds(5, 5, 5000, b, 8), 0);
+	assert_int_equal(push_int_bounds(9, 5, 5000, b, 8), 0);
+	assert_int_equal(push_int_bounds(0, 100000, 0, b, 8), 0);
+	/* No more parts than keys in the span, nor than the room given. */
+	assert_int_equal(push_int_bounds(0, 3, 100000, b, 8), 2);
+	assert_true(b[0] == 1 && b[1] == 2);
+	assert_int_equal(push_int_bounds(0, 1000000, 1000000, b, 8), 8);
+	assert_true(b[7] == 8 * (1000000 / 9));
+	/* The whole int64 range does not overflow. */
+	assert_int_equal(push_int_bounds(INT64_MIN, INT64_MAX, 3000, b, 8), 3);
+	assert_true(b[0] < b[1] && b[1] < b[2] && b[0] > INT64_MIN && b[2] < INT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_refused_options),
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_narrowing),
+		cmocka_unit_test(test_int_bounds),
 		cmocka_unit_test(test_hash_pick),
 	};
 
