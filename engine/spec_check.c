@@ -867,13 +867,10 @@ static int parse_checks(struct loader *ld, const struct field *f)
 {
 	struct spec_pos seq_pos = spec_val_pos(f);
 	void *iter = NULL;
-	size_t n;
+	size_t n = spec_want_items(ld, f, "check");
 
-	if (spec_want_kind(ld, f->val, seq_pos, f->name, FYNT_SEQUENCE, "a sequence"))
-		return -1;
-	n = spec_item_count(f->val);
 	if (n == 0)
-		return spec_fail(ld, seq_pos, f->name, "expected at least one check");
+		return -1;
 	ld->s->checks = xcalloc(n, sizeof(*ld->s->checks));
 	ld->s->nchecks = n;
 	for (size_t i = 0; i < n; i++) {

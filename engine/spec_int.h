@@ -85,6 +85,8 @@ int spec_deref(struct loader *ld, struct fy_node **n, struct spec_pos at,
                const char *path);
 int spec_want_kind(struct loader *ld, struct fy_node *n, struct spec_pos pos,
                    const char *path, enum fy_node_type type, const char *what);
+/* Field f is a sequence of at least one item ("expected at least one <item>"): its length, or 0 after an error. */
+size_t spec_want_items(struct loader *ld, const struct field *f, const char *item);
 int spec_node_text(struct loader *ld, struct fy_node *n, struct spec_pos pos,
                    const char *path, bool nonempty, const char **s, size_t *len);
 int spec_node_str(struct loader *ld, struct fy_node *n, struct spec_pos pos,

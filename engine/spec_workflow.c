@@ -249,13 +249,10 @@ int spec_parse_workflows(struct loader *ld, const struct field *f)
 	struct spec *s = ld->s;
 	struct spec_pos seq_pos = spec_val_pos(f);
 	void *iter = NULL;
-	size_t n;
+	size_t n = spec_want_items(ld, f, "workflow");
 
-	if (spec_want_kind(ld, f->val, seq_pos, f->name, FYNT_SEQUENCE, "a sequence"))
-		return -1;
-	n = spec_item_count(f->val);
 	if (n == 0)
-		return spec_fail(ld, seq_pos, f->name, "expected at least one workflow");
+		return -1;
 	s->workflows = xcalloc(n, sizeof(*s->workflows));
 	s->nworkflows = n;
 	for (size_t i = 0; i < n; i++) {

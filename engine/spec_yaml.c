@@ -265,6 +265,19 @@ int spec_want_kind(struct loader *ld, struct fy_node *n, struct spec_pos pos,
 	return 0;
 }
 
+size_t spec_want_items(struct loader *ld, const struct field *f, const char *item)
+{
+	struct spec_pos pos = spec_val_pos(f);
+	size_t n;
+
+	if (spec_want_kind(ld, f->val, pos, f->name, FYNT_SEQUENCE, "a sequence"))
+		return 0;
+	n = spec_item_count(f->val);
+	if (n == 0)
+		spec_fail(ld, pos, f->name, "expected at least one %s", item);
+	return n;
+}
+
 /* Borrowed text of a string scalar. */
 int spec_node_text(struct loader *ld, struct fy_node *n, struct spec_pos pos,
                    const char *path, bool nonempty, const char **s, size_t *len)

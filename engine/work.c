@@ -261,15 +261,21 @@ int work_read_part(const char *out, size_t check, size_t part, struct part_resul
 	return rc;
 }
 
-int work_write_run(const char *out, json_t *run, struct tally_err *err)
+/* Writes j as the work directory's file name, atomically. */
+static int write_json(const char *out, const char *name, json_t *j, size_t flags, struct tally_err *err)
 {
-	char *path = xasprintf("%s/%s/run.json", out, WORK_DIRNAME);
-	char *text = json_dumps(run, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render run.json");
+	char *path = xasprintf("%s/%s/%s", out, WORK_DIRNAME, name);
+	char *text = json_dumps(j, flags);
+	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render %s", name);
 
 	free(text);
 	free(path);
 	return rc;
+}
+
+int work_write_run(const char *out, json_t *run, struct tally_err *err)
+{
+	return write_json(out, "run.json", run, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err);
 }
 
 json_t *work_read_run(const char *dir, struct tally_err *err)
@@ -287,13 +293,7 @@ json_t *work_read_run(const char *dir, struct tally_err *err)
 
 int work_write_workflows(const char *out, json_t *keys, struct tally_err *err)
 {
-	char *path = xasprintf("%s/%s/workflows.json", out, WORK_DIRNAME);
-	char *text = json_dumps(keys, JSON_COMPACT);
-	int rc = text ? write_atomic(path, text, err) : err_set(err, ERR_INTERNAL, "cannot render workflows.json");
-
-	free(text);
-	free(path);
-	return rc;
+	return write_json(out, "workflows.json", keys, JSON_COMPACT, err);
 }
 
 json_t *work_read_workflows(const char *dir, struct tally_err *err)
